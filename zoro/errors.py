@@ -1,0 +1,140 @@
+"""Every error Zoro-DB raises on purpose. One root; each family carries its HTTP status.
+
+ZoroError
+ +-- BadRequest (400)                 bad input; the message names the field
+ |    +-- DimensionMismatch
+ +-- Unauthorized (401)
+ +-- Forbidden (403)
+ +-- NotFound (404)
+ |    +-- CollectionNotFound
+ |    +-- PointNotFound (also a KeyError)
+ +-- Conflict (409)
+ |    +-- CollectionExists
+ +-- PayloadTooLarge (413)
+ +-- Overloaded (429)                 a mailbox is full; retry after a moment
+ +-- Unavailable (503)
+ |    +-- CollectionRecovering        still replaying its WAL
+ |    +-- CollectionClosed            shut down on purpose ("you closed it")
+ |    +-- CollectionFailed            it broke; carries the reason ("it broke")
+ +-- StorageError (500)               an I/O error other than a full disk
+ |    +-- CorruptionError             a damaged file: names the file and byte offset
+ +-- StorageFull (507)                ENOSPC / EDQUOT
+
+Lower layers raise these directly (they are plain exceptions with no trio or HTTP in them);
+zoro/http maps `status` to the response in one place.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import ClassVar
+
+
+class ZoroError(Exception):
+    status: ClassVar[int] = 500
+    retry_after_s: float | None = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ZoroError):
+    status = 400
+
+
+class DimensionMismatch(BadRequest):
+    pass
+
+
+class Unauthorized(ZoroError):
+    status = 401
+
+
+class Forbidden(ZoroError):
+    status = 403
+
+
+class NotFound(ZoroError):
+    status = 404
+
+
+class CollectionNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Collection `{name}` doesn't exist!")
+        self.name = name
+
+
+class PointNotFound(NotFound, KeyError):
+    def __init__(self, point_id: object) -> None:
+        NotFound.__init__(self, f"No point with id {point_id} found")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.message
+
+
+class Conflict(ZoroError):
+    status = 409
+
+
+class CollectionExists(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Collection `{name}` already exists!")
+        self.name = name
+
+
+class PayloadTooLarge(ZoroError):
+    status = 413
+
+
+class Overloaded(ZoroError):
+    status = 429
+    retry_after_s = 1.0
+
+
+class Unavailable(ZoroError):
+    status = 503
+    retry_after_s = 1.0
+
+
+class CollectionRecovering(Unavailable):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Collection `{name}` is recovering; retry shortly")
+
+
+class CollectionClosed(Unavailable):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Collection `{name}` is closed")
+
+
+class CollectionFailed(Unavailable):
+    retry_after_s = None
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"Collection `{name}` has failed: {reason}")
+        self.reason = reason
+
+
+class StorageError(ZoroError):
+    status = 500
+
+
+class CorruptionError(StorageError):
+    def __init__(self, path: str, offset: int, what: str) -> None:
+        super().__init__(f"corrupt data in {path} at byte {offset}: {what}")
+        self.path = path
+        self.offset = offset
+
+
+class StorageFull(ZoroError):
+    status = 507
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_error(exc: OSError, doing: str) -> ZoroError:
+    """Translate an OSError at a storage boundary: `raise storage_error(e, "...") from e`."""
+    if exc.errno in _FULL_ERRNOS:
+        return StorageFull(f"No space left on device while {doing}")
+    return StorageError(f"I/O error while {doing}: {exc.strerror or exc}")

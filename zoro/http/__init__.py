@@ -1,0 +1,1 @@
+"""The REST front end (quart-trio on hypercorn), speaking Qdrant's wire shapes."""

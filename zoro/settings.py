@@ -1,0 +1,65 @@
+"""Configuration as frozen value objects, one per layer, with units in the names.
+
+The CLI builds one `Settings` and hands each layer its own part; nothing reads globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class WalSettings:
+    segment_max_bytes: int = 64 * 1024 * 1024
+    # fdatasync is enough for durability of appended data; fsync also syncs metadata times.
+    use_fdatasync: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    # Recent new keys live in a small hash delta; past this many they merge into the sorted index.
+    index_delta_max: int = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class AnnSettings:
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 100
+    hnsw_ef_search: int = 64
+    # The fresh flat segment is sealed into an HNSW segment once it holds this many points.
+    fresh_segment_max_points: int = 20_000
+    # Collections smaller than this are searched exactly and never get an HNSW graph.
+    full_scan_threshold: int = 10_000
+    # A sealed segment is rebuilt once this share of its points is deleted.
+    rebuild_deleted_ratio: float = 0.2
+    build_threads: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSettings:
+    mailbox_size: int = 4096
+    max_batch_points: int = 65_536
+    max_batch_bytes: int = 64 * 1024 * 1024
+    checkpoint_wal_bytes: int = 256 * 1024 * 1024
+    checkpoint_interval_s: float = 300.0
+    # Batch searches of at least this many queries go to a worker thread.
+    thread_search_min_queries: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    max_name_length: int = 255
+    max_dimension: int = 65_536
+    max_payload_bytes: int = 1024 * 1024
+    max_batch_points: int = 100_000
+    max_limit: int = 10_000
+    max_batch_searches: int = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    wal: WalSettings = field(default_factory=WalSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    ann: AnnSettings = field(default_factory=AnnSettings)
+    actor: ActorSettings = field(default_factory=ActorSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)

@@ -1,0 +1,1 @@
+"""Disk storage: catalog, collection metadata, point index files, append-only source files."""

@@ -1,0 +1,125 @@
+"""Domain types shared by every layer: point ids and their keys, distances, write operations.
+
+Point ids are what Qdrant allows: unsigned 64-bit integers or UUIDs. Inside the engine every id is a
+fixed 17-byte *key* so that whole batches live in one numpy array and sort with one call:
+
+    byte 0      kind: 1 = integer id, 2 = UUID
+    bytes 1..16 the id, big-endian (integers: 8 zero bytes, then the u64)
+
+Big-endian fixed-width keys compare as bytes in numeric order (ZODB's trick), so the sorted point
+index and the scroll order are "all integer ids ascending, then all UUIDs ascending".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+KEY_SIZE: Final = 17
+KEY_DTYPE: Final = np.dtype(f"S{KEY_SIZE}")
+_KEY_FIELDS: Final = np.dtype([("kind", "u1"), ("hi", ">u8"), ("lo", ">u8")])
+assert _KEY_FIELDS.itemsize == KEY_SIZE
+
+KIND_INT: Final = 1
+KIND_UUID: Final = 2
+U64_MAX: Final = 2**64 - 1
+
+PointId = int | uuid.UUID
+Keys = npt.NDArray[np.bytes_]
+Vectors = npt.NDArray[np.float32]
+
+
+class Distance(StrEnum):
+    """Qdrant's distance names; the score of each keeps Qdrant's meaning."""
+
+    COSINE = "Cosine"  # cosine similarity, higher is better (vectors are normalised on write)
+    DOT = "Dot"  # inner product, higher is better
+    EUCLID = "Euclid"  # L2 distance (not squared), lower is better
+    MANHATTAN = "Manhattan"  # L1 distance, lower is better
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self in (Distance.COSINE, Distance.DOT)
+
+
+def key_of(point_id: PointId) -> bytes:
+    """The 17-byte key of one id. Raises ValueError for ids Qdrant does not accept."""
+    if isinstance(point_id, uuid.UUID):
+        return bytes([KIND_UUID]) + point_id.bytes
+    if isinstance(point_id, bool) or not isinstance(point_id, int):
+        raise ValueError(f"point id must be an unsigned integer or a UUID, not {point_id!r}")
+    if not 0 <= point_id <= U64_MAX:
+        raise ValueError(f"point id {point_id} is outside the unsigned 64-bit range")
+    return bytes([KIND_INT]) + point_id.to_bytes(16, "big")
+
+
+def keys_of(point_ids: Iterable[PointId]) -> Keys:
+    """Keys for a sequence of ids, as one array (order kept, duplicates kept)."""
+    ids = list(point_ids)
+    if ids and all(type(i) is int for i in ids):
+        try:
+            return int_keys(np.array(ids, dtype=np.uint64))
+        except OverflowError:
+            pass  # a negative or too-large id: let key_of name it
+    return np.array([key_of(i) for i in ids], dtype=KEY_DTYPE)
+
+
+def int_keys(ids: npt.NDArray[np.uint64]) -> Keys:
+    """Keys for integer ids held in a numpy array, without a Python loop."""
+    fields = np.zeros(len(ids), dtype=_KEY_FIELDS)
+    fields["kind"] = KIND_INT
+    fields["lo"] = ids
+    return fields.view(KEY_DTYPE)
+
+
+def id_of(key: bytes) -> PointId:
+    """The id a key stands for. numpy strips trailing NULs from scalars, so pad first."""
+    raw = bytes(key).ljust(KEY_SIZE, b"\0")
+    if raw[0] == KIND_INT:
+        return int.from_bytes(raw[9:], "big")
+    if raw[0] == KIND_UUID:
+        return uuid.UUID(bytes=raw[1:])
+    raise ValueError(f"not a point key: {raw.hex()}")
+
+
+def ids_of(keys: Keys) -> list[PointId]:
+    """Ids for an array of keys; integer keys are decoded without a Python loop."""
+    fields = np.ascontiguousarray(keys).view(_KEY_FIELDS)
+    if len(fields) and bool(np.all(fields["kind"] == KIND_INT)):
+        return list(fields["lo"].tolist())
+    return [id_of(k) for k in keys.tolist()]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class UpsertBatch:
+    """Insert or replace points. Within one batch the last occurrence of a key wins.
+
+    `vectors` is C-contiguous float32 of shape (n, dim), already normalised for Cosine;
+    `payloads[i]` is the JSON encoding (orjson) of point i's payload object.
+    """
+
+    keys: Keys
+    vectors: Vectors
+    payloads: Sequence[bytes]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeleteBatch:
+    """Delete points by key; keys that do not exist are ignored."""
+
+    keys: Keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+WriteOp = UpsertBatch | DeleteBatch

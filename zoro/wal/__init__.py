@@ -1,0 +1,1 @@
+"""Append-only write-ahead log: record codec with CRC, segment files, batch writer, replay."""
