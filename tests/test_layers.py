@@ -1,0 +1,47 @@
+"""The import arrows of ARCHITECTURE.md: http -> services -> actors -> (wal, storage, ann)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "zoro"
+
+# what each package may import from zoro (besides the shared domain modules)
+SHARED = {"zoro", "zoro.types", "zoro.errors", "zoro.settings", "zoro.fsutil"}
+ALLOWED = {
+    "wal": set(),
+    "storage": set(),
+    "ann": set(),
+    "actors": {"wal", "storage", "ann"},
+    "services": {"actors"},
+    "http": {"services"},
+    "client": set(),
+}
+NO_TRIO = {"wal", "storage", "ann"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_one_way(package: str) -> None:
+    for path in (ROOT / package).rglob("*.py"):
+        for name in _imports(path):
+            if name == "trio" or name.startswith("trio."):
+                assert package not in NO_TRIO, f"{path} imports trio"
+            if not name.startswith("zoro.") or name in SHARED:
+                continue
+            target = name.split(".")[1]
+            if package == "client":
+                assert target == "client", f"{path}: the client imports nothing from the server"
+                continue
+            assert target == package or target in ALLOWED[package], f"{path} imports {name}"
