@@ -89,12 +89,12 @@ class PayloadTooLarge(ZoroError):
 
 class Overloaded(ZoroError):
     status = 429
-    retry_after_s = 1.0
+    retry_after_s: float | None = 1.0
 
 
 class Unavailable(ZoroError):
     status = 503
-    retry_after_s = 1.0
+    retry_after_s: float | None = 1.0
 
 
 class CollectionRecovering(Unavailable):

@@ -1,0 +1,141 @@
+"""Pure encoders and decoders for WAL records: ops in, bytes out, and back (layout: _format.py).
+
+Encoding gathers the pieces of every record (the numpy arrays' own buffers, the payload bytes)
+and copies them once, into the batch's buffer, then fills in each record's CRC in place.
+
+Decoding copies keys and vectors out of the body with numpy, never looping in Python over
+values: decoded ops own aligned, writable arrays (FAISS and the storage files want aligned
+float32, and a 17-byte key prefix leaves the vectors unaligned in the record) and keep no
+reference to the buffer they were read from.
+
+Empty batches (n = 0) are allowed: they round-trip like any other (an UpsertBatch keeps its
+dimension) and cost one LSN. Refusing them is a rule for the services layer, not for the log.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zoro.types import KEY_DTYPE, KEY_SIZE, DeleteBatch, Keys, UpsertBatch, WriteOp
+from zoro.wal._format import (
+    CRC,
+    DELETE_COUNT,
+    RECORD,
+    RECORD_VERSION,
+    TYPE_DELETE,
+    TYPE_UPSERT,
+    U32_MAX,
+    UPSERT_COUNTS,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from typing_extensions import Buffer
+
+
+def encode_records(ops: Sequence[WriteOp], first_lsn: int) -> bytearray:
+    """The records of `ops` with LSNs first_lsn, first_lsn + 1, ..., back to back.
+
+    Raises ValueError for an op whose arrays do not match its documented shape.
+    """
+    parts: list[Buffer] = []
+    ends: list[int] = []
+    size = 0
+    for lsn, op in enumerate(ops, first_lsn):
+        rtype, length, body = body_parts(op)
+        parts.append(RECORD.pack(0, length, lsn, rtype, RECORD_VERSION, 0))
+        parts += body
+        size += RECORD.size + length
+        ends.append(size)
+    buf = bytearray().join(parts)
+    view = memoryview(buf)
+    start = 0
+    for end in ends:
+        CRC.pack_into(buf, start, zlib.crc32(view[start + CRC.size : end]))
+        start = end
+    return buf
+
+
+def body_parts(op: WriteOp) -> tuple[int, int, list[Buffer]]:
+    """(record type, body length, the body's pieces in order), without copying any array."""
+    if isinstance(op, UpsertBatch):
+        return _upsert_parts(op)
+    keys = _contiguous_keys(op.keys)
+    return TYPE_DELETE, DELETE_COUNT.size + keys.nbytes, [DELETE_COUNT.pack(len(keys)), keys.data]
+
+
+def encode_body(op: WriteOp) -> tuple[int, bytes]:
+    """(record type, body) in one piece: for tests and tools; the writer uses body_parts."""
+    rtype, _length, parts = body_parts(op)
+    return rtype, b"".join(parts)
+
+
+def decode_body(rtype: int, body: bytes) -> WriteOp:
+    """The op a record body holds. Raises ValueError if its sizes do not add up exactly."""
+    if rtype == TYPE_UPSERT:
+        return _decode_upsert(body)
+    if rtype == TYPE_DELETE:
+        return _decode_delete(body)
+    raise ValueError(f"unknown record type {rtype}")
+
+
+def _upsert_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
+    keys = _contiguous_keys(op.keys)
+    n = len(keys)
+    if op.vectors.dtype != np.float32 or op.vectors.ndim != 2 or op.vectors.shape[0] != n:
+        raise ValueError(f"vectors must be float32 of shape ({n}, dim), not {op.vectors.shape}")
+    if len(op.payloads) != n:
+        raise ValueError(f"{len(op.payloads)} payloads for {n} points")
+    vectors = np.ascontiguousarray(op.vectors, dtype="<f4")  # no copy for the usual input
+    ends = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, op.payloads), dtype=np.int64, count=n), out=ends[1:])
+    total = int(ends[-1])
+    length = UPSERT_COUNTS.size + keys.nbytes + vectors.nbytes + 4 * (n + 1) + total
+    if length > U32_MAX:
+        raise ValueError(f"an upsert of {length} bytes does not fit in one WAL record")
+    head = UPSERT_COUNTS.pack(n, vectors.shape[1])
+    offsets = ends.astype("<u4")
+    return TYPE_UPSERT, length, [head, keys.data, vectors.data, offsets.data, *op.payloads]
+
+
+def _contiguous_keys(keys: Keys) -> Keys:
+    if keys.dtype != KEY_DTYPE or keys.ndim != 1:
+        raise ValueError(f"keys must be a 1-D array of {KEY_DTYPE}, not {keys.dtype}")
+    return np.ascontiguousarray(keys)
+
+
+def _decode_upsert(body: bytes) -> UpsertBatch:
+    if len(body) < UPSERT_COUNTS.size:
+        raise ValueError(f"upsert body of {len(body)} bytes is shorter than its counts")
+    n, dim = UPSERT_COUNTS.unpack_from(body)
+    vectors_at = UPSERT_COUNTS.size + KEY_SIZE * n
+    offsets_at = vectors_at + 4 * n * dim
+    payloads_at = offsets_at + 4 * (n + 1)
+    if payloads_at > len(body):
+        raise ValueError(
+            f"upsert body of {len(body)} bytes is too short for {n} points of dimension {dim}"
+        )
+    offsets = np.frombuffer(body, dtype="<u4", count=n + 1, offset=offsets_at).astype(np.int64)
+    total = int(offsets[-1])
+    if offsets[0] != 0 or payloads_at + total != len(body) or (np.diff(offsets) < 0).any():
+        raise ValueError(f"upsert payload offsets do not add up to the body's {len(body)} bytes")
+    keys = np.frombuffer(body, dtype=KEY_DTYPE, count=n, offset=UPSERT_COUNTS.size).copy()
+    vectors = np.frombuffer(body, dtype="<f4", count=n * dim, offset=vectors_at).reshape(n, dim)
+    bounds = (offsets + payloads_at).tolist()
+    payloads = [body[start:end] for start, end in itertools.pairwise(bounds)]
+    return UpsertBatch(keys, vectors.astype(np.float32), payloads)  # astype copies
+
+
+def _decode_delete(body: bytes) -> DeleteBatch:
+    if len(body) < DELETE_COUNT.size:
+        raise ValueError(f"delete body of {len(body)} bytes is shorter than its count")
+    (n,) = DELETE_COUNT.unpack_from(body)
+    if len(body) != DELETE_COUNT.size + KEY_SIZE * n:
+        raise ValueError(f"delete body of {len(body)} bytes does not hold exactly {n} keys")
+    keys = np.frombuffer(body, dtype=KEY_DTYPE, count=n, offset=DELETE_COUNT.size)
+    return DeleteBatch(keys.copy())
