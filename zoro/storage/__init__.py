@@ -1,1 +1,28 @@
-"""Disk storage: catalog, collection metadata, point index files, append-only source files."""
+"""Disk storage: catalog, collection metadata, point index files, append-only source files.
+
+Plain blocking code with no trio in it; the actor decides what runs on the event loop and what
+goes to a worker thread. Module map:
+
+    catalog.py       <data>/catalog: which collections exist, and crash recovery of create/delete
+    store.py         CollectionStore: one collection's files, apply / read / checkpoint / open
+    meta.py          <collection>/meta: the checkpoint record (its atomic replace is the commit)
+    vectors.py       source/vectors: fixed-stride float32 rows, one per slot
+    payloads.py      source/payloads: length + CRC framed payload JSON records
+    slots.py         index/slots: slot -> key, payload offset and length
+    points_file.py   index/points.<generation>: the sorted key -> slot index of a checkpoint
+    point_index.py   the in-memory point index: sorted main run + small sorted delta run
+"""
+
+from .catalog import Catalog, CollectionEntry, CollectionState
+from .records import ApplyResult, PointRecord, StoreStats
+from .store import CollectionStore
+
+__all__ = [
+    "ApplyResult",
+    "Catalog",
+    "CollectionEntry",
+    "CollectionState",
+    "CollectionStore",
+    "PointRecord",
+    "StoreStats",
+]

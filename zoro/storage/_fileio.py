@@ -1,0 +1,131 @@
+"""Thin, blocking file helpers shared by the storage format modules.
+
+All writes go to explicit offsets (`os.pwrite`), never to "the end of the file": the in-memory
+counters decide where the next record goes, so a failed or torn write is simply overwritten by
+the next one (and cut off on the next open), and nothing depends on a file position.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import zlib
+from typing import TYPE_CHECKING, Any
+
+from zoro.errors import CorruptionError
+
+if TYPE_CHECKING:
+    import struct
+    from pathlib import Path
+
+
+def open_file(path: Path, *, create: bool) -> int:
+    """Open for reading and writing; `create` truncates (a brand new file)."""
+    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0)
+    if create:
+        flags |= os.O_CREAT | os.O_TRUNC
+    return os.open(path, flags, 0o644)
+
+
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Write all of `data` at `offset` (pwrite may write less than asked)."""
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def pread_exact(fd: int, size: int, offset: int, path: Path) -> bytes:
+    """Read exactly `size` bytes at `offset`; a short read means the file is damaged."""
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        missing = size - len(data)
+        raise CorruptionError(str(path), offset + len(data), f"file ends {missing} bytes early")
+    return data
+
+
+def file_size(fd: int) -> int:
+    return os.fstat(fd).st_size
+
+
+def encode_header(layout: struct.Struct, *fields: object) -> bytes:
+    """Pack a header whose last field is the CRC32 of everything before it."""
+    raw = layout.pack(*fields, 0)
+    return raw[:-4] + zlib.crc32(raw[:-4]).to_bytes(4, "little")
+
+
+def decode_header(
+    fd: int, layout: struct.Struct, magic: bytes, version: int, path: Path
+) -> tuple[Any, ...]:
+    """Read and check a header (CRC, magic, version); return its fields without the CRC."""
+    raw = pread_exact(fd, layout.size, 0, path)
+    fields = layout.unpack(raw)
+    if fields[-1] != zlib.crc32(raw[:-4]):
+        raise CorruptionError(str(path), 0, "header checksum mismatch")
+    if fields[0] != magic:
+        raise CorruptionError(str(path), 0, f"bad magic {fields[0]!r}, expected {magic!r}")
+    if fields[1] != version:
+        raise CorruptionError(str(path), 4, f"unsupported format version {fields[1]}")
+    return tuple(fields[:-1])
+
+
+def sync(fd: int) -> None:
+    """Make a file's data durable. fdatasync also flushes the size, which appends need."""
+    if hasattr(os, "fdatasync"):
+        os.fdatasync(fd)
+    else:  # pragma: no cover - macOS
+        os.fsync(fd)
+
+
+def pread_into(fd: int, buffer: memoryview, offset: int, path: Path) -> None:
+    """Fill `buffer` from `offset` (looping: one read returns at most about 2 GiB on Linux)."""
+    view = buffer.cast("B")
+    while view:
+        got = os.preadv(fd, [view], offset)
+        if got == 0:
+            raise CorruptionError(str(path), offset, f"file ends {len(view)} bytes early")
+        view = view[got:]
+        offset += got
+
+
+class Preallocator:
+    """Reserves disk blocks ahead of an append-only file's end, a chunk at a time.
+
+    On ext4 a write that extends a file costs about five times one into blocks already
+    allocated (measured: 530 µs against 110 µs for 512 KiB), so files grow by chunks of an
+    eighth of their size (1 MiB to 64 MiB). The bytes past the data end are zeros that nothing
+    reads: every format here knows its data end from memory or meta, never from the file size,
+    and open cuts each file back to its checkpointed length.
+    """
+
+    MIN_CHUNK = 1 << 20
+    MAX_CHUNK = 64 << 20
+
+    def __init__(self, fd: int, allocated: int) -> None:
+        self._fd = fd
+        self._allocated = allocated
+        self._enabled = hasattr(os, "posix_fallocate")
+
+    def ensure(self, end: int) -> None:
+        """Have blocks up to `end`. Raises OSError (ENOSPC) only when even `end` cannot fit."""
+        if end <= self._allocated or not self._enabled:
+            return
+        chunk = min(self.MAX_CHUNK, max(self.MIN_CHUNK, end // 8))
+        for target in (end + chunk, end):  # when the chunk does not fit, try the bare need
+            try:
+                os.posix_fallocate(self._fd, self._allocated, target - self._allocated)
+            except OSError as exc:
+                if exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    self._enabled = False  # the file system cannot; plain writes still work
+                    return
+                if target == end:
+                    raise
+                continue
+            self._allocated = target
+            return
+
+    def truncate(self, end: int) -> None:
+        """Cut the file to `end` (a rollback, or open dropping bytes after the checkpoint)."""
+        self._allocated = end
+        os.ftruncate(self._fd, end)

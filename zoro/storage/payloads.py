@@ -1,0 +1,146 @@
+"""source/payloads: append-only payload records, found by (offset, length) from the slot table.
+
+    offset    size      field
+    0         4         magic b"ZPAY"
+    4         2         format version (1), little-endian
+    6         2         reserved, 0
+    8         4         reserved, 0
+    12        4         CRC32 of bytes 0..12
+    16        ...       records, back to back
+
+    record:
+    +0        4         body length L (u32, little-endian)
+    +4        4         CRC32 of the body, started from L (zlib.crc32(body, L))
+    +8        L         body: the payload's JSON bytes
+
+Seeding the CRC with the length makes it cover the length too, without building `length + body`
+for every record. The slot table holds each record's
+offset and length as well, so a damaged length is caught twice.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from zoro.errors import CorruptionError
+
+from ._fileio import (
+    Preallocator,
+    decode_header,
+    encode_header,
+    file_size,
+    open_file,
+    pread_exact,
+    pwrite_all,
+    sync,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+MAGIC: Final = b"ZPAY"
+VERSION: Final = 1
+HEADER: Final = struct.Struct("<4sHHII")  # magic, version, reserved, reserved, crc
+RECORD: Final = struct.Struct("<II")  # body length, crc32(body, length)
+assert (HEADER.size, RECORD.size) == (16, 8)
+
+MAX_BODY: Final = 2**32 - 1
+
+
+def encode_records(
+    bodies: Sequence[bytes],
+) -> tuple[bytes, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """All records for `bodies` back to back, each record's offset in that buffer, body lengths.
+
+    The per-body work is three C calls driven by `map` (len, crc32, pack) and one join.
+    """
+    n = len(bodies)
+    lengths = list(map(len, bodies))
+    if n and max(lengths) > MAX_BODY:
+        raise ValueError("a payload is larger than 4 GiB")
+    parts: list[bytes] = [b""] * (2 * n)
+    parts[::2] = map(RECORD.pack, lengths, map(zlib.crc32, bodies, lengths))
+    parts[1::2] = bodies
+    body_lengths = np.fromiter(lengths, dtype=np.int64, count=n)
+    sizes = body_lengths + RECORD.size
+    return b"".join(parts), np.cumsum(sizes) - sizes, body_lengths
+
+
+def decode_record(raw: bytes, offset: int, length: int, path: Path) -> bytes:
+    """Check one record read at `offset` (whose body the slot table says is `length` long)."""
+    stored_length, crc = RECORD.unpack_from(raw)
+    body = raw[RECORD.size :]
+    if stored_length != length:
+        raise CorruptionError(str(path), offset, f"record length {stored_length}, index {length}")
+    if crc != zlib.crc32(body, length):
+        raise CorruptionError(str(path), offset, "payload checksum mismatch")
+    return body
+
+
+class PayloadFile:
+    """The payload source file: batch appends at `end`, single-record reads by offset."""
+
+    def __init__(self, path: Path, fd: int, end: int) -> None:
+        self._path = path
+        self._fd = fd
+        self.end = end  # where the next record goes; everything before it is whole
+        self._space = Preallocator(fd, end)
+
+    @classmethod
+    def create(cls, path: Path) -> PayloadFile:
+        fd = open_file(path, create=True)
+        try:
+            pwrite_all(fd, encode_header(HEADER, MAGIC, VERSION, 0, 0), 0)
+            sync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, HEADER.size)
+
+    @classmethod
+    def open(cls, path: Path, end: int) -> PayloadFile:
+        """Open with records up to byte `end`, cutting off anything written after them."""
+        fd = open_file(path, create=False)
+        try:
+            decode_header(fd, HEADER, MAGIC, VERSION, path)
+            if end < HEADER.size or file_size(fd) < end:
+                raise CorruptionError(str(path), file_size(fd), f"shorter than its {end} bytes")
+            os.ftruncate(fd, end)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, end)
+
+    def append(self, records: bytes) -> int:
+        """Write encoded records at the end; return their start offset. Raises OSError."""
+        start = self.end
+        self._space.ensure(start + len(records))
+        pwrite_all(self._fd, records, start)
+        self.end = start + len(records)
+        return start
+
+    def truncate(self, end: int) -> None:
+        self.end = end
+        self._space.truncate(end)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """The body of the record at `offset`; CorruptionError if it does not check out."""
+        return decode_record(
+            pread_exact(self._fd, RECORD.size + length, offset, self._path),
+            offset,
+            length,
+            self._path,
+        )
+
+    def sync(self) -> None:
+        sync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)

@@ -1,0 +1,437 @@
+"""CollectionStore: one collection's files on disk, and the in-memory index over them.
+
+    <collection>/meta                   checkpoint record (meta.py), replaced atomically
+    <collection>/source/vectors         float32 rows, one per slot (vectors.py)
+    <collection>/source/payloads        payload records with CRC (payloads.py)
+    <collection>/index/slots            slot -> key, payload offset, length (slots.py)
+    <collection>/index/points.<gen>     sorted key -> slot as of checkpoint <gen> (points_file.py)
+
+A slot is a row number. Every upsert appends a new slot, so files only grow between checkpoints
+and a slot below `checkpointed_slots` never changes; the slot it replaced becomes garbage.
+
+Durability is the WAL's job: apply writes without fsync. A checkpoint makes the files durable,
+writes the point index under a new generation, and then commits by replacing meta. Open reads
+meta, cuts every append-only file back to the checkpointed length and loads the index with bulk
+reads, so the state is exactly that of the last checkpoint; the caller re-applies later WAL
+records. Apply is deterministic (slots are numbered in append order: batch after batch, and
+within a batch in the order of each key's last occurrence), so re-applying gives the very same
+slots.
+
+Threads: apply and reads run on one thread (the actor's); `checkpoint` may run on a worker
+thread while no apply runs. It only swaps in a merged point index (one reference assignment,
+same content), so reads may go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import numpy as np
+
+from zoro.errors import CorruptionError, StorageError, storage_error
+from zoro.fsutil import fsync_dir
+from zoro.types import KEY_DTYPE, KEY_SIZE
+
+from . import meta as meta_file
+from . import points_file
+from ._growable import Growable
+from ._plan import Upsert, plan
+from .meta import CollectionMeta
+from .payloads import PayloadFile, encode_records
+from .point_index import PointIndex
+from .records import ApplyResult, PointRecord, StoreStats
+from .slots import SlotTable
+from .vectors import VectorFile
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    import numpy.typing as npt
+
+    from zoro.settings import StorageSettings
+    from zoro.types import Keys, WriteOp
+
+META: Final = "meta"
+SOURCE: Final = "source"
+INDEX: Final = "index"
+VECTORS: Final = "source/vectors"
+PAYLOADS: Final = "source/payloads"
+SLOTS: Final = "index/slots"
+
+T = TypeVar("T", bound=np.generic)
+
+
+class CollectionStore:
+    """The storage engine of one collection. Blocking, synchronous, single writer."""
+
+    def __init__(
+        self,
+        directory: Path,
+        settings: StorageSettings,
+        meta: CollectionMeta,
+        files: tuple[VectorFile, PayloadFile, SlotTable],
+        index: PointIndex,
+        live: npt.NDArray[np.bool_],
+    ) -> None:
+        self._dir = directory
+        self._settings = settings
+        self._meta = meta  # as of the last checkpoint
+        self._vectors, self._payloads, self._slots = files
+        self._index = index
+        self._live: Growable[np.bool_] = Growable(np.dtype(np.bool_), live)
+        self._live_count = meta.live
+        self._applied_lsn = meta.checkpoint_lsn
+        self._upserts_total = meta.upserts_total
+        self._deletes_total = meta.deletes_total
+        self._closed = False
+
+    # ---------------------------------------------------------------- create / open / close
+
+    @classmethod
+    def create(cls, directory: Path, dimension: int, settings: StorageSettings) -> CollectionStore:
+        """An empty collection in `directory`, durable (files and meta fsynced) on return.
+
+        Raises StorageError if the directory already holds a collection, StorageFull/StorageError
+        on I/O errors (a half-made directory is debris the catalog removes).
+        """
+        if dimension < 1:
+            raise ValueError(f"dimension must be positive, not {dimension}")
+        if (directory / META).exists():
+            raise StorageError(f"{directory} already holds a collection")
+        no_keys, no_slots = np.empty(0, dtype=KEY_DTYPE), np.empty(0, dtype=np.int64)
+        try:
+            for sub in (SOURCE, INDEX):
+                (directory / sub).mkdir(parents=True, exist_ok=True)
+            with contextlib.ExitStack() as opened:
+                vectors = VectorFile.create(directory / VECTORS, dimension)
+                opened.callback(vectors.close)
+                payloads = PayloadFile.create(directory / PAYLOADS)
+                opened.callback(payloads.close)
+                slots = SlotTable.create(directory / SLOTS)
+                opened.callback(slots.close)
+                points_file.write(directory / INDEX / points_file.file_name(0), no_keys, no_slots)
+                for sub in (SOURCE, INDEX, "."):
+                    fsync_dir(directory / sub)
+                fsync_dir(directory.parent)
+                meta = CollectionMeta(dimension, 0, 0, 0, 0, payloads.end, 0, 0, 0)
+                meta_file.write(directory / META, meta)  # the commit point of creation
+                opened.pop_all()
+        except OSError as exc:
+            raise storage_error(exc, f"creating collection files in {directory}") from exc
+        files = (vectors, payloads, slots)
+        return cls(directory, settings, meta, files, PointIndex(no_keys, no_slots), no_slots > 0)
+
+    @classmethod
+    def open(cls, directory: Path, dimension: int, settings: StorageSettings) -> CollectionStore:
+        """The collection as of its last checkpoint; later bytes in its files are cut off.
+
+        Raises CorruptionError (naming the file and offset) for a missing or damaged meta, file
+        header or index file; StorageFull/StorageError for other I/O errors.
+        """
+        try:
+            meta = meta_file.read(directory / META)
+            if meta.dimension != dimension:
+                raise CorruptionError(
+                    str(directory / META), 0, f"dimension {meta.dimension}, expected {dimension}"
+                )
+            with contextlib.ExitStack() as opened:
+                vectors = VectorFile.open(directory / VECTORS, dimension, meta.slots)
+                opened.callback(vectors.close)
+                payloads = PayloadFile.open(directory / PAYLOADS, meta.payload_bytes)
+                opened.callback(payloads.close)
+                slots = SlotTable.open(directory / SLOTS, meta.slots, meta.slots_crc32)
+                opened.callback(slots.close)
+                index_path = directory / INDEX / points_file.file_name(meta.generation)
+                keys, point_slots = points_file.read(index_path)
+                live = _check_index(index_path, keys, point_slots, slots, meta)
+                opened.pop_all()
+        except FileNotFoundError as exc:
+            raise CorruptionError(str(exc.filename), 0, "file is missing") from exc
+        except OSError as exc:
+            raise storage_error(exc, f"opening the collection in {directory}") from exc
+        files = (vectors, payloads, slots)
+        store = cls(directory, settings, meta, files, PointIndex(keys, point_slots), live)
+        store._remove_debris()
+        return store
+
+    def close(self) -> None:
+        """Close the files (no checkpoint: the caller decides). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for file in (self._vectors, self._payloads, self._slots):
+            with contextlib.suppress(OSError):
+                file.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"the store in {self._dir} is closed")
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def dimension(self) -> int:
+        return self._meta.dimension
+
+    @property
+    def checkpoint_lsn(self) -> int:
+        return self._meta.checkpoint_lsn
+
+    @property
+    def applied_lsn(self) -> int:
+        return self._applied_lsn
+
+    @property
+    def checkpointed_slots(self) -> int:
+        return self._meta.slots
+
+    def slot_count(self) -> int:
+        return len(self._vectors)
+
+    def live_count(self) -> int:
+        return self._live_count
+
+    def live_slots(self) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(self._live.view()).astype(np.int64)
+
+    def stats(self) -> StoreStats:
+        index = self._index
+        return StoreStats(
+            live=self._live_count,
+            slots=self.slot_count(),
+            garbage_slots=self.slot_count() - self._live_count,
+            payload_bytes=self._payloads.end,
+            checkpoint_lsn=self.checkpoint_lsn,
+            applied_lsn=self._applied_lsn,
+            index_delta=index.delta_size,
+            index_tombstones=index.tombstones,
+            memory_bytes=index.nbytes + self._slots.nbytes + self._live.nbytes,
+            upserts_total=self._upserts_total,
+            deletes_total=self._deletes_total,
+        )
+
+    # ---------------------------------------------------------------- writes
+
+    def apply_many(self, items: Sequence[tuple[int, WriteOp]]) -> ApplyResult:
+        """Apply WAL operations in lsn order; items at or below `applied_lsn` are skipped.
+
+        Appends with one write per file and no fsync (the WAL holds the durable copy). Raises
+        ValueError for malformed input (nothing applied), StorageFull/StorageError on I/O errors
+        (files cut back, in-memory state unchanged: reopen to recover from the WAL).
+        """
+        self._check_open()
+        first_slot = self.slot_count()
+        steps, last_lsn = plan(items, self._applied_lsn, self.dimension, first_slot)
+        upserts = [s for s in steps if isinstance(s, Upsert)]
+        new_vectors = _joined([u.vectors for u in upserts], np.empty((0, self.dimension), "f4"))
+        if len(new_vectors):
+            self._append(upserts, new_vectors)
+        # From here on nothing can fail: the files hold the new slots, now index them.
+        self._live.extend(np.ones(len(new_vectors), dtype=np.bool_))
+        live = self._live.view()
+        removed: list[npt.NDArray[np.int64]] = []
+        for step in steps:
+            if isinstance(step, Upsert):
+                old = self._index.upsert(step.index_keys, step.index_slots)
+                self._upserts_total += len(step.keys)
+                self._live_count += len(step.keys)
+            else:
+                old = self._index.delete(step.keys)
+                self._deletes_total += int(np.count_nonzero(old >= 0))
+            old = old[old >= 0]
+            live[old] = False
+            self._live_count -= len(old)
+            removed.append(old)
+        if self._index.needs_merge(self._settings.index_delta_max):
+            self._index = self._index.merged()
+        self._applied_lsn = last_lsn
+        return _result(live, first_slot, new_vectors, removed)
+
+    def _append(self, upserts: list[Upsert], vectors: npt.NDArray[np.float32]) -> None:
+        """Write the new slots to the three files, or to none of them (as far as memory goes)."""
+        records, starts, lengths = encode_records([p for u in upserts for p in u.payloads])
+        keys = _joined([u.keys for u in upserts], np.empty(0, KEY_DTYPE))
+        marks = (len(self._vectors), self._payloads.end, len(self._slots), self._slots.crc)
+        try:
+            # Payloads and slots first: the vector write is the biggest and likeliest to fail.
+            offset = self._payloads.append(records)
+            self._slots.append(keys, offset + starts, lengths)
+            self._vectors.append(vectors)
+        except OSError as exc:
+            self._undo_append(*marks)
+            raise storage_error(exc, f"appending points in {self._dir}") from exc
+
+    def _undo_append(self, vector_rows: int, payload_end: int, slots: int, crc: int) -> None:
+        # Each truncate resets the in-memory length first; cutting the bytes is best effort
+        # (the next write goes to the same offsets, and open cuts files back anyway).
+        with contextlib.suppress(OSError):
+            self._vectors.truncate(vector_rows)
+        with contextlib.suppress(OSError):
+            self._payloads.truncate(payload_end)
+        with contextlib.suppress(OSError):
+            self._slots.truncate(slots, crc)
+
+    def checkpoint(self) -> int:
+        """Make everything applied durable and record `applied_lsn` as the checkpoint; return it.
+
+        Commit protocol: new point index generation file (fsynced), source files and slot table
+        fsynced, then meta replaced atomically (the commit point), then the old generation
+        deleted. A crash anywhere before the meta replace leaves the previous checkpoint whole.
+        Runs on a worker thread while no apply runs. Raises StorageFull/StorageError.
+        """
+        self._check_open()
+        if self._applied_lsn == self._meta.checkpoint_lsn:
+            return self._meta.checkpoint_lsn  # nothing applied since: the files are as recorded
+        if self._index.delta_size or self._index.tombstones:
+            self._index = self._index.merged()
+        keys, point_slots = self._index.main_arrays()
+        meta = CollectionMeta(
+            dimension=self.dimension,
+            generation=self._meta.generation + 1,
+            checkpoint_lsn=self._applied_lsn,
+            slots=self.slot_count(),
+            slots_crc32=self._slots.crc,
+            payload_bytes=self._payloads.end,
+            live=self._live_count,
+            upserts_total=self._upserts_total,
+            deletes_total=self._deletes_total,
+        )
+        index_dir = self._dir / INDEX
+        try:
+            points_file.write(index_dir / points_file.file_name(meta.generation), keys, point_slots)
+            fsync_dir(index_dir)
+            for file in (self._vectors, self._payloads, self._slots):
+                file.sync()
+            meta_file.write(self._dir / META, meta)
+        except OSError as exc:
+            raise storage_error(exc, f"writing a checkpoint in {self._dir}") from exc
+        self._meta = meta
+        self._remove_debris()
+        return meta.checkpoint_lsn
+
+    def _remove_debris(self) -> None:
+        """Delete point index files of other generations (old, or from a checkpoint that never
+        committed) and temp files. Best effort: what stays is removed on the next open."""
+        keep = points_file.file_name(self._meta.generation)
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self._dir / INDEX):
+                generation = points_file.generation_of(entry.name)
+                if (generation is not None and entry.name != keep) or entry.name.endswith(".tmp"):
+                    os.unlink(entry.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._dir / (META + ".tmp"))  # an atomic_write of meta cut short
+
+    # ---------------------------------------------------------------- reads
+
+    def slots_of(self, keys: Keys) -> npt.NDArray[np.int64]:
+        """Current live slot of each key; -1 if absent or deleted."""
+        return self._index.lookup(np.asarray(keys, dtype=KEY_DTYPE))
+
+    def get(self, keys: Keys, *, with_vector: bool, with_payload: bool) -> list[PointRecord | None]:
+        """One record per key, in order; None for absent or deleted points."""
+        keys = np.asarray(keys, dtype=KEY_DTYPE)
+        slots = self.slots_of(keys)
+        present = np.flatnonzero(slots >= 0)
+        found = slots[present]
+        vectors = self.vectors_of_slots(found) if with_vector else None
+        payloads = self.payloads_of_slots(found) if with_payload else None
+        out: list[PointRecord | None] = [None] * len(keys)
+        for j, i in enumerate(present.tolist()):
+            out[i] = PointRecord(
+                key=bytes(keys[i]).ljust(KEY_SIZE, b"\0"),
+                vector=None if vectors is None else vectors[j],
+                payload=None if payloads is None else payloads[j],
+            )
+        return out
+
+    def scroll(self, start: bytes | None, limit: int) -> tuple[Keys, bytes | None]:
+        """Live keys >= start (inclusive), ascending, at most `limit`; and the next start key,
+        or None when there are no more."""
+        if limit < 1:
+            raise ValueError(f"limit must be positive, not {limit}")
+        if start is not None:
+            if len(start) > KEY_SIZE:
+                raise ValueError(f"a start key has at most {KEY_SIZE} bytes")
+            start = start.ljust(KEY_SIZE, b"\0")
+        return self._index.scroll(start, limit)
+
+    def keys_of_slots(self, slots: npt.NDArray[np.int64]) -> Keys:
+        """The key each slot was written for (the FAISS id -> point id mapping)."""
+        return self._slots.keys(self._checked(slots))
+
+    def vectors_of_slots(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        return self._vectors.read(self._checked(slots))
+
+    def payloads_of_slots(self, slots: npt.NDArray[np.int64]) -> list[bytes]:
+        """Payload JSON bytes of each slot. Raises CorruptionError on a checksum mismatch."""
+        offsets, lengths = self._slots.payload_locations(self._checked(slots))
+        try:
+            return [
+                self._payloads.read(offset, length)
+                for offset, length in zip(offsets.tolist(), lengths.tolist(), strict=True)
+            ]
+        except OSError as exc:
+            raise storage_error(exc, f"reading payloads in {self._dir}") from exc
+
+    def _checked(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) and (int(slots.min()) < 0 or int(slots.max()) >= self.slot_count()):
+            raise IndexError(f"slot out of range 0..{self.slot_count() - 1}")
+        return slots
+
+
+def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T]:
+    """np.concatenate without the copy for the usual single part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else empty
+
+
+def _result(
+    live: npt.NDArray[np.bool_],
+    first_slot: int,
+    new_vectors: npt.NDArray[np.float32],
+    removed: list[npt.NDArray[np.int64]],
+) -> ApplyResult:
+    added = np.flatnonzero(live[first_slot:])
+    gone = np.concatenate(removed) if removed else np.empty(0, dtype=np.int64)
+    return ApplyResult(
+        added_slots=(added + first_slot).astype(np.int64),
+        added_vectors=new_vectors[added] if len(added) < len(new_vectors) else new_vectors,
+        # a slot leaves the live set at most once, so there are no repeats to remove
+        removed_slots=np.sort(gone[gone < first_slot]),
+    )
+
+
+def _check_index(
+    path: Path,
+    keys: Keys,
+    slots: npt.NDArray[np.int64],
+    table: SlotTable,
+    meta: CollectionMeta,
+) -> npt.NDArray[np.bool_]:
+    """Check a loaded point index against meta and the slot table; return the live flags.
+
+    Every check is one vectorised pass (about 60 ms for a million points), and together they
+    make sure the index and the slot table tell the same story before anything is served.
+    """
+    n = len(keys)
+    key_at = points_file.HEADER.size + 8 * n  # file offset of the first key
+    if n != meta.live:
+        raise CorruptionError(str(path), 8, f"{n} points, meta says {meta.live} are live")
+    unsorted = np.flatnonzero(keys[1:] <= keys[:-1])
+    if len(unsorted):
+        raise CorruptionError(str(path), key_at + KEY_SIZE * (int(unsorted[0]) + 1), "key order")
+    bad = np.flatnonzero((slots < 0) | (slots >= meta.slots))
+    if len(bad):
+        raise CorruptionError(str(path), points_file.HEADER.size + 8 * int(bad[0]), "bad slot")
+    live = np.zeros(meta.slots, dtype=np.bool_)
+    live[slots] = True
+    if int(np.count_nonzero(live)) != n:
+        raise CorruptionError(str(path), points_file.HEADER.size, "two points share a slot")
+    mismatch = np.flatnonzero(table.keys(slots) != keys)
+    if len(mismatch):
+        offset = key_at + KEY_SIZE * int(mismatch[0])
+        raise CorruptionError(str(path), offset, "key differs from the slot table")
+    return live

@@ -1,0 +1,136 @@
+"""source/vectors: one fixed-stride float32 row per slot, append-only.
+
+    offset          size      field
+    0               4         magic b"ZVEC"
+    4               2         format version (1), little-endian
+    6               2         reserved, 0
+    8               4         dimension
+    12              16        reserved, 0
+    28              4         CRC32 of bytes 0..28
+    32 + i*dim*4    dim*4     slot i: dim float32, little-endian
+
+The row of slot i sits at a computed offset, so reads are one memory-mapped gather and the file
+needs no per-row framing. Rows carry no CRC: checking 512 MB on every open would cost more than
+the open itself; the slot count recorded at each checkpoint bounds the file instead, and bytes
+past it (written after the checkpoint, maybe torn) are cut off on open and re-applied from the WAL.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from zoro.errors import CorruptionError
+
+from ._fileio import (
+    Preallocator,
+    decode_header,
+    encode_header,
+    file_size,
+    open_file,
+    pwrite_all,
+    sync,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MAGIC: Final = b"ZVEC"
+VERSION: Final = 1
+HEADER: Final = struct.Struct("<4sHHI16sI")  # magic, version, reserved, dimension, pad, crc
+assert HEADER.size == 32
+
+_EMPTY_PAD: Final = bytes(16)
+
+
+class VectorFile:
+    """Appends rows at `header + slot * stride`; reads them through a read-only memory map.
+
+    The map covers the rows that existed when it was made and is re-made when a read reaches past
+    it (appends go through pwrite into the same page cache, so the map sees them once it is long
+    enough). Memory-mapping keeps a million-row file off the heap and makes open O(1).
+    """
+
+    def __init__(self, path: Path, fd: int, dimension: int, rows: int) -> None:
+        self._path = path
+        self._fd = fd
+        self.dimension = dimension
+        self.stride = dimension * 4
+        self._rows = rows
+        self._space = Preallocator(fd, self.nbytes)
+        self._map: npt.NDArray[np.float32] = np.empty((0, dimension), dtype=np.float32)
+
+    @classmethod
+    def create(cls, path: Path, dimension: int) -> VectorFile:
+        fd = open_file(path, create=True)
+        try:
+            pwrite_all(fd, encode_header(HEADER, MAGIC, VERSION, 0, dimension, _EMPTY_PAD), 0)
+            sync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, dimension, 0)
+
+    @classmethod
+    def open(cls, path: Path, dimension: int, rows: int) -> VectorFile:
+        """Open with exactly `rows` rows, cutting off anything written after them."""
+        fd = open_file(path, create=False)
+        try:
+            _, _, _, dim, _ = decode_header(fd, HEADER, MAGIC, VERSION, path)
+            if dim != dimension:
+                raise CorruptionError(str(path), 8, f"dimension {dim}, expected {dimension}")
+            end = HEADER.size + rows * dimension * 4
+            if file_size(fd) < end:
+                raise CorruptionError(str(path), file_size(fd), f"shorter than its {rows} rows")
+            os.ftruncate(fd, end)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, dimension, rows)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    @property
+    def nbytes(self) -> int:
+        return HEADER.size + self._rows * self.stride
+
+    def append(self, rows: npt.NDArray[np.float32]) -> None:
+        """Write rows after the last one. Raises OSError; then call `truncate(len(self))`."""
+        data = np.ascontiguousarray(rows, dtype="<f4")
+        self._space.ensure(self.nbytes + data.nbytes)
+        pwrite_all(self._fd, data.data, self.nbytes)
+        self._rows += len(data)
+
+    def truncate(self, rows: int) -> None:
+        """Forget rows from `rows` on (a failed append); the bytes are cut off best-effort."""
+        self._rows = rows
+        self._space.truncate(self.nbytes)
+
+    def read(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """Rows of `slots` (any order, repeats allowed) as a new (n, dim) array."""
+        if len(slots) and int(slots.max()) >= len(self._map):
+            self._remap()
+        return self._map[slots]
+
+    def _remap(self) -> None:
+        if self._rows == 0:
+            return
+        self._map = np.memmap(
+            self._path,
+            dtype="<f4",
+            mode="r",
+            offset=HEADER.size,
+            shape=(self._rows, self.dimension),
+        )
+
+    def sync(self) -> None:
+        sync(self._fd)
+
+    def close(self) -> None:
+        self._map = np.empty((0, self.dimension), dtype=np.float32)
+        os.close(self._fd)
