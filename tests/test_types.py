@@ -47,5 +47,7 @@ def test_id_of_pads_keys_numpy_stripped() -> None:
 
 
 def test_distance_direction() -> None:
-    assert Distance.COSINE.higher_is_better and Distance.DOT.higher_is_better
-    assert not Distance.EUCLID.higher_is_better and not Distance.MANHATTAN.higher_is_better
+    assert Distance.COSINE.higher_is_better
+    assert Distance.DOT.higher_is_better
+    assert not Distance.EUCLID.higher_is_better
+    assert not Distance.MANHATTAN.higher_is_better

@@ -1,18 +1,67 @@
-"""The `zoro` command."""
+"""The `zoro` command: `zoro serve` starts the server; the admin commands (collections, import,
+search) talk to a running one through the client (zoro/client/commands.py)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
+import os
 import sys
+from pathlib import Path
 
 from zoro import __version__
+from zoro.client.commands import add_commands, run_command
+from zoro.settings import ServerSettings, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zoro", description="Zoro-DB vector database")
+    parser.add_argument("--version", action="version", version=f"zoro-db {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server")
+    env = os.environ.get
+    serve.add_argument("--data-dir", default=env("ZORO_DATA_DIR", "./zoro-data"), type=Path)
+    serve.add_argument("--host", default=env("ZORO_HOST", "127.0.0.1"))
+    serve.add_argument("--port", default=int(env("ZORO_PORT", "6333")), type=int)
+    serve.add_argument("--api-key", default=env("ZORO_API_KEY"))
+    serve.add_argument(
+        "--max-body-mb",
+        default=int(env("ZORO_MAX_BODY_MB", "32")),
+        type=int,
+        help="largest request body accepted, in MiB",
+    )
+    serve.add_argument("--log-level", default=env("ZORO_LOG_LEVEL", "INFO"))
+    add_commands(commands)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zoro", description="Zoro-DB vector database")
-    parser.add_argument("--version", action="version", version=f"zoro-db {__version__}")
-    parser.parse_args(argv)
-    print(f"zoro-db {__version__}")
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return run_command(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import trio
+
+    from zoro.http.server import serve
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    server = ServerSettings(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key or None,
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
+    )
+    settings = dataclasses.replace(Settings(), server=server)
+    logging.getLogger("zoro").info(
+        "zoro-db %s serving %s on http://%s:%d", __version__, args.data_dir, args.host, args.port
+    )
+    trio.run(serve, args.data_dir.resolve(), settings)
     return 0
 
 

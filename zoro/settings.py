@@ -57,9 +57,20 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 6333
+    api_key: str | None = None
+    max_body_bytes: int = 32 * 1024 * 1024
+    # In-flight requests get this long to finish on shutdown before they are cancelled.
+    graceful_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     wal: WalSettings = field(default_factory=WalSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     ann: AnnSettings = field(default_factory=AnnSettings)
     actor: ActorSettings = field(default_factory=ActorSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)

@@ -13,13 +13,15 @@ index and the scroll order are "all integer ids ascending, then all UUIDs ascend
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 KEY_SIZE: Final = 17
 KEY_DTYPE: Final = np.dtype(f"S{KEY_SIZE}")

@@ -1,1 +1,13 @@
 """Collection actors: one Trio task per collection owning its WAL, storage and ANN index."""
+
+from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor, Hits
+from zoro.actors.manager import CollectionManager, CollectionStatus
+
+__all__ = [
+    "ActorState",
+    "ActorStatistics",
+    "CollectionActor",
+    "CollectionManager",
+    "CollectionStatus",
+    "Hits",
+]

@@ -1,0 +1,76 @@
+"""Open a collection's durable state: the store as of its checkpoint and the WAL replayed after it.
+
+Plain blocking code: the actor runs it in a worker thread; crash tests and benches call it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from zoro.errors import CorruptionError
+from zoro.storage import CollectionStore
+from zoro.wal import WalWriter, recover, replay
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from zoro.settings import Settings
+    from zoro.types import WriteOp
+
+log = logging.getLogger(__name__)
+
+REPLAY_CHUNK_POINTS = 50_000
+
+
+@dataclass(slots=True)
+class Durable:
+    store: CollectionStore
+    wal: WalWriter
+    replayed_records: int
+    truncated_bytes: int
+
+    def close(self) -> None:
+        self.wal.close()
+        self.store.close()
+
+
+def open_durable(directory: Path, dimension: int, settings: Settings) -> Durable:
+    """Open the store, cut a torn WAL tail, replay every record after the checkpoint.
+
+    Raises CorruptionError (naming file and offset) for damage that is not a torn tail, and for a
+    WAL that does not continue exactly where the checkpoint ends.
+    """
+    store = CollectionStore.open(directory, dimension, settings.storage)
+    try:
+        wal_dir = directory / "wal"
+        recovery = recover(wal_dir)
+        replayed = _replay_into(store, wal_dir)
+        next_lsn = max(recovery.last_lsn, store.applied_lsn) + 1
+        wal = WalWriter(wal_dir, next_lsn=next_lsn, settings=settings.wal)
+    except BaseException:
+        store.close()
+        raise
+    if replayed:
+        log.info("%s: replayed %d WAL records up to LSN %d", directory.name, replayed,
+                 store.applied_lsn)
+    return Durable(store, wal, replayed, recovery.truncated_bytes)
+
+
+def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
+    expected = store.checkpoint_lsn + 1
+    chunk: list[tuple[int, WriteOp]] = []
+    points = 0
+    for lsn, op in replay(wal_dir, store.checkpoint_lsn):
+        if lsn != expected:
+            raise CorruptionError(str(wal_dir), 0, f"WAL jumps from LSN {expected - 1} to {lsn}")
+        expected += 1
+        chunk.append((lsn, op))
+        points += len(op)
+        if points >= REPLAY_CHUNK_POINTS:
+            store.apply_many(chunk)
+            chunk, points = [], 0
+    if chunk:
+        store.apply_many(chunk)
+    return expected - 1 - store.checkpoint_lsn

@@ -1,0 +1,234 @@
+"""AsyncZoroClient: the public face, put together from the operation mixins."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+
+from zoro.client import _upload
+from zoro.client import _validate as check
+from zoro.client._collections import CollectionsMixin
+from zoro.client._config import NO_RETRY, UPLOAD_RETRY, RetryPolicy, Timeouts
+from zoro.client._errors import ZoroClientError
+from zoro.client._models import Readiness, ServerInfo
+from zoro.client._progress import reporter
+from zoro.client._texts import TextsMixin
+from zoro.client._transport import Transport
+from zoro.client._validate import Limits
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from types import TracebackType
+
+    from zoro.client._embed import Embedder
+    from zoro.client._models import UploadResult
+
+DEFAULT_URL = "http://127.0.0.1:6333"
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_LIMITS = Limits()
+
+
+class AsyncZoroClient(TextsMixin, CollectionsMixin):
+    """An async client for a Zoro-DB server, for trio and asyncio alike.
+
+        async with AsyncZoroClient("http://127.0.0.1:6333") as client:
+            await client.create_collection("docs", 384, "Cosine")
+            await client.upsert("docs", [1, 2], vectors, [{"a": 1}, {"a": 2}])
+            hits = await client.search("docs", query, limit=5)
+
+    One pooled httpx.AsyncClient (HTTP/1.1 keep-alive, up to `max_connections`) carries every
+    request. Input is checked before it is sent: ids (unsigned 64-bit ints or UUIDs), vectors
+    (finite, and of the collection's dimension, which the client learns from get_collection
+    and caches), payloads (JSON objects), batch sizes and limits.
+
+    Retries (see RetryPolicy): connection errors, timeouts, 429, 502, 503 and 504 are retried
+    with backoff for the operations that are safe to repeat: every read and search, upsert
+    (always by id), delete by id, and delete_collection. create_collection is the one write
+    that is not idempotent; it is retried only in ways that cannot create twice and settles a
+    409 that follows a lost answer by reading the collection back (see its docstring).
+
+    Args:
+        url: the server's base URL.
+        api_key: sent as the `api-key` header.
+        timeout: seconds for every phase of a request, or a Timeouts.
+        retry: the retry policy for single requests (`NO_RETRY` to switch retries off).
+        limits: the client-side limits (default: the server's defaults).
+        max_connections: the size of the connection pool (all kept alive).
+        http2: speak HTTP/2 with prior knowledge over plain HTTP (hypercorn serves it); off by
+            default because it was slower for this workload (bench/README.md, Client).
+        embedder: turns texts into vectors for add_texts/search_text (default: MiniLM).
+        transport: an httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float | Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        limits: Limits = DEFAULT_LIMITS,
+        max_connections: int = 64,
+        http2: bool = False,
+        embedder: Embedder | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        seed: int | None = None,
+    ) -> None:
+        timeouts = Timeouts.of(timeout)
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if api_key:
+            headers["api-key"] = api_key
+        self._http = httpx.AsyncClient(
+            base_url=url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(
+                connect=timeouts.connect_s,
+                read=timeouts.read_s,
+                write=timeouts.write_s,
+                pool=timeouts.pool_s,
+            ),
+            # Keep every connection alive: with the default of 20 kept-alive connections,
+            # more concurrent tasks than that open and close a connection per request.
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            http1=not http2,
+            http2=http2,
+            transport=transport,
+        )
+        self._transport = Transport(self._http, retry, random.Random(seed))
+        self._limits = limits
+        self._embedder = embedder
+        self._dimensions = {}
+        self.url = url
+
+    async def __aenter__(self) -> AsyncZoroClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every pooled connection. The client cannot be used afterwards."""
+        await self._http.aclose()
+
+    async def health(self) -> bool:
+        """True if the server answers its liveness check (GET /healthz), False if it cannot be
+        reached or answers otherwise. Not retried: a probe should report, not wait."""
+        try:
+            response = await self._http.get("/healthz")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    async def readiness(self) -> Readiness:
+        """GET /readyz: ready once every collection has recovered its WAL; `failed` names
+        collections that broke (the rest serve). Not retried.
+
+        Raises:
+            ConnectionFailed, RequestTimeout: no answer.
+        """
+        try:
+            response = await self._transport.send("GET", "/readyz", retry=NO_RETRY)
+        except ZoroClientError as exc:
+            if exc.status == 503:
+                return Readiness(False, {}, exc.message)
+            raise
+        data = orjson.loads(response.content)
+        return Readiness(bool(data.get("ready")), dict(data.get("failed") or {}), "")
+
+    async def server_info(self) -> ServerInfo:
+        """The server's name and versions (GET /): `version` is the Qdrant API level."""
+        response = await self._transport.send("GET", "/")
+        data: dict[str, Any] = orjson.loads(response.content)
+        return ServerInfo(
+            str(data.get("title", "")), str(data.get("version", "")), data.get("zoro_version")
+        )
+
+    async def metrics(self) -> str:
+        """The Prometheus metrics text (GET /metrics)."""
+        response = await self._transport.send("GET", "/metrics")
+        return response.text
+
+    async def upload(
+        self,
+        collection: str,
+        ids: Iterable[object] | None,
+        vectors: Iterable[object],
+        payloads: Iterable[object] | None = None,
+        *,
+        batch_size: int = 1000,
+        parallel: int = 4,
+        wait: bool = True,
+        retry: RetryPolicy = UPLOAD_RETRY,
+        progress: bool | Callable[[int], object] = False,
+    ) -> UploadResult:
+        """Upsert any number of points in batches, `parallel` batches in flight at a time.
+
+        `vectors`: a (n, d) numpy array (sliced without copying) or any iterable of vectors,
+        read a batch at a time. `ids`: as for upsert(), an iterable in step with the vectors,
+        or None for random UUIDs. `payloads`: an iterable of dicts in step, or None. Each
+        batch is retried under `retry` (patient by default). `progress`: True for a status
+        line on stderr, or a callable given each acknowledged batch's point count (for
+        example a tqdm bar's `update`).
+
+        The upload is not atomic: if a batch fails for good, the others stop, the error is
+        raised (with a note naming the batch) and batches already acknowledged stay stored.
+        Running the same upload again is safe.
+
+        Raises:
+            InvalidInput, DimensionMismatch, PayloadTooLarge: a bad batch (before it is sent).
+            NotFound: no such collection.
+            Overloaded, Unavailable: the server stayed unavailable past the retry policy.
+        """
+        check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
+        source = _upload.chunks(ids, vectors, payloads, batch_size)
+        return await self._upload(collection, source, _upload.total_of(vectors), parallel,
+                                  wait, retry, progress)
+
+    async def upload_points(
+        self,
+        collection: str,
+        points: Iterable[object],
+        *,
+        batch_size: int = 1000,
+        parallel: int = 4,
+        wait: bool = True,
+        retry: RetryPolicy = UPLOAD_RETRY,
+        progress: bool | Callable[[int], object] = False,
+    ) -> UploadResult:
+        """upload() for points given one by one: `(id, vector)`, `(id, vector, payload)` or
+        dicts with "id", "vector" and optionally "payload". Raises as upload() does.
+        """
+        check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
+        source = _upload.point_chunks(points, batch_size)
+        return await self._upload(collection, source, _upload.total_of(points), parallel,
+                                  wait, retry, progress)
+
+    async def _upload(
+        self,
+        collection: str,
+        source: Iterator[_upload.Chunk],
+        total: int | None,
+        parallel: int,
+        wait: bool,
+        retry: RetryPolicy,
+        progress: bool | Callable[[int], object],
+    ) -> UploadResult:
+        on_batch, finish = reporter(progress, total)
+        try:
+            return await _upload.upload(
+                self, collection, source, parallel=parallel, wait=wait, retry=retry,
+                on_batch=on_batch,
+            )
+        finally:
+            finish()

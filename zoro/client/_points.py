@@ -1,0 +1,246 @@
+"""Point operations: upsert, retrieve, get, delete, scroll, count."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from zoro.client import _validate as check
+from zoro.client._base import ClientBase
+from zoro.client._errors import InvalidInput
+from zoro.client._models import Record, ScrollPage, UpdateResult, parsed
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from zoro.client._config import RetryPolicy
+    from zoro.client._transport import CallTrace
+    from zoro.client._validate import Ids
+
+
+class PointsMixin(ClientBase):
+    async def upsert(
+        self,
+        collection: str,
+        ids: Ids,
+        vectors: object,
+        payloads: Iterable[object] | None = None,
+        *,
+        wait: bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> UpdateResult:
+        """Insert or replace points, in one request (use upload() for more than a batch).
+
+        `ids`: unsigned 64-bit ints or UUIDs (objects or strings), or an integer numpy array.
+        `vectors`: a (n, d) numpy array or n sequences of d numbers, all finite. `payloads`:
+        n JSON objects (dicts), or None for empty payloads. The write is durable (in the
+        server's WAL) when this returns; an upsert by id is idempotent and retried as such.
+
+        Raises:
+            InvalidInput: bad ids, vectors, payloads or too many points (before sending).
+            DimensionMismatch: vectors that do not fit the collection (before sending).
+            PayloadTooLarge: a payload or the whole request over the limit (before sending).
+            NotFound: no such collection.
+        """
+        body = await self._upsert_body(collection, ids, vectors, payloads)
+        return await self._send_upsert(collection, body, wait=wait, retry=retry)
+
+    async def upsert_point(
+        self,
+        collection: str,
+        point_id: object,
+        vector: object,
+        payload: object = None,
+        *,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Insert or replace one point. Raises as upsert() does."""
+        matrix = check.vector(vector)
+        return await self.upsert(
+            collection, [check.point_id(point_id)], matrix, [payload], wait=wait
+        )
+
+    async def _upsert_body(
+        self,
+        collection: str,
+        ids: Ids,
+        vectors: object,
+        payloads: Iterable[object] | None,
+    ) -> dict[str, Any]:
+        """Everything checked (the dimension last: it may cost a lookup) and ready to encode."""
+        check.collection_name(collection, self._limits)
+        id_list = check.point_ids(ids)
+        matrix = check.matrix(vectors)
+        if len(id_list) != len(matrix):
+            raise InvalidInput(f"{len(matrix)} vectors for {len(id_list)} ids")
+        check.batch_points(len(id_list), self._limits)
+        encoded = check.payloads(payloads, len(id_list), self._limits)
+        await self._check_dimension(collection, matrix)
+        batch: dict[str, Any] = {"ids": id_list, "vectors": matrix}
+        if encoded is not None:
+            batch["payloads"] = encoded
+        return {"batch": batch}
+
+    async def _send_upsert(
+        self,
+        collection: str,
+        body: dict[str, Any],
+        *,
+        wait: bool,
+        retry: RetryPolicy | None,
+        trace: CallTrace | None = None,
+    ) -> UpdateResult:
+        params = {"wait": "true" if wait else "false"}
+        result = await self._call(
+            collection, "PUT", "/points", body, params=params, retry=retry, trace=trace
+        )
+        return parsed(UpdateResult.from_json, result)
+
+    async def retrieve(
+        self,
+        collection: str,
+        ids: Ids,
+        *,
+        with_payload: bool = True,
+        with_vector: bool = False,
+    ) -> list[Record]:
+        """The points that exist among `ids` (missing ones are left out).
+
+        Raises:
+            InvalidInput: bad ids or too many (before sending).
+            NotFound: no such collection.
+        """
+        check.collection_name(collection, self._limits)
+        id_list = check.point_ids(ids)
+        check.batch_points(len(id_list), self._limits)
+        body = {"ids": id_list, "with_payload": with_payload, "with_vector": with_vector}
+        result = await self._call(collection, "POST", "/points", body)
+        return [parsed(Record.from_json, item) for item in result]
+
+    async def get_point(self, collection: str, point_id: object) -> Record:
+        """One point with its payload and vector.
+
+        Raises:
+            NotFound: no such collection or no such point.
+        """
+        pid = check.point_id(point_id)
+        return parsed(Record.from_json, await self._call(collection, "GET", f"/points/{pid}"))
+
+    async def delete(
+        self,
+        collection: str,
+        ids: Ids,
+        *,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Delete points by id (ids that do not exist are ignored). Idempotent, so retried.
+
+        Raises:
+            InvalidInput: bad ids or too many (before sending).
+            NotFound: no such collection.
+        """
+        check.collection_name(collection, self._limits)
+        id_list = check.point_ids(ids)
+        check.batch_points(len(id_list), self._limits)
+        params = {"wait": "true" if wait else "false"}
+        result = await self._call(
+            collection, "POST", "/points/delete", {"points": id_list}, params=params
+        )
+        return parsed(UpdateResult.from_json, result)
+
+    async def count(self, collection: str) -> int:
+        """The number of live points.
+
+        Raises:
+            NotFound: no such collection.
+        """
+        result = await self._call(collection, "POST", "/points/count", {"exact": True})
+        return int(result["count"])
+
+    async def scroll_page(
+        self,
+        collection: str,
+        *,
+        offset: object = None,
+        limit: int = 256,
+        with_payload: bool = True,
+        with_vector: bool = False,
+    ) -> ScrollPage:
+        """One page of points in id order from `offset` (inclusive), and where the next starts
+        (None at the end).
+
+        Raises:
+            InvalidInput: a bad offset or limit (before sending).
+            NotFound: no such collection.
+        """
+        body: dict[str, Any] = {
+            "limit": check.positive(limit, "limit", high=self._limits.max_limit),
+            "with_payload": with_payload,
+            "with_vector": with_vector,
+        }
+        if offset is not None:
+            body["offset"] = check.point_id(offset, "offset")
+        result = await self._call(collection, "POST", "/points/scroll", body)
+        points = [parsed(Record.from_json, item) for item in result["points"]]
+        return ScrollPage(points, result.get("next_page_offset"))
+
+    def scroll(
+        self,
+        collection: str,
+        *,
+        page_size: int = 256,
+        offset: object = None,
+        with_payload: bool = True,
+        with_vector: bool = False,
+    ) -> Scroll:
+        """Every point in id order, fetched a page at a time: `async for p in c.scroll(...)`.
+
+        Points written or deleted while scrolling may or may not be seen. Raises as
+        scroll_page() does, from the iteration.
+        """
+        check.collection_name(collection, self._limits)
+        check.positive(page_size, "page_size", high=self._limits.max_limit)
+        return Scroll(self, collection, page_size, offset, with_payload, with_vector)
+
+
+class Scroll:
+    """The async iterator behind scroll(): a plain class rather than an async generator, so that
+    leaving a loop early needs no generator finalisation (trio and asyncio differ there)."""
+
+    def __init__(
+        self,
+        client: PointsMixin,
+        collection: str,
+        page_size: int,
+        offset: object,
+        with_payload: bool,
+        with_vector: bool,
+    ) -> None:
+        self._client = client
+        self._collection = collection
+        self._page_size = page_size
+        self._offset = offset
+        self._with = (with_payload, with_vector)
+        self._buffer: deque[Record] = deque()
+        self._done = False
+
+    def __aiter__(self) -> Scroll:
+        return self
+
+    async def __anext__(self) -> Record:
+        while not self._buffer:
+            if self._done:
+                raise StopAsyncIteration
+            page = await self._client.scroll_page(
+                self._collection,
+                offset=self._offset,
+                limit=self._page_size,
+                with_payload=self._with[0],
+                with_vector=self._with[1],
+            )
+            self._buffer.extend(page.points)
+            self._offset = page.next_offset
+            self._done = page.next_offset is None
+        return self._buffer.popleft()
+
+

@@ -1,0 +1,92 @@
+"""Prometheus text metrics: requests by route and status, latency histograms, and per-collection
+figures read from the actors at scrape time."""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoro.services import Context
+
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, int], int] = defaultdict(int)
+        self._buckets: dict[str, list[int]] = {}
+        self._sums: dict[str, float] = defaultdict(float)
+
+    def observe(self, route: str, status: int, elapsed_s: float) -> None:
+        self._requests[(route, status)] += 1
+        counts = self._buckets.get(route)
+        if counts is None:
+            counts = self._buckets[route] = [0] * (len(LATENCY_BUCKETS_S) + 1)
+        counts[bisect.bisect_left(LATENCY_BUCKETS_S, elapsed_s)] += 1
+        self._sums[route] += elapsed_s
+
+    def render(self, ctx: Context) -> str:
+        out = [
+            "# HELP zoro_http_requests_total HTTP requests by route and status.",
+            "# TYPE zoro_http_requests_total counter",
+        ]
+        for (route, status), n in sorted(self._requests.items()):
+            out.append(f'zoro_http_requests_total{{route="{route}",status="{status}"}} {n}')
+        out += [
+            "# HELP zoro_http_request_seconds HTTP request latency by route.",
+            "# TYPE zoro_http_request_seconds histogram",
+        ]
+        for route, counts in sorted(self._buckets.items()):
+            running = 0
+            for bound, n in zip((*LATENCY_BUCKETS_S, float("inf")), counts, strict=True):
+                running += n
+                le = "+Inf" if bound == float("inf") else repr(bound)
+                out.append(
+                    f'zoro_http_request_seconds_bucket{{route="{route}",le="{le}"}} {running}'
+                )
+            out.append(f'zoro_http_request_seconds_sum{{route="{route}"}} {self._sums[route]:.6f}')
+            out.append(f'zoro_http_request_seconds_count{{route="{route}"}} {running}')
+        out += _collection_lines(ctx)
+        return "\n".join(out) + "\n"
+
+
+_COLLECTION_GAUGES = (
+    ("zoro_collection_points", "Live points.", "live_points"),
+    ("zoro_actor_mailbox_depth", "Writes waiting in the actor's mailbox.", "mailbox_depth"),
+    ("zoro_wal_syncs_total", "WAL fsyncs since the collection opened.", "wal_syncs"),
+    ("zoro_wal_records_total", "WAL records since the collection opened.", "wal_records"),
+    ("zoro_wal_bytes", "Bytes in WAL segment files.", "wal_bytes"),
+    ("zoro_last_lsn", "Last applied log sequence number.", "last_lsn"),
+    ("zoro_checkpoint_lsn", "LSN of the last checkpoint.", "checkpoint_lsn"),
+)
+
+
+def _collection_lines(ctx: Context) -> list[str]:
+    manager = ctx.manager
+    stats = {}
+    for status in manager.statuses():
+        stats[status.name] = manager.actor(status.name).statistics()
+    out: list[str] = []
+    for metric, help_text, attr in _COLLECTION_GAUGES:
+        kind = "counter" if metric.endswith("_total") else "gauge"
+        out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} {kind}"]
+        out += [f'{metric}{{collection="{name}"}} {getattr(s, attr)}' for name, s in stats.items()]
+    out += [
+        "# HELP zoro_wal_records_per_sync WAL records per fsync since open (group commit).",
+        "# TYPE zoro_wal_records_per_sync gauge",
+    ]
+    for name, s in stats.items():
+        ratio = s.wal_records / s.wal_syncs if s.wal_syncs else 0.0
+        out.append(f'zoro_wal_records_per_sync{{collection="{name}"}} {ratio:.3f}')
+    out += [
+        "# HELP zoro_collection_up 1 if the collection serves.",
+        "# TYPE zoro_collection_up gauge",
+    ]
+    out += [
+        f'zoro_collection_up{{collection="{name}",state="{s.state.value}"}} '
+        f"{1 if s.state.value == 'ready' else 0}"
+        for name, s in stats.items()
+    ]
+    return out

@@ -1,0 +1,295 @@
+"""The OpenAPI 3.0 document for every route in the route table (GET /openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoro import __version__
+from zoro.http.routes import ROUTES, Route
+
+_ID = {
+    "anyOf": [
+        {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
+        {"type": "string", "format": "uuid"},
+    ]
+}
+_VECTOR = {"type": "array", "items": {"type": "number"}}
+_PAYLOAD = {"type": "object", "nullable": True}
+_WITH_PAYLOAD = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "array", "items": {"type": "string"}},
+        {"type": "object"},
+    ]
+}
+_PARAMS = {
+    "type": "object",
+    "properties": {"hnsw_ef": {"type": "integer", "minimum": 1}, "exact": {"type": "boolean"}},
+    "additionalProperties": False,
+}
+_QUERY = {
+    "type": "object",
+    "properties": {
+        "query": {
+            "anyOf": [
+                _VECTOR,
+                _ID,
+                {
+                    "type": "object",
+                    "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}},
+                    "required": ["nearest"],
+                },
+            ]
+        },
+        "limit": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0},
+        "score_threshold": {"type": "number"},
+        "with_payload": _WITH_PAYLOAD,
+        "with_vector": {"type": "boolean"},
+        "params": _PARAMS,
+    },
+    "required": ["query"],
+    "additionalProperties": False,
+}
+_SEARCH = {
+    "type": "object",
+    "properties": {
+        "vector": _VECTOR,
+        "limit": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0},
+        "score_threshold": {"type": "number"},
+        "with_payload": _WITH_PAYLOAD,
+        "with_vector": {"type": "boolean"},
+        "params": _PARAMS,
+    },
+    "required": ["vector", "limit"],
+    "additionalProperties": False,
+}
+_REQUESTS: dict[str, dict[str, Any]] = {
+    "create_collection": {
+        "type": "object",
+        "properties": {
+            "vectors": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer", "minimum": 1},
+                    "distance": {
+                        "type": "string",
+                        "enum": ["Cosine", "Euclid", "Dot", "Manhattan"],
+                    },
+                },
+                "required": ["size", "distance"],
+            },
+            "hnsw_config": {
+                "type": "object",
+                "properties": {
+                    "m": {"type": "integer"},
+                    "ef_construct": {"type": "integer"},
+                    "full_scan_threshold": {"type": "integer"},
+                },
+            },
+            "zoro": {
+                "type": "object",
+                "properties": {
+                    "engine": {"type": "string", "enum": ["hnsw", "flat"]},
+                    "ef_search": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+        "required": ["vectors"],
+    },
+    "upsert_points": {
+        "type": "object",
+        "properties": {
+            "points": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": _ID, "vector": _VECTOR, "payload": _PAYLOAD},
+                    "required": ["id", "vector"],
+                    "additionalProperties": False,
+                },
+            },
+            "batch": {
+                "type": "object",
+                "properties": {
+                    "ids": {"type": "array", "items": _ID},
+                    "vectors": {"type": "array", "items": _VECTOR},
+                    "payloads": {"type": "array", "items": _PAYLOAD, "nullable": True},
+                },
+                "required": ["ids", "vectors"],
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    },
+    "retrieve_points": {
+        "type": "object",
+        "properties": {
+            "ids": {"type": "array", "items": _ID},
+            "with_payload": _WITH_PAYLOAD,
+            "with_vector": {"type": "boolean"},
+        },
+        "required": ["ids"],
+        "additionalProperties": False,
+    },
+    "delete_points": {
+        "type": "object",
+        "properties": {"points": {"type": "array", "items": _ID}},
+        "required": ["points"],
+        "additionalProperties": False,
+    },
+    "scroll_points": {
+        "type": "object",
+        "properties": {
+            "offset": {"anyOf": [_ID, {"nullable": True}]},
+            "limit": {"type": "integer", "minimum": 1},
+            "with_payload": _WITH_PAYLOAD,
+            "with_vector": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+    "count_points": {
+        "type": "object",
+        "properties": {"exact": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
+    "query_points": _QUERY,
+    "query_batch_points": {
+        "type": "object",
+        "properties": {"searches": {"type": "array", "items": _QUERY}},
+        "required": ["searches"],
+    },
+    "search_points": _SEARCH,
+    "search_batch_points": {
+        "type": "object",
+        "properties": {"searches": {"type": "array", "items": _SEARCH}},
+        "required": ["searches"],
+    },
+}
+_SCORED = {
+    "type": "object",
+    "properties": {
+        "id": _ID,
+        "version": {"type": "integer"},
+        "score": {"type": "number"},
+        "payload": _PAYLOAD,
+        "vector": _VECTOR,
+    },
+    "required": ["id", "version", "score"],
+}
+_RECORD = {
+    "type": "object",
+    "properties": {"id": _ID, "payload": _PAYLOAD, "vector": _VECTOR},
+    "required": ["id"],
+}
+_UPDATE = {
+    "type": "object",
+    "properties": {
+        "operation_id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["acknowledged", "completed"]},
+    },
+    "required": ["status"],
+}
+_RESULTS: dict[str, dict[str, Any]] = {
+    "list_collections": {
+        "type": "object",
+        "properties": {
+            "collections": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+            }
+        },
+    },
+    "get_collection": {"type": "object", "description": "Qdrant's CollectionInfo"},
+    "create_collection": {"type": "boolean"},
+    "delete_collection": {"type": "boolean"},
+    "collection_exists": {"type": "object", "properties": {"exists": {"type": "boolean"}}},
+    "upsert_points": _UPDATE,
+    "delete_points": _UPDATE,
+    "retrieve_points": {"type": "array", "items": _RECORD},
+    "get_point": _RECORD,
+    "scroll_points": {
+        "type": "object",
+        "properties": {
+            "points": {"type": "array", "items": _RECORD},
+            "next_page_offset": {"anyOf": [_ID]},
+        },
+    },
+    "count_points": {"type": "object", "properties": {"count": {"type": "integer"}}},
+    "query_points": {
+        "type": "object",
+        "properties": {"points": {"type": "array", "items": _SCORED}},
+    },
+    "query_batch_points": {
+        "type": "array",
+        "items": {"type": "object", "properties": {"points": {"type": "array", "items": _SCORED}}},
+    },
+    "search_points": {"type": "array", "items": _SCORED},
+    "search_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
+}
+_ERROR = {
+    "description": "error",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "object", "properties": {"error": {"type": "string"}}},
+                    "time": {"type": "number"},
+                },
+            }
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Zoro-DB",
+            "version": __version__,
+            "description": "Qdrant-compatible REST API of Zoro-DB",
+        },
+        "paths": paths,
+    }
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": route.name, "responses": {"default": _ERROR}}
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.pattern.groupindex
+    ]
+    if route.name in ("upsert_points", "delete_points"):
+        params.append(
+            {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean"}}
+        )
+    if params:
+        op["parameters"] = params
+    if route.name in _REQUESTS:
+        op["requestBody"] = {
+            "required": route.name not in ("scroll_points", "count_points"),
+            "content": {"application/json": {"schema": _REQUESTS[route.name]}},
+        }
+    if route.enveloped:
+        result = _RESULTS.get(route.name, {})
+        schema = {
+            "type": "object",
+            "properties": {
+                "result": result,
+                "status": {"type": "string"},
+                "time": {"type": "number"},
+            },
+        }
+        op["responses"]["200"] = {
+            "description": "ok",
+            "content": {"application/json": {"schema": schema}},
+        }
+    else:
+        op["responses"]["200"] = {"description": "ok"}
+    return op

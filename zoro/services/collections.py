@@ -1,0 +1,177 @@
+"""Collection operations: create, delete, list, describe, in Qdrant's shapes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from zoro.actors import ActorState
+from zoro.errors import BadRequest
+from zoro.services import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from zoro.actors import CollectionActor
+    from zoro.services.context import Context
+
+# Qdrant's CreateCollection fields that Zoro accepts without acting on them (one shard, one node).
+_IGNORED_CREATE_FIELDS = frozenset(
+    {
+        "shard_number",
+        "sharding_method",
+        "replication_factor",
+        "write_consistency_factor",
+        "on_disk_payload",
+        "optimizers_config",
+        "wal_config",
+        "quantization_config",
+        "strict_mode_config",
+        "metadata",
+    }
+)
+_CREATE_FIELDS = _IGNORED_CREATE_FIELDS | {
+    "vectors",
+    "hnsw_config",
+    "sparse_vectors",
+    "init_from",
+    "zoro",
+}
+_VECTOR_FIELDS = frozenset(
+    {
+        "size",
+        "distance",
+        "hnsw_config",
+        "on_disk",
+        "quantization_config",
+        "multivector_config",
+        "datatype",
+    }
+)
+_HNSW_FIELDS = {
+    "m": "hnsw_m",
+    "ef_construct": "hnsw_ef_construct",
+    "full_scan_threshold": "full_scan_threshold",
+}
+_ENGINES = ("hnsw", "flat")
+
+
+def engine_settings(body: Mapping[str, Any], vectors: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine part of a create request, as stored in the catalog."""
+    engine: dict[str, Any] = {"kind": "hnsw"}
+    for source, where in (
+        (body.get("hnsw_config"), "hnsw_config"),
+        (vectors.get("hnsw_config"), "vectors.hnsw_config"),
+    ):
+        if source is None:
+            continue
+        for key, value in validate.mapping(source, where).items():
+            if key in _HNSW_FIELDS and value is not None:
+                low = 0 if key == "full_scan_threshold" else (2 if key == "m" else 4)
+                engine[_HNSW_FIELDS[key]] = validate.integer(
+                    value, f"{where}.{key}", low=low, high=10_000_000
+                )
+    zoro = body.get("zoro")
+    if zoro is not None:
+        zoro = validate.mapping(zoro, "zoro")
+        validate.only_fields(zoro, frozenset({"engine", "ef_search"}), "zoro")
+        kind = zoro.get("engine", "hnsw")
+        if kind not in _ENGINES:
+            raise BadRequest(f"zoro.engine: use one of {', '.join(_ENGINES)}")
+        engine["kind"] = kind
+        if zoro.get("ef_search") is not None:
+            engine["hnsw_ef_search"] = validate.integer(
+                zoro["ef_search"], "zoro.ef_search", low=1, high=100_000
+            )
+    return engine
+
+
+async def create(ctx: Context, name: str, body: object) -> bool:
+    validate.collection_name(name, ctx.limits)
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, _CREATE_FIELDS, "body")
+    validate.absent(body, "sparse_vectors", "sparse vectors")
+    validate.absent(body, "init_from", "init_from")
+    if "vectors" not in body:
+        raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
+    vectors = validate.mapping(body["vectors"], "vectors")
+    if "size" not in vectors:
+        raise BadRequest(
+            'vectors: named vectors are not supported; send {"size": N, "distance": ...}'
+        )
+    validate.only_fields(vectors, _VECTOR_FIELDS, "vectors")
+    validate.absent(vectors, "multivector_config", "multivectors")
+    dimension = validate.integer(
+        vectors["size"], "vectors.size", low=1, high=ctx.limits.max_dimension
+    )
+    distance = validate.distance(vectors.get("distance"), "vectors.distance")
+    await ctx.manager.create(name, dimension, distance, engine_settings(body, vectors))
+    return True
+
+
+async def delete(ctx: Context, name: str) -> bool:
+    """Qdrant answers `false` (not 404) when deleting a collection that does not exist."""
+    if not ctx.manager.exists(name):
+        return False
+    await ctx.manager.delete(name)
+    return True
+
+
+def list_all(ctx: Context) -> dict[str, Any]:
+    return {"collections": [{"name": name} for name in ctx.manager.names()]}
+
+
+def exists(ctx: Context, name: str) -> dict[str, Any]:
+    return {"exists": ctx.manager.exists(name)}
+
+
+def info(ctx: Context, name: str) -> dict[str, Any]:
+    actor = ctx.manager.serving(name)
+    stats = actor.statistics()
+    indexed = stats.indexed
+    engine = dict(actor.entry.engine)
+    ann = ctx.settings.ann
+    pending = int(indexed.get("fresh_points", 0)) + int(indexed.get("frozen_points", 0))
+    return {
+        "status": _status(actor, pending),
+        "optimizer_status": "ok",
+        "segments_count": len(indexed.get("sealed", ())) + 1,
+        "points_count": stats.live_points,
+        "indexed_vectors_count": max(stats.live_points - pending, 0),
+        "config": {
+            "params": {
+                "vectors": {"size": actor.dimension, "distance": actor.distance.value},
+                "shard_number": 1,
+                "replication_factor": 1,
+                "write_consistency_factor": 1,
+                "on_disk_payload": True,
+            },
+            "hnsw_config": {
+                "m": engine.get("hnsw_m", ann.hnsw_m),
+                "ef_construct": engine.get("hnsw_ef_construct", ann.hnsw_ef_construct),
+                "full_scan_threshold": engine.get("full_scan_threshold", ann.full_scan_threshold),
+            },
+            "optimizer_config": {"default_segment_number": 0, "flush_interval_sec": 5},
+            "wal_config": {
+                "wal_capacity_mb": ctx.settings.wal.segment_max_bytes // (1024 * 1024),
+                "wal_segments_ahead": 0,
+            },
+        },
+        "payload_schema": {},
+        "zoro": {
+            "engine": engine.get("kind", "hnsw"),
+            "created_at": actor.entry.created_at,
+            "wal_syncs": stats.wal_syncs,
+            "wal_records": stats.wal_records,
+            "last_lsn": stats.last_lsn,
+            "checkpoint_lsn": stats.checkpoint_lsn,
+            "replayed_records": stats.replayed_records,
+            "index": indexed,
+        },
+    }
+
+
+def _status(actor: CollectionActor, pending: int) -> str:
+    if actor.state is ActorState.FAILED:
+        return "red"
+    # yellow: some points are still searched exactly while the background indexer builds them in
+    return "yellow" if pending and actor.entry.engine.get("kind") != "flat" else "green"

@@ -1,0 +1,28 @@
+"""What every service call needs: the collection manager and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from zoro.actors import CollectionManager
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from zoro.settings import LimitSettings, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    manager: CollectionManager
+    settings: Settings
+
+    @classmethod
+    def open(cls, data_dir: Path, settings: Settings) -> Context:
+        """A context over the data directory; run `manager.run` in a nursery to serve it."""
+        return cls(CollectionManager(data_dir, settings), settings)
+
+    @property
+    def limits(self) -> LimitSettings:
+        return self.settings.limits

@@ -1,0 +1,255 @@
+"""Nearest-neighbour search: Qdrant's query API (`/points/query[/batch]`) and the older search API.
+
+A single query runs inline on the event loop (a thread round trip costs more than the search);
+a batch of at least `thread_search_min_queries` vectors goes to a worker thread as one matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zoro.errors import BadRequest, PointNotFound
+from zoro.services import shapes, validate
+from zoro.types import keys_of
+
+if TYPE_CHECKING:
+    from zoro.actors import CollectionActor, Hits
+    from zoro.services.context import Context
+    from zoro.types import Vectors
+
+_QUERY_FIELDS = frozenset(
+    {
+        "query",
+        "prefetch",
+        "using",
+        "filter",
+        "params",
+        "score_threshold",
+        "limit",
+        "offset",
+        "with_vector",
+        "with_payload",
+        "lookup_from",
+        "shard_key",
+    }
+)
+_SEARCH_FIELDS = frozenset(
+    {
+        "vector",
+        "filter",
+        "params",
+        "limit",
+        "offset",
+        "with_payload",
+        "with_vector",
+        "score_threshold",
+        "shard_key",
+    }
+)
+_PARAMS_FIELDS = frozenset({"hnsw_ef", "exact", "quantization", "indexed_only", "acorn"})
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One parsed search: what to look for and how to shape the answer."""
+
+    query: Vectors  # (1, dimension), normalised for Cosine
+    limit: int
+    offset: int
+    score_threshold: float | None
+    selector: shapes.PayloadSelector
+    with_vector: bool
+    ef: int | None
+    exact: bool
+    exclude_slot: int  # the query point itself when searching by id, else -1
+
+    @property
+    def k(self) -> int:
+        return self.offset + self.limit + (1 if self.exclude_slot >= 0 else 0)
+
+
+def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
+    body = validate.mapping(body, where)
+    validate.only_fields(body, _QUERY_FIELDS, where)
+    for field, what in (
+        ("prefetch", "prefetch"),
+        ("filter", "payload filtering"),
+        ("lookup_from", "lookup_from"),
+        ("shard_key", "sharding"),
+    ):
+        validate.absent(body, field, what)
+    using = body.get("using")
+    if using not in (None, ""):
+        raise BadRequest(f"{where}.using: named vectors are not supported")
+    if body.get("query") is None:
+        raise BadRequest(f'{where}.query: missing; send a vector or {{"nearest": vector}}')
+    query, exclude = _query_vector(actor, body["query"], f"{where}.query")
+    return _plan(actor, body, ctx, where, query, exclude, default_payload=False)
+
+
+def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
+    body = validate.mapping(body, where)
+    validate.only_fields(body, _SEARCH_FIELDS, where)
+    validate.absent(body, "filter", "payload filtering")
+    validate.absent(body, "shard_key", "sharding")
+    if "vector" not in body:
+        raise BadRequest(f"{where}.vector: missing")
+    if "limit" not in body:
+        raise BadRequest(f"{where}.limit: missing")
+    vector = body["vector"]
+    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:
+        raise BadRequest(f"{where}.vector: named vectors are not supported")
+    query = validate.vector(vector, f"{where}.vector", actor.dimension, actor.distance)
+    return _plan(actor, body, ctx, where, query, -1, default_payload=False)
+
+
+def _plan(
+    actor: CollectionActor,
+    body: Mapping[str, Any],
+    ctx: Context,
+    where: str,
+    query: Vectors,
+    exclude: int,
+    *,
+    default_payload: bool,
+) -> Plan:
+    limits = ctx.limits
+    limit = validate.integer(body.get("limit", 10), f"{where}.limit", low=0, high=limits.max_limit)
+    offset = validate.integer(
+        body.get("offset") or 0, f"{where}.offset", low=0, high=limits.max_limit
+    )
+    threshold = body.get("score_threshold")
+    ef, exact = _params(body.get("params"), f"{where}.params")
+    return Plan(
+        query=query,
+        limit=limit,
+        offset=offset,
+        score_threshold=None
+        if threshold is None
+        else validate.number(threshold, f"{where}.score_threshold"),
+        selector=shapes.payload_selector(
+            body.get("with_payload"), f"{where}.with_payload", default=default_payload
+        ),
+        with_vector=_flag(body.get("with_vector"), f"{where}.with_vector"),
+        ef=ef,
+        exact=exact,
+        exclude_slot=exclude,
+    )
+
+
+def _query_vector(actor: CollectionActor, query: object, field: str) -> tuple[Vectors, int]:
+    """A query is a vector, a point id (search near that point), or {"nearest": either}."""
+    if isinstance(query, Mapping):
+        if set(query) != {"nearest"}:
+            kinds = ", ".join(sorted(map(str, query)))
+            raise BadRequest(f"{field}: only nearest-neighbour queries are supported, not {kinds}")
+        return _query_vector(actor, query["nearest"], f"{field}.nearest")
+    if isinstance(query, list):
+        return validate.vector(query, field, actor.dimension, actor.distance), -1
+    point_id = validate.point_id(query, field)
+    slots = actor.slots_of(keys_of([point_id]))
+    if slots[0] < 0:
+        raise PointNotFound(point_id)
+    return actor.vectors_of_slots(slots), int(slots[0])
+
+
+def _params(value: object, field: str) -> tuple[int | None, bool]:
+    if value is None:
+        return None, False
+    params = validate.mapping(value, field)
+    validate.only_fields(params, _PARAMS_FIELDS, field)
+    ef = params.get("hnsw_ef")
+    exact = params.get("exact")
+    return (
+        None if ef is None else validate.integer(ef, f"{field}.hnsw_ef", low=1, high=100_000),
+        False if exact is None else validate.boolean(exact, f"{field}.exact"),
+    )
+
+
+def _flag(value: object, field: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise BadRequest(f"{field}: must be true or false (named vectors are not supported)")
+
+
+async def run(
+    ctx: Context, actor: CollectionActor, plans: list[Plan]
+) -> list[list[dict[str, Any]]]:
+    """Run plans (one query each) and shape each answer as a list of ScoredPoints."""
+    if not plans:
+        return []
+    k = max(p.k for p in plans)
+    ef, exact = plans[0].ef, plans[0].exact
+    same = all(p.ef == ef and p.exact == exact for p in plans)
+    if k == 0:
+        return [[] for _ in plans]
+    if len(plans) == 1 or not same:
+        hits = [actor.search(p.query, p.k, ef=p.ef, exact=p.exact) for p in plans]
+        return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
+    queries = np.concatenate([p.query for p in plans])
+    many: Hits
+    if len(plans) >= ctx.settings.actor.thread_search_min_queries:
+        many = await actor.search_in_thread(queries, k, ef=ef, exact=exact)
+    else:
+        many = actor.search(queries, k, ef=ef, exact=exact)
+    return [
+        _shape(actor, p, scores, slots)
+        for p, scores, slots in zip(plans, many.scores, many.slots, strict=True)
+    ]
+
+
+def _shape(actor: CollectionActor, plan: Plan, scores: Any, slots: Any) -> list[dict[str, Any]]:
+    if plan.exclude_slot >= 0:
+        keep = slots != plan.exclude_slot
+        scores, slots = scores[keep], slots[keep]
+    if plan.score_threshold is not None:
+        if actor.distance.higher_is_better:
+            keep = scores >= plan.score_threshold
+        else:
+            keep = scores <= plan.score_threshold
+        scores, slots = scores[keep], slots[keep]
+    end = plan.offset + plan.limit
+    return shapes.scored_points(
+        actor, scores[plan.offset : end], slots[plan.offset : end], plan.selector, plan.with_vector
+    )
+
+
+async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
+    actor = ctx.manager.serving(name)
+    (points,) = await run(ctx, actor, [query_plan(actor, body, ctx)])
+    return {"points": points}
+
+
+async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
+    actor = ctx.manager.serving(name)
+    searches = _searches(body, ctx)
+    plans = [query_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
+    return [{"points": points} for points in await run(ctx, actor, plans)]
+
+
+async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
+    actor = ctx.manager.serving(name)
+    (points,) = await run(ctx, actor, [search_plan(actor, body, ctx)])
+    return points
+
+
+async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
+    actor = ctx.manager.serving(name)
+    searches = _searches(body, ctx)
+    plans = [search_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
+    return await run(ctx, actor, plans)
+
+
+def _searches(body: object, ctx: Context) -> list[Any]:
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, frozenset({"searches"}), "body")
+    searches = validate.sequence(body.get("searches"), "searches")
+    if len(searches) > ctx.limits.max_batch_searches:
+        raise BadRequest(f"searches: at most {ctx.limits.max_batch_searches} per request")
+    return list(searches)

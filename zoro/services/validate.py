@@ -1,0 +1,170 @@
+"""The strict rules every request must pass before it reaches an actor.
+
+Each check raises BadRequest naming the field at fault (as a JSON path such as `points[3].vector`).
+Vectors are checked with numpy, never number by number in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import orjson
+
+from zoro.errors import BadRequest, DimensionMismatch
+from zoro.types import U64_MAX, Distance, PointId, keys_of
+
+if TYPE_CHECKING:
+    from zoro.settings import LimitSettings
+    from zoro.types import Keys, Vectors
+
+# Letters, digits and a few separators; no path separators, no dot-dot, no control characters.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
+
+
+def collection_name(name: str, limits: LimitSettings) -> str:
+    if not name:
+        raise BadRequest("collection name: must not be empty")
+    if len(name) > limits.max_name_length:
+        raise BadRequest(f"collection name: longer than {limits.max_name_length} characters")
+    if not _NAME.fullmatch(name) or ".." in name:
+        raise BadRequest(
+            "collection name: use letters, digits, '_', '-' and '.' only "
+            "(no '/', '..', spaces or control characters), starting with a letter or digit"
+        )
+    return name
+
+
+def distance(value: object, field: str) -> Distance:
+    try:
+        return Distance(str(value))
+    except ValueError:
+        names = ", ".join(d.value for d in Distance)
+        raise BadRequest(f"{field}: unknown distance {value!r}; use one of {names}") from None
+
+
+def point_id(value: object, field: str) -> PointId:
+    """An id as Qdrant accepts it: an unsigned 64-bit integer or a UUID string."""
+    if isinstance(value, bool):
+        raise BadRequest(f"{field}: point id must be an unsigned integer or a UUID, not a boolean")
+    if isinstance(value, int):
+        if 0 <= value <= U64_MAX:
+            return value
+        raise BadRequest(f"{field}: point id {value} is outside the unsigned 64-bit range")
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise BadRequest(f"{field}: {value!r} is not a valid UUID") from None
+    raise BadRequest(f"{field}: point id must be an unsigned integer or a UUID string")
+
+
+def point_keys(values: object, field: str, limits: LimitSettings) -> Keys:
+    items = sequence(values, field)
+    if len(items) > limits.max_batch_points:
+        raise BadRequest(f"{field}: at most {limits.max_batch_points} ids per request")
+    return keys_of([point_id(v, f"{field}[{i}]") for i, v in enumerate(items)])
+
+
+def vectors(values: object, field: str, dimension: int, distance: Distance) -> Vectors:
+    """A (n, dimension) float32 matrix from a list of lists; normalised for Cosine."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):
+        raise BadRequest(f"{field}: every vector must be a list of {dimension} numbers") from None
+    if array.ndim != 2 or array.dtype.kind not in "iuf":
+        raise BadRequest(f"{field}: every vector must be a list of {dimension} numbers")
+    return _checked(array, field, dimension, distance)
+
+
+def vector(value: object, field: str, dimension: int, distance: Distance) -> Vectors:
+    """One vector as a (1, dimension) float32 matrix; normalised for Cosine."""
+    if isinstance(value, Mapping):
+        raise BadRequest(f"{field}: named vectors are not supported; send a list of numbers")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise BadRequest(f"{field}: must be a list of {dimension} numbers") from None
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        raise BadRequest(f"{field}: must be a list of {dimension} numbers")
+    return _checked(array.reshape(1, -1), field, dimension, distance)
+
+
+def _checked(array: np.ndarray[Any, Any], field: str, dimension: int, dist: Distance) -> Vectors:
+    if array.shape[1] != dimension:
+        raise DimensionMismatch(f"{field}: expected dimension {dimension}, got {array.shape[1]}")
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(array, dtype=np.float32)
+    finite = np.isfinite(out)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite.all(axis=1))[0])
+        raise BadRequest(f"{field}: vector {row} holds NaN or infinity (or a number too large)")
+    if dist is Distance.COSINE:
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+def payload(value: object, field: str, limits: LimitSettings) -> bytes:
+    """The JSON encoding of a payload object (None means an empty payload)."""
+    if value is None:
+        return b"{}"
+    if not isinstance(value, dict):
+        raise BadRequest(f"{field}: payload must be a JSON object")
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise BadRequest(f"{field}: payload cannot be stored as JSON: {exc}") from None
+    if len(encoded) > limits.max_payload_bytes:
+        raise BadRequest(f"{field}: payload is larger than {limits.max_payload_bytes} bytes")
+    return encoded
+
+
+def sequence(value: object, field: str) -> Sequence[Any]:
+    if not isinstance(value, list):
+        raise BadRequest(f"{field}: must be a list")
+    return value
+
+
+def mapping(value: object, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRequest(f"{field}: must be a JSON object")
+    return value
+
+
+def only_fields(body: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
+
+
+def integer(value: object, field: str, *, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{field}: must be an integer")
+    if not low <= value <= high:
+        raise BadRequest(f"{field}: must be between {low} and {high}")
+    return value
+
+
+def number(value: object, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{field}: must be a number")
+    result = float(value)
+    if not np.isfinite(result):
+        raise BadRequest(f"{field}: must be a finite number")
+    return result
+
+
+def boolean(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest(f"{field}: must be true or false")
+    return value
+
+
+def absent(body: Mapping[str, Any], field: str, what: str) -> None:
+    """Reject a feature Zoro does not have yet, rather than silently ignoring it."""
+    if body.get(field) is not None:
+        raise BadRequest(f"{field}: {what} is not supported by Zoro-DB yet")

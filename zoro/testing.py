@@ -1,0 +1,120 @@
+"""Run a real Zoro-DB server in a child process on 127.0.0.1 (for tests, torture runs and benches).
+
+Like trio.testing, this ships with the package so that tests, bench/ and loadtest/ share it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from types import TracebackType
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """`zoro serve` in a subprocess. `start()` returns once /healthz answers."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.extra_args = extra_args
+        self.env = env or {}
+        self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout_s: float = 30.0) -> ServerProcess:
+        command = [sys.executable, "-m", "zoro.cli", "serve", "--data-dir", str(self.data_dir),
+                   "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+        )
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}: {self.log()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError(f"server did not answer within {timeout_s} s: {self.log()}")
+
+    def wait_ready(self, *, timeout_s: float = 60.0) -> None:
+        """Wait until every collection has recovered (/readyz answers 200)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if httpx.get(self.url + "/readyz", timeout=5.0).status_code == 200:
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"server not ready within {timeout_s} s")
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the WAL must survive."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, *, timeout_s: float = 30.0) -> int:
+        """SIGTERM and wait for a graceful exit; returns the exit code."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise
+        return self.process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.stop()
+        finally:
+            self.kill()
