@@ -93,10 +93,10 @@ def test_flat_engine_never_builds_hnsw(tmp_path: Path) -> None:
 
 
 def test_seal_flow_honours_writes_made_while_the_job_runs(tmp_path: Path) -> None:
-    index = make(tmp_path, fresh_segment_max_points=500, full_scan_threshold=400)
+    index = make(tmp_path, fresh_segment_max_points=600, full_scan_threshold=400)
     model = Model(index)
     queries = clustered(25, DIM, seed=3)
-    model.add(600, seed=1)
+    model.add(600, seed=1)  # fills the fresh segment: frozen at once
     model.remove([0, 1, 2])  # deleted before the job: left out of the build
     job = index.take_seal_job()
     assert job is not None
@@ -139,10 +139,10 @@ def test_half_deleted_still_returns_k_from_every_segment_kind(tmp_path: Path) ->
     model = Model(index)
     model.add(800, seed=1)
     run_jobs(index)  # sealed HNSW
-    model.add(450, seed=2)
-    index.take_seal_job()  # freezes 450 as the input of a job we leave pending
+    model.add(400, seed=2)  # frozen as it fills
+    assert index.take_seal_job() is not None  # a job we leave pending
     model.add(300, seed=3)  # fresh
-    model.remove(list(range(0, 1550, 2)))
+    model.remove(list(range(0, 1500, 2)))
     stats = index.stats()
     assert stats.sealed
     assert stats.frozen_segments == 1
@@ -171,41 +171,105 @@ def test_idempotent_add_for_replay(tmp_path: Path) -> None:
 def test_worn_sealed_segment_is_rebuilt(tmp_path: Path) -> None:
     index = make(tmp_path, full_scan_threshold=100)
     model = Model(index)
-    model.add(600, seed=1)
+    model.add(500, seed=1)
     run_jobs(index)
-    model.remove(list(range(200)))  # a third of the segment
+    model.remove(list(range(200)))  # 40% of the segment
     job = index.take_seal_job()
     assert job is not None
-    assert job.input_points == 600
+    assert job.base is None  # rebuilt, not grown
+    assert job.input_points == 500
     index.install(job.run())
-    assert [(s.points, s.deleted) for s in index.stats().sealed] == [(400, 0)]
+    assert [(s.points, s.deleted) for s in index.stats().sealed] == [(300, 0)]
     model.check_exact(clustered(10, DIM, seed=3))
 
 
-def test_sealed_segments_merge_and_keep_results(tmp_path: Path) -> None:
+def test_incremental_seal_grows_one_segment_and_keeps_results(tmp_path: Path) -> None:
     index = SegmentedIndex(
         tmp_path,
         DIM,
         Distance.EUCLID,
         small_settings(fresh_segment_max_points=200, full_scan_threshold=100),
-        max_sealed_segments=2,
     )
-    model = Model(index)
-    model.base = np.empty((0, DIM), dtype=np.float32)
+    base = np.empty((0, DIM), dtype=np.float32)
+    queries = clustered(20, DIM, seed=11)
     for seed in range(7):
-        slots = np.arange(len(model.base), len(model.base) + 200)
+        slots = np.arange(len(base), len(base) + 200)
         new = clustered(200, DIM, seed=seed)
         index.add(slots, new)
-        model.base = np.vstack([model.base, new])
-        run_jobs(index)
+        base = np.vstack([base, new])
+        before = index.search(queries, 10, exact=True)
+        job = index.take_seal_job()
+        assert job is not None
+        assert job.input_points == len(base)
+        sealed_before = index.stats().sealed
+        if seed:  # grown from the sealed segment, which is left as it was
+            assert job.base is not None
+            assert len(job.base) == len(base) - 200
+        grown = job.run()
+        if job.base is not None:
+            assert grown.engine is not job.base
+            assert len(job.base) == len(base) - 200
+        assert index.stats().sealed == sealed_before  # nothing changed before install
+        index.install(grown)
+        after = index.search(queries, 10, exact=True)
+        np.testing.assert_array_equal(before[1], after[1])
+        np.testing.assert_allclose(before[0], after[0], rtol=1e-5, atol=1e-5)
+        assert index.take_seal_job() is None
     stats = index.stats()
-    assert len(stats.sealed) <= 2
-    assert stats.jobs_built > 7
-    assert sum(s.points for s in stats.sealed) == 1400
-    queries = clustered(20, DIM, seed=11)
+    assert [(s.kind, s.points) for s in stats.sealed] == [("hnsw", 1400)]
+    assert stats.jobs_built == 7
     got = index.search(queries, 10, exact=True)
-    assert_exact(Distance.EUCLID, model.base, np.arange(1400), queries, got)
+    assert_exact(Distance.EUCLID, base, np.arange(1400), queries, got)
     assert recall(index.search(queries, 10)[1], got[1]) >= 0.95
+
+
+def test_incremental_seal_keeps_the_base_deletions_in_the_graph(tmp_path: Path) -> None:
+    index = make(tmp_path, fresh_segment_max_points=300, full_scan_threshold=100)
+    model = Model(index)
+    model.add(600, seed=1)
+    run_jobs(index)
+    model.remove(list(range(0, 100, 2)))  # 50 of 600: under rebuild_deleted_ratio
+    model.add(300, seed=2)
+    job = index.take_seal_job()
+    assert job is not None
+    assert job.base is not None
+    model.remove([1, 3, 601, 603])  # while it runs: in the base, and in the frozen input
+    index.install(job.run())
+    stats = index.stats()
+    assert [(s.points, s.deleted) for s in stats.sealed] == [(900, 54)]
+    assert len(index) == 846
+    queries = clustered(30, DIM, seed=5)
+    model.check_exact(queries)
+    _, ids = index.search(queries, 10)
+    assert (ids >= 0).all()
+    assert not model.dead & set(ids.ravel().tolist())
+
+
+def test_add_never_lets_the_fresh_segment_pass_its_threshold(tmp_path: Path) -> None:
+    index = make(tmp_path, fresh_segment_max_points=500, full_scan_threshold=100)
+    model = Model(index)
+    model.add(700, seed=1)
+    job = index.take_seal_job()  # taken and left running: fresh points pile up meanwhile
+    assert job is not None
+    for seed, n in enumerate([1, 333, 1700, 166, 499, 1, 1000]):
+        model.add(n, seed=seed + 2)
+        stats = index.stats()
+        assert stats.fresh_points < 500
+        assert stats.frozen_points == 500 * stats.frozen_segments  # each frozen when full
+        assert stats.fresh_points + stats.frozen_points == len(model.base)
+    assert index.take_seal_job() is None  # one job at a time
+    model.check_exact(clustered(10, DIM, seed=9))
+    index.install(job.run())
+    job = index.take_seal_job()
+    assert job is not None
+    waiting = index.stats().frozen_segments
+    assert waiting == (len(model.base) - 500) // 500
+    assert job.input_points == 500 + 500 * waiting  # the base and every frozen segment
+    index.install(job.run())
+    stats = index.stats()
+    assert stats.frozen_segments == 0
+    assert [s.points for s in stats.sealed] == [len(model.base) - stats.fresh_points]
+    model.check_exact(clustered(10, DIM, seed=9))
 
 
 def test_install_checks_the_result_and_abandon_frees_the_slot(tmp_path: Path) -> None:
@@ -260,3 +324,15 @@ def test_thread_view_searches_while_the_loop_writes(tmp_path: Path) -> None:
     for ids in answers:  # all valid slots the view knew, none it knew as deleted
         assert ((ids >= 100) & (ids < 1150)).all()
         assert (ids == answers[0]).all()  # the view does not change under the searcher
+
+
+def test_an_empty_batch_of_queries_gets_an_empty_answer(tmp_path: Path) -> None:
+    index = make(tmp_path, fresh_segment_max_points=300, full_scan_threshold=100)
+    model = Model(index)
+    model.add(700, seed=1)  # frozen, frozen, fresh
+    model.remove([1, 2])
+    for _ in range(2):  # then sealed + fresh
+        none = np.empty((0, DIM), dtype=np.float32)
+        for scores, ids in (index.search(none, 5), index.thread_view().search(none, 5)):
+            assert scores.shape == ids.shape == (0, 5)
+        run_jobs(index)

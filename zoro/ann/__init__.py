@@ -11,7 +11,7 @@ from zoro.ann.engine import AnnEngine, Searchable
 from zoro.ann.flat import FlatEngine
 from zoro.ann.fresh import FlatBuffer
 from zoro.ann.hnsw import HnswEngine
-from zoro.ann.jobs import SealJob, SealResult
+from zoro.ann.jobs import SealCancelled, SealJob, SealResult
 from zoro.ann.load import load_engine
 from zoro.ann.manifest import CheckpointPlan
 from zoro.ann.segments import IndexStats, SearchView, SegmentedIndex, SegmentStats
@@ -24,6 +24,7 @@ __all__ = [
     "FlatEngine",
     "HnswEngine",
     "IndexStats",
+    "SealCancelled",
     "SealJob",
     "SealResult",
     "SearchView",

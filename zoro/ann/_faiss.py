@@ -69,6 +69,17 @@ def new_hnsw(
     return faiss.IndexIDMap(inner)
 
 
+def clone_id_map(index: faiss.IndexIDMap) -> faiss.IndexIDMap:
+    """A deep copy of an id-mapped index (id map, inner index, its storage), owning all of it.
+
+    Only reads `index`, so it may run while other threads search it.
+    """
+    copy = faiss.clone_index(index)
+    if not isinstance(copy, faiss.IndexIDMap):
+        raise TypeError(f"expected an id-mapped clone, found {type(copy).__name__}")
+    return copy
+
+
 def add_with_ids(index: faiss.IndexIDMap, ids: I64, vectors: F32) -> None:
     index.add_with_ids(vectors, ids)
 
@@ -286,10 +297,12 @@ class omp_threads:  # lower case: used like a function, `with omp_threads(1):`
 
     def __enter__(self) -> None:
         self._before = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(self._n)
+        if self._before != self._n:
+            faiss.omp_set_num_threads(self._n)
 
     def __exit__(self, *exc: object) -> None:
-        faiss.omp_set_num_threads(self._before)
+        if self._before != self._n:
+            faiss.omp_set_num_threads(self._before)
 
 
 # --- serialisation ------------------------------------------------------------------------------

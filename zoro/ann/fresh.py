@@ -2,7 +2,10 @@
 
 Vectors live in a numpy buffer that only ever grows at the end: rows below the current count
 are never written again, and growing allocates a *new* buffer (the old one stays alive for as
-long as anyone refers to it). That gives two cheap operations the segment layer relies on:
+long as anyone refers to it). The segment layer's fresh segments are preallocated at their seal
+threshold (`preallocate=True`; np.empty, so pages are committed only as rows are written) and
+are frozen when full, so they never grow: no copy of the buffer ever runs on the event loop.
+That gives two cheap operations the segment layer relies on:
 
 - `snapshot()` shares the rows written so far without copying them, so a worker thread can scan
   them while the event loop keeps appending (it writes rows the snapshot cannot see, or a new
@@ -18,13 +21,13 @@ Search uses FAISS's brute-force kernels (the ones IndexFlat calls) straight over
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
 from zoro.ann import _faiss
 from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, run_search
-from zoro.ann.scores import check_batch, fill_missing
+from zoro.ann.scores import any_short, check_batch, fill_missing
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,19 +35,34 @@ if TYPE_CHECKING:
     from zoro.ann.bitmap import Bitmap
     from zoro.types import Distance
 
+# Preallocation stops at this many bytes of vectors (virtual memory: only rows written are
+# committed); a buffer expected to be bigger (20,000 rows of more than ~13,000 dimensions)
+# starts there and grows by doubling.
+PREALLOCATE_MAX_BYTES: Final = 1 << 30
+
 
 class FlatBuffer:
     """Exact search over an append-only (slot, vector) buffer; slots strictly increase."""
 
     kind = "buffer"
 
-    def __init__(self, dimension: int, distance: Distance, *, expected_rows: int = 1024) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        distance: Distance,
+        *,
+        expected_rows: int = 1024,
+        preallocate: bool = False,
+    ) -> None:
         self.dimension = dimension
         self.distance = distance
         self._metric = _faiss.metric_of(distance)
         self._expected = max(1, expected_rows)
-        self._vectors = np.empty((0, dimension), dtype=np.float32)
-        self._slots = np.empty(0, dtype=np.int64)
+        rows = 0
+        if preallocate:
+            rows = min(self._expected, max(1, PREALLOCATE_MAX_BYTES // (4 * max(1, dimension))))
+        self._vectors = np.empty((rows, dimension), dtype=np.float32)
+        self._slots = np.empty(rows, dtype=np.int64)
         self._ids = _faiss.IdVector()
         self._n = 0
         self.frozen = False
@@ -140,8 +158,7 @@ class FlatBuffer:
         rows = self._vectors[:n]
         _faiss.knn_rows_into(self._metric, queries, rows, k, distances, labels, sel)
         # row numbers -> slots; missing rows (-1) sit at the end of a row, and only there
-        complete = bool(labels[:, -1].min() >= 0)
-        missing = None if complete else labels < 0
+        missing = labels < 0 if any_short(labels) else None
         labels[...] = self._slots[labels]
         if missing is not None:
             labels[missing] = -1
@@ -158,7 +175,9 @@ class FlatBuffer:
         return self._slots[: self._n].copy()
 
     def memory_bytes(self) -> int:
-        return int(self._vectors.nbytes + self._slots.nbytes) + 8 * len(self._ids)
+        # rows written so far: the rest of a preallocated buffer is never touched, so never
+        # committed
+        return self._n * (4 * self.dimension + 8) + 8 * len(self._ids)
 
     def export(self, chunk_rows: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[I64, F32]]:
         n = self._n

@@ -18,7 +18,7 @@ import numpy as np
 from zoro.ann import _faiss
 from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, run_search
 from zoro.ann.files import FileMeta, write_index_file
-from zoro.ann.scores import check_batch, fill_missing, new_result
+from zoro.ann.scores import any_short, check_batch, fill_missing, new_result
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,7 +39,8 @@ _EF_STEP: Final = 16
 
 class HnswEngine:
     """Approximate k-NN (FAISS HNSW, flat storage). Immutable once built, in practice: the
-    segment layer adds points only while building, in a worker thread, before anyone searches."""
+    segment layer adds points only while building, in a worker thread, before anyone searches
+    it; a sealed segment grows by a `clone()` that is added to and then swapped in."""
 
     kind: Final = "hnsw"
 
@@ -64,6 +65,16 @@ class HnswEngine:
         self._ids = _faiss.id_map_array(index)
         # params without a selector, by beam width; read-only once built, so shared by threads
         self._plain: dict[int, _faiss.Params] = {}
+
+    def clone(self) -> HnswEngine:
+        """A deep copy (vectors and graph: about a memcpy of memory_bytes()), to be grown in
+        another thread while this one, unchanged, keeps being searched. Reads only."""
+        return HnswEngine(
+            self.dimension,
+            self.distance,
+            ef_search=self.ef_search,
+            index=_faiss.clone_id_map(self._index),
+        )
 
     def add(self, ids: I64, vectors: F32) -> None:
         slots, vecs = check_batch(ids, vectors, self.dimension)
@@ -116,7 +127,7 @@ class HnswEngine:
             beam = _EF_STEP * math.ceil(beam / share / _EF_STEP)
         _faiss.search_into(self._index, queries, k, distances, labels, self._params(deleted, beam))
         # Rows are best first, so a short row has -1 at position min(k, live) - 1.
-        if labels[:, min(k, live) - 1].min() < 0:
+        if any_short(labels, min(k, live) - 1):
             short = np.flatnonzero(labels[:, min(k, live) - 1] < 0)
             fixed_d, fixed_l = new_result(len(short), k)
             self._scan_into(np.ascontiguousarray(queries[short]), k, fixed_d, fixed_l, deleted)

@@ -2,16 +2,26 @@
 
 A job is created on the event loop by SegmentedIndex.take_seal_job() with everything it reads:
 the input segments (immutable: frozen flat buffers or sealed engines, which the event loop keeps
-searching at the same time, read-only), a private copy of the deleted bitmap, and a file name
-reserved for its output. run() builds the new engine from the inputs' live points, saves it
-(fsynced) and returns a SealResult, which SegmentedIndex.install() swaps in on the event loop.
+searching at the same time, read-only) and a private copy of the deleted bitmap. run() builds
+the new engine from the inputs' live points and returns a SealResult, which
+SegmentedIndex.install() swaps in on the event loop. A job writes no file: sealed segments are
+persisted by the collection's checkpoint (zoro.ann.manifest.CheckpointPlan).
+
+Incremental sealing. A job may have a `base`: a sealed HNSW engine to grow rather than rebuild.
+run() clones it (a deep copy, about a memcpy; the original stays as it is, searched by the event
+loop meanwhile: FAISS does not allow adding while searching) and adds the inputs' live points to
+the clone. So a seal costs the clone plus inserting only the new points, where a rebuild would
+insert every point again (HNSW inserts run at a few thousand vectors/s per core). Deleted points
+of the base stay in the graph, excluded at search time by the bitmap; the segment layer rebuilds
+a segment from its live points once their share passes `rebuild_deleted_ratio`.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import numpy as np
 
@@ -20,16 +30,31 @@ from zoro.ann.flat import FlatEngine
 from zoro.ann.hnsw import HnswEngine
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
+    from collections.abc import Iterator, Sequence
 
     from zoro.ann.bitmap import Bitmap
     from zoro.ann.engine import F32, I64, AnnEngine, Searchable
     from zoro.types import Distance
 
-# A build adds points in batches of this many bytes of vectors (see SealJob._live_batches): the
-# memory a build needs beyond the new segment itself.
+# Flat builds add points in batches of this many bytes of vectors (see _live_batches): the
+# memory a build needs beyond the new segment itself. A flat add is a memcpy, so even a full
+# batch takes a fraction of a second.
 ADD_BATCH_BYTES: Final = 256 * 1024 * 1024
+# HNSW builds add points in batches of about this much work, counted as dimension x
+# efConstruction x points: an insertion's cost grows with both. 2**25 is 2,621 points at 128
+# dimensions and efConstruction 100: 0.3 s on one core here into a small graph (8,000-9,000
+# inserts/s; 2,000/s at 768 dimensions, 1,000/s at 1,536), 0.7 s into a 200k graph with the
+# machine busy (3,700/s), so cancel() is noticed well within a second.
+# Small batches cost no recall: tests/ann/test_ann_recall.py and bench/ann_engines.py measured
+# the same recall@10 for one batch and for batches of 512 to 16,384 points.
+HNSW_BATCH_WORK: Final = 1 << 25
+HNSW_BATCH_MIN: Final = 256
+HNSW_BATCH_MAX: Final = 16_384
+
+
+class SealCancelled(Exception):
+    """SealJob.run() stopped because cancel() was called. Nothing shared was changed: the
+    caller gives the job back with SegmentedIndex.abandon()."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,69 +78,152 @@ class BuildSpec:
             )
         return FlatEngine(self.dimension, self.distance)
 
+    def batch_points(self) -> int:
+        """How many points one add() call gets (see HNSW_BATCH_WORK and ADD_BATCH_BYTES)."""
+        if self.kind == "hnsw":
+            per_point = max(1, self.dimension) * max(1, self.ef_construct)
+            return max(HNSW_BATCH_MIN, min(HNSW_BATCH_MAX, HNSW_BATCH_WORK // per_point))
+        return max(1, ADD_BATCH_BYTES // (4 * max(1, self.dimension)))
+
 
 @dataclass(eq=False)
 class SealJob:
-    """Build one segment. Run `run()` once, in a worker thread (or inline, in tests)."""
+    """Build one segment. Run `run()` once, in a worker thread (or inline, in tests).
+
+    The new segment holds the live points of `inputs` (as of `deleted`, the bitmap snapshot
+    taken with the job) and, when `base` is set, every point of `base`: a clone of it is grown
+    instead of building from scratch (see the module doc).
+
+    Cancellation: `cancel()` may be called from any thread, at any time, any number of times.
+    run() checks for it before it starts, after the clone and between add batches (each well
+    under a second on one core: see HNSW_BATCH_WORK), and then raises SealCancelled. It has only
+    built private structures by then, which it drops: nothing shared changed, and the caller
+    gives the job back with SegmentedIndex.abandon(job); a later take_seal_job() plans again.
+    This lets a caller wait for a cancelled run instead of abandoning a running FAISS thread
+    (trio's `to_thread.run_sync(job.run)` with the default abandon_on_cancel=False, and
+    `job.cancel()` from the task being cancelled).
+    """
 
     inputs: tuple[Searchable, ...]
     spec: BuildSpec
     deleted: Bitmap  # a snapshot taken at take time; the job's own
-    path: Path
+    base: HnswEngine | None = None
+    base_slots: I64 | None = None  # the base's slots, ascending (immutable, shared)
     input_points: int = field(init=False)
+    _cancelled: threading.Event = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.input_points = sum(len(engine) for engine in self.inputs)
+        base = len(self.base) if self.base is not None else 0
+        self.input_points = base + sum(len(engine) for engine in self.inputs)
+        self._cancelled = threading.Event()
+        if (self.base is None) != (self.base_slots is None):
+            raise ValueError("a base needs its slots, and only a base has them")
 
     @property
     def kind(self) -> str:
         return self.spec.kind
 
+    def cancel(self) -> None:
+        """Ask run() to stop at its next check (thread-safe; a no-op once run() returned)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def run(self) -> SealResult:
-        """Build and save. Blocking (seconds to minutes); raises StorageError/StorageFull if the
-        file cannot be written, after which the caller abandons the job."""
+        """Build the segment. Blocking (seconds to minutes). Raises SealCancelled if cancel()
+        was called; the caller then abandons the job."""
         started = time.perf_counter()
+        self._check()
+        batches = _live_batches(self.inputs, self.deleted, self.spec.batch_points())
+        engine: AnnEngine | None
         with _faiss.omp_threads(self.spec.threads):
-            engine = self.spec.new_engine()
-            for slots, vectors in self._live_batches():
-                engine.add(slots, vectors)
-        if len(engine) == 0:  # everything was deleted: the inputs just go
-            return SealResult(self, None, None, np.empty(0, dtype=np.int64), 0.0)
-        engine.save(self.path)
-        slots = np.sort(engine.ids())
-        return SealResult(self, engine, self.path.name, slots, time.perf_counter() - started)
+            if self.base is not None and self.base_slots is not None:
+                engine, slots = self._grow(self.base, self.base_slots, batches)
+            else:
+                engine, slots = self._build(batches)
+        if engine is None:  # everything was deleted: the inputs just go
+            return SealResult(self, None, np.empty(0, dtype=np.int64), 0.0)
+        return SealResult(self, engine, slots, time.perf_counter() - started)
 
-    def _live_batches(self) -> Iterator[tuple[I64, F32]]:
-        """The inputs' live points in batches of up to ADD_BATCH_BYTES.
+    def _build(self, batches: Iterator[tuple[I64, F32]]) -> tuple[AnnEngine | None, I64]:
+        engine = self.spec.new_engine()
+        for slots, vectors in batches:
+            self._check()
+            engine.add(slots, vectors)
+        self._check()
+        if len(engine) == 0:
+            return None, np.empty(0, dtype=np.int64)
+        return engine, np.sort(engine.ids())
 
-        HNSW inserts a batch level by level, the upper layers first; the same points added in
-        many small batches give a slightly worse graph (200k points in 64k batches: recall@10
-        0.986 against 0.990 in one batch). So add in batches as big as a memory budget allows,
-        across input segments, rather than one input or one export chunk at a time.
-        """
-        budget = max(1, ADD_BATCH_BYTES // (4 * self.spec.dimension))
-        slots: list[I64] = []
-        vectors: list[F32] = []
-        held = 0
-        for source in self.inputs:
-            for chunk_slots, chunk_vectors in source.export():
-                keep = ~self.deleted.test(chunk_slots)
-                if not keep.any():
-                    continue
-                slots.append(chunk_slots[keep])
-                vectors.append(chunk_vectors[keep])
-                held += int(np.count_nonzero(keep))
-                if held >= budget:
-                    yield np.concatenate(slots), np.concatenate(vectors)
-                    slots, vectors, held = [], [], 0
-        if held:
-            yield np.concatenate(slots), np.concatenate(vectors)
+    def _grow(
+        self, base: HnswEngine, base_slots: I64, batches: Iterator[tuple[I64, F32]]
+    ) -> tuple[AnnEngine, I64]:
+        engine: HnswEngine | None = None
+        added: list[I64] = []
+        for slots, vectors in batches:
+            if engine is None:  # only once there is something to add
+                engine = base.clone()
+            self._check()
+            engine.add(slots, vectors)
+            added.append(slots)
+        self._check()
+        if engine is None:  # nothing live to add: the base is the result, uncopied
+            return base, base_slots
+        # Two ascending runs (new slots are usually all above the base's): a stable sort (a
+        # merge sort) of their concatenation merges them in about one pass.
+        new = np.sort(np.concatenate(added))
+        return engine, np.sort(np.concatenate([base_slots, new]), kind="stable")
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise SealCancelled("seal job cancelled")
+
+
+def _live_batches(
+    sources: Sequence[Searchable], deleted: Bitmap, batch: int
+) -> Iterator[tuple[I64, F32]]:
+    """The sources' live points, in batches of exactly `batch` points (the last one shorter),
+    across source boundaries.
+
+    Small batches, for HNSW, keep every add() call short (cancellation is checked between
+    calls). FAISS inserts a batch level by level, upper layers first, which once suggested big
+    batches build a better graph; measured on this data, batches of 512 to 16,384 points give
+    the same recall as one batch (see HNSW_BATCH_WORK).
+    """
+    pending_slots: list[I64] = []
+    pending_vectors: list[F32] = []
+    held = 0
+    for source in sources:
+        for chunk_slots, chunk_vectors in source.export(batch):
+            keep = ~deleted.test(chunk_slots)
+            if not keep.all():
+                chunk_slots, chunk_vectors = chunk_slots[keep], chunk_vectors[keep]
+            if not len(chunk_slots):
+                continue
+            pending_slots.append(chunk_slots)
+            pending_vectors.append(chunk_vectors)
+            held += len(chunk_slots)
+            if held >= batch:  # chunks are at most `batch` rows: at most one batch is ready
+                slots, vectors = _joined(pending_slots), _joined(pending_vectors)
+                yield slots[:batch], vectors[:batch]
+                pending_slots, pending_vectors = [slots[batch:]], [vectors[batch:]]
+                held -= batch
+    if held:
+        yield _joined(pending_slots), _joined(pending_vectors)
+
+
+_A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+
+
+def _joined(parts: list[_A]) -> _A:
+    return parts[0] if len(parts) == 1 else cast("_A", np.concatenate(parts))
 
 
 @dataclass(frozen=True, eq=False)
 class SealResult:
     job: SealJob
-    engine: AnnEngine | None
-    file: str | None  # name within the index directory
+    engine: AnnEngine | None  # None: nothing live was left; the job's base itself: unchanged
     slots: I64  # the slots the new segment holds, ascending
     build_seconds: float

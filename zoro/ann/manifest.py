@@ -3,7 +3,7 @@
     <collection>/ann/
         manifest                 JSON, replaced atomically (temp, fsync, rename, fsync dir)
         seg-0000000007.zann      sealed segments (format in zoro.ann.files), never rewritten
-        seg-0000000009.zann.tmp  a build in progress or cut short by a crash; never read
+        seg-0000000009.zann.tmp  a file being written, or cut short by a crash; never read
 
 Manifest (orjson):
 
@@ -18,9 +18,11 @@ right whatever happens later. (A slot above the limit could be handed out again,
 vector, when the WAL is replayed after a crash.) Deleted points are not in the manifest: open()
 learns them from the storage's live slots.
 
-Garbage collection is by sequence number: files are numbered on the event loop in increasing
-order, so a plan made at sequence N deletes only unreferenced files numbered below N, and a
-build that started after the plan was made can never lose its file.
+Only the checkpoint writes here (seal jobs write nothing), and one checkpoint runs at a time.
+A CheckpointPlan writes the sealed segments not yet on disk, then the manifest, then deletes
+every segment file that neither the new manifest lists nor the index still knows as its own
+(`keep`). Files are named on the event loop, from a sequence that starts above every file in
+the directory, so a name is never reused.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ from zoro.fsutil import atomic_write
 from zoro.types import Distance
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    from zoro.ann.engine import AnnEngine
 
 log = logging.getLogger(__name__)
 
@@ -135,35 +140,44 @@ def _decode(raw: bytes) -> Manifest:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentWrite:
+    """A sealed segment the plan persists: `engine` must not change until the plan is done
+    (sealed engines never change). `written(entry)` is called once its file is durable."""
+
+    engine: AnnEngine
+    entry: ManifestEntry
+    written: Callable[[ManifestEntry], None]
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointPlan:
     """What one checkpoint writes and deletes; `run()` is plain I/O, safe in a worker thread."""
 
     directory: Path
     manifest: Manifest
-    keep: frozenset[str]  # files still in use in memory when planned
-    building: str | None  # the outstanding job's file: it and its temp file stay
-    below_seq: int  # only files numbered below this are considered for deletion
+    writes: tuple[SegmentWrite, ...]  # listed segments not on disk yet
+    keep: frozenset[str]  # files the index may still list later: never deleted here
 
     def run(self) -> list[str]:
-        """Write the manifest atomically, then delete unreferenced segment files.
+        """Write the new segment files and the manifest (each crash-safely), then delete the
+        segment files (and temp files) that are neither listed nor kept.
 
-        Returns the names deleted. Raises StorageError/StorageFull if the manifest cannot be
-        written (nothing is deleted then); a file that cannot be deleted is only logged.
+        Returns the names deleted. Raises StorageError/StorageFull if a segment or the manifest
+        cannot be written; nothing is deleted then, and the previous manifest still stands
+        (segment files written before the failure are remembered and not written again).
+        A file that cannot be deleted is only logged.
         """
+        for write in self.writes:
+            write.engine.save(self.directory / write.entry.file)  # temp, fsync, rename, fsync
+            write.written(write.entry)
         try:
             atomic_write(self.directory / MANIFEST_NAME, self.manifest.encode())
         except OSError as exc:
             raise storage_error(exc, "writing the ANN manifest") from exc
-        listed = {e.file for e in self.manifest.segments}
+        wanted = {e.file for e in self.manifest.segments} | self.keep
         deleted = []
         for path in sorted(self.directory.iterdir()):
-            seq = segment_seq(path.name)
-            if seq is None or seq >= self.below_seq:
-                continue
-            name = path.name
-            if name == self.building or name.removesuffix(".tmp") == self.building:
-                continue
-            if name in listed or name in self.keep:
+            if segment_seq(path.name) is None or path.name in wanted:
                 continue
             try:
                 path.unlink()

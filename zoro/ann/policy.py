@@ -1,4 +1,8 @@
-"""Which sealed segments to merge next: size-tiered, with a cap on the count.
+"""Which sealed flat segments to merge next: size-tiered, with a cap on the count.
+
+(HNSW segments are not merged this way: the segment layer grows one HNSW segment incrementally
+and folds any other segment into it; see zoro.ann.segments. This policy serves the flat segments
+of small and of "flat" collections, and an "hnsw" collection that shrank below the threshold.)
 
 Every sealed segment costs one more FAISS call per query, so their number is capped. Merging is
 a rebuild (HNSW cannot be merged in place), so it should not copy the big segments over and over:

@@ -26,13 +26,25 @@ def worst(distance: Distance) -> float:
 
 
 def from_faiss(distance: Distance, raw: F32, labels: I64) -> F32:
-    """FAISS distances -> Qdrant scores, IN PLACE: `raw` must be the caller's own array."""
+    """FAISS distances -> Qdrant scores, IN PLACE: `raw` must be the caller's own array.
+
+    Rows are best first with any missing results (-1) at their end, so only the last column
+    is looked at to find out whether anything is missing (one scalar for a single query).
+    """
     if distance is Distance.EUCLID:
         np.sqrt(np.maximum(raw, 0.0, out=raw), out=raw)
-    missing = labels < 0
-    if missing.any():
-        raw[missing] = worst(distance)
+    if any_short(labels):
+        raw[labels < 0] = worst(distance)
     return raw
+
+
+def any_short(labels: I64, column: int = -1) -> bool:
+    """Does any row of best-first `labels` hold -1 at `column` (so from there on)?"""
+    if labels.shape[1] == 0:
+        return False
+    if len(labels) == 1:
+        return bool(labels[0, column] < 0)
+    return bool(labels[:, column].min() < 0) if len(labels) else False
 
 
 def empty_result(m: int, k: int, distance: Distance) -> Result:

@@ -1,33 +1,53 @@
 """SegmentedIndex: a collection's ANN index as appendable + frozen + sealed segments (Qdrant's
 appendable / non-appendable split), so that ingest never waits for HNSW insertion.
 
-    add()      -> the FRESH segment: a FlatBuffer, appended to on the event loop, searched exactly
-    full fresh -> FROZEN (take_seal_job): same buffer, no more appends, still searched exactly
-    SealJob    -> builds a SEALED segment (HNSW, or flat below the full-scan threshold or for
-                  flat collections) from frozen/sealed inputs in a worker thread, writes its file
+    add()      -> the FRESH segment: a FlatBuffer, appended to on the event loop, searched exactly;
+                  preallocated at `fresh_segment_max_points` rows and frozen by add() the moment
+                  it is full, so it never grows past that and never copies on the event loop
+    full fresh -> FROZEN: same buffer, no more appends, still searched exactly; several may wait
+                  while a job runs, and the next job takes them all
+    SealJob    -> builds a SEALED segment from frozen/sealed inputs in a worker thread
     install()  -> swaps the inputs out and the sealed segment in, on the event loop
+    checkpoint -> CheckpointPlan.run() writes the sealed segments not yet on disk, the manifest,
+                  and deletes files nothing refers to (in a worker thread)
+
+Layout. An "hnsw" collection at or above `full_scan_threshold` points converges on ONE sealed
+HNSW segment, plus the fresh segment and the frozen ones waiting for the next job. A job grows
+the largest sealed HNSW segment (its base) incrementally: it clones it and adds the live points
+of every frozen segment and every other sealed segment to the clone (see zoro.ann.jobs), so a
+seal costs a memcpy of the base plus the new points' insertions, not a rebuild. Once the base's
+deleted share passes `rebuild_deleted_ratio` the job rebuilds from the live points instead.
+One graph means one HNSW walk per query. Smaller collections and "flat" collections seal into
+flat segments and merge them by size tiers (zoro.ann.policy), as inserting into a flat index is
+a copy anyway.
 
 Deletions are one collection-wide bitmap over slots. Every segment is searched with it; nothing
-is removed from a segment in place (sealed ones are immutable), and a build leaves out the slots
-deleted when it started. Per segment we count how many of its slots are deleted: that gives
-len(), lets a segment with no deletions skip the selector, widens the HNSW beam where needed and
-tells the planner which segment is worth rebuilding.
+is removed from a segment in place (sealed ones are immutable), and a rebuild leaves out the
+slots deleted when it started. Per segment we count how many of its slots are deleted: that
+gives len(), lets a segment with no deletions skip the selector, widens the HNSW beam where
+needed and tells the planner which segment is worth rebuilding.
 
-Threads. Everything here runs on the event loop except SealJob.run(), SearchView.search() and
-CheckpointPlan.run(). What each touches:
+Threads. Everything here runs on the event loop except SealJob.run(), SearchView.search(),
+CheckpointPlan.run() and checkpoint_manifest() (plan_checkpoint() may run on either side).
+What each touches:
 
 - fresh FlatBuffer: appended only by add() (loop). Threads see `snapshot()`s: a view of the rows
   written so far (never rewritten) plus their own copy of the row -> slot table.
 - frozen FlatBuffers and sealed engines: never mutated after they are frozen / installed; the
-  loop, views and jobs read them concurrently (FAISS reads are safe together).
+  loop, views, jobs (which clone a base, never add to it) and checkpoints (which serialise
+  them) read them concurrently (FAISS reads are safe together).
 - deleted bitmap: mutated only by remove() (loop). Jobs and views get `copy()`s, taken on the loop
   together with the per-segment deleted counts, so the two agree.
-- segment lists and counters: loop only. A view holds its own tuple of (segment, count).
+- segment tuples and counters: loop only, and `_sealed` is a tuple replaced whole, so a
+  checkpoint (or a view) reads one consistent list with one attribute read.
+- a sealed segment's disk record (`_Disk`): its file name is chosen on the loop at install; its
+  `entry` is set once, by the checkpoint that made the file durable (checkpoints run one at a
+  time), and read by later checkpoints and stats().
 - FAISS search params/selectors: cached per bitmap (see zoro.ann.bitmap), so each thread uses
   only the ones made from its own bitmap copy; their selectors are pre-translated so FAISS never
   writes into them.
 
-OpenMP: search() runs FAISS with ONE OpenMP thread (set around the call, per thread, ~1.6 µs).
+OpenMP: search() runs FAISS with ONE OpenMP thread (set around the call, per thread, ~0.2 µs).
 HNSW itself does not go parallel for one query, but IndexIDMap translates the k result labels in
 an `omp parallel for`: with 2 threads that is a team wake-up and a barrier per query, and when
 the other core is busy (a seal job, another collection's fsync thread, another process) the
@@ -51,13 +71,16 @@ import numpy.typing as npt
 
 from zoro.ann import _faiss
 from zoro.ann.bitmap import Bitmap
+from zoro.ann.flat import FlatEngine
 from zoro.ann.fresh import FlatBuffer
+from zoro.ann.hnsw import HnswEngine
 from zoro.ann.jobs import BuildSpec, SealJob, SealResult
 from zoro.ann.load import load_engine
 from zoro.ann.manifest import (
     CheckpointPlan,
     Manifest,
     ManifestEntry,
+    SegmentWrite,
     next_seq,
     read_manifest,
     segment_file_name,
@@ -77,7 +100,40 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINES: Final = ("hnsw", "flat")  # a collection's engine setting
-DEFAULT_MAX_SEALED: Final = 4
+DEFAULT_MAX_SEALED: Final = 4  # flat segments only: HNSW ones are folded into one
+
+
+@dataclass(eq=False, slots=True)
+class _Disk:
+    """Where a sealed segment is, or will be, persisted.
+
+    `name` is reserved on the event loop when the segment is installed. `entry` is set once:
+    at open() for a loaded segment, or by the checkpoint that made the file durable (from its
+    worker thread; one checkpoint at a time). `ancestors` are the records of the sealed segments
+    this one replaced: while this one cannot be listed (it holds slots >= valid_slot_limit),
+    a checkpoint lists their files instead, which still hold durable points only. Dropped once
+    this one is on disk, so the chain stays short.
+    """
+
+    name: str
+    entry: ManifestEntry | None = None
+    ancestors: tuple[_Disk, ...] = ()
+
+    def written(self, entry: ManifestEntry) -> None:
+        self.entry = entry  # first: a reader that sees no ancestors then sees the entry
+        self.ancestors = ()
+
+    def fallback(self) -> list[ManifestEntry]:
+        """The nearest persisted ancestors' entries (this record itself excluded)."""
+        found: list[ManifestEntry] = []
+        stack = list(self.ancestors)
+        while stack:
+            record = stack.pop()
+            if record.entry is not None:
+                found.append(record.entry)
+            else:
+                stack.extend(record.ancestors)
+        return found
 
 
 @dataclass(eq=False, slots=True)
@@ -86,7 +142,7 @@ class _Segment:
 
     engine: Searchable
     slots: I64  # held slots, ascending (for membership tests)
-    file: str | None  # sealed segments only
+    disk: _Disk | None = None  # sealed segments only
     deleted: int = 0  # how many of `slots` are set in the deleted bitmap
 
     @property
@@ -101,13 +157,19 @@ class _Segment:
     def kind(self) -> str:
         return str(getattr(self.engine, "kind", "buffer"))
 
+    @property
+    def file(self) -> str | None:
+        """Its file, once a checkpoint (or open()) has it on disk."""
+        entry = self.disk.entry if self.disk is not None else None
+        return entry.file if entry is not None else None
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentStats:
     kind: str  # "hnsw", "flat" or "buffer" (frozen, not yet sealed)
     points: int
     deleted: int
-    file: str | None
+    file: str | None  # None until a checkpoint has written it
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +198,31 @@ def _search_parts(
     exact: bool,
     distance: Distance,
 ) -> tuple[F32, I64]:
-    """Ask every part, merge, score. Each engine writes FAISS's raw output into its slice of
-    one (parts, m, k) buffer and FAISS merges the sorted lists in one C call: the per-query cost
-    beyond the FAISS searches is a handful of numpy calls, whatever the number of segments."""
+    """Ask every part, merge, score.
+
+    One part (the steady state: one sealed segment, nothing fresh) writes straight into the
+    result arrays. Several write FAISS's raw output into their slices of one (parts, m, k)
+    buffer and FAISS merges the sorted lists in one C call: the per-query cost beyond the FAISS
+    searches is a handful of numpy calls, whatever the number of segments.
+    """
     m = len(queries)
     if not parts or k == 0:
         return empty_result(m, k, distance)
+    if len(parts) == 1:
+        engine, dead = parts[0]
+        distances = np.empty((m, k), dtype=np.float32)
+        labels = np.empty((m, k), dtype=np.int64)
+        engine.search_into(
+            queries,
+            k,
+            distances,
+            labels,
+            deleted=deleted if dead else None,  # no deletions here: skip the selector
+            ef=ef,
+            exact=exact,
+            deleted_count=dead,
+        )
+        return from_faiss(distance, distances, labels), labels
     all_d = np.empty((len(parts), m, k), dtype=np.float32)
     all_l = np.empty((len(parts), m, k), dtype=np.int64)
     for i, (engine, dead) in enumerate(parts):
@@ -150,16 +231,13 @@ def _search_parts(
             k,
             all_d[i],
             all_l[i],
-            deleted=deleted if dead else None,  # no deletions here: skip the selector
+            deleted=deleted if dead else None,
             ef=ef,
             exact=exact,
             deleted_count=dead,
         )
-    if len(parts) == 1:
-        distances, labels = all_d[0], all_l[0]
-    else:
-        keep_max = distance.higher_is_better  # raw inner products: higher is better too
-        distances, labels = _faiss.merge_sorted(all_d, all_l, keep_max=keep_max)
+    keep_max = distance.higher_is_better  # raw inner products: higher is better too
+    distances, labels = _faiss.merge_sorted(all_d, all_l, keep_max=keep_max)
     return from_faiss(distance, distances, labels), labels
 
 
@@ -217,7 +295,9 @@ class SearchView:
 @dataclass(eq=False)
 class _Job:
     job: SealJob
-    inputs: tuple[_Segment, ...]
+    inputs: tuple[_Segment, ...]  # everything the result replaces, the base included
+    base: _Segment | None  # grown, not rebuilt
+    base_deleted: int  # base.deleted when the job was taken (as in the job's bitmap copy)
     removed: list[I64] = field(default_factory=list)  # slots newly deleted while it ran
 
 
@@ -244,21 +324,27 @@ class SegmentedIndex:
         self.settings = settings
         self.engine = engine
         self.max_sealed_segments = max(1, max_sealed_segments)
+        self._fresh_max = max(1, settings.fresh_segment_max_points)
         self._fresh = self._new_fresh()
         self._fresh_deleted = 0
-        self._frozen: list[_Segment] = []
-        self._sealed: list[_Segment] = []
+        self._frozen: tuple[_Segment, ...] = ()
+        self._sealed: tuple[_Segment, ...] = ()  # replaced whole, never changed in place
         self._deleted = Bitmap()
         self._job: _Job | None = None
         self._max_slot = -1  # highest slot ever indexed: adds above it need no duplicate check
         self._next_seq = next_seq(directory)
         self._jobs_built = 0
+        self._cosine = distance is Distance.COSINE
+        self._one_thread = _faiss.omp_threads(1)  # search() only: the event loop's, not shared
+        self._parts_cache: tuple[_Part, ...] | None = None  # cache; None after any change
 
     # --- writes (event loop) -------------------------------------------------------------------
 
     def add(self, slots: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         """Index new points (unit vectors for Cosine) in the fresh segment: O(batch).
 
+        The fresh segment never holds more than `fresh_segment_max_points`: it is frozen as soon
+        as it is full (a big batch fills several), to wait for the next seal job.
         Idempotent, for WAL replay: slots already indexed, or already deleted, are skipped.
         Raises DimensionMismatch, or ValueError for a batch that repeats a slot.
         """
@@ -275,9 +361,16 @@ class SegmentedIndex:
             ids, vecs = ids[order], vecs[order]
             if np.any(np.diff(ids) == 0):
                 raise ValueError("the same slot appears twice in one add")
+        self._parts_cache = None
         if not self._fresh.can_append(ids):
             self._freeze_fresh()  # rare (replay out of order): keep every buffer ascending
-        self._fresh.add(ids, np.ascontiguousarray(vecs))
+        start = 0
+        while start < len(ids):
+            stop = start + self._fresh_max - len(self._fresh)
+            self._fresh.add(ids[start:stop], vecs[start:stop])
+            if len(self._fresh) >= self._fresh_max:
+                self._freeze_fresh()
+            start = stop
         self._max_slot = max(self._max_slot, int(ids[-1]))
 
     def remove(self, slots: npt.ArrayLike) -> None:
@@ -288,6 +381,7 @@ class SegmentedIndex:
         new = ids[~self._deleted.test(ids)]
         if len(new) == 0:
             return
+        self._parts_cache = None
         self._deleted.set(new)
         if self._job is not None:
             self._job.removed.append(new)
@@ -303,14 +397,24 @@ class SegmentedIndex:
         """Best k slots per query over every segment, best first, as (scores, slots), (m, k).
 
         Inline on the event loop, single-threaded: meant for single queries and small batches
-        (one query over a 50k HNSW and a 5k fresh segment is about 0.2 ms here). Missing
-        results are slot -1 with the worst score. `exact=True` scans HNSW segments exactly too.
+        (with one sealed segment and nothing fresh, a single query costs a few µs beyond FAISS's
+        own search: bench/ann_engines.py). Missing results are slot -1 with the worst score.
+        `exact=True` scans HNSW segments exactly too. For Cosine, queries are normalised into a
+        copy; the caller's array is only read.
         """
-        q = check_queries(queries, self.dimension, normalise=self.distance is Distance.COSINE)
-        ef = self.settings.hnsw_ef_search if ef is None else ef
-        with _faiss.omp_threads(1):  # see the module doc
+        q = check_queries(queries, self.dimension, normalise=self._cosine)
+        parts = self._parts_cache
+        if parts is None:
+            parts = self._parts_cache = self._parts()
+        with self._one_thread:  # see the module doc
             return _search_parts(
-                self._parts(), self._deleted, q, check_k(k), ef, exact, self.distance
+                parts,
+                self._deleted,
+                q,
+                check_k(k),
+                self.settings.hnsw_ef_search if ef is None else ef,
+                exact,
+                self.distance,
             )
 
     def thread_view(self) -> SearchView:
@@ -320,7 +424,7 @@ class SegmentedIndex:
         when no indexed point is deleted) and of the fresh segment's slot table (8 bytes a row).
         Vectors are shared, not copied.
         """
-        parts: list[_Part] = [(s.engine, s.deleted) for s in self._frozen + self._sealed if s.live]
+        parts: list[_Part] = [(s.engine, s.deleted) for s in self._sealed + self._frozen if s.live]
         if len(self._fresh) > self._fresh_deleted:
             parts.append((self._fresh.snapshot(), self._fresh_deleted))
         any_deleted = any(dead for _, dead in parts)
@@ -332,33 +436,32 @@ class SegmentedIndex:
             ef=self.settings.hnsw_ef_search,
         )
 
-    def _parts(self) -> list[_Part]:
-        parts: list[_Part] = [(s.engine, s.deleted) for s in self._sealed if s.live]
-        parts.extend((s.engine, s.deleted) for s in self._frozen if s.live)
+    def _parts(self) -> tuple[_Part, ...]:
+        parts: list[_Part] = [(s.engine, s.deleted) for s in self._sealed + self._frozen if s.live]
         if len(self._fresh) > self._fresh_deleted:
             parts.append((self._fresh, self._fresh_deleted))
-        return parts
+        return tuple(parts)
 
     # --- sealing -----------------------------------------------------------------------------
 
     def take_seal_job(self) -> SealJob | None:
-        """Freeze a full fresh segment and return the next build, if one is due.
+        """The next build, if one is due (None while another is outstanding).
 
-        Due, in this order: frozen segments to seal (into HNSW once the collection has
-        `full_scan_threshold` points and the engine is "hnsw", else into a flat segment); flat
-        segments to turn into HNSW; a sealed segment whose deleted share passed
-        `rebuild_deleted_ratio`; sealed segments to merge (see zoro.ann.policy). At most one job
-        is outstanding: None until it is installed or abandoned. Cheap (a bitmap copy).
+        Due, in this order, for an "hnsw" collection of at least `full_scan_threshold` points:
+        frozen segments, flat segments or other HNSW segments to fold into the largest sealed
+        HNSW segment (grown incrementally; all of them, in one job), or that segment rebuilt
+        from its live points once its deleted share passed `rebuild_deleted_ratio`. Otherwise
+        (flat): frozen segments sealed into a flat segment, a worn segment rebuilt, or sealed
+        segments merged (see zoro.ann.policy). At most one job is outstanding: None until it is
+        installed or abandoned. Cheap (a bitmap copy).
         """
-        if len(self._fresh) >= self.settings.fresh_segment_max_points:
-            self._freeze_fresh()
         if self._job is not None:
             return None
         self._drop_dead_segments()
         planned = self._plan()
         if planned is None:
             return None
-        inputs, kind = planned
+        base, inputs, kind = planned
         spec = BuildSpec(
             kind,
             self.dimension,
@@ -368,12 +471,16 @@ class SegmentedIndex:
             self.settings.hnsw_ef_search,
             self.settings.build_threads,
         )
-        path = self.directory / segment_file_name(self._next_seq)
-        job = SealJob(tuple(s.engine for s in inputs), spec, self._deleted.copy(), path)
-        # Publish the job before moving the sequence on: a plan_checkpoint() running in a
-        # thread that sees the new sequence number also sees the job (and keeps its file).
-        self._job = _Job(job, tuple(inputs))
-        self._next_seq += 1
+        base_engine = base.engine if base is not None else None
+        assert base_engine is None or isinstance(base_engine, HnswEngine)
+        job = SealJob(
+            tuple(s.engine for s in inputs if s is not base),
+            spec,
+            self._deleted.copy(),
+            base=base_engine,
+            base_slots=base.slots if base is not None else None,
+        )
+        self._job = _Job(job, tuple(inputs), base, base.deleted if base is not None else 0)
         return job
 
     def install(self, result: SealResult) -> None:
@@ -381,26 +488,35 @@ class SegmentedIndex:
 
         Slots deleted while the job ran are in the new segment but set in the live bitmap, so
         they stay excluded. Raises ValueError for a result that is not the outstanding job's.
+        The new segment is written to disk by a later checkpoint.
         """
         running = self._job
         if running is None or result.job is not running.job:
             raise ValueError("this seal result is not the outstanding job's")
         gone = {id(s) for s in running.inputs}
-        sealed = [s for s in self._sealed if id(s) not in gone]
-        if result.engine is not None:
+        kept = tuple(s for s in self._sealed if id(s) not in gone)
+        added: tuple[_Segment, ...] = ()
+        base = running.base
+        if base is not None and result.engine is base.engine:
+            added = (base,)  # nothing was added to it: the same segment, on disk or not
+        elif result.engine is not None:
             removed = np.concatenate(running.removed) if running.removed else np.empty(0, np.int64)
             dead = _count_in(result.slots, removed)
-            sealed.append(_Segment(result.engine, result.slots, result.file, dead))
-        self._frozen = [s for s in self._frozen if id(s) not in gone]
-        # Publish the new list whole, and before clearing the job: plan_checkpoint() relies on
-        # this order when it runs in a thread.
-        self._sealed = sealed
+            if base is not None:
+                dead += running.base_deleted  # the base's deleted points are still in the graph
+            ancestors = tuple(s.disk for s in running.inputs if s.disk is not None)
+            disk = _Disk(segment_file_name(self._next_seq), ancestors=ancestors)
+            self._next_seq += 1
+            added = (_Segment(result.engine, result.slots, disk, dead),)
+        self._frozen = tuple(s for s in self._frozen if id(s) not in gone)
+        self._sealed = added + kept  # the biggest first: searched first
+        self._parts_cache = None
         self._job = None
         self._jobs_built += 1
 
     def abandon(self, job: SealJob) -> None:
-        """Forget a job that failed or will not be installed; its inputs stay as they are and
-        the next take_seal_job() plans again. Its file, if written, goes at a checkpoint."""
+        """Forget a job that failed, was cancelled or will not be installed; its inputs stay as
+        they are and the next take_seal_job() plans again."""
         if self._job is not None and self._job.job is job:
             self._job = None
 
@@ -408,72 +524,106 @@ class SegmentedIndex:
         if len(self._fresh) == 0:
             return
         buffer = self._fresh.freeze()
-        self._frozen.append(_Segment(buffer, buffer.slots, None, self._fresh_deleted))
+        self._frozen += (_Segment(buffer, buffer.slots, None, self._fresh_deleted),)
         self._fresh = self._new_fresh()
         self._fresh_deleted = 0
+        self._parts_cache = None
 
     def _drop_dead_segments(self) -> None:
         # nothing live left: no build needed, just stop searching it (its file goes later)
-        self._frozen = [s for s in self._frozen if s.live]
-        self._sealed = [s for s in self._sealed if s.live]
+        if any(not s.live for s in self._frozen + self._sealed):
+            self._frozen = tuple(s for s in self._frozen if s.live)
+            self._sealed = tuple(s for s in self._sealed if s.live)
+            self._parts_cache = None
 
-    def _plan(self) -> tuple[list[_Segment], str] | None:
-        big = len(self) >= self.settings.full_scan_threshold
-        want = "hnsw" if self.engine == "hnsw" and big else "flat"
-        flats = [s for s in self._sealed if s.kind == "flat"]
-        if self._frozen:
-            return list(self._frozen) + (flats if want == "hnsw" else []), want
-        if want == "hnsw" and flats:
-            return flats, "hnsw"
+    def _plan(self) -> tuple[_Segment | None, list[_Segment], str] | None:
+        """(base to grow or None, every input including the base, kind), or None."""
         ratio = self.settings.rebuild_deleted_ratio
-        worn = [s for s in self._sealed if s.deleted > ratio * s.size]
-        if worn:
-            most = max(worn, key=lambda s: s.deleted / s.size)
-            return [most], most.kind
+        big = len(self) >= self.settings.full_scan_threshold
+        if self.engine == "hnsw" and big:
+            graphs = [s for s in self._sealed if s.kind == "hnsw"]
+            base = max(graphs, key=lambda s: s.size) if graphs else None
+            others = [s for s in self._sealed if s is not base] + list(self._frozen)
+            worn = base is not None and base.deleted > ratio * base.size
+            if base is not None and worn:
+                return None, [base, *others], "hnsw"  # rebuilt from the live points
+            if not others:
+                return None
+            if base is None:
+                return None, others, "hnsw"
+            return base, [base, *others], "hnsw"
+        # Flat: a small collection, or a "flat" one. (An "hnsw" collection that shrank below
+        # the threshold keeps its HNSW segments; new points seal flat until it grows again.)
+        if self._frozen:
+            return None, list(self._frozen), "flat"
+        worn_segments = [s for s in self._sealed if s.deleted > ratio * s.size]
+        if worn_segments:
+            most = max(worn_segments, key=lambda s: s.deleted / s.size)
+            return None, [most], most.kind
         chosen = [
             self._sealed[i]
             for i in pick_merge([s.live for s in self._sealed], self.max_sealed_segments)
         ]
         if chosen:
-            kind = "hnsw" if any(s.kind == "hnsw" for s in chosen) else want
-            return chosen, kind
+            kind = "hnsw" if any(s.kind == "hnsw" for s in chosen) else "flat"
+            return None, chosen, kind
         return None
 
     # --- persistence ---------------------------------------------------------------------------
 
     def checkpoint_manifest(self, valid_slot_limit: int) -> None:
-        """At the collection's checkpoint: write the manifest listing the sealed segments whose
-        slots are all below `valid_slot_limit`, then delete segment files nothing uses.
+        """At the collection's checkpoint: plan_checkpoint(valid_slot_limit).run().
 
-        Blocking (a small file, two fsyncs): fine in a worker thread while the event loop keeps
-        adding, searching, taking and installing jobs (see plan_checkpoint). Only one checkpoint
-        at a time. Raises StorageError/StorageFull if the manifest cannot be written.
+        Blocking (writes the sealed segments not yet on disk: seconds for a big one, then a
+        small manifest): meant for a worker thread while the event loop keeps adding,
+        searching, taking and installing jobs (see plan_checkpoint). Only one checkpoint at a
+        time. Raises StorageError/StorageFull if a file cannot be written.
         """
         self.plan_checkpoint(valid_slot_limit).run()
 
     def plan_checkpoint(self, valid_slot_limit: int) -> CheckpointPlan:
         """What a checkpoint writes and deletes, as a plan whose run() does the I/O.
 
-        Safe to call from a worker thread while the event loop runs take_seal_job()/install():
-        it reads three attributes, each an atomic read, in an order that never lets a file in
-        use be deleted. `_next_seq` first: a job taken after that writes a file numbered at or
-        above it, which the plan never deletes (take_seal_job publishes a job before it moves
-        the sequence on). Then the outstanding job (its file is kept), then the sealed list:
-        install() publishes the new list before it clears the job, so if we missed the job we
-        see its segment in the list.
+        Listed: every sealed segment whose slots are all below `valid_slot_limit` (those not on
+        disk yet are written by run(); those already on disk are not rewritten). A segment with
+        a slot at or above the limit is not written; the files of the segments it replaced, if
+        any, are listed in its place. Kept besides the listed files: every file of a segment
+        still in memory. Everything else is deleted after the manifest is written.
+
+        Cheap; callable on the event loop (then run the plan in a thread) or from the worker
+        thread itself. Either way it reads `_sealed` once (a tuple the loop replaces whole)
+        and uses only what that tuple holds: sealed engines, never mutated after install
+        (jobs grow clones), and their slot arrays, never mutated either. So run() serialises
+        engines that the loop and jobs only ever read (FAISS reads may overlap), and a
+        segment installed after the read is simply not seen: its file is written next time,
+        and the files its inputs came from are in this plan's manifest or `keep`.
         """
-        below_seq = self._next_seq
-        running = self._job
-        sealed = self._sealed
-        listed = tuple(
-            ManifestEntry(s.file, s.kind, s.size, int(s.slots[0]), int(s.slots[-1]))
-            for s in sealed
-            if s.file is not None and s.size and int(s.slots[-1]) < valid_slot_limit
-        )
-        keep = frozenset(s.file for s in sealed if s.file is not None)
-        building = running.job.path.name if running is not None else None
-        manifest = Manifest(self.dimension, self.distance, valid_slot_limit, listed)
-        return CheckpointPlan(self.directory, manifest, keep, building, below_seq)
+        sealed = self._sealed  # one read: everything below comes from this tuple
+        listed: dict[str, ManifestEntry] = {}
+        writes: list[SegmentWrite] = []
+        keep: set[str] = set()
+        for seg in sealed:
+            disk = seg.disk
+            if disk is None or seg.size == 0:
+                continue
+            entry = disk.entry
+            if entry is not None:
+                keep.add(entry.file)
+            if int(seg.slots[-1]) < valid_slot_limit:
+                if entry is None:
+                    engine = seg.engine
+                    assert isinstance(engine, FlatEngine | HnswEngine)
+                    lo, hi = int(seg.slots[0]), int(seg.slots[-1])
+                    entry = ManifestEntry(disk.name, engine.kind, seg.size, lo, hi)
+                    writes.append(SegmentWrite(engine, entry, disk.written))
+                listed[entry.file] = entry
+            else:
+                for old in disk.fallback():
+                    keep.add(old.file)
+                    if old.max_slot < valid_slot_limit:
+                        listed[old.file] = old
+        manifest = Manifest(self.dimension, self.distance, valid_slot_limit, tuple(listed.values()))
+        return CheckpointPlan(self.directory, manifest, tuple(writes), frozenset(keep))
 
     @classmethod
     def open(
@@ -508,7 +658,9 @@ class SegmentedIndex:
             max_sealed_segments=max_sealed_segments,
         )
         live = np.unique(np.asarray(live_slots, dtype=np.int64).reshape(-1))
-        index._sealed = index._load_sealed(read_manifest(directory), valid_slot_limit)
+        sealed = index._load_sealed(read_manifest(directory), valid_slot_limit)
+        sealed.sort(key=lambda s: -s.size)
+        index._sealed = tuple(sealed)
         held = np.sort(np.concatenate([s.slots for s in index._sealed] + [np.empty(0, np.int64)]))
         for seg in index._sealed:
             dead = seg.slots[~_member(seg.slots, live)]
@@ -517,6 +669,7 @@ class SegmentedIndex:
         index._load_missing(live[~_member(live, held)], vectors_of)
         tops = [int(s.slots[-1]) for s in index._sealed + index._frozen if s.size]
         index._max_slot = max([*tops, int(index._fresh.slots[-1]) if len(index._fresh) else -1])
+        index._parts_cache = None
         return index
 
     def _load_sealed(self, manifest: Manifest | None, limit: int) -> list[_Segment]:
@@ -557,20 +710,14 @@ class SegmentedIndex:
         if len(slots) and int(slots[-1]) >= limit:
             log.warning("ANN segment %s holds slots >= %d; discarded", path, limit)
             return None
-        return _Segment(engine, slots, entry.file)
+        return _Segment(engine, slots, _Disk(entry.file, entry))
 
     def _load_missing(
         self, missing: I64, vectors_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float32]]
     ) -> None:
-        chunk = max(1, self.settings.fresh_segment_max_points)
-        for start in range(0, len(missing), chunk):
-            slots = missing[start : start + chunk]
-            buffer = self._new_fresh()
-            buffer.add(slots, vectors_of(slots))
-            if len(slots) == chunk:
-                self._frozen.append(_Segment(buffer.freeze(), buffer.slots, None))
-            else:
-                self._fresh = buffer
+        for start in range(0, len(missing), self._fresh_max):
+            slots = missing[start : start + self._fresh_max]
+            self.add(slots, vectors_of(slots))  # freezes every full chunk
 
     # --- introspection -------------------------------------------------------------------------
 
@@ -601,7 +748,7 @@ class SegmentedIndex:
 
     def _new_fresh(self) -> FlatBuffer:
         return FlatBuffer(
-            self.dimension, self.distance, expected_rows=self.settings.fresh_segment_max_points
+            self.dimension, self.distance, expected_rows=self._fresh_max, preallocate=True
         )
 
     def _held(self, slots: I64) -> npt.NDArray[np.bool_]:
