@@ -10,6 +10,7 @@ Everything else is forwarded. `seen` records (method, path, fault) for every req
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -75,6 +76,12 @@ class FaultProxy:
         return None
 
     async def _handle(self, stream: trio.SocketStream) -> None:
+        # A client that gave up (cancelled, timed out) closes its end while an answer is still
+        # on its way: that ends this connection, not the proxy.
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await self._serve(stream)
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
         conn = h11.Connection(h11.SERVER)
         async with stream:
             while True:

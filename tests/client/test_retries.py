@@ -4,6 +4,8 @@ never does non-idempotent work twice, and gives up with a clear error when the b
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import numpy as np
 import pytest
 import trio
@@ -31,7 +33,7 @@ async def proxy(server: ServerProcess, nursery: trio.Nursery) -> FaultProxy:
 
 
 @pytest.fixture
-async def via(proxy: FaultProxy) -> AsyncZoroClient:
+async def via(proxy: FaultProxy) -> AsyncIterator[AsyncZoroClient]:
     async with AsyncZoroClient(proxy.url, retry=FAST_RETRY, timeout=10.0) as c:
         yield c
 
@@ -99,6 +101,24 @@ async def test_a_timed_out_search_is_retried(
         hits = await c.search(collection, [1, 2, 3, 4], limit=1)
     assert [h.id for h in hits] == [1]
     assert proxy.count("POST", f"/collections/{collection}/points/query") == 2
+
+
+async def test_a_request_that_is_not_idempotent_is_not_resent_after_a_lost_answer(
+    via: AsyncZoroClient, proxy: FaultProxy, collection: str
+) -> None:
+    path = f"/collections/{collection}/points/count"
+    proxy.add("POST", path, LOSE, DROP)
+    with pytest.raises(ConnectionFailed) as caught:
+        await via._transport.call("POST", path, body=b"{}", idempotent=False)
+    assert caught.value.attempts == 1
+    assert proxy.count("POST", path) == 1
+    # (a DROP looks the same from here: the request went out, no answer came back)
+    # a connection that could not be made is safe to retry even so: nothing was sent
+    policy = RetryPolicy(max_attempts=3, backoff_initial_s=0.01)
+    async with AsyncZoroClient(f"http://127.0.0.1:{free_port()}", retry=policy) as c:
+        with pytest.raises(ConnectionFailed) as refused:
+            await c._transport.call("POST", path, body=b"{}", idempotent=False)
+    assert refused.value.attempts == 3
 
 
 async def test_it_gives_up_when_attempts_run_out(

@@ -28,12 +28,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import outcome
 import trio
 
 from zoro.actors.messages import Checkpoint, Message, Write, op_nbytes
 from zoro.actors.recovery import open_durable
 from zoro.actors.reply import Reply
-from zoro.ann import SegmentedIndex
+from zoro.ann import SealCancelled, SegmentedIndex
 from zoro.errors import (
     CollectionClosed,
     CollectionFailed,
@@ -45,15 +47,17 @@ from zoro.errors import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import numpy as np
     import numpy.typing as npt
 
+    from zoro.ann import SealJob, SealResult
     from zoro.settings import AnnSettings, Settings
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
     from zoro.types import Keys, Vectors, WriteOp
     from zoro.wal import WalWriter
 
 log = logging.getLogger(__name__)
+
+BUILD_RETRY_S = 5.0
 
 class ActorState(StrEnum):
     RECOVERING = "recovering"
@@ -97,6 +101,7 @@ class CollectionActor:
         *,
         io_limiter: trio.CapacityLimiter,
         ann_limiter: trio.CapacityLimiter,
+        search_limiter: trio.CapacityLimiter,
     ) -> None:
         self.entry = entry
         self.name = entry.name
@@ -105,7 +110,8 @@ class CollectionActor:
         self._directory = directory
         self._settings = settings
         self._io_limiter = io_limiter
-        self._ann_limiter = ann_limiter
+        self._ann_limiter = ann_limiter  # index builds
+        self._search_limiter = search_limiter  # batch searches: never queued behind a build
         send, receive = trio.open_memory_channel[Message](settings.actor.mailbox_size)
         self._outbox: trio.MemorySendChannel[Message] = send
         self._inbox: trio.MemoryReceiveChannel[Message] = receive
@@ -117,6 +123,7 @@ class CollectionActor:
         self._index: SegmentedIndex | None = None
         self._wal: WalWriter | None = None
         self._index_wakeup = trio.Event()
+        self._persist_wanted = trio.Event()
         self._in_flight: list[Write] = []
         self._replayed = 0
         self._batches = 0
@@ -199,9 +206,10 @@ class CollectionActor:
             task_status.started()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._index_builder)
+                nursery.start_soon(self._index_persister)
                 await self._commit_loop()
                 nursery.cancel_scope.cancel()
-            await self._checkpoint()
+            await self._checkpoint(persist_index_now=True)
             self.state = ActorState.CLOSED
         except BaseException as exc:
             if self.state is not ActorState.CLOSED and not _is_cancellation(exc):
@@ -327,21 +335,46 @@ class CollectionActor:
             self._index.add(result.added_slots, result.added_vectors)
             self._index_wakeup.set()
 
-    async def _checkpoint(self) -> int:
+    async def _checkpoint(self, *, persist_index_now: bool = False) -> int:
+        """Make storage durable, trim the WAL, and have the index persisted.
+
+        The index is an accelerator that can be rebuilt from storage, so writing it (hundreds of
+        MB for a big HNSW graph) need not hold up writes: the persister task does it behind the
+        commit loop. Only the final checkpoint of a clean close waits for it.
+        """
         assert self._store is not None and self._index is not None and self._wal is not None
         store, index, wal = self._store, self._index, self._wal
         lsn = await trio.to_thread.run_sync(store.checkpoint, limiter=self._io_limiter)
-        await trio.to_thread.run_sync(
-            index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
-        )
         await trio.to_thread.run_sync(wal.remove_segments_through, lsn, limiter=self._io_limiter)
+        if persist_index_now:
+            await trio.to_thread.run_sync(
+                index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
+            )
+        else:
+            self._persist_wanted.set()
         self._checkpoints += 1
         self._wal_bytes_at_checkpoint = self._wal_stats_bytes()
         self._last_checkpoint_at = trio.current_time()
         return lsn
 
+    async def _index_persister(self) -> None:
+        """Write the index's new segments and manifest after each checkpoint, one at a time."""
+        assert self._index is not None and self._store is not None
+        while True:
+            await self._persist_wanted.wait()
+            self._persist_wanted = trio.Event()
+            plan = self._index.plan_checkpoint(self._store.checkpointed_slots)
+            try:
+                await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
+            except (ZoroError, OSError) as exc:
+                log.warning("collection %s: persisting the index failed: %s", self.name, exc)
+
     async def _index_builder(self) -> None:
-        """Build fresh points into HNSW segments in a thread, and swap each result in."""
+        """Build fresh points into HNSW segments in a thread, and swap each result in.
+
+        A failed build (say, a full disk) is logged and dropped; its inputs stay searchable
+        exactly, and the next attempt comes after a pause.
+        """
         assert self._index is not None
         index = self._index
         while True:
@@ -350,11 +383,40 @@ class CollectionActor:
                 await self._index_wakeup.wait()
                 self._index_wakeup = trio.Event()
                 continue
-            # the job touches nothing shared, so a cancelled build may be left to finish alone
-            result = await trio.to_thread.run_sync(
-                job.run, limiter=self._ann_limiter, abandon_on_cancel=True
-            )
+            try:
+                result = await self._build(job)
+            except (ZoroError, OSError, SealCancelled) as exc:
+                index.abandon(job)
+                log.warning("collection %s: index build failed, retrying later: %s", self.name, exc)
+                await trio.sleep(BUILD_RETRY_S)
+                continue
             index.install(result)
+
+    async def _build(self, job: SealJob) -> SealResult:
+        """Run a seal job in a worker thread. On cancellation, ask the job to stop and wait for
+        it: a FAISS thread must not outlive the actor (an abandoned one aborts the process at
+        exit), and a job checks its stop flag between short add batches."""
+        box: list[outcome.Outcome[SealResult]] = []
+        async with trio.open_nursery() as nursery:
+
+            async def work() -> None:
+                with trio.CancelScope(shield=True):
+                    box.append(
+                        await trio.to_thread.run_sync(
+                            outcome.capture, job.run, limiter=self._ann_limiter
+                        )
+                    )
+                nursery.cancel_scope.cancel()
+
+            async def stop_job_when_cancelled() -> None:
+                try:
+                    await trio.sleep_forever()
+                finally:
+                    job.cancel()
+
+            nursery.start_soon(work)
+            nursery.start_soon(stop_job_when_cancelled)
+        return box[0].unwrap()
 
     def _answer_everyone_left(self) -> None:
         error: ZoroError = (
@@ -422,15 +484,18 @@ class CollectionActor:
         assert self._index is not None
         view = self._index.thread_view()
         scores, slots = await trio.to_thread.run_sync(
-            lambda: view.search(queries, k, ef=ef, exact=exact), limiter=self._ann_limiter
+            lambda: view.search(queries, k, ef=ef, exact=exact), limiter=self._search_limiter
         )
-        hits = _hits(scores, slots)
+        # A hit is still good if its point's current slot is the slot found (one vectorised
+        # lookup for the whole batch); otherwise it was deleted or replaced meanwhile.
+        found = slots >= 0
         store = self.store
-        for i, row in enumerate(hits.slots):
-            keep = store.slots_of(store.keys_of_slots(row)) == row
-            if not bool(keep.all()):
-                hits.scores[i], hits.slots[i] = hits.scores[i][keep], row[keep]
-        return hits
+        current = np.full(slots.shape, -1, dtype=np.int64)
+        current[found] = store.slots_of(store.keys_of_slots(slots[found]))
+        stale = found & (current != slots)
+        if stale.any():
+            slots = np.where(stale, -1, slots)
+        return _hits(scores, slots)
 
     def keys_of_slots(self, slots: npt.NDArray[np.int64]) -> Keys:
         return self.store.keys_of_slots(slots)
@@ -463,6 +528,8 @@ class CollectionActor:
 
 
 def _hits(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hits:
+    if not slots.size or int(slots.min()) >= 0:  # the usual case: every row is full
+        return Hits(list(scores), list(slots))
     rows_scores, rows_slots = [], []
     for score_row, slot_row in zip(scores, slots, strict=True):
         found = slot_row >= 0

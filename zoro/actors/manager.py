@@ -51,6 +51,7 @@ class CollectionManager:
         self._catalog_lock = trio.Lock()
         self._io_limiter = trio.CapacityLimiter(8)
         self._ann_limiter = trio.CapacityLimiter(settings.ann.build_threads)
+        self._search_limiter = trio.CapacityLimiter(2)
         self._nursery: trio.Nursery | None = None
         self._closing = False
 
@@ -85,6 +86,7 @@ class CollectionManager:
             self._settings,
             io_limiter=self._io_limiter,
             ann_limiter=self._ann_limiter,
+            search_limiter=self._search_limiter,
         )
         self._actors[entry.name] = actor
         self._done[entry.name] = done = trio.Event()

@@ -51,6 +51,11 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
     that is not idempotent; it is retried only in ways that cannot create twice and settles a
     409 that follows a lost answer by reading the collection back (see its docstring).
 
+    Errors (zoro.client's exception tree): every call may raise, after its retries,
+    ConnectionFailed or RequestTimeout (no answer), Overloaded (429), Unavailable (503),
+    AuthenticationError (401/403) or ServerError (500, StorageFull for 507); each method's
+    docstring lists the errors particular to it. Each carries the server's message and status.
+
     Args:
         url: the server's base URL.
         api_key: sent as the `api-key` header.
@@ -62,6 +67,7 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
             default because it was slower for this workload (bench/README.md, Client).
         embedder: turns texts into vectors for add_texts/search_text (default: MiniLM).
         transport: an httpx transport to use instead of the network (tests).
+        seed: seeds the retry jitter (for repeatable tests).
     """
 
     def __init__(

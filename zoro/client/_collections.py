@@ -73,7 +73,11 @@ class CollectionsMixin(ClientBase):
         return info
 
     async def list_collections(self) -> list[str]:
-        """The names of all collections."""
+        """The names of all collections.
+
+        Raises:
+            Only what every call may raise (see AsyncZoroClient).
+        """
         result: Any = await self._transport.call("GET", "/collections")
         try:
             return [str(c["name"]) for c in result["collections"]]
@@ -81,7 +85,11 @@ class CollectionsMixin(ClientBase):
             raise ProtocolError(f"unexpected collection list: {result!r:.200}") from exc
 
     async def collection_exists(self, name: str) -> bool:
-        """Whether a collection of that name exists (False, not NotFound, when it does not)."""
+        """Whether a collection of that name exists (False, not NotFound, when it does not).
+
+        Raises:
+            InvalidInput: a name the server would refuse (before sending).
+        """
         return bool((await self._call(name, "GET", "/exists"))["exists"])
 
     async def delete_collection(self, name: str) -> bool:
@@ -89,6 +97,9 @@ class CollectionsMixin(ClientBase):
 
         Retried like a read: deleting twice leaves the same state. After a lost answer, the
         retry may find nothing left and report False although this call did the deleting.
+
+        Raises:
+            InvalidInput: a name the server would refuse (before sending).
         """
         self._dimensions.pop(name, None)
         return bool(await self._call(name, "DELETE", ""))

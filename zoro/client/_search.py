@@ -79,7 +79,7 @@ class SearchMixin(ClientBase):
         query = check.vector(vector)
         await self._check_dimension(collection, query, "vector")
         result = await self._call(collection, "POST", "/points/query", options.body(query[0]))
-        return [parsed(ScoredPoint.from_json, p) for p in result["points"]]
+        return parsed(_hits, result)
 
     async def search_by_id(
         self,
@@ -104,7 +104,7 @@ class SearchMixin(ClientBase):
                                 hnsw_ef, exact)
         body = options.body(check.point_id(point_id))
         result = await self._call(collection, "POST", "/points/query", body)
-        return [parsed(ScoredPoint.from_json, p) for p in result["points"]]
+        return parsed(_hits, result)
 
     async def search_batch(
         self,
@@ -136,7 +136,7 @@ class SearchMixin(ClientBase):
         await self._check_dimension(collection, queries)
         body = {"searches": [options.body(row) for row in queries]}
         result = await self._call(collection, "POST", "/points/query/batch", body)
-        return [[parsed(ScoredPoint.from_json, p) for p in answer["points"]] for answer in result]
+        return [parsed(_hits, answer) for answer in result]
 
     def _options(
         self,
@@ -164,3 +164,7 @@ class SearchMixin(ClientBase):
             hnsw_ef=None if hnsw_ef is None else check.positive(hnsw_ef, "hnsw_ef", high=100_000),
             exact=bool(exact),
         )
+
+
+def _hits(answer: Any) -> list[ScoredPoint]:
+    return [ScoredPoint.from_json(p) for p in answer["points"]]

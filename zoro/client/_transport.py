@@ -98,10 +98,11 @@ class Transport:
         started = time.monotonic()
         while True:
             trace.attempts += 1
+            cause: Exception | None = None
             try:
                 response = await self.http.request(method, path, content=body, params=params)
             except _TRANSIENT as exc:
-                error = transport_error(exc)
+                error, cause = transport_error(exc), exc
                 if not isinstance(exc, _NOT_SENT):
                     trace.outcome_unknown = True
                     if not idempotent:
@@ -116,7 +117,7 @@ class Transport:
                     raise _final(error, trace, started)
             wait = _next_wait(policy, trace.attempts, error, started, self.rng)
             if wait is None:
-                raise _final(error, trace, started)
+                raise _final(error, trace, started) from cause
             await anyio.sleep(wait)
 
 

@@ -136,6 +136,11 @@ def matrix(vectors: object, field: str = "vectors") -> npt.NDArray[np.float32]:
 
 def vector(value: object, field: str = "vector") -> npt.NDArray[np.float32]:
     """One vector as a (1, d) float32 matrix."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.ndim == 1:
+        # the common case (a row of a float32 array): no conversion, only the finite check
+        if not np.isfinite(value).all():
+            raise InvalidInput(f"{field}[0]: holds NaN or infinity (or a number beyond float32)")
+        return np.ascontiguousarray(value).reshape(1, -1)
     if isinstance(value, Mapping | str | bytes):
         raise InvalidInput(f"{field}: must be a list of numbers")
     try:

@@ -130,13 +130,16 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
     indexed = stats.indexed
     engine = dict(actor.entry.engine)
     ann = ctx.settings.ann
-    pending = int(indexed.get("fresh_points", 0)) + int(indexed.get("frozen_points", 0))
+    # The small fresh segment is always searched exactly (that is its job): the collection is
+    # yellow only while frozen segments wait for, or a build runs in, the background indexer.
+    unindexed = int(indexed.get("fresh_points", 0)) + int(indexed.get("frozen_points", 0))
+    busy = int(indexed.get("frozen_points", 0)) > 0 or bool(indexed.get("job_running"))
     return {
-        "status": _status(actor, pending),
+        "status": _status(actor, busy),
         "optimizer_status": "ok",
         "segments_count": len(indexed.get("sealed", ())) + 1,
         "points_count": stats.live_points,
-        "indexed_vectors_count": max(stats.live_points - pending, 0),
+        "indexed_vectors_count": max(stats.live_points - unindexed, 0),
         "config": {
             "params": {
                 "vectors": {"size": actor.dimension, "distance": actor.distance.value},
@@ -170,8 +173,8 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
     }
 
 
-def _status(actor: CollectionActor, pending: int) -> str:
+def _status(actor: CollectionActor, busy: bool) -> str:
     if actor.state is ActorState.FAILED:
         return "red"
     # yellow: some points are still searched exactly while the background indexer builds them in
-    return "yellow" if pending and actor.entry.engine.get("kind") != "flat" else "green"
+    return "yellow" if busy and actor.entry.engine.get("kind") != "flat" else "green"

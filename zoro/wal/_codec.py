@@ -15,6 +15,7 @@ dimension) and cost one LSN. Refusing them is a rule for the services layer, not
 from __future__ import annotations
 
 import itertools
+import struct
 import zlib
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,9 @@ def decode_body(rtype: int, body: bytes) -> WriteOp:
     raise ValueError(f"unknown record type {rtype}")
 
 
+SMALL_BATCH = 32  # up to this many points, payload offsets are summed in plain Python
+
+
 def _upsert_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
     keys = _contiguous_keys(op.keys)
     n = len(keys)
@@ -92,15 +96,21 @@ def _upsert_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
     if len(op.payloads) != n:
         raise ValueError(f"{len(op.payloads)} payloads for {n} points")
     vectors = np.ascontiguousarray(op.vectors, dtype="<f4")  # no copy for the usual input
-    ends = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, op.payloads), dtype=np.int64, count=n), out=ends[1:])
-    total = int(ends[-1])
+    if n <= SMALL_BATCH:
+        # Group commits log many one-point writes: plain Python beats numpy's per-call cost.
+        ends = [0, *itertools.accumulate(map(len, op.payloads))]
+        total = ends[-1]
+        offsets: Buffer = struct.pack(f"<{n + 1}I", *ends) if total <= U32_MAX else b""
+    else:
+        cumulative = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, op.payloads), dtype=np.int64, count=n), out=cumulative[1:])
+        total = int(cumulative[-1])
+        offsets = cumulative.astype("<u4").data
     length = UPSERT_COUNTS.size + keys.nbytes + vectors.nbytes + 4 * (n + 1) + total
     if length > U32_MAX:
         raise ValueError(f"an upsert of {length} bytes does not fit in one WAL record")
     head = UPSERT_COUNTS.pack(n, vectors.shape[1])
-    offsets = ends.astype("<u4")
-    return TYPE_UPSERT, length, [head, keys.data, vectors.data, offsets.data, *op.payloads]
+    return TYPE_UPSERT, length, [head, keys.data, vectors.data, offsets, *op.payloads]
 
 
 def _contiguous_keys(keys: Keys) -> Keys:
