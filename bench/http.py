@@ -60,6 +60,7 @@ import numpy.typing as npt
 import orjson
 
 from bench.http_refs import QueryApp, build_hnsw, hnsw_params
+from zoro.actors.actor import IDLE_SEAL_MIN_POINTS
 from zoro.settings import AnnSettings
 from zoro.testing import ServerProcess, free_port
 
@@ -247,10 +248,8 @@ def create_collection(client: httpx.Client, name: str, engine: str = "hnsw") -> 
 
 
 def wait_indexed(client: httpx.Client, name: str, timeout_s: float) -> dict[str, Any]:
-    """Wait until no build or merge runs and only a part-full fresh segment is left unindexed.
-
-    (Status green alone never comes unless the count is a multiple of the fresh segment size:
-    the fresh segment is sealed only once full.)
+    """Wait until no build runs and the fresh segment is sealed too (the server indexes a fresh
+    segment of 1,000 points or more once writes pause for a second), or is smaller than that.
     """
     deadline = time.monotonic() + timeout_s
     index: dict[str, Any] = {}
@@ -260,7 +259,7 @@ def wait_indexed(client: httpx.Client, name: str, timeout_s: float) -> dict[str,
         if (
             not index["job_running"]
             and not index["frozen_points"]
-            and index["fresh_points"] < ANN.fresh_segment_max_points
+            and index["fresh_points"] < IDLE_SEAL_MIN_POINTS
         ):
             return info
         time.sleep(1.0)

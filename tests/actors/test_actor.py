@@ -228,3 +228,19 @@ async def test_delete_collection_is_gone_and_name_reusable(zoro: Opened) -> None
     assert not list((zoro.data_dir / "collections").iterdir())
     await _create(zoro)
     assert zoro.manager.serving("c").count() == 0
+
+
+async def test_a_fresh_segment_is_indexed_once_writes_pause(zoro: Opened) -> None:
+    await _create(zoro)
+    actor = zoro.manager.serving("c")
+    await actor.write(upsert(range(1_500), clustered(1_500, DIM, seed=9)))
+    def indexing() -> bool:
+        indexed = actor.statistics().indexed
+        return bool(indexed["fresh_points"] or indexed["frozen_points"] or indexed["job_running"])
+
+    with trio.fail_after(60):
+        while indexing():  # noqa: ASYNC110 -- a worker thread's progress, not an event
+            await trio.sleep(0.05)
+    indexed = actor.statistics().indexed
+    assert sum(s["points"] for s in indexed["sealed"]) == 1_500
+    assert _search_ids(zoro, clustered(1, DIM, seed=9)[0], 1)

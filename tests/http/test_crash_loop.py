@@ -122,17 +122,10 @@ async def _crash_loop(tmp_path: Path, kills: int) -> None:
         proc.kill()
 
 
-# httpx leaves a request-body generator unclosed when the server dies mid-request (a resource
-# warning raised during garbage collection, not an error of ours).
-UNCLOSED_BODY = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@UNCLOSED_BODY
 async def test_crash_loop_keeps_every_acknowledged_write(tmp_path: Path) -> None:
     await _crash_loop(tmp_path, 10)
 
 
-@UNCLOSED_BODY
 @pytest.mark.torture
 async def test_crash_loop_torture(tmp_path: Path) -> None:
     await _crash_loop(tmp_path, 200)

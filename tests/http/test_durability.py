@@ -62,15 +62,19 @@ async def test_kill_9_under_concurrent_acked_writes_loses_nothing(tmp_path: Path
         acked: set[int] = set()
         for _cycle in range(3):
             stop = trio.Event()
+            before = len(acked)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_writers, proc.url, "k", 16, acked, stop)
                 await trio.sleep(rng.uniform(0.3, 1.0))
+                with trio.move_on_after(10):  # a busy machine may need longer to ack some
+                    while len(acked) < before + 10:  # noqa: ASYNC110 -- counting acks
+                        await trio.sleep(0.01)
                 proc.kill()
                 stop.set()
             proc.start()
             proc.wait_ready()
             _check_all_there(proc.url, "k", acked)
-        assert len(acked) > 100
+        assert len(acked) >= 30
     finally:
         proc.kill()
 

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILD_RETRY_S = 5.0
+# After this long without new points, a fresh segment of at least this many is indexed.
+IDLE_SEAL_S = 1.0
+IDLE_SEAL_MIN_POINTS = 1_000
 
 class ActorState(StrEnum):
     RECOVERING = "recovering"
@@ -380,8 +383,7 @@ class CollectionActor:
         while True:
             job = index.take_seal_job()
             if job is None:
-                await self._index_wakeup.wait()
-                self._index_wakeup = trio.Event()
+                await self._wait_for_index_work(index)
                 continue
             try:
                 result = await self._build(job)
@@ -391,6 +393,17 @@ class CollectionActor:
                 await trio.sleep(BUILD_RETRY_S)
                 continue
             index.install(result)
+
+    async def _wait_for_index_work(self, index: SegmentedIndex) -> None:
+        """Until new points arrive. If writes pause for a moment while the fresh segment holds
+        enough points to matter, freeze it so that the indexer takes them in."""
+        with trio.move_on_after(IDLE_SEAL_S):
+            await self._index_wakeup.wait()
+            self._index_wakeup = trio.Event()
+            return
+        if not index.freeze_fresh(IDLE_SEAL_MIN_POINTS):
+            await self._index_wakeup.wait()
+            self._index_wakeup = trio.Event()
 
     async def _build(self, job: SealJob) -> SealResult:
         """Run a seal job in a worker thread. On cancellation, ask the job to stop and wait for

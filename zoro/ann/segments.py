@@ -520,6 +520,15 @@ class SegmentedIndex:
         if self._job is not None and self._job.job is job:
             self._job = None
 
+    def freeze_fresh(self, min_points: int) -> bool:
+        """Freeze the fresh segment now if it holds at least `min_points` (event loop only), so
+        that the next seal job indexes it. For when writes pause: every query scans the fresh
+        segment exactly, which costs hundreds of microseconds at 10,000 points of 128 dims."""
+        if self.engine != "hnsw" or len(self._fresh) < min_points:
+            return False
+        self._freeze_fresh()
+        return True
+
     def _freeze_fresh(self) -> None:
         if len(self._fresh) == 0:
             return
