@@ -89,31 +89,51 @@ class Searchable(Protocol):
         ...
 
 
-def run_search(
-    engine: Searchable,
-    queries: F32,
-    k: int,
-    *,
-    deleted: Bitmap | None,
-    ef: int | None,
-    exact: bool,
-    deleted_count: int | None,
-) -> tuple[F32, I64]:
-    """An engine's public search(): check the input, search_into() fresh arrays, score."""
-    q = check_queries(queries, engine.dimension)
-    distances, labels = new_result(len(q), check_k(k))
-    if k:
-        engine.search_into(
-            q,
-            k,
-            distances,
-            labels,
-            deleted=deleted,
-            ef=ef,
-            exact=exact,
-            deleted_count=deleted_count,
-        )
-    return from_faiss(engine.distance, distances, labels), labels
+class SearchesInto:
+    """The public search() of an engine, written once over its search_into(): check the input,
+    search into fresh arrays, turn FAISS's raw distances into scores."""
+
+    dimension: int
+    distance: Distance
+
+    def search_into(
+        self,
+        queries: F32,
+        k: int,
+        distances: F32,
+        labels: I64,
+        *,
+        deleted: Bitmap | None = None,
+        ef: int | None = None,
+        exact: bool = False,
+        deleted_count: int | None = None,
+    ) -> None:
+        raise NotImplementedError
+
+    def search(
+        self,
+        queries: F32,
+        k: int,
+        *,
+        deleted: Bitmap | None = None,
+        ef: int | None = None,
+        exact: bool = False,
+        deleted_count: int | None = None,
+    ) -> tuple[F32, I64]:
+        q = check_queries(queries, self.dimension)
+        distances, labels = new_result(len(q), check_k(k))
+        if k:
+            self.search_into(
+                q,
+                k,
+                distances,
+                labels,
+                deleted=deleted,
+                ef=ef,
+                exact=exact,
+                deleted_count=deleted_count,
+            )
+        return from_faiss(self.distance, distances, labels), labels
 
 
 class AnnEngine(Searchable, Protocol):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from zoro.ann import _faiss
-from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, run_search
+from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, SearchesInto
 from zoro.ann.files import FileMeta, write_index_file
 from zoro.ann.scores import check_batch, fill_missing
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _REV_MAP_BYTES: Final = 40
 
 
-class FlatEngine:
+class FlatEngine(SearchesInto):
     """Exact k-NN. Supports remove(); used for sealed segments of flat collections and of
     collections still below the full-scan threshold."""
 
@@ -45,19 +45,6 @@ class FlatEngine:
         slots = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
         return _faiss.remove_ids(self._index, slots) if len(slots) else 0
 
-    def search(
-        self,
-        queries: F32,
-        k: int,
-        *,
-        deleted: Bitmap | None = None,
-        ef: int | None = None,
-        exact: bool = False,
-        deleted_count: int | None = None,
-    ) -> tuple[F32, I64]:
-        return run_search(
-            self, queries, k, deleted=deleted, ef=ef, exact=exact, deleted_count=deleted_count
-        )
 
     def search_into(
         self,

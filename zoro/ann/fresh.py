@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from zoro.ann import _faiss
-from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, run_search
+from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, SearchesInto
 from zoro.ann.scores import any_short, check_batch, fill_missing
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 PREALLOCATE_MAX_BYTES: Final = 1 << 30
 
 
-class FlatBuffer:
+class FlatBuffer(SearchesInto):
     """Exact search over an append-only (slot, vector) buffer; slots strictly increase."""
 
     kind = "buffer"
@@ -121,19 +121,6 @@ class FlatBuffer:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def search(
-        self,
-        queries: F32,
-        k: int,
-        *,
-        deleted: Bitmap | None = None,
-        ef: int | None = None,
-        exact: bool = False,
-        deleted_count: int | None = None,
-    ) -> tuple[F32, I64]:
-        return run_search(
-            self, queries, k, deleted=deleted, ef=ef, exact=exact, deleted_count=deleted_count
-        )
 
     def search_into(
         self,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from zoro.ann import _faiss
-from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, run_search
+from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, SearchesInto
 from zoro.ann.files import FileMeta, write_index_file
 from zoro.ann.scores import any_short, check_batch, fill_missing, new_result
 
@@ -37,7 +37,7 @@ WIDEN_BELOW_LIVE_SHARE: Final = 0.9
 _EF_STEP: Final = 16
 
 
-class HnswEngine:
+class HnswEngine(SearchesInto):
     """Approximate k-NN (FAISS HNSW, flat storage). Immutable once built, in practice: the
     segment layer adds points only while building, in a worker thread, before anyone searches
     it; a sealed segment grows by a `clone()` that is added to and then swapped in."""
@@ -82,19 +82,6 @@ class HnswEngine:
             _faiss.add_with_ids(self._index, slots, vecs)
             self._ids = np.concatenate([self._ids, slots])
 
-    def search(
-        self,
-        queries: F32,
-        k: int,
-        *,
-        deleted: Bitmap | None = None,
-        ef: int | None = None,
-        exact: bool = False,
-        deleted_count: int | None = None,
-    ) -> tuple[F32, I64]:
-        return run_search(
-            self, queries, k, deleted=deleted, ef=ef, exact=exact, deleted_count=deleted_count
-        )
 
     def search_into(
         self,
