@@ -129,7 +129,9 @@ def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
 
 def get_point(ctx: Context, name: str, raw_id: str) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    point_id = validate.point_id(int(raw_id) if raw_id.isdigit() else raw_id, "id")
+    # isascii: str.isdigit() is true for digits int() refuses ("²") or reads in other scripts
+    digits = raw_id.isascii() and raw_id.isdigit()
+    point_id = validate.point_id(int(raw_id) if digits else raw_id, "id")
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)

@@ -55,12 +55,15 @@ def payload_selector(value: object, field: str, *, default: bool) -> PayloadSele
         return PayloadSelector(True, include=frozenset(value))
     if isinstance(value, Mapping) and len(value) == 1:
         ((kind, keys),) = value.items()
-        if kind in ("include", "exclude") and isinstance(keys, list | str):
-            names = frozenset([keys] if isinstance(keys, str) else keys)
-            if all(isinstance(k, str) for k in names):
-                if kind == "include":
-                    return PayloadSelector(True, include=names)
-                return PayloadSelector(True, exclude=names)
+        keys = [keys] if isinstance(keys, str) else keys
+        # every key a string before hashing them: a key may be a list
+        if kind in ("include", "exclude") and isinstance(keys, list) and all(
+            isinstance(k, str) for k in keys
+        ):
+            names = frozenset(keys)
+            if kind == "include":
+                return PayloadSelector(True, include=names)
+            return PayloadSelector(True, exclude=names)
     raise BadRequest(
         f'{field}: use true/false, a list of keys, or {{"include": [...]}} / {{"exclude": [...]}}'
     )

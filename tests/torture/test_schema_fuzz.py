@@ -1,0 +1,110 @@
+"""Hostile input from the OpenAPI document a real server serves (GET /openapi.json), through
+schemathesis: every operation, schema-conforming (positive) and schema-violating (negative) data.
+Whatever arrives: never a 5xx, always a JSON error for a 4xx, and the server keeps serving.
+
+The default run draws a few examples per operation, the same ones every run (derandomized, so it
+stays deterministic); `-m torture` draws many, new ones each run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from zoro.http.routes import ROUTES, Route
+from zoro.testing import ServerProcess
+
+SEEDED = "seeded"
+DIM = 4
+OPERATIONS = list(ROUTES)
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    root: Path = tmp_path_factory.mktemp("fuzz")
+    with ServerProcess(root / "data") as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(fuzz_server.url + "/openapi.json", timeout=10)
+
+
+def _seed(url: str) -> None:
+    """A known collection with a few points, for the cases whose `name` is SEEDED."""
+    with httpx.Client(base_url=url, timeout=10) as http:
+        r = http.put(f"/collections/{SEEDED}",
+                     json={"vectors": {"size": DIM, "distance": "Cosine"}})
+        assert r.status_code in (200, 409), r.text
+        r = http.put(f"/collections/{SEEDED}/points?wait=true", json={"points": [
+            {"id": i, "vector": [1.0 + i, 2.0, 3.0, 4.0], "payload": {"i": i}} for i in range(5)
+        ]})
+        assert r.status_code == 200, r.text
+
+
+def _fuzz(server: ServerProcess, schema: schemathesis.BaseSchema, method: str, path: str,
+          mode: GenerationMode, max_examples: int, *, derandomize: bool) -> None:
+    _seed(server.url)
+    operation = schema[path][method]
+    if mode is GenerationMode.NEGATIVE and not (operation.query or operation.body):
+        # a path segment is always a string: schemathesis cannot make one that breaks the schema
+        pytest.skip("nothing to violate: no query string and no body")
+    strategy = operation.as_strategy(generation_mode=mode)
+    session = requests.Session()
+    seen: list[str] = []
+
+    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=derandomize,
+              suppress_health_check=list(HealthCheck), print_blob=True)
+    @given(case=strategy, use_seed=st.booleans())
+    def run(case: schemathesis.Case[Any], use_seed: bool) -> None:
+        if use_seed and "name" in (case.path_parameters or {}):
+            case.path_parameters["name"] = SEEDED
+        try:
+            response = case.call(base_url=server.url, session=session, timeout=30)
+        except requests.RequestException as exc:
+            pytest.fail(f"no answer ({exc!r}) to: {case.as_curl_command()}\n{server.log()}")
+        seen.append(str(response.status_code))
+        assert response.status_code < 500, (
+            f"{response.status_code} {response.text[:500]}\nreproduce: "
+            f"{case.as_curl_command()}\n{server.log()[-2000:]}"
+        )
+        if response.status_code >= 400:
+            content_type = response.headers.get("content-type") or [""]
+            assert content_type[0].startswith("application/json"), content_type
+            assert response.json()["status"]["error"], response.text
+        if method == "DELETE" and case.path_parameters.get("name") == SEEDED:
+            _seed(server.url)
+
+    try:
+        run()
+    finally:
+        session.close()
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+    assert seen
+
+
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+@pytest.mark.parametrize("route", OPERATIONS, ids=[r.name for r in OPERATIONS])
+def test_fuzz_a_little(fuzz_server: ServerProcess, schema: schemathesis.BaseSchema,
+                       route: Route, mode: GenerationMode) -> None:
+    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=5,
+          derandomize=True)
+
+
+@pytest.mark.torture
+@pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
+@pytest.mark.parametrize("route", OPERATIONS, ids=[r.name for r in OPERATIONS])
+def test_fuzz_a_lot(fuzz_server: ServerProcess, schema: schemathesis.BaseSchema,
+                    route: Route, mode: GenerationMode) -> None:
+    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=300,
+          derandomize=False)
