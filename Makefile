@@ -26,6 +26,7 @@ torture: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.run_all
+	# (the HTTP bench needs wrk: apt-get install wrk)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
