@@ -68,4 +68,4 @@ async def test_async_with_closes_the_pool(server: ServerProcess) -> None:
     client = AsyncZoroClient(server.url)
     async with client:
         assert await client.health()
-    assert client._http.is_closed
+    assert client._transport.is_closed

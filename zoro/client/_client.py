@@ -30,6 +30,7 @@ DEFAULT_URL = "http://127.0.0.1:6333"
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_LIMITS = Limits()
+CONNECTIONS_PER_SHARD = 8
 
 
 class AsyncZoroClient(TextsMixin, CollectionsMixin):
@@ -40,10 +41,10 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
             await client.upsert("docs", [1, 2], vectors, [{"a": 1}, {"a": 2}])
             hits = await client.search("docs", query, limit=5)
 
-    One pooled httpx.AsyncClient (HTTP/1.1 keep-alive, up to `max_connections`) carries every
-    request. Input is checked before it is sent: ids (unsigned 64-bit ints or UUIDs), vectors
-    (finite, and of the collection's dimension, which the client learns from get_collection
-    and caches), payloads (JSON objects), batch sizes and limits.
+    One pooled httpx.AsyncClient (HTTP/1.1 keep-alive, up to `max_connections` connections)
+    carries every request. Input is checked before it is sent: ids (unsigned 64-bit ints or
+    UUIDs), vectors (finite, and of the collection's dimension, which the client learns from
+    get_collection and caches), payloads (JSON objects), batch sizes and limits.
 
     Retries (see RetryPolicy): connection errors, timeouts, 429, 502, 503 and 504 are retried
     with backoff for the operations that are safe to repeat: every read and search, upsert
@@ -62,9 +63,8 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         timeout: seconds for every phase of a request, or a Timeouts.
         retry: the retry policy for single requests (`NO_RETRY` to switch retries off).
         limits: the client-side limits (default: the server's defaults).
-        max_connections: the size of the connection pool (all kept alive).
-        http2: speak HTTP/2 with prior knowledge over plain HTTP (hypercorn serves it); off by
-            default because it was slower for this workload (bench/README.md, Client).
+        max_connections: how many connections at most (all kept alive), spread over pools
+            of 8.
         embedder: turns texts into vectors for add_texts/search_text (default: MiniLM).
         transport: an httpx transport to use instead of the network (tests).
         seed: seeds the retry jitter (for repeatable tests).
@@ -79,7 +79,6 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         retry: RetryPolicy = DEFAULT_RETRY,
         limits: Limits = DEFAULT_LIMITS,
         max_connections: int = 64,
-        http2: bool = False,
         embedder: Embedder | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         seed: int | None = None,
@@ -88,25 +87,32 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key:
             headers["api-key"] = api_key
-        self._http = httpx.AsyncClient(
-            base_url=url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(
-                connect=timeouts.connect_s,
-                read=timeouts.read_s,
-                write=timeouts.write_s,
-                pool=timeouts.pool_s,
-            ),
-            # Keep every connection alive: with the default of 20 kept-alive connections,
-            # more concurrent tasks than that open and close a connection per request.
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            http1=not http2,
-            http2=http2,
-            transport=transport,
+        timeout_config = httpx.Timeout(
+            connect=timeouts.connect_s,
+            read=timeouts.read_s,
+            write=timeouts.write_s,
+            pool=timeouts.pool_s,
         )
-        self._transport = Transport(self._http, retry, random.Random(seed))
+        # Several small pools rather than one large one (see Transport), every connection kept
+        # alive: with httpx's default of 20 kept-alive connections, more concurrent tasks than
+        # that would open and close a connection per request.
+        shards = max(1, -(-max_connections // CONNECTIONS_PER_SHARD))
+        per_shard = -(-max_connections // shards)
+        pool = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        # HTTP/1.1 only: over h2c to hypercorn, 1.3 MB upload bodies crawl through 64 KiB
+        # flow-control windows and stalled, and concurrent searches failed when the server
+        # ended its connection after 1,000 requests (bench/README.md, "client.py").
+        http = [
+            httpx.AsyncClient(
+                base_url=url.rstrip("/"),
+                headers=headers,
+                timeout=timeout_config,
+                limits=pool,
+                transport=transport,
+            )
+            for _ in range(shards)
+        ]
+        self._transport = Transport(http, retry, random.Random(seed))
         self._limits = limits
         self._embedder = embedder
         self._dimensions = {}
@@ -125,13 +131,13 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
 
     async def aclose(self) -> None:
         """Close every pooled connection. The client cannot be used afterwards."""
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def health(self) -> bool:
         """True if the server answers its liveness check (GET /healthz), False if it cannot be
         reached or answers otherwise. Not retried: a probe should report, not wait."""
         try:
-            response = await self._http.get("/healthz")
+            response = await self._transport.shards[0].get("/healthz")
         except httpx.TransportError:
             return False
         return response.status_code == 200

@@ -52,12 +52,41 @@ class CallTrace:
 
 
 class Transport:
-    """Sends requests for AsyncZoroClient over one pooled httpx.AsyncClient."""
+    """Sends requests for AsyncZoroClient over a few pooled httpx.AsyncClients ("shards").
 
-    def __init__(self, http: httpx.AsyncClient, retry: RetryPolicy, rng: random.Random) -> None:
-        self.http = http
+    Why several: httpcore's pool rescans every queued request against every connection each
+    time one is taken or released, so its cost per request grows with the pool. Measured on
+    this machine at 64 concurrent searches, one pool of 64 connections cost the caller about
+    6 ms of CPU per request; 8 pools of 8 about 1.5 ms, for 2-3x the throughput. Each request
+    goes to the shard with the fewest requests in flight.
+    """
+
+    def __init__(
+        self, shards: list[httpx.AsyncClient], retry: RetryPolicy, rng: random.Random
+    ) -> None:
+        self.shards = shards
+        self._in_flight = [0] * len(shards)
         self.retry = retry
         self.rng = rng
+
+    @property
+    def is_closed(self) -> bool:
+        return all(shard.is_closed for shard in self.shards)
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()
+
+    async def _request(
+        self, method: str, path: str, body: bytes | None, params: Mapping[str, str] | None
+    ) -> httpx.Response:
+        busy = self._in_flight
+        index = busy.index(min(busy))
+        busy[index] += 1
+        try:
+            return await self.shards[index].request(method, path, content=body, params=params)
+        finally:
+            busy[index] -= 1
 
     async def call(
         self,
@@ -100,7 +129,7 @@ class Transport:
             trace.attempts += 1
             cause: Exception | None = None
             try:
-                response = await self.http.request(method, path, content=body, params=params)
+                response = await self._request(method, path, body, params)
             except _TRANSIENT as exc:
                 error, cause = transport_error(exc), exc
                 if not isinstance(exc, _NOT_SENT):

@@ -33,6 +33,9 @@ def hypercorn_config(settings: Settings) -> Config:
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
+    # hypercorn closes a connection after 1,000 requests by default: a reconnect per 1,000
+    # requests for busy clients, and broken streams for HTTP/2 clients.
+    config.keep_alive_max_requests = 10_000_000
     return config
 
 
