@@ -29,8 +29,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +39,7 @@ import numpy as np
 import orjson
 import trio
 
+from bench import engine_ingest as engine_ingest_reference
 from zoro.client import AsyncZoroClient
 from zoro.testing import ServerProcess
 
@@ -74,7 +73,7 @@ def data(n: int, seed: int = 0) -> npt.NDArray[np.float32]:
 
 
 SERVER_TREE: Path | None = None  # --server-tree
-ENGINE = os.environ.get("BENCH_CLIENT_ENGINE", "hnsw")  # --engine (the child reads it too)
+ENGINE = "hnsw"  # --engine
 
 
 def server_process(data_dir: Path) -> ServerProcess:
@@ -87,69 +86,10 @@ def server_process(data_dir: Path) -> ServerProcess:
 
 
 def engine_ingest(data_path: Path, directory: Path) -> dict[str, Any]:
-    """The in-process figure, from a child (its index threads die with it)."""
-    # Run this file by path from the server's tree as cwd, so that `zoro` is that tree's.
-    argv = [str(Path(__file__).resolve()), "--engine-child", str(data_path), str(directory)]
-    code = (
-        f"import runpy, sys; sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')"
+    """The in-process figure: the same batches through CollectionManager, in a child."""
+    return engine_ingest_reference.measure(
+        data_path, directory, tasks=PARALLEL, kind=ENGINE, batch=BATCH, source_tree=SERVER_TREE
     )
-    tree = SERVER_TREE or Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": str(tree), "BENCH_CLIENT_ENGINE": ENGINE}
-    before = load()
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=True,
-        env=env,
-        cwd=tree,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return {**result, "load_1m": before}
-
-
-def engine_child(data_path: Path, directory: Path) -> None:
-    """Child: the same batches through CollectionManager from PARALLEL trio tasks."""
-    from zoro.actors import CollectionManager
-    from zoro.settings import Settings
-    from zoro.types import Distance, UpsertBatch, int_keys
-
-    vectors = np.load(data_path)
-    batches = [
-        UpsertBatch(
-            int_keys(np.arange(s, s + len(rows), dtype=np.uint64)), rows, [b"{}"] * len(rows)
-        )
-        for s in range(0, len(vectors), BATCH)
-        for rows in [np.ascontiguousarray(vectors[s : s + BATCH])]
-    ]
-
-    async def writer(manager: CollectionManager, mine: list[UpsertBatch]) -> None:
-        actor = manager.serving("c")
-        for batch in mine:
-            await actor.write(batch)
-
-    async def run() -> float:
-        manager = CollectionManager(directory, Settings())
-        async with trio.open_nursery() as nursery:
-            await nursery.start(manager.run)
-            await manager.create("c", DIM, Distance.EUCLID, {"kind": ENGINE})
-            started = time.perf_counter()
-            async with trio.open_nursery() as writers:
-                for w in range(PARALLEL):
-                    writers.start_soon(writer, manager, batches[w::PARALLEL])
-            elapsed = time.perf_counter() - started
-            nursery.cancel_scope.cancel()
-        return elapsed
-
-    elapsed = trio.run(run)
-    print(
-        json.dumps(
-            {"points": len(vectors), "seconds": elapsed, "points_per_s": len(vectors) / elapsed}
-        )
-    )
-    sys.stdout.flush()
-    os._exit(0)  # do not wait for an abandoned index build thread
 
 
 async def client_upload(url: str, vectors: npt.NDArray[np.float32]) -> dict[str, Any]:
@@ -210,8 +150,10 @@ def ingest(root: Path, n: int, rounds: int) -> dict[str, Any]:
     vectors = data(n)
     path = root / "vectors.npy"
     np.save(path, vectors)
-    print(f"upload: {n:,} x {DIM} float32 into {ENGINE}, batches of {BATCH:,}, {PARALLEL} in "
-          "flight", flush=True)
+    print(
+        f"upload: {n:,} x {DIM} float32 into {ENGINE}, batches of {BATCH:,}, {PARALLEL} in flight",
+        flush=True,
+    )
     engine = engine_ingest(path, root / "engine")
     print(
         f"  in-process engine  {engine['points_per_s']:>9,.0f} points/s  "
@@ -243,8 +185,9 @@ def ingest(root: Path, n: int, rounds: int) -> dict[str, Any]:
                 f"(load {run['load_1m']})",
                 flush=True,
             )
-    best = {label: max(r["points_per_s"] for r in runs[label])
-            for label in ("client", "bare_httpx")}
+    best = {
+        label: max(r["points_per_s"] for r in runs[label]) for label in ("client", "bare_httpx")
+    }
     runs["best"] = best
     runs["ratio_client_engine"] = best["client"] / engine["points_per_s"]
     runs["ratio_client_bare"] = best["client"] / best["bare_httpx"]
@@ -408,9 +351,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="search rounds")
     parser.add_argument("--upload-rounds", type=int, default=2)
     parser.add_argument("--sections", default="ingest,search")
-    parser.add_argument(
-        "--http2", action="store_true", help="also measure the bare loop over h2c"
-    )
+    parser.add_argument("--http2", action="store_true", help="also measure the bare loop over h2c")
     parser.add_argument(
         "--dir",
         type=Path,
@@ -419,18 +360,15 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--server-tree", type=Path, help="run the server from this source copy")
-    parser.add_argument("--engine", choices=("hnsw", "flat"), default="hnsw",
-                        help="the upload collection's engine")
-    parser.add_argument("--engine-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--engine", choices=("hnsw", "flat"), default="hnsw", help="the upload collection's engine"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="100,000 points, 2,000 queries, 1 round each"
     )
     args = parser.parse_args()
     if args.quick:
         args.points, args.searches, args.rounds, args.upload_rounds = 100_000, 2_000, 1, 1
-    if args.engine_child:
-        engine_child(Path(args.engine_child[0]), Path(args.engine_child[1]))
-        return
     global SERVER_TREE, ENGINE
     SERVER_TREE = args.server_tree.resolve() if args.server_tree else None
     ENGINE = args.engine

@@ -59,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from bench import engine_ingest as engine_ingest_reference
 from bench.http_refs import QueryApp, build_hnsw, hnsw_params
 from zoro.actors.actor import IDLE_SEAL_MIN_POINTS
 from zoro.settings import AnnSettings
@@ -310,65 +311,15 @@ def ingest_http(port: int, path: str, bodies: list[bytes], conns: int) -> dict[s
 
 
 def engine_ingest(root: Path, data_path: Path, conns: int, kind: str) -> dict[str, Any]:
-    """The in-process engine figure, from a child process (its index threads die with it)."""
-    command = [
-        sys.executable,
-        "-m",
-        "bench.http",
-        "--engine-child",
-        str(data_path),
-        str(root / f"engine-{kind}"),
-        str(conns),
-        kind,
-    ]
-    load = os.getloadavg()[0]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    result["load_1m"] = load
-    return result
-
-
-def engine_child(data_path: Path, directory: Path, conns: int, kind: str) -> None:
-    """Child: write the .npy through CollectionManager from `conns` trio tasks; print JSON."""
-    import trio
-
-    from zoro.actors import CollectionManager
-    from zoro.settings import Settings
-    from zoro.types import Distance, UpsertBatch, int_keys
-
-    data = np.load(data_path)
-    batches = [
-        UpsertBatch(
-            int_keys(np.arange(s, s + len(rows), dtype=np.uint64)), rows, [b"{}"] * len(rows)
-        )
-        for s in range(0, len(data), BATCH_POINTS)
-        for rows in [np.ascontiguousarray(data[s : s + BATCH_POINTS])]
-    ]
-
-    async def writer(manager: CollectionManager, mine: list[UpsertBatch]) -> None:
-        actor = manager.serving("c")
-        for batch in mine:
-            await actor.write(batch)
-
-    async def run() -> float:
-        manager = CollectionManager(directory, Settings())
-        async with trio.open_nursery() as nursery:
-            await nursery.start(manager.run)
-            engine = {"kind": kind}
-            await manager.create("c", DIM, Distance.EUCLID, engine)
-            started = time.perf_counter()
-            async with trio.open_nursery() as writers:
-                for w in range(conns):
-                    writers.start_soon(writer, manager, batches[w::conns])
-            elapsed = time.perf_counter() - started
-            nursery.cancel_scope.cancel()
-        return elapsed
-
-    elapsed = trio.run(run)
-    points = len(data)
-    print(json.dumps({"points": points, "seconds": elapsed, "points_per_s": points / elapsed}))
-    sys.stdout.flush()
-    os._exit(0)  # do not wait for an abandoned index build thread
+    """The in-process engine figure: the same batches through CollectionManager, in a child."""
+    return engine_ingest_reference.measure(
+        data_path,
+        root / f"engine-{kind}",
+        tasks=conns,
+        kind=kind,
+        batch=BATCH_POINTS,
+        timeout_s=900,
+    )
 
 
 # ------------------------------------------------------------------------------ search checks
@@ -1036,13 +987,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="search rounds (default 3, --quick 1)")
     parser.add_argument("--profile", type=Path, help="py-spy the search load into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    parser.add_argument("--engine-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up servers on SIGTERM
-    if args.engine_child:
-        data, directory, conns, kind = args.engine_child
-        engine_child(Path(data), Path(directory), int(conns), kind)
-        return
     root = Path(tempfile.mkdtemp(prefix="zoro-bench-http-"))
     try:
         result = run(args, root)
