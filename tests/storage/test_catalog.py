@@ -157,7 +157,7 @@ def test_missing_catalog_beside_collections_is_refused(tmp_path: Path) -> None:
 
 
 def test_catalog_entry_with_a_path_for_an_id_is_refused(tmp_path: Path) -> None:
-    from zoro.storage import _jsonfile
+    from zoro import checked_json as _jsonfile
 
     catalog = Catalog.open(tmp_path)
     _create(catalog, "a")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from zoro import checked_json
 from zoro.errors import CorruptionError
-from zoro.storage import _jsonfile
 from zoro.storage._fileio import decode_header, encode_header, open_file, pwrite_all
 from zoro.storage.payloads import RECORD, decode_record, encode_records
 
@@ -66,11 +66,11 @@ def test_header_checks(tmp_path: Path) -> None:
 def test_checked_json_round_trip_and_damage(tmp_path: Path) -> None:
     path = tmp_path / "doc"
     data: dict[str, object] = {"a": 1, "when": 1767225600.123456, "list": [1, "x"], "e": {}}
-    _jsonfile.write(path, data)
-    assert _jsonfile.read(path) == data
+    checked_json.write(path, data)
+    assert checked_json.read(path) == data
     path.write_text(path.read_text().replace('"x"', '"y"'))
     with pytest.raises(CorruptionError, match="checksum"):
-        _jsonfile.read(path)
+        checked_json.read(path)
     path.write_text('{"crc32": 1, "data": ')
     with pytest.raises(CorruptionError, match="JSON"):
-        _jsonfile.read(path)
+        checked_json.read(path)

@@ -1,6 +1,6 @@
 """Collection actors: one Trio task per collection owning its WAL, storage and ANN index."""
 
-from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor, Hits
+from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor, Hits, Selection
 from zoro.actors.manager import CollectionManager, CollectionStatus
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "CollectionManager",
     "CollectionStatus",
     "Hits",
+    "Selection",
 ]

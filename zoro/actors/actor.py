@@ -23,33 +23,44 @@ How the actor keeps its promises
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import outcome
 import trio
 
-from zoro.actors.messages import Checkpoint, Message, Write, op_nbytes
+from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write, op_nbytes
 from zoro.actors.recovery import open_durable
 from zoro.actors.reply import Reply
-from zoro.ann import SealCancelled, SegmentedIndex
+from zoro.ann import Bitmap, SealCancelled, SegmentedIndex
+from zoro.ann.scores import empty_result
+from zoro.ann.subset import search_subset
 from zoro.errors import (
+    BadRequest,
     CollectionClosed,
     CollectionFailed,
     CollectionRecovering,
     Overloaded,
     ZoroError,
+    storage_error,
 )
+from zoro.payload import PayloadIndexes, build_index, index_slots, prepare, scan
+from zoro.payload.indexes import BuildStopped
+from zoro.types import DeleteBatch
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import numpy.typing as npt
 
     from zoro.ann import SealJob, SealResult
+    from zoro.payload import Condition, FieldInfo
     from zoro.settings import AnnSettings, Settings
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
     from zoro.types import Keys, Vectors, WriteOp
@@ -61,6 +72,15 @@ BUILD_RETRY_S = 5.0
 # After this long without new points, a fresh segment of at least this many is indexed.
 IDLE_SEAL_S = 1.0
 IDLE_SEAL_MIN_POINTS = 1_000
+# A filter left to check on more candidate payloads than this is checked in a worker thread.
+INLINE_SCAN_SLOTS = 2_000
+# A filtered search whose filter keeps at most this many points, or this share of the live ones,
+# searches them exactly (bench/filtering.py: cheaper than a graph walk that mostly meets
+# points the filter rejects, and exact).
+EXACT_FILTER_POINTS = 20_000
+EXACT_FILTER_SHARE = 0.1
+
+T = TypeVar("T")
 
 class ActorState(StrEnum):
     RECOVERING = "recovering"
@@ -85,6 +105,14 @@ class ActorStatistics:
     replayed_records: int
     live_points: int
     indexed: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Selection:
+    """The live points a filter keeps, as a mask over slots [0, len(mask))."""
+
+    mask: npt.NDArray[np.bool_]
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +152,10 @@ class CollectionActor:
         self.settled = trio.Event()  # set once recovery has ended, well or badly
         self._store: CollectionStore | None = None
         self._index: SegmentedIndex | None = None
+        self._payload: PayloadIndexes | None = None
+        self._payload_wakeup = trio.Event()
+        self._payload_built = trio.Event()
+        self._payload_persisted = -1  # PayloadIndexes.version last written
         self._wal: WalWriter | None = None
         self._index_wakeup = trio.Event()
         self._persist_wanted = trio.Event()
@@ -137,7 +169,7 @@ class CollectionActor:
 
     # ------------------------------------------------------------------ sending side
 
-    async def write(self, op: WriteOp) -> int:
+    async def write(self, op: WriteOp | DeleteWhere) -> int:
         """Log, apply and acknowledge one write; returns its LSN.
 
         Raises Overloaded at once when the mailbox is full (by count or bytes), CollectionClosed /
@@ -161,13 +193,32 @@ class CollectionActor:
 
     async def checkpoint(self) -> int:
         """Ask the actor to checkpoint after the writes queued before this call."""
-        self.check_serving()
         reply: Reply[int] = Reply()
+        await self._send(Checkpoint(reply))
+        return await reply.wait()
+
+    async def change_payload_index(self, key: str, schema: str | None) -> int:
+        """Create (schema given) or drop (None) a payload index, in order with the writes before
+        it; returns once the change is durable. The index is then built in the background."""
+        reply: Reply[int] = Reply()
+        await self._send(IndexChange(key, schema, reply))
+        return await reply.wait()
+
+    async def payload_index_built(self, key: str) -> None:
+        """Wait until the index on `key` is ready (or gone)."""
+        while True:
+            payload = self._payloads()
+            if payload.schema_of(key) is None or payload.ready_index(key) is not None:
+                return
+            self.check_serving()
+            await self._payload_built.wait()
+
+    async def _send(self, message: Message) -> None:
+        self.check_serving()
         try:
-            await self._outbox.send(Checkpoint(reply))
+            await self._outbox.send(message)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise CollectionClosed(self.name) from None
-        return await reply.wait()
 
     def close(self) -> None:
         """Stop taking writes; the actor drains what is queued, checkpoints and returns."""
@@ -210,6 +261,7 @@ class CollectionActor:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._index_builder)
                 nursery.start_soon(self._index_persister)
+                nursery.start_soon(self._payload_index_builder)
                 await self._commit_loop()
                 nursery.cancel_scope.cancel()
             await self._checkpoint(persist_index_now=True)
@@ -242,6 +294,9 @@ class CollectionActor:
             valid_slot_limit=durable.store.checkpointed_slots,
             vectors_of=durable.store.vectors_of_slots,
         )
+        self._payload = PayloadIndexes.open(
+            self._directory, durable.store.slot_count(), durable.store
+        )
 
     def _ann_settings(self) -> AnnSettings:
         engine = self.entry.engine
@@ -260,7 +315,9 @@ class CollectionActor:
                 return
             writes = [m for m in batch if isinstance(m, Write)]
             if writes:
-                await self._commit(writes)
+                await self._commit_in_order(writes)
+            for change in (m for m in batch if isinstance(m, IndexChange)):
+                await self._change_payload_index(change)
             checkpoints = [m for m in batch if isinstance(m, Checkpoint)]
             wal_bytes = self._wal_stats_bytes()
             due = (
@@ -299,11 +356,56 @@ class CollectionActor:
                 nbytes += message.nbytes
         return batch
 
+    async def _commit_in_order(self, writes: list[Write]) -> None:
+        """Commit runs of plain writes; a delete by filter alone, matched right before it is
+        logged (after everything ahead of it has been applied)."""
+        run: list[Write] = []
+        for w in writes:
+            if not isinstance(w.op, DeleteWhere):
+                run.append(w)
+                continue
+            if run:
+                await self._commit(run)
+                run = []
+            try:
+                selection = await self.select(w.op.condition)
+            except ZoroError as exc:
+                self._queued_bytes -= w.nbytes
+                w.reply.fail(exc)
+                continue
+            keys = self.store.keys_of_slots(np.flatnonzero(selection.mask))
+            await self._commit([Write(DeleteBatch(keys), w.nbytes, w.reply)])
+        if run:
+            await self._commit(run)
+
+    async def _change_payload_index(self, change: IndexChange) -> None:
+        payload = self._payloads()
+        try:
+            undo = payload.change(change.key, change.schema)
+        except ValueError as exc:
+            change.reply.fail(BadRequest(f"field_name: {exc}"))
+            return
+        if undo is not None:
+            try:
+                await trio.to_thread.run_sync(payload.write_schema, limiter=self._io_limiter)
+            except OSError as exc:
+                undo()
+                doing = f"writing the payload index schema of {self.name}"
+                change.reply.fail(storage_error(exc, doing))
+                return
+            self._payload_wakeup.set()
+            self._wake_payload_waiters()
+        change.reply.ok(self.store.applied_lsn)
+
+    def _wake_payload_waiters(self) -> None:
+        self._payload_built.set()
+        self._payload_built = trio.Event()
+
     async def _commit(self, writes: list[Write]) -> None:
         assert self._wal is not None
         self._queued_bytes -= sum(w.nbytes for w in writes)
         self._in_flight = writes  # answered by _answer_everyone_left if we are torn down midway
-        ops = [w.op for w in writes]
+        ops: list[WriteOp] = [w.op for w in writes]  # type: ignore[misc]  # no DeleteWhere here
         try:
             # not abandoned on cancel: the actor and the disk must agree on what was logged
             first_lsn = await trio.to_thread.run_sync(
@@ -337,6 +439,10 @@ class CollectionActor:
         if len(result.added_slots):
             self._index.add(result.added_slots, result.added_vectors)
             self._index_wakeup.set()
+            payload = self._payloads()
+            if payload.any_ready():
+                slots = result.added_slots
+                payload.add(slots, self._store.payloads_of_slots(slots))
 
     async def _checkpoint(self, *, persist_index_now: bool = False) -> int:
         """Make storage durable, trim the WAL, and have the index persisted.
@@ -353,6 +459,7 @@ class CollectionActor:
             await trio.to_thread.run_sync(
                 index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
             )
+            await trio.to_thread.run_sync(self._payload_snapshot(), limiter=self._io_limiter)
         else:
             self._persist_wanted.set()
         self._checkpoints += 1
@@ -367,10 +474,60 @@ class CollectionActor:
             await self._persist_wanted.wait()
             self._persist_wanted = trio.Event()
             plan = self._index.plan_checkpoint(self._store.checkpointed_slots)
+            write_payload_indexes = self._payload_snapshot()
             try:
                 await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
+                await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
             except (ZoroError, OSError) as exc:
                 log.warning("collection %s: persisting the index failed: %s", self.name, exc)
+
+    def _payload_snapshot(self) -> Callable[[], None]:
+        """Copy the payload indexes as of the last checkpoint (event loop); the returned
+        function writes them (a worker thread). Nothing to write if nothing changed."""
+        payload, store = self._payloads(), self.store
+        if payload.version == self._payload_persisted:
+            return lambda: None
+        version = payload.version
+        files = payload.snapshot(store.live_mask()[: store.checkpointed_slots])
+
+        def write() -> None:
+            payload.write_snapshot(files)
+            self._payload_persisted = version
+
+        return write
+
+    async def _payload_index_builder(self) -> None:
+        """Build declared payload indexes from the payload file, one at a time, in a thread;
+        catch each up with the slots written meanwhile and swap it in (event loop)."""
+        payload = self._payloads()
+        while True:
+            pending = payload.pending()
+            if not pending:
+                await self._payload_wakeup.wait()
+                self._payload_wakeup = trio.Event()
+                continue
+            key, schema = pending[0]
+            store = self.store
+            limit = store.slot_count()
+            stop = threading.Event()
+            started = trio.current_time()
+            try:
+                index = await self._run_stoppable(
+                    functools.partial(build_index, schema, key, limit, store, stop.is_set),
+                    stop.set,
+                    self._ann_limiter,
+                )
+                index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
+            except (ZoroError, OSError, BuildStopped) as exc:
+                log.warning("collection %s: payload index %s failed: %s", self.name, key, exc)
+                await trio.sleep(BUILD_RETRY_S)
+                continue
+            if payload.install(key, schema, index):
+                log.info(
+                    "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
+                    self.name, key, schema, limit, trio.current_time() - started,
+                )
+            self._wake_payload_waiters()
 
     async def _index_builder(self) -> None:
         """Build fresh points into HNSW segments in a thread, and swap each result in.
@@ -406,29 +563,33 @@ class CollectionActor:
             self._index_wakeup = trio.Event()
 
     async def _build(self, job: SealJob) -> SealResult:
-        """Run a seal job in a worker thread. On cancellation, ask the job to stop and wait for
-        it: a FAISS thread must not outlive the actor (an abandoned one aborts the process at
-        exit), and a job checks its stop flag between short add batches."""
-        box: list[outcome.Outcome[SealResult]] = []
+        return await self._run_stoppable(job.run, job.cancel, self._ann_limiter)
+
+    @staticmethod
+    async def _run_stoppable(
+        run: Callable[[], T], stop: Callable[[], None], limiter: trio.CapacityLimiter
+    ) -> T:
+        """Run a long job in a worker thread. On cancellation, ask it to stop and wait for it:
+        a FAISS thread must not outlive the actor (an abandoned one aborts the process at exit),
+        and the store's files must not close under it. Jobs check their stop flag often."""
+        box: list[outcome.Outcome[T]] = []
         async with trio.open_nursery() as nursery:
 
             async def work() -> None:
                 with trio.CancelScope(shield=True):
                     box.append(
-                        await trio.to_thread.run_sync(
-                            outcome.capture, job.run, limiter=self._ann_limiter
-                        )
+                        await trio.to_thread.run_sync(outcome.capture, run, limiter=limiter)
                     )
                 nursery.cancel_scope.cancel()
 
-            async def stop_job_when_cancelled() -> None:
+            async def stop_when_cancelled() -> None:
                 try:
                     await trio.sleep_forever()
                 finally:
-                    job.cancel()
+                    stop()
 
             nursery.start_soon(work)
-            nursery.start_soon(stop_job_when_cancelled)
+            nursery.start_soon(stop_when_cancelled)
         return box[0].unwrap()
 
     def _answer_everyone_left(self) -> None:
@@ -477,14 +638,88 @@ class CollectionActor:
     def count(self) -> int:
         return self.store.live_count()
 
+    def _payloads(self) -> PayloadIndexes:
+        assert self._payload is not None
+        return self._payload
+
+    async def select(self, condition: Condition) -> Selection:
+        """The live points that satisfy `condition`, as of the moment this returns.
+
+        Indexed parts are answered on the event loop; payloads left to check go to a worker
+        thread when there are many. Writes applied while the thread ran are accounted for
+        afterwards (new slots are checked inline, dead ones dropped)."""
+        store, payload = self.store, self._payloads()
+        payload.note_filter(condition)
+        live = store.live_mask()
+        prepared = prepare(condition, live, payload, store)
+        mask = prepared.candidates
+        if prepared.residual is not None:
+            slots = np.flatnonzero(mask)
+            residual = prepared.residual
+            if len(slots) > INLINE_SCAN_SLOTS:
+                ok = await trio.to_thread.run_sync(
+                    scan, residual, slots, store, limiter=self._search_limiter
+                )
+                self.check_serving()
+            else:
+                ok = scan(residual, slots, store)
+            mask = np.zeros(len(mask), dtype=np.bool_)
+            mask[slots[ok]] = True
+            live = store.live_mask()
+            if len(live) > len(mask):  # slots written while the thread ran: check them here
+                newer = live.copy()
+                newer[: len(mask)] = False
+                more = prepare(condition, newer, payload, store)
+                extra = more.candidates
+                if more.residual is not None:
+                    new_slots = np.flatnonzero(extra)
+                    extra = np.zeros(len(live), dtype=np.bool_)
+                    extra[new_slots[scan(more.residual, new_slots, store)]] = True
+                extra[: len(mask)] = mask
+                mask = extra
+            mask &= live
+        return Selection(mask, int(np.count_nonzero(mask)))
+
     def search(
-        self, queries: Vectors, k: int, *, ef: int | None = None, exact: bool = False
+        self,
+        queries: Vectors,
+        k: int,
+        *,
+        ef: int | None = None,
+        exact: bool = False,
+        only: Selection | None = None,
     ) -> Hits:
-        """Search inline on the event loop (for one or a few queries)."""
+        """Search inline on the event loop (for one or a few queries); `only`: a filter's
+        selection (see `select`)."""
         self.check_serving()
         assert self._index is not None
-        scores, slots = self._index.search(queries, k, ef=ef, exact=exact)
+        if only is None:
+            scores, slots = self._index.search(queries, k, ef=ef, exact=exact)
+            return _hits(scores, slots)
+        store = self.store
+        live = max(1, store.live_count())
+        if only.count == 0:
+            scores, slots = empty_result(len(queries), k, self.distance)
+        elif exact or only.count <= max(EXACT_FILTER_POINTS, EXACT_FILTER_SHARE * live):
+            chosen = np.flatnonzero(only.mask)
+            scores, slots = search_subset(queries, k, store.vector_rows(), chosen, self.distance)
+        else:
+            excluded = np.ones(store.slot_count(), dtype=np.bool_)
+            excluded[: len(only.mask)] = ~only.mask
+            scores, slots = self._index.search(
+                queries,
+                k,
+                ef=ef,
+                excluded=Bitmap.from_mask(excluded),
+                share=min(1.0, only.count / live),
+            )
         return _hits(scores, slots)
+
+    def payload_info(self) -> list[FieldInfo]:
+        return self._payloads().info(self.store.live_mask())
+
+    def unindexed_filter_keys(self) -> list[str]:
+        return sorted(self._payloads().unindexed_keys)
 
     async def search_in_thread(
         self, queries: Vectors, k: int, *, ef: int | None = None, exact: bool = False

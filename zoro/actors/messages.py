@@ -9,15 +9,38 @@ from zoro.types import DeleteBatch, UpsertBatch
 
 if TYPE_CHECKING:
     from zoro.actors.reply import Reply
+    from zoro.payload import Condition
     from zoro.types import WriteOp
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteWhere:
+    """Delete the points matching a filter. The commit loop turns it into a DeleteBatch of the
+    matching ids at the moment it is logged (nothing applies between the match and the log),
+    so the WAL holds plain ids and replay needs no filter."""
+
+    condition: Condition
+
+    def __len__(self) -> int:
+        return 1
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Write:
     """One client write. The reply carries the LSN the write was logged under."""
 
-    op: WriteOp
+    op: WriteOp | DeleteWhere
     nbytes: int
+    reply: Reply[int]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class IndexChange:
+    """Create (schema given) or drop (schema None) a payload index; replies with the LSN
+    applied so far once the change is durable."""
+
+    key: str
+    schema: str | None
     reply: Reply[int]
 
 
@@ -28,11 +51,13 @@ class Checkpoint:
     reply: Reply[int]
 
 
-Message = Write | Checkpoint
+Message = Write | IndexChange | Checkpoint
 
 
-def op_nbytes(op: WriteOp) -> int:
+def op_nbytes(op: WriteOp | DeleteWhere) -> int:
     """About how much memory a queued op holds; bounds the mailbox in bytes as well as count."""
+    if isinstance(op, DeleteWhere):
+        return 1024
     if isinstance(op, UpsertBatch):
         return op.keys.nbytes + op.vectors.nbytes + sum(len(p) for p in op.payloads)
     assert isinstance(op, DeleteBatch)

@@ -223,6 +223,28 @@ def knn_rows_into(
         _raw.knn_extra_metrics(x, y, dim, nq, ny, metric, 0.0, k, d_ptr, l_ptr, sel)
 
 
+def knn_by_rows_into(
+    inner_product: bool,
+    queries: F32,
+    rows: F32,
+    subset: I64,
+    k: int,
+    distances: F32,
+    labels: I64,
+) -> None:
+    """Exact k-NN of `queries` among the rows of `rows` listed in `subset` (inner product, or
+    squared L2), without copying those rows. Labels are row numbers from `subset`."""
+    nq, dim = queries.shape
+    x, y, ids = _raw.swig_ptr(queries), _raw.swig_ptr(rows), _raw.swig_ptr(subset)
+    d_ptr, l_ptr = _raw.swig_ptr(distances), _raw.swig_ptr(labels)
+    # ld_ids = 0: every query scans the same subset
+    ny, ns = len(rows), len(subset)
+    if inner_product:
+        _raw.knn_inner_products_by_idx(x, y, ids, dim, nq, ny, ns, k, d_ptr, l_ptr, 0)
+    else:
+        _raw.knn_L2sqr_by_idx(x, y, ids, dim, nq, ny, ns, k, d_ptr, l_ptr, 0)
+
+
 def merge_sorted(distances: F32, labels: I64, *, keep_max: bool) -> tuple[F32, I64]:
     """Merge (parts, m, k) sorted result lists into (m, k), in one C call. -1 labels are
     skipped; rows short of k end in -1."""

@@ -41,6 +41,17 @@ class Bitmap:
             weakref.WeakKeyDictionary()
         )
 
+    @classmethod
+    def from_mask(cls, mask: npt.NDArray[np.bool_]) -> Bitmap:
+        """The slots where `mask` is true (one packbits call)."""
+        bitmap = cls()
+        bits = np.packbits(mask, bitorder="little")
+        if len(bits) >= 8:
+            bitmap._bits = bits
+        else:
+            bitmap._bits[: len(bits)] = bits
+        return bitmap
+
     @property
     def capacity(self) -> int:
         """Slots below this have a bit in the buffer (slots above are simply not set)."""

@@ -63,6 +63,7 @@ loop), set per worker thread; SearchView.search uses 1 thread unless given `thre
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -392,7 +393,14 @@ class SegmentedIndex:
     # --- search ------------------------------------------------------------------------------
 
     def search(
-        self, queries: npt.ArrayLike, k: int, *, ef: int | None = None, exact: bool = False
+        self,
+        queries: npt.ArrayLike,
+        k: int,
+        *,
+        ef: int | None = None,
+        exact: bool = False,
+        excluded: Bitmap | None = None,
+        share: float = 1.0,
     ) -> tuple[F32, I64]:
         """Best k slots per query over every segment, best first, as (scores, slots), (m, k).
 
@@ -401,15 +409,27 @@ class SegmentedIndex:
         own search: bench/ann_engines.py). Missing results are slot -1 with the worst score.
         `exact=True` scans HNSW segments exactly too. For Cosine, queries are normalised into a
         copy; the caller's array is only read.
+
+        A filtered search passes `excluded`: every slot the filter rejects, deleted ones
+        included, and `share`, the part of the live points it keeps. To the engines a filter
+        is a deletion set for one query: HNSW widens its beam by 1 / share and scans exactly
+        when too little is left (zoro.ann.hnsw).
         """
         q = check_queries(queries, self.dimension, normalise=self._cosine)
         parts = self._parts_cache
         if parts is None:
             parts = self._parts_cache = self._parts()
+        deleted = self._deleted
+        if excluded is not None:
+            deleted = excluded
+            parts = tuple(
+                (engine, len(engine) - math.floor((len(engine) - dead) * share))
+                for engine, dead in parts
+            )
         with self._one_thread:  # see the module doc
             return _search_parts(
                 parts,
-                self._deleted,
+                deleted,
                 q,
                 check_k(k),
                 self.settings.hnsw_ef_search if ef is None else ef,

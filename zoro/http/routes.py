@@ -215,11 +215,23 @@ async def _get_point(call: Call) -> Any:
 
 
 async def _scroll(call: Call) -> Any:
-    return points.scroll(call.ctx, call.params["name"], call.json())
+    return await points.scroll(call.ctx, call.params["name"], call.json())
 
 
 async def _count(call: Call) -> Any:
-    return points.count(call.ctx, call.params["name"], call.json())
+    return await points.count(call.ctx, call.params["name"], call.json())
+
+
+async def _create_index(call: Call) -> Any:
+    return await collections.create_payload_index(
+        call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
+    )
+
+
+async def _delete_index(call: Call) -> Any:
+    return await collections.delete_payload_index(
+        call.ctx, call.params["name"], call.params["field"], wait=call.flag("wait", False)
+    )
 
 
 async def _query(call: Call) -> Any:
@@ -251,6 +263,8 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", C, "create_collection", _create_collection),
     Route("DELETE", C, "delete_collection", _delete_collection),
     Route("GET", C + "/exists", "collection_exists", _collection_exists),
+    Route("PUT", C + "/index", "create_field_index", _create_index),
+    Route("DELETE", C + "/index/{field}", "delete_field_index", _delete_index),
     Route("PUT", C + "/points", "upsert_points", _upsert),
     Route("POST", C + "/points", "retrieve_points", _retrieve),
     Route("GET", C + "/points/{id}", "get_point", _get_point),

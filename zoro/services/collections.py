@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
 from zoro.errors import BadRequest
-from zoro.services import validate
+from zoro.services import shapes, validate
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
 
@@ -133,7 +132,13 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
     # The small fresh segment is always searched exactly (that is its job): the collection is
     # yellow only while frozen segments wait for, or a build runs in, the background indexer.
     unindexed = int(indexed.get("fresh_points", 0)) + int(indexed.get("frozen_points", 0))
-    busy = int(indexed.get("frozen_points", 0)) > 0 or bool(indexed.get("job_running"))
+    payload = actor.payload_info()
+    unindexed_keys = actor.unindexed_filter_keys()
+    busy = (
+        int(indexed.get("frozen_points", 0)) > 0
+        or bool(indexed.get("job_running"))
+        or not all(f.ready for f in payload)
+    )
     return {
         "status": _status(actor, busy),
         "optimizer_status": "ok",
@@ -159,8 +164,20 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
                 "wal_segments_ahead": 0,
             },
         },
-        "payload_schema": {},
+        "payload_schema": {
+            f.key: {"data_type": f.schema, "params": {"type": f.schema}, "points": f.points}
+            for f in payload
+        },
+        "warnings": [
+            {"message": f"Filtered key `{key}` has no payload index: filters on it scan payloads"}
+            for key in unindexed_keys
+        ],
         "zoro": {
+            "payload_indexes": {
+                f.key: {"ready": f.ready, "entries": f.entries, "memory_bytes": f.memory_bytes}
+                for f in payload
+            },
+            "unindexed_filter_keys": unindexed_keys,
             "engine": engine.get("kind", "hnsw"),
             "created_at": actor.entry.created_at,
             "wal_syncs": stats.wal_syncs,
@@ -178,3 +195,42 @@ def _status(actor: CollectionActor, busy: bool) -> str:
         return "red"
     # yellow: some points are still searched exactly while the background indexer builds them in
     return "yellow" if busy and actor.entry.engine.get("kind") != "flat" else "green"
+
+
+_INDEX_FIELDS = frozenset({"field_name", "field_schema", "field_type"})
+_SCHEMA_PARAM_FIELDS = frozenset(
+    {"type", "is_tenant", "on_disk", "is_principal", "lookup", "range", "enable_hnsw"}
+)
+
+
+async def create_payload_index(
+    ctx: Context, name: str, body: object, *, wait: bool
+) -> dict[str, Any]:
+    """PUT /collections/{name}/index: {"field_name": key, "field_schema": type or {"type": ...}}.
+    With wait=true, answers once the index is built; otherwise once it is declared (durably)."""
+    actor = ctx.manager.serving(name)
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, _INDEX_FIELDS, "body")
+    key = body.get("field_name")
+    if not isinstance(key, str):
+        raise BadRequest('field_name: missing; the payload key to index, e.g. "meta.lang"')
+    schema = body.get("field_schema", body.get("field_type"))
+    if isinstance(schema, Mapping):
+        validate.only_fields(schema, _SCHEMA_PARAM_FIELDS, "field_schema")
+        schema = schema.get("type")
+    if not isinstance(schema, str):
+        raise BadRequest(
+            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime"
+        )
+    lsn = await actor.change_payload_index(key, schema.lower())
+    if wait:
+        await actor.payload_index_built(key)
+    return shapes.update_result(lsn, completed=wait)
+
+
+async def delete_payload_index(
+    ctx: Context, name: str, key: str, *, wait: bool
+) -> dict[str, Any]:
+    actor = ctx.manager.serving(name)
+    lsn = await actor.change_payload_index(key, None)
+    return shapes.update_result(lsn, completed=wait)

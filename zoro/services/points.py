@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoro.actors.messages import DeleteWhere
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import shapes, validate
-from zoro.types import DeleteBatch, UpsertBatch, id_of, key_of, keys_of
+from zoro.services import filters, shapes, validate
+from zoro.types import KEY_DTYPE, KEY_SIZE, DeleteBatch, UpsertBatch, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -105,11 +106,16 @@ async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
     body = validate.mapping(body, "body")
     validate.only_fields(body, _DELETE_FIELDS, "body")
     validate.absent(body, "shard_key", "sharding")
-    validate.absent(body, "filter", "delete by filter (payload filtering)")
-    if "points" not in body:
-        raise BadRequest('body: send "points": [ids]')
-    keys = validate.point_keys(body["points"], "points", ctx.limits)
-    lsn = await actor.write(DeleteBatch(keys))
+    if ("points" in body) == ("filter" in body):
+        raise BadRequest('body: send either "points": [ids] or "filter": {...}')
+    if "filter" in body:
+        condition = filters.parse(body["filter"], "filter")
+        if condition is None:
+            raise BadRequest("filter: must be an object (an empty one deletes every point)")
+        lsn = await actor.write(DeleteWhere(condition))
+    else:
+        keys = validate.point_keys(body["points"], "points", ctx.limits)
+        lsn = await actor.write(DeleteBatch(keys))
     return shapes.update_result(lsn, completed=wait)
 
 
@@ -138,11 +144,10 @@ def get_point(ctx: Context, name: str, raw_id: str) -> dict[str, Any]:
     return shapes.records(actor, slots, shapes.FULL_PAYLOAD, True)[0]
 
 
-def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
+async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     body = validate.mapping({} if body is None else body, "body")
     validate.only_fields(body, _SCROLL_FIELDS, "body")
-    validate.absent(body, "filter", "payload filtering")
     validate.absent(body, "order_by", "order_by")
     validate.absent(body, "shard_key", "sharding")
     limit = validate.integer(body.get("limit", 10), "limit", low=1, high=ctx.limits.max_limit)
@@ -150,20 +155,60 @@ def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     start = None if offset is None else key_of(validate.point_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = _with_vector(body.get("with_vector"))
-    keys, next_key = actor.scroll(start, limit)
+    condition = filters.parse(body.get("filter"))
+    if condition is None:
+        keys, next_key = actor.scroll(start, limit)
+    else:
+        selection = await actor.select(condition)
+        keys, next_key = _scroll_selected(actor, selection.mask, start, limit)
     points = shapes.records(actor, actor.slots_of(keys), selector, with_vector)
     return {"points": points, "next_page_offset": None if next_key is None else id_of(next_key)}
 
 
-def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
+# A filtered scroll whose filter keeps at most this many points sorts their ids; one that keeps
+# more walks the id order in chunks and keeps the points the filter kept.
+_SORT_SELECTED_MAX = 50_000
+
+
+def _scroll_selected(
+    actor: CollectionActor, mask: Any, start: bytes | None, limit: int
+) -> tuple[Any, bytes | None]:
+    """A page of the selected points in id order: ids >= start, at most `limit`, and the next."""
+    count = int(np.count_nonzero(mask))
+    if count <= _SORT_SELECTED_MAX:
+        keys = np.sort(actor.keys_of_slots(np.flatnonzero(mask)).astype(KEY_DTYPE))
+        if start is not None:
+            keys = keys[keys >= np.array(start.ljust(KEY_SIZE, b"\0"), dtype=KEY_DTYPE)]
+        page = keys[: limit + 1]
+    else:
+        chunk = max(256, 2 * limit * max(1, len(mask) // max(1, count)))
+        found: list[Any] = []
+        have = 0
+        cursor = start
+        while have <= limit and cursor is not None:
+            keys, cursor = actor.scroll(cursor, chunk)
+            slots = actor.slots_of(keys)
+            inside = (slots >= 0) & (slots < len(mask))
+            inside[inside] = mask[slots[inside]]
+            found.append(keys[inside])
+            have += int(np.count_nonzero(inside))
+        page = np.concatenate(found)[: limit + 1] if found else np.empty(0, KEY_DTYPE)
+    if len(page) > limit:
+        return page[:limit], bytes(page[limit]).ljust(KEY_SIZE, b"\0")
+    return page, None
+
+
+async def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     body = validate.mapping({} if body is None else body, "body")
     validate.only_fields(body, _COUNT_FIELDS, "body")
-    validate.absent(body, "filter", "payload filtering")
     validate.absent(body, "shard_key", "sharding")
     if body.get("exact") is not None:
         validate.boolean(body["exact"], "exact")
-    return {"count": actor.count()}
+    condition = filters.parse(body.get("filter"))
+    if condition is None:
+        return {"count": actor.count()}
+    return {"count": (await actor.select(condition)).count}
 
 
 def _with_vector(value: object) -> bool:

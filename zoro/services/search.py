@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import shapes, validate
+from zoro.services import filters, shapes, validate
 from zoro.types import keys_of
 
 if TYPE_CHECKING:
-    from zoro.actors import CollectionActor, Hits
+    from zoro.actors import CollectionActor, Hits, Selection
+    from zoro.payload import Filter
     from zoro.services.context import Context
     from zoro.types import Vectors
 
@@ -66,6 +67,7 @@ class Plan:
     ef: int | None
     exact: bool
     exclude_slot: int  # the query point itself when searching by id, else -1
+    filter: Filter | None = None
 
     @property
     def k(self) -> int:
@@ -77,7 +79,6 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
     validate.only_fields(body, _QUERY_FIELDS, where)
     for field, what in (
         ("prefetch", "prefetch"),
-        ("filter", "payload filtering"),
         ("lookup_from", "lookup_from"),
         ("shard_key", "sharding"),
     ):
@@ -94,7 +95,6 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
 def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
     body = validate.mapping(body, where)
     validate.only_fields(body, _SEARCH_FIELDS, where)
-    validate.absent(body, "filter", "payload filtering")
     validate.absent(body, "shard_key", "sharding")
     if "vector" not in body:
         raise BadRequest(f"{where}.vector: missing")
@@ -138,6 +138,7 @@ def _plan(
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
+        filter=filters.parse(body.get("filter"), f"{where}.filter"),
     )
 
 
@@ -186,11 +187,19 @@ async def run(
         return []
     k = max(p.k for p in plans)
     ef, exact = plans[0].ef, plans[0].exact
-    same = all(p.ef == ef and p.exact == exact for p in plans)
+    same = all(p.ef == ef and p.exact == exact and p.filter is None for p in plans)
     if k == 0:
         return [[] for _ in plans]
     if len(plans) == 1 or not same:
-        hits = [actor.search(p.query, p.k, ef=p.ef, exact=p.exact) for p in plans]
+        selections: dict[Filter, Selection] = {}  # a batch often repeats one filter
+        hits = []
+        for p in plans:
+            only = None
+            if p.filter is not None:
+                only = selections.get(p.filter)
+                if only is None:
+                    only = selections[p.filter] = await actor.select(p.filter)
+            hits.append(actor.search(p.query, p.k, ef=p.ef, exact=p.exact, only=only))
         return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
     queries = np.concatenate([p.query for p in plans])
     many: Hits

@@ -1,6 +1,6 @@
 """<data>/catalog: which collections exist. The source of truth for collection existence.
 
-A checked JSON document (see _jsonfile), replaced atomically on every change:
+A checked JSON document (see zoro.checked_json), replaced atomically on every change:
 
     {"format": "zoro-catalog", "version": 1, "collections": [
         {"id": "<uuid4 hex>", "name": "...", "dimension": 128, "distance": "Cosine",
@@ -28,11 +28,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
+from zoro import checked_json
 from zoro.errors import CollectionExists, CollectionNotFound, CorruptionError, storage_error
 from zoro.fsutil import fsync_dir
 from zoro.types import Distance
-
-from . import _jsonfile
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -79,13 +78,13 @@ class CollectionEntry:
             raise CorruptionError(str(path), 0, "a catalog entry is not an object")
         try:
             return cls(
-                id=_jsonfile.field(data, "id", str, path),
-                name=_jsonfile.field(data, "name", str, path),
-                dimension=_jsonfile.field(data, "dimension", int, path),
-                distance=Distance(_jsonfile.field(data, "distance", str, path)),
-                created_at=_jsonfile.field(data, "created_at", float, path),
-                state=CollectionState(_jsonfile.field(data, "state", str, path)),
-                engine=MappingProxyType(_jsonfile.field(data, "engine", dict, path)),
+                id=checked_json.field(data, "id", str, path),
+                name=checked_json.field(data, "name", str, path),
+                dimension=checked_json.field(data, "dimension", int, path),
+                distance=Distance(checked_json.field(data, "distance", str, path)),
+                created_at=checked_json.field(data, "created_at", float, path),
+                state=CollectionState(checked_json.field(data, "state", str, path)),
+                engine=MappingProxyType(checked_json.field(data, "engine", dict, path)),
             )
         except ValueError as exc:  # an unknown distance or state
             raise CorruptionError(str(path), 0, f"catalog entry: {exc}") from exc
@@ -225,7 +224,7 @@ class Catalog:
 
     def _write(self, entries: dict[str, CollectionEntry]) -> None:
         collections = [entries[name].to_json() for name in sorted(entries)]
-        _jsonfile.write(
+        checked_json.write(
             self._dir / CATALOG, {"format": FORMAT, "version": VERSION, "collections": collections}
         )
 
@@ -237,10 +236,10 @@ class Catalog:
 
 
 def _read(path: Path) -> dict[str, CollectionEntry]:
-    data = _jsonfile.read(path)
+    data = checked_json.read(path)
     if data.get("format") != FORMAT or data.get("version") != VERSION:
         raise CorruptionError(str(path), 0, f"not a version {VERSION} {FORMAT} document")
-    raw = _jsonfile.field(data, "collections", list, path)
+    raw = checked_json.field(data, "collections", list, path)
     entries: dict[str, CollectionEntry] = {}
     ids: set[str] = set()
     for item in raw:

@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from zoro import checked_json
 from zoro.errors import CorruptionError
-
-from . import _jsonfile
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,15 +64,15 @@ def write(path: Path, meta: CollectionMeta) -> None:
     """Replace meta durably: this is the checkpoint's commit point. Raises OSError."""
     data: dict[str, object] = {name: getattr(meta, name) for name in _INT_FIELDS}
     data.update(format=FORMAT, version=VERSION, garbage=meta.garbage)
-    _jsonfile.write(path, data)
+    checked_json.write(path, data)
 
 
 def read(path: Path) -> CollectionMeta:
     """Raises OSError if missing or unreadable, CorruptionError if damaged or inconsistent."""
-    data = _jsonfile.read(path)
+    data = checked_json.read(path)
     if data.get("format") != FORMAT or data.get("version") != VERSION:
         raise CorruptionError(str(path), 0, f"not a version {VERSION} {FORMAT} document")
-    values = {name: _jsonfile.field(data, name, int, path) for name in _INT_FIELDS}
+    values = {name: checked_json.field(data, name, int, path) for name in _INT_FIELDS}
     meta = CollectionMeta(**values)
     if min(values.values()) < 0 or meta.live > meta.slots:
         raise CorruptionError(str(path), 0, "inconsistent counters")

@@ -197,6 +197,14 @@ class CollectionStore:
     def live_slots(self) -> npt.NDArray[np.int64]:
         return np.flatnonzero(self._live.view()).astype(np.int64)
 
+    def live_mask(self) -> npt.NDArray[np.bool_]:
+        """Is each slot live? A view: valid until the next apply; copy it to keep it."""
+        return self._live.view()
+
+    def vector_rows(self) -> npt.NDArray[np.float32]:
+        """Every slot's vector as one read-only (slots, dimension) memory map (row = slot)."""
+        return self._vectors.rows()
+
     def stats(self) -> StoreStats:
         index = self._index
         return StoreStats(

@@ -117,6 +117,12 @@ class VectorFile:
             self._remap()
         return self._map[slots]
 
+    def rows(self) -> npt.NDArray[np.float32]:
+        """All rows as a read-only memory map (no copy)."""
+        if len(self._map) < self._rows:
+            self._remap()
+        return self._map
+
     def _remap(self) -> None:
         if self._rows == 0:
             return

@@ -1,4 +1,4 @@
-"""Small JSON documents (catalog, meta) with a CRC, replaced atomically.
+"""Small JSON documents (catalog, meta, payload index schemas) with a CRC, replaced atomically.
 
     {"crc32": <CRC32 of the canonical encoding of data>, "data": {...}}
 

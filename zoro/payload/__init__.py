@@ -1,0 +1,49 @@
+"""Payload filtering: the filter language, payload indexes, and turning a filter into slots.
+
+Plain synchronous code with no trio in it, like zoro.storage and zoro.ann: the collection actor
+decides what runs on its event loop (index upkeep on apply, `prepare`) and what goes to a worker
+thread (`scan` of many payloads, `build_index`, writing index files).
+"""
+
+from zoro.payload.conditions import (
+    Condition,
+    Filter,
+    HasId,
+    IsEmpty,
+    IsNull,
+    KeyPath,
+    Match,
+    MinShould,
+    Range,
+    ValuesCount,
+    matches,
+    parse_key,
+)
+from zoro.payload.field_index import SCHEMAS, FieldIndex
+from zoro.payload.indexes import FieldInfo, PayloadIndexes, build_index, index_slots
+from zoro.payload.select import Prepared, apply_scan, prepare, scan
+
+__all__ = [
+    "SCHEMAS",
+    "Condition",
+    "FieldIndex",
+    "FieldInfo",
+    "Filter",
+    "HasId",
+    "IsEmpty",
+    "IsNull",
+    "KeyPath",
+    "Match",
+    "MinShould",
+    "PayloadIndexes",
+    "Prepared",
+    "Range",
+    "ValuesCount",
+    "apply_scan",
+    "build_index",
+    "index_slots",
+    "matches",
+    "parse_key",
+    "prepare",
+    "scan",
+]

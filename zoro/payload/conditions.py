@@ -1,0 +1,276 @@
+"""The filter language (Qdrant's), as plain values, and what it means for one payload.
+
+A filter is a tree: `Filter(must, should, must_not, min_should)` whose leaves are conditions on
+a key path (`Match`, `Range`, `ValuesCount`, `IsEmpty`, `IsNull`) or on the point id (`HasId`).
+The HTTP shapes are parsed into these by zoro.services.filters; this module holds the meaning:
+
+* A key path walks objects by name (`meta.lang`); `name[]` walks into every element of an array
+  (`offers[].price`). The values at the end of the walk are the values found there, with an
+  array at the end standing for its elements: `{"tags": ["a", "b"]}` has values a and b at
+  `tags` (and at `tags[]`).
+* A condition on values matches when ANY value matches. A missing key (no values) never matches
+  a positive condition.
+* Values compare by kind: a string only equals a string, an integer only an integer (never a
+  bool, never a float), a bool only a bool. Ranges take any number (not bools); a datetime range
+  takes RFC 3339 strings.
+
+`matches()` evaluates a condition on one decoded payload in Python: it is the scan path (for keys
+without an index) and the definition the indexes must agree with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+Scalar = str | int | bool
+
+_MISSING: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPath:
+    """A parsed key: each step is (name, project) where project means `name[]`."""
+
+    text: str  # canonical: a trailing `[]` dropped (`tags[]` and `tags` find the same values)
+    steps: tuple[tuple[str, bool], ...]
+
+    def values(self, payload: Mapping[str, Any]) -> list[Any]:
+        """Every value at this path in `payload` (arrays at the end are spread out)."""
+        current: list[Any] = [payload]
+        for name, project in self.steps:
+            found: list[Any] = []
+            for value in current:
+                if isinstance(value, dict):
+                    child = value.get(name, _MISSING)
+                    if child is _MISSING:
+                        continue
+                    if project:
+                        if isinstance(child, list):
+                            found.extend(child)
+                    else:
+                        found.append(child)
+            current = found
+        out: list[Any] = []
+        for value in current:
+            if isinstance(value, list):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
+    def raw(self, payload: Mapping[str, Any]) -> list[Any]:
+        """The values at this path before arrays at the end are spread (for is_empty/is_null)."""
+        current: list[Any] = [payload]
+        for name, project in self.steps:
+            found: list[Any] = []
+            for value in current:
+                if isinstance(value, dict) and name in value:
+                    child = value[name]
+                    if project and isinstance(child, list):
+                        found.extend(child)
+                    elif not project:
+                        found.append(child)
+            current = found
+        return current
+
+
+def parse_key(text: str) -> KeyPath:
+    """`a.b[].c` -> KeyPath. Raises ValueError naming what is wrong."""
+    if not text:
+        raise ValueError("empty key")
+    steps: list[tuple[str, bool]] = []
+    for part in text.split("."):
+        project = part.endswith("[]")
+        name = part[:-2] if project else part
+        if not name:
+            raise ValueError(f"empty step in key {text!r}")
+        if "[" in name or "]" in name:
+            raise ValueError(f"key {text!r}: only `name[]` is supported inside brackets")
+        steps.append((name, project))
+    canonical = text[:-2] if text.endswith("[]") else text
+    return KeyPath(canonical, tuple(steps))
+
+
+def kind_of(value: object) -> type | None:
+    """The kind a value compares as: str, int (not bool) or bool; None for anything else."""
+    t = type(value)
+    return t if t in (str, int, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """`match`: value (one target), any (a target set) or except (NOT IN a target set)."""
+
+    key: KeyPath
+    mode: str  # "value" | "any" | "except"
+    targets: frozenset[Scalar]
+    kind: type | None  # the kind of the targets (None: an empty list, any kind)
+
+    def holds(self, value: object) -> bool:
+        kind = kind_of(value)
+        if self.mode == "except":
+            if kind not in (str, int):
+                return False
+            return not (kind is self.kind and value in self.targets)
+        return kind is not None and kind is self.kind and value in self.targets
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """`range`: bounds on numbers, or (datetime=True) on RFC 3339 datetimes as UTC seconds."""
+
+    key: KeyPath
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    datetime: bool = False
+
+    def holds(self, value: object) -> bool:
+        number = timestamp(value) if self.datetime else number_of(value)
+        return number is not None and self.contains(number)
+
+    def contains(self, x: float) -> bool:
+        return (
+            (self.gt is None or x > self.gt)
+            and (self.gte is None or x >= self.gte)
+            and (self.lt is None or x < self.lt)
+            and (self.lte is None or x <= self.lte)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ValuesCount:
+    """`values_count`: bounds on how many values the key holds (a missing key never matches)."""
+
+    key: KeyPath
+    gt: int | None = None
+    gte: int | None = None
+    lt: int | None = None
+    lte: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IsEmpty:
+    """The key is missing, null, or an empty array."""
+
+    key: KeyPath
+
+
+@dataclass(frozen=True, slots=True)
+class IsNull:
+    """The key is present and null (an array holding a null counts too)."""
+
+    key: KeyPath
+
+
+@dataclass(frozen=True, slots=True)
+class HasId:
+    """The point's id is one of these (as 17-byte keys)."""
+
+    keys: frozenset[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class MinShould:
+    conditions: tuple[Condition, ...]
+    min_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """All of `must`, at least one of `should` (when given), none of `must_not`."""
+
+    must: tuple[Condition, ...] = ()
+    should: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+    min_should: MinShould | None = None
+
+
+FieldCondition = Match | Range | ValuesCount | IsEmpty | IsNull
+Condition = FieldCondition | HasId | Filter
+
+
+def number_of(value: object) -> float | None:
+    """A JSON number as a float (bools are not numbers here)."""
+    if type(value) is int or type(value) is float:
+        number = float(value)
+        return None if math.isnan(number) else number
+    return None
+
+
+def timestamp(value: object) -> float | None:
+    """An RFC 3339 datetime string as UTC seconds (a naive one is taken as UTC)."""
+    if type(value) is not str:
+        return None
+    return parse_datetime(value)
+
+
+def parse_datetime(text: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def matches(condition: Condition, payload: Mapping[str, Any], key: bytes) -> bool:
+    """Does this point (payload, 17-byte key) satisfy `condition`?"""
+    if isinstance(condition, Filter):
+        return _filter_matches(condition, payload, key)
+    if isinstance(condition, HasId):
+        return key in condition.keys
+    if isinstance(condition, Match | Range):
+        return any(map(condition.holds, condition.key.values(payload)))
+    if isinstance(condition, ValuesCount):
+        values = [v for v in condition.key.values(payload) if v is not None]
+        return bool(values) and _count_in(condition, len(values))
+    if isinstance(condition, IsEmpty):
+        return not condition.key.values(payload) or all(
+            v is None for v in condition.key.raw(payload)
+        )
+    if isinstance(condition, IsNull):
+        return any(v is None for v in condition.key.values(payload))
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def _filter_matches(f: Filter, payload: Mapping[str, Any], key: bytes) -> bool:
+    if not all(matches(c, payload, key) for c in f.must):
+        return False
+    if f.should and not any(matches(c, payload, key) for c in f.should):
+        return False
+    if f.min_should is not None:
+        hits = sum(matches(c, payload, key) for c in f.min_should.conditions)
+        if hits < f.min_should.min_count:
+            return False
+    return not any(matches(c, payload, key) for c in f.must_not)
+
+
+def _count_in(c: ValuesCount, n: int) -> bool:
+    return (
+        (c.gt is None or n > c.gt)
+        and (c.gte is None or n >= c.gte)
+        and (c.lt is None or n < c.lt)
+        and (c.lte is None or n <= c.lte)
+    )
+
+
+def keys_in(condition: Condition) -> Iterable[KeyPath]:
+    """Every key path a condition reads (for "which filtered keys lack an index")."""
+    if isinstance(condition, Filter):
+        groups = [condition.must, condition.should, condition.must_not]
+        if condition.min_should is not None:
+            groups.append(condition.min_should.conditions)
+        for group in groups:
+            for c in group:
+                yield from keys_in(c)
+    elif not isinstance(condition, HasId):
+        yield condition.key

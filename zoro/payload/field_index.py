@@ -1,0 +1,386 @@
+"""One payload index: the values at one key path, mapped to the slots that hold them.
+
+Two shapes serve the six schemas:
+
+* `KeywordIndex` (keyword, uuid, bool): value -> posting list of slots. A match reads only the
+  postings of its targets, so a selective match costs what it returns.
+* `NumericIndex` (integer, float, datetime): (value, slot) pairs sorted by value, plus a short
+  unsorted tail of recent additions; a range is two binary searches and a scan of the tail.
+
+Slots only ever grow (every upsert writes a new slot), so the structures only append. A slot
+that dies (deleted or replaced) stays in the postings; callers AND the answer with the store's
+live flags, and a rebuild (at open, or `compacted`) drops the dead ones.
+
+An index answers a condition exactly. It indexes the values of its kind; a slot that also holds
+values of another kind that could match what the index answers (an integer under a keyword
+index, a string under an integer index) is listed in `others`, and the caller checks those slots
+by scanning their payloads. With uniform data `others` is empty.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from zoro.payload.conditions import KeyPath, Match, Range, number_of, timestamp
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from zoro.payload.conditions import Condition
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+SCHEMAS: Final = ("keyword", "integer", "float", "bool", "uuid", "datetime")
+# The tail of a numeric index is merged into the sorted run when it grows past this share of it.
+_TAIL_SHARE: Final = 0.125
+_TAIL_MIN: Final = 65_536
+
+
+def _as_array(values: array[int]) -> I64:
+    return np.array(values, dtype=np.int64) if len(values) else np.empty(0, dtype=np.int64)
+
+
+def _kept_at(slots: I64, keep: Mask) -> Mask:
+    """For each slot: is it below len(keep) and set in keep?"""
+    inside = slots < len(keep)
+    out = np.zeros(len(slots), dtype=np.bool_)
+    out[inside] = keep[slots[inside]]
+    return out
+
+
+def _kept(slots: I64, keep: Mask) -> I64:
+    return slots[_kept_at(slots, keep)]
+
+
+class FieldIndex:
+    """What every index keeps besides its values: the key, which slots hold indexed values,
+    and which slots hold values of other kinds (to be scanned)."""
+
+    schema: ClassVar[str]
+
+    def __init__(self, key: KeyPath) -> None:
+        self.key = key
+        self.entries = 0  # (value, slot) pairs held, dead slots included
+        self._holders = array("q")  # slots with at least one indexed value, ascending
+        self._others = array("q")  # slots with values of another kind that could match
+
+    def answers(self, condition: Condition) -> bool:
+        raise NotImplementedError
+
+    def mask(self, condition: Condition, n: int) -> Mask:
+        """Slots (< n) whose indexed values satisfy `condition` (dead ones included)."""
+        raise NotImplementedError
+
+    def _take(self, value: Any) -> Any:
+        """The indexed form of one payload value, or None when this index does not hold it."""
+        raise NotImplementedError
+
+    def _could_match(self, value: Any) -> bool:
+        """Could an unindexed value still satisfy a condition this index answers?"""
+        raise NotImplementedError
+
+    def _store(self, slot: int, values: list[Any]) -> None:
+        raise NotImplementedError
+
+    def add(self, slots: Sequence[int], payloads: Sequence[dict[str, Any]]) -> None:
+        """Index these new slots (ascending, all above any slot added before)."""
+        values_at = self.key.values
+        for slot, payload in zip(slots, payloads, strict=True):
+            taken, other = [], False
+            for value in values_at(payload):
+                if value is None:
+                    continue
+                form = self._take(value)
+                if form is None:
+                    other = other or self._could_match(value)
+                else:
+                    taken.append(form)
+            if taken:
+                self._holders.append(slot)
+                self._store(slot, taken)
+                self.entries += len(taken)
+            if other:
+                self._others.append(slot)
+
+    def holders(self) -> I64:
+        return _as_array(self._holders)
+
+    def others(self) -> I64:
+        return _as_array(self._others)
+
+    def memory_bytes(self) -> int:
+        raise NotImplementedError
+
+    # --- persistence: plain arrays, cut at a slot limit --------------------------------------
+
+    def arrays(self, keep: Mask) -> dict[str, npt.NDArray[Any]]:
+        """Everything for the slots set in `keep` (live slots below a limit), as arrays.
+
+        Copies: safe to write from a thread. Dead slots are left out, so a saved index is
+        compact; loading it gives an index without the garbage the live one carried."""
+        return {"holders": _kept(self.holders(), keep), "others": _kept(self.others(), keep)}
+
+    def load_arrays(self, data: dict[str, npt.NDArray[Any]]) -> None:
+        self._holders = array("q", data["holders"].astype(np.int64).tobytes())
+        self._others = array("q", data["others"].astype(np.int64).tobytes())
+
+
+class KeywordIndex(FieldIndex):
+    """keyword / uuid: strings; bool: true and false. Value -> posting list (array of slots)."""
+
+    schema = "keyword"
+    _kind: ClassVar[type] = str
+
+    def __init__(self, key: KeyPath) -> None:
+        super().__init__(key)
+        self._postings: dict[Any, array[int]] = {}
+
+    def answers(self, condition: Condition) -> bool:
+        return isinstance(condition, Match)
+
+    def _take(self, value: Any) -> Any:
+        return value if type(value) is self._kind else None
+
+    def _could_match(self, value: Any) -> bool:
+        return type(value) in (str, int, bool)
+
+    def _store(self, slot: int, values: list[Any]) -> None:
+        postings = self._postings
+        for value in set(values) if len(values) > 1 else values:
+            posting = postings.get(value)
+            if posting is None:
+                posting = postings[value] = array("q")
+            posting.append(slot)
+
+    def mask(self, condition: Condition, n: int) -> Mask:
+        assert isinstance(condition, Match)
+        out = np.zeros(n, dtype=np.bool_)
+        values = condition.targets if condition.mode != "except" else self._postings.keys()
+        for value in values:
+            posting = self._postings.get(value)
+            if posting and condition.holds(value):
+                out[np.frombuffer(posting, dtype=np.int64)] = True
+        return out
+
+    def estimate(self, condition: Match) -> int:
+        """How many entries a match would touch (an upper bound on its points)."""
+        if condition.mode == "except":
+            return self.entries
+        return sum(len(self._postings.get(v, ())) for v in condition.targets)
+
+    def value_count(self) -> int:
+        return len(self._postings)
+
+    def memory_bytes(self) -> int:
+        postings = sum(p.buffer_info()[1] * p.itemsize + 64 for p in self._postings.values())
+        keys = sum(len(str(v)) + 50 for v in self._postings)
+        return postings + keys + 8 * (len(self._holders) + len(self._others))
+
+    def arrays(self, keep: Mask) -> dict[str, npt.NDArray[Any]]:
+        values, counts, slots = [], [], []
+        for value, posting in self._postings.items():
+            held = _kept(np.frombuffer(posting, dtype=np.int64), keep)
+            if len(held):
+                values.append(value)
+                counts.append(len(held))
+                slots.append(held)
+        out = super().arrays(keep)
+        out["values"] = np.array(values, dtype=object if self._kind is str else np.bool_)
+        out["counts"] = np.array(counts, dtype=np.int64)
+        out["slots"] = np.concatenate(slots) if slots else np.empty(0, dtype=np.int64)
+        return out
+
+    def load_arrays(self, data: dict[str, npt.NDArray[Any]]) -> None:
+        super().load_arrays(data)
+        slots = data["slots"].astype(np.int64)
+        ends = np.cumsum(data["counts"])
+        self._postings = {}
+        start = 0
+        for value, end in zip(data["values"].tolist(), ends.tolist(), strict=True):
+            self._postings[self._kind(value)] = array("q", slots[start:end].tobytes())
+            start = end
+        self.entries = len(slots)
+
+
+class UuidIndex(KeywordIndex):
+    schema = "uuid"
+
+
+class BoolIndex(KeywordIndex):
+    schema = "bool"
+    _kind = bool
+
+    def _could_match(self, value: Any) -> bool:
+        return type(value) in (str, int)
+
+
+class NumericIndex(FieldIndex):
+    """integer / float / datetime: a sorted run of (value, slot) and an unsorted tail."""
+
+    schema = "float"
+    _dtype: ClassVar[type] = np.float64
+    _code: ClassVar[str] = "d"
+
+    def __init__(self, key: KeyPath) -> None:
+        super().__init__(key)
+        self._values: npt.NDArray[Any] = np.empty(0, dtype=self._dtype)
+        self._slots: I64 = np.empty(0, dtype=np.int64)
+        self._tail_values = array(self._code)
+        self._tail_slots = array("q")
+
+    def answers(self, condition: Condition) -> bool:
+        return isinstance(condition, Range) and not condition.datetime
+
+    def _take(self, value: Any) -> Any:
+        return number_of(value)
+
+    def _could_match(self, value: Any) -> bool:
+        return False  # every number is indexed, and nothing else satisfies a numeric range
+
+    def _store(self, slot: int, values: list[Any]) -> None:
+        for value in values:
+            self._tail_values.append(value)
+            self._tail_slots.append(slot)
+        if len(self._tail_slots) > max(_TAIL_MIN, _TAIL_SHARE * len(self._slots)):
+            self._merge_tail()
+
+    def _merge_tail(self) -> None:
+        values = np.concatenate([self._values, np.array(self._tail_values, dtype=self._dtype)])
+        slots = np.concatenate([self._slots, _as_array(self._tail_slots)])
+        order = np.argsort(values, kind="stable")
+        self._values, self._slots = values[order], slots[order]
+        self._tail_values, self._tail_slots = array(self._code), array("q")
+
+    def _selected(self, keep: Callable[[npt.NDArray[Any]], Mask], lo: Any, hi: Any) -> I64:
+        """Slots whose value v satisfies keep(v); lo/hi bound the sorted run's candidates."""
+        start = 0 if lo is None else int(np.searchsorted(self._values, lo, side="left"))
+        end = len(self._values) if hi is None else int(np.searchsorted(self._values, hi, "right"))
+        run_values, run_slots = self._values[start:end], self._slots[start:end]
+        parts = [run_slots[keep(run_values)]]
+        if len(self._tail_slots):
+            tail: npt.NDArray[Any] = np.frombuffer(self._tail_values, dtype=self._dtype)
+            parts.append(np.frombuffer(self._tail_slots, dtype=np.int64)[keep(tail)])
+        return np.concatenate(parts)
+
+    def _range_slots(self, r: Range) -> I64:
+        lo = r.gt if r.gte is None else r.gte if r.gt is None else min(r.gt, r.gte)
+        hi = r.lt if r.lte is None else r.lte if r.lt is None else max(r.lt, r.lte)
+
+        def keep(v: npt.NDArray[Any]) -> Mask:
+            ok = np.ones(len(v), dtype=np.bool_)
+            if r.gt is not None:
+                ok &= v > r.gt
+            if r.gte is not None:
+                ok &= v >= r.gte
+            if r.lt is not None:
+                ok &= v < r.lt
+            if r.lte is not None:
+                ok &= v <= r.lte
+            return ok
+
+        return self._selected(keep, lo, hi)
+
+    def mask(self, condition: Condition, n: int) -> Mask:
+        out = np.zeros(n, dtype=np.bool_)
+        out[self._slots_for(condition)] = True
+        return out
+
+    def _slots_for(self, condition: Condition) -> I64:
+        assert isinstance(condition, Range)
+        return self._range_slots(condition)
+
+    def estimate(self, condition: Condition) -> int:
+        if isinstance(condition, Range):
+            lo = condition.gt if condition.gte is None else condition.gte
+            hi = condition.lt if condition.lte is None else condition.lte
+            values = self._values
+            start = 0 if lo is None else int(np.searchsorted(values, lo))
+            end = len(values) if hi is None else int(np.searchsorted(values, hi, "right"))
+            return end - start + len(self._tail_slots)
+        return self.entries
+
+    def memory_bytes(self) -> int:
+        run = self._values.nbytes + self._slots.nbytes
+        tail = len(self._tail_slots) * 16
+        return run + tail + 8 * (len(self._holders) + len(self._others))
+
+    def arrays(self, keep: Mask) -> dict[str, npt.NDArray[Any]]:
+        out = super().arrays(keep)
+        values: npt.NDArray[Any] = np.concatenate(
+            [self._values, np.array(self._tail_values, dtype=self._dtype)]
+        )
+        slots = np.concatenate([self._slots, _as_array(self._tail_slots)])
+        kept = _kept_at(slots, keep)
+        out["values"], out["slots"] = values[kept], slots[kept]
+        return out
+
+    def load_arrays(self, data: dict[str, npt.NDArray[Any]]) -> None:
+        super().load_arrays(data)
+        values: npt.NDArray[Any] = data["values"].astype(self._dtype)
+        slots = data["slots"].astype(np.int64)
+        order = np.argsort(values, kind="stable")
+        self._values, self._slots = values[order], slots[order]
+        self._tail_values, self._tail_slots = array(self._code), array("q")
+        self.entries = len(slots)
+
+
+class FloatIndex(NumericIndex):
+    schema = "float"
+
+
+class IntegerIndex(NumericIndex):
+    """Integers only (bools and floats are not); answers matches as well as ranges."""
+
+    schema = "integer"
+    _dtype = np.int64
+    _code = "q"
+
+    def answers(self, condition: Condition) -> bool:
+        return isinstance(condition, Match) or super().answers(condition)
+
+    def _take(self, value: Any) -> Any:
+        return value if type(value) is int and -(2**63) <= value < 2**63 else None
+
+    def _could_match(self, value: Any) -> bool:
+        return type(value) in (str, bool, float) or type(value) is int  # big ints, strings
+
+    def _slots_for(self, condition: Condition) -> I64:
+        if not isinstance(condition, Match):
+            return super()._slots_for(condition)
+        if condition.mode == "except":
+            if condition.kind is int:
+                targets = np.array(sorted(condition.targets), dtype=np.float64)
+                return self._selected(lambda v: ~np.isin(v, targets), None, None)
+            return self._selected(lambda v: np.ones(len(v), dtype=np.bool_), None, None)
+        if condition.kind is not int:
+            return np.empty(0, dtype=np.int64)
+        parts = [
+            self._selected(lambda v, t=t: v == t, t, t)  # type: ignore[misc]
+            for t in condition.targets
+            if -(2**63) <= int(t) < 2**63
+        ]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+class DatetimeIndex(NumericIndex):
+    """RFC 3339 strings, held as UTC seconds; answers datetime ranges."""
+
+    schema = "datetime"
+
+    def answers(self, condition: Condition) -> bool:
+        return isinstance(condition, Range) and condition.datetime
+
+    def _take(self, value: Any) -> Any:
+        return timestamp(value)
+
+
+INDEX_CLASSES: Final[dict[str, type[FieldIndex]]] = {
+    cls.schema: cls
+    for cls in (KeywordIndex, UuidIndex, BoolIndex, FloatIndex, IntegerIndex, DatetimeIndex)
+}
+assert set(INDEX_CLASSES) == set(SCHEMAS)

@@ -1,0 +1,328 @@
+"""A collection's payload indexes: which exist, their state, and their files.
+
+    <collection>/payload/schema       checked JSON: {"fields": {key: {"schema", "file"}}, "next"}
+    <collection>/payload/<file>.npz   one index's arrays as of a checkpoint (zip members carry a
+                                      CRC32), with the slot limit they cover
+
+The schema file is the truth about which indexes exist; it is replaced atomically when one is
+created or dropped. An index file is only an accelerator: a missing, damaged or mismatched one
+is rebuilt from the payload source file, and one that covers fewer slots than the store is
+caught up by indexing the slots after its limit.
+
+Threads: the actor mutates this object on its event loop only (declare/drop bookkeeping, `add`,
+`install`); `build_index` and `write_snapshot` run in worker threads on inputs that do not
+change under them (payload records below a slot limit, arrays copied by `snapshot`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import zipfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from zoro import checked_json
+from zoro.errors import CorruptionError
+from zoro.fsutil import atomic_write, fsync_dir
+from zoro.payload.conditions import KeyPath, keys_in, parse_key
+from zoro.payload.field_index import INDEX_CLASSES, SCHEMAS, FieldIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+
+    from zoro.payload.conditions import Condition
+    from zoro.payload.select import PayloadSource
+
+log = logging.getLogger(__name__)
+
+DIRECTORY: Final = "payload"
+SCHEMA_FILE: Final = "schema"
+FORMAT: Final = 1
+CHUNK_SLOTS: Final = 8192
+# Keys seen in filters without an index, reported in the collection info (bounded).
+MAX_UNINDEXED_KEYS: Final = 32
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(slots=True)
+class _Field:
+    key: KeyPath
+    schema: str
+    file: str
+    index: FieldIndex | None  # None while it is being built
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    key: str
+    schema: str
+    ready: bool
+    points: int  # live points holding at least one indexed value
+    entries: int  # (value, slot) pairs, dead slots included
+    memory_bytes: int
+
+
+def new_index(schema: str, key: KeyPath) -> FieldIndex:
+    return INDEX_CLASSES[schema](key)
+
+
+class BuildStopped(Exception):
+    """A build was asked to stop (its collection is closing)."""
+
+
+def index_slots(
+    index: FieldIndex,
+    slots: I64,
+    source: PayloadSource,
+    stopped: Callable[[], bool] = lambda: False,
+) -> None:
+    """Add these slots (ascending) to `index`, reading their payloads from the store."""
+    for start in range(0, len(slots), CHUNK_SLOTS):
+        if stopped():
+            raise BuildStopped
+        part = slots[start : start + CHUNK_SLOTS]
+        index.add(part.tolist(), [orjson.loads(p) for p in source.payloads_of_slots(part)])
+
+
+def build_index(
+    schema: str,
+    key_text: str,
+    limit: int,
+    source: PayloadSource,
+    stopped: Callable[[], bool] = lambda: False,
+) -> FieldIndex:
+    """A new index over slots [0, limit) (a worker thread: those records never change).
+    Checks `stopped` between chunks and raises BuildStopped when it says so."""
+    index = new_index(schema, parse_key(key_text))
+    index_slots(index, np.arange(limit, dtype=np.int64), source, stopped)
+    return index
+
+
+class PayloadIndexes:
+    def __init__(self, directory: Path) -> None:
+        self._dir = directory / DIRECTORY
+        self._fields: dict[str, _Field] = {}
+        self._next_file = 0
+        self.unindexed_keys: set[str] = set()
+        self.version = 0  # bumped by every change; a snapshot of an unchanged version is skipped
+
+    # --- what exists --------------------------------------------------------------------------
+
+    def ready_index(self, key_text: str) -> FieldIndex | None:
+        field = self._fields.get(key_text)
+        return None if field is None else field.index
+
+    def any_ready(self) -> bool:
+        return any(f.index is not None for f in self._fields.values())
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(key, schema) of every index waiting to be built."""
+        return [(k, f.schema) for k, f in self._fields.items() if f.index is None]
+
+    def schema_of(self, key_text: str) -> str | None:
+        field = self._fields.get(key_text)
+        return None if field is None else field.schema
+
+    def note_filter(self, condition: Condition) -> None:
+        """Remember the keys this filter reads that have no index (for the collection info)."""
+        for key in keys_in(condition):
+            if key.text not in self._fields and len(self.unindexed_keys) < MAX_UNINDEXED_KEYS:
+                self.unindexed_keys.add(key.text)
+
+    def info(self, live: Mask) -> list[FieldInfo]:
+        out = []
+        for text, f in sorted(self._fields.items()):
+            index = f.index
+            points = 0
+            if index is not None:
+                holders = index.holders()
+                holders = holders[holders < len(live)]
+                points = int(np.count_nonzero(live[holders]))
+            out.append(
+                FieldInfo(
+                    key=text,
+                    schema=f.schema,
+                    ready=index is not None,
+                    points=points,
+                    entries=0 if index is None else index.entries,
+                    memory_bytes=0 if index is None else index.memory_bytes(),
+                )
+            )
+        return out
+
+    # --- changes (event loop) -----------------------------------------------------------------
+
+    def change(self, key_text: str, schema: str | None) -> Callable[[], None] | None:
+        """Declare an index (built later; a key with another schema is redefined), or drop one
+        (schema None). Returns a function that undoes the change (if persisting it fails), or
+        None when nothing changed. Raises ValueError for an unknown schema or a bad key."""
+        if schema is not None and schema not in SCHEMAS:
+            raise ValueError(f"unknown type {schema!r}; one of {', '.join(SCHEMAS)}")
+        key = parse_key(key_text)
+        before = self._fields.get(key.text)
+        if schema is None:
+            if before is None:
+                return None
+            del self._fields[key.text]
+        else:
+            if before is not None and before.schema == schema:
+                return None
+            self._fields[key.text] = _Field(key, schema, f"f{self._next_file}", None)
+            self._next_file += 1
+            self.unindexed_keys.discard(key.text)
+        self.version += 1
+
+        def undo() -> None:
+            if before is None:
+                self._fields.pop(key.text, None)
+            else:
+                self._fields[key.text] = before
+
+        return undo
+
+    def add(self, slots: I64, payloads: list[bytes]) -> None:
+        """Index new slots (ascending) in every ready index."""
+        ready = [f.index for f in self._fields.values() if f.index is not None]
+        if not ready or not len(slots):
+            return
+        decoded = [orjson.loads(p) for p in payloads]
+        as_list = slots.tolist()
+        for index in ready:
+            index.add(as_list, decoded)
+        self.version += 1
+
+    def install(self, key_text: str, schema: str, index: FieldIndex) -> bool:
+        """Swap in a finished build, unless the index was dropped or redefined meanwhile."""
+        field = self._fields.get(key_text)
+        if field is None or field.schema != schema or field.index is not None:
+            return False
+        field.index = index
+        self.version += 1
+        return True
+
+    # --- files --------------------------------------------------------------------------------
+
+    def write_schema(self) -> None:
+        """Persist which indexes exist (atomic). Raises OSError."""
+        self._dir.mkdir(exist_ok=True)
+        fields = {k: {"schema": f.schema, "file": f.file} for k, f in self._fields.items()}
+        checked_json.write(
+            self._dir / SCHEMA_FILE, {"format": FORMAT, "fields": fields, "next": self._next_file}
+        )
+        self._remove_stray_files()
+
+    def snapshot(self, live: Mask) -> list[tuple[Path, dict[str, npt.NDArray[Any]]]]:
+        """Copies of every ready index's arrays for the live slots below len(live), the
+        checkpoint's slot limit (taken on the event loop)."""
+        out = []
+        limit = len(live)
+        for text, f in self._fields.items():
+            if f.index is None:
+                continue
+            arrays = f.index.arrays(live)
+            arrays["meta"] = np.frombuffer(
+                orjson.dumps({"key": text, "schema": f.schema, "limit": limit, "format": FORMAT}),
+                dtype=np.uint8,
+            )
+            out.append((self._dir / f"{f.file}.npz", arrays))
+        return out
+
+    @staticmethod
+    def write_snapshot(files: list[tuple[Path, dict[str, npt.NDArray[Any]]]]) -> None:
+        """Write snapshot files atomically (a worker thread). Raises OSError."""
+        for path, arrays in files:
+            buffer = io.BytesIO()
+            np.savez(buffer, allow_pickle=False, **_storable(arrays))
+            path.parent.mkdir(exist_ok=True)
+            atomic_write(path, buffer.getvalue())
+
+    @classmethod
+    def open(cls, directory: Path, slot_count: int, source: PayloadSource) -> PayloadIndexes:
+        """Read the schema and load each index file, caught up to `slot_count` slots. An index
+        whose file is unusable is left to be rebuilt (`pending`). Raises CorruptionError if the
+        schema file itself is damaged: it alone says which indexes exist."""
+        self = cls(directory)
+        path = self._dir / SCHEMA_FILE
+        if not path.exists():
+            return self
+        data = checked_json.read(path)
+        fields = data.get("fields")
+        if not isinstance(fields, dict) or not isinstance(data.get("next"), int):
+            raise CorruptionError(str(path), 0, "not a payload index schema")
+        self._next_file = int(data["next"])  # type: ignore[call-overload]
+        for text, spec in fields.items():
+            if not isinstance(spec, dict) or spec.get("schema") not in SCHEMAS:
+                raise CorruptionError(str(path), 0, f"bad entry for key {text!r}")
+            key = parse_key(text)
+            field = _Field(key, spec["schema"], str(spec["file"]), None)
+            field.index = self._load(field, slot_count, source)
+            self._fields[key.text] = field
+        self._remove_stray_files()
+        return self
+
+    def _load(self, field: _Field, slot_count: int, source: PayloadSource) -> FieldIndex | None:
+        path = self._dir / f"{field.file}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+            meta = orjson.loads(arrays.pop("meta").tobytes())
+            expected = {"key": field.key.text, "schema": field.schema, "format": FORMAT}
+            if any(meta.get(k) != v for k, v in expected.items()) or meta["limit"] > slot_count:
+                raise ValueError(f"made for {meta}")
+            index = new_index(field.schema, field.key)
+            index.load_arrays(_loaded(arrays))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, orjson.JSONDecodeError) as exc:
+            log.warning("payload index %s (%s) unusable, rebuilding: %s", field.key.text, path, exc)
+            return None
+        index_slots(index, np.arange(meta["limit"], slot_count, dtype=np.int64), source)
+        return index
+
+    def _remove_stray_files(self) -> None:
+        """Delete index files no declared index uses (dropped ones). Best effort."""
+        keep = {f"{f.file}.npz" for f in self._fields.values()} | {SCHEMA_FILE}
+        with contextlib.suppress(OSError):
+            removed = False
+            for entry in os.scandir(self._dir):
+                if entry.name not in keep:
+                    os.unlink(entry.path)
+                    removed = True
+            if removed:
+                fsync_dir(self._dir)
+
+    def keys(self) -> Iterable[str]:
+        return self._fields.keys()
+
+
+def _storable(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+    """Object arrays (keyword values) as UTF-8 bytes plus lengths, so no pickle is needed."""
+    out = dict(arrays)
+    values = arrays.get("values")
+    if values is not None and values.dtype == object:
+        encoded = [str(v).encode() for v in values.tolist()]
+        out["values"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        out["value_lengths"] = np.array([len(e) for e in encoded], dtype=np.int64)
+    return out
+
+
+def _loaded(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+    lengths = arrays.pop("value_lengths", None)
+    if lengths is not None:
+        raw = arrays["values"].tobytes()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]]
+        arrays["values"] = np.array(
+            [raw[s:e].decode() for s, e in zip(starts, ends, strict=True)], dtype=object
+        )
+    return arrays

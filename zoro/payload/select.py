@@ -1,0 +1,200 @@
+"""Turn a filter into the set of slots that satisfy it, using payload indexes where they exist.
+
+Two steps, so that the slow one can run off the event loop:
+
+1. `prepare` (event loop): every part of the filter an index (or the point index, for `has_id`)
+   can answer becomes a boolean mask over slots, combined with numpy; it starts from the live
+   slots and narrows them. What no index answers is left over as a `residual` condition.
+2. `scan` (any thread): the residual is checked in Python against the payloads of the candidate
+   slots only. Payload records below the slot count never change, so reading them from a worker
+   thread is safe while the event loop appends new ones.
+
+Nothing is approximate: an index answers a condition only for the value kinds it holds, and the
+slots that also hold other kinds are scanned (see zoro.payload.field_index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from zoro.payload.conditions import Filter, HasId, Match, Range, matches
+from zoro.types import KEY_DTYPE, KEY_SIZE
+
+if TYPE_CHECKING:
+    from zoro.payload.conditions import Condition
+    from zoro.payload.field_index import FieldIndex
+    from zoro.types import Keys
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+class PayloadSource(Protocol):
+    """What selection reads from the store."""
+
+    def slots_of(self, keys: Keys) -> I64: ...
+
+    def keys_of_slots(self, slots: I64) -> Keys: ...
+
+    def payloads_of_slots(self, slots: I64) -> list[bytes]: ...
+
+
+class IndexLookup(Protocol):
+    def ready_index(self, key_text: str) -> FieldIndex | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Slots that passed every indexed part, and what is left to check on their payloads."""
+
+    candidates: Mask  # over slots [0, len)
+    residual: Condition | None
+
+
+def prepare(
+    condition: Condition, live: Mask, indexes: IndexLookup, source: PayloadSource
+) -> Prepared:
+    """Step 1: narrow the live slots (`live` is copied) by every indexed part of `condition`."""
+    return _Preparer(indexes, source, len(live)).run(condition, live.copy())
+
+
+def scan(condition: Condition, slots: I64, source: PayloadSource, chunk: int = 4096) -> Mask:
+    """For each slot, does its payload (and id) satisfy `condition`? Reads payloads in chunks."""
+    out = np.zeros(len(slots), dtype=np.bool_)
+    with_keys = _needs_keys(condition)
+    loads = orjson.loads
+    for start in range(0, len(slots), chunk):
+        part = slots[start : start + chunk]
+        payloads = source.payloads_of_slots(part)
+        keys: list[bytes] | list[None]
+        if with_keys:
+            keys = [bytes(k).ljust(KEY_SIZE, b"\0") for k in source.keys_of_slots(part)]
+        else:
+            keys = [None] * len(part)
+        for i, (raw, key) in enumerate(zip(payloads, keys, strict=True)):
+            if matches(condition, loads(raw), key or b""):
+                out[start + i] = True
+    return out
+
+
+def apply_scan(prepared: Prepared, source: PayloadSource) -> Mask:
+    """The whole selection in this thread: prepared candidates narrowed by scanning."""
+    if prepared.residual is None:
+        return prepared.candidates
+    slots = np.flatnonzero(prepared.candidates)
+    out = np.zeros(len(prepared.candidates), dtype=np.bool_)
+    out[slots[scan(prepared.residual, slots, source)]] = True
+    return out
+
+
+class _Preparer:
+    def __init__(self, indexes: IndexLookup, source: PayloadSource, n: int) -> None:
+        self._indexes = indexes
+        self._source = source
+        self._n = n
+
+    def run(self, condition: Condition, candidates: Mask) -> Prepared:
+        if not isinstance(condition, Filter):
+            condition = Filter(must=(condition,))
+        return self._filter(condition, candidates)
+
+    def indexable(self, c: Condition) -> bool:
+        if isinstance(c, HasId):
+            return True
+        if isinstance(c, Filter):
+            groups = [c.must, c.should, c.must_not]
+            if c.min_should is not None:
+                groups.append(c.min_should.conditions)
+            return all(self.indexable(x) for g in groups for x in g)
+        if isinstance(c, Match | Range):
+            index = self._indexes.ready_index(c.key.text)
+            return index is not None and index.answers(c)
+        return False
+
+    def _filter(self, f: Filter, mask: Mask) -> Prepared:
+        """Narrow `mask` by the indexable parts of `f`; return the rest as the residual."""
+        left_must: list[Condition] = []
+        for c in sorted(f.must, key=self._cost):
+            if self.indexable(c):
+                mask = self._indexed(c, mask)
+            else:
+                left_must.append(c)
+        left = Filter(must=tuple(left_must))
+        if f.should:
+            if all(self.indexable(c) for c in f.should):
+                union = np.zeros(self._n, dtype=np.bool_)
+                for c in f.should:
+                    union |= self._indexed(c, mask & ~union)
+                mask = union
+            else:
+                left = replace(left, should=f.should)
+        if f.min_should is not None:
+            ms = f.min_should
+            if all(self.indexable(c) for c in ms.conditions):
+                hits = np.zeros(self._n, dtype=np.int32)
+                for c in ms.conditions:
+                    hits += self._indexed(c, mask)
+                mask = mask & (hits >= ms.min_count)
+            else:
+                left = replace(left, min_should=ms)
+        left_not: list[Condition] = []
+        for c in f.must_not:
+            if self.indexable(c):
+                mask = mask & ~self._indexed(c, mask)
+            else:
+                left_not.append(c)
+        left = replace(left, must_not=tuple(left_not))
+        empty = not (left.must or left.should or left.must_not or left.min_should)
+        return Prepared(mask, None if empty else left)
+
+    def _cost(self, c: Condition) -> int:
+        """Indexed conditions first, the most selective first (so later masks start small)."""
+        if isinstance(c, HasId):
+            return len(c.keys)
+        if isinstance(c, Match | Range):
+            index = self._indexes.ready_index(c.key.text)
+            if index is not None and index.answers(c):
+                estimate: Any = getattr(index, "estimate", None)
+                return int(estimate(c)) if estimate is not None else index.entries
+        return self._n + 1  # scanned: after every indexed condition
+
+    def _indexed(self, c: Condition, mask: Mask) -> Mask:
+        """The slots in `mask` that satisfy `c`, which must be indexable."""
+        if isinstance(c, Filter):
+            prepared = self._filter(c, mask)
+            assert prepared.residual is None
+            return prepared.candidates
+        if isinstance(c, HasId):
+            found = np.zeros(self._n, dtype=np.bool_)
+            keys = np.array(sorted(c.keys), dtype=KEY_DTYPE)
+            slots = self._source.slots_of(keys)
+            slots = slots[(slots >= 0) & (slots < self._n)]
+            found[slots] = True
+            return found & mask
+        assert isinstance(c, Match | Range)
+        index = self._indexes.ready_index(c.key.text)
+        assert index is not None
+        out = index.mask(c, self._n) & mask
+        others = index.others()
+        if len(others):
+            others = others[others < self._n]
+            others = others[mask[others] & ~out[others]]
+            if len(others):
+                out[others[scan(c, others, self._source)]] = True
+        return out
+
+
+def _needs_keys(c: Condition) -> bool:
+    if isinstance(c, HasId):
+        return True
+    if isinstance(c, Filter):
+        groups = [c.must, c.should, c.must_not]
+        if c.min_should is not None:
+            groups.append(c.min_should.conditions)
+        return any(_needs_keys(x) for g in groups for x in g)
+    return False
