@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from zoro.payload import FieldInfo
     from zoro.services import Context
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -89,4 +90,38 @@ def _collection_lines(ctx: Context) -> list[str]:
         f"{1 if s.state.value == 'ready' else 0}"
         for name, s in stats.items()
     ]
+    ready = [name for name, s in stats.items() if s.state.value == "ready"]
+    return out + _payload_index_lines(ctx, ready)
+
+
+_PAYLOAD_GAUGES = (
+    ("zoro_payload_index_points", "Live points holding an indexed value.", "points"),
+    ("zoro_payload_index_entries", "(value, point) entries held, dead ones included.", "entries"),
+    ("zoro_payload_index_memory_bytes", "Memory a payload index holds.", "memory_bytes"),
+)
+
+
+def _payload_index_lines(ctx: Context, names: list[str]) -> list[str]:
+    infos = [(name, ctx.manager.actor(name).payload_info()) for name in names]
+    out: list[str] = []
+    for metric, help_text, attr in _PAYLOAD_GAUGES:
+        out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} gauge"]
+        for name, fields in infos:
+            out += [f"{metric}{{{_labels(name, f)}}} {getattr(f, attr)}" for f in fields]
+    out += [
+        "# HELP zoro_payload_index_bytes_per_value Memory per indexed (value, point) entry.",
+        "# TYPE zoro_payload_index_bytes_per_value gauge",
+    ]
+    for name, fields in infos:
+        out += [
+            f"zoro_payload_index_bytes_per_value{{{_labels(name, f)}}} "
+            f"{f.memory_bytes / f.entries if f.entries else 0.0:.2f}"
+            for f in fields
+        ]
     return out
+
+
+def _labels(collection: str, field: FieldInfo) -> str:
+    key = field.key.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'collection="{collection}",key="{key}",schema="{field.schema}"'
+

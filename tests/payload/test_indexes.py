@@ -1,0 +1,105 @@
+"""PayloadIndexes on disk: checkpointed files load and catch up; damage means a rebuild, except in
+the schema file, which alone says which indexes exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from zoro.errors import CorruptionError
+from zoro.payload import Match, PayloadIndexes, Range, build_index, parse_key
+from zoro.payload.indexes import DIRECTORY, SCHEMA_FILE
+
+from .test_select import Source
+
+
+def _items(n: int) -> list[dict[str, Any]]:
+    return [{"c": f"w{i % 7}", "p": i * 0.5, "tags": [f"t{i % 3}", "all"]} for i in range(n)]
+
+
+def _built(directory: Path, source: Source, n: int) -> PayloadIndexes:
+    indexes = PayloadIndexes(directory)
+    for key, schema in (("c", "keyword"), ("p", "float"), ("tags[]", "keyword")):
+        assert indexes.change(key, schema) is not None
+        indexes.install(parse_key(key).text, schema, build_index(schema, key, n, source))
+    indexes.write_schema()
+    return indexes
+
+
+def _answers(indexes: PayloadIndexes, n: int) -> list[list[int]]:
+    conditions = [
+        Match(parse_key("c"), "value", frozenset(["w3"]), str),
+        Range(parse_key("p"), gte=10.0, lt=20.0),
+        Match(parse_key("tags"), "any", frozenset(["t1"]), str),
+    ]
+    out = []
+    for c in conditions:
+        index = indexes.ready_index(c.key.text)
+        assert index is not None
+        out.append(np.flatnonzero(index.mask(c, n)).tolist())
+    return out
+
+
+def test_a_checkpointed_index_loads_and_catches_up(tmp_path: Path) -> None:
+    source = Source(_items(300))
+    indexes = _built(tmp_path, source, 200)  # built over the first 200 slots
+    live = np.ones(200, dtype=np.bool_)
+    live[[5, 10]] = False  # dead slots are left out of the files
+    indexes.write_snapshot(indexes.snapshot(live))
+    indexes.add(np.arange(200, 300), source.raw[200:])
+    reopened = PayloadIndexes.open(tmp_path, 300, source)
+    assert reopened.pending() == []
+    (tmp_path / "other").mkdir()
+    fresh = _built(tmp_path / "other", source, 300)
+    expected = [[s for s in a if s not in (5, 10)] for a in _answers(fresh, 300)]
+    assert (
+        _answers(reopened, 300)
+        == expected
+        == [[s for s in a if s not in (5, 10)] for a in _answers(indexes, 300)]
+    )
+
+
+def test_a_damaged_or_missing_index_file_is_rebuilt(tmp_path: Path) -> None:
+    source = Source(_items(100))
+    indexes = _built(tmp_path, source, 100)
+    indexes.write_snapshot(indexes.snapshot(np.ones(100, dtype=np.bool_)))
+    files = sorted((tmp_path / DIRECTORY).glob("*.npz"))
+    assert len(files) == 3
+    raw = bytearray(files[0].read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    files[0].write_bytes(bytes(raw))
+    files[1].unlink()
+    reopened = PayloadIndexes.open(tmp_path, 100, source)
+    assert len(reopened.pending()) == 2  # the builder task takes them from here
+    assert sorted(reopened.keys()) == ["c", "p", "tags"]
+
+
+def test_a_damaged_schema_file_refuses_to_open(tmp_path: Path) -> None:
+    source = Source(_items(10))
+    _built(tmp_path, source, 10)
+    path = tmp_path / DIRECTORY / SCHEMA_FILE
+    path.write_bytes(path.read_bytes().replace(b"keyword", b"keywore", 1))
+    with pytest.raises(CorruptionError, match="schema"):
+        PayloadIndexes.open(tmp_path, 10, source)
+
+
+def test_changes_undo_and_dropped_files_go(tmp_path: Path) -> None:
+    source = Source(_items(10))
+    indexes = _built(tmp_path, source, 10)
+    indexes.write_snapshot(indexes.snapshot(np.ones(10, dtype=np.bool_)))
+    assert indexes.change("c", "keyword") is None  # the same again: nothing to do
+    undo = indexes.change("c", "integer")
+    assert undo is not None
+    assert indexes.schema_of("c") == "integer"
+    undo()
+    assert indexes.schema_of("c") == "keyword"
+    assert indexes.ready_index("c") is not None
+    with pytest.raises(ValueError, match="unknown type"):
+        indexes.change("c", "text")
+    assert indexes.change("p", None) is not None
+    indexes.write_schema()
+    assert len(list((tmp_path / DIRECTORY).glob("*.npz"))) == 2
+    assert sorted(PayloadIndexes.open(tmp_path, 10, source).keys()) == ["c", "tags"]
