@@ -1,4 +1,7 @@
-"""The import arrows of ARCHITECTURE.md: http -> services -> actors -> (wal, storage, ann)."""
+"""The import arrows of ARCHITECTURE.md: http -> services -> actors -> (wal, storage, ann,
+payload).
+
+zoro/payload (filtering and payload indexes) sits beside wal, storage and ann."""
 
 import ast
 from pathlib import Path
@@ -8,17 +11,27 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "zoro"
 
 # what each package may import from zoro (besides the shared domain modules)
-SHARED = {"zoro", "zoro.types", "zoro.errors", "zoro.settings", "zoro.fsutil"}
+# (the filter language is vocabulary every layer speaks, like the domain types)
+SHARED = {
+    "zoro",
+    "zoro.types",
+    "zoro.errors",
+    "zoro.settings",
+    "zoro.fsutil",
+    "zoro.checked_json",
+    "zoro.payload.conditions",
+}
 ALLOWED = {
     "wal": set(),
     "storage": set(),
     "ann": set(),
-    "actors": {"wal", "storage", "ann"},
+    "payload": set(),
+    "actors": {"wal", "storage", "ann", "payload"},
     "services": {"actors"},
     "http": {"services"},
     "client": set(),
 }
-NO_TRIO = {"wal", "storage", "ann"}
+NO_TRIO = {"wal", "storage", "ann", "payload"}
 
 
 def _imports(path: Path) -> set[str]:

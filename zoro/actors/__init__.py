@@ -2,6 +2,7 @@
 
 from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor, Hits, Selection
 from zoro.actors.manager import CollectionManager, CollectionStatus
+from zoro.payload import FieldInfo
 
 __all__ = [
     "ActorState",
@@ -9,6 +10,7 @@ __all__ = [
     "CollectionActor",
     "CollectionManager",
     "CollectionStatus",
+    "FieldInfo",
     "Hits",
     "Selection",
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from zoro.payload import FieldInfo
     from zoro.services import Context
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -121,7 +120,8 @@ def _payload_index_lines(ctx: Context, names: list[str]) -> list[str]:
     return out
 
 
-def _labels(collection: str, field: FieldInfo) -> str:
-    key = field.key.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _labels(collection: str, field: Any) -> str:
+    """Prometheus labels for one payload index (a zoro.actors.FieldInfo)."""
+    key = str(field.key).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'collection="{collection}",key="{key}",schema="{field.schema}"'
 

@@ -22,6 +22,106 @@ _WITH_PAYLOAD = {
         {"type": "object"},
     ]
 }
+_FILTER_REF = {"$ref": "#/components/schemas/Filter"}
+_CONDITIONS = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/Condition"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/Condition"}},
+    ],
+    "nullable": True,
+}
+_BOUNDS = {
+    "type": "object",
+    "properties": {
+        b: {"anyOf": [{"type": "number"}, {"type": "string"}]} for b in ("gt", "gte", "lt", "lte")
+    },
+    "additionalProperties": False,
+}
+# The filter language (Qdrant's): a filter, and the conditions it is made of (filters nest).
+_COMPONENTS: dict[str, Any] = {
+    "Filter": {
+        "type": "object",
+        "properties": {
+            "must": _CONDITIONS,
+            "should": _CONDITIONS,
+            "must_not": _CONDITIONS,
+            "min_should": {
+                "type": "object",
+                "properties": {
+                    "conditions": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Condition"},
+                    },
+                    "min_count": {"type": "integer", "minimum": 0},
+                },
+                "required": ["conditions", "min_count"],
+            },
+        },
+        "additionalProperties": False,
+    },
+    "Condition": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "key": {"type": "string"},
+                    "match": {
+                        "anyOf": [
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "value": {
+                                        "anyOf": [
+                                            {"type": "string"},
+                                            {"type": "integer"},
+                                            {"type": "boolean"},
+                                        ]
+                                    }
+                                },
+                                "required": ["value"],
+                            },
+                            {
+                                "type": "object",
+                                "properties": {"any": {"type": "array"}},
+                                "required": ["any"],
+                            },
+                            {
+                                "type": "object",
+                                "properties": {"except": {"type": "array"}},
+                                "required": ["except"],
+                            },
+                        ]
+                    },
+                    "range": _BOUNDS,
+                    "values_count": _BOUNDS,
+                    "is_empty": {"type": "boolean"},
+                    "is_null": {"type": "boolean"},
+                },
+                "required": ["key"],
+            },
+            {
+                "type": "object",
+                "properties": {"has_id": {"type": "array", "items": _ID}},
+                "required": ["has_id"],
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "is_empty": {"type": "object", "properties": {"key": {"type": "string"}}}
+                },
+                "required": ["is_empty"],
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "is_null": {"type": "object", "properties": {"key": {"type": "string"}}}
+                },
+                "required": ["is_null"],
+            },
+            _FILTER_REF,
+        ]
+    },
+}
 _PARAMS = {
     "type": "object",
     "properties": {"hnsw_ef": {"type": "integer", "minimum": 1}, "exact": {"type": "boolean"}},
@@ -47,6 +147,7 @@ _QUERY = {
         "with_payload": _WITH_PAYLOAD,
         "with_vector": {"type": "boolean"},
         "params": _PARAMS,
+        "filter": _FILTER_REF,
     },
     "required": ["query"],
     "additionalProperties": False,
@@ -61,6 +162,7 @@ _SEARCH = {
         "with_payload": _WITH_PAYLOAD,
         "with_vector": {"type": "boolean"},
         "params": _PARAMS,
+        "filter": _FILTER_REF,
     },
     "required": ["vector", "limit"],
     "additionalProperties": False,
@@ -135,9 +237,28 @@ _REQUESTS: dict[str, dict[str, Any]] = {
     },
     "delete_points": {
         "type": "object",
-        "properties": {"points": {"type": "array", "items": _ID}},
-        "required": ["points"],
+        "properties": {"points": {"type": "array", "items": _ID}, "filter": _FILTER_REF},
         "additionalProperties": False,
+    },
+    "create_field_index": {
+        "type": "object",
+        "properties": {
+            "field_name": {"type": "string"},
+            "field_schema": {
+                "anyOf": [
+                    {
+                        "type": "string",
+                        "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime"],
+                    },
+                    {
+                        "type": "object",
+                        "properties": {"type": {"type": "string"}},
+                        "required": ["type"],
+                    },
+                ]
+            },
+        },
+        "required": ["field_name", "field_schema"],
     },
     "scroll_points": {
         "type": "object",
@@ -146,12 +267,13 @@ _REQUESTS: dict[str, dict[str, Any]] = {
             "limit": {"type": "integer", "minimum": 1},
             "with_payload": _WITH_PAYLOAD,
             "with_vector": {"type": "boolean"},
+            "filter": _FILTER_REF,
         },
         "additionalProperties": False,
     },
     "count_points": {
         "type": "object",
-        "properties": {"exact": {"type": "boolean"}},
+        "properties": {"exact": {"type": "boolean"}, "filter": _FILTER_REF},
         "additionalProperties": False,
     },
     "query_points": _QUERY,
@@ -207,6 +329,8 @@ _RESULTS: dict[str, dict[str, Any]] = {
     "collection_exists": {"type": "object", "properties": {"exists": {"type": "boolean"}}},
     "upsert_points": _UPDATE,
     "delete_points": _UPDATE,
+    "create_field_index": _UPDATE,
+    "delete_field_index": _UPDATE,
     "retrieve_points": {"type": "array", "items": _RECORD},
     "get_point": _RECORD,
     "scroll_points": {
@@ -256,6 +380,7 @@ def document() -> dict[str, Any]:
             "description": "Qdrant-compatible REST API of Zoro-DB",
         },
         "paths": paths,
+        "components": {"schemas": _COMPONENTS},
     }
 
 
@@ -265,7 +390,7 @@ def _operation(route: Route) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in route.pattern.groupindex
     ]
-    if route.name in ("upsert_points", "delete_points"):
+    if route.name in ("upsert_points", "delete_points", "create_field_index", "delete_field_index"):
         params.append(
             {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean"}}
         )

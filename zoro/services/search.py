@@ -18,7 +18,7 @@ from zoro.types import keys_of
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor, Hits, Selection
-    from zoro.payload import Filter
+    from zoro.payload.conditions import Filter
     from zoro.services.context import Context
     from zoro.types import Vectors
 
