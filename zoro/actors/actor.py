@@ -27,6 +27,7 @@ import functools
 import logging
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -80,6 +81,8 @@ INLINE_SCAN_SLOTS = 2_000
 # points the filter rejects, and exact).
 EXACT_FILTER_POINTS = 20_000
 EXACT_FILTER_SHARE = 0.1
+# Selections of the last few distinct filters, reused while nothing has been written since.
+SELECTION_CACHE_SIZE = 8
 
 T = TypeVar("T")
 
@@ -108,12 +111,31 @@ class ActorStatistics:
     indexed: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Selection:
-    """The live points a filter keeps, as a mask over slots [0, len(mask))."""
+    """The live points a filter keeps, as a mask over slots [0, len(mask)), with the forms the
+    search plans want made once and kept (a repeated filter reuses them: see `select`)."""
 
-    mask: npt.NDArray[np.bool_]
-    count: int
+    __slots__ = ("_excluded", "_slots", "count", "mask")
+
+    def __init__(self, mask: npt.NDArray[np.bool_], count: int) -> None:
+        self.mask = mask
+        self.count = count
+        self._slots: npt.NDArray[np.int64] | None = None
+        self._excluded: Bitmap | None = None
+
+    def slots(self) -> npt.NDArray[np.int64]:
+        """The kept slots, ascending."""
+        if self._slots is None:
+            self._slots = np.flatnonzero(self.mask)
+        return self._slots
+
+    def excluded(self, slot_count: int) -> Bitmap:
+        """Every slot below `slot_count` the filter does not keep (deleted ones included)."""
+        if self._excluded is None or self._excluded.capacity < slot_count:
+            rejected = np.ones(slot_count, dtype=np.bool_)
+            rejected[: len(self.mask)] = ~self.mask
+            self._excluded = Bitmap.from_mask(rejected)
+        return self._excluded
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +179,10 @@ class CollectionActor:
         self._payload_wakeup = trio.Event()
         self._payload_built = trio.Event()
         self._payload_persisted = -1  # PayloadIndexes.version last written
+        # filter -> ((applied LSN, slots, index version) it was made at, its selection)
+        self._selections: OrderedDict[Condition, tuple[tuple[int, int, int], Selection]] = (
+            OrderedDict()
+        )
         self._wal: WalWriter | None = None
         self._index_wakeup = trio.Event()
         self._persist_wanted = trio.Event()
@@ -650,6 +676,11 @@ class CollectionActor:
         thread when there are many. Writes applied while the thread ran are accounted for
         afterwards (new slots are checked inline, dead ones dropped)."""
         store, payload = self.store, self._payloads()
+        state = (store.applied_lsn, store.slot_count(), payload.version)
+        cached = self._selections.get(condition)
+        if cached is not None and cached[0] == state:
+            self._selections.move_to_end(condition)
+            return cached[1]
         payload.note_filter(condition)
         live = store.live_mask()
         prepared = prepare(condition, live, payload, store)
@@ -679,7 +710,12 @@ class CollectionActor:
                 extra[: len(mask)] = mask
                 mask = extra
             mask &= live
-        return Selection(mask, int(np.count_nonzero(mask)))
+        selection = Selection(mask, int(np.count_nonzero(mask)))
+        if state == (store.applied_lsn, store.slot_count(), payload.version):
+            self._selections[condition] = (state, selection)
+            if len(self._selections) > SELECTION_CACHE_SIZE:
+                self._selections.popitem(last=False)
+        return selection
 
     def search(
         self,
@@ -702,11 +738,9 @@ class CollectionActor:
         if only.count == 0:
             scores, slots = empty_result(len(queries), k, self.distance)
         elif exact or only.count <= max(EXACT_FILTER_POINTS, EXACT_FILTER_SHARE * live):
-            chosen = np.flatnonzero(only.mask)
-            scores, slots = search_subset(queries, k, store.vector_rows(), chosen, self.distance)
+            rows = store.vector_rows()
+            scores, slots = search_subset(queries, k, rows, only.slots(), self.distance)
         else:
-            excluded = np.ones(store.slot_count(), dtype=np.bool_)
-            excluded[: len(only.mask)] = ~only.mask
             # The walk returns only kept points, so it already goes on until it has found a
             # beam's worth of them; widening the beam by 1/share as for deletions overshoots
             # (recall@10 1.000 at 2-8x the cost). 1/sqrt(share) keeps recall >= 0.98 down to 10%
@@ -715,7 +749,7 @@ class CollectionActor:
                 queries,
                 k,
                 ef=ef,
-                excluded=Bitmap.from_mask(excluded),
+                excluded=only.excluded(store.slot_count()),
                 share=math.sqrt(min(1.0, only.count / live)),
             )
         return _hits(scores, slots)
