@@ -117,7 +117,11 @@ async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -
 
 
 @pytest.mark.parametrize("kept", [0.002, 0.05, 0.5])
-async def test_filtered_search_matches_brute_force(zoro: Opened, kept: float) -> None:
+async def test_filtered_search_matches_brute_force(
+    zoro: Opened, kept: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actor_module, "EXACT_FILTER_POINTS", 200)  # 0.5 walks the graph
+    monkeypatch.setattr(actor_module, "THREAD_EXACT_POINTS", 100)  # 0.05 goes to a thread
     manager = zoro.manager
     n, dim = 6000, 8
     await manager.create("f", dim, Distance.EUCLID, {"kind": "hnsw"})
@@ -131,7 +135,7 @@ async def test_filtered_search_matches_brute_force(zoro: Opened, kept: float) ->
     queries = clustered(20, dim, seed=9)
     recall = []
     for q in queries:
-        hits = actor.search(q[None], 10, only=selection)
+        hits = await actor.search_filtered(q[None], 10, selection)
         got = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
         d = np.linalg.norm(vectors - q, axis=1)
         d[~keep] = np.inf

@@ -33,7 +33,7 @@ def _answers(indexes: PayloadIndexes, n: int) -> list[list[int]]:
     conditions = [
         Match(parse_key("c"), "value", frozenset(["w3"]), str),
         Range(parse_key("p"), gte=10.0, lt=20.0),
-        Match(parse_key("tags"), "any", frozenset(["t1"]), str),
+        Match(parse_key("tags[]"), "any", frozenset(["t1"]), str),
     ]
     out = []
     for c in conditions:
@@ -74,7 +74,7 @@ def test_a_damaged_or_missing_index_file_is_rebuilt(tmp_path: Path) -> None:
     files[1].unlink()
     reopened = PayloadIndexes.open(tmp_path, 100, source)
     assert len(reopened.pending()) == 2  # the builder task takes them from here
-    assert sorted(reopened.keys()) == ["c", "p", "tags"]
+    assert sorted(reopened.keys()) == ["c", "p", "tags[]"]
 
 
 def test_a_damaged_schema_file_refuses_to_open(tmp_path: Path) -> None:
@@ -102,4 +102,4 @@ def test_changes_undo_and_dropped_files_go(tmp_path: Path) -> None:
     assert indexes.change("p", None) is not None
     indexes.write_schema()
     assert len(list((tmp_path / DIRECTORY).glob("*.npz"))) == 2
-    assert sorted(PayloadIndexes.open(tmp_path, 10, source).keys()) == ["c", "tags"]
+    assert sorted(PayloadIndexes.open(tmp_path, 10, source).keys()) == ["c", "tags[]"]

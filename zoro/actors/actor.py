@@ -81,6 +81,10 @@ INLINE_SCAN_SLOTS = 2_000
 # points the filter rejects, and exact).
 EXACT_FILTER_POINTS = 20_000
 EXACT_FILTER_SHARE = 0.1
+# An exact search among more kept points than this runs in a worker thread: the vectors it
+# reads never change and FAISS lets go of the GIL, so the event loop serves other requests and
+# the second core does the work (50,000 points of 128 dimensions: ~5 ms).
+THREAD_EXACT_POINTS = 8_000
 # Selections of the last few distinct filters, reused while nothing has been written since.
 SELECTION_CACHE_SIZE = 8
 
@@ -410,7 +414,7 @@ class CollectionActor:
         try:
             undo = payload.change(change.key, change.schema)
         except ValueError as exc:
-            change.reply.fail(BadRequest(f"field_name: {exc}"))
+            change.reply.fail(BadRequest(str(exc)))
             return
         if undo is not None:
             try:
@@ -734,13 +738,13 @@ class CollectionActor:
             scores, slots = self._index.search(queries, k, ef=ef, exact=exact)
             return _hits(scores, slots)
         store = self.store
-        live = max(1, store.live_count())
         if only.count == 0:
             scores, slots = empty_result(len(queries), k, self.distance)
-        elif exact or only.count <= max(EXACT_FILTER_POINTS, EXACT_FILTER_SHARE * live):
+        elif exact or self._searches_exactly(only):
             rows = store.vector_rows()
             scores, slots = search_subset(queries, k, rows, only.slots(), self.distance)
         else:
+            live = max(1, store.live_count())
             # The walk returns only kept points, so it already goes on until it has found a
             # beam's worth of them; widening the beam by 1/share as for deletions overshoots
             # (recall@10 1.000 at 2-8x the cost). 1/sqrt(share) keeps recall >= 0.98 down to 10%
@@ -752,6 +756,37 @@ class CollectionActor:
                 excluded=only.excluded(store.slot_count()),
                 share=math.sqrt(min(1.0, only.count / live)),
             )
+        return _hits(scores, slots)
+
+    def _searches_exactly(self, only: Selection) -> bool:
+        live = self.store.live_count()
+        return only.count <= max(EXACT_FILTER_POINTS, EXACT_FILTER_SHARE * live)
+
+    async def search_filtered(
+        self,
+        queries: Vectors,
+        k: int,
+        only: Selection,
+        *,
+        ef: int | None = None,
+        exact: bool = False,
+    ) -> Hits:
+        """`search` with a filter's selection; a big exact search goes to a worker thread.
+
+        The thread reads only the kept slots' rows of the vector file (written once, never
+        changed) and the selection's own arrays. Points deleted meanwhile are dropped after."""
+        if only.count <= THREAD_EXACT_POINTS or not (exact or self._searches_exactly(only)):
+            return self.search(queries, k, ef=ef, exact=exact, only=only)
+        rows, chosen = self.store.vector_rows(), only.slots()
+        scores, slots = await trio.to_thread.run_sync(
+            search_subset, queries, k, rows, chosen, self.distance, limiter=self._search_limiter
+        )
+        live = self.store.live_mask()
+        found = slots >= 0
+        gone = np.zeros(slots.shape, dtype=np.bool_)
+        gone[found] = ~live[slots[found]]
+        if gone.any():  # deleted while the thread ran: drop them (the row comes back short)
+            slots = np.where(gone, -1, slots)
         return _hits(scores, slots)
 
     def payload_info(self) -> list[FieldInfo]:

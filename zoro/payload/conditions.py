@@ -37,7 +37,7 @@ _MISSING: Final = object()
 class KeyPath:
     """A parsed key: each step is (name, project) where project means `name[]`."""
 
-    text: str  # canonical: a trailing `[]` dropped (`tags[]` and `tags` find the same values)
+    text: str  # as written: `tags` and `tags[]` differ on a scalar (only `tags` finds it)
     steps: tuple[tuple[str, bool], ...]
 
     def values(self, payload: Mapping[str, Any]) -> list[Any]:
@@ -93,8 +93,7 @@ def parse_key(text: str) -> KeyPath:
         if "[" in name or "]" in name:
             raise ValueError(f"key {text!r}: only `name[]` is supported inside brackets")
         steps.append((name, project))
-    canonical = text[:-2] if text.endswith("[]") else text
-    return KeyPath(canonical, tuple(steps))
+    return KeyPath(text, tuple(steps))
 
 
 def kind_of(value: object) -> type | None:
@@ -136,7 +135,8 @@ class Range:
         number = timestamp(value) if self.datetime else number_of(value)
         return number is not None and self.contains(number)
 
-    def contains(self, x: float) -> bool:
+    def contains(self, x: float | int) -> bool:
+        """Python compares an int with a float exactly, so 2**53 + 1 > 2.0**53 holds here."""
         return (
             (self.gt is None or x > self.gt)
             and (self.gte is None or x >= self.gte)
@@ -197,11 +197,12 @@ FieldCondition = Match | Range | ValuesCount | IsEmpty | IsNull
 Condition = FieldCondition | HasId | Filter
 
 
-def number_of(value: object) -> float | None:
-    """A JSON number as a float (bools are not numbers here)."""
-    if type(value) is int or type(value) is float:
-        number = float(value)
-        return None if math.isnan(number) else number
+def number_of(value: object) -> float | int | None:
+    """A JSON number as it is (bools are not numbers here; NaN is none)."""
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return None if math.isnan(value) else value
     return None
 
 
@@ -234,9 +235,7 @@ def matches(condition: Condition, payload: Mapping[str, Any], key: bytes) -> boo
         values = [v for v in condition.key.values(payload) if v is not None]
         return bool(values) and _count_in(condition, len(values))
     if isinstance(condition, IsEmpty):
-        return not condition.key.values(payload) or all(
-            v is None for v in condition.key.raw(payload)
-        )
+        return all(v is None or v == [] for v in condition.key.raw(payload))
     if isinstance(condition, IsNull):
         return any(v is None for v in condition.key.values(payload))
     raise TypeError(f"not a condition: {condition!r}")

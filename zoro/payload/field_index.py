@@ -41,6 +41,7 @@ SCHEMAS: Final = ("keyword", "integer", "float", "bool", "uuid", "datetime")
 _TAIL_SHARE: Final = 0.125
 _TAIL_MIN: Final = 65_536
 _NANS: Final = array("d", [math.nan])
+_EXACT_FLOAT_INT: Final = 2**53  # integers up to this are exact as float64
 
 
 def _as_array(values: array[int]) -> I64:
@@ -164,6 +165,8 @@ class KeywordIndex(FieldIndex):
         out = np.zeros(n, dtype=np.bool_)
         values = condition.targets if condition.mode != "except" else self._postings.keys()
         for value in values:
+            if type(value) is not self._kind:  # True == 1 as a dict key: look up kinds apart
+                continue
             posting = self._postings.get(value)
             if posting and condition.holds(value):
                 out[np.frombuffer(posting, dtype=np.int64)] = True
@@ -243,15 +246,19 @@ class NumericIndex(FieldIndex):
         self._tail_slots = array("q")
         self._column = array("d")  # slot -> its one value as a float; NaN for none or several
         self._multi = False  # does any slot hold several values?
+        self._big = False  # does any value lose precision as a float64 (integer index)?
 
     def answers(self, condition: Condition) -> bool:
         return isinstance(condition, Range) and not condition.datetime
 
     def _take(self, value: Any) -> Any:
-        return number_of(value)
+        number = number_of(value)
+        if type(number) is int and abs(number) > _EXACT_FLOAT_INT:
+            return None  # a float64 would round it: scanned instead (see _could_match)
+        return number
 
     def _could_match(self, value: Any) -> bool:
-        return False  # every number is indexed, and nothing else satisfies a numeric range
+        return type(value) is int  # only integers too big for a float64 go unindexed
 
     def _store(self, slot: int, values: list[Any]) -> None:
         for value in values:
@@ -339,6 +346,7 @@ class NumericIndex(FieldIndex):
         self._values, self._slots = values[order], slots[order]
         self._tail_values, self._tail_slots = array(self._code), array("q")
         self.entries = len(slots)
+        self._big = bool(np.any((values > _EXACT_FLOAT_INT) | (values < -_EXACT_FLOAT_INT)))
         column = np.full(int(slots.max()) + 1 if len(slots) else 0, np.nan)
         column[slots] = values
         self._multi = len(np.unique(slots)) < len(slots)
@@ -377,17 +385,28 @@ class IntegerIndex(NumericIndex):
         return isinstance(condition, Match) or super().answers(condition)
 
     def _take(self, value: Any) -> Any:
-        return value if type(value) is int and -(2**63) <= value < 2**63 else None
+        if type(value) is not int or not -(2**63) <= value < 2**63:
+            return None
+        if abs(value) > _EXACT_FLOAT_INT:
+            self._big = True  # the float64 column would round it
+        return value
 
     def _could_match(self, value: Any) -> bool:
-        return type(value) in (str, bool, float) or type(value) is int  # big ints, strings
+        return type(value) in (str, bool, float, int)  # floats for ranges; huge ints; strings
+
+    def mask(self, condition: Condition, n: int) -> Mask:
+        if self._big and isinstance(condition, Range):
+            out = np.zeros(n, dtype=np.bool_)
+            out[self._range_slots(_integer_bounds(condition))] = True
+            return out
+        return super().mask(condition, n)
 
     def _slots_for(self, condition: Condition) -> I64:
         if not isinstance(condition, Match):
             return super()._slots_for(condition)
         if condition.mode == "except":
             if condition.kind is int:
-                targets = np.array(sorted(condition.targets), dtype=np.float64)
+                targets = np.array(sorted(condition.targets), dtype=np.int64)
                 return self._selected(lambda v: ~np.isin(v, targets), None, None)
             return self._selected(lambda v: np.ones(len(v), dtype=np.bool_), None, None)
         if condition.kind is not int:
@@ -400,6 +419,20 @@ class IntegerIndex(NumericIndex):
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
+def _integer_bounds(r: Range) -> Range:
+    """The same range for integers, with whole-number bounds (exact for int64 compares)."""
+    low = [math.floor(b) + 1 for b in (r.gt,) if b is not None]
+    low += [math.ceil(b) for b in (r.gte,) if b is not None]
+    high = [math.ceil(b) - 1 for b in (r.lt,) if b is not None]
+    high += [math.floor(b) for b in (r.lte,) if b is not None]
+    clip = (-(2**63), 2**63 - 1)
+    gte = min(max(max(low), clip[0]), clip[1]) if low else None
+    lte = max(min(min(high), clip[1]), clip[0]) if high else None
+    if low and high and max(low) > min(high):
+        gte, lte = 1, 0  # empty
+    return Range(r.key, gte=gte, lte=lte)
+
+
 class DatetimeIndex(NumericIndex):
     """RFC 3339 strings, held as UTC seconds; answers datetime ranges."""
 
@@ -410,6 +443,9 @@ class DatetimeIndex(NumericIndex):
 
     def _take(self, value: Any) -> Any:
         return timestamp(value)
+
+    def _could_match(self, value: Any) -> bool:
+        return False  # a string that is not a datetime never satisfies a datetime range
 
 
 INDEX_CLASSES: Final[dict[str, type[FieldIndex]]] = {

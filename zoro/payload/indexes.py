@@ -167,8 +167,11 @@ class PayloadIndexes:
         (schema None). Returns a function that undoes the change (if persisting it fails), or
         None when nothing changed. Raises ValueError for an unknown schema or a bad key."""
         if schema is not None and schema not in SCHEMAS:
-            raise ValueError(f"unknown type {schema!r}; one of {', '.join(SCHEMAS)}")
-        key = parse_key(key_text)
+            raise ValueError(f"field_schema: unknown type {schema!r}; one of {', '.join(SCHEMAS)}")
+        try:
+            key = parse_key(key_text)
+        except ValueError as exc:
+            raise ValueError(f"field_name: {exc}") from None
         before = self._fields.get(key.text)
         if schema is None:
             if before is None:

@@ -185,14 +185,16 @@ def _scroll_selected(
         found: list[Any] = []
         have = 0
         cursor = start
-        while have <= limit and cursor is not None:
+        while have <= limit:
             keys, cursor = actor.scroll(cursor, chunk)
             slots = actor.slots_of(keys)
             inside = (slots >= 0) & (slots < len(mask))
             inside[inside] = mask[slots[inside]]
             found.append(keys[inside])
             have += int(np.count_nonzero(inside))
-        page = np.concatenate(found)[: limit + 1] if found else np.empty(0, KEY_DTYPE)
+            if cursor is None:
+                break
+        page = np.concatenate(found)[: limit + 1]
     if len(page) > limit:
         return page[:limit], bytes(page[limit]).ljust(KEY_SIZE, b"\0")
     return page, None

@@ -199,7 +199,10 @@ async def run(
                 only = selections.get(p.filter)
                 if only is None:
                     only = selections[p.filter] = await actor.select(p.filter)
-            hits.append(actor.search(p.query, p.k, ef=p.ef, exact=p.exact, only=only))
+            if only is None:
+                hits.append(actor.search(p.query, p.k, ef=p.ef, exact=p.exact))
+            else:
+                hits.append(await actor.search_filtered(p.query, p.k, only, ef=p.ef, exact=p.exact))
         return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
     queries = np.concatenate([p.query for p in plans])
     many: Hits
