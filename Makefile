@@ -25,8 +25,9 @@ torture: $(STAMP)
 	$(VENV)/bin/pytest -q -m torture
 
 bench: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'
 	$(VENV)/bin/python -m bench.run_all
-	# (the HTTP bench needs wrk: apt-get install wrk)
+	# (the HTTP and curve benches need wrk: apt-get install wrk)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -44,6 +44,9 @@ class ActorSettings:
     max_batch_bytes: int = 64 * 1024 * 1024
     checkpoint_wal_bytes: int = 256 * 1024 * 1024
     checkpoint_interval_s: float = 300.0
+    # After writes pause this long, checkpoint what was applied since the last one (so that a
+    # big index built meanwhile gets persisted, and a restart has little WAL to replay).
+    idle_checkpoint_s: float = 10.0
     # Batch searches of at least this many queries go to a worker thread.
     thread_search_min_queries: int = 16
 

@@ -244,3 +244,21 @@ async def test_a_fresh_segment_is_indexed_once_writes_pause(zoro: Opened) -> Non
     indexed = actor.statistics().indexed
     assert sum(s["points"] for s in indexed["sealed"]) == 1_500
     assert _search_ids(zoro, clustered(1, DIM, seed=9)[0], 1)
+
+
+async def test_a_pause_in_writes_brings_a_checkpoint(tmp_path: Path, nursery: trio.Nursery) -> None:
+    settings = replace(SMALL, actor=replace(SMALL.actor, idle_checkpoint_s=0.2))
+    opened = Opened(tmp_path / "idle", nursery, settings)
+    manager = await opened.open()
+    await manager.create("i", 4, Distance.EUCLID, {"kind": "hnsw"})
+    actor = manager.actor("i")
+    lsn = await actor.write(upsert(range(10), clustered(10, 4)))
+    assert actor.statistics().checkpoint_lsn < lsn
+    with trio.fail_after(10):
+        while actor.statistics().checkpoint_lsn < lsn:  # noqa: ASYNC110 -- a timer in the actor
+            await trio.sleep(0.05)
+    await opened.crash()
+    manager = await opened.open()
+    await opened.wait_ready("i")
+    assert manager.actor("i").statistics().replayed_records == 0
+    await manager.close()

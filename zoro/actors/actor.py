@@ -344,6 +344,14 @@ class CollectionActor:
             batch = await self._next_batch()
             if batch is None:
                 return
+            if not batch:  # writes paused: checkpoint what came since the last checkpoint
+                assert self._store is not None
+                if self._store.applied_lsn != self._store.checkpoint_lsn:
+                    try:
+                        await self._checkpoint()
+                    except ZoroError as exc:
+                        log.warning("%s: idle checkpoint failed: %s", self.name, exc.message)
+                continue
             writes = [m for m in batch if isinstance(m, Write)]
             if writes:
                 await self._commit_in_order(writes)
@@ -367,12 +375,17 @@ class CollectionActor:
                         m.reply.ok(lsn)
 
     async def _next_batch(self) -> list[Message] | None:
-        """The first waiting message and every other one already queued, within the limits."""
+        """The first waiting message and every other one already queued, within the limits;
+        [] when none came for `idle_checkpoint_s`; None once the mailbox is closed."""
         settings = self._settings.actor
+        first: Message | None = None
         try:
-            first = await self._inbox.receive()
+            with trio.move_on_after(settings.idle_checkpoint_s):
+                first = await self._inbox.receive()
         except trio.EndOfChannel:
             return None
+        if first is None:
+            return []
         batch = [first]
         points = len(first.op) if isinstance(first, Write) else 0
         nbytes = first.nbytes if isinstance(first, Write) else 0
@@ -581,6 +594,7 @@ class CollectionActor:
                 await trio.sleep(BUILD_RETRY_S)
                 continue
             index.install(result)
+            self._persist_wanted.set()  # write the new graph for the checkpointed points now
 
     async def _wait_for_index_work(self, index: SegmentedIndex) -> None:
         """Until new points arrive. If writes pause for a moment while the fresh segment holds
