@@ -35,7 +35,16 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 # In the order of the layers they measure; each takes --quick and --json.
-SCRIPTS = ("durable_core", "ann_engines", "engine", "http", "client", "curve", "restart")
+SCRIPTS = (
+    "durable_core",
+    "ann_engines",
+    "engine",
+    "http",
+    "client",
+    "curve",
+    "restart",
+    "filtering",
+)
 
 
 def machine() -> dict[str, Any]:

@@ -317,11 +317,38 @@ def restart_rows(doc: dict[str, Any], when: str) -> list[Row]:
     return rows
 
 
+def filtering_rows(doc: dict[str, Any], when: str) -> list[Row]:
+    """Issue 7: filtered top-10 query over HTTP with payload indexes, beside unfiltered."""
+    n, src = doc["points"], "filtering.json"
+    runs = doc["runs"]["indexed"]
+    unfiltered = next(r for r in runs if r["case"] == "unfiltered")
+    rows = []
+    for r in runs:
+        if r["case"] == "unfiltered":
+            continue
+        rows.append(
+            Row(
+                f"Filtered query, {r['case']}, {n:,} points, payload index (4 connections)",
+                f"{_n(r['qps'])} QPS, recall@10 {r['recall']:.3f}, p99 {r['p99_ms']:.1f} ms",
+                f"unfiltered {_n(unfiltered['qps'])} QPS (recall {unfiltered['recall']:.3f})",
+                r["ratio_to_unfiltered"],
+                "ratio: median over rounds of QPS / the unfiltered run before it",
+                r["load_1m"],
+                when,
+                src,
+                r["qps"],
+                unfiltered["qps"],
+            )
+        )
+    return rows
+
+
 READERS = (
     ("http", http_rows),
     ("curve", curve_rows),
     ("restart", restart_rows),
     ("client", client_rows),
+    ("filtering", filtering_rows),
 )
 
 

@@ -69,6 +69,17 @@ def new_hnsw(
     return faiss.IndexIDMap(inner)
 
 
+def preset_levels(index: faiss.IndexIDMap, levels: npt.NDArray[np.int32]) -> None:
+    """Give the next `len(levels)` points added to this HNSW index these levels (0 = the
+    bottom layer only) instead of drawing them: FAISS uses preset levels when hnsw.levels
+    already holds one entry per point at add time."""
+    table = hnsw_of(index).hnsw.levels
+    n0 = int(table.size())
+    table.resize(n0 + len(levels))
+    view = faiss.rev_swig_ptr(table.data(), n0 + len(levels))
+    view[n0:] = levels + 1  # FAISS stores level + 1
+
+
 def clone_id_map(index: faiss.IndexIDMap) -> faiss.IndexIDMap:
     """A deep copy of an id-mapped index (id map, inner index, its storage), owning all of it.
 

@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from zoro.ann import _faiss
 from zoro.ann.engine import EXPORT_CHUNK_ROWS, F32, I64, SearchesInto
@@ -35,6 +36,18 @@ MIN_LIVE_SHARE_FOR_GRAPH: Final = 0.1
 WIDEN_BELOW_LIVE_SHARE: Final = 0.9
 # Widened beams are rounded up to a multiple of this, so the cached search params stay few.
 _EF_STEP: Final = 16
+
+
+def draw_levels(slots: I64, m: int) -> npt.NDArray[np.int32]:
+    """Each slot's HNSW layer, drawn as FAISS draws them (P(level >= l) = m**-l) but from a hash
+    of the slot, so that two passes over the same points agree (see zoro.ann.jobs)."""
+    z = np.asarray(slots, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):  # splitmix64: wrapping arithmetic on purpose
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    u = ((z >> np.uint64(11)).astype(np.float64) + 1.0) * 2.0**-53  # in (0, 1]
+    return np.floor(-np.log(u) / math.log(m)).astype(np.int32)
 
 
 class HnswEngine(SearchesInto):
@@ -76,9 +89,12 @@ class HnswEngine(SearchesInto):
             index=_faiss.clone_id_map(self._index),
         )
 
-    def add(self, ids: I64, vectors: F32) -> None:
+    def add(self, ids: I64, vectors: F32, levels: npt.NDArray[np.int32] | None = None) -> None:
+        """Insert points; `levels` (one per point, see draw_levels) instead of FAISS's draw."""
         slots, vecs = check_batch(ids, vectors, self.dimension)
         if len(slots):
+            if levels is not None:
+                _faiss.preset_levels(self._index, np.asarray(levels, dtype=np.int32))
             _faiss.add_with_ids(self._index, slots, vecs)
             self._ids = np.concatenate([self._ids, slots])
 
