@@ -164,3 +164,13 @@ def test_a_job_cancelled_before_it_runs_builds_nothing(tmp_path: Path) -> None:
     while (job := index.take_seal_job()) is not None:
         index.install(job.run())
     check(index, base, frozenset({5, 1500}))
+
+
+def test_drawn_levels_follow_faiss_distribution_and_repeat() -> None:
+    from zoro.ann.hnsw import draw_levels
+
+    slots = np.arange(400_000, dtype=np.int64)
+    levels = draw_levels(slots, 16)
+    assert np.array_equal(levels, draw_levels(slots, 16))  # two passes over a job agree
+    for layer in (1, 2):  # P(level >= l) = 16**-l
+        assert abs(np.mean(levels >= layer) - 16.0**-layer) < 0.1 * 16.0**-layer

@@ -137,12 +137,7 @@ class Range:
 
     def contains(self, x: float | int) -> bool:
         """Python compares an int with a float exactly, so 2**53 + 1 > 2.0**53 holds here."""
-        return (
-            (self.gt is None or x > self.gt)
-            and (self.gte is None or x >= self.gte)
-            and (self.lt is None or x < self.lt)
-            and (self.lte is None or x <= self.lte)
-        )
+        return _within(x, self.gt, self.gte, self.lt, self.lte)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +187,14 @@ class Filter:
     must_not: tuple[Condition, ...] = ()
     min_should: MinShould | None = None
 
+    def children(self) -> Iterable[Condition]:
+        """Every condition directly inside this filter, whatever its group."""
+        yield from self.must
+        yield from self.should
+        yield from self.must_not
+        if self.min_should is not None:
+            yield from self.min_should.conditions
+
 
 FieldCondition = Match | Range | ValuesCount | IsEmpty | IsNull
 Condition = FieldCondition | HasId | Filter
@@ -233,7 +236,8 @@ def matches(condition: Condition, payload: Mapping[str, Any], key: bytes) -> boo
         return any(map(condition.holds, condition.key.values(payload)))
     if isinstance(condition, ValuesCount):
         values = [v for v in condition.key.values(payload) if v is not None]
-        return bool(values) and _count_in(condition, len(values))
+        c = condition
+        return bool(values) and _within(len(values), c.gt, c.gte, c.lt, c.lte)
     if isinstance(condition, IsEmpty):
         return all(v is None or v == [] for v in condition.key.raw(payload))
     if isinstance(condition, IsNull):
@@ -253,23 +257,21 @@ def _filter_matches(f: Filter, payload: Mapping[str, Any], key: bytes) -> bool:
     return not any(matches(c, payload, key) for c in f.must_not)
 
 
-def _count_in(c: ValuesCount, n: int) -> bool:
+def _within(
+    x: float | int, gt: float | None, gte: float | None, lt: float | None, lte: float | None
+) -> bool:
     return (
-        (c.gt is None or n > c.gt)
-        and (c.gte is None or n >= c.gte)
-        and (c.lt is None or n < c.lt)
-        and (c.lte is None or n <= c.lte)
+        (gt is None or x > gt)
+        and (gte is None or x >= gte)
+        and (lt is None or x < lt)
+        and (lte is None or x <= lte)
     )
 
 
 def keys_in(condition: Condition) -> Iterable[KeyPath]:
     """Every key path a condition reads (for "which filtered keys lack an index")."""
     if isinstance(condition, Filter):
-        groups = [condition.must, condition.should, condition.must_not]
-        if condition.min_should is not None:
-            groups.append(condition.min_should.conditions)
-        for group in groups:
-            for c in group:
-                yield from keys_in(c)
+        for c in condition.children():
+            yield from keys_in(c)
     elif not isinstance(condition, HasId):
         yield condition.key

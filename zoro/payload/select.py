@@ -107,10 +107,7 @@ class _Preparer:
         if isinstance(c, HasId):
             return True
         if isinstance(c, Filter):
-            groups = [c.must, c.should, c.must_not]
-            if c.min_should is not None:
-                groups.append(c.min_should.conditions)
-            return all(self.indexable(x) for g in groups for x in g)
+            return all(self.indexable(x) for x in c.children())
         if isinstance(c, Match | Range):
             index = self._indexes.ready_index(c.key.text)
             return index is not None and index.answers(c)
@@ -193,8 +190,5 @@ def _needs_keys(c: Condition) -> bool:
     if isinstance(c, HasId):
         return True
     if isinstance(c, Filter):
-        groups = [c.must, c.should, c.must_not]
-        if c.min_should is not None:
-            groups.append(c.min_should.conditions)
-        return any(_needs_keys(x) for g in groups for x in g)
+        return any(_needs_keys(x) for x in c.children())
     return False
