@@ -138,3 +138,23 @@ def test_metrics_show_requests_and_group_commit(http: httpx.Client, collection: 
     assert f'zoro_wal_syncs_total{{collection="{collection}"}}' in text
     assert "zoro_http_request_seconds_bucket" in text
     assert f'zoro_actor_mailbox_depth{{collection="{collection}"}} 0' in text
+
+
+def test_metrics_show_each_payload_index_and_its_memory_per_value(
+    http: httpx.Client, collection: str
+) -> None:
+    points = [{"id": i, "vector": [0.0, 0.0, 0.0, float(i)], "payload": {"k": f"v{i % 3}"}}
+              for i in range(30)]
+    _upsert(http, collection, {"points": points})
+    r = http.put(f"/collections/{collection}/index?wait=true",
+                 json={"field_name": "k", "field_schema": "keyword"})
+    assert r.status_code == 200, r.text
+    text = http.get("/metrics").text
+    labels = f'collection="{collection}",key="k",schema="keyword"'
+    assert f"zoro_payload_index_points{{{labels}}} 30" in text
+    assert f"zoro_payload_index_entries{{{labels}}} 30" in text
+    per_value = next(
+        line for line in text.splitlines()
+        if line.startswith(f"zoro_payload_index_bytes_per_value{{{labels}}}")
+    )
+    assert float(per_value.split()[-1]) > 0
