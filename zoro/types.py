@@ -80,9 +80,14 @@ def int_keys(ids: npt.NDArray[np.uint64]) -> Keys:
     return fields.view(KEY_DTYPE)
 
 
+def full_key(key: bytes | np.bytes_) -> bytes:
+    """A key as its 17 bytes: numpy strips trailing NULs from scalars of an S17 array."""
+    return bytes(key).ljust(KEY_SIZE, b"\0")
+
+
 def id_of(key: bytes) -> PointId:
-    """The id a key stands for. numpy strips trailing NULs from scalars, so pad first."""
-    raw = bytes(key).ljust(KEY_SIZE, b"\0")
+    """The id a key stands for."""
+    raw = full_key(key)
     if raw[0] == KIND_INT:
         return int.from_bytes(raw[9:], "big")
     if raw[0] == KIND_UUID:

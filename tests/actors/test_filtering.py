@@ -38,14 +38,14 @@ async def test_selection_accounts_for_writes_made_while_it_scanned(
     await manager.create("s", 4, Distance.EUCLID, {"kind": "hnsw"})
     actor = manager.actor("s")
     await actor.write(upsert(range(500), clustered(500, 4), _payload))
-    real_scan = actor_module.scan
+    real_scan = actor_module.apply_scan
 
     def slow_scan(*args: object) -> np.ndarray:
         if threading.current_thread() is not threading.main_thread():
             time.sleep(0.3)  # the scan in the worker thread: writes land meanwhile
         return real_scan(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(actor_module, "scan", slow_scan)
+    monkeypatch.setattr(actor_module, "apply_scan", slow_scan)
     cond = Match(CATEGORY, "value", frozenset(["w3"]), str)
     async with trio.open_nursery() as nursery:
         box: list[actor_module.Selection] = []

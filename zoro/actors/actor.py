@@ -51,7 +51,7 @@ from zoro.errors import (
     ZoroError,
     storage_error,
 )
-from zoro.payload import PayloadIndexes, build_index, index_slots, prepare, scan
+from zoro.payload import PayloadIndexes, apply_scan, build_index, index_slots, prepare
 from zoro.payload.indexes import BuildStopped
 from zoro.types import DeleteBatch
 
@@ -706,30 +706,21 @@ class CollectionActor:
         prepared = prepare(condition, live, payload, store)
         mask = prepared.candidates
         if prepared.residual is not None:
-            slots = np.flatnonzero(mask)
-            residual = prepared.residual
-            if len(slots) > INLINE_SCAN_SLOTS:
-                ok = await trio.to_thread.run_sync(
-                    scan, residual, slots, store, limiter=self._search_limiter
+            if np.count_nonzero(mask) <= INLINE_SCAN_SLOTS:
+                mask = apply_scan(prepared, store)
+            else:
+                mask = await trio.to_thread.run_sync(
+                    apply_scan, prepared, store, limiter=self._search_limiter
                 )
                 self.check_serving()
-            else:
-                ok = scan(residual, slots, store)
-            mask = np.zeros(len(mask), dtype=np.bool_)
-            mask[slots[ok]] = True
-            live = store.live_mask()
-            if len(live) > len(mask):  # slots written while the thread ran: check them here
-                newer = live.copy()
-                newer[: len(mask)] = False
-                more = prepare(condition, newer, payload, store)
-                extra = more.candidates
-                if more.residual is not None:
-                    new_slots = np.flatnonzero(extra)
-                    extra = np.zeros(len(live), dtype=np.bool_)
-                    extra[new_slots[scan(more.residual, new_slots, store)]] = True
-                extra[: len(mask)] = mask
-                mask = extra
-            mask &= live
+                live = store.live_mask()
+                if len(live) > len(mask):  # slots written while the thread ran: check them here
+                    newer = live.copy()
+                    newer[: len(mask)] = False
+                    extra = apply_scan(prepare(condition, newer, payload, store), store)
+                    extra[: len(mask)] = mask
+                    mask = extra
+                mask &= live  # and drop the points deleted meanwhile
         selection = Selection(mask, int(np.count_nonzero(mask)))
         if state == (store.applied_lsn, store.slot_count(), payload.version):
             self._selections[condition] = (state, selection)

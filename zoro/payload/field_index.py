@@ -79,6 +79,10 @@ class FieldIndex:
         """Slots (< n) whose indexed values satisfy `condition` (dead ones included)."""
         raise NotImplementedError
 
+    def estimate(self, condition: Condition) -> int:
+        """How many entries answering `condition` touches (an upper bound on its points)."""
+        return self.entries
+
     def _take(self, value: Any) -> Any:
         """The indexed form of one payload value, or None when this index does not hold it."""
         raise NotImplementedError
@@ -172,9 +176,8 @@ class KeywordIndex(FieldIndex):
                 out[np.frombuffer(posting, dtype=np.int64)] = True
         return out
 
-    def estimate(self, condition: Match) -> int:
-        """How many entries a match would touch (an upper bound on its points)."""
-        if condition.mode == "except":
+    def estimate(self, condition: Condition) -> int:
+        if not isinstance(condition, Match) or condition.mode == "except":
             return self.entries
         return sum(len(self._postings.get(v, ())) for v in condition.targets)
 

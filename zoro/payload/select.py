@@ -16,14 +16,14 @@ slots that also hold other kinds are scanned (see zoro.payload.field_index).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
 from zoro.payload.conditions import Filter, HasId, Match, Range, matches
-from zoro.types import KEY_DTYPE, KEY_SIZE
+from zoro.types import KEY_DTYPE, full_key
 
 if TYPE_CHECKING:
     from zoro.payload.conditions import Condition
@@ -73,7 +73,7 @@ def scan(condition: Condition, slots: I64, source: PayloadSource, chunk: int = 4
         payloads = source.payloads_of_slots(part)
         keys: list[bytes] | list[None]
         if with_keys:
-            keys = [bytes(k).ljust(KEY_SIZE, b"\0") for k in source.keys_of_slots(part)]
+            keys = [full_key(k) for k in source.keys_of_slots(part)]
         else:
             keys = [None] * len(part)
         for i, (raw, key) in enumerate(zip(payloads, keys, strict=True)):
@@ -156,8 +156,7 @@ class _Preparer:
         if isinstance(c, Match | Range):
             index = self._indexes.ready_index(c.key.text)
             if index is not None and index.answers(c):
-                estimate: Any = getattr(index, "estimate", None)
-                return int(estimate(c)) if estimate is not None else index.entries
+                return index.estimate(c)
         return self._n + 1  # scanned: after every indexed condition
 
     def _indexed(self, c: Condition, mask: Mask) -> Mask:

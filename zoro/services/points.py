@@ -10,7 +10,7 @@ import numpy as np
 from zoro.actors.messages import DeleteWhere
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, shapes, validate
-from zoro.types import KEY_DTYPE, KEY_SIZE, DeleteBatch, UpsertBatch, id_of, key_of, keys_of
+from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -178,7 +178,7 @@ def _scroll_selected(
     if count <= _SORT_SELECTED_MAX:
         keys = np.sort(actor.keys_of_slots(np.flatnonzero(mask)).astype(KEY_DTYPE))
         if start is not None:
-            keys = keys[keys >= np.array(start.ljust(KEY_SIZE, b"\0"), dtype=KEY_DTYPE)]
+            keys = keys[keys >= np.array(full_key(start), dtype=KEY_DTYPE)]
         page = keys[: limit + 1]
     else:
         chunk = max(256, 2 * limit * max(1, len(mask) // max(1, count)))
@@ -196,7 +196,7 @@ def _scroll_selected(
                 break
         page = np.concatenate(found)[: limit + 1]
     if len(page) > limit:
-        return page[:limit], bytes(page[limit]).ljust(KEY_SIZE, b"\0")
+        return page[:limit], full_key(page[limit])
     return page, None
 
 

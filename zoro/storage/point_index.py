@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import numpy as np
 
-from zoro.types import KEY_DTYPE, KEY_SIZE, KIND_UUID
+from zoro.types import KEY_DTYPE, KIND_UUID, full_key
 
 from . import _keys
 
@@ -253,4 +253,4 @@ class PointIndex:
         both = np.sort(np.concatenate([main, delta])) if len(delta) else main
         if len(both) <= limit:
             return both, None
-        return both[:limit], bytes(both[limit]).ljust(KEY_SIZE, b"\0")
+        return both[:limit], full_key(both[limit])

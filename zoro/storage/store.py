@@ -32,7 +32,7 @@ import numpy as np
 
 from zoro.errors import CorruptionError, StorageError, storage_error
 from zoro.fsutil import fsync_dir
-from zoro.types import KEY_DTYPE, KEY_SIZE
+from zoro.types import KEY_DTYPE, KEY_SIZE, full_key
 
 from . import meta as meta_file
 from . import points_file
@@ -349,7 +349,7 @@ class CollectionStore:
         out: list[PointRecord | None] = [None] * len(keys)
         for j, i in enumerate(present.tolist()):
             out[i] = PointRecord(
-                key=bytes(keys[i]).ljust(KEY_SIZE, b"\0"),
+                key=full_key(keys[i]),
                 vector=None if vectors is None else vectors[j],
                 payload=None if payloads is None else payloads[j],
             )
@@ -363,7 +363,7 @@ class CollectionStore:
         if start is not None:
             if len(start) > KEY_SIZE:
                 raise ValueError(f"a start key has at most {KEY_SIZE} bytes")
-            start = start.ljust(KEY_SIZE, b"\0")
+            start = full_key(start)
         return self._index.scroll(start, limit)
 
     def keys_of_slots(self, slots: npt.NDArray[np.int64]) -> Keys:
