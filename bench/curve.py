@@ -28,7 +28,6 @@ current directory; /tmp may be a tmpfs). Load comes from wrk -t1 with bench/wrk/
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -65,6 +64,7 @@ from bench.http import (
 )
 from bench.http_refs import build_hnsw, hnsw_params
 from bench.restart import server_process, tree_label
+from bench.scratch import write_json
 from zoro.settings import AnnSettings
 
 if TYPE_CHECKING:
@@ -338,9 +338,7 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
     result["load_at_end"] = os.getloadavg()
     report(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import sys
@@ -49,6 +48,7 @@ import numpy.typing as npt
 import trio
 
 from bench.durable_core import raw_fsync_rate
+from bench.scratch import write_json
 from zoro.actors import CollectionManager
 from zoro.errors import Overloaded
 from zoro.settings import Settings
@@ -671,9 +671,7 @@ def main() -> None:
         {"what": w, "value": v, "goal": g, "met": ok} for w, v, g, ok in goals(result)
     ]
     report(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

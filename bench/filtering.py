@@ -43,15 +43,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import json
 import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -66,6 +63,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from bench.scratch import in_scratch, write_json
 from zoro.settings import AnnSettings
 from zoro.testing import ServerProcess
 
@@ -894,17 +892,10 @@ def main() -> None:
     parser.add_argument("--skip-no-index", action="store_true", help="only the indexed phase")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on SIGTERM
-    root = Path(tempfile.mkdtemp(prefix="zoro-bench-filtering-"))
-    try:
-        result = run(args, root)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    result = in_scratch("zoro-bench-filtering-", lambda root: run(args, root), keep=args.keep)
     print_report(result)
+    write_json(args.json, result)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str))
         print(f"wrote {args.json}")
 
 

@@ -41,10 +41,8 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -61,6 +59,7 @@ import orjson
 
 from bench import engine_ingest as engine_ingest_reference
 from bench.http_refs import QueryApp, build_hnsw, hnsw_params
+from bench.scratch import in_scratch, write_json
 from zoro.actors.actor import IDLE_SEAL_MIN_POINTS
 from zoro.settings import AnnSettings
 from zoro.testing import ServerProcess, free_port
@@ -988,17 +987,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy the search load into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up servers on SIGTERM
-    root = Path(tempfile.mkdtemp(prefix="zoro-bench-http-"))
-    try:
-        result = run(args, root)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    result = in_scratch("zoro-bench-http-", lambda root: run(args, root), keep=args.keep)
     print_report(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str))
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":

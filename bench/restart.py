@@ -37,11 +37,8 @@ import http.client
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -55,6 +52,7 @@ import numpy.typing as npt
 import orjson
 
 from bench.durable_core import _drop_cache
+from bench.scratch import in_scratch, write_json
 from zoro.testing import ServerProcess
 
 DIM = 128
@@ -627,17 +625,11 @@ def main() -> None:
     if args.faiss_read is not None:
         _faiss_read_child(args.faiss_read)
         return
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the server on SIGTERM
-    root = Path(tempfile.mkdtemp(prefix="bench-restart-", dir=args.dir))
-    try:
-        result = run(args, root)
-    finally:
-        if not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
+    result = in_scratch(
+        "bench-restart-", lambda root: run(args, root), keep=args.keep, parent=args.dir
+    )
     report(result)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    write_json(args.json, result)
 
 
 if __name__ == "__main__":
