@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
+    """Write all of `data` at `offset`: pwrite may write less than asked, so loop.
+
+    Explicit offsets, never "the end of the file": after a rollback's ftruncate no file position
+    can be stale. Raises OSError, also EIO when the kernel reports no progress (which would
+    otherwise loop forever).
+    """
+    view = memoryview(data).cast("B")
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.EIO, "write made no progress")
+        view = view[written:]
+        offset += written
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new file whole.
 
@@ -27,9 +44,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        pwrite_all(fd, data, 0)
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from zoro import checked_json
 from zoro.errors import CorruptionError
-from zoro.storage._fileio import decode_header, encode_header, open_file, pwrite_all
+from zoro.fsutil import pwrite_all
+from zoro.storage._fileio import decode_header, encode_header, open_file
 from zoro.storage.payloads import RECORD, decode_record, encode_records
 
 _PATH = Path("payloads")

@@ -27,15 +27,6 @@ def open_file(path: Path, *, create: bool) -> int:
     return os.open(path, flags, 0o644)
 
 
-def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
-    """Write all of `data` at `offset` (pwrite may write less than asked)."""
-    view = memoryview(data).cast("B")
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view = view[written:]
-        offset += written
-
-
 def pread_exact(fd: int, size: int, offset: int, path: Path) -> bytes:
     """Read exactly `size` bytes at `offset`; a short read means the file is damaged."""
     data = os.pread(fd, size, offset)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
+from zoro.fsutil import pwrite_all
 
 from ._fileio import (
     Preallocator,
@@ -37,7 +38,6 @@ from ._fileio import (
     file_size,
     open_file,
     pread_exact,
-    pwrite_all,
     sync,
 )
 

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
+from zoro.fsutil import pwrite_all
 from zoro.types import KEY_DTYPE, KEY_SIZE
 
 from ._fileio import (
@@ -38,7 +39,6 @@ from ._fileio import (
     file_size,
     open_file,
     pread_into,
-    pwrite_all,
     sync,
 )
 

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
+from zoro.fsutil import pwrite_all
 from zoro.types import KEY_DTYPE
 
 from ._fileio import (
@@ -41,7 +42,6 @@ from ._fileio import (
     file_size,
     open_file,
     pread_into,
-    pwrite_all,
     sync,
 )
 from ._growable import Growable

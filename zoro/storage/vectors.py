@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
+from zoro.fsutil import pwrite_all
 
 from ._fileio import (
     Preallocator,
@@ -32,7 +33,6 @@ from ._fileio import (
     encode_header,
     file_size,
     open_file,
-    pwrite_all,
     sync,
 )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zoro.errors import CorruptionError, storage_error
-from zoro.fsutil import fsync_dir
+from zoro.fsutil import fsync_dir, pwrite_all
 from zoro.wal._format import list_segments
 from zoro.wal._reader import BadRecord, SegmentReader
 
@@ -142,9 +142,7 @@ def _set_aside(path: Path, offset: int) -> Path:
             continue
         break
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        pwrite_all(fd, data, 0)
         os.fsync(fd)
     finally:
         os.close(fd)

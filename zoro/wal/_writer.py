@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from zoro.errors import storage_error
-from zoro.fsutil import fsync_dir
+from zoro.fsutil import fsync_dir, pwrite_all
 from zoro.wal._codec import encode_records
 from zoro.wal._format import SEGMENT, list_segments, pack_segment_header, segment_name
 
@@ -108,7 +107,7 @@ class WalWriter:
             if start >= self._max_bytes and start > SEGMENT.size:
                 self._rotate()
                 start = self._size
-            _pwrite_all(self._fd, buf, start)
+            pwrite_all(self._fd, buf, start)
             self._sync()
             if self._dir_unsynced:
                 fsync_dir(self._dir)
@@ -204,7 +203,7 @@ class WalWriter:
         path = self._dir / segment_name(first_lsn)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
-            _pwrite_all(fd, pack_segment_header(first_lsn), 0)
+            pwrite_all(fd, pack_segment_header(first_lsn), 0)
         except OSError:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -248,13 +247,3 @@ class WalWriter:
             self._needs_truncate = True  # retried before the next append writes anything
             log.error("%s: could not cut back a failed WAL write: %s", self._path, exc)
 
-
-def _pwrite_all(fd: int, buf: bytearray | bytes, offset: int) -> None:
-    # pwrite at an explicit offset: after a rollback's ftruncate, no file position is stale
-    view = memoryview(buf)
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if written <= 0:
-            raise OSError(errno.EIO, "write made no progress")
-        view = view[written:]
-        offset += written
