@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zoro import __version__
 from zoro.client.commands import add_commands, run_command
-from zoro.settings import ServerSettings, Settings
+from zoro.settings import ServerSettings, Settings, with_overrides
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
         help="largest request body accepted, in MiB",
     )
     serve.add_argument("--log-level", default=env("ZORO_LOG_LEVEL", "INFO"))
+    serve.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="LAYER.FIELD=VALUE",
+        help="override one setting of zoro/settings.py, as actor.checkpoint_interval_s=60 "
+        "(repeatable)",
+    )
     add_commands(commands)
     return parser
 
@@ -57,7 +66,11 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key or None,
         max_body_bytes=args.max_body_mb * 1024 * 1024,
     )
-    settings = dataclasses.replace(Settings(), server=server)
+    try:
+        settings = with_overrides(dataclasses.replace(Settings(), server=server), args.overrides)
+    except ValueError as exc:
+        print(f"zoro serve: --set {exc}", file=sys.stderr)
+        return 2
     logging.getLogger("zoro").info(
         "zoro-db %s serving %s on http://%s:%d", __version__, args.data_dir, args.host, args.port
     )

@@ -5,6 +5,7 @@ The CLI builds one `Settings` and hands each layer its own part; nothing reads g
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -80,3 +81,55 @@ class Settings:
     actor: ActorSettings = field(default_factory=ActorSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+
+
+def with_overrides(settings: Settings, assignments: list[str]) -> Settings:
+    """`settings` with `layer.field=value` assignments applied (the CLI's `--set`).
+
+    The value is parsed by the field's declared type (int, float, bool, str, or None for an
+    optional one). Raises ValueError naming the bad assignment: an unknown layer or field, or a
+    value of the wrong kind.
+    """
+    layers: dict[str, dict[str, str]] = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        layer, dot, field_name = name.strip().partition(".")
+        if not sep or not dot:
+            raise ValueError(f"`{assignment}`: expected layer.field=value (actor.mailbox_size=64)")
+        layers.setdefault(layer, {})[field_name] = value.strip()
+    changes: dict[str, object] = {}
+    for layer, fields in layers.items():
+        current = getattr(settings, layer, None) if layer in _LAYERS else None
+        if current is None:
+            raise ValueError(f"unknown settings layer `{layer}` (one of {', '.join(_LAYERS)})")
+        types = {f.name: f.type for f in dataclasses.fields(current)}
+        parsed: dict[str, object] = {}
+        for field_name, value in fields.items():
+            if field_name not in types:
+                known = ", ".join(sorted(types))
+                raise ValueError(f"`{layer}` has no setting `{field_name}` (it has {known})")
+            parsed[field_name] = _parse(f"{layer}.{field_name}", str(types[field_name]), value)
+        changes[layer] = dataclasses.replace(current, **parsed)
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+_LAYERS = ("wal", "storage", "ann", "actor", "limits", "server")
+
+
+def _parse(name: str, kind: str, value: str) -> object:
+    if kind.endswith("| None") and value.lower() in ("", "none"):
+        return None
+    base = kind.removesuffix(" | None")
+    wanted = {"bool": "true or false", "int": "an integer", "float": "a number"}
+    try:
+        if base == "bool":
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        if base == "int":
+            return int(value.replace("_", ""))
+        if base == "float":
+            return float(value)
+    except ValueError:
+        raise ValueError(f"`{name}` takes {wanted[base]}, not `{value}`") from None
+    return value
