@@ -100,19 +100,31 @@ class ReaderUser(FastHttpUser):
 
     @task(10)
     def query(self) -> None:
-        body = {"query": self._vectors(1)[0], "limit": 10,
-                "with_payload": bool(self.rng.integers(2))}
-        with self.client.post(f"/collections/{COLLECTION}/points/query", data=dumps(body),
-                              headers=JSON, name="query", catch_response=True) as resp:
+        body = {
+            "query": self._vectors(1)[0],
+            "limit": 10,
+            "with_payload": bool(self.rng.integers(2)),
+        }
+        with self.client.post(
+            f"/collections/{COLLECTION}/points/query",
+            data=dumps(body),
+            headers=JSON,
+            name="query",
+            catch_response=True,
+        ) as resp:
             if resp.status_code == 200 and len(resp.json()["result"]["points"]) != 10:
                 resp.failure("query: fewer than 10 points")
 
     @task(2)
     def query_batch(self) -> None:
         body = {"searches": [{"query": v, "limit": 10} for v in self._vectors(QUERY_BATCH)]}
-        with self.client.post(f"/collections/{COLLECTION}/points/query/batch",
-                              data=dumps(body), headers=JSON, name="query_batch",
-                              catch_response=True) as resp:
+        with self.client.post(
+            f"/collections/{COLLECTION}/points/query/batch",
+            data=dumps(body),
+            headers=JSON,
+            name="query_batch",
+            catch_response=True,
+        ) as resp:
             if resp.status_code == 200:
                 result = resp.json()["result"]
                 if len(result) != QUERY_BATCH or any(len(r["points"]) != 10 for r in result):
@@ -124,14 +136,18 @@ class ReaderUser(FastHttpUser):
         with_payload = bool(self.rng.integers(2))
         body = {"ids": ids, "with_payload": with_payload}
         name = "retrieve+payload" if with_payload else "retrieve"
-        with self.client.post(f"/collections/{COLLECTION}/points", data=dumps(body),
-                              headers=JSON, name=name, catch_response=True) as resp:
+        with self.client.post(
+            f"/collections/{COLLECTION}/points",
+            data=dumps(body),
+            headers=JSON,
+            name=name,
+            catch_response=True,
+        ) as resp:
             if resp.status_code == 200:
                 got = resp.json()["result"]
                 if sorted(p["id"] for p in got) != sorted(ids):
                     resp.failure("retrieve: seed points missing")
-                elif with_payload and any(p.get("payload", {}).get("seed") != p["id"]
-                                          for p in got):
+                elif with_payload and any(p.get("payload", {}).get("seed") != p["id"] for p in got):
                     resp.failure("retrieve: wrong seed payload")
 
 
@@ -159,13 +175,20 @@ class WriterUser(FastHttpUser):
         vectors = self.rng.standard_normal((len(ids), DIM), dtype=np.float32).tolist()
         self.version += 1
         points = [
-            {"id": i, "vector": v,
-             "payload": {"w": self.index, "v": self.version, "tag": TAGS[i % len(TAGS)]}}
+            {
+                "id": i,
+                "vector": v,
+                "payload": {"w": self.index, "v": self.version, "tag": TAGS[i % len(TAGS)]},
+            }
             for i, v in zip(ids, vectors, strict=True)
         ]
-        with self.client.put(f"/collections/{COLLECTION}/points?wait=true",
-                             data=dumps({"points": points}), headers=JSON, name=name,
-                             catch_response=True) as resp:
+        with self.client.put(
+            f"/collections/{COLLECTION}/points?wait=true",
+            data=dumps({"points": points}),
+            headers=JSON,
+            name=name,
+            catch_response=True,
+        ) as resp:
             if resp.status_code == 200:
                 journal([{"op": "upsert", **p} for p in points])
                 fresh = set(ids)
@@ -200,9 +223,13 @@ class WriterUser(FastHttpUser):
             return
         picks = set(self.rng.choice(len(self.live), size=5, replace=False).tolist())
         ids = [self.live[k] for k in picks]
-        with self.client.post(f"/collections/{COLLECTION}/points/delete?wait=true",
-                              data=dumps({"points": ids}), headers=JSON, name="delete",
-                              catch_response=True) as resp:
+        with self.client.post(
+            f"/collections/{COLLECTION}/points/delete?wait=true",
+            data=dumps({"points": ids}),
+            headers=JSON,
+            name="delete",
+            catch_response=True,
+        ) as resp:
             if resp.status_code == 200:
                 journal([{"op": "delete", "id": i} for i in ids])
                 self.live = [i for k, i in enumerate(self.live) if k not in picks]
@@ -231,9 +258,16 @@ class AdminUser(FastHttpUser):
         self.client.put(path, data=dumps(body), headers=JSON, name="create_collection")
         vectors = self.rng.standard_normal((50, 16), dtype=np.float32).tolist()
         points = [{"id": i, "vector": v} for i, v in enumerate(vectors)]
-        self.client.put(path + "/points?wait=true", data=dumps({"points": points}),
-                        headers=JSON, name="admin upsert x50")
-        self.client.post(path + "/points/query",
-                         data=dumps({"query": vectors[0], "limit": 5}), headers=JSON,
-                         name="admin query")
+        self.client.put(
+            path + "/points?wait=true",
+            data=dumps({"points": points}),
+            headers=JSON,
+            name="admin upsert x50",
+        )
+        self.client.post(
+            path + "/points/query",
+            data=dumps({"query": vectors[0], "limit": 5}),
+            headers=JSON,
+            name="admin query",
+        )
         self.client.delete(path, name="delete_collection")

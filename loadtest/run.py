@@ -72,17 +72,29 @@ def normalise(v: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 def seed(client: httpx.Client, points: int, dim: int) -> float:
     started = time.monotonic()
-    r = client.put(f"/collections/{COLLECTION}",
-                   json={"vectors": {"size": dim, "distance": "Cosine"}})
+    r = client.put(
+        f"/collections/{COLLECTION}", json={"vectors": {"size": dim, "distance": "Cosine"}}
+    )
     r.raise_for_status()
     for start in range(0, points, 1000):
         n = min(1000, points - start)
         vecs = seed_vectors(start, n, dim).tolist()
-        body = {"points": [{"id": start + k, "vector": vecs[k],
-                            "payload": {"seed": start + k, "group": (start + k) % 10}}
-                           for k in range(n)]}
-        r = client.put(f"/collections/{COLLECTION}/points?wait=true", content=orjson.dumps(body),
-                       headers={"Content-Type": "application/json"}, timeout=120)
+        body = {
+            "points": [
+                {
+                    "id": start + k,
+                    "vector": vecs[k],
+                    "payload": {"seed": start + k, "group": (start + k) % 10},
+                }
+                for k in range(n)
+            ]
+        }
+        r = client.put(
+            f"/collections/{COLLECTION}/points?wait=true",
+            content=orjson.dumps(body),
+            headers={"Content-Type": "application/json"},
+            timeout=120,
+        )
         r.raise_for_status()
     return time.monotonic() - started
 
@@ -114,8 +126,9 @@ class Verification:
         return not self.failures
 
 
-def load_journals(journal_dir: Path) -> tuple[dict[int, dict[str, Any] | None], set[int], int, int,
-                                              int]:
+def load_journals(
+    journal_dir: Path,
+) -> tuple[dict[int, dict[str, Any] | None], set[int], int, int, int]:
     """Expected final state per id (None = deleted), ids with an unknown op after their last ack."""
     state: dict[int, dict[str, Any] | None] = {}
     ambiguous: set[int] = set()
@@ -141,15 +154,19 @@ def load_journals(journal_dir: Path) -> tuple[dict[int, dict[str, Any] | None], 
 def verify(client: httpx.Client, journal_dir: Path, points: int, dim: int) -> Verification:
     result = Verification()
     state, ambiguous, result.upserts_acked, result.deletes_acked, result.unknown_ops = (
-        load_journals(journal_dir))
+        load_journals(journal_dir)
+    )
     result.ambiguous_ids = len(ambiguous)
     if ambiguous:
         result.failures.append(f"{len(ambiguous)} ids had a failed request after their last ack")
     ids = sorted(i for i in state if i not in ambiguous)
     for k in range(0, len(ids), 1000):
-        chunk = ids[k:k + 1000]
-        r = client.post(f"/collections/{COLLECTION}/points",
-                        json={"ids": chunk, "with_payload": True, "with_vector": True}, timeout=60)
+        chunk = ids[k : k + 1000]
+        r = client.post(
+            f"/collections/{COLLECTION}/points",
+            json={"ids": chunk, "with_payload": True, "with_vector": True},
+            timeout=60,
+        )
         r.raise_for_status()
         got = {p["id"]: p for p in r.json()["result"]}
         for i in chunk:
@@ -165,13 +182,17 @@ def verify(client: httpx.Client, journal_dir: Path, points: int, dim: int) -> Ve
                 result.failures.append(f"id {i}: upserted (acked, seq {want['seq']}) but missing")
                 continue
             if got[i].get("payload") != want["payload"]:
-                result.failures.append(f"id {i}: payload {got[i].get('payload')} != "
-                                       f"{want['payload']}")
+                result.failures.append(
+                    f"id {i}: payload {got[i].get('payload')} != {want['payload']}"
+                )
             sent = normalise(np.asarray(want["vector"], dtype=np.float32))
             stored = normalise(np.asarray(got[i].get("vector") or [], dtype=np.float32))
             if stored.shape != sent.shape or not np.allclose(stored, sent, rtol=0, atol=1e-6):
-                diff = (np.abs(stored - sent).max() if stored.shape == sent.shape
-                        else f"shape {stored.shape}")
+                diff = (
+                    np.abs(stored - sent).max()
+                    if stored.shape == sent.shape
+                    else f"shape {stored.shape}"
+                )
                 result.failures.append(f"id {i}: vector differs (max abs diff {diff})")
     # Seed data must be untouched: a sample of 2,000 seed points, vectors and payloads.
     rng = np.random.default_rng([SEED, 9])
@@ -180,9 +201,11 @@ def verify(client: httpx.Client, journal_dir: Path, points: int, dim: int) -> Ve
     for start in starts:
         n = min(1000, points - start * 1000)
         first = start * 1000
-        r = client.post(f"/collections/{COLLECTION}/points",
-                        json={"ids": list(range(first, first + n)), "with_payload": True,
-                              "with_vector": True}, timeout=60)
+        r = client.post(
+            f"/collections/{COLLECTION}/points",
+            json={"ids": list(range(first, first + n)), "with_payload": True, "with_vector": True},
+            timeout=60,
+        )
         r.raise_for_status()
         got = {p["id"]: p for p in r.json()["result"]}
         want_vecs = normalise(seed_vectors(first, n, dim))
@@ -193,21 +216,32 @@ def verify(client: httpx.Client, journal_dir: Path, points: int, dim: int) -> Ve
                 result.failures.append(f"seed id {first + k} missing")
             elif p.get("payload") != {"seed": first + k, "group": (first + k) % 10}:
                 result.failures.append(f"seed id {first + k}: payload {p.get('payload')}")
-            elif not np.allclose(normalise(np.asarray(p["vector"], dtype=np.float32)),
-                                 want_vecs[k], rtol=0, atol=1e-6):
+            elif not np.allclose(
+                normalise(np.asarray(p["vector"], dtype=np.float32)),
+                want_vecs[k],
+                rtol=0,
+                atol=1e-6,
+            ):
                 result.failures.append(f"seed id {first + k}: vector differs")
     return result
 
 
 def read_stats(prefix: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     with open(f"{prefix}_stats.csv", newline="") as f:
-        rows: list[dict[str, Any]] = [{
-            "name": row["Name"], "type": row["Type"],
-            "requests": int(row["Request Count"]), "failures": int(row["Failure Count"]),
-            "rps": float(row["Requests/s"]),
-            "p50_ms": float(row["50%"] or 0), "p95_ms": float(row["95%"] or 0),
-            "p99_ms": float(row["99%"] or 0), "max_ms": float(row["Max Response Time"] or 0),
-        } for row in csv.DictReader(f)]
+        rows: list[dict[str, Any]] = [
+            {
+                "name": row["Name"],
+                "type": row["Type"],
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": float(row["Requests/s"]),
+                "p50_ms": float(row["50%"] or 0),
+                "p95_ms": float(row["95%"] or 0),
+                "p99_ms": float(row["99%"] or 0),
+                "max_ms": float(row["Max Response Time"] or 0),
+            }
+            for row in csv.DictReader(f)
+        ]
     failures: list[dict[str, str]] = []
     failures_path = Path(f"{prefix}_failures.csv")
     if failures_path.exists():
@@ -216,9 +250,15 @@ def read_stats(prefix: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]
     exceptions_path = Path(f"{prefix}_exceptions.csv")
     if exceptions_path.exists():  # exceptions raised inside tasks (client-side bugs)
         with exceptions_path.open(newline="") as f:
-            failures += [{"Method": "exception", "Name": row.get("Nodes", ""),
-                          "Error": row.get("Message", ""), "Occurrences": row.get("Count", "")}
-                         for row in csv.DictReader(f)]
+            failures += [
+                {
+                    "Method": "exception",
+                    "Name": row.get("Nodes", ""),
+                    "Error": row.get("Message", ""),
+                    "Occurrences": row.get("Count", ""),
+                }
+                for row in csv.DictReader(f)
+            ]
     return rows, failures
 
 
@@ -234,16 +274,24 @@ def markdown(report: dict[str, Any]) -> str:
         f"{'endpoint':28} {'reqs':>8} {'fails':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8} {'max ms':>8}",
     ]
-    lines += [f"{s['name'][:28]:28} {s['requests']:>8} {s['failures']:>6} {s['rps']:>8.1f} "
-              f"{s['p50_ms']:>8.0f} {s['p95_ms']:>8.0f} {s['p99_ms']:>8.0f} {s['max_ms']:>8.0f}"
-              for s in report["stats"]]
+    lines += [
+        f"{s['name'][:28]:28} {s['requests']:>8} {s['failures']:>6} {s['rps']:>8.1f} "
+        f"{s['p50_ms']:>8.0f} {s['p95_ms']:>8.0f} {s['p99_ms']:>8.0f} {s['max_ms']:>8.0f}"
+        for s in report["stats"]
+    ]
     lines += ["", f"errors: {report['errors']} (locust exit code {report['locust_exit']})"]
-    lines += [f"  {f.get('Method')} {f.get('Name')}: {f.get('Error')} x{f.get('Occurrences')}"
-              for f in report["failures"]]
-    lines.append(f"server RSS: {report['rss_before_kib'] / 1024:.0f} MiB before load, "
-                 f"{report['rss_after_kib'] / 1024:.0f} MiB after")
-    lines.append(f"CPU during the load: server {report['server_cpu_s']} s, locust "
-                 f"{report['locust_cpu_s']} s (of {2 * cfg['seconds']} core-seconds)")
+    lines += [
+        f"  {f.get('Method')} {f.get('Name')}: {f.get('Error')} x{f.get('Occurrences')}"
+        for f in report["failures"]
+    ]
+    lines.append(
+        f"server RSS: {report['rss_before_kib'] / 1024:.0f} MiB before load, "
+        f"{report['rss_after_kib'] / 1024:.0f} MiB after"
+    )
+    lines.append(
+        f"CPU during the load: server {report['server_cpu_s']} s, locust "
+        f"{report['locust_cpu_s']} s (of {2 * cfg['seconds']} core-seconds)"
+    )
     if "restart_ready_s" in report:
         lines.append(f"restart after SIGKILL: ready in {report['restart_ready_s']:.1f} s")
     for label, v in report["verification"].items():
@@ -252,8 +300,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"({v['expected_present']} present, {v['expected_absent']} deleted) from "
             f"{v['upserts_acked']} acked upserts and {v['deletes_acked']} acked deletes; "
             f"{v['seed_checked']} seed points; unknown ops {v['unknown_ops']}; "
-            f"failures {len(v['failures'])}" + ("" if not v["failures"] else
-                                                 ": " + "; ".join(v["failures"][:10])))
+            f"failures {len(v['failures'])}"
+            + ("" if not v["failures"] else ": " + "; ".join(v["failures"][:10]))
+        )
     lines.append(f"verdict: {'PASS' if report['passed'] else 'FAIL'}")
     return "\n".join(lines)
 
@@ -266,9 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-restart", action="store_true")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the work directory (data, journals, locust CSV); it is always "
-                             "kept when the run fails")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work directory (data, journals, locust CSV); it is always "
+        "kept when the run fails",
+    )
     args = parser.parse_args(argv)
     users = args.users or (8 if args.quick else 32)
     seconds = args.seconds or (20 if args.quick else 60)
@@ -280,17 +332,26 @@ def main(argv: list[str] | None = None) -> int:
     journal_dir = work / "journal"
     prefix = work / "locust"
     env = {
-        "ZORO_COLLECTION": COLLECTION, "ZORO_DIM": str(args.dim),
-        "ZORO_SEED_POINTS": str(points), "ZORO_SEED": str(SEED),
+        "ZORO_COLLECTION": COLLECTION,
+        "ZORO_DIM": str(args.dim),
+        "ZORO_SEED_POINTS": str(points),
+        "ZORO_SEED": str(SEED),
         "ZORO_JOURNAL_DIR": str(journal_dir),
     }
-    weights = "/".join(os.environ.get(k, d) for k, d in
-                       (("ZORO_W_READER", "8"), ("ZORO_W_WRITER", "3"), ("ZORO_W_ADMIN", "1")))
+    weights = "/".join(
+        os.environ.get(k, d)
+        for k, d in (("ZORO_W_READER", "8"), ("ZORO_W_WRITER", "3"), ("ZORO_W_ADMIN", "1"))
+    )
     report: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "config": {"users": users, "seconds": seconds, "points": points, "dim": args.dim,
-                   "weights": weights, "env": {k: v for k, v in os.environ.items()
-                                               if k.startswith("ZORO_")}},
+        "config": {
+            "users": users,
+            "seconds": seconds,
+            "points": points,
+            "dim": args.dim,
+            "weights": weights,
+            "env": {k: v for k, v in os.environ.items() if k.startswith("ZORO_")},
+        },
         "loadavg_before": round(os.getloadavg()[0], 2),
     }
     server = ServerProcess(work / "data", log_path=work / "server.log")
@@ -304,28 +365,50 @@ def main(argv: list[str] | None = None) -> int:
             report["green_s"] = wait_green(client, 900)
             report["rss_before_kib"] = rss_kib(server.process.pid)
             print(f"running locust: {users} users, {seconds} s ...", flush=True)
-            command = [str(Path(sys.executable).parent / "locust"), "-f",
-                       str(HERE / "locustfile.py"), "--headless", "-u", str(users), "-r",
-                       str(users), "--run-time", f"{seconds}s", "--stop-timeout", "30",
-                       "--host", server.url, "--csv", str(prefix), "--only-summary"]
+            command = [
+                str(Path(sys.executable).parent / "locust"),
+                "-f",
+                str(HERE / "locustfile.py"),
+                "--headless",
+                "-u",
+                str(users),
+                "-r",
+                str(users),
+                "--run-time",
+                f"{seconds}s",
+                "--stop-timeout",
+                "30",
+                "--host",
+                server.url,
+                "--csv",
+                str(prefix),
+                "--only-summary",
+            ]
             server_cpu = cpu_s(server.process.pid)
             client_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
             with (work / "locust.log").open("wb") as log:
-                proc = subprocess.run(command, env={**os.environ, **env}, stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=seconds + 120,
-                                      check=False)
+                proc = subprocess.run(
+                    command,
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=seconds + 120,
+                    check=False,
+                )
             report["locust_exit"] = proc.returncode
             report["server_cpu_s"] = round(cpu_s(server.process.pid) - server_cpu, 1)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            report["locust_cpu_s"] = round(after.ru_utime + after.ru_stime
-                                           - client_cpu.ru_utime - client_cpu.ru_stime, 1)
+            report["locust_cpu_s"] = round(
+                after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime, 1
+            )
             report["rss_after_kib"] = rss_kib(server.process.pid)
             report["loadavg_after"] = round(os.getloadavg()[0], 2)
             report["stats"], report["failures"] = read_stats(prefix)
-            report["errors"] = sum(s["failures"] for s in report["stats"]
-                                   if s["name"] != "Aggregated") + sum(
-                int(f["Occurrences"] or 0) for f in report["failures"]
-                if f["Method"] == "exception")
+            report["errors"] = sum(
+                s["failures"] for s in report["stats"] if s["name"] != "Aggregated"
+            ) + sum(
+                int(f["Occurrences"] or 0) for f in report["failures"] if f["Method"] == "exception"
+            )
             print("verifying ...", flush=True)
             checks = {"live": verify(client, journal_dir, points, args.dim)}
         if not args.no_restart:
@@ -339,8 +422,11 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
         report["verification"] = {k: asdict(v) for k, v in checks.items()}
         # locust exits 1 on any failure, including one after its last CSV flush.
-        report["passed"] = (report["errors"] == 0 and report["locust_exit"] == 0
-                            and all(v.ok for v in checks.values()))
+        report["passed"] = (
+            report["errors"] == 0
+            and report["locust_exit"] == 0
+            and all(v.ok for v in checks.values())
+        )
     except BaseException:
         print(f"server log tail:\n{server.log()}", file=sys.stderr)
         raise

@@ -49,7 +49,10 @@ def test_serve_refuses_a_bad_override_before_touching_anything(tmp_path: Path) -
     data = tmp_path / "data"
     done = subprocess.run(
         [sys.executable, "-m", "zoro.cli", "serve", "--data-dir", str(data), "--set", "actor.x=1"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert "`actor` has no setting `x`" in done.stderr

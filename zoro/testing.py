@@ -51,8 +51,19 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout_s: float = 30.0) -> ServerProcess:
-        command = [sys.executable, "-m", "zoro.cli", "serve", "--data-dir", str(self.data_dir),
-                   "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        command = [
+            sys.executable,
+            "-m",
+            "zoro.cli",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *self.extra_args,
+        ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}

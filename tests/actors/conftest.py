@@ -76,5 +76,3 @@ def upsert(
     payloads = [payload(i) if payload else b'{"i":%d}' % i for i in ids]
     keys = int_keys(np.array(ids, dtype=np.uint64))
     return UpsertBatch(keys, np.ascontiguousarray(vectors, dtype=np.float32), payloads)
-
-

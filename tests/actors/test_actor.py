@@ -51,8 +51,9 @@ async def test_concurrent_upserts_share_fsyncs_and_are_all_found(zoro: Opened) -
     assert stats.wal_records == 1000
     assert stats.wal_syncs < 200, "group commit should share one fsync among many writes"
     assert actor.count() == 1000
-    records = actor.get(int_keys(np.arange(1000, dtype=np.uint64)), with_vector=True,
-                        with_payload=True)
+    records = actor.get(
+        int_keys(np.arange(1000, dtype=np.uint64)), with_vector=True, with_payload=True
+    )
     for i, record in enumerate(records):
         assert record is not None
         np.testing.assert_array_equal(record.vector, vectors[i])
@@ -72,8 +73,9 @@ async def test_concurrent_writes_of_one_id_end_at_the_highest_acked_lsn(zoro: Op
         for v in range(200):
             nursery.start_soon(one, float(v))
     winner = acked[max(acked)]
-    (record,) = actor.get(int_keys(np.array([7], dtype=np.uint64)), with_vector=True,
-                          with_payload=False)
+    (record,) = actor.get(
+        int_keys(np.array([7], dtype=np.uint64)), with_vector=True, with_payload=False
+    )
     assert record is not None
     assert record.vector is not None
     assert record.vector[0] == winner
@@ -93,8 +95,12 @@ async def test_deleted_points_vanish_everywhere_and_can_come_back(zoro: Opened) 
         assert not gone_set & set(_search_ids(zoro, q, 50))
     keys, _ = actor.scroll(None, 10_000)
     assert not gone_set & set(ids_of(keys))
-    assert all(r is None for r in actor.get(int_keys(np.array(gone[:50], dtype=np.uint64)),
-                                            with_vector=False, with_payload=False))
+    assert all(
+        r is None
+        for r in actor.get(
+            int_keys(np.array(gone[:50], dtype=np.uint64)), with_vector=False, with_payload=False
+        )
+    )
     await actor.write(upsert([0], vectors[:1]))
     assert _search_ids(zoro, vectors[0], 1) == [0]
     assert actor.count() == 2_001
@@ -214,8 +220,9 @@ async def test_a_flooded_mailbox_rejects_at_once_and_loses_nothing_acked(
     await zoro.open()
     await zoro.wait_ready("c")
     actor = zoro.manager.serving("c")
-    found = actor.get(int_keys(np.array(acked, dtype=np.uint64)), with_vector=False,
-                      with_payload=False)
+    found = actor.get(
+        int_keys(np.array(acked, dtype=np.uint64)), with_vector=False, with_payload=False
+    )
     assert all(r is not None for r in found)
     await zoro.close()
 
@@ -234,6 +241,7 @@ async def test_a_fresh_segment_is_indexed_once_writes_pause(zoro: Opened) -> Non
     await _create(zoro)
     actor = zoro.manager.serving("c")
     await actor.write(upsert(range(1_500), clustered(1_500, DIM, seed=9)))
+
     def indexing() -> bool:
         indexed = actor.statistics().indexed
         return bool(indexed["fresh_points"] or indexed["frozen_points"] or indexed["job_running"])

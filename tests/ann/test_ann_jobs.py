@@ -77,9 +77,7 @@ def test_a_job_cancelled_midway_raises_and_abandon_leaves_the_index_working(
     calls = []
     real_add = HnswEngine.add
 
-    def add_then_cancel(
-        engine: HnswEngine, ids: I64, vectors: F32, levels: Any = None
-    ) -> None:
+    def add_then_cancel(engine: HnswEngine, ids: I64, vectors: F32, levels: Any = None) -> None:
         real_add(engine, ids, vectors, levels)
         calls.append(len(ids))
         if len(calls) == 3:

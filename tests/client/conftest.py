@@ -12,8 +12,9 @@ from zoro.testing import ServerProcess
 _names = itertools.count()
 
 # Fast retries: the tests exercise retry paths without spending seconds in backoff.
-FAST_RETRY = RetryPolicy(max_attempts=5, max_total_s=10.0, backoff_initial_s=0.01,
-                         backoff_max_s=0.05)
+FAST_RETRY = RetryPolicy(
+    max_attempts=5, max_total_s=10.0, backoff_initial_s=0.01, backoff_max_s=0.05
+)
 
 
 @pytest.fixture(scope="session")

@@ -109,8 +109,9 @@ class FaultProxy:
 
     async def _forward(self, method: str, target: str, body: bytes) -> tuple[int, bytes]:
         if self.upstream is None:
-            return 200, orjson.dumps({"result": {"status": "completed", "operation_id": 1},
-                                      "status": "ok", "time": 0})
+            return 200, orjson.dumps(
+                {"result": {"status": "completed", "operation_id": 1}, "status": "ok", "time": 0}
+            )
         r = await self._upstream.request(
             method, target, content=body, headers={"content-type": "application/json"}
         )

@@ -35,8 +35,9 @@ async def _tour(url: str, name: str) -> None:
         assert (await client.search_by_id(name, 1, limit=1))[0].id in (2, str(u))
         batch = await client.search_batch(name, np.eye(2, 4), limit=1)
         assert [a[0].id for a in batch] == [1, 2]
-        result = await client.upload(name, range(100, 2100), np.random.rand(2000, 4),
-                                     batch_size=300, parallel=4)
+        result = await client.upload(
+            name, range(100, 2100), np.random.rand(2000, 4), batch_size=300, parallel=4
+        )
         assert result.points == 2000
         await client.delete(name, [1, 2])
         assert await client.count(name) == 2001

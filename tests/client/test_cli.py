@@ -15,18 +15,36 @@ from zoro.cli import main
 from zoro.testing import ServerProcess
 
 
-def zoro(server: ServerProcess, *args: str, env: dict[str, str] | None = None,
-         ) -> subprocess.CompletedProcess[str]:
+def zoro(
+    server: ServerProcess,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "ZORO_URL": server.url, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "zoro.cli", *args], capture_output=True,
-                          text=True, env=environment, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "zoro.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_import_a_50k_npy_then_search_it(server: ServerProcess, tmp_path: Path) -> None:
     vectors = np.random.default_rng(7).random((50_000, 16), dtype=np.float32)
     np.save(tmp_path / "points.npy", vectors)
-    done = zoro(server, "import", "cli_npy", str(tmp_path / "points.npy"), "--create",
-                "--distance", "Euclid", "--batch-size", "2000")
+    done = zoro(
+        server,
+        "import",
+        "cli_npy",
+        str(tmp_path / "points.npy"),
+        "--create",
+        "--distance",
+        "Euclid",
+        "--batch-size",
+        "2000",
+    )
     assert done.returncode == 0, done.stderr
     assert "created cli_npy (16 dimensions, Euclid)" in done.stdout
     assert "imported 50,000 points into cli_npy in" in done.stdout
@@ -48,14 +66,25 @@ def test_import_jsonl_and_search_by_vector_and_id(server: ServerProcess, tmp_pat
             line = {"id": i, "vector": [float(i), 1.0, 0.0], "payload": {"name": f"p{i}"}}
             out.write(orjson.dumps(line) + b"\n")
         out.write(b"\n")  # a blank line is skipped
-    created = zoro(server, "collections", "create", "cli_jsonl", "--dimension", "3",
-                   "--distance", "Euclid", "--engine", "flat")
+    created = zoro(
+        server,
+        "collections",
+        "create",
+        "cli_jsonl",
+        "--dimension",
+        "3",
+        "--distance",
+        "Euclid",
+        "--engine",
+        "flat",
+    )
     assert created.returncode == 0, created.stderr
     done = zoro(server, "import", "cli_jsonl", str(path), "--batch-size", "64")
     assert done.returncode == 0, done.stderr
     assert "imported 300 points" in done.stdout
-    found = zoro(server, "search", "cli_jsonl", "--vector", "[42.2, 1, 0]", "--limit", "2",
-                 "--json")
+    found = zoro(
+        server, "search", "cli_jsonl", "--vector", "[42.2, 1, 0]", "--limit", "2", "--json"
+    )
     hits = orjson.loads(found.stdout)
     assert [h["id"] for h in hits] == [42, 43]
     assert hits[0]["payload"] == {"name": "p42"}
@@ -66,8 +95,13 @@ def test_import_jsonl_and_search_by_vector_and_id(server: ServerProcess, tmp_pat
 def test_import_parquet(server: ServerProcess, tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    table = pa.table({"id": list(range(50)), "vector": [[float(i), 0.0] for i in range(50)],
-                      "payload": [orjson.dumps({"i": i}).decode() for i in range(50)]})
+    table = pa.table(
+        {
+            "id": list(range(50)),
+            "vector": [[float(i), 0.0] for i in range(50)],
+            "payload": [orjson.dumps({"i": i}).decode() for i in range(50)],
+        }
+    )
     pq.write_table(table, tmp_path / "points.parquet")
     zoro(server, "collections", "create", "cli_parquet", "--dim", "2", "--distance", "Euclid")
     done = zoro(server, "import", "cli_parquet", str(tmp_path / "points.parquet"))
@@ -77,8 +111,12 @@ def test_import_parquet(server: ServerProcess, tmp_path: Path) -> None:
     assert found.stdout.startswith('7\t0\t{"i":7}')
 
 
-def run(server: ServerProcess, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        *args: str) -> tuple[int, str, str]:
+def run(
+    server: ServerProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+) -> tuple[int, str, str]:
     """The same command in this process (quicker than a subprocess, for the many small cases)."""
     monkeypatch.setenv("ZORO_URL", server.url)
     code = main(list(args))
@@ -92,19 +130,28 @@ def test_collections_list_create_info_delete(
     def cli(*args: str) -> tuple[int, str, str]:
         return run(server, monkeypatch, capsys, *args)
 
-    assert cli("collections", "create", "cli_admin", "--dim", "8", "--m", "8",
-               "--ef-construct", "50")[0] == 0
+    assert (
+        cli("collections", "create", "cli_admin", "--dim", "8", "--m", "8", "--ef-construct", "50")[
+            0
+        ]
+        == 0
+    )
     assert "cli_admin" in cli("collections", "list")[1].split()
     info = cli("collections", "info", "cli_admin")[1]
     assert "dimension            8" in info
     assert "hnsw_m               8" in info
     assert cli("collections", "delete", "cli_admin") == (0, "deleted cli_admin\n", "")
     assert cli("collections", "delete", "cli_admin") == (
-        1, "", "zoro: error: Collection `cli_admin` doesn't exist!\n")
+        1,
+        "",
+        "zoro: error: Collection `cli_admin` doesn't exist!\n",
+    )
 
 
 def test_errors_are_one_line_and_exit_non_zero(
-    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     cases = [
@@ -112,8 +159,10 @@ def test_errors_are_one_line_and_exit_non_zero(
         (("search", "x", "--vector", "1,a"), "--vector"),
         (("import", "x", str(tmp_path / "missing.npy")), "no such file"),
         (("collections", "create", "x", "--dim", "0"), "dimension: must be between 1"),
-        (("collections", "list", "--url", "http://127.0.0.1:9", "--timeout", "2"),
-         "connection failed"),
+        (
+            ("collections", "list", "--url", "http://127.0.0.1:9", "--timeout", "2"),
+            "connection failed",
+        ),
     ]
     (tmp_path / "bad.jsonl").write_text('{"id": 1, "vector": [1, 2]}\nnot json\n')
     run(server, monkeypatch, capsys, "collections", "create", "cli_bad", "--dim", "2")

@@ -11,8 +11,9 @@ from zoro.testing import ServerProcess
 
 async def test_create_get_list_exists_delete(client: AsyncZoroClient, name: str) -> None:
     assert await client.collection_exists(name) is False
-    await client.create_collection(name, 8, "Dot", hnsw_m=8, hnsw_ef_construct=40,
-                                   full_scan_threshold=500, ef_search=32)
+    await client.create_collection(
+        name, 8, "Dot", hnsw_m=8, hnsw_ef_construct=40, full_scan_threshold=500, ef_search=32
+    )
     info = await client.get_collection(name)
     assert isinstance(info, CollectionInfo)
     assert (info.name, info.dimension, info.distance, info.engine) == (name, 8, "Dot", "hnsw")

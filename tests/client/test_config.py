@@ -52,12 +52,23 @@ def test_retry_after_seconds_and_dates() -> None:
     assert 8.0 <= (retry_after_s(when) or 0) <= 10.0
 
 
-@pytest.mark.parametrize(("status", "kind"), [
-    (400, InvalidInput), (401, AuthenticationError), (403, AuthenticationError),
-    (404, NotFound), (409, Conflict), (413, PayloadTooLarge), (429, Overloaded),
-    (503, Unavailable), (500, ServerError), (507, StorageFull), (418, InvalidInput),
-    (599, ServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, InvalidInput),
+        (401, AuthenticationError),
+        (403, AuthenticationError),
+        (404, NotFound),
+        (409, Conflict),
+        (413, PayloadTooLarge),
+        (429, Overloaded),
+        (503, Unavailable),
+        (500, ServerError),
+        (507, StorageFull),
+        (418, InvalidInput),
+        (599, ServerError),
+    ],
+)
 def test_statuses_map_to_the_hierarchy(status: int, kind: type[Exception]) -> None:
     error = error_for_status(status, "the server's words", 2.0)
     assert type(error) is kind

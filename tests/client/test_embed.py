@@ -33,8 +33,13 @@ class WordHash:
         return out / np.where(norms > 0, norms, 1.0)
 
 
-DOCS = ["the cat sat on the mat", "dogs chase cats", "stocks fell sharply today",
-        "the market rallied", "a recipe for bread"]
+DOCS = [
+    "the cat sat on the mat",
+    "dogs chase cats",
+    "stocks fell sharply today",
+    "the market rallied",
+    "a recipe for bread",
+]
 
 
 async def test_add_texts_and_search_text(server: ServerProcess, name: str) -> None:
@@ -84,8 +89,12 @@ async def test_the_real_minilm_model(server: ServerProcess, name: str) -> None:
     assert float(np.linalg.norm(vectors[0])) == pytest.approx(1.0, abs=1e-4)
     async with AsyncZoroClient(server.url, embedder=embedder) as client:
         await client.create_collection(name, embedder.dimension, "Cosine")
-        docs = ["A cat sleeps on the sofa.", "The central bank raised interest rates.",
-                "How to bake sourdough bread at home.", "Football match ends in a draw."]
+        docs = [
+            "A cat sleeps on the sofa.",
+            "The central bank raised interest rates.",
+            "How to bake sourdough bread at home.",
+            "Football match ends in a draw.",
+        ]
         ids = await client.add_texts(name, docs)
         hits = await client.search_text(name, "monetary policy and inflation", limit=2)
         assert hits[0].id == ids[1]

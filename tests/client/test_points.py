@@ -56,8 +56,9 @@ async def test_scroll_walks_every_point_in_pages(client: AsyncZoroClient, collec
     seen = [p async for p in client.scroll(collection, page_size=7)]
     assert [p.id for p in seen] == list(range(25))
     assert seen[3].payload == {"i": 3}
-    page = await client.scroll_page(collection, offset=20, limit=3, with_payload=False,
-                                    with_vector=True)
+    page = await client.scroll_page(
+        collection, offset=20, limit=3, with_payload=False, with_vector=True
+    )
     assert [p.id for p in page.points] == [20, 21, 22]
     assert page.points[0].vector == (1.0, 1.0, 1.0, 1.0)
     assert page.next_offset == 23

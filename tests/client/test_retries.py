@@ -42,8 +42,9 @@ async def test_upsert_survives_drops_lost_answers_503_and_429(
     via: AsyncZoroClient, proxy: FaultProxy, client: AsyncZoroClient, collection: str
 ) -> None:
     await via.get_collection(collection)
-    proxy.add("PUT", f"/collections/{collection}/points",
-              DROP, Status(503, "0"), LOSE, Status(429, "1"))
+    proxy.add(
+        "PUT", f"/collections/{collection}/points", DROP, Status(503, "0"), LOSE, Status(429, "1")
+    )
     started = trio.current_time()
     result = await via.upsert(collection, [1, 2, 3], np.eye(3, 4), [{"a": 1}, {"a": 2}, None])
     assert result.status == "completed"
@@ -174,8 +175,9 @@ async def test_upload_retries_failed_batches(nursery: trio.Nursery) -> None:
     policy = RetryPolicy(max_attempts=5, backoff_initial_s=0.01)
     async with AsyncZoroClient(fake.url) as c:
         c._dimensions["c"] = 4  # no GET /collections/c on the fake
-        result = await c.upload("c", range(1000), np.ones((1000, 4)), batch_size=100,
-                                parallel=3, retry=policy)
+        result = await c.upload(
+            "c", range(1000), np.ones((1000, 4)), batch_size=100, parallel=3, retry=policy
+        )
     assert (result.points, result.batches) == (1000, 10)
     assert 1 <= result.retried_batches <= 4
     assert fake.count("PUT") == 14
@@ -189,7 +191,8 @@ async def test_upload_stops_when_a_batch_keeps_failing(nursery: trio.Nursery) ->
     async with AsyncZoroClient(fake.url) as c:
         c._dimensions["c"] = 4
         with pytest.raises(Unavailable) as caught:
-            await c.upload("c", range(1000), np.ones((1000, 4)), batch_size=100, parallel=2,
-                           retry=policy)
+            await c.upload(
+                "c", range(1000), np.ones((1000, 4)), batch_size=100, parallel=2, retry=policy
+            )
     assert any("uploading again is safe" in note for note in caught.value.__notes__)
     assert fake.count("PUT") <= 2 * 3  # at most the batches in flight, twice each

@@ -26,10 +26,13 @@ async def test_search_finds_the_nearest(client: AsyncZoroClient, line: str) -> N
     assert isinstance(hits[0], ScoredPoint)
     assert hits[0].payload == {"i": 3}
     assert hits[0].score == pytest.approx(0.2, abs=1e-5)
-    paged = await client.search(line, [3.2, 0, 0, 0], limit=2, offset=1, with_payload=False,
-                                with_vector=True, exact=True)
+    paged = await client.search(
+        line, [3.2, 0, 0, 0], limit=2, offset=1, with_payload=False, with_vector=True, exact=True
+    )
     assert [(h.id, h.payload, h.vector) for h in paged] == [
-        (4, None, (4.0, 0.0, 0.0, 0.0)), (2, None, (2.0, 0.0, 0.0, 0.0))]
+        (4, None, (4.0, 0.0, 0.0, 0.0)),
+        (2, None, (2.0, 0.0, 0.0, 0.0)),
+    ]
     near = await client.search(line, [3.2, 0, 0, 0], limit=10, score_threshold=1.0, hnsw_ef=32)
     assert sorted(h.id for h in near) == [3, 4]
 

@@ -15,9 +15,15 @@ async def test_upload_an_array_in_parallel_batches(
 ) -> None:
     vectors = np.random.default_rng(1).random((5_000, 4), dtype=np.float32)
     done: list[int] = []
-    result = await client.upload(collection, range(5_000), vectors,
-                                 ({"i": i} for i in range(5_000)),
-                                 batch_size=700, parallel=3, progress=done.append)
+    result = await client.upload(
+        collection,
+        range(5_000),
+        vectors,
+        ({"i": i} for i in range(5_000)),
+        batch_size=700,
+        parallel=3,
+        progress=done.append,
+    )
     assert (result.points, result.batches, result.retried_batches) == (5_000, 8, 0)
     assert sorted(done) == [100] + [700] * 7
     assert result.points_per_s > 0
@@ -39,8 +45,11 @@ async def test_upload_from_iterators_with_generated_ids(
 
 
 async def test_upload_points_one_by_one(client: AsyncZoroClient, collection: str) -> None:
-    points = [(1, [1, 0, 0, 0]), (2, [0, 1, 0, 0], {"two": 2}),
-              {"id": 3, "vector": [0, 0, 1, 0], "payload": {"three": 3}}]
+    points = [
+        (1, [1, 0, 0, 0]),
+        (2, [0, 1, 0, 0], {"two": 2}),
+        {"id": 3, "vector": [0, 0, 1, 0], "payload": {"three": 3}},
+    ]
     result = await client.upload_points(collection, iter(points), batch_size=2)
     assert (result.points, result.batches) == (3, 2)
     got = await client.retrieve(collection, [1, 2, 3])

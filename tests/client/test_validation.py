@@ -22,9 +22,14 @@ from zoro.client import (
 )
 
 INFO = {
-    "status": "green", "optimizer_status": "ok", "segments_count": 1, "points_count": 0,
-    "config": {"params": {"vectors": {"size": 4, "distance": "Dot"}},
-               "hnsw_config": {"m": 16, "ef_construct": 100, "full_scan_threshold": 10000}},
+    "status": "green",
+    "optimizer_status": "ok",
+    "segments_count": 1,
+    "points_count": 0,
+    "config": {
+        "params": {"vectors": {"size": 4, "distance": "Dot"}},
+        "hnsw_config": {"m": 16, "ef_construct": 100, "full_scan_threshold": 10000},
+    },
 }
 
 
@@ -44,10 +49,12 @@ class Counting:
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[AsyncZoroClient, Counting]]:
     counting = Counting()
-    limits = Limits(max_batch_points=1000, max_batch_searches=10, max_payload_bytes=1000,
-                    max_body_bytes=50_000)
-    async with AsyncZoroClient("http://fake", transport=httpx.MockTransport(counting),
-                               limits=limits) as client:
+    limits = Limits(
+        max_batch_points=1000, max_batch_searches=10, max_payload_bytes=1000, max_body_bytes=50_000
+    )
+    async with AsyncZoroClient(
+        "http://fake", transport=httpx.MockTransport(counting), limits=limits
+    ) as client:
         await client.get_collection("c")
         assert len(counting.requests) == 1
         yield client, counting
@@ -77,11 +84,19 @@ BAD_UPSERTS: list[tuple[str, Any, Any, Any, type[ZoroClientError], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "ids", "vectors", "payloads", "error", "message"), BAD_UPSERTS,
-                         ids=[c[0] for c in BAD_UPSERTS])
+@pytest.mark.parametrize(
+    ("case", "ids", "vectors", "payloads", "error", "message"),
+    BAD_UPSERTS,
+    ids=[c[0] for c in BAD_UPSERTS],
+)
 async def test_bad_upserts_never_reach_the_server(
-    fake: tuple[AsyncZoroClient, Counting], case: str, ids: Any, vectors: Any, payloads: Any,
-    error: type[ZoroClientError], message: str,
+    fake: tuple[AsyncZoroClient, Counting],
+    case: str,
+    ids: Any,
+    vectors: Any,
+    payloads: Any,
+    error: type[ZoroClientError],
+    message: str,
 ) -> None:
     client, counting = fake
     with pytest.raises(error, match=message) as caught:
@@ -157,8 +172,12 @@ async def test_good_input_is_sent_in_canonical_form(
 ) -> None:
     client, counting = fake
     u = uuid.uuid4()
-    await client.upsert("c", [np.uint64(7), u, str(u).upper()], np.eye(3, 4, dtype=np.float64),
-                        [{"n": np.int64(1)}, None, {"a": [1, 2]}])
+    await client.upsert(
+        "c",
+        [np.uint64(7), u, str(u).upper()],
+        np.eye(3, 4, dtype=np.float64),
+        [{"n": np.int64(1)}, None, {"a": [1, 2]}],
+    )
     body = orjson.loads(counting.requests[-1].content)
     assert body["batch"]["ids"] == [7, str(u), str(u)]
     assert body["batch"]["vectors"][0] == [1.0, 0.0, 0.0, 0.0]

@@ -25,8 +25,9 @@ from zoro.types import DeleteBatch, Distance, UpsertBatch, int_keys
 DIM = 8
 ID_SPACE = 400
 # small segments and index deltas so that rotation, merging and checkpoints all happen often
-SETTINGS = Settings(wal=WalSettings(segment_max_bytes=64 * 1024),
-                    storage=StorageSettings(index_delta_max=64))
+SETTINGS = Settings(
+    wal=WalSettings(segment_max_bytes=64 * 1024), storage=StorageSettings(index_delta_max=64)
+)
 
 
 def vector_for(point_id: int, tag: int) -> np.ndarray:

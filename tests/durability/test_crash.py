@@ -40,7 +40,9 @@ class Child:
     def start(cls, mode: str, directory: Path, seed: int) -> Child:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.durability.crash_child", mode, str(directory), str(seed)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         child = cls(process)
         child.reader = threading.Thread(target=child._read, daemon=True)
@@ -87,8 +89,9 @@ def _apply(model: dict[int, int | None], line: dict[str, object]) -> None:
 
 
 def _state_matches(store: CollectionStore, model: dict[int, int | None], ids: list[int]) -> bool:
-    records = store.get(int_keys(np.array(ids, dtype=np.uint64)), with_vector=True,
-                        with_payload=True)
+    records = store.get(
+        int_keys(np.array(ids, dtype=np.uint64)), with_vector=True, with_payload=True
+    )
     for point_id, record in zip(ids, records, strict=True):
         tag = model.get(point_id)
         if tag is None:
@@ -130,7 +133,8 @@ def _run_store_crashes(tmp_path: Path, cycles: int) -> None:
                 assert in_flight is not None, f"cycle {cycle}: acknowledged state lost"
                 _apply(model, in_flight)
                 assert _state_matches(durable.store, model, ids), (
-                    f"cycle {cycle}: the in-flight write is half there")
+                    f"cycle {cycle}: the in-flight write is half there"
+                )
             assert durable.store.live_count() == sum(1 for t in model.values() if t is not None)
             checked += len(ids)
         finally:
@@ -171,8 +175,11 @@ def _run_catalog_crashes(tmp_path: Path, cycles: int) -> None:
         allowed = {frozenset(live)}
         if in_flight is not None:
             name = str(in_flight["name"])
-            allowed.add(frozenset(live - {name}) if in_flight["kind"] == "delete"
-                        else frozenset(live | {name}))
+            allowed.add(
+                frozenset(live - {name})
+                if in_flight["kind"] == "delete"
+                else frozenset(live | {name})
+            )
         assert frozenset(names) in allowed, f"cycle {cycle}: catalog {names} vs acked {live}"
         live = names
         dirs = {p.name for p in (data / "collections").iterdir()}

@@ -125,8 +125,9 @@ def _field(cond: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
         bounds = {k: v for k, v in cond["range"].items() if v is not None}
         if any(isinstance(b, str) for b in bounds.values()):
             instants = {k: parse_instant(b) for k, b in bounds.items()}
-            results.append(any(
-                (m := parse_instant(v)) is not None and _within(m, instants) for v in vals))
+            results.append(
+                any((m := parse_instant(v)) is not None and _within(m, instants) for v in vals)
+            )
         else:
             results.append(any(is_number(v) and _within(v, bounds) for v in vals))
     if cond.get("values_count") is not None:
@@ -189,23 +190,38 @@ def ok(response: httpx.Response) -> Any:
     return response.json()["result"]
 
 
-def create(http: httpx.Client, name: str, dim: int, distance: str = "Euclid",
-           engine: str | None = None) -> None:
+def create(
+    http: httpx.Client, name: str, dim: int, distance: str = "Euclid", engine: str | None = None
+) -> None:
     body: dict[str, Any] = {"vectors": {"size": dim, "distance": distance}}
     if engine is not None:
         body["zoro"] = {"engine": engine}
     ok(http.put(f"/collections/{name}", json=body))
 
 
-def upsert(http: httpx.Client, name: str, ids: Sequence[PointId],
-           vectors: Sequence[Sequence[float]], payloads: Sequence[Payload | None],
-           chunk: int = 500) -> None:
+def upsert(
+    http: httpx.Client,
+    name: str,
+    ids: Sequence[PointId],
+    vectors: Sequence[Sequence[float]],
+    payloads: Sequence[Payload | None],
+    chunk: int = 500,
+) -> None:
     for start in range(0, len(ids), chunk):
         end = start + chunk
-        ok(http.put(f"/collections/{name}/points", params={"wait": "true"}, json={"batch": {
-            "ids": list(ids[start:end]),
-            "vectors": [list(map(float, v)) for v in vectors[start:end]],
-            "payloads": list(payloads[start:end])}}))
+        ok(
+            http.put(
+                f"/collections/{name}/points",
+                params={"wait": "true"},
+                json={
+                    "batch": {
+                        "ids": list(ids[start:end]),
+                        "vectors": [list(map(float, v)) for v in vectors[start:end]],
+                        "payloads": list(payloads[start:end]),
+                    }
+                },
+            )
+        )
 
 
 def count(http: httpx.Client, name: str, flt: Mapping[str, Any] | None) -> int:
@@ -214,8 +230,13 @@ def count(http: httpx.Client, name: str, flt: Mapping[str, Any] | None) -> int:
     return n
 
 
-def scroll_ids(http: httpx.Client, name: str, flt: Mapping[str, Any] | None, limit: int = 50,
-               max_pages: int = 10_000) -> list[PointId]:
+def scroll_ids(
+    http: httpx.Client,
+    name: str,
+    flt: Mapping[str, Any] | None,
+    limit: int = 50,
+    max_pages: int = 10_000,
+) -> list[PointId]:
     """Every id the filtered scroll returns, page by page (bounded)."""
     out: list[PointId] = []
     offset: PointId | None = None
@@ -251,8 +272,13 @@ def scroll_all(http: httpx.Client, name: str, limit: int = 1000) -> dict[PointId
 
 
 def create_index(http: httpx.Client, name: str, key: str, schema: str) -> None:
-    ok(http.put(f"/collections/{name}/index", params={"wait": "true"},
-                json={"field_name": key, "field_schema": schema}))
+    ok(
+        http.put(
+            f"/collections/{name}/index",
+            params={"wait": "true"},
+            json={"field_name": key, "field_schema": schema},
+        )
+    )
 
 
 def wait_indexes_ready(http: httpx.Client, name: str, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -274,9 +300,17 @@ def error_of(response: httpx.Response) -> str:
 
 # Usual kinds for each key (indexes on the kind most values have).
 INDEXES_USUAL = {
-    "s": "keyword", "meta.lang": "keyword", "tags": "keyword", "offers[].kind": "keyword",
-    "x": "keyword", "i": "integer", "meta.n": "integer", "f": "float", "offers[].price": "float",
-    "b": "bool", "d": "datetime",
+    "s": "keyword",
+    "meta.lang": "keyword",
+    "tags": "keyword",
+    "offers[].kind": "keyword",
+    "x": "keyword",
+    "i": "integer",
+    "meta.n": "integer",
+    "f": "float",
+    "offers[].price": "float",
+    "b": "bool",
+    "d": "datetime",
 }
 
 
@@ -322,25 +356,38 @@ def _object(draw: st.DrawFn, fields: Mapping[str, st.SearchStrategy[Any]]) -> di
 
 @st.composite
 def payloads(draw: st.DrawFn) -> Payload:
-    offer = st.composite(lambda d: _object(d, {
-        "price": _mostly(st.sampled_from(FLOATS + INTS[:4])),
-        "kind": _mostly(st.sampled_from(STRINGS)),
-    }))()
-    meta = st.composite(lambda d: _object(d, {
-        "lang": _mostly(st.sampled_from(STRINGS)),
-        "n": _mostly(st.sampled_from(INTS)),
-    }))()
-    return _object(draw, {
-        "s": _mostly(st.sampled_from(STRINGS)),
-        "i": _mostly(st.sampled_from(INTS)),
-        "f": _mostly(st.sampled_from(FLOATS)),
-        "b": _mostly(st.booleans()),
-        "d": _mostly(st.sampled_from(DATETIMES)),
-        "tags": st.one_of(st.lists(st.sampled_from(STRINGS + INTS[:3]), max_size=4), scalars),
-        "meta": st.one_of(meta, meta, meta, scalars, st.lists(meta, max_size=2)),
-        "offers": st.one_of(st.lists(offer, max_size=3), offer, scalars),
-        "x": scalars,
-    })
+    offer = st.composite(
+        lambda d: _object(
+            d,
+            {
+                "price": _mostly(st.sampled_from(FLOATS + INTS[:4])),
+                "kind": _mostly(st.sampled_from(STRINGS)),
+            },
+        )
+    )()
+    meta = st.composite(
+        lambda d: _object(
+            d,
+            {
+                "lang": _mostly(st.sampled_from(STRINGS)),
+                "n": _mostly(st.sampled_from(INTS)),
+            },
+        )
+    )()
+    return _object(
+        draw,
+        {
+            "s": _mostly(st.sampled_from(STRINGS)),
+            "i": _mostly(st.sampled_from(INTS)),
+            "f": _mostly(st.sampled_from(FLOATS)),
+            "b": _mostly(st.booleans()),
+            "d": _mostly(st.sampled_from(DATETIMES)),
+            "tags": st.one_of(st.lists(st.sampled_from(STRINGS + INTS[:3]), max_size=4), scalars),
+            "meta": st.one_of(meta, meta, meta, scalars, st.lists(meta, max_size=2)),
+            "offers": st.one_of(st.lists(offer, max_size=3), offer, scalars),
+            "x": scalars,
+        },
+    )
 
 
 def random_payload(rng: random.Random) -> Payload:
@@ -357,8 +404,9 @@ def random_payload(rng: random.Random) -> Payload:
             return rng.choice(main)
         if roll < 0.85:
             return scalar()
-        return [rng.choice(main) if rng.random() < 0.7 else scalar()
-                for _ in range(rng.randint(0, 3))]
+        return [
+            rng.choice(main) if rng.random() < 0.7 else scalar() for _ in range(rng.randint(0, 3))
+        ]
 
     def obj(fields: dict[str, Any]) -> dict[str, Any]:
         return {k: make() for k, make in fields.items() if rng.random() < 0.7}
@@ -385,17 +433,19 @@ def random_payload(rng: random.Random) -> Payload:
             return [offer() for _ in range(rng.randint(0, 3))]
         return offer() if roll < 0.85 else scalar()
 
-    return obj({
-        "s": lambda: mostly(STRINGS),
-        "i": lambda: mostly(INTS),
-        "f": lambda: mostly(FLOATS),
-        "b": lambda: mostly([True, False]),
-        "d": lambda: mostly(DATETIMES),
-        "tags": tags,
-        "meta": meta,
-        "offers": offers,
-        "x": scalar,
-    })
+    return obj(
+        {
+            "s": lambda: mostly(STRINGS),
+            "i": lambda: mostly(INTS),
+            "f": lambda: mostly(FLOATS),
+            "b": lambda: mostly([True, False]),
+            "d": lambda: mostly(DATETIMES),
+            "tags": tags,
+            "meta": meta,
+            "offers": offers,
+            "x": scalar,
+        }
+    )
 
 
 # The keys filters use, with the kinds of targets that make sense for each (and some that do
@@ -404,54 +454,95 @@ STRING_KEYS = ["s", "tags", "tags[]", "meta.lang", "offers[].kind", "offers.kind
 INT_KEYS = ["i", "meta.n", "tags", "x", "b"]
 NUMBER_KEYS = ["f", "i", "offers[].price", "meta.n", "x", "s"]
 DATETIME_KEYS = ["d", "s", "x"]
-ANY_KEYS = sorted({*STRING_KEYS, *INT_KEYS, *NUMBER_KEYS, *DATETIME_KEYS, "meta", "offers",
-                   "missing", "meta.missing"})
+ANY_KEYS = sorted(
+    {
+        *STRING_KEYS,
+        *INT_KEYS,
+        *NUMBER_KEYS,
+        *DATETIME_KEYS,
+        "meta",
+        "offers",
+        "missing",
+        "meta.missing",
+    }
+)
 EMPTINESS_KEYS = ANY_KEYS
 
 
 def _bounds(values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), values,
-                           min_size=1, max_size=2)
+    return st.dictionaries(
+        st.sampled_from(["gt", "gte", "lt", "lte"]), values, min_size=1, max_size=2
+    )
 
 
 def leaf_conditions(ids: range) -> st.SearchStrategy[dict[str, Any]]:
     targets_str = st.sampled_from(STRINGS)
     targets_int = st.sampled_from(INTS)
     match = st.one_of(
-        st.builds(lambda k, v: {"key": k, "match": {"value": v}},
-                  st.sampled_from(STRING_KEYS), targets_str),
-        st.builds(lambda k, v: {"key": k, "match": {"value": v}},
-                  st.sampled_from(INT_KEYS), targets_int),
-        st.builds(lambda k, v: {"key": k, "match": {"value": v}},
-                  st.sampled_from(["b", "x", "i"]), st.booleans()),
-        st.builds(lambda k, v: {"key": k, "match": {"any": v}},
-                  st.sampled_from(STRING_KEYS), st.lists(targets_str, max_size=3, unique=True)),
-        st.builds(lambda k, v: {"key": k, "match": {"any": v}},
-                  st.sampled_from(INT_KEYS), st.lists(targets_int, max_size=3, unique=True)),
-        st.builds(lambda k, v: {"key": k, "match": {"except": v}},
-                  st.sampled_from(STRING_KEYS), st.lists(targets_str, max_size=3, unique=True)),
-        st.builds(lambda k, v: {"key": k, "match": {"except": v}},
-                  st.sampled_from(INT_KEYS), st.lists(targets_int, max_size=3, unique=True)),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"value": v}},
+            st.sampled_from(STRING_KEYS),
+            targets_str,
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"value": v}}, st.sampled_from(INT_KEYS), targets_int
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"value": v}},
+            st.sampled_from(["b", "x", "i"]),
+            st.booleans(),
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"any": v}},
+            st.sampled_from(STRING_KEYS),
+            st.lists(targets_str, max_size=3, unique=True),
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"any": v}},
+            st.sampled_from(INT_KEYS),
+            st.lists(targets_int, max_size=3, unique=True),
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"except": v}},
+            st.sampled_from(STRING_KEYS),
+            st.lists(targets_str, max_size=3, unique=True),
+        ),
+        st.builds(
+            lambda k, v: {"key": k, "match": {"except": v}},
+            st.sampled_from(INT_KEYS),
+            st.lists(targets_int, max_size=3, unique=True),
+        ),
     )
     numbers = st.one_of(st.sampled_from(INTS), st.sampled_from(FLOATS))
     ranges = st.one_of(
-        st.builds(lambda k, b: {"key": k, "range": b}, st.sampled_from(NUMBER_KEYS),
-                  _bounds(numbers)),
-        st.builds(lambda k, b: {"key": k, "range": b}, st.sampled_from(DATETIME_KEYS),
-                  _bounds(st.sampled_from([d for d in DATETIMES if "-13-" not in d]))),
+        st.builds(
+            lambda k, b: {"key": k, "range": b}, st.sampled_from(NUMBER_KEYS), _bounds(numbers)
+        ),
+        st.builds(
+            lambda k, b: {"key": k, "range": b},
+            st.sampled_from(DATETIME_KEYS),
+            _bounds(st.sampled_from([d for d in DATETIMES if "-13-" not in d])),
+        ),
     )
-    counts = st.builds(lambda k, b: {"key": k, "values_count": b}, st.sampled_from(ANY_KEYS),
-                       _bounds(st.integers(0, 4)))
+    counts = st.builds(
+        lambda k, b: {"key": k, "values_count": b},
+        st.sampled_from(ANY_KEYS),
+        _bounds(st.integers(0, 4)),
+    )
     emptiness = st.one_of(
         st.builds(lambda k: {"is_empty": {"key": k}}, st.sampled_from(EMPTINESS_KEYS)),
         st.builds(lambda k: {"is_null": {"key": k}}, st.sampled_from(EMPTINESS_KEYS)),
-        st.builds(lambda k, f: {"key": k, "is_empty": f}, st.sampled_from(EMPTINESS_KEYS),
-                  st.booleans()),
-        st.builds(lambda k, f: {"key": k, "is_null": f}, st.sampled_from(EMPTINESS_KEYS),
-                  st.booleans()),
+        st.builds(
+            lambda k, f: {"key": k, "is_empty": f}, st.sampled_from(EMPTINESS_KEYS), st.booleans()
+        ),
+        st.builds(
+            lambda k, f: {"key": k, "is_null": f}, st.sampled_from(EMPTINESS_KEYS), st.booleans()
+        ),
     )
-    has_id = st.builds(lambda xs: {"has_id": xs},
-                       st.lists(st.integers(min(ids), max(ids)), max_size=6, unique=True))
+    has_id = st.builds(
+        lambda xs: {"has_id": xs},
+        st.lists(st.integers(min(ids), max(ids)), max_size=6, unique=True),
+    )
     return st.one_of(match, match, ranges, ranges, counts, emptiness, has_id)
 
 
@@ -463,10 +554,18 @@ def _group(cond: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def filters(ids: range, max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]]:
     def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         return st.builds(
-            _make_filter, _group(inner), _group(inner), _group(inner),
-            st.one_of(st.none(), st.builds(
-                lambda cs, n: {"conditions": cs, "min_count": n},
-                st.lists(inner, min_size=1, max_size=3), st.integers(0, 2))),
+            _make_filter,
+            _group(inner),
+            _group(inner),
+            _group(inner),
+            st.one_of(
+                st.none(),
+                st.builds(
+                    lambda cs, n: {"conditions": cs, "min_count": n},
+                    st.lists(inner, min_size=1, max_size=3),
+                    st.integers(0, 2),
+                ),
+            ),
         ).filter(lambda f: any(v not in (None, []) for v in f.values()))
 
     tree = st.recursive(leaf_conditions(ids), extend, max_leaves=max_leaves)

@@ -18,53 +18,91 @@ GOOD = {"key": "a", "match": {"value": "x"}}
 
 # (what, filter, text the error message must contain)
 MALFORMED: list[tuple[str, Any, str]] = [
-    ("bad datetime bound", {"must": [GOOD, {"key": "a", "range": {"gte": "soon"}}]},
-     "filter.must[1].range.gte"),
+    (
+        "bad datetime bound",
+        {"must": [GOOD, {"key": "a", "range": {"gte": "soon"}}]},
+        "filter.must[1].range.gte",
+    ),
     ("bool bound", {"must": [{"key": "a", "range": {"gte": True}}]}, "filter.must[0].range.gte"),
-    ("mixed bounds", {"must": [{"key": "a", "range": {"gte": 1, "lt": "2024-01-01T00:00:00Z"}}]},
-     "filter.must[0].range"),
+    (
+        "mixed bounds",
+        {"must": [{"key": "a", "range": {"gte": 1, "lt": "2024-01-01T00:00:00Z"}}]},
+        "filter.must[0].range",
+    ),
     ("unknown bound", {"must": [{"key": "a", "range": {"above": 1}}]}, "filter.must[0].range"),
-    ("float match", {"must": [{"key": "a", "match": {"value": 1.5}}]},
-     "filter.must[0].match.value"),
-    ("object match", {"must": [{"key": "a", "match": {"value": {"x": 1}}}]},
-     "filter.must[0].match.value"),
-    ("mixed any", {"must": [{"key": "a", "match": {"any": ["a", 1]}}]},
-     "filter.must[0].match.any"),
-    ("except not a list", {"must": [{"key": "a", "match": {"except": "a"}}]},
-     "filter.must[0].match.except"),
-    ("two match modes", {"must": [{"key": "a", "match": {"value": "a", "any": ["b"]}}]},
-     "filter.must[0].match"),
+    (
+        "float match",
+        {"must": [{"key": "a", "match": {"value": 1.5}}]},
+        "filter.must[0].match.value",
+    ),
+    (
+        "object match",
+        {"must": [{"key": "a", "match": {"value": {"x": 1}}}]},
+        "filter.must[0].match.value",
+    ),
+    ("mixed any", {"must": [{"key": "a", "match": {"any": ["a", 1]}}]}, "filter.must[0].match.any"),
+    (
+        "except not a list",
+        {"must": [{"key": "a", "match": {"except": "a"}}]},
+        "filter.must[0].match.except",
+    ),
+    (
+        "two match modes",
+        {"must": [{"key": "a", "match": {"value": "a", "any": ["b"]}}]},
+        "filter.must[0].match",
+    ),
     ("empty match", {"must": [{"key": "a", "match": {}}]}, "filter.must[0].match"),
     ("key not a string", {"must": [{"key": 5, "match": {"value": "a"}}]}, "filter.must[0].key"),
-    ("empty key step", {"must": [{"key": "a..b", "match": {"value": "a"}}]},
-     "filter.must[0].key"),
+    ("empty key step", {"must": [{"key": "a..b", "match": {"value": "a"}}]}, "filter.must[0].key"),
     ("key without condition", {"must": [{"key": "a"}]}, "filter.must[0]"),
     ("unknown condition", {"should": [GOOD, {"colour": "red"}]}, "filter.should[1]"),
     ("unknown filter field", {"must": [], "maybe": []}, "maybe"),
     ("must not a list", {"must": 5}, "filter.must"),
     ("negative has_id", {"must_not": [{"has_id": [1, -1]}]}, "filter.must_not[0].has_id[1]"),
     ("bad uuid has_id", {"must": [{"has_id": ["nope"]}]}, "filter.must[0].has_id[0]"),
-    ("negative values_count", {"must": [{"key": "a", "values_count": {"lt": -1}}]},
-     "filter.must[0].values_count.lt"),
-    ("float values_count", {"must": [{"key": "a", "values_count": {"gt": 1.5}}]},
-     "filter.must[0].values_count.gt"),
+    (
+        "negative values_count",
+        {"must": [{"key": "a", "values_count": {"lt": -1}}]},
+        "filter.must[0].values_count.lt",
+    ),
+    (
+        "float values_count",
+        {"must": [{"key": "a", "values_count": {"gt": 1.5}}]},
+        "filter.must[0].values_count.gt",
+    ),
     ("min_should without count", {"min_should": {"conditions": [GOOD]}}, "filter.min_should"),
-    ("negative min_count", {"min_should": {"conditions": [GOOD], "min_count": -1}},
-     "filter.min_should.min_count"),
+    (
+        "negative min_count",
+        {"min_should": {"conditions": [GOOD], "min_count": -1}},
+        "filter.min_should.min_count",
+    ),
     ("is_empty key", {"must": [{"is_empty": {"key": 5}}]}, "filter.must[0].is_empty.key"),
     ("is_null flag", {"must": [{"key": "a", "is_null": "yes"}]}, "filter.must[0].is_null"),
-    ("deep part",
-     {"should": [{"must": [GOOD, {"must_not": [{"key": "a", "range": {"lt": "x"}}]}]}]},
-     "filter.should[0].must[1].must_not[0].range.lt"),
+    (
+        "deep part",
+        {"should": [{"must": [GOOD, {"must_not": [{"key": "a", "range": {"lt": "x"}}]}]}]},
+        "filter.should[0].must[1].must_not[0].range.lt",
+    ),
     ("filter not an object", [GOOD], "filter"),
 ]
 
 UNSUPPORTED: list[tuple[str, Any, str]] = [
-    ("geo_radius", {"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": 9}},
-     "geo_radius"),
-    ("geo_bounding_box", {"key": "loc", "geo_bounding_box": {
-        "top_left": {"lon": 0, "lat": 1}, "bottom_right": {"lon": 1, "lat": 0}}},
-     "geo_bounding_box"),
+    (
+        "geo_radius",
+        {"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": 9}},
+        "geo_radius",
+    ),
+    (
+        "geo_bounding_box",
+        {
+            "key": "loc",
+            "geo_bounding_box": {
+                "top_left": {"lon": 0, "lat": 1},
+                "bottom_right": {"lon": 1, "lat": 0},
+            },
+        },
+        "geo_bounding_box",
+    ),
     ("geo_polygon", {"key": "loc", "geo_polygon": {"exterior": {"points": []}}}, "geo_polygon"),
     ("nested", {"nested": {"key": "offers", "filter": {"must": [GOOD]}}}, "nested"),
     ("has_vector", {"has_vector": "image"}, "has_vector"),
@@ -79,8 +117,9 @@ UNSUPPORTED: list[tuple[str, Any, str]] = [
 def coll(mhttp: httpx.Client) -> str:
     name = fresh_name("bad")
     create(mhttp, name, 2)
-    upsert(mhttp, name, [1, 2, 3], [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]],
-           [{"a": "x"}, {"a": "y"}, {}])
+    upsert(
+        mhttp, name, [1, 2, 3], [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [{"a": "x"}, {"a": "y"}, {}]
+    )
     return name
 
 
@@ -91,13 +130,17 @@ def _routes(name: str, flt: Any) -> list[tuple[str, dict[str, Any], str]]:
         (f"/collections/{name}/points/count", {"filter": flt}, "filter"),
         (f"/collections/{name}/points/scroll", {"filter": flt, "limit": 2}, "filter"),
         (f"/collections/{name}/points/query", {"query": q, "filter": flt}, "filter"),
-        (f"/collections/{name}/points/search", {"vector": q, "limit": 2, "filter": flt},
-         "filter"),
-        (f"/collections/{name}/points/query/batch",
-         {"searches": [{"query": q}, {"query": q, "filter": flt}]}, "searches[1].filter"),
-        (f"/collections/{name}/points/search/batch",
-         {"searches": [{"vector": q, "limit": 1}, {"vector": q, "limit": 1, "filter": flt}]},
-         "searches[1].filter"),
+        (f"/collections/{name}/points/search", {"vector": q, "limit": 2, "filter": flt}, "filter"),
+        (
+            f"/collections/{name}/points/query/batch",
+            {"searches": [{"query": q}, {"query": q, "filter": flt}]},
+            "searches[1].filter",
+        ),
+        (
+            f"/collections/{name}/points/search/batch",
+            {"searches": [{"vector": q, "limit": 1}, {"vector": q, "limit": 1, "filter": flt}]},
+            "searches[1].filter",
+        ),
         (f"/collections/{name}/points/delete?wait=true", {"filter": flt}, "filter"),
     ]
 
@@ -107,8 +150,7 @@ def _check_400(http: httpx.Client, name: str, flt: Any, needle: str) -> None:
         r = http.post(path, json=body)
         assert r.status_code == 400, (path, r.status_code, r.text)
         message = error_of(r)
-        expected = prefix + needle.removeprefix("filter") if needle.startswith("filter") \
-            else needle
+        expected = prefix + needle.removeprefix("filter") if needle.startswith("filter") else needle
         assert expected in message, (path, message)
 
 
@@ -180,6 +222,8 @@ def test_moderate_nesting_still_works(mhttp: httpx.Client, coll: str) -> None:
 def test_server_still_serves_afterwards(mhttp: httpx.Client, coll: str) -> None:
     assert mhttp.get("/healthz").status_code == 200
     assert count(mhttp, coll, {"must": GOOD}) == 1
-    r = mhttp.post(f"/collections/{coll}/points/query",
-                   json={"query": [1.0, 0.0], "limit": 1, "filter": {"must": GOOD}})
+    r = mhttp.post(
+        f"/collections/{coll}/points/query",
+        json={"query": [1.0, 0.0], "limit": 1, "filter": {"must": GOOD}},
+    )
     assert [p["id"] for p in ok(r)["points"]] == [1]

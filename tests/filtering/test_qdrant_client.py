@@ -57,11 +57,17 @@ def client(server: ServerProcess) -> Iterator[QdrantClient]:
 
 
 def _fill(client: QdrantClient, name: str) -> None:
-    client.create_collection(name, vectors_config=models.VectorParams(
-        size=DIM, distance=models.Distance.EUCLID))
-    client.upsert(name, points=[
-        models.PointStruct(id=pid, vector=VECTORS[i].tolist(), payload=POINTS[pid])
-        for i, pid in enumerate(POINTS)], wait=True)
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.EUCLID)
+    )
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=pid, vector=VECTORS[i].tolist(), payload=POINTS[pid])
+            for i, pid in enumerate(POINTS)
+        ],
+        wait=True,
+    )
 
 
 def _filters() -> list[tuple[models.Filter, dict[str, Any]]]:
@@ -69,43 +75,108 @@ def _filters() -> list[tuple[models.Filter, dict[str, Any]]]:
     lo, hi = BASE + timedelta(hours=20), BASE + timedelta(hours=60)
     some_ids: list[Any] = [_id(i) for i in (0, 3, 4, 8, 9)]
     return [
-        (models.Filter(must=[models.FieldCondition(key="lang", match=models.MatchValue(
-            value="de"))]), {"must": [{"key": "lang", "match": {"value": "de"}}]}),
-        (models.Filter(must=[models.FieldCondition(key="n", match=models.MatchAny(
-            any=[1, 2, 3]))]), {"must": [{"key": "n", "match": {"any": [1, 2, 3]}}]}),
-        (models.Filter(must=[models.FieldCondition(key="tags", match=models.MatchExcept(
-            **{"except": ["t1", "t2"]}))]),
-         {"must": [{"key": "tags", "match": {"except": ["t1", "t2"]}}]}),
-        (models.Filter(must=[models.FieldCondition(key="price", range=models.Range(
-            gte=2.5, lt=7))]), {"must": [{"key": "price", "range": {"gte": 2.5, "lt": 7}}]}),
-        (models.Filter(must=[models.HasIdCondition(has_id=some_ids)]),
-         {"must": [{"has_id": some_ids}]}),
-        (models.Filter(must=[models.IsEmptyCondition(is_empty=models.PayloadField(
-            key="tags"))]), {"must": [{"is_empty": {"key": "tags"}}]}),
-        (models.Filter(must=[models.IsNullCondition(is_null=models.PayloadField(
-            key="maybe"))]), {"must": [{"is_null": {"key": "maybe"}}]}),
-        (models.Filter(must=[models.FieldCondition(key="at", range=models.DatetimeRange(
-            gt=lo, lte=hi))]),
-         {"must": [{"key": "at", "range": {"gt": lo.isoformat(), "lte": hi.isoformat()}}]}),
-        (models.Filter(must=[models.FieldCondition(key="tags", values_count=models.ValuesCount(
-            gte=2))]), {"must": [{"key": "tags", "values_count": {"gte": 2}}]}),
-        (models.Filter(should=[
-            models.Filter(must=[
-                models.FieldCondition(key="meta.src", match=models.MatchValue(value="app")),
-                models.FieldCondition(key="ok", match=models.MatchValue(value=True))]),
-            models.Filter(must_not=[
-                models.FieldCondition(key="meta.depth", range=models.Range(lt=3))])]),
-         {"should": [
-             {"must": [{"key": "meta.src", "match": {"value": "app"}},
-                       {"key": "ok", "match": {"value": True}}]},
-             {"must_not": [{"key": "meta.depth", "range": {"lt": 3}}]}]}),
-        (models.Filter(min_should=models.MinShould(conditions=[
-            models.FieldCondition(key="lang", match=models.MatchValue(value="en")),
-            models.FieldCondition(key="ok", match=models.MatchValue(value=False)),
-            models.FieldCondition(key="n", range=models.Range(gt=10))], min_count=2)),
-         {"min_should": {"conditions": [
-             {"key": "lang", "match": {"value": "en"}}, {"key": "ok", "match": {"value": False}},
-             {"key": "n", "range": {"gt": 10}}], "min_count": 2}}),
+        (
+            models.Filter(
+                must=[models.FieldCondition(key="lang", match=models.MatchValue(value="de"))]
+            ),
+            {"must": [{"key": "lang", "match": {"value": "de"}}]},
+        ),
+        (
+            models.Filter(
+                must=[models.FieldCondition(key="n", match=models.MatchAny(any=[1, 2, 3]))]
+            ),
+            {"must": [{"key": "n", "match": {"any": [1, 2, 3]}}]},
+        ),
+        (
+            models.Filter(
+                must=[
+                    models.FieldCondition(
+                        key="tags", match=models.MatchExcept(**{"except": ["t1", "t2"]})
+                    )
+                ]
+            ),
+            {"must": [{"key": "tags", "match": {"except": ["t1", "t2"]}}]},
+        ),
+        (
+            models.Filter(
+                must=[models.FieldCondition(key="price", range=models.Range(gte=2.5, lt=7))]
+            ),
+            {"must": [{"key": "price", "range": {"gte": 2.5, "lt": 7}}]},
+        ),
+        (
+            models.Filter(must=[models.HasIdCondition(has_id=some_ids)]),
+            {"must": [{"has_id": some_ids}]},
+        ),
+        (
+            models.Filter(must=[models.IsEmptyCondition(is_empty=models.PayloadField(key="tags"))]),
+            {"must": [{"is_empty": {"key": "tags"}}]},
+        ),
+        (
+            models.Filter(must=[models.IsNullCondition(is_null=models.PayloadField(key="maybe"))]),
+            {"must": [{"is_null": {"key": "maybe"}}]},
+        ),
+        (
+            models.Filter(
+                must=[models.FieldCondition(key="at", range=models.DatetimeRange(gt=lo, lte=hi))]
+            ),
+            {"must": [{"key": "at", "range": {"gt": lo.isoformat(), "lte": hi.isoformat()}}]},
+        ),
+        (
+            models.Filter(
+                must=[models.FieldCondition(key="tags", values_count=models.ValuesCount(gte=2))]
+            ),
+            {"must": [{"key": "tags", "values_count": {"gte": 2}}]},
+        ),
+        (
+            models.Filter(
+                should=[
+                    models.Filter(
+                        must=[
+                            models.FieldCondition(
+                                key="meta.src", match=models.MatchValue(value="app")
+                            ),
+                            models.FieldCondition(key="ok", match=models.MatchValue(value=True)),
+                        ]
+                    ),
+                    models.Filter(
+                        must_not=[models.FieldCondition(key="meta.depth", range=models.Range(lt=3))]
+                    ),
+                ]
+            ),
+            {
+                "should": [
+                    {
+                        "must": [
+                            {"key": "meta.src", "match": {"value": "app"}},
+                            {"key": "ok", "match": {"value": True}},
+                        ]
+                    },
+                    {"must_not": [{"key": "meta.depth", "range": {"lt": 3}}]},
+                ]
+            },
+        ),
+        (
+            models.Filter(
+                min_should=models.MinShould(
+                    conditions=[
+                        models.FieldCondition(key="lang", match=models.MatchValue(value="en")),
+                        models.FieldCondition(key="ok", match=models.MatchValue(value=False)),
+                        models.FieldCondition(key="n", range=models.Range(gt=10)),
+                    ],
+                    min_count=2,
+                )
+            ),
+            {
+                "min_should": {
+                    "conditions": [
+                        {"key": "lang", "match": {"value": "en"}},
+                        {"key": "ok", "match": {"value": False}},
+                        {"key": "n", "range": {"gt": 10}},
+                    ],
+                    "min_count": 2,
+                }
+            },
+        ),
     ]
 
 
@@ -130,8 +201,9 @@ def _check_all(client: QdrantClient, name: str) -> None:
         assert client.count(name, count_filter=flt, exact=True).count == len(expected), as_json
         assert _ids(_scroll(client, name, flt)) == expected, as_json
         q = VECTORS[7] + 0.05
-        result = client.query_points(name, query=q.tolist(), query_filter=flt, limit=8,
-                                     with_payload=True)
+        result = client.query_points(
+            name, query=q.tolist(), query_filter=flt, limit=8, with_payload=True
+        )
         allowed = [i for i, pid in enumerate(POINTS) if str(pid) in expected]
         dist = np.linalg.norm(VECTORS[allowed] - q, axis=1)
         want = [str(list(POINTS)[allowed[j]]) for j in np.argsort(dist, kind="stable")[:8]]
@@ -146,10 +218,15 @@ def test_filters_scroll_count_query(client: QdrantClient) -> None:
 def test_payload_indexes_change_nothing_but_the_schema(client: QdrantClient) -> None:
     name = "qfi"
     _fill(client, name)
-    schemas = {"lang": models.PayloadSchemaType.KEYWORD, "n": models.PayloadSchemaType.INTEGER,
-               "price": models.PayloadSchemaType.FLOAT, "ok": models.PayloadSchemaType.BOOL,
-               "at": models.PayloadSchemaType.DATETIME, "tags": models.PayloadSchemaType.KEYWORD,
-               "meta.src": models.PayloadSchemaType.KEYWORD}
+    schemas = {
+        "lang": models.PayloadSchemaType.KEYWORD,
+        "n": models.PayloadSchemaType.INTEGER,
+        "price": models.PayloadSchemaType.FLOAT,
+        "ok": models.PayloadSchemaType.BOOL,
+        "at": models.PayloadSchemaType.DATETIME,
+        "tags": models.PayloadSchemaType.KEYWORD,
+        "meta.src": models.PayloadSchemaType.KEYWORD,
+    }
     for key, schema in schemas.items():
         client.create_payload_index(name, field_name=key, field_schema=schema, wait=True)
     info = client.get_collection(name)
@@ -167,12 +244,17 @@ def test_payload_indexes_change_nothing_but_the_schema(client: QdrantClient) -> 
 def test_delete_by_filter_selector(client: QdrantClient) -> None:
     name = "qfd"
     _fill(client, name)
-    client.create_payload_index(name, field_name="lang",
-                                field_schema=models.PayloadSchemaType.KEYWORD, wait=True)
-    flt = models.Filter(must=[models.FieldCondition(key="lang", match=models.MatchValue(
-        value="fr"))], must_not=[models.FieldCondition(key="n", range=models.Range(gte=12))])
-    as_json = {"must": [{"key": "lang", "match": {"value": "fr"}}],
-               "must_not": [{"key": "n", "range": {"gte": 12}}]}
+    client.create_payload_index(
+        name, field_name="lang", field_schema=models.PayloadSchemaType.KEYWORD, wait=True
+    )
+    flt = models.Filter(
+        must=[models.FieldCondition(key="lang", match=models.MatchValue(value="fr"))],
+        must_not=[models.FieldCondition(key="n", range=models.Range(gte=12))],
+    )
+    as_json = {
+        "must": [{"key": "lang", "match": {"value": "fr"}}],
+        "must_not": [{"key": "n", "range": {"gte": 12}}],
+    }
     gone = {str(i) for i in selected(as_json, POINTS)}
     assert gone
     client.delete(name, points_selector=models.FilterSelector(filter=flt), wait=True)

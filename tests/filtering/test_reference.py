@@ -46,8 +46,15 @@ N = 300
 DIM = 3
 # Unexpected kinds: most values are of another kind than the index holds.
 INDEXES_ODD = {
-    "s": "datetime", "meta.lang": "integer", "tags": "integer", "offers[].kind": "float",
-    "x": "integer", "i": "float", "meta.n": "keyword", "f": "integer", "offers[].price": "integer",
+    "s": "datetime",
+    "meta.lang": "integer",
+    "tags": "integer",
+    "offers[].kind": "float",
+    "x": "integer",
+    "i": "float",
+    "meta.n": "keyword",
+    "f": "integer",
+    "offers[].price": "integer",
     "d": "keyword",
 }
 _fresh = itertools.count()
@@ -80,10 +87,14 @@ def dataset(mhttp: httpx.Client) -> Dataset:
         create_index(mhttp, "usual_before", key, schema)
     for name in names:
         upsert(mhttp, name, list(first), _vectors(N, 1), list(first.values()), chunk=100)
-        upsert(mhttp, name, list(rewritten), _vectors(len(rewritten), 2),
-               list(rewritten.values()))
-        ok(mhttp.post(f"/collections/{name}/points/delete", params={"wait": "true"},
-                      json={"points": deleted}))
+        upsert(mhttp, name, list(rewritten), _vectors(len(rewritten), 2), list(rewritten.values()))
+        ok(
+            mhttp.post(
+                f"/collections/{name}/points/delete",
+                params={"wait": "true"},
+                json={"points": deleted},
+            )
+        )
     for key, schema in INDEXES_USUAL.items():
         create_index(mhttp, "usual_after", key, schema)
     for key, schema in INDEXES_ODD.items():
@@ -106,8 +117,11 @@ def _holds_indexed(value: Any, schema: str) -> bool:
 
 
 def test_payload_schema_reports_indexes_and_points(mhttp: httpx.Client, dataset: Dataset) -> None:
-    for name, indexes in (("usual_before", INDEXES_USUAL), ("usual_after", INDEXES_USUAL),
-                          ("odd_after", INDEXES_ODD)):
+    for name, indexes in (
+        ("usual_before", INDEXES_USUAL),
+        ("usual_after", INDEXES_USUAL),
+        ("odd_after", INDEXES_ODD),
+    ):
         schema = ok(mhttp.get(f"/collections/{name}"))["payload_schema"]
         assert set(schema) == set(indexes)
         for key, kind_name in indexes.items():
@@ -134,18 +148,28 @@ def test_count_and_scroll_equal_the_reference(
 
 
 def test_unindexed_filter_keys_are_reported(mhttp: httpx.Client, dataset: Dataset) -> None:
-    flt = {"must": [{"key": "meta.missing", "match": {"value": "a"}},
-                    {"key": "s", "match": {"value": "a"}}]}
+    flt = {
+        "must": [
+            {"key": "meta.missing", "match": {"value": "a"}},
+            {"key": "s", "match": {"value": "a"}},
+        ]
+    }
     server_count(mhttp, "usual_after", flt)
     info = ok(mhttp.get("/collections/usual_after"))
     assert any("meta.missing" in w["message"] for w in info["warnings"])
     assert not any("`s`" in w["message"] for w in info["warnings"])
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=st.lists(payloads(), min_size=1, max_size=40), flt=filters(range(40)),
-       indexed=st.booleans())
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=st.lists(payloads(), min_size=1, max_size=40),
+    flt=filters(range(40)),
+    indexed=st.booleans(),
+)
 def test_generated_payloads_and_delete_by_filter(
     mhttp: httpx.Client, data: list[Payload], flt: dict[str, Any], indexed: bool
 ) -> None:
@@ -162,8 +186,11 @@ def test_generated_payloads_and_delete_by_filter(
         expected = selected(flt, points)
         assert server_count(mhttp, name, flt) == len(expected)
         assert scroll_ids(mhttp, name, flt, limit=7) == sorted(expected)
-        ok(mhttp.post(f"/collections/{name}/points/delete", params={"wait": "true"},
-                      json={"filter": flt}))
+        ok(
+            mhttp.post(
+                f"/collections/{name}/points/delete", params={"wait": "true"}, json={"filter": flt}
+            )
+        )
         left = scroll_all(mhttp, name)
         assert left == {i: p for i, p in points.items() if i not in expected}
         assert server_count(mhttp, name, None) == len(points) - len(expected)
@@ -173,9 +200,10 @@ def test_generated_payloads_and_delete_by_filter(
 
 
 def test_delete_by_filter_on_a_copy_of_the_data_set(mhttp: httpx.Client, dataset: Dataset) -> None:
-    flt = {"should": [{"key": "s", "match": {"any": ["a", "b"]}},
-                      {"key": "i", "range": {"gte": 2}}],
-           "must_not": {"is_null": {"key": "x"}}}
+    flt = {
+        "should": [{"key": "s", "match": {"any": ["a", "b"]}}, {"key": "i", "range": {"gte": 2}}],
+        "must_not": {"is_null": {"key": "x"}},
+    }
     for indexed in (False, True):
         name = f"copy{next(_fresh)}"
         create(mhttp, name, DIM)
@@ -186,10 +214,12 @@ def test_delete_by_filter_on_a_copy_of_the_data_set(mhttp: httpx.Client, dataset
         upsert(mhttp, name, ids, _vectors(len(ids), 4), list(dataset.points.values()))
         gone = selected(flt, dataset.points)
         assert 0 < len(gone) < len(ids)
-        ok(mhttp.post(f"/collections/{name}/points/delete", params={"wait": "true"},
-                      json={"filter": flt}))
-        assert scroll_all(mhttp, name) == {
-            i: p for i, p in dataset.points.items() if i not in gone}
+        ok(
+            mhttp.post(
+                f"/collections/{name}/points/delete", params={"wait": "true"}, json={"filter": flt}
+            )
+        )
+        assert scroll_all(mhttp, name) == {i: p for i, p in dataset.points.items() if i not in gone}
         ok(mhttp.delete(f"/collections/{name}"))
 
 
@@ -198,12 +228,23 @@ def test_index_schema_forms_uuid_index_and_drop(mhttp: httpx.Client) -> None:
     create(mhttp, name, DIM)
     uuids = [str(uuid.UUID(int=i * 7919)) for i in range(30)]
     points: dict[PointId, Payload] = {
-        i: {"u": uuids[i % 10] if i % 4 else i, "n": i % 5} for i in range(30)}
+        i: {"u": uuids[i % 10] if i % 4 else i, "n": i % 5} for i in range(30)
+    }
     upsert(mhttp, name, list(points), _vectors(30, 6), list(points.values()))
-    ok(mhttp.put(f"/collections/{name}/index", params={"wait": "true"},
-                 json={"field_name": "u", "field_schema": {"type": "uuid"}}))
-    ok(mhttp.put(f"/collections/{name}/index", params={"wait": "true"},
-                 json={"field_name": "n", "field_schema": {"type": "integer"}}))
+    ok(
+        mhttp.put(
+            f"/collections/{name}/index",
+            params={"wait": "true"},
+            json={"field_name": "u", "field_schema": {"type": "uuid"}},
+        )
+    )
+    ok(
+        mhttp.put(
+            f"/collections/{name}/index",
+            params={"wait": "true"},
+            json={"field_name": "n", "field_schema": {"type": "integer"}},
+        )
+    )
     schema = ok(mhttp.get(f"/collections/{name}"))["payload_schema"]
     assert {k: v["data_type"] for k, v in schema.items()} == {"u": "uuid", "n": "integer"}
     assert schema["u"]["points"] == sum(1 for i in points if i % 4)
@@ -225,8 +266,9 @@ def test_index_schema_forms_uuid_index_and_drop(mhttp: httpx.Client) -> None:
 # --- cases that once disagreed with the spec (each names what went wrong) ------------------
 
 
-def _two_collections(http: httpx.Client, points: dict[PointId, Payload],
-                     indexes: dict[str, str]) -> tuple[str, str]:
+def _two_collections(
+    http: httpx.Client, points: dict[PointId, Payload], indexes: dict[str, str]
+) -> tuple[str, str]:
     plain, indexed = f"kb{next(_fresh)}", f"kb{next(_fresh)}"
     for name in (plain, indexed):
         create(http, name, DIM)
@@ -242,8 +284,10 @@ def _two_collections(http: httpx.Client, points: dict[PointId, Payload],
 def test_bool_index_with_integer_match(mhttp: httpx.Client) -> None:
     points: dict[PointId, Payload] = {1: {"b": True}, 2: {"b": 1}, 3: {"b": False}}
     plain, indexed = _two_collections(mhttp, points, {"b": "bool"})
-    for flt in ({"must": {"key": "b", "match": {"value": 1}}},
-                {"must": {"key": "b", "match": {"any": [0, 1]}}}):
+    for flt in (
+        {"must": {"key": "b", "match": {"value": 1}}},
+        {"must": {"key": "b", "match": {"any": [0, 1]}}},
+    ):
         assert scroll_ids(mhttp, plain, flt) == [2]
         assert scroll_ids(mhttp, indexed, flt) == [2]
 
@@ -292,10 +336,16 @@ def test_wait_true_with_trailing_brackets_waits_for_the_build(mhttp: httpx.Clien
     create(mhttp, name, DIM)
     n = 20_000  # many values, so that the build takes far longer than one round trip
     payload_list: list[Payload | None] = [
-        {"tags": [f"t{(i * 7 + j) % 997}" for j in range(30)]} for i in range(n)]
+        {"tags": [f"t{(i * 7 + j) % 997}" for j in range(30)]} for i in range(n)
+    ]
     upsert(mhttp, name, list(range(n)), _vectors(n, 7), payload_list, chunk=5000)
-    ok(mhttp.put(f"/collections/{name}/index", params={"wait": "true"},
-                 json={"field_name": "tags[]", "field_schema": "keyword"}))
+    ok(
+        mhttp.put(
+            f"/collections/{name}/index",
+            params={"wait": "true"},
+            json={"field_name": "tags[]", "field_schema": "keyword"},
+        )
+    )
     ready = ok(mhttp.get(f"/collections/{name}"))["zoro"]["payload_indexes"]
     ok(mhttp.delete(f"/collections/{name}"))
     assert all(v["ready"] for v in ready.values()), ready

@@ -56,13 +56,22 @@ FILTERS: list[dict[str, Any]] = [
     {"must": {"key": "b", "match": {"value": True}}},
     {"must": {"key": "x", "match": {"value": "c"}}},
     {"must": {"key": "d", "range": {"gte": "2024-01-01T00:00:00Z", "lt": "2024-06-01T00:00:00Z"}}},
-    {"should": [{"key": "s", "match": {"value": "b"}}, {"key": "i", "range": {"lt": 0}}],
-     "must_not": {"key": "b", "match": {"value": False}}},
+    {
+        "should": [{"key": "s", "match": {"value": "b"}}, {"key": "i", "range": {"lt": 0}}],
+        "must_not": {"key": "b", "match": {"value": False}},
+    },
     {"must": [{"is_empty": {"key": "tags"}}], "must_not": [{"is_null": {"key": "x"}}]},
     {"must": {"key": "tags", "values_count": {"gte": 2}}},
-    {"min_should": {"conditions": [{"key": "s", "match": {"value": "a"}},
-                                   {"key": "f", "range": {"gte": 1}},
-                                   {"key": "b", "match": {"value": True}}], "min_count": 2}},
+    {
+        "min_should": {
+            "conditions": [
+                {"key": "s", "match": {"value": "a"}},
+                {"key": "f", "range": {"gte": 1}},
+                {"key": "b", "match": {"value": True}},
+            ],
+            "min_count": 2,
+        }
+    },
 ]
 
 
@@ -86,8 +95,7 @@ def _holds_indexed(value: Any, schema: str) -> bool:
     return parse_instant(value) is not None
 
 
-def _check(http: httpx.Client, points: dict[PointId, Payload],
-           indexes: dict[str, str]) -> None:
+def _check(http: httpx.Client, points: dict[PointId, Payload], indexes: dict[str, str]) -> None:
     """The declared indexes are ready with the right point counts, and every filter answers
     as the reference does over `points`."""
     info = wait_indexes_ready(http, NAME)
@@ -96,8 +104,9 @@ def _check(http: httpx.Client, points: dict[PointId, Payload],
     for key, kind_name in indexes.items():
         assert info["zoro"]["payload_indexes"][key]["ready"], key
         assert schema[key]["data_type"] == kind_name
-        expected = sum(any(_holds_indexed(v, kind_name) for v in values_at(p, key))
-                       for p in points.values())
+        expected = sum(
+            any(_holds_indexed(v, kind_name) for v in values_at(p, key)) for p in points.values()
+        )
         assert schema[key]["points"] == expected, key
     for flt in FILTERS:
         want = sorted(selected(flt, points))
@@ -109,8 +118,14 @@ def _check(http: httpx.Client, points: dict[PointId, Payload],
 def _fill(http: httpx.Client, n: int, seed: int) -> dict[PointId, Payload]:
     tags = [seed * 1_000_000 + i for i in range(n)]
     points: dict[PointId, Payload] = {i: _payload(t) for i, t in enumerate(tags)}
-    upsert(http, NAME, list(points), [_vector(i, t) for i, t in enumerate(tags)],
-           list(points.values()), chunk=1000)
+    upsert(
+        http,
+        NAME,
+        list(points),
+        [_vector(i, t) for i, t in enumerate(tags)],
+        list(points.values()),
+        chunk=1000,
+    )
     return points
 
 
@@ -197,20 +212,29 @@ async def _writer(url: str, model: ClientModel, rng: random.Random, tags: list[i
                 op = Op("delete", ids, tags[0])
             else:
                 cond = rng.choice(FILTERS)
-                op = Op("delete_where", [], tags[0],
-                        {"must": [{"has_id": model.own()}, cond]})
+                op = Op("delete_where", [], tags[0], {"must": [{"has_id": model.own()}, cond]})
             model.in_flight = op
             try:
                 if op.kind == "upsert":
-                    r = await http.put(f"/collections/{NAME}/points", params={"wait": "true"},
-                                       json={"points": [
-                                           {"id": i, "vector": _vector(i, op.tag + k),
-                                            "payload": _payload(op.tag + k)}
-                                           for k, i in enumerate(op.ids)]})
+                    r = await http.put(
+                        f"/collections/{NAME}/points",
+                        params={"wait": "true"},
+                        json={
+                            "points": [
+                                {
+                                    "id": i,
+                                    "vector": _vector(i, op.tag + k),
+                                    "payload": _payload(op.tag + k),
+                                }
+                                for k, i in enumerate(op.ids)
+                            ]
+                        },
+                    )
                 else:
                     body = {"points": op.ids} if op.kind == "delete" else {"filter": op.flt}
-                    r = await http.post(f"/collections/{NAME}/points/delete",
-                                        params={"wait": "true"}, json=body)
+                    r = await http.post(
+                        f"/collections/{NAME}/points/delete", params={"wait": "true"}, json=body
+                    )
             except httpx.TransportError:
                 return  # killed: this op stays in flight
             if r.status_code != 200:  # shutting down: not acknowledged, stays in flight
@@ -249,8 +273,7 @@ async def test_kill_9_under_writers_keeps_indexes_right(tmp_path: Path) -> None:
         for cycle in range(3):
             async with trio.open_nursery() as nursery:
                 for model in models:
-                    nursery.start_soon(_writer, proc.url, model, random.Random(rng.random()),
-                                       tags)
+                    nursery.start_soon(_writer, proc.url, model, random.Random(rng.random()), tags)
                 await trio.sleep(rng.uniform(0.5, 1.5))
                 with trio.move_on_after(20):  # make sure each cycle acknowledges something
                     while sum(len(m.state) for m in models) < 40 * (cycle + 1):  # noqa: ASYNC110
@@ -286,8 +309,12 @@ def test_index_killed_before_or_while_building_is_rebuilt(tmp_path: Path, delay:
             points = _fill(http, 6_000, 3)
             # declared (durably) without waiting for the build, then killed
             for key in ("s", "i", "d"):
-                ok(http.put(f"/collections/{NAME}/index",
-                            json={"field_name": key, "field_schema": INDEXES_USUAL[key]}))
+                ok(
+                    http.put(
+                        f"/collections/{NAME}/index",
+                        json={"field_name": key, "field_schema": INDEXES_USUAL[key]},
+                    )
+                )
         time.sleep(delay)
         with _restart(proc, kill=True) as http:
             _check(http, points, {k: INDEXES_USUAL[k] for k in ("s", "i", "d")})

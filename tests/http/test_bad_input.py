@@ -13,8 +13,12 @@ UPSERT_CASES = [
     ("NaN as a token", b'{"points":[{"id":1,"vector":[NaN,1,2,3]}]}', 400, "invalid JSON"),
     ("huge number", b'{"points":[{"id":1,"vector":[1e39,1,2,3]}]}', 400, "infinity"),
     ("number as string", b'{"points":[{"id":1,"vector":["1",2,3,4]}]}', 400, "vector"),
-    ("non-object payload", b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":[1]}]}', 400,
-     "payload must be a JSON object"),
+    (
+        "non-object payload",
+        b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":[1]}]}',
+        400,
+        "payload must be a JSON object",
+    ),
     ("negative id", b'{"points":[{"id":-1,"vector":[1,2,3,4]}]}', 400, "points[0].id"),
     ("float id", b'{"points":[{"id":1.5,"vector":[1,2,3,4]}]}', 400, "points[0].id"),
     ("too large id", b'{"points":[{"id":18446744073709551616,"vector":[1,2,3,4]}]}', 400, "id"),
@@ -24,25 +28,48 @@ UPSERT_CASES = [
     ("unknown field", b'{"points":[],"colour":"red"}', 400, "colour"),
     ("empty body", b"", 400, "body"),
     ("invalid JSON", b'{"points": [', 400, "invalid JSON"),
-    ("invalid UTF-8", b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":{"a":"\xff"}}]}', 400,
-     "invalid JSON"),
-    ("ragged batch", b'{"batch":{"ids":[1,2],"vectors":[[1,2,3,4],[1,2]]}}', 400,
-     "batch.vectors[1]"),
-    ("ids and vectors differ", b'{"batch":{"ids":[1,2],"vectors":[[1,2,3,4]]}}', 400,
-     "1 vectors for 2 ids"),
+    (
+        "invalid UTF-8",
+        b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":{"a":"\xff"}}]}',
+        400,
+        "invalid JSON",
+    ),
+    (
+        "ragged batch",
+        b'{"batch":{"ids":[1,2],"vectors":[[1,2,3,4],[1,2]]}}',
+        400,
+        "batch.vectors[1]",
+    ),
+    (
+        "ids and vectors differ",
+        b'{"batch":{"ids":[1,2],"vectors":[[1,2,3,4]]}}',
+        400,
+        "1 vectors for 2 ids",
+    ),
     ("both forms", b'{"points":[],"batch":{"ids":[],"vectors":[]}}', 400, "either"),
-    ("deep nesting", b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":{"a":' + b"[" * 2000
-     + b"]" * 2000 + b"}}]}", 400, "JSON"),
+    (
+        "deep nesting",
+        b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":{"a":'
+        + b"[" * 2000
+        + b"]" * 2000
+        + b"}}]}",
+        400,
+        "JSON",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("what", "body", "status", "text"), UPSERT_CASES,
-                         ids=[c[0] for c in UPSERT_CASES])
+@pytest.mark.parametrize(
+    ("what", "body", "status", "text"), UPSERT_CASES, ids=[c[0] for c in UPSERT_CASES]
+)
 def test_bad_upserts_are_refused_and_write_nothing(
     http: httpx.Client, collection: str, what: str, body: bytes, status: int, text: str
 ) -> None:
-    r = http.put(f"/collections/{collection}/points?wait=true", content=body,
-                 headers={"content-type": "application/json"})
+    r = http.put(
+        f"/collections/{collection}/points?wait=true",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == status, r.text
     error = r.json()["status"]["error"]
     assert text in error, error
@@ -52,8 +79,11 @@ def test_bad_upserts_are_refused_and_write_nothing(
 
 def test_a_body_over_the_limit_gets_413_quickly(http: httpx.Client, collection: str) -> None:
     body = b'{"points":[' + b" " * (100 * 1024 * 1024) + b"]}"
-    r = http.put(f"/collections/{collection}/points", content=body,
-                 headers={"content-type": "application/json"})
+    r = http.put(
+        f"/collections/{collection}/points",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413
     assert "too large" in r.json()["status"]["error"]
 
@@ -103,9 +133,12 @@ def test_bad_reads_and_deletes(
 
 
 def test_missing_collection_is_404_everywhere(http: httpx.Client) -> None:
-    for method, path, body in [("GET", "", None), ("PUT", "/points", {"points": []}),
-                               ("POST", "/points/query", {"query": [1]}),
-                               ("POST", "/points/count", {})]:
+    for method, path, body in [
+        ("GET", "", None),
+        ("PUT", "/points", {"points": []}),
+        ("POST", "/points/query", {"query": [1]}),
+        ("POST", "/points/count", {}),
+    ]:
         r = http.request(method, f"/collections/nope{path}", json=body)
         assert r.status_code == 404, (method, path)
         assert "nope" in r.json()["status"]["error"]
@@ -118,6 +151,7 @@ def test_unknown_route_is_a_json_404(http: httpx.Client) -> None:
 
 
 def test_server_still_serves_after_all_that(http: httpx.Client, collection: str) -> None:
-    r = http.put(f"/collections/{collection}/points?wait=true",
-                 json={"points": [{"id": 1, "vector": GOOD}]})
+    r = http.put(
+        f"/collections/{collection}/points?wait=true", json={"points": [{"id": 1, "vector": GOOD}]}
+    )
     assert r.status_code == 200

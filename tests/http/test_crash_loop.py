@@ -50,18 +50,29 @@ async def _client(url: str, model: ClientModel, rng: random.Random, tags: list[i
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         while True:
             tags[0] += 1
-            ids = sorted(rng.sample(range(model.base, model.base + IDS_PER_CLIENT),
-                                    rng.randint(1, 20)))
+            ids = sorted(
+                rng.sample(range(model.base, model.base + IDS_PER_CLIENT), rng.randint(1, 20))
+            )
             op = Op("delete" if rng.random() < 0.3 else "upsert", ids, tags[0])
             model.in_flight = op
             try:
                 if op.kind == "upsert":
-                    r = await http.put("/collections/t/points", params={"wait": "true"}, json={
-                        "points": [{"id": i, "vector": _vector(i, op.tag), "payload": {"t": op.tag}}
-                                   for i in ids]})
+                    r = await http.put(
+                        "/collections/t/points",
+                        params={"wait": "true"},
+                        json={
+                            "points": [
+                                {"id": i, "vector": _vector(i, op.tag), "payload": {"t": op.tag}}
+                                for i in ids
+                            ]
+                        },
+                    )
                 else:
-                    r = await http.post("/collections/t/points/delete", params={"wait": "true"},
-                                        json={"points": ids})
+                    r = await http.post(
+                        "/collections/t/points/delete",
+                        params={"wait": "true"},
+                        json={"points": ids},
+                    )
             except httpx.TransportError:
                 return  # killed: this op stays in flight
             assert r.status_code == 200, r.text
@@ -70,8 +81,9 @@ async def _client(url: str, model: ClientModel, rng: random.Random, tags: list[i
 
 
 def _server_state(url: str, ids: list[int]) -> dict[int, int | None]:
-    r = httpx.post(f"{url}/collections/t/points", json={"ids": ids, "with_vector": True},
-                   timeout=30)
+    r = httpx.post(
+        f"{url}/collections/t/points", json={"ids": ids, "with_vector": True}, timeout=30
+    )
     found = {p["id"]: p for p in r.json()["result"]}
     state: dict[int, int | None] = {}
     for i in ids:

@@ -26,9 +26,11 @@ async def _writers(url: str, name: str, n_clients: int, acked: set[int], stop: t
             i = c
             while not stop.is_set():
                 try:
-                    r = await http.put(f"/collections/{name}/points", params={"wait": "true"},
-                                       json={"points": [{"id": i, "vector": _vector(i),
-                                                         "payload": {"i": i}}]})
+                    r = await http.put(
+                        f"/collections/{name}/points",
+                        params={"wait": "true"},
+                        json={"points": [{"id": i, "vector": _vector(i), "payload": {"i": i}}]},
+                    )
                 except httpx.TransportError:
                     return  # the server died under us: this write was never acknowledged
                 if r.status_code == 200:

@@ -33,17 +33,29 @@ def test_sync_client_end_to_end(server: ServerProcess) -> None:
     vectors, ids = _data()
     name = "qc_sync"
     assert not client.collection_exists(name)
-    client.create_collection(name, vectors_config=models.VectorParams(
-        size=DIM, distance=models.Distance.COSINE))
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE)
+    )
     assert client.collection_exists(name)
     assert name in [c.name for c in client.get_collections().collections]
     half = N // 2
-    client.upsert(name, points=[models.PointStruct(id=ids[i], vector=vectors[i].tolist(),
-                                                   payload={"i": i}) for i in range(half)],
-                  wait=True)
-    client.upsert(name, points=models.Batch(ids=ids[half:], vectors=vectors[half:].tolist(),
-                                            payloads=[{"i": i} for i in range(half, N)]),
-                  wait=True)
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=ids[i], vector=vectors[i].tolist(), payload={"i": i})
+            for i in range(half)
+        ],
+        wait=True,
+    )
+    client.upsert(
+        name,
+        points=models.Batch(
+            ids=ids[half:],
+            vectors=vectors[half:].tolist(),
+            payloads=[{"i": i} for i in range(half, N)],
+        ),
+        wait=True,
+    )
     info = client.get_collection(name)
     assert info.points_count == N
     assert info.config.params.vectors.size == DIM  # type: ignore[union-attr]
@@ -53,9 +65,13 @@ def test_sync_client_end_to_end(server: ServerProcess) -> None:
     for q in vectors[:5] + 0.01:
         result = client.query_points(name, query=q.tolist(), limit=5)
         assert [p.id for p in result.points] == _exact(vectors, ids, q, 5)
-    batch = client.query_batch_points(name, requests=[
-        models.QueryRequest(query=vectors[7].tolist(), limit=3),
-        models.QueryRequest(query=vectors[8].tolist(), limit=2)])
+    batch = client.query_batch_points(
+        name,
+        requests=[
+            models.QueryRequest(query=vectors[7].tolist(), limit=3),
+            models.QueryRequest(query=vectors[8].tolist(), limit=2),
+        ],
+    )
     assert [len(r.points) for r in batch] == [3, 2]
     assert batch[0].points[0].id == ids[7]
     seen, offset = [], None
@@ -84,11 +100,15 @@ async def test_async_client_end_to_end(server: ServerProcess) -> None:
         # above checks that it passes without a warning.
         client = AsyncQdrantClient(url=server.url, timeout=30, check_compatibility=False)
         name = "qc_async"
-        await client.create_collection(name, vectors_config=models.VectorParams(
-            size=DIM, distance=models.Distance.EUCLID))
+        await client.create_collection(
+            name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.EUCLID)
+        )
         vectors, ids = _data()
-        await client.upsert(name, points=[models.PointStruct(id=ids[i], vector=vectors[i].tolist())
-                                          for i in range(N)], wait=True)
+        await client.upsert(
+            name,
+            points=[models.PointStruct(id=ids[i], vector=vectors[i].tolist()) for i in range(N)],
+            wait=True,
+        )
         result = await client.query_points(name, query=vectors[4].tolist(), limit=1)
         count = await client.count(name)
         await client.delete_collection(name)

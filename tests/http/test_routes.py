@@ -31,12 +31,18 @@ def test_version_document_and_health(http: httpx.Client) -> None:
 
 def test_collection_lifecycle(http: httpx.Client) -> None:
     assert http.get("/collections/life/exists").json()["result"] == {"exists": False}
-    r = http.put("/collections/life", json={"vectors": {"size": 3, "distance": "Cosine"},
-                                            "hnsw_config": {"m": 8}})
+    r = http.put(
+        "/collections/life",
+        json={"vectors": {"size": 3, "distance": "Cosine"}, "hnsw_config": {"m": 8}},
+    )
     assert r.json()["result"] is True
     assert r.json()["status"] == "ok"
-    assert http.put("/collections/life", json={"vectors": {"size": 3, "distance": "Cosine"}}
-                    ).status_code == 409
+    assert (
+        http.put(
+            "/collections/life", json={"vectors": {"size": 3, "distance": "Cosine"}}
+        ).status_code
+        == 409
+    )
     info = http.get("/collections/life").json()["result"]
     assert info["config"]["params"]["vectors"] == {"size": 3, "distance": "Cosine"}
     assert info["config"]["hnsw_config"]["m"] == 8
@@ -51,10 +57,20 @@ def test_collection_lifecycle(http: httpx.Client) -> None:
 def test_upsert_retrieve_get_and_delete(http: httpx.Client, collection: str) -> None:
     result = _upsert(http, collection, {"points": _points()})
     assert result["result"]["status"] == "completed"
-    _upsert(http, collection, {"batch": {"ids": [100, U], "vectors": [[1, 2, 3, 4], [4, 3, 2, 1]],
-                                         "payloads": [{"b": 1}, None]}})
-    r = http.post(f"/collections/{collection}/points",
-                  json={"ids": [1, U, 999], "with_vector": True})
+    _upsert(
+        http,
+        collection,
+        {
+            "batch": {
+                "ids": [100, U],
+                "vectors": [[1, 2, 3, 4], [4, 3, 2, 1]],
+                "payloads": [{"b": 1}, None],
+            }
+        },
+    )
+    r = http.post(
+        f"/collections/{collection}/points", json={"ids": [1, U, 999], "with_vector": True}
+    )
     got = {p["id"]: p for p in r.json()["result"]}
     assert set(got) == {1, U}
     assert got[1]["payload"] == {"i": 1}
@@ -64,11 +80,13 @@ def test_upsert_retrieve_get_and_delete(http: httpx.Client, collection: str) -> 
     assert one == {"id": 100, "payload": {"b": 1}, "vector": [1.0, 2.0, 3.0, 4.0]}
     assert http.get(f"/collections/{collection}/points/{U}").json()["result"]["id"] == U
     assert http.get(f"/collections/{collection}/points/12345").status_code == 404
-    r = http.post(f"/collections/{collection}/points/delete", params={"wait": "true"},
-                  json={"points": [1, U]})
+    r = http.post(
+        f"/collections/{collection}/points/delete", params={"wait": "true"}, json={"points": [1, U]}
+    )
     assert r.json()["result"]["status"] == "completed"
-    assert http.post(f"/collections/{collection}/points/count", json={"exact": True}
-                     ).json()["result"] == {"count": 6}
+    assert http.post(f"/collections/{collection}/points/count", json={"exact": True}).json()[
+        "result"
+    ] == {"count": 6}
 
 
 def test_scroll_pages_through_everything_in_id_order(http: httpx.Client, collection: str) -> None:
@@ -98,34 +116,53 @@ def test_query_search_and_their_batches(http: httpx.Client, collection: str) -> 
     assert [p["id"] for p in points] == [3, 4, 2]
     assert points[0]["score"] == np.float32(0.2).item() or abs(points[0]["score"] - 0.2) < 1e-5
     assert points[0]["payload"] == {"i": 3}
-    r = http.post(base + "/query", json={"query": {"nearest": [9, 0, 0, 0]}, "limit": 2,
-                                         "offset": 1})
+    r = http.post(
+        base + "/query", json={"query": {"nearest": [9, 0, 0, 0]}, "limit": 2, "offset": 1}
+    )
     assert [p["id"] for p in r.json()["result"]["points"]] == [8, 7]
     r = http.post(base + "/query", json={"query": {"nearest": 5}, "limit": 2})
     assert [p["id"] for p in r.json()["result"]["points"]] in ([4, 6], [6, 4])
-    r = http.post(base + "/query", json={"query": [0, 0, 0, 0], "limit": 10,
-                                         "score_threshold": 2.5})
+    r = http.post(
+        base + "/query", json={"query": [0, 0, 0, 0], "limit": 10, "score_threshold": 2.5}
+    )
     assert [p["id"] for p in r.json()["result"]["points"]] == [0, 1, 2]
-    r = http.post(base + "/query/batch", json={"searches": [
-        {"query": [0, 0, 0, 0], "limit": 1}, {"query": [9, 0, 0, 0], "limit": 2}]})
+    r = http.post(
+        base + "/query/batch",
+        json={
+            "searches": [{"query": [0, 0, 0, 0], "limit": 1}, {"query": [9, 0, 0, 0], "limit": 2}]
+        },
+    )
     assert [[p["id"] for p in q["points"]] for q in r.json()["result"]] == [[0], [9, 8]]
     r = http.post(base + "/search", json={"vector": [1, 0, 0, 0], "limit": 1, "with_vector": True})
     assert r.json()["result"][0]["id"] == 1
     assert r.json()["result"][0]["vector"] == [1, 0, 0, 0]
-    r = http.post(base + "/search/batch", json={"searches": [
-        {"vector": [2, 0, 0, 0], "limit": 1}, {"vector": [7, 0, 0, 0], "limit": 1}]})
+    r = http.post(
+        base + "/search/batch",
+        json={
+            "searches": [{"vector": [2, 0, 0, 0], "limit": 1}, {"vector": [7, 0, 0, 0], "limit": 1}]
+        },
+    )
     assert [[p["id"] for p in q] for q in r.json()["result"]] == [[2], [7]]
-    r = http.post(base + "/query", json={"query": [2, 0, 0, 0], "limit": 1,
-                                         "params": {"exact": True, "hnsw_ef": 32}})
+    r = http.post(
+        base + "/query",
+        json={"query": [2, 0, 0, 0], "limit": 1, "params": {"exact": True, "hnsw_ef": 32}},
+    )
     assert r.json()["result"]["points"][0]["id"] == 2
 
 
 def test_with_payload_selectors(http: httpx.Client, collection: str) -> None:
-    _upsert(http, collection, {"points": [{"id": 1, "vector": [0, 0, 0, 0],
-                                           "payload": {"a": 1, "b": 2, "c": 3}}]})
+    _upsert(
+        http,
+        collection,
+        {"points": [{"id": 1, "vector": [0, 0, 0, 0], "payload": {"a": 1, "b": 2, "c": 3}}]},
+    )
     base = f"/collections/{collection}/points"
-    cases = [(["a"], {"a": 1}), ({"include": ["b"]}, {"b": 2}),
-             ({"exclude": ["a"]}, {"b": 2, "c": 3}), (True, {"a": 1, "b": 2, "c": 3})]
+    cases = [
+        (["a"], {"a": 1}),
+        ({"include": ["b"]}, {"b": 2}),
+        ({"exclude": ["a"]}, {"b": 2, "c": 3}),
+        (True, {"a": 1, "b": 2, "c": 3}),
+    ]
     for selector, expected in cases:
         r = http.post(base, json={"ids": [1], "with_payload": selector})
         assert r.json()["result"][0]["payload"] == expected, selector
@@ -143,18 +180,23 @@ def test_metrics_show_requests_and_group_commit(http: httpx.Client, collection: 
 def test_metrics_show_each_payload_index_and_its_memory_per_value(
     http: httpx.Client, collection: str
 ) -> None:
-    points = [{"id": i, "vector": [0.0, 0.0, 0.0, float(i)], "payload": {"k": f"v{i % 3}"}}
-              for i in range(30)]
+    points = [
+        {"id": i, "vector": [0.0, 0.0, 0.0, float(i)], "payload": {"k": f"v{i % 3}"}}
+        for i in range(30)
+    ]
     _upsert(http, collection, {"points": points})
-    r = http.put(f"/collections/{collection}/index?wait=true",
-                 json={"field_name": "k", "field_schema": "keyword"})
+    r = http.put(
+        f"/collections/{collection}/index?wait=true",
+        json={"field_name": "k", "field_schema": "keyword"},
+    )
     assert r.status_code == 200, r.text
     text = http.get("/metrics").text
     labels = f'collection="{collection}",key="k",schema="keyword"'
     assert f"zoro_payload_index_points{{{labels}}} 30" in text
     assert f"zoro_payload_index_entries{{{labels}}} 30" in text
     per_value = next(
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if line.startswith(f"zoro_payload_index_bytes_per_value{{{labels}}}")
     )
     assert float(per_value.split()[-1]) > 0

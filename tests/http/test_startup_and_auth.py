@@ -12,8 +12,11 @@ from zoro.testing import ServerProcess
 
 def _make(url: str, name: str) -> None:
     httpx.put(f"{url}/collections/{name}", json={"vectors": {"size": 2, "distance": "Dot"}})
-    r = httpx.put(f"{url}/collections/{name}/points", params={"wait": "true"},
-                  json={"points": [{"id": i, "vector": [i, 1]} for i in range(50)]})
+    r = httpx.put(
+        f"{url}/collections/{name}/points",
+        params={"wait": "true"},
+        json={"points": [{"id": i, "vector": [i, 1]} for i in range(50)]},
+    )
     assert r.status_code == 200
 
 
@@ -59,8 +62,7 @@ def test_api_key_guards_routes_but_not_health(tmp_path: Path) -> None:
         assert httpx.get(proc.url + "/collections", headers={"api-key": "nope"}).status_code == 403
         ok = httpx.get(proc.url + "/collections", headers={"api-key": "s3cret"})
         assert ok.status_code == 200
-        bearer = httpx.get(proc.url + "/collections",
-                           headers={"authorization": "Bearer s3cret"})
+        bearer = httpx.get(proc.url + "/collections", headers={"authorization": "Bearer s3cret"})
         assert bearer.status_code == 200
         hot = httpx.post(proc.url + "/collections/x/points/query", json={"query": [1, 2]})
         assert hot.status_code == 401

@@ -44,8 +44,10 @@ def small_fs(tmp_path: Path) -> Iterator[SmallFs]:
             f.truncate(32 * 1024 * 1024)
         mkfs = shutil.which("mkfs.ext4")
         if mkfs is None:
-            pytest.skip("cannot make a small filesystem: " + "; ".join(
-                [*failures, "mkfs.ext4: not installed"]))
+            pytest.skip(
+                "cannot make a small filesystem: "
+                + "; ".join([*failures, "mkfs.ext4: not installed"])
+            )
         r = _run(mkfs, "-q", "-F", str(image))
         if r.returncode != 0:
             failures.append(f"mkfs.ext4: {r.stderr.strip()}")

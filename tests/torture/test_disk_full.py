@@ -40,24 +40,28 @@ def _check_reads(http: httpx.Client, acked: list[int]) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["result"]["count"] >= len(acked)
     sample = acked[:: max(1, len(acked) // 50)] + acked[-3:]
-    r = http.post("/collections/full/points",
-                  json={"ids": sample, "with_vector": True, "with_payload": True})
+    r = http.post(
+        "/collections/full/points", json={"ids": sample, "with_vector": True, "with_payload": True}
+    )
     assert r.status_code == 200, r.text
     got = {p["id"]: p for p in r.json()["result"]}
     for i in sample:
         assert got[i]["vector"] == _vector(i), i
         assert got[i]["payload"] == _point(i)["payload"], i
-    r = http.post("/collections/full/points/query",
-                  json={"query": _vector(acked[-1]), "limit": 3, "with_payload": True})
+    r = http.post(
+        "/collections/full/points/query",
+        json={"query": _vector(acked[-1]), "limit": 3, "with_payload": True},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["result"]["points"], r.text
 
 
 def _check_all(http: httpx.Client, acked: list[int]) -> None:
     for start in range(0, len(acked), 500):
-        ids = acked[start:start + 500]
-        r = http.post("/collections/full/points",
-                      json={"ids": ids, "with_vector": True, "with_payload": True})
+        ids = acked[start : start + 500]
+        r = http.post(
+            "/collections/full/points", json={"ids": ids, "with_vector": True, "with_payload": True}
+        )
         assert r.status_code == 200, r.text
         got = {p["id"]: p for p in r.json()["result"]}
         missing = [i for i in ids if i not in got]
@@ -70,8 +74,9 @@ def _check_all(http: httpx.Client, acked: list[int]) -> None:
 def _check_failed_whole(http: httpx.Client, failed: list[list[int]]) -> None:
     """A write that was not acked is wholly there or wholly absent, never half."""
     for ids in failed:
-        r = http.post("/collections/full/points",
-                      json={"ids": ids, "with_vector": True, "with_payload": True})
+        r = http.post(
+            "/collections/full/points", json={"ids": ids, "with_vector": True, "with_payload": True}
+        )
         assert r.status_code == 200, r.text
         got = r.json()["result"]
         assert len(got) in (0, len(ids)), f"half a failed write: {len(got)} of {len(ids)}"
@@ -122,8 +127,10 @@ def test_disk_full_fails_clearly_keeps_acked_data_and_recovers(small_fs: SmallFs
                 in_a_row += 1
             assert in_a_row == 3, statuses
             assert acked, "the very first write failed"
-            print(f"filled after {len(acked)} acked points; statuses after the first failure:",
-                  statuses[statuses.index(507):])
+            print(
+                f"filled after {len(acked)} acked points; statuses after the first failure:",
+                statuses[statuses.index(507) :],
+            )
 
             # 2. reads keep working while the disk is full; no failed write is half-applied
             _check_reads(http, acked)

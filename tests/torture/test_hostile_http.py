@@ -25,10 +25,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         with httpx.Client(base_url=proc.url, timeout=30) as http:
             r = http.put(C, json={"vectors": {"size": 4, "distance": "Euclid"}})
             assert r.status_code == 200, r.text
-            r = http.put(C + "/points?wait=true", json={"points": [
-                {"id": i, "vector": [float(i), 1, 2, 3], "payload": {"i": i}}
-                for i in range(N_POINTS)
-            ]})
+            r = http.put(
+                C + "/points?wait=true",
+                json={
+                    "points": [
+                        {"id": i, "vector": [float(i), 1, 2, 3], "payload": {"i": i}}
+                        for i in range(N_POINTS)
+                    ]
+                },
+            )
             assert r.status_code == 200, r.text
         yield proc
 
@@ -50,8 +55,9 @@ def http(client: httpx.Client) -> Iterator[httpx.Client]:
 
 def _state(http: httpx.Client) -> tuple[object, ...]:
     names = sorted(c["name"] for c in http.get("/collections").json()["result"]["collections"])
-    r = http.post(C + "/points/scroll",
-                  json={"limit": 100, "with_vector": True, "with_payload": True})
+    r = http.post(
+        C + "/points/scroll", json={"limit": 100, "with_vector": True, "with_payload": True}
+    )
     assert r.status_code == 200, r.text
     return names, r.json()["result"]["points"]
 
@@ -68,15 +74,18 @@ BAD_NAMES = ["%FF", "%C3%28", "a%80b", "%ED%A0%80", "%F8%88%80%80%80", "%C0%AF"]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
-@pytest.mark.parametrize(("method", "suffix", "body"), [
-    ("GET", "", None),
-    ("PUT", "", {"vectors": {"size": 4, "distance": "Dot"}}),
-    ("DELETE", "", None),
-    ("GET", "/exists", None),
-    ("PUT", "/points?wait=true", {"points": [{"id": 1, "vector": [1, 2, 3, 4]}]}),
-    ("POST", "/points/query", {"query": [1, 2, 3, 4]}),
-    ("GET", "/points/1", None),
-])
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("GET", "", None),
+        ("PUT", "", {"vectors": {"size": 4, "distance": "Dot"}}),
+        ("DELETE", "", None),
+        ("GET", "/exists", None),
+        ("PUT", "/points?wait=true", {"points": [{"id": 1, "vector": [1, 2, 3, 4]}]}),
+        ("POST", "/points/query", {"query": [1, 2, 3, 4]}),
+        ("GET", "/points/1", None),
+    ],
+)
 def test_invalid_utf8_in_the_collection_name(
     http: httpx.Client, name: str, method: str, suffix: str, body: object
 ) -> None:
@@ -93,8 +102,9 @@ def test_raw_invalid_utf8_bytes_in_the_request_line(
     server: ServerProcess, http: httpx.Client, raw: bytes
 ) -> None:
     """Bytes no client would send unescaped: the HTTP layer may refuse them itself (4xx)."""
-    request = (b"GET /collections/" + raw + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Connection: close\r\n\r\n")
+    request = (
+        b"GET /collections/" + raw + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(request)
         reply = b""
@@ -110,16 +120,27 @@ def test_raw_invalid_utf8_bytes_in_the_request_line(
 # ------------------------------------------------- a body that is not an object, on every route
 
 WRITE_ROUTES = [r for r in ROUTES if r.method in ("POST", "PUT")]
-NON_OBJECTS = [b"42", b"-1e400", b'"points"', b"[]", b'[{"id":1,"vector":[1,2,3,4]}]', b"null",
-               b"true"]
+NON_OBJECTS = [
+    b"42",
+    b"-1e400",
+    b'"points"',
+    b"[]",
+    b'[{"id":1,"vector":[1,2,3,4]}]',
+    b"null",
+    b"true",
+]
 
 
 @pytest.mark.parametrize("body", NON_OBJECTS, ids=[b.decode() for b in NON_OBJECTS])
 @pytest.mark.parametrize("route", WRITE_ROUTES, ids=[r.name for r in WRITE_ROUTES])
 def test_a_body_that_is_not_an_object(http: httpx.Client, route: Route, body: bytes) -> None:
     path = route.path.format(name=NAME if route.name != "create_collection" else "fresh")
-    r = http.request(route.method, path + "?wait=true", content=body,
-                     headers={"content-type": "application/json"})
+    r = http.request(
+        route.method,
+        path + "?wait=true",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     if body == b"null" and route.name in ("scroll_points", "count_points"):
         # `null` reads as "no body": these two take an empty request (Qdrant does too)
         assert r.status_code == 200, r.text
@@ -129,19 +150,36 @@ def test_a_body_that_is_not_an_object(http: httpx.Client, route: Route, body: by
 
 # ------------------------------------------------------------------------ ids out of range
 
-OUT_OF_RANGE = [2**64, 2**64 + 1, 10**30, -1, -(2**63) - 1, 1.5, 1e300, "00000000-0000",
-                "ffffffff-ffff-ffff-ffff-fffffffffffffff", True, None, [], {}]
+OUT_OF_RANGE = [
+    2**64,
+    2**64 + 1,
+    10**30,
+    -1,
+    -(2**63) - 1,
+    1.5,
+    1e300,
+    "00000000-0000",
+    "ffffffff-ffff-ffff-ffff-fffffffffffffff",
+    True,
+    None,
+    [],
+    {},
+]
 
 
 @pytest.mark.parametrize("bad", OUT_OF_RANGE, ids=[repr(b)[:20] for b in OUT_OF_RANGE])
-@pytest.mark.parametrize(("path", "make"), [
-    ("/points", lambda v: {"ids": [0, v]}),
-    ("/points/delete?wait=true", lambda v: {"points": [0, v]}),
-    ("/points/scroll", lambda v: {"offset": v, "limit": 2}),
-    ("/points/query", lambda v: {"query": v}),
-])
-def test_ids_out_of_range(http: httpx.Client, bad: object, path: str,
-                       make: Callable[[object], object]) -> None:
+@pytest.mark.parametrize(
+    ("path", "make"),
+    [
+        ("/points", lambda v: {"ids": [0, v]}),
+        ("/points/delete?wait=true", lambda v: {"points": [0, v]}),
+        ("/points/scroll", lambda v: {"offset": v, "limit": 2}),
+        ("/points/query", lambda v: {"query": v}),
+    ],
+)
+def test_ids_out_of_range(
+    http: httpx.Client, bad: object, path: str, make: Callable[[object], object]
+) -> None:
     body = make(bad)
     if bad is None and path == "/points/scroll":
         pytest.skip("offset null means from the start")
@@ -151,11 +189,22 @@ def test_ids_out_of_range(http: httpx.Client, bad: object, path: str,
     _assert_4xx_json(r)
 
 
-@pytest.mark.parametrize("raw_id", [
-    "18446744073709551616", "-1", "1.5", "1e3", "%FF", "0x10", "99999999999999999999999999999999",
-    # found by the schemathesis torture run: "²".isdigit() is True but int("²") raises
-    "%C2%B2", "1%C2%B9", "%D9%A1",
-])
+@pytest.mark.parametrize(
+    "raw_id",
+    [
+        "18446744073709551616",
+        "-1",
+        "1.5",
+        "1e3",
+        "%FF",
+        "0x10",
+        "99999999999999999999999999999999",
+        # found by the schemathesis torture run: "²".isdigit() is True but int("²") raises
+        "%C2%B2",
+        "1%C2%B9",
+        "%D9%A1",
+    ],
+)
 def test_get_point_with_a_bad_id(http: httpx.Client, raw_id: str) -> None:
     r = http.get(f"{C}/points/{raw_id}")
     _assert_4xx_json(r)
@@ -177,16 +226,19 @@ def test_ten_thousand_garbage_ids(http: httpx.Client, path: str) -> None:
     _assert_4xx_json(r)
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/points/scroll", {"limit": 10**9}),
-    ("/points/scroll", {"limit": 2**63}),
-    ("/points/query", {"query": [1, 2, 3, 4], "limit": 10**9}),
-    ("/points/query", {"query": [1, 2, 3, 4], "limit": 10, "offset": 10**9}),
-    ("/points/query", {"query": [1, 2, 3, 4], "limit": 2**64}),
-    ("/points/search", {"vector": [1, 2, 3, 4], "limit": 10**9}),
-    ("/points/query/batch", {"searches": [{"query": [1, 2, 3, 4], "limit": 10**9}] * 50}),
-    ("/points/search/batch", {"searches": [{"vector": [1, 2, 3, 4], "limit": 10**9}] * 50}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/points/scroll", {"limit": 10**9}),
+        ("/points/scroll", {"limit": 2**63}),
+        ("/points/query", {"query": [1, 2, 3, 4], "limit": 10**9}),
+        ("/points/query", {"query": [1, 2, 3, 4], "limit": 10, "offset": 10**9}),
+        ("/points/query", {"query": [1, 2, 3, 4], "limit": 2**64}),
+        ("/points/search", {"vector": [1, 2, 3, 4], "limit": 10**9}),
+        ("/points/query/batch", {"searches": [{"query": [1, 2, 3, 4], "limit": 10**9}] * 50}),
+        ("/points/search/batch", {"searches": [{"vector": [1, 2, 3, 4], "limit": 10**9}] * 50}),
+    ],
+)
 def test_huge_limits(http: httpx.Client, path: str, body: object) -> None:
     """A clear 4xx, or a 200 that returns at most what is there: never a 5xx, an allocation of
     a billion slots or a hang."""
@@ -202,6 +254,7 @@ def test_huge_limits(http: httpx.Client, path: str, body: object) -> None:
 
 
 # ------------------------------------------------------------------- deep with_payload
+
 
 def _nested(depth: int) -> bytes:
     return b'{"include":' + b"[" * depth + b"]" * depth + b"}"
@@ -221,14 +274,20 @@ DEEP = [
 
 
 @pytest.mark.parametrize("inner", DEEP)
-@pytest.mark.parametrize(("path", "prefix"), [
-    ("/points", b'{"ids":[1],"with_payload":'),
-    ("/points/scroll", b'{"limit":2,"with_payload":'),
-    ("/points/query", b'{"query":[1,2,3,4],"with_payload":'),
-    ("/points/search", b'{"vector":[1,2,3,4],"limit":2,"with_payload":'),
-], ids=["retrieve", "scroll", "query", "search"])
-def test_deeply_nested_with_payload(http: httpx.Client, path: str, prefix: bytes,
-                                    inner: bytes) -> None:
-    r = http.post(C + path, content=prefix + inner + b"}",
-                  headers={"content-type": "application/json"})
+@pytest.mark.parametrize(
+    ("path", "prefix"),
+    [
+        ("/points", b'{"ids":[1],"with_payload":'),
+        ("/points/scroll", b'{"limit":2,"with_payload":'),
+        ("/points/query", b'{"query":[1,2,3,4],"with_payload":'),
+        ("/points/search", b'{"vector":[1,2,3,4],"limit":2,"with_payload":'),
+    ],
+    ids=["retrieve", "scroll", "query", "search"],
+)
+def test_deeply_nested_with_payload(
+    http: httpx.Client, path: str, prefix: bytes, inner: bytes
+) -> None:
+    r = http.post(
+        C + path, content=prefix + inner + b"}", headers={"content-type": "application/json"}
+    )
     _assert_4xx_json(r)

@@ -43,17 +43,32 @@ def schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
 def _seed(url: str) -> None:
     """A known collection with a few points, for the cases whose `name` is SEEDED."""
     with httpx.Client(base_url=url, timeout=10) as http:
-        r = http.put(f"/collections/{SEEDED}",
-                     json={"vectors": {"size": DIM, "distance": "Cosine"}})
+        r = http.put(
+            f"/collections/{SEEDED}", json={"vectors": {"size": DIM, "distance": "Cosine"}}
+        )
         assert r.status_code in (200, 409), r.text
-        r = http.put(f"/collections/{SEEDED}/points?wait=true", json={"points": [
-            {"id": i, "vector": [1.0 + i, 2.0, 3.0, 4.0], "payload": {"i": i}} for i in range(5)
-        ]})
+        r = http.put(
+            f"/collections/{SEEDED}/points?wait=true",
+            json={
+                "points": [
+                    {"id": i, "vector": [1.0 + i, 2.0, 3.0, 4.0], "payload": {"i": i}}
+                    for i in range(5)
+                ]
+            },
+        )
         assert r.status_code == 200, r.text
 
 
-def _fuzz(server: ServerProcess, schema: schemathesis.BaseSchema, method: str, path: str,
-          mode: GenerationMode, max_examples: int, *, derandomize: bool) -> None:
+def _fuzz(
+    server: ServerProcess,
+    schema: schemathesis.BaseSchema,
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    max_examples: int,
+    *,
+    derandomize: bool,
+) -> None:
     _seed(server.url)
     operation = schema[path][method]
     if mode is GenerationMode.NEGATIVE and not (operation.query or operation.body):
@@ -63,8 +78,14 @@ def _fuzz(server: ServerProcess, schema: schemathesis.BaseSchema, method: str, p
     session = requests.Session()
     seen: list[str] = []
 
-    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=derandomize,
-              suppress_health_check=list(HealthCheck), print_blob=True)
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=derandomize,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
     @given(case=strategy, use_seed=st.booleans())
     def run(case: schemathesis.Case[Any], use_seed: bool) -> None:
         if use_seed and "name" in (case.path_parameters or {}):
@@ -95,16 +116,16 @@ def _fuzz(server: ServerProcess, schema: schemathesis.BaseSchema, method: str, p
 
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 @pytest.mark.parametrize("route", OPERATIONS, ids=[r.name for r in OPERATIONS])
-def test_fuzz_a_little(fuzz_server: ServerProcess, schema: schemathesis.BaseSchema,
-                       route: Route, mode: GenerationMode) -> None:
-    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=5,
-          derandomize=True)
+def test_fuzz_a_little(
+    fuzz_server: ServerProcess, schema: schemathesis.BaseSchema, route: Route, mode: GenerationMode
+) -> None:
+    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=5, derandomize=True)
 
 
 @pytest.mark.torture
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 @pytest.mark.parametrize("route", OPERATIONS, ids=[r.name for r in OPERATIONS])
-def test_fuzz_a_lot(fuzz_server: ServerProcess, schema: schemathesis.BaseSchema,
-                    route: Route, mode: GenerationMode) -> None:
-    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=300,
-          derandomize=False)
+def test_fuzz_a_lot(
+    fuzz_server: ServerProcess, schema: schemathesis.BaseSchema, route: Route, mode: GenerationMode
+) -> None:
+    _fuzz(fuzz_server, schema, route.method, route.path, mode, max_examples=300, derandomize=False)

@@ -92,6 +92,7 @@ SELECTION_CACHE_SIZE = 8
 
 T = TypeVar("T")
 
+
 class ActorState(StrEnum):
     RECOVERING = "recovering"
     READY = "ready"
@@ -285,7 +286,10 @@ class CollectionActor:
             assert self._store is not None
             log.info(
                 "collection %s: ready in %.2f s (%d points, %d WAL records replayed)",
-                self.name, trio.current_time() - started, self._store.live_count(), self._replayed,
+                self.name,
+                trio.current_time() - started,
+                self._store.live_count(),
+                self._replayed,
             )
             self.state = ActorState.READY
             self.settled.set()
@@ -571,7 +575,11 @@ class CollectionActor:
             if payload.install(key, schema, index):
                 log.info(
                     "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
-                    self.name, key, schema, limit, trio.current_time() - started,
+                    self.name,
+                    key,
+                    schema,
+                    limit,
+                    trio.current_time() - started,
                 )
             self._wake_payload_waiters()
 
@@ -624,9 +632,7 @@ class CollectionActor:
 
             async def work() -> None:
                 with trio.CancelScope(shield=True):
-                    box.append(
-                        await trio.to_thread.run_sync(outcome.capture, run, limiter=limiter)
-                    )
+                    box.append(await trio.to_thread.run_sync(outcome.capture, run, limiter=limiter))
                 nursery.cancel_scope.cancel()
 
             async def stop_when_cancelled() -> None:

@@ -53,8 +53,9 @@ def open_durable(directory: Path, dimension: int, settings: Settings) -> Durable
         store.close()
         raise
     if replayed:
-        log.info("%s: replayed %d WAL records up to LSN %d", directory.name, replayed,
-                 store.applied_lsn)
+        log.info(
+            "%s: replayed %d WAL records up to LSN %d", directory.name, replayed, store.applied_lsn
+        )
     return Durable(store, wal, replayed, recovery.truncated_bytes)
 
 

@@ -45,7 +45,6 @@ class FlatEngine(SearchesInto):
         slots = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
         return _faiss.remove_ids(self._index, slots) if len(slots) else 0
 
-
     def search_into(
         self,
         queries: F32,

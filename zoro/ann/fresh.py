@@ -121,7 +121,6 @@ class FlatBuffer(SearchesInto):
 
     # --- reading ---------------------------------------------------------------------------
 
-
     def search_into(
         self,
         queries: F32,

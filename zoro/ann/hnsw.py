@@ -98,7 +98,6 @@ class HnswEngine(SearchesInto):
             _faiss.add_with_ids(self._index, slots, vecs)
             self._ids = np.concatenate([self._ids, slots])
 
-
     def search_into(
         self,
         queries: F32,

@@ -44,7 +44,5 @@ def search_subset(
         found = labels >= 0
         labels[found] = subset[labels[found]]
     else:
-        _faiss.knn_by_rows_into(
-            distance.higher_is_better, q, rows, subset, k, distances, labels
-        )
+        _faiss.knn_by_rows_into(distance.higher_is_better, q, rows, subset, k, distances, labels)
     return from_faiss(distance, distances, labels), labels

@@ -71,7 +71,11 @@ class ClientBase:
         content = None if body is None else check.body(encode(body), self._limits)
         try:
             return await self._transport.call(
-                method, self._path(name, suffix), body=content, params=params, retry=retry,
+                method,
+                self._path(name, suffix),
+                body=content,
+                params=params,
+                retry=retry,
                 trace=trace,
             )
         except (DimensionMismatch, NotFound):

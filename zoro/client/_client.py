@@ -204,8 +204,9 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         """
         check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
         source = _upload.chunks(ids, vectors, payloads, batch_size)
-        return await self._upload(collection, source, _upload.total_of(vectors), parallel,
-                                  wait, retry, progress)
+        return await self._upload(
+            collection, source, _upload.total_of(vectors), parallel, wait, retry, progress
+        )
 
     async def upload_points(
         self,
@@ -223,8 +224,9 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         """
         check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
         source = _upload.point_chunks(points, batch_size)
-        return await self._upload(collection, source, _upload.total_of(points), parallel,
-                                  wait, retry, progress)
+        return await self._upload(
+            collection, source, _upload.total_of(points), parallel, wait, retry, progress
+        )
 
     async def _upload(
         self,
@@ -239,7 +241,12 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         on_batch, finish = reporter(progress, total)
         try:
             return await _upload.upload(
-                self, collection, source, parallel=parallel, wait=wait, retry=retry,
+                self,
+                collection,
+                source,
+                parallel=parallel,
+                wait=wait,
+                retry=retry,
                 on_batch=on_batch,
             )
         finally:

@@ -44,8 +44,9 @@ class CollectionsMixin(ClientBase):
             Conflict: the collection already exists.
             Unavailable, Overloaded, ServerError: as for every call.
         """
-        body = _create_body(dimension, distance, engine, hnsw_m, hnsw_ef_construct,
-                            full_scan_threshold, ef_search)
+        body = _create_body(
+            dimension, distance, engine, hnsw_m, hnsw_ef_construct, full_scan_threshold, ef_search
+        )
         trace = CallTrace()
         try:
             await self._call(name, "PUT", "", body, trace=trace)

@@ -101,9 +101,7 @@ def _quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def checked_embeddings(
-    vectors: object, count: int, embedder: Embedder
-) -> npt.NDArray[np.float32]:
+def checked_embeddings(vectors: object, count: int, embedder: Embedder) -> npt.NDArray[np.float32]:
     """What an embedder returned, held to its contract."""
     array = np.asarray(vectors, dtype=np.float32)
     if array.shape != (count, embedder.dimension):

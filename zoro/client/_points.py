@@ -242,5 +242,3 @@ class Scroll:
             self._offset = page.next_offset
             self._done = page.next_offset is None
         return self._buffer.popleft()
-
-

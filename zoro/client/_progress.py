@@ -54,8 +54,10 @@ class ProgressLine:
         if self.total:
             left = (self.total - self.done) / rate if rate > 0 else 0.0
             share = 100 * self.done / self.total
-            return (f"{self.label}{self.done:,}/{self.total:,} points ({share:.0f}%)  "
-                    f"{rate:,.0f} points/s  ETA {left:.0f} s")
+            return (
+                f"{self.label}{self.done:,}/{self.total:,} points ({share:.0f}%)  "
+                f"{rate:,.0f} points/s  ETA {left:.0f} s"
+            )
         return f"{self.label}{self.done:,} points  {rate:,.0f} points/s"
 
     def _write(self, text: str, *, final: bool) -> None:

@@ -74,8 +74,9 @@ class SearchMixin(ClientBase):
             DimensionMismatch: a vector that does not fit the collection (before sending).
             NotFound: no such collection.
         """
-        options = self._options(limit, offset, with_payload, with_vector, score_threshold,
-                                hnsw_ef, exact)
+        options = self._options(
+            limit, offset, with_payload, with_vector, score_threshold, hnsw_ef, exact
+        )
         query = check.vector(vector)
         await self._check_dimension(collection, query, "vector")
         result = await self._call(collection, "POST", "/points/query", options.body(query[0]))
@@ -100,8 +101,9 @@ class SearchMixin(ClientBase):
             InvalidInput: a bad id or option (before sending).
             NotFound: no such collection, or no such point.
         """
-        options = self._options(limit, offset, with_payload, with_vector, score_threshold,
-                                hnsw_ef, exact)
+        options = self._options(
+            limit, offset, with_payload, with_vector, score_threshold, hnsw_ef, exact
+        )
         body = options.body(check.point_id(point_id))
         result = await self._call(collection, "POST", "/points/query", body)
         return parsed(_hits, result)
@@ -126,8 +128,9 @@ class SearchMixin(ClientBase):
             DimensionMismatch: vectors that do not fit the collection (before sending).
             NotFound: no such collection.
         """
-        options = self._options(limit, offset, with_payload, with_vector, score_threshold,
-                                hnsw_ef, exact)
+        options = self._options(
+            limit, offset, with_payload, with_vector, score_threshold, hnsw_ef, exact
+        )
         queries = check.matrix(vectors)
         if len(queries) > self._limits.max_batch_searches:
             raise InvalidInput(

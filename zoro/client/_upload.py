@@ -92,9 +92,7 @@ async def upload(
         tasks.start_soon(_producer, client, collection, source, send, state)
     if state.error is not None:
         raise state.error
-    return UploadResult(
-        state.points, state.batches, time.perf_counter() - started, state.retried
-    )
+    return UploadResult(state.points, state.batches, time.perf_counter() - started, state.retried)
 
 
 async def _producer(
@@ -131,8 +129,9 @@ async def _sender(
         async for batch in receive:
             trace = CallTrace()
             try:
-                await client._send_upsert(collection, batch.body, wait=wait, retry=retry,
-                                          trace=trace)
+                await client._send_upsert(
+                    collection, batch.body, wait=wait, retry=retry, trace=trace
+                )
             except Exception as exc:
                 exc.add_note(
                     f"upload: the batch of points {batch.start}..{batch.start + batch.size - 1} "
@@ -198,7 +197,7 @@ def point_chunks(points: Iterable[object], batch_size: int) -> Iterator[Chunk]:
 def _unpack(point: object, i: int) -> tuple[object, object, object]:
     if isinstance(point, Mapping):
         if "id" not in point or "vector" not in point:
-            raise InvalidInput(f"points[{i}]: needs \"id\" and \"vector\"")
+            raise InvalidInput(f'points[{i}]: needs "id" and "vector"')
         return point["id"], point["vector"], point.get("payload")
     if isinstance(point, tuple | list) and len(point) in (2, 3):
         return point[0], point[1], point[2] if len(point) == 3 else None

@@ -154,9 +154,7 @@ def vector(value: object, field: str = "vector") -> npt.NDArray[np.float32]:
 
 def dimension(vectors: npt.NDArray[np.float32], expected: int, field: str = "vectors") -> None:
     if vectors.shape[1] != expected:
-        raise DimensionMismatch(
-            f"{field}: expected dimension {expected}, got {vectors.shape[1]}"
-        )
+        raise DimensionMismatch(f"{field}: expected dimension {expected}, got {vectors.shape[1]}")
 
 
 def payload(value: object, limits: Limits, field: str = "payload") -> orjson.Fragment:

@@ -34,10 +34,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Add the admin subcommands to the `zoro` parser."""
     common = argparse.ArgumentParser(add_help=False)
     env = os.environ.get
-    common.add_argument("--url", default=env("ZORO_URL", DEFAULT_URL),
-                        help="server URL (env ZORO_URL; default %(default)s)")
-    common.add_argument("--api-key", default=env("ZORO_API_KEY"),
-                        help="API key, sent as the api-key header (env ZORO_API_KEY)")
+    common.add_argument(
+        "--url",
+        default=env("ZORO_URL", DEFAULT_URL),
+        help="server URL (env ZORO_URL; default %(default)s)",
+    )
+    common.add_argument(
+        "--api-key",
+        default=env("ZORO_API_KEY"),
+        help="API key, sent as the api-key header (env ZORO_API_KEY)",
+    )
     common.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
 
     group = commands.add_parser("collections", help="list, create, describe, delete collections")
@@ -59,8 +65,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     load.add_argument("--format", choices=FORMATS, help="instead of the file's extension")
     load.add_argument("--batch-size", type=int, default=1000)
     load.add_argument("--parallel", type=int, default=4)
-    load.add_argument("--create", action="store_true",
-                      help="create the collection first if it does not exist")
+    load.add_argument(
+        "--create", action="store_true", help="create the collection first if it does not exist"
+    )
     _collection_options(load)
     load.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
 
@@ -181,8 +188,10 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     finally:
         if line is not None:
             line.close(summary=False)
-    print(f"imported {result.points:,} points into {args.collection} in {result.seconds:.1f} s "
-          f"({result.points_per_s:,.0f} points/s)")
+    print(
+        f"imported {result.points:,} points into {args.collection} in {result.seconds:.1f} s "
+        f"({result.points_per_s:,.0f} points/s)"
+    )
     return 0
 
 
@@ -196,8 +205,9 @@ async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     else:
         hits = await client.search_text(args.collection, args.text, limit=args.limit)
     if args.json:
-        rows = [{"id": h.id, "score": h.score, "payload": h.payload, "vector": h.vector}
-                for h in hits]
+        rows = [
+            {"id": h.id, "score": h.score, "payload": h.payload, "vector": h.vector} for h in hits
+        ]
         print(orjson.dumps(rows).decode())
         return 0
     for hit in hits:

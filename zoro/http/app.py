@@ -88,11 +88,16 @@ class ZoroApp:
             call = Call(self.server, params, args, body)
             status, extra, payload = await self.server.respond(route, call, headers)
         start: HTTPResponseStartEvent = {
-            "type": "http.response.start", "status": status, "headers": extra, "trailers": False
+            "type": "http.response.start",
+            "status": status,
+            "headers": extra,
+            "trailers": False,
         }
         await send(start)
         body_event: HTTPResponseBodyEvent = {
-            "type": "http.response.body", "body": payload, "more_body": False
+            "type": "http.response.body",
+            "body": payload,
+            "more_body": False,
         }
         await send(body_event)
 

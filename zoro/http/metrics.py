@@ -124,4 +124,3 @@ def _labels(collection: str, field: Any) -> str:
     """Prometheus labels for one payload index (a zoro.actors.FieldInfo)."""
     key = str(field.key).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'collection="{collection}",key="{key}",schema="{field.schema}"'
-

@@ -228,9 +228,7 @@ async def create_payload_index(
     return shapes.update_result(lsn, completed=wait)
 
 
-async def delete_payload_index(
-    ctx: Context, name: str, key: str, *, wait: bool
-) -> dict[str, Any]:
+async def delete_payload_index(ctx: Context, name: str, key: str, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     lsn = await actor.change_payload_index(key, None)
     return shapes.update_result(lsn, completed=wait)

@@ -31,8 +31,18 @@ from zoro.types import key_of
 MAX_DEPTH: Final = 32
 _FILTER_FIELDS: Final = frozenset({"must", "should", "must_not", "min_should"})
 _FIELD_CONDITION: Final = frozenset(
-    {"key", "match", "range", "values_count", "is_empty", "is_null", "geo_bounding_box",
-     "geo_radius", "geo_polygon", "datetime_range"}
+    {
+        "key",
+        "match",
+        "range",
+        "values_count",
+        "is_empty",
+        "is_null",
+        "geo_bounding_box",
+        "geo_radius",
+        "geo_polygon",
+        "datetime_range",
+    }
 )
 _UNSUPPORTED: Final = {
     "geo_bounding_box": "geo filters",
@@ -41,8 +51,12 @@ _UNSUPPORTED: Final = {
     "nested": "nested object filters",
     "has_vector": "has_vector (named vectors)",
 }
-_UNSUPPORTED_MATCH: Final = {"text": "full-text match", "text_any": "full-text match",
-                             "phrase": "full-text match", "prefix": "prefix match"}
+_UNSUPPORTED_MATCH: Final = {
+    "text": "full-text match",
+    "text_any": "full-text match",
+    "phrase": "full-text match",
+    "prefix": "prefix match",
+}
 _BOUNDS: Final = ("gt", "gte", "lt", "lte")
 
 
@@ -142,7 +156,7 @@ def _field_condition(body: Mapping[str, Any], where: str) -> Condition:
 
 def _key(value: object, where: str) -> KeyPath:
     if not isinstance(value, str):
-        raise BadRequest(f"{where}: must be a string such as \"meta.lang\" or \"tags[]\"")
+        raise BadRequest(f'{where}: must be a string such as "meta.lang" or "tags[]"')
     try:
         return parse_key(value)
     except ValueError as exc:

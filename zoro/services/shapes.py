@@ -57,8 +57,10 @@ def payload_selector(value: object, field: str, *, default: bool) -> PayloadSele
         ((kind, keys),) = value.items()
         keys = [keys] if isinstance(keys, str) else keys
         # every key a string before hashing them: a key may be a list
-        if kind in ("include", "exclude") and isinstance(keys, list) and all(
-            isinstance(k, str) for k in keys
+        if (
+            kind in ("include", "exclude")
+            and isinstance(keys, list)
+            and all(isinstance(k, str) for k in keys)
         ):
             names = frozenset(keys)
             if kind == "include":

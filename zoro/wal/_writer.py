@@ -246,4 +246,3 @@ class WalWriter:
         except OSError as exc:
             self._needs_truncate = True  # retried before the next append writes anything
             log.error("%s: could not cut back a failed WAL write: %s", self._path, exc)
-
