@@ -18,6 +18,7 @@ SHARED = {
     "zoro.errors",
     "zoro.settings",
     "zoro.fsutil",
+    "zoro.dirlock",
     "zoro.checked_json",
     "zoro.payload.conditions",
 }

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import trio
 
-    from zoro.http.server import serve
+    from zoro.http.server import StartupRefused, claim, serve
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -71,10 +71,17 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"zoro serve: --set {exc}", file=sys.stderr)
         return 2
+    data_dir = args.data_dir.resolve()
+    try:
+        claimed = claim(data_dir, settings)
+    except StartupRefused as exc:
+        logging.getLogger("zoro").error("not starting: %s", exc)
+        return 1
     logging.getLogger("zoro").info(
-        "zoro-db %s serving %s on http://%s:%d", __version__, args.data_dir, args.host, args.port
-    )
-    trio.run(serve, args.data_dir.resolve(), settings)
+        "zoro-db %s serving %s on http://%s:%d (pid %d)",
+        __version__, data_dir, args.host, args.port, os.getpid(),
+    )  # fmt: skip
+    trio.run(serve, data_dir, settings, claimed)
     return 0
 
 

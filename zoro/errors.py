@@ -16,6 +16,7 @@ ZoroError
  |    +-- CollectionRecovering        still replaying its WAL
  |    +-- CollectionClosed            shut down on purpose ("you closed it")
  |    +-- CollectionFailed            it broke; carries the reason ("it broke")
+ |    +-- DataDirInUse                another process owns the data directory (at start-up)
  +-- StorageError (500)               an I/O error other than a full disk
  |    +-- CorruptionError             a damaged file: names the file and byte offset
  +-- StorageFull (507)                ENOSPC / EDQUOT
@@ -113,6 +114,19 @@ class CollectionFailed(Unavailable):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"Collection `{name}` has failed: {reason}")
         self.reason = reason
+
+
+class DataDirInUse(Unavailable):
+    retry_after_s = None
+
+    def __init__(self, data_dir: str, holder_pid: int | None) -> None:
+        holder = f"process {holder_pid}" if holder_pid is not None else "another process"
+        super().__init__(
+            f"the data directory {data_dir} is in use by {holder}: one server owns a data "
+            "directory (two would lose acknowledged writes); stop it or choose another --data-dir"
+        )
+        self.data_dir = data_dir
+        self.holder_pid = holder_pid
 
 
 class StorageError(ZoroError):

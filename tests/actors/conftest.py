@@ -23,10 +23,11 @@ class Opened:
         self.settings = settings
         self.manager: CollectionManager
         self._scope: trio.CancelScope
+        self._ended: trio.Event
 
     async def open(self) -> CollectionManager:
         self.manager = CollectionManager(self.data_dir, self.settings)
-        self._scope = await self.nursery.start(_run, self.manager)
+        self._scope, self._ended = await self.nursery.start(_run, self.manager)
         return self.manager
 
     async def close(self) -> None:
@@ -34,22 +35,32 @@ class Opened:
         await self.manager.close()
 
     async def crash(self) -> None:
-        """Cancel everything at once: no drain, no checkpoint (the WAL must carry it all)."""
+        """Cancel everything at once: no drain, no checkpoint (the WAL must carry it all).
+
+        Returns once the manager has stopped and let go of the data directory, as a dead
+        process would have."""
         self._scope.cancel()
-        await trio.testing.wait_all_tasks_blocked()
+        await self._ended.wait()
 
     async def wait_ready(self, name: str) -> None:
         await self.manager.actor(name).settled.wait()
 
 
 async def _run(
-    manager: CollectionManager, *, task_status: trio.TaskStatus[trio.CancelScope]
+    manager: CollectionManager,
+    *,
+    task_status: trio.TaskStatus[tuple[trio.CancelScope, trio.Event]],
 ) -> None:
-    """Run the manager under a cancel scope of its own, so a test can "crash" it alone."""
-    with trio.CancelScope() as scope:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(manager.run)
-            task_status.started(scope)
+    """Run the manager under a cancel scope of its own, so a test can "crash" it alone; the
+    event is set once it has wholly stopped."""
+    ended = trio.Event()
+    try:
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(manager.run)
+                task_status.started((scope, ended))
+    finally:
+        ended.set()
 
 
 @pytest.fixture

@@ -12,18 +12,21 @@ whose actor fails is marked failed with its reason; the others keep serving.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
 from zoro.actors.actor import ActorState, CollectionActor
-from zoro.errors import CollectionClosed, CollectionNotFound
+from zoro.actors.reply import Reply
+from zoro.dirlock import DataDirLock
+from zoro.errors import CollectionClosed, CollectionNotFound, ZoroError
 from zoro.storage import Catalog, CollectionStore
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Callable, Mapping
     from pathlib import Path
 
     from zoro.settings import Settings
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from zoro.types import Distance
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +46,14 @@ class CollectionStatus:
 
 
 class CollectionManager:
-    def __init__(self, data_dir: Path, settings: Settings) -> None:
+    def __init__(
+        self, data_dir: Path, settings: Settings, *, lock: DataDirLock | None = None
+    ) -> None:
+        """`lock`: the data directory's lock if the caller holds it (the server takes it before
+        binding its port); otherwise `run` takes it before reading anything."""
         self._data_dir = data_dir
         self._settings = settings
+        self._lock = lock
         self._catalog: Catalog | None = None
         self._actors: dict[str, CollectionActor] = {}
         self._done: dict[str, trio.Event] = {}
@@ -58,21 +68,36 @@ class CollectionManager:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Open the catalog, start every collection recovering, serve until `close()`."""
-        self._catalog = await trio.to_thread.run_sync(Catalog.open, self._data_dir)
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            for entry in self._catalog.entries():
-                self._spawn(entry)
-            task_status.started()
-            log.info("%d collection(s) recovering in %s", len(self._actors), self._data_dir)
-            await trio.sleep_forever()
+        """Lock the data directory, open the catalog, start every collection recovering, serve
+        until `close()`.
+
+        Raises DataDirInUse (before touching anything) when another process owns the directory.
+        """
+        lock = self._lock
+        own_lock = lock is None
+        if lock is None:
+            lock = await trio.to_thread.run_sync(DataDirLock.acquire, self._data_dir)
+        try:
+            self._catalog = await trio.to_thread.run_sync(Catalog.open, self._data_dir)
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for entry in self._catalog.entries():
+                    self._spawn(entry)
+                task_status.started()
+                log.info("%d collection(s) recovering in %s", len(self._actors), self._data_dir)
+                await trio.sleep_forever()
+        finally:
+            if own_lock:
+                lock.release()
 
     async def close(self) -> None:
-        """Stop every actor gracefully (each drains its mailbox and checkpoints), then return."""
+        """Stop every actor gracefully (each drains its mailbox and checkpoints), then return.
+
+        A create or delete under way ends first; later ones are refused."""
         self._closing = True
-        for actor in list(self._actors.values()):
-            actor.close()
+        async with self._catalog_lock:
+            for actor in list(self._actors.values()):
+                actor.close()
         for event in list(self._done.values()):
             await event.wait()
         if self._nursery is not None:
@@ -111,35 +136,91 @@ class CollectionManager:
     ) -> CollectionEntry:
         """Create a collection durably and start its actor; returns when it serves.
 
-        Raises CollectionExists if the name is taken (in any state).
+        Runs to its end in the manager's own task, whatever happens to the caller: a caller
+        cancelled half-way (client gone, timeout) leaves either a serving collection or none.
+
+        Raises CollectionExists if the name is taken (in any state); on an I/O error the
+        half-made collection is rolled back and the name is free again.
         """
-        catalog = self._require_catalog()
-        async with self._catalog_lock:
-            entry = await trio.to_thread.run_sync(
-                catalog.begin_create, name, dimension, distance, dict(engine)
-            )
-            directory = catalog.collection_dir(entry)
-            store = await trio.to_thread.run_sync(
-                CollectionStore.create, directory, dimension, self._settings.storage
-            )
-            store.close()
-            entry = await trio.to_thread.run_sync(catalog.finish_create, name)
-            actor = self._spawn(entry)
+        self._require_catalog()
+        actor = await self._in_own_task(
+            functools.partial(self._create, name, dimension, distance, dict(engine))
+        )
         await actor.settled.wait()
         actor.check_serving()
-        return entry
+        return actor.entry
 
-    async def delete(self, name: str) -> None:
-        """Delete a collection: catalog first, then the actor, then its files. Crash-safe."""
-        catalog = self._require_catalog()
+    async def _create(
+        self, name: str, dimension: int, distance: Distance, engine: dict[str, Any]
+    ) -> CollectionActor:
         async with self._catalog_lock:
-            await trio.to_thread.run_sync(catalog.begin_delete, name)
+            catalog = self._require_catalog()  # again: close() may have begun meanwhile
+            entry = await trio.to_thread.run_sync(
+                catalog.begin_create, name, dimension, distance, engine
+            )
+            try:
+                store = await trio.to_thread.run_sync(
+                    CollectionStore.create,
+                    catalog.collection_dir(entry),
+                    dimension,
+                    self._settings.storage,
+                )
+                store.close()
+                entry = await trio.to_thread.run_sync(catalog.finish_create, name)
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    try:
+                        await trio.to_thread.run_sync(catalog.abort_create, name)
+                    except ZoroError as exc:  # the name is free; Catalog.open tidies the rest
+                        log.error("collection %s: rollback of its creation: %s", name, exc)
+                raise
+            return self._spawn(entry)
+
+    async def delete(self, name: str) -> bool:
+        """Delete a collection: catalog first, then the actor, then its files. Crash-safe.
+
+        Runs to its end in the manager's own task, like `create`. A delete that failed half-way
+        (an I/O error removing the files) is finished by the next one. Returns False when there
+        is no such collection.
+        """
+        self._require_catalog()
+        return await self._in_own_task(functools.partial(self._delete, name))
+
+    async def _delete(self, name: str) -> bool:
+        async with self._catalog_lock:
+            catalog = self._require_catalog()
+            try:
+                await trio.to_thread.run_sync(catalog.begin_delete, name)
+            except CollectionNotFound:
+                return False
             actor = self._actors.pop(name, None)
             done = self._done.pop(name, None)
             if actor is not None and done is not None:
                 actor.close()
                 await done.wait()
             await trio.to_thread.run_sync(catalog.finish_delete, name)
+        return True
+
+    async def _in_own_task(self, job: Callable[[], Awaitable[T]]) -> T:
+        """Run `job` in the manager's nursery and wait for its answer.
+
+        Cancelling the caller stops only the waiting; the job goes on to its end, so a catalog
+        change is never left half done by a client that went away. Only the manager's own
+        shutdown cancels it, and a crash is what Catalog.open recovers from.
+        """
+        assert self._nursery is not None
+        reply: Reply[T] = Reply()
+
+        async def run() -> None:
+            try:
+                reply.ok(await job())
+            except Exception as exc:
+                reply.fail(exc)
+            finally:
+                reply.fail(CollectionClosed("*"))  # cancelled by shutdown (else a no-op)
+
+        self._nursery.start_soon(run)
+        return await reply.wait()
 
     def _require_catalog(self) -> Catalog:
         if self._catalog is None or self._closing:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Scope,
     )
 
+    from zoro.dirlock import DataDirLock
     from zoro.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,16 @@ class ZoroApp:
     """The ASGI callable handed to hypercorn."""
 
     def __init__(
-        self, data_dir: Path, settings: Settings, *, lean_routes: frozenset[str] = HOT_ROUTES
+        self,
+        data_dir: Path,
+        settings: Settings,
+        *,
+        lean_routes: frozenset[str] = HOT_ROUTES,
+        lock: DataDirLock | None = None,
     ) -> None:
-        context = Context.open(data_dir, settings)
+        """`lock`: the data directory's lock when the caller took it already (else the
+        collection manager takes it when it starts)."""
+        context = Context.open(data_dir, settings, lock=lock)
         self.manager = context.manager
         self.server = Server(context, Metrics(), settings.server.api_key)
         self.max_body = settings.server.max_body_bytes

@@ -1,5 +1,11 @@
 """Serve the app with hypercorn's trio worker, with graceful shutdown on SIGINT/SIGTERM.
 
+Start-up order (`claim`, before the event loop starts): bind the listening socket, then lock the
+data directory, and only then open anything in it. A port clash therefore fails before any file
+is touched, and so does a second server on a directory that another one owns; neither can
+replay or cut the owner's WAL. The port is open from then on: /healthz answers while
+collections recover.
+
 First signal: stop accepting, let in-flight requests finish (bounded by graceful_timeout_s), then
 the lifespan shutdown closes every actor, which drains its mailbox and checkpoints. Second signal:
 exit at once; the WAL already holds every acknowledged write.
@@ -7,15 +13,20 @@ exit at once; the WAL already holds every acknowledged write.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
 
+from zoro.dirlock import DataDirLock
+from zoro.errors import ZoroError
 from zoro.http.app import ZoroApp
 
 if TYPE_CHECKING:
@@ -39,8 +50,58 @@ def hypercorn_config(settings: Settings) -> Config:
     return config
 
 
-async def serve(data_dir: Path, settings: Settings) -> None:
-    app = ZoroApp(data_dir, settings)
+class StartupRefused(Exception):
+    """The server cannot start: the port is taken or the data directory is owned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a server holds before it reads its data: the bound sockets and the lock."""
+
+    config: Config
+    sockets: Sockets
+    lock: DataDirLock
+
+    def release(self) -> None:
+        for sock in self.sockets.insecure_sockets:
+            sock.close()
+        self.lock.release()
+
+
+def claim(data_dir: Path, settings: Settings) -> Claim:
+    """Bind the port, then lock the data directory; touch nothing else (blocking, at start-up).
+
+    Raises StartupRefused with a message for a human: the address is in use or cannot be bound,
+    or another process owns the directory (named with its PID).
+    """
+    config = hypercorn_config(settings)
+    where = f"{settings.server.host}:{settings.server.port}"
+    try:
+        sockets = config.create_sockets()
+        for sock in sockets.insecure_sockets:
+            sock.listen(config.backlog)
+    except OSError as exc:
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise StartupRefused(f"cannot listen on {where}: {why or exc}") from exc
+    try:
+        lock = DataDirLock.acquire(data_dir)
+    except ZoroError as exc:
+        for sock in sockets.insecure_sockets:
+            sock.close()
+        raise StartupRefused(exc.message) from exc
+    return Claim(config, sockets, lock)
+
+
+async def serve(data_dir: Path, settings: Settings, claimed: Claim | None = None) -> None:
+    """Serve until a signal; `claimed`: the sockets and lock from `claim` (made here if None)."""
+    claimed = claimed or claim(data_dir, settings)
+    try:
+        await _serve(ZoroApp(data_dir, settings, lock=claimed.lock), claimed)
+    finally:
+        claimed.release()
+
+
+async def _serve(app: ZoroApp, claimed: Claim) -> None:
     shutdown = trio.Event()
 
     async def watch_signals() -> None:
@@ -54,9 +115,10 @@ async def serve(data_dir: Path, settings: Settings) -> None:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch_signals)
-        await hypercorn_serve(
-            app,
-            hypercorn_config(settings),
+        await worker_serve(
+            wrap_app(app, claimed.config.wsgi_max_body_size, "asgi"),
+            claimed.config,
+            sockets=claimed.sockets,
             shutdown_trigger=shutdown.wait,
         )
         nursery.cancel_scope.cancel()

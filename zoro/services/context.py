@@ -10,6 +10,7 @@ from zoro.actors import CollectionManager
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from zoro.dirlock import DataDirLock
     from zoro.settings import LimitSettings, Settings
 
 
@@ -19,9 +20,11 @@ class Context:
     settings: Settings
 
     @classmethod
-    def open(cls, data_dir: Path, settings: Settings) -> Context:
+    def open(
+        cls, data_dir: Path, settings: Settings, *, lock: DataDirLock | None = None
+    ) -> Context:
         """A context over the data directory; run `manager.run` in a nursery to serve it."""
-        return cls(CollectionManager(data_dir, settings), settings)
+        return cls(CollectionManager(data_dir, settings, lock=lock), settings)
 
     @property
     def limits(self) -> LimitSettings:
