@@ -109,10 +109,7 @@ async def create(ctx: Context, name: str, body: object) -> bool:
 
 async def delete(ctx: Context, name: str) -> bool:
     """Qdrant answers `false` (not 404) when deleting a collection that does not exist."""
-    if not ctx.manager.exists(name):
-        return False
-    await ctx.manager.delete(name)
-    return True
+    return await ctx.manager.delete(name)
 
 
 def list_all(ctx: Context) -> dict[str, Any]:

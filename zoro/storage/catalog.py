@@ -186,9 +186,32 @@ class Catalog:
         """'creating' -> 'ready', durably."""
         return self._set_state(name, CollectionState.CREATING, CollectionState.READY)
 
+    def abort_create(self, name: str) -> None:
+        """Roll back a 'creating' entry: remove its directory, then the entry, durably.
+
+        The name is free again in memory even if the disk refuses (the error is raised): the
+        next catalog write leaves the entry out, and Catalog.open removes what is left.
+        """
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is None or entry.state is not CollectionState.CREATING:
+                return
+            remaining = {n: e for n, e in self._entries.items() if n != name}
+            try:
+                self._remove_dir(self.collection_dir(entry))
+                self._write(remaining)
+            except OSError as exc:
+                raise storage_error(exc, f"rolling back the creation of `{name}`") from exc
+            finally:
+                self._entries = remaining
+
     def begin_delete(self, name: str) -> CollectionEntry:
-        """'ready' -> 'deleting', durably. Raises CollectionNotFound if there is no such ready
-        collection."""
+        """'ready' -> 'deleting', durably; an entry already 'deleting' (a delete that failed
+        half-way) is returned as it is, to be finished. Raises CollectionNotFound if there is no
+        such collection."""
+        entry = self._entries.get(name)
+        if entry is not None and entry.state is CollectionState.DELETING:
+            return entry
         return self._set_state(name, CollectionState.READY, CollectionState.DELETING)
 
     def finish_delete(self, name: str) -> None:
