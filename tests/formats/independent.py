@@ -11,20 +11,37 @@ Every check that fails raises Mismatch naming the offset and what was expected.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import json
 import struct
 import uuid
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 PointId = int | uuid.UUID
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Mismatch(Exception):
     """The bytes do not follow the documented layout."""
+
+
+def _decoder(decode: Callable[P, R]) -> Callable[P, R]:
+    """Whatever goes wrong while decoding (a short buffer, bad JSON, a bad zip) is a Mismatch."""
+
+    @functools.wraps(decode)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return decode(*args, **kwargs)
+        except (struct.error, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise Mismatch(f"{type(exc).__name__}: {exc}") from exc
+
+    return checked
 
 
 def expect(ok: bool, what: str) -> None:
@@ -86,6 +103,7 @@ class WalRecord:
     op: WalUpsert | WalDelete
 
 
+@_decoder
 def wal_segment(raw: bytes, first_lsn: int) -> list[WalRecord]:
     """Segment header (20 bytes: magic ZWAL, u16 version 1, u16 reserved 0, u64 first LSN,
     CRC32 of bytes 0..15), then records back to back to the end of the file."""
@@ -141,6 +159,7 @@ def _wal_upsert(body: bytes) -> WalUpsert:
 # ------------------------------------------------------------------------------- storage files
 
 
+@_decoder
 def points_file(raw: bytes) -> list[tuple[PointId, int]]:
     """index/points.<gen>: header (magic ZPIX, u16 version, u16 reserved, u64 count n, CRC32 of
     bytes 24..end, CRC32 of bytes 0..20), then n i64 slots, then n 17-byte keys ascending."""
@@ -161,6 +180,7 @@ class SlotEntry:
     payload_length: int
 
 
+@_decoder
 def slots_file(raw: bytes, count: int, crc: int) -> list[SlotEntry]:
     """index/slots: header (magic ZSLT, u16 version, u16 reserved, u32 entry size 29, CRC32 of
     bytes 0..12), then 29-byte entries (key, u64 payload offset, u32 payload length) whose
@@ -177,6 +197,7 @@ def slots_file(raw: bytes, count: int, crc: int) -> list[SlotEntry]:
     return out
 
 
+@_decoder
 def vectors_file(raw: bytes, rows: int) -> tuple[int, list[tuple[float, ...]]]:
     """source/vectors: header (magic ZVEC, u16 version, u16 reserved, u32 dimension, 16 zero
     bytes, CRC32 of bytes 0..28), then one float32 row per slot. Returns (dimension, rows)."""
@@ -186,6 +207,7 @@ def vectors_file(raw: bytes, rows: int) -> tuple[int, list[tuple[float, ...]]]:
     return dim, [struct.unpack_from(f"<{dim}f", raw, 32 + 4 * dim * i) for i in range(rows)]
 
 
+@_decoder
 def payloads_file(raw: bytes) -> dict[int, bytes]:
     """source/payloads: header (magic ZPAY, u16 version, u16 reserved, u32 reserved, CRC32 of
     bytes 0..12), then records (u32 length L, u32 zlib.crc32(body, L), body) to the end.
@@ -206,6 +228,7 @@ def payloads_file(raw: bytes) -> dict[int, bytes]:
 # ------------------------------------------------------------------------------- JSON documents
 
 
+@_decoder
 def checked_json(raw: bytes) -> dict[str, Any]:
     """{"crc32": CRC32 of the canonical encoding of data, "data": {...}}; canonical is JSON
     with sorted keys and no spaces, UTF-8 as is (here: the stdlib json module)."""
@@ -232,6 +255,7 @@ class AnnFile:
     ids: list[int]  # the id map FAISS writes last: the slots, in insertion order
 
 
+@_decoder
 def ann_file(raw: bytes) -> AnnFile:
     """seg-*.zann: 56-byte header (magic ZANN, u16 version, u8 kind, u8 distance, u32 dimension,
     u32 reserved, i64 count, i64 min slot, i64 max slot, u64 body length, CRC32 of the body,
@@ -252,6 +276,7 @@ def ann_file(raw: bytes) -> AnnFile:
 # ------------------------------------------------------------------------------- payload index
 
 
+@_decoder
 def npz(raw: bytes) -> dict[str, tuple[str, tuple[int, ...], bytes]]:
     """A numpy .npz: a zip (every member CRC-checked by zipfile) of .npy files, each a magic
     b"\\x93NUMPY", a version, a header length and a dict literal with dtype and shape, then the
