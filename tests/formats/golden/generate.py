@@ -18,6 +18,7 @@ pinned, so two runs write identical bytes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -26,8 +27,6 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
-
-import numpy as np
 
 from tests.formats import golden_v1 as story
 from zoro.actors.recovery import Durable, open_durable
@@ -77,7 +76,7 @@ class _Collection:
             directory / "ann",
             entry.dimension,
             entry.distance,
-            AnnSettings(**{**_asdict(settings.ann), **overrides}),
+            dataclasses.replace(settings.ann, **overrides),  # as CollectionActor._ann_settings
             engine=str(entry.engine["kind"]),
             live_slots=store.live_slots(),
             valid_slot_limit=store.checkpointed_slots,
@@ -127,10 +126,6 @@ class _Collection:
 
     def crash(self) -> None:
         self.durable.close()
-
-
-def _asdict(settings: AnnSettings) -> dict[str, object]:
-    return {name: getattr(settings, name) for name in settings.__slots__}
 
 
 def _settings(name: str) -> Settings:
@@ -208,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out)
     os.environ["TZ"] = "UTC"  # zip members record local time
     time.tzset()
-    np.seterr(all="raise")
     generate(out / "data")
     print(f"wrote {out}")
     return 0
