@@ -1,6 +1,6 @@
 """Write the golden data directory with TODAY's code. Run on purpose, never from the tests:
 
-    python -m tests.formats.golden.generate --out /some/scratch/dir     # look, compare
+    python -m tests.formats.golden.generate --out scratch/golden-check  # look, compare
     python -m tests.formats.golden.generate                             # tests/formats/golden/v1
 
 It refuses to touch an output that exists; `--force` replaces it. Never use `--force` on a
