@@ -235,6 +235,7 @@ def test_checkpoints_in_a_thread_beside_seals_and_installs(
     errors: list[BaseException] = []
     stop = threading.Event()
     durable = [300]  # what storage has made durable: the checkpoint's valid_slot_limit
+    checked: list[int] = []  # how many files each checkpoint listed
 
     def checkpointer() -> None:
         try:
@@ -242,6 +243,7 @@ def test_checkpoints_in_a_thread_beside_seals_and_installs(
                 index.checkpoint_manifest(durable[-1])
                 listed = manifest_files(tmp_path)
                 assert all((tmp_path / name).exists() for name in listed)
+                checked.append(len(listed))
         except BaseException as exc:  # surfaced in the test thread below
             errors.append(exc)
 
@@ -258,6 +260,7 @@ def test_checkpoints_in_a_thread_beside_seals_and_installs(
         stop.set()
         thread.join()
     assert not errors
+    assert any(checked), f"no checkpoint beside the seals listed a file: {checked}"
     index.checkpoint_manifest(N)
     assert [p.name for p in segment_files(tmp_path)] == manifest_files(tmp_path)
     again = reopen(tmp_path, base, settings, dead=set())
