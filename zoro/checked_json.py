@@ -49,6 +49,30 @@ def read(path: Path) -> dict[str, object]:
     return data
 
 
+def check_version(
+    data: Mapping[str, object],
+    path: Path,
+    version: int,
+    *,
+    kind: str | None = None,
+    key: str = "version",
+) -> None:
+    """Refuse a document of another kind or version, naming both what was found and what this
+    build reads: a file from a newer Zoro must be refused by name, never half understood.
+
+    `kind`: the expected `format` string (the catalog and meta name their kind there; the
+    payload index schema keeps its version under `format` itself, so it passes key="format").
+    """
+    if kind is not None and data.get("format") != kind:
+        found = data.get("format")
+        raise CorruptionError(str(path), 0, f"not a {kind} document (format {found!r})")
+    found = data.get(key)
+    if found != version:
+        raise CorruptionError(
+            str(path), 0, f"unsupported version {found!r} (this build reads version {version})"
+        )
+
+
 def field(data: Mapping[str, object], name: str, kind: type[T], path: Path) -> T:
     """data[name], checked to be of `kind` (an int is not a bool here, a float may be an int)."""
     value = data.get(name)

@@ -169,10 +169,6 @@ def _case(caplog: pytest.LogCaptureFixture, name: str) -> Case:
     return cases[name]
 
 
-def _gap(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -182,29 +178,9 @@ def _gap(reason: str) -> pytest.MarkDecorator:
         "slot table",
         "vectors",
         "payloads",
-        pytest.param(
-            "catalog",
-            marks=_gap(
-                "zoro/storage/catalog.py _read(): a catalog of another version is refused with "
-                "'not a version 1 zoro-catalog document', which names the file but not the "
-                "version it found"
-            ),
-        ),
-        pytest.param(
-            "meta",
-            marks=_gap(
-                "zoro/storage/meta.py read(): a meta of another version is refused with "
-                "'not a version 1 zoro-collection-meta document', which names the file but not "
-                "the version it found"
-            ),
-        ),
-        pytest.param(
-            "payload index schema",
-            marks=_gap(
-                "zoro/payload/indexes.py PayloadIndexes.open(): the schema's `format` field is "
-                "never checked, so a format 2 schema is loaded as if it were format 1"
-            ),
-        ),
+        "catalog",
+        "meta",
+        "payload index schema",
         "payload index file",
         "ann manifest",
         "ann segment",

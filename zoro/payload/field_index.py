@@ -360,8 +360,9 @@ class NumericIndex(FieldIndex):
 
 
 def _in_range(r: Range, v: npt.NDArray[Any]) -> Mask:
-    """v within every bound of r (NaN never is)."""
-    ok = np.ones(len(v), dtype=np.bool_)
+    """v within every bound of r (NaN, a slot holding no number, never is: not even for a range
+    with no bound, which matches every point that holds a number)."""
+    ok = ~np.isnan(v) if v.dtype.kind == "f" else np.ones(len(v), dtype=np.bool_)
     if r.gt is not None:
         ok &= v > r.gt
     if r.gte is not None:

@@ -1,6 +1,8 @@
 """A collection's payload indexes: which exist, their state, and their files.
 
-    <collection>/payload/schema       checked JSON: {"fields": {key: {"schema", "file"}}, "next"}
+    <collection>/payload/schema       checked JSON: {"format": 1, "next",
+                                      "fields": {key: {"schema", "file"}}} (format is the
+                                      version; any other is refused)
     <collection>/payload/<file>.npz   one index's arrays as of a checkpoint (zip members carry a
                                       CRC32), with the slot limit they cover
 
@@ -259,6 +261,7 @@ class PayloadIndexes:
         if not path.exists():
             return self
         data = checked_json.read(path)
+        checked_json.check_version(data, path, FORMAT, key="format")
         fields = data.get("fields")
         if not isinstance(fields, dict) or not isinstance(data.get("next"), int):
             raise CorruptionError(str(path), 0, "not a payload index schema")

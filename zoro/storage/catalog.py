@@ -260,8 +260,7 @@ class Catalog:
 
 def _read(path: Path) -> dict[str, CollectionEntry]:
     data = checked_json.read(path)
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
-        raise CorruptionError(str(path), 0, f"not a version {VERSION} {FORMAT} document")
+    checked_json.check_version(data, path, VERSION, kind=FORMAT)
     raw = checked_json.field(data, "collections", list, path)
     entries: dict[str, CollectionEntry] = {}
     ids: set[str] = set()

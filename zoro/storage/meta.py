@@ -70,8 +70,7 @@ def write(path: Path, meta: CollectionMeta) -> None:
 def read(path: Path) -> CollectionMeta:
     """Raises OSError if missing or unreadable, CorruptionError if damaged or inconsistent."""
     data = checked_json.read(path)
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
-        raise CorruptionError(str(path), 0, f"not a version {VERSION} {FORMAT} document")
+    checked_json.check_version(data, path, VERSION, kind=FORMAT)
     values = {name: checked_json.field(data, name, int, path) for name in _INT_FIELDS}
     meta = CollectionMeta(**values)
     if min(values.values()) < 0 or meta.live > meta.slots:
