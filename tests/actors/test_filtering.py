@@ -14,7 +14,7 @@ import trio.lowlevel
 
 from tests.actors.conftest import Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
-from zoro.actors import actor as actor_module
+from zoro.actors import CollectionActor, Selection, planner, reads
 from zoro.payload import Filter, Match, Range, parse_key
 from zoro.types import Distance, ids_of
 
@@ -26,29 +26,29 @@ def _payload(i: int) -> bytes:
     return orjson.dumps({"c": f"w{i % 10}", "p": float(i % 1000)})
 
 
-def _ids(actor: actor_module.CollectionActor, mask: np.ndarray) -> set[int]:
+def _ids(actor: CollectionActor, mask: np.ndarray) -> set[int]:
     return {int(i) for i in ids_of(actor.keys_of_slots(np.flatnonzero(mask)))}
 
 
 async def test_selection_accounts_for_writes_made_while_it_scanned(
     zoro: Opened, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actor_module, "INLINE_SCAN_SLOTS", 10)  # scan in a thread
+    monkeypatch.setattr(planner, "INLINE_SCAN_SLOTS", 10)  # scan in a thread
     manager = zoro.manager
     await manager.create("s", 4, Distance.EUCLID, {"kind": "hnsw"})
     actor = manager.actor("s")
     await actor.write(upsert(range(500), clustered(500, 4), _payload))
-    real_scan = actor_module.apply_scan
+    real_scan = reads.apply_scan
 
     def slow_scan(*args: object) -> np.ndarray:
         if threading.current_thread() is not threading.main_thread():
             time.sleep(0.3)  # the scan in the worker thread: writes land meanwhile
         return real_scan(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(actor_module, "apply_scan", slow_scan)
+    monkeypatch.setattr(reads, "apply_scan", slow_scan)
     cond = Match(CATEGORY, "value", frozenset(["w3"]), str)
     async with trio.open_nursery() as nursery:
-        box: list[actor_module.Selection] = []
+        box: list[Selection] = []
 
         async def select() -> None:
             box.append(await actor.select(cond))
@@ -120,8 +120,8 @@ async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -
 async def test_filtered_search_matches_brute_force(
     zoro: Opened, kept: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actor_module, "EXACT_FILTER_POINTS", 200)  # 0.5 walks the graph
-    monkeypatch.setattr(actor_module, "THREAD_EXACT_POINTS", 100)  # 0.05 goes to a thread
+    monkeypatch.setattr(planner, "EXACT_FILTER_POINTS", 200)  # 0.5 walks the graph
+    monkeypatch.setattr(planner, "THREAD_EXACT_POINTS", 100)  # 0.05 goes to a thread
     manager = zoro.manager
     n, dim = 6000, 8
     await manager.create("f", dim, Distance.EUCLID, {"kind": "hnsw"})
