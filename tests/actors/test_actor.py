@@ -13,7 +13,7 @@ import trio.testing
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from zoro.actors import ActorState
-from zoro.errors import CollectionFailed, CollectionNotFound, Overloaded
+from zoro.errors import CollectionFailed, CollectionNotFound, LoggedNotApplied, Overloaded
 from zoro.types import DeleteBatch, Distance, ids_of, int_keys
 
 DIM = 16
@@ -177,8 +177,8 @@ async def test_a_failing_actor_fails_alone(zoro: Opened, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(bad.store, "apply_many", explode)
     vec = np.zeros((1, DIM), dtype=np.float32)
-    with pytest.raises(CollectionFailed, match="injected fault"):
-        await bad.write(upsert([1], vec))
+    with pytest.raises(LoggedNotApplied, match="injected fault"):
+        await bad.write(upsert([1], vec))  # logged, then apply failed
     await trio.testing.wait_all_tasks_blocked()
     assert bad.state is ActorState.FAILED
     with pytest.raises(CollectionFailed):

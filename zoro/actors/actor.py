@@ -52,6 +52,7 @@ from zoro.errors import (
     CollectionFailed,
     CollectionRecovering,
     Overloaded,
+    ReplayNeeded,
     ZoroError,
 )
 
@@ -203,7 +204,9 @@ class CollectionActor:
         """Recover, then serve until the mailbox is closed; checkpoint on the way out.
 
         Reports started only after WAL replay, so no request reaches a half-recovered collection.
-        Any error escapes to the supervisor after every pending writer has been answered.
+        Any error escapes to the supervisor after every pending writer has been answered and
+        the files are closed. ReplayNeeded (bare, not in an exception group) means: the WAL
+        holds writes this memory could not apply; reopen the collection to replay them.
         """
         try:
             log.info("collection %s: recovering", self.name)
@@ -228,16 +231,24 @@ class CollectionActor:
             self.settled.set()
             task_status.started()
             assert self._builders is not None
+            replay: ReplayNeeded | None = None
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._builders.run)
-                await committer.run()
+                try:
+                    await committer.run()
+                except ReplayNeeded as exc:
+                    replay = exc  # raised alone below, not inside the nursery's group
                 nursery.cancel_scope.cancel()
+            if replay is not None:
+                raise replay
             await committer.checkpoint(persist_index_now=True)
             self.state = ActorState.CLOSED
         except BaseException as exc:
-            if self.state is not ActorState.CLOSED and not _is_cancellation(exc):
+            if self.state is ActorState.FAILED:
+                pass  # it already says why
+            elif self.state is not ActorState.CLOSED and not _is_cancellation(exc):
                 self.mark_failed(_reason(exc))
-            elif self.state is not ActorState.FAILED:
+            else:
                 self.state = ActorState.CLOSED
             raise
         finally:
@@ -271,6 +282,7 @@ class CollectionActor:
             reader=self._reader,
             builders=self._builders,
             io_limiter=self._io_limiter,
+            fail=self.mark_failed,
         )
         return self._committer
 
@@ -282,8 +294,8 @@ class CollectionActor:
         )
         self._mailbox.close()
         if self._committer is not None:
-            for write in self._committer.in_flight:
-                write.reply.fail(error)  # no-op for those already answered
+            for message in self._committer.taken:
+                message.reply.fail(error)  # no-op for those already answered
         for message in self._mailbox.drain():
             message.reply.fail(error)
 

@@ -14,16 +14,18 @@ file, never a structure a read uses.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 import trio
 
 from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
-from zoro.errors import BadRequest, ZoroError, storage_error
+from zoro.errors import BadRequest, LoggedNotApplied, ReplayNeeded, ZoroError, storage_error
 from zoro.types import DeleteBatch
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zoro.actors.builders import Builders
     from zoro.actors.mailbox import Mailbox
     from zoro.actors.reads import Reader
@@ -47,6 +49,7 @@ class Committer:
         reader: Reader,
         builders: Builders,
         io_limiter: trio.CapacityLimiter,
+        fail: Callable[[str], None],
     ) -> None:
         self._name = name
         self._settings = settings
@@ -58,7 +61,8 @@ class Committer:
         self._reader = reader
         self._builders = builders
         self._io_limiter = io_limiter
-        self.in_flight: list[Write] = []  # the batch being logged or applied right now
+        self._fail = fail  # marks the collection failed (and so stops every read) at once
+        self.taken: list[Message] = []  # the batch being committed: answered if torn down
         self.batches = 0
         self.writes = 0
         self.checkpoints = 0
@@ -66,10 +70,15 @@ class Committer:
         self._last_checkpoint_at = trio.current_time()
 
     async def run(self) -> None:
-        """Commit batches until the mailbox is closed and empty."""
+        """Commit batches until the mailbox is closed and empty.
+
+        Raises ReplayNeeded, after answering the batch's writers with LoggedNotApplied, when a
+        batch fails to apply after its WAL sync (see `_commit`).
+        """
         settings = self._settings
         while True:
             batch = await self._next_batch()
+            self.taken = batch or []
             if batch is None:
                 return
             if not batch:  # writes paused: checkpoint what came since the last checkpoint
@@ -170,7 +179,6 @@ class Committer:
 
     async def _commit(self, writes: list[Write]) -> None:
         self._mailbox.taken(sum(w.nbytes for w in writes))
-        self.in_flight = writes  # answered by the actor if it is torn down midway
         ops: list[WriteOp] = [w.op for w in writes]  # type: ignore[misc]  # no DeleteWhere here
         try:
             # not abandoned on cancel: the actor and the disk must agree on what was logged
@@ -184,17 +192,27 @@ class Committer:
         items = [(first_lsn + i, op) for i, op in enumerate(ops)]
         try:
             self._apply(items)
-        except ZoroError as exc:
-            # Durable in the WAL but not applied: not acknowledged, so it may reappear after a
-            # restart (a write that was not acked is either wholly there or wholly absent).
-            log.error("%s: apply failed after the WAL sync: %s", self._name, exc.message)
-            for w in writes:
-                w.reply.fail(exc)
-            return
+        except Exception as exc:
+            self._failed_after_sync(writes, exc)
         self.batches += 1
         self.writes += len(writes)
         for i, w in enumerate(writes):
             w.reply.ok(first_lsn + i)
+
+    def _failed_after_sync(self, writes: list[Write], exc: Exception) -> NoReturn:
+        """The batch is durable in the WAL but not applied, or only in part: the store undoes a
+        failed append, but the index may already hold some of it. So this memory must serve no
+        more reads: the collection is marked failed before anything else can run (no await
+        here), each writer learns that its write is logged and will be applied, and the run
+        ends with ReplayNeeded so that the supervisor reopens the collection, whose replay
+        applies the batch."""
+        reason = exc.message if isinstance(exc, ZoroError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s: apply failed after the WAL sync: %s", self._name, reason)
+        self._fail(f"a logged batch could not be applied ({reason}); it is applied on recovery")
+        answer = LoggedNotApplied(self._name, reason)
+        for w in writes:
+            w.reply.fail(answer)
+        raise ReplayNeeded(self._name, reason) from exc
 
     def _apply(self, items: list[tuple[int, WriteOp]]) -> None:
         """Apply durable writes to the store and the index. Synchronous: no reader sees half."""
