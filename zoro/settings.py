@@ -48,8 +48,14 @@ class ActorSettings:
     # After writes pause this long, checkpoint what was applied since the last one (so that a
     # big index built meanwhile gets persisted, and a restart has little WAL to replay).
     idle_checkpoint_s: float = 10.0
-    # Batch searches of at least this many queries go to a worker thread.
-    thread_search_min_queries: int = 16
+    # A search whose estimated cost passes this many microseconds runs in a worker thread;
+    # cheaper ones run inline on the event loop (the cost model and its calibration:
+    # zoro/actors/planner.py).
+    inline_search_max_us: float = 500.0
+    # Searches and filter scans of one collection waiting for or running in worker threads at
+    # once; past this, more are refused with 429, so that one collection cannot fill the
+    # shared thread queue (cheap searches never wait in it: they run inline).
+    thread_searches_max: int = 16
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,7 +128,7 @@ async def test_a_batch_that_fails_after_its_wal_sync_is_reported_durable_and_rep
     with pytest.raises(CollectionFailed):
         actor.get(keys, with_vector=False, with_payload=False)
     with pytest.raises(CollectionFailed):
-        actor.search(vectors[:1], 5)
+        await actor.search(vectors[:1], 5)
     with pytest.raises(CollectionFailed):
         await actor.write(upsert([99], vectors[:1]))
     # 3. the run ended with ReplayNeeded, bare (not in an exception group), files closed
@@ -150,7 +150,7 @@ async def test_a_batch_that_fails_after_its_wal_sync_is_reported_durable_and_rep
         np.testing.assert_array_equal(record.vector, vectors[i])
         assert record.payload == b'{"i":%d}' % i
     for i in (0, 15, 29):
-        hits = again.search(vectors[i : i + 1], 1, exact=True)
+        hits = await again.search(vectors[i : i + 1], 1, exact=True)
         assert ids_of(again.keys_of_slots(hits.slots[0])) == [i]
     await again.write(upsert([30], clustered(1, DIM, seed=4)))  # and it takes writes again
     assert again.count() == 31

@@ -18,14 +18,21 @@ How the actor keeps its promises
 * Apply runs on the event loop without an await, so no reader ever sees half a batch, and it is
   the only place that mutates the store or the index's live structures. Checkpoints run in the
   commit loop too, between batches, so they never overlap an apply.
-* Reads (get, scroll, count, single searches) are plain synchronous calls on the event loop. They
-  do not go through the mailbox: a read mutates nothing, and running it inline costs ~20-70 us
-  against ~180 us for a thread round trip, so a search never queues behind writes or an fsync.
-  The fsync thread touches only the WAL file, never a structure a read uses.
+* Reads do not go through the mailbox: a read mutates nothing, so a search never queues behind
+  writes or an fsync. get, scroll and count are plain synchronous calls on the event loop. A
+  search is priced before it runs (zoro.actors.planner: points scanned x dimension x queries
+  for exact scans, beam x dimension for HNSW walks): a cheap one runs inline (an HNSW query
+  costs ~20-300 us against ~100-180 us for a thread round trip), an expensive one in a worker
+  thread, so no single search holds the event loop for long. Threads are bounded twice: the
+  shared search limiter, and a cap per collection past which searches are refused (429), so
+  one collection's flood cannot queue for long in front of the others' threaded searches; the
+  cheap inline ones never queue at all. The fsync thread touches only the WAL file.
 * FAISS is never searched while it is being mutated: the structures the event loop mutates (the
   fresh flat segment, the deleted bitmap) are only searched inline on the same thread; worker
-  threads see only immutable sealed segments and copies (`SegmentedIndex.thread_view`); HNSW
-  builds run in a thread on frozen inputs and are swapped in on the event loop.
+  threads see only immutable sealed segments and copies (`SegmentedIndex.thread_view`, a filter's
+  exclusion bitmap copied), or vector-file rows that are written once; hits deleted or replaced
+  while a thread ran are dropped when it returns. HNSW builds run in a thread on frozen inputs
+  and are swapped in on the event loop.
 * Every thread the actor starts is waited for, also when the request that started it is
   cancelled (trio's default), and the actor's files close only after its builders have stopped.
 """
@@ -263,6 +270,8 @@ class CollectionActor:
             opened.index,
             opened.payload,
             self.distance,
+            name=self.name,
+            settings=self._settings.actor,
             search_limiter=self._search_limiter,
             guard=self.check_serving,
         )
@@ -330,7 +339,7 @@ class CollectionActor:
         """The live points that satisfy `condition` (see Reader.select)."""
         return await self._reads().select(condition)
 
-    def search(
+    async def search(
         self,
         queries: Vectors,
         k: int,
@@ -339,26 +348,9 @@ class CollectionActor:
         exact: bool = False,
         only: Selection | None = None,
     ) -> Hits:
-        """Search inline on the event loop (see Reader.search)."""
-        return self._reads().search(queries, k, ef=ef, exact=exact, only=only)
-
-    async def search_filtered(
-        self,
-        queries: Vectors,
-        k: int,
-        only: Selection,
-        *,
-        ef: int | None = None,
-        exact: bool = False,
-    ) -> Hits:
-        """`search` with a filter's selection (see Reader.search_filtered)."""
-        return await self._reads().search_filtered(queries, k, only, ef=ef, exact=exact)
-
-    async def search_in_thread(
-        self, queries: Vectors, k: int, *, ef: int | None = None, exact: bool = False
-    ) -> Hits:
-        """Search a big batch in a worker thread (see Reader.search_in_thread)."""
-        return await self._reads().search_in_thread(queries, k, ef=ef, exact=exact)
+        """Best k hits per query, inline or in a worker thread as the planner prices it (see
+        Reader.search); `only`: a filter's selection (see `select`)."""
+        return await self._reads().search(queries, k, ef=ef, exact=exact, only=only)
 
     def payload_info(self) -> list[FieldInfo]:
         store = self.store

@@ -149,7 +149,7 @@ class Committer:
                 await self._commit(run)
                 run = []
             try:
-                selection = await self._reader.select(w.op.condition)
+                selection = await self._reader.select(w.op.condition, bounded=False)
             except ZoroError as exc:
                 self._mailbox.taken(w.nbytes)
                 w.reply.fail(exc)

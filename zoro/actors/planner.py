@@ -1,24 +1,31 @@
 """Query planning: plain code with no trio in it, so every decision is a unit test away.
 
-What lives here: which plan a filtered search takes (no candidates, exact among the kept points,
-or the graph walk), when a filter's payload check or an exact search among kept points is big
-enough for a worker thread, the selection a filter makes (`Selection`) and the shape of search
-results (`Hits`). The actor's read side (zoro.actors.reads) runs what the planner decides.
+What lives here: which plan a search takes (every segment; for a filter: nothing, exact among
+the kept points, or the graph walk), what it will cost, and so where it runs (inline on the
+event loop or in a worker thread: `plan_search`); when a filter's payload check is big enough
+for a thread; the selection a filter makes (`Selection`) and the shape of results (`Hits`).
+The actor's read side (zoro.actors.reads) runs what the planner decides.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from zoro.ann import Bitmap
+from zoro.ann.hnsw import MIN_LIVE_SHARE_FOR_GRAPH, WIDEN_BELOW_LIVE_SHARE
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import numpy.typing as npt
 
+    from zoro.ann import PartShape
     from zoro.payload import Condition
 
 # A filter left to check on more candidate payloads than this is checked in a worker thread.
@@ -30,10 +37,6 @@ INLINE_SCAN_SLOTS = 2_000
 # 4.2 vs 1.0 ms (0.982); 20% 12.3 vs 0.8 ms (0.978). Small collections stay exact.
 EXACT_FILTER_POINTS = 20_000
 EXACT_FILTER_SHARE = 0.03
-# An exact search among more kept points than this runs in a worker thread: the vectors it
-# reads never change and FAISS lets go of the GIL, so the event loop serves other requests and
-# the second core does the work (50,000 points of 128 dimensions: ~5 ms).
-THREAD_EXACT_POINTS = 8_000
 # Selections of the last few distinct filters, reused while nothing has been written since.
 SELECTION_CACHE_SIZE = 8
 
@@ -100,11 +103,6 @@ def searches_exactly(kept: int, live: int) -> bool:
     return kept <= max(EXACT_FILTER_POINTS, EXACT_FILTER_SHARE * live)
 
 
-def exact_in_thread(kept: int) -> bool:
-    """Does an exact search among `kept` points go to a worker thread?"""
-    return kept > THREAD_EXACT_POINTS
-
-
 @dataclass(frozen=True, slots=True)
 class Hits:
     """Search results for m queries: row i holds query i's hits, best first."""
@@ -123,3 +121,118 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
         rows_scores.append(score_row[found])
         rows_slots.append(slot_row[found])
     return Hits(rows_scores, rows_slots)
+
+
+# ------------------------------------------------------------------------------ placement
+#
+# Where a search runs: inline on the event loop when it is cheap, in a worker thread when it
+# is not. Each search's cost is estimated before it runs, from the shape of what it will scan,
+# with the model below (single queries, one core, FAISS 1.15, numbers from bench/stall.py's
+# calibration section; they are conservative on purpose: a search taken for dearer than it is
+# only pays a thread round trip).
+#
+# - Exact scans (flat segments, the fresh and frozen buffers, HNSW segments scanned exactly):
+#   0.40-0.41 ns per point x dimension x query once the vectors do not fit in the cache
+#   (200,000 x 128: 10.5 ms; 20,000 x 1,536: 12.4 ms), 0.19 ns when they do (100,000 x 128);
+#   batches of 20 or more go through BLAS at 0.21-0.27 ns. Model: FLAT_NS.
+# - Exact among a filter's kept points (`*_by_idx` kernels, rows read where they lie): 0.28-0.48
+#   ns per kept point x dimension (1M x 128: 3% kept 1.09 ms, 20% 12.3 ms). Model: SUBSET_NS.
+# - HNSW walks: about linear in the beam, plus a fixed part, and slower per step in bigger
+#   graphs (cache misses): 128 dimensions, 20,000 points: ef 16 / 128 / 1,024 took 39 / 89 /
+#   823 us; 100,000 points: 76 / 264 / 1,279 us. Model: (beam + HNSW_FIXED_BEAM) x dimension x
+#   HNSW_NS_PER_LOG2 x log2(points) ns (100,000 points: 12-16 ns a beam step and dimension
+#   measured, 13 modelled; 1M x 128, beam 572: 1.23 ms measured, 1.24 modelled).
+# - A trio thread round trip here: 103 us median, 663 us p99 (idle loop); the event loop spends
+#   80-100 us of CPU on each (start, wake, result), against 8 us for a plain checkpoint.
+#
+# The threshold: INLINE_SEARCH_MAX_US (ActorSettings.inline_search_max_us). Below ~100 us a
+# thread costs the loop as much as the search it takes off it; above a few hundred us every
+# search run inline is time no other request gets (a 4-client exact load over 400,000 x 128
+# took /healthz p50 from 1.3 to 39.5 ms on main). 500 us keeps every default single HNSW query
+# up to 1M x 128 on the loop (200,000 x 128 at ef 128: ~290 us modelled; 1M: ~330 us), and
+# sends to threads an exact scan past ~8,700 x 128 points (the former THREAD_EXACT_POINTS of
+# 8,000 was the same line drawn by hand), a 1,536-dimension walk, and batches past a few
+# queries.
+FLAT_NS = 0.45
+SUBSET_NS = 0.5
+HNSW_NS_PER_LOG2 = 0.8
+HNSW_FIXED_BEAM = 32
+INLINE_SEARCH_MAX_US = 500.0
+
+
+class Method(StrEnum):
+    NOTHING = "nothing"  # the filter keeps no point: an empty answer
+    INDEX = "index"  # every segment, deleted points excluded (no filter)
+    SUBSET = "subset"  # exact among the filter's kept points
+    WALK = "walk"  # every segment, the filter's rejected points excluded, the beam widened
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    method: Method
+    cost_us: float  # estimated, see the model above
+    in_thread: bool
+    share: float = 1.0  # WALK: the beam is widened as for a live share this small
+
+
+def plan_search(
+    layout: Sequence[PartShape],
+    *,
+    dimension: int,
+    queries: int,
+    k: int,
+    ef: int,
+    exact: bool,
+    kept: int | None,
+    live: int,
+    inline_max_us: float = INLINE_SEARCH_MAX_US,
+) -> SearchPlan:
+    """How to run a search and where: `layout` is the index's segments (SegmentedIndex.layout),
+    `ef` the beam asked for (the default already filled in), `kept` the filter's selection
+    count (None without a filter), `live` the collection's live points."""
+    share = 1.0
+    if kept is None:
+        method = Method.INDEX
+    elif kept == 0:
+        return SearchPlan(Method.NOTHING, 0.0, False)
+    elif exact or searches_exactly(kept, live):
+        method = Method.SUBSET
+    else:
+        method = Method.WALK
+        # The walk returns only kept points, so it already goes on until it has found a
+        # beam's worth of them; widening the beam by 1/share as for deletions overshoots
+        # (recall@10 1.000 at 2-8x the cost). 1/sqrt(share) keeps recall >= 0.98 down to 10%
+        # kept (bench/README.md, filtering).
+        share = math.sqrt(min(1.0, kept / max(1, live)))
+    if method is Method.SUBSET:
+        assert kept is not None
+        cost = kept * dimension * queries * SUBSET_NS / 1e3
+    else:
+        cost = sum(
+            part_cost_us(
+                p, dimension=dimension, queries=queries, k=k, ef=ef, exact=exact, share=share
+            )
+            for p in layout
+        )
+    return SearchPlan(method, cost, cost > inline_max_us, share)
+
+
+def part_cost_us(
+    part: PartShape, *, dimension: int, queries: int, k: int, ef: int, exact: bool, share: float
+) -> float:
+    """One segment's share of a search, as SegmentedIndex.search and the engines run it."""
+    points = part.points
+    live = math.floor((points - part.deleted) * share)  # as SegmentedIndex.search counts it
+    if points <= 0 or live <= 0:
+        return 0.0
+    scan = points * dimension * queries * FLAT_NS / 1e3
+    if part.kind != "hnsw":
+        return scan
+    live_share = live / points
+    if exact or live_share < MIN_LIVE_SHARE_FOR_GRAPH:
+        return scan  # the engine scans the segment exactly
+    beam = float(max(ef, k))
+    if live_share < WIDEN_BELOW_LIVE_SHARE:
+        beam = beam / live_share
+    step_ns = HNSW_NS_PER_LOG2 * math.log2(max(2, points))
+    return (beam + HNSW_FIXED_BEAM) * dimension * queries * step_ns / 1e3

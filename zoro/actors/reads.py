@@ -11,32 +11,35 @@ writes applied meanwhile when it comes back, on the event loop.
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import trio
 
 from zoro.actors.planner import (
+    Method,
     Selection,
     SelectionCache,
-    exact_in_thread,
     hits_of,
+    plan_search,
     scans_inline,
-    searches_exactly,
 )
 from zoro.ann.scores import empty_result
 from zoro.ann.subset import search_subset
+from zoro.errors import Overloaded
 from zoro.payload import apply_scan, prepare
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from zoro.actors.planner import Hits
+    from zoro.actors.planner import Hits, SearchPlan
     from zoro.ann import SegmentedIndex
     from zoro.payload import Condition, PayloadIndexes
+    from zoro.settings import ActorSettings
     from zoro.storage import CollectionStore
     from zoro.types import Distance, Vectors
+
+T = TypeVar("T")
 
 
 class Reader:
@@ -54,9 +57,12 @@ class Reader:
         payload: PayloadIndexes,
         distance: Distance,
         *,
+        name: str,
+        settings: ActorSettings,
         search_limiter: trio.CapacityLimiter,
         guard: Callable[[], None],
     ) -> None:
+        self._name = name
         self._store = store
         self._index = index
         self._payload = payload
@@ -64,18 +70,23 @@ class Reader:
         self._limiter = search_limiter
         self._guard = guard
         self._selections = SelectionCache()
+        self._inline_max_us = settings.inline_search_max_us
+        self._threads_max = settings.thread_searches_max
+        self._threads_busy = 0
 
     @property
     def store(self) -> CollectionStore:
         self._guard()
         return self._store
 
-    async def select(self, condition: Condition) -> Selection:
+    async def select(self, condition: Condition, *, bounded: bool = True) -> Selection:
         """The live points that satisfy `condition`, as of the moment this returns.
 
         Indexed parts are answered on the event loop; payloads left to check go to a worker
         thread when there are many. Writes applied while the thread ran are accounted for
-        afterwards (new slots are checked inline, dead ones dropped)."""
+        afterwards (new slots are checked inline, dead ones dropped). `bounded`: counts
+        against `thread_searches_max` (not for the commit loop's delete by filter, which
+        must not be refused once logged in order)."""
         store, payload = self.store, self._payload
         state = (store.applied_lsn, store.slot_count(), payload.version)
         cached = self._selections.get(condition, state)
@@ -89,10 +100,7 @@ class Reader:
             if scans_inline(int(np.count_nonzero(mask))):
                 mask = apply_scan(prepared, store)
             else:
-                mask = await trio.to_thread.run_sync(
-                    apply_scan, prepared, store, limiter=self._limiter
-                )
-                self._guard()
+                mask = await self._in_thread(lambda: apply_scan(prepared, store), bounded=bounded)
                 live = store.live_mask()
                 if len(live) > len(mask):  # slots written while the thread ran: check them here
                     newer = live.copy()
@@ -106,7 +114,7 @@ class Reader:
             self._selections.put(condition, state, selection)
         return selection
 
-    def search(
+    async def search(
         self,
         queries: Vectors,
         k: int,
@@ -115,80 +123,118 @@ class Reader:
         exact: bool = False,
         only: Selection | None = None,
     ) -> Hits:
-        """Search inline on the event loop (for one or a few queries); `only`: a filter's
-        selection (see `select`)."""
-        self._guard()
-        if only is None:
-            scores, slots = self._index.search(queries, k, ef=ef, exact=exact)
-            return hits_of(scores, slots)
-        store = self.store
-        if only.count == 0:
+        """Best k hits per query; `only`: a filter's selection (see `select`).
+
+        Planned first (zoro.actors.planner): a search estimated cheap runs inline on the event
+        loop, an expensive one in a worker thread (see `_search_in_thread`). Raises Overloaded
+        when this collection already has `thread_searches_max` searches waiting for or in
+        threads and this one would be another.
+        """
+        plan = self.plan(len(queries), k, ef=ef, exact=exact, only=only)
+        if plan.in_thread:
+            return await self._search_in_thread(plan, queries, k, ef=ef, exact=exact, only=only)
+        return self._search_inline(plan, queries, k, ef=ef, exact=exact, only=only)
+
+    def plan(
+        self, queries: int, k: int, *, ef: int | None, exact: bool, only: Selection | None
+    ) -> SearchPlan:
+        store, index = self.store, self._index
+        return plan_search(
+            index.layout(),
+            dimension=index.dimension,
+            queries=queries,
+            k=k,
+            ef=index.settings.hnsw_ef_search if ef is None else ef,
+            exact=exact,
+            kept=None if only is None else only.count,
+            live=store.live_count(),
+            inline_max_us=self._inline_max_us,
+        )
+
+    def _search_inline(
+        self,
+        plan: SearchPlan,
+        queries: Vectors,
+        k: int,
+        *,
+        ef: int | None,
+        exact: bool,
+        only: Selection | None,
+    ) -> Hits:
+        """On the event loop, without an await: sees the store and index between two batches."""
+        store, index = self._store, self._index
+        if plan.method is Method.INDEX:
+            scores, slots = index.search(queries, k, ef=ef, exact=exact)
+        elif plan.method is Method.NOTHING:
             scores, slots = empty_result(len(queries), k, self._distance)
-        elif exact or searches_exactly(only.count, store.live_count()):
+        elif plan.method is Method.SUBSET:
+            assert only is not None
             rows = store.vector_rows()
             scores, slots = search_subset(queries, k, rows, only.slots(), self._distance)
         else:
-            live = max(1, store.live_count())
-            # The walk returns only kept points, so it already goes on until it has found a
-            # beam's worth of them; widening the beam by 1/share as for deletions overshoots
-            # (recall@10 1.000 at 2-8x the cost). 1/sqrt(share) keeps recall >= 0.98 down to 10%
-            # kept (bench/README.md, filtering).
-            scores, slots = self._index.search(
-                queries,
-                k,
-                ef=ef,
-                excluded=only.excluded(store.slot_count()),
-                share=math.sqrt(min(1.0, only.count / live)),
-            )
+            assert only is not None
+            excluded = only.excluded(store.slot_count())
+            scores, slots = index.search(queries, k, ef=ef, excluded=excluded, share=plan.share)
         return hits_of(scores, slots)
 
-    async def search_filtered(
+    async def _search_in_thread(
         self,
+        plan: SearchPlan,
         queries: Vectors,
         k: int,
-        only: Selection,
         *,
-        ef: int | None = None,
-        exact: bool = False,
+        ef: int | None,
+        exact: bool,
+        only: Selection | None,
     ) -> Hits:
-        """`search` with a filter's selection; a big exact search goes to a worker thread.
-
-        The thread reads only the kept slots' rows of the vector file (written once, never
-        changed) and the selection's own arrays. Points deleted meanwhile are dropped after."""
-        exactly = exact or searches_exactly(only.count, self.store.live_count())
-        if not exact_in_thread(only.count) or not exactly:
-            return self.search(queries, k, ef=ef, exact=exact, only=only)
-        rows, chosen = self.store.vector_rows(), only.slots()
-        scores, slots = await trio.to_thread.run_sync(
-            search_subset, queries, k, rows, chosen, self._distance, limiter=self._limiter
-        )
+        """In a worker thread, on data nothing mutates while it runs: the rows of the vector
+        file (written once) for an exact search among kept points; otherwise a view of the
+        index (sealed and frozen segments are immutable, the fresh one is snapshotted, the
+        deleted bitmap copied) with, for a filter, a copy of its exclusion bitmap. Hits whose
+        point was deleted or replaced while the thread ran are dropped afterwards."""
+        store, distance = self._store, self._distance
+        if plan.method is Method.SUBSET:
+            assert only is not None
+            rows, chosen = store.vector_rows(), only.slots()
+            scores, slots = await self._in_thread(
+                lambda: search_subset(queries, k, rows, chosen, distance)
+            )
+        else:
+            view = self._index.thread_view()
+            excluded = None if only is None else only.excluded(store.slot_count()).copy()
+            share = plan.share
+            scores, slots = await self._in_thread(
+                lambda: view.search(queries, k, ef=ef, exact=exact, excluded=excluded, share=share)
+            )
+        # A slot stays live only while it holds its point's current version: one vectorised
+        # lookup drops the points deleted or replaced meanwhile (the row comes back short).
         live = self.store.live_mask()
         found = slots >= 0
         gone = np.zeros(slots.shape, dtype=np.bool_)
         gone[found] = ~live[slots[found]]
-        if gone.any():  # deleted while the thread ran: drop them (the row comes back short)
+        if gone.any():
             slots = np.where(gone, -1, slots)
         return hits_of(scores, slots)
 
-    async def search_in_thread(
-        self, queries: Vectors, k: int, *, ef: int | None = None, exact: bool = False
-    ) -> Hits:
-        """Search a big batch in a worker thread over an immutable view of the index.
+    async def _in_thread(self, work: Callable[[], T], *, bounded: bool = True) -> T:
+        """Run `work` in a worker thread under the shared search limiter.
 
-        Points deleted while the thread ran are dropped from its answer afterwards.
-        """
+        Bounded: at most `thread_searches_max` per collection wait or run at once (Overloaded
+        past that), so one collection's flood cannot queue in front of the others' for long.
+        Not abandoned on cancellation (trio's default): a cancelled request still waits for
+        its thread, which only reads; then the collection is checked to be serving still."""
+        if bounded and self._threads_busy >= self._threads_max:
+            raise Overloaded(
+                f"Collection `{self._name}` has {self._threads_busy} expensive searches waiting "
+                "or running; retry shortly"
+            )
+        self._threads_busy += 1
+        try:
+            result = await trio.to_thread.run_sync(work, limiter=self._limiter)
+        finally:
+            self._threads_busy -= 1
         self._guard()
-        view = self._index.thread_view()
-        scores, slots = await trio.to_thread.run_sync(
-            lambda: view.search(queries, k, ef=ef, exact=exact), limiter=self._limiter
-        )
-        # A hit is still good if its point's current slot is the slot found (one vectorised
-        # lookup for the whole batch); otherwise it was deleted or replaced meanwhile.
-        found = slots >= 0
-        store = self.store
-        current = np.full(slots.shape, -1, dtype=np.int64)
-        current[found] = store.slots_of(store.keys_of_slots(slots[found]))
-        stale = found & (current != slots)
-        if stale.any():
-            slots = np.where(stale, -1, slots)
-        return hits_of(scores, slots)
+        return result
+
+    def threads_busy(self) -> int:
+        return self._threads_busy
