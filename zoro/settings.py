@@ -56,6 +56,10 @@ class ActorSettings:
     # once; past this, more are refused with 429, so that one collection cannot fill the
     # shared thread queue (cheap searches never wait in it: they run inline).
     thread_searches_max: int = 16
+    # Worker threads one collection's searches and filter scans may use at once (the server's
+    # search limiter bounds them all together). 1 leaves the other core of a 2-core machine to
+    # the event loop while one collection is under a heavy load (bench/stall.py).
+    search_threads_per_collection: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,3 +175,30 @@ async def test_thread_searches_are_bounded_per_collection_and_cheap_ones_do_not_
     assert len(hits.slots[0]) == 5
     assert cheap_took[0] < 0.25  # the heavy collection's threads sleep for 0.5 s
     await manager.close()
+
+
+async def test_one_collection_uses_its_own_share_of_the_search_threads(
+    tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(inline_search_max_us=0.0, search_threads_per_collection=1)
+    zoro = Opened(tmp_path / "data", nursery, settings)
+    manager = await zoro.open()
+    for name in ("x", "y"):
+        await manager.create(name, DIM, Distance.EUCLID, {"kind": "hnsw"})
+        await manager.actor(name).write(upsert(range(100), clustered(100, DIM)))
+    _slow_in_threads(monkeypatch, 0.3)
+    query = clustered(1, DIM, seed=3)
+    finished: dict[str, list[float]] = {"x": [], "y": []}
+    started = time.perf_counter()
+
+    async def search(name: str) -> None:
+        await manager.actor(name).search(query, 5)
+        finished[name].append(time.perf_counter() - started)
+
+    async with trio.open_nursery() as clients:
+        for name in ("x", "x", "y"):
+            clients.start_soon(search, name)
+    # x's two searches ran one after the other; y's ran beside them (the shared limiter has 2)
+    assert max(finished["x"]) >= 0.6
+    assert finished["y"][0] < max(finished["x"])
+    await manager.close()

@@ -23,10 +23,12 @@ How the actor keeps its promises
   search is priced before it runs (zoro.actors.planner: points scanned x dimension x queries
   for exact scans, beam x dimension for HNSW walks): a cheap one runs inline (an HNSW query
   costs ~20-300 us against ~100-180 us for a thread round trip), an expensive one in a worker
-  thread, so no single search holds the event loop for long. Threads are bounded twice: the
-  shared search limiter, and a cap per collection past which searches are refused (429), so
-  one collection's flood cannot queue for long in front of the others' threaded searches; the
-  cheap inline ones never queue at all. The fsync thread touches only the WAL file.
+  thread, so no single search holds the event loop for long. Threads are bounded: the shared
+  search limiter; each collection's own share of it (one thread by default, so one busy
+  collection leaves a core to the event loop); and a cap per collection on searches waiting or
+  running, past which they are refused (429), so one collection's flood cannot queue for long
+  in front of the others' threaded searches. Cheap inline searches never queue at all. The
+  fsync thread touches only the WAL file.
 * FAISS is never searched while it is being mutated: the structures the event loop mutates (the
   fresh flat segment, the deleted bitmap) are only searched inline on the same thread; worker
   threads see only immutable sealed segments and copies (`SegmentedIndex.thread_view`, a filter's

@@ -208,12 +208,10 @@ def plan_search(
         assert kept is not None
         cost = kept * dimension * queries * SUBSET_NS / 1e3
     else:
-        cost = sum(
-            part_cost_us(
-                p, dimension=dimension, queries=queries, k=k, ef=ef, exact=exact, share=share
-            )
-            for p in layout
-        )
+        beam, per_dimension_ns = max(ef, k), 0.0
+        for part in layout:  # a plain loop: this runs before every search
+            per_dimension_ns += _part_ns(part, beam, exact, share)
+        cost = per_dimension_ns * dimension * queries / 1e3
     return SearchPlan(method, cost, cost > inline_max_us, share)
 
 
@@ -221,18 +219,19 @@ def part_cost_us(
     part: PartShape, *, dimension: int, queries: int, k: int, ef: int, exact: bool, share: float
 ) -> float:
     """One segment's share of a search, as SegmentedIndex.search and the engines run it."""
+    return _part_ns(part, max(ef, k), exact, share) * dimension * queries / 1e3
+
+
+def _part_ns(part: PartShape, beam: int, exact: bool, share: float) -> float:
+    """A segment's cost in ns per dimension of one query."""
     points = part.points
     live = math.floor((points - part.deleted) * share)  # as SegmentedIndex.search counts it
     if points <= 0 or live <= 0:
         return 0.0
-    scan = points * dimension * queries * FLAT_NS / 1e3
     if part.kind != "hnsw":
-        return scan
+        return points * FLAT_NS
     live_share = live / points
     if exact or live_share < MIN_LIVE_SHARE_FOR_GRAPH:
-        return scan  # the engine scans the segment exactly
-    beam = float(max(ef, k))
-    if live_share < WIDEN_BELOW_LIVE_SHARE:
-        beam = beam / live_share
-    step_ns = HNSW_NS_PER_LOG2 * math.log2(max(2, points))
-    return (beam + HNSW_FIXED_BEAM) * dimension * queries * step_ns / 1e3
+        return points * FLAT_NS  # the engine scans the segment exactly
+    widened = beam / live_share if live_share < WIDEN_BELOW_LIVE_SHARE else beam
+    return (widened + HNSW_FIXED_BEAM) * HNSW_NS_PER_LOG2 * math.log2(max(2, points))

@@ -73,6 +73,8 @@ class Reader:
         self._inline_max_us = settings.inline_search_max_us
         self._threads_max = settings.thread_searches_max
         self._threads_busy = 0
+        # this collection's own share of the threads, taken before the shared limiter's
+        self._own_limiter = trio.CapacityLimiter(settings.search_threads_per_collection)
 
     @property
     def store(self) -> CollectionStore:
@@ -217,10 +219,12 @@ class Reader:
         return hits_of(scores, slots)
 
     async def _in_thread(self, work: Callable[[], T], *, bounded: bool = True) -> T:
-        """Run `work` in a worker thread under the shared search limiter.
+        """Run `work` in a worker thread under this collection's limiter, then the shared one.
 
         Bounded: at most `thread_searches_max` per collection wait or run at once (Overloaded
-        past that), so one collection's flood cannot queue in front of the others' for long.
+        past that), so one collection's flood cannot queue in front of the others' for long;
+        and at most `search_threads_per_collection` of them run at once, so one collection
+        alone cannot take every core from the event loop.
         Not abandoned on cancellation (trio's default): a cancelled request still waits for
         its thread, which only reads; then the collection is checked to be serving still."""
         if bounded and self._threads_busy >= self._threads_max:
@@ -230,7 +234,8 @@ class Reader:
             )
         self._threads_busy += 1
         try:
-            result = await trio.to_thread.run_sync(work, limiter=self._limiter)
+            async with self._own_limiter:
+                result = await trio.to_thread.run_sync(work, limiter=self._limiter)
         finally:
             self._threads_busy -= 1
         self._guard()
