@@ -60,6 +60,10 @@ class ActorSettings:
     # search limiter bounds them all together). 1 leaves the other core of a 2-core machine to
     # the event loop while one collection is under a heavy load (bench/stall.py).
     search_threads_per_collection: int = 1
+    # Their CPU priority (Linux nice, per thread): expensive searches take the CPU that the event
+    # loop and the threads cheap requests hop through leave over (zoro/actors/threads.py). 0
+    # keeps the server's own priority.
+    search_thread_nice: int = 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@ meanwhile, and a bounded number per collection (cheap searches elsewhere never w
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -201,4 +203,34 @@ async def test_one_collection_uses_its_own_share_of_the_search_threads(
     # x's two searches ran one after the other; y's ran beside them (the shared limiter has 2)
     assert max(finished["x"]) >= 0.6
     assert finished["y"][0] < max(finished["x"])
+    await manager.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice is Linux's")
+async def test_expensive_searches_run_at_a_lower_priority_in_threads_of_their_own(
+    tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zoro = Opened(tmp_path / "data", nursery, _settings(inline_search_max_us=0.0))
+    manager = await zoro.open()
+    await manager.create("c", DIM, Distance.EUCLID, {"kind": "hnsw"})
+    actor = manager.actor("c")
+    await actor.write(upsert(range(100), clustered(100, DIM)))
+    seen: list[tuple[str, int]] = []
+    real = SearchView.search
+
+    def recording(self: SearchView, *args: object, **kw: object) -> object:
+        me = threading.current_thread()
+        seen.append((me.name, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        return real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SearchView, "search", recording)
+    await actor.search(clustered(1, DIM), 5)
+    assert len(seen) == 1
+    assert seen[0][0].startswith("zoro-search-c")
+    assert seen[0][1] == os.getpriority(os.PRIO_PROCESS, 0) + 10
+    # trio's own worker threads (which run WAL fsyncs too) keep the server's priority
+    trio_nice = await trio.to_thread.run_sync(
+        lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    )
+    assert trio_nice == os.getpriority(os.PRIO_PROCESS, 0)
     await manager.close()

@@ -25,10 +25,11 @@ How the actor keeps its promises
   costs ~20-300 us against ~100-180 us for a thread round trip), an expensive one in a worker
   thread, so no single search holds the event loop for long. Threads are bounded: the shared
   search limiter; each collection's own share of it (one thread by default, so one busy
-  collection leaves a core to the event loop); and a cap per collection on searches waiting or
-  running, past which they are refused (429), so one collection's flood cannot queue for long
-  in front of the others' threaded searches. Cheap inline searches never queue at all. The
-  fsync thread touches only the WAL file.
+  collection leaves a core to the event loop), run at a lower CPU priority so that the loop
+  and the fsync thread come first (zoro.actors.threads); and a cap per collection on searches
+  waiting or running, past which they are refused (429), so one collection's flood cannot
+  queue for long in front of the others' threaded searches. Cheap inline searches never queue
+  at all. The fsync thread touches only the WAL file.
 * FAISS is never searched while it is being mutated: the structures the event loop mutates (the
   fresh flat segment, the deleted bitmap) are only searched inline on the same thread; worker
   threads see only immutable sealed segments and copies (`SegmentedIndex.thread_view`, a filter's
@@ -263,6 +264,8 @@ class CollectionActor:
         finally:
             self.settled.set()
             self._answer_everyone_left()
+            if self._reader is not None:
+                self._reader.close()
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._close_files, limiter=self._io_limiter)
 

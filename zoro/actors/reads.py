@@ -24,6 +24,7 @@ from zoro.actors.planner import (
     plan_search,
     scans_inline,
 )
+from zoro.actors.threads import SearchThreads
 from zoro.ann.scores import empty_result
 from zoro.ann.subset import search_subset
 from zoro.errors import Overloaded
@@ -75,6 +76,9 @@ class Reader:
         self._threads_busy = 0
         # this collection's own share of the threads, taken before the shared limiter's
         self._own_limiter = trio.CapacityLimiter(settings.search_threads_per_collection)
+        self._threads = SearchThreads(
+            name, settings.search_threads_per_collection, settings.search_thread_nice
+        )
 
     @property
     def store(self) -> CollectionStore:
@@ -225,8 +229,10 @@ class Reader:
         past that), so one collection's flood cannot queue in front of the others' for long;
         and at most `search_threads_per_collection` of them run at once, so one collection
         alone cannot take every core from the event loop.
-        Not abandoned on cancellation (trio's default): a cancelled request still waits for
-        its thread, which only reads; then the collection is checked to be serving still."""
+        The work runs in this collection's own low-priority threads (zoro.actors.threads),
+        reached through a trio worker thread. Not abandoned on cancellation (trio's default):
+        a cancelled request still waits for its thread, which only reads; then the collection
+        is checked to be serving still."""
         if bounded and self._threads_busy >= self._threads_max:
             raise Overloaded(
                 f"Collection `{self._name}` has {self._threads_busy} expensive searches waiting "
@@ -235,7 +241,9 @@ class Reader:
         self._threads_busy += 1
         try:
             async with self._own_limiter:
-                result = await trio.to_thread.run_sync(work, limiter=self._limiter)
+                result = await trio.to_thread.run_sync(
+                    self._threads.call, work, limiter=self._limiter
+                )
         finally:
             self._threads_busy -= 1
         self._guard()
@@ -243,3 +251,6 @@ class Reader:
 
     def threads_busy(self) -> int:
         return self._threads_busy
+
+    def close(self) -> None:
+        self._threads.close()
