@@ -127,32 +127,42 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
 #
 # Where a search runs: inline on the event loop when it is cheap, in a worker thread when it
 # is not. Each search's cost is estimated before it runs, from the shape of what it will scan,
-# with the model below (single queries, one core, FAISS 1.15, numbers from bench/stall.py's
-# calibration section; they are conservative on purpose: a search taken for dearer than it is
-# only pays a thread round trip).
+# with the model below (single queries, one core, FAISS 1.15; measured with bench/stall.py's
+# calibration section and in process, on this 2-core machine at load 1-2.5). It errs on the
+# dear side on purpose: a search taken for dearer than it is only pays a thread round trip.
 #
 # - Exact scans (flat segments, the fresh and frozen buffers, HNSW segments scanned exactly):
-#   0.40-0.41 ns per point x dimension x query once the vectors do not fit in the cache
-#   (200,000 x 128: 10.5 ms; 20,000 x 1,536: 12.4 ms), 0.19 ns when they do (100,000 x 128);
-#   batches of 20 or more go through BLAS at 0.21-0.27 ns. Model: FLAT_NS.
+#   0.40-0.43 ns per point x dimension x query once the vectors do not fit in the cache
+#   (200,000 x 128: 10.5-11.0 ms, modelled 11.5; 20,000 x 1,536: 12.1-12.4 ms, modelled 13.8),
+#   0.19-0.23 ns when they do (50,000 and 100,000 x 128); batches of 20 or more go through BLAS
+#   at 0.21-0.27 ns. Model: FLAT_NS.
 # - Exact among a filter's kept points (`*_by_idx` kernels, rows read where they lie): 0.28-0.48
 #   ns per kept point x dimension (1M x 128: 3% kept 1.09 ms, 20% 12.3 ms). Model: SUBSET_NS.
 # - HNSW walks: about linear in the beam, plus a fixed part, and slower per step in bigger
-#   graphs (cache misses): 128 dimensions, 20,000 points: ef 16 / 128 / 1,024 took 39 / 89 /
-#   823 us; 100,000 points: 76 / 264 / 1,279 us. Model: (beam + HNSW_FIXED_BEAM) x dimension x
-#   HNSW_NS_PER_LOG2 x log2(points) ns (100,000 points: 12-16 ns a beam step and dimension
-#   measured, 13 modelled; 1M x 128, beam 572: 1.23 ms measured, 1.24 modelled).
-# - A trio thread round trip here: 103 us median, 663 us p99 (idle loop); the event loop spends
-#   80-100 us of CPU on each (start, wake, result), against 8 us for a plain checkpoint.
+#   graphs (cache misses). 128 dimensions, ef 16 / 128 / 1,024: 20,000 points 30-39 / 71-89 /
+#   677-823 us (modelled 70 / 234 / 1,545: small graphs fit the cache); 100,000 points 76 /
+#   264 / 1,279 us (modelled 82 / 272 / 1,796); 1M points, the filtered walk's beam of 572:
+#   1.23 ms (modelled 1.24). Model: (beam + HNSW_FIXED_BEAM) x dimension x HNSW_NS_PER_LOG2
+#   x log2(points) ns.
+# - A trio thread round trip: 98-123 us median, 131-164 us p99; the event loop spends 76-99
+#   us of CPU on each (start, wake, result), against 8 us for a plain checkpoint.
 #
-# The threshold: INLINE_SEARCH_MAX_US (ActorSettings.inline_search_max_us). Below ~100 us a
-# thread costs the loop as much as the search it takes off it; above a few hundred us every
-# search run inline is time no other request gets (a 4-client exact load over 400,000 x 128
-# took /healthz p50 from 1.3 to 39.5 ms on main). 500 us keeps every default single HNSW query
-# up to 1M x 128 on the loop (200,000 x 128 at ef 128: ~290 us modelled; 1M: ~330 us), and
-# sends to threads an exact scan past ~8,700 x 128 points (the former THREAD_EXACT_POINTS of
-# 8,000 was the same line drawn by hand), a 1,536-dimension walk, and batches past a few
-# queries.
+# The threshold, INLINE_SEARCH_MAX_US (ActorSettings.inline_search_max_us), from the
+# crossover: 4 trio tasks running exact scans of one cost, inline or in 2 threads, beside a
+# probe task that sleeps 1 ms at a time (bench/stall.py, load 1.2-1.3):
+#
+#     scan       inline QPS  probe p99    threads QPS  probe p99
+#     102 us         7,446    1.27 ms           3,509    0.86 ms
+#     237 us         3,775    2.37 ms           2,756    0.63 ms
+#     454 us         2,094    3.63 ms           2,480    0.76 ms
+#     1,190 us         810   10.99 ms             814    2.35 ms
+#
+# Below ~300 us inline serves more (the round trip costs more than it frees); from ~450 us
+# threads serve as much or more and the loop answers others 4-5x sooner. 500 us keeps every
+# default single HNSW query up to 1M x 128 on the loop (200,000 x 128 at ef 128: ~290 us
+# modelled; 1M: ~330 us), and sends to threads an exact scan past ~8,700 x 128 points (the
+# former THREAD_EXACT_POINTS of 8,000 was the same line drawn by hand), a 1,536-dimension
+# walk, and batches past a few queries.
 FLAT_NS = 0.45
 SUBSET_NS = 0.5
 HNSW_NS_PER_LOG2 = 0.8
