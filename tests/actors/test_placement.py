@@ -18,6 +18,7 @@ import trio
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
 from zoro.actors import planner, reads
+from zoro.actors.threads import SearchThreads
 from zoro.ann import SearchView
 from zoro.errors import Overloaded
 from zoro.payload import Range, parse_key
@@ -234,3 +235,10 @@ async def test_expensive_searches_run_at_a_lower_priority_in_threads_of_their_ow
     )
     assert trio_nice == os.getpriority(os.PRIO_PROCESS, 0)
     await manager.close()
+
+
+def test_search_threads_once_closed_run_work_in_the_caller() -> None:
+    threads = SearchThreads("t", 1, 0)
+    assert threads.call(lambda: threading.current_thread().name).startswith("zoro-search-t")
+    threads.close()
+    assert threads.call(lambda: threading.current_thread().name) == "MainThread"

@@ -241,6 +241,7 @@ class Reader:
         self._threads_busy += 1
         try:
             async with self._own_limiter:
+                self._guard()  # it may have closed while this waited for a thread
                 result = await trio.to_thread.run_sync(
                     self._threads.call, work, limiter=self._limiter
                 )

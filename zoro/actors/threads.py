@@ -37,12 +37,16 @@ class SearchThreads:
         self._threads = max(1, threads)
         self._nice = nice
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
         self._lock = threading.Lock()  # `call` runs in trio's worker threads
 
     def call(self, work: Callable[[], T]) -> T:
-        """Run `work` in one of these threads and return its result. Blocking."""
+        """Run `work` in one of these threads and return its result. Blocking.
+
+        Once closed (the collection is going away; a request may still be on its way here)
+        `work` runs in the calling thread instead: answered, not left without a pool."""
         with self._lock:
-            if self._pool is None:
+            if self._pool is None and not self._closed:
                 self._pool = ThreadPoolExecutor(
                     self._threads,
                     thread_name_prefix=f"zoro-search-{self._name}",
@@ -50,11 +54,14 @@ class SearchThreads:
                     initargs=(self._nice,),
                 )
             pool = self._pool
+        if pool is None:
+            return work()
         return pool.submit(work).result()
 
     def close(self) -> None:
         """Let the threads go (every call has returned by now: none is ever abandoned)."""
         with self._lock:
+            self._closed = True
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
                 self._pool = None
