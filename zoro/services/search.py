@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import trio
 
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, shapes, validate
@@ -201,6 +202,9 @@ async def run(
                 if only is None:
                     only = selections[p.filter] = await actor.select(p.filter)
             hits.append(await actor.search(p.query, p.k, ef=p.ef, exact=p.exact, only=only))
+            # Each search is bounded (the planner sends dear ones to threads), but a batch of
+            # up to max_batch_searches of them is not: let other requests in between.
+            await trio.lowlevel.checkpoint()
         return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
     queries = np.concatenate([p.query for p in plans])
     many = await actor.search(queries, k, ef=ef, exact=exact)
