@@ -21,7 +21,8 @@ tmpfs). Vectors are 128-dim float32, Euclid, so the FAISS references are plain L
    The same ingest into a flat collection gives the write path without HNSW builds beside it.
 3. Search, on those two collections once quiet (clustered data: 1,000 gaussian centres + noise):
    single queries from 16 concurrent trio tasks (`actor.search`, inline) and batches of 100
-   (`actor.search_in_thread`), QPS and recall@10 against exact ground truth, beside raw FAISS
+   (`actor.search`, which the planner sends to a worker thread), QPS and recall@10 against
+   exact ground truth, beside raw FAISS
    IndexFlatL2 / IndexHNSWFlat on the same data with the same efSearch (single queries with one
    OpenMP thread, as the engine runs them; batches with the default threads). Goals: engine >=
    0.8x raw for batches, >= 0.6x for single queries, HNSW recall@10 >= 0.95 (if the default ef
@@ -376,7 +377,7 @@ async def engine_singles(
 
     async def client() -> None:
         for i in todo:  # shared: each task takes the next query
-            rows[i] = actor.search(q[i % len(q)][None], K, ef=ef).slots[0]
+            rows[i] = (await actor.search(q[i % len(q)][None], K, ef=ef)).slots[0]
             await trio.lowlevel.checkpoint()
 
     started = time.perf_counter()
@@ -394,7 +395,7 @@ async def engine_batches(
     started = time.perf_counter()
     for r in range(rounds):
         for b in range(0, len(q), SEARCH_BATCH):
-            hits = await actor.search_in_thread(q[b : b + SEARCH_BATCH], K, ef=ef)
+            hits = await actor.search(q[b : b + SEARCH_BATCH], K, ef=ef)
             if r == 0:
                 rows.extend(hits.slots)
     qps = rounds * len(q) / (time.perf_counter() - started)

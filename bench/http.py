@@ -60,7 +60,7 @@ import orjson
 from bench import engine_ingest as engine_ingest_reference
 from bench.http_refs import QueryApp, build_hnsw, hnsw_params
 from bench.scratch import in_scratch, write_json
-from zoro.actors.actor import IDLE_SEAL_MIN_POINTS
+from zoro.actors.builders import IDLE_SEAL_MIN_POINTS
 from zoro.settings import AnnSettings
 from zoro.testing import ServerProcess, free_port
 

@@ -44,6 +44,7 @@ SCRIPTS = (
     "curve",
     "restart",
     "filtering",
+    "stall",
 )
 
 

@@ -343,12 +343,61 @@ def filtering_rows(doc: dict[str, Any], when: str) -> list[Row]:
     return rows
 
 
+def stall_rows(doc: dict[str, Any], when: str) -> list[Row]:
+    """Issue 11: a heavy collection beside a small one; this tree beside a baseline tree."""
+    servers, src = doc["servers"], "stall.json"
+    s = servers["summary"]
+    this, base = s["this"], s["baseline"]
+    label = servers.get("baseline", "baseline")
+    load = f"{servers['load_conns']} clients of exact queries over {servers['a_points']:,} x 128"
+    rows = []
+    for what, key in (
+        ("/healthz p99 while a collection serves", "healthz"),
+        ("Single upsert (wait=true) p99 on a small collection while another serves", "upsert"),
+    ):
+        idle, loaded = this[f"idle_{key}_p99_ms"], this[f"loaded_{key}_p99_ms"]
+        rows.append(
+            Row(
+                f"{what} {load}",
+                f"{loaded:.1f} ms",
+                f"idle, same server and round {idle:.1f} ms",
+                loaded / idle,
+                f"{label}: {base[f'loaded_{key}_p99_ms']:.1f} ms loaded, "
+                f"{base[f'idle_{key}_p99_ms']:.1f} ms idle; p50 {this[f'loaded_{key}_p50_ms']:.1f}"
+                f" ms (idle {this[f'idle_{key}_p50_ms']:.1f})",
+                this["load_1m"],
+                when,
+                src,
+                loaded,
+                idle,
+            )
+        )
+    rows.append(
+        Row(
+            f"Cheap HNSW query QPS, {servers['hot_conns']} clients, {servers['h_points']:,} x 128, "
+            "default ef",
+            f"{_n(this['hot_qps'])} QPS",
+            f"{label} server, same run {_n(base['hot_qps'])} QPS",
+            s["hot_qps_x_baseline"],
+            f"heavy exact load served at {this['heavy_qps']:.0f} QPS ({label}: "
+            f"{base['heavy_qps']:.0f})",
+            this["load_1m"],
+            when,
+            src,
+            this["hot_qps"],
+            base["hot_qps"],
+        )
+    )
+    return rows
+
+
 READERS = (
     ("http", http_rows),
     ("curve", curve_rows),
     ("restart", restart_rows),
     ("client", client_rows),
     ("filtering", filtering_rows),
+    ("stall", stall_rows),
 )
 
 

@@ -17,6 +17,8 @@ ZoroError
  |    +-- CollectionClosed            shut down on purpose ("you closed it")
  |    +-- CollectionFailed            it broke; carries the reason ("it broke")
  |    +-- DataDirInUse                another process owns the data directory (at start-up)
+ |    +-- LoggedNotApplied            durable in the WAL, applied when the collection recovers
+ |    +-- ReplayNeeded                (to the supervisor, not to clients) recover from the WAL
  +-- StorageError (500)               an I/O error other than a full disk
  |    +-- CorruptionError             a damaged file: names the file and byte offset
  +-- StorageFull (507)                ENOSPC / EDQUOT
@@ -127,6 +129,31 @@ class DataDirInUse(Unavailable):
         )
         self.data_dir = data_dir
         self.holder_pid = holder_pid
+class LoggedNotApplied(Unavailable):
+    """A write whose outcome is known: it is durable in the WAL, but applying it failed (a full
+    disk while writing the vectors file, say). It is not lost and not yet visible: the
+    collection recovers by replaying its WAL, which applies it. Retrying it is harmless (an
+    upsert or delete applied twice ends the same) but not needed."""
+
+    retry_after_s = None
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(
+            f"Collection `{name}` logged this write durably but could not apply it ({reason}); "
+            "it will be applied when the collection recovers"
+        )
+        self.reason = reason
+
+
+class ReplayNeeded(Unavailable):
+    """How a collection actor's run ends when its memory can no longer be trusted but its WAL
+    can (a batch failed to apply after its WAL sync): the supervisor should reopen the
+    collection, which replays the WAL from the last checkpoint. Never sent to a client."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"Collection `{name}` must recover from its WAL: {reason}")
+        self.name = name
+        self.reason = reason
 
 
 class StorageError(ZoroError):

@@ -48,8 +48,22 @@ class ActorSettings:
     # After writes pause this long, checkpoint what was applied since the last one (so that a
     # big index built meanwhile gets persisted, and a restart has little WAL to replay).
     idle_checkpoint_s: float = 10.0
-    # Batch searches of at least this many queries go to a worker thread.
-    thread_search_min_queries: int = 16
+    # A search whose estimated cost passes this many microseconds runs in a worker thread;
+    # cheaper ones run inline on the event loop (the cost model and its calibration:
+    # zoro/actors/planner.py).
+    inline_search_max_us: float = 500.0
+    # Searches and filter scans of one collection waiting for or running in worker threads at
+    # once; past this, more are refused with 429, so that one collection cannot fill the
+    # shared thread queue (cheap searches never wait in it: they run inline).
+    thread_searches_max: int = 16
+    # Worker threads one collection's searches and filter scans may use at once (the server's
+    # search limiter bounds them all together). 1 leaves the other core of a 2-core machine to
+    # the event loop while one collection is under a heavy load (bench/stall.py).
+    search_threads_per_collection: int = 1
+    # Their CPU priority (Linux nice, per thread): expensive searches take the CPU that the event
+    # loop and the threads cheap requests hop through leave over (zoro/actors/threads.py). 0
+    # keeps the server's own priority.
+    search_thread_nice: int = 10
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import trio.testing
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from zoro.actors import ActorState
-from zoro.errors import CollectionFailed, CollectionNotFound, Overloaded
+from zoro.errors import CollectionFailed, CollectionNotFound, LoggedNotApplied, Overloaded
 from zoro.types import DeleteBatch, Distance, ids_of, int_keys
 
 DIM = 16
@@ -28,9 +28,11 @@ def _exact_top(vectors: np.ndarray, ids: list[int], query: np.ndarray, k: int) -
     return [ids[i] for i in np.argsort(d, kind="stable")[:k]]
 
 
-def _search_ids(zoro: Opened, query: np.ndarray, k: int, name: str = "c", **kw: object) -> list:
+async def _search_ids(
+    zoro: Opened, query: np.ndarray, k: int, name: str = "c", **kw: object
+) -> list:
     actor = zoro.manager.serving(name)
-    hits = actor.search(query.reshape(1, -1).astype(np.float32), k, **kw)  # type: ignore[arg-type]
+    hits = await actor.search(query.reshape(1, -1).astype(np.float32), k, **kw)  # type: ignore[arg-type]
     return ids_of(actor.keys_of_slots(hits.slots[0]))
 
 
@@ -92,7 +94,7 @@ async def test_deleted_points_vanish_everywhere_and_can_come_back(zoro: Opened) 
     gone_set = set(gone)
     assert actor.count() == 2_000
     for q in vectors[:20]:
-        assert not gone_set & set(_search_ids(zoro, q, 50))
+        assert not gone_set & set(await _search_ids(zoro, q, 50))
     keys, _ = actor.scroll(None, 10_000)
     assert not gone_set & set(ids_of(keys))
     assert all(
@@ -102,7 +104,7 @@ async def test_deleted_points_vanish_everywhere_and_can_come_back(zoro: Opened) 
         )
     )
     await actor.write(upsert([0], vectors[:1]))
-    assert _search_ids(zoro, vectors[0], 1) == [0]
+    assert await _search_ids(zoro, vectors[0], 1) == [0]
     assert actor.count() == 2_001
 
 
@@ -121,8 +123,8 @@ async def test_hnsw_recall_at_10_reaches_095_and_flat_is_exact(zoro: Opened) -> 
     recall_hits = 0
     for q in queries:
         truth = _exact_top(vectors, ids, q, 10)
-        assert _search_ids(zoro, q, 10, "f") == truth
-        recall_hits += len(set(truth) & set(_search_ids(zoro, q, 10, "h")))
+        assert await _search_ids(zoro, q, 10, "f") == truth
+        recall_hits += len(set(truth) & set(await _search_ids(zoro, q, 10, "h")))
     assert recall_hits / (10 * len(queries)) >= 0.95
 
 
@@ -149,7 +151,7 @@ async def test_restart_gives_the_same_answers(zoro: Opened, how: str) -> None:
     await actor.write(DeleteBatch(int_keys(np.arange(0, 6_000, 7, dtype=np.uint64))))
     await actor.write(upsert(range(6_000, 6_500), clustered(500, DIM, seed=6)))
     queries = clustered(30, DIM, seed=7)
-    before = [_search_ids(zoro, q, 10, exact=True) for q in queries]
+    before = [await _search_ids(zoro, q, 10, exact=True) for q in queries]
     count = actor.count()
     if how == "clean":
         await zoro.close()
@@ -162,7 +164,7 @@ async def test_restart_gives_the_same_answers(zoro: Opened, how: str) -> None:
     await zoro.open()
     await zoro.wait_ready("c")
     assert zoro.manager.serving("c").count() == count
-    assert [_search_ids(zoro, q, 10, exact=True) for q in queries] == before
+    assert [await _search_ids(zoro, q, 10, exact=True) for q in queries] == before
     if how == "clean":
         assert zoro.manager.serving("c").statistics().wal_records == 0
 
@@ -171,15 +173,14 @@ async def test_a_failing_actor_fails_alone(zoro: Opened, monkeypatch: pytest.Mon
     await _create(zoro, "bad")
     await _create(zoro, "good")
     bad = zoro.manager.serving("bad")
-    assert bad._store is not None
 
     def explode(*args: object) -> None:
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(bad._store, "apply_many", explode)
+    monkeypatch.setattr(bad.store, "apply_many", explode)
     vec = np.zeros((1, DIM), dtype=np.float32)
-    with pytest.raises(CollectionFailed, match="injected fault"):
-        await bad.write(upsert([1], vec))
+    with pytest.raises(LoggedNotApplied, match="injected fault"):
+        await bad.write(upsert([1], vec))  # logged, then apply failed
     await trio.testing.wait_all_tasks_blocked()
     assert bad.state is ActorState.FAILED
     with pytest.raises(CollectionFailed):
@@ -251,7 +252,7 @@ async def test_a_fresh_segment_is_indexed_once_writes_pause(zoro: Opened) -> Non
             await trio.sleep(0.05)
     indexed = actor.statistics().indexed
     assert sum(s["points"] for s in indexed["sealed"]) == 1_500
-    assert _search_ids(zoro, clustered(1, DIM, seed=9)[0], 1)
+    assert await _search_ids(zoro, clustered(1, DIM, seed=9)[0], 1)
 
 
 async def test_a_pause_in_writes_brings_a_checkpoint(tmp_path: Path, nursery: trio.Nursery) -> None:

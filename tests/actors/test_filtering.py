@@ -3,8 +3,11 @@ delete-by-filter in LSN order, and the three search plans against brute force.""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -12,9 +15,9 @@ import pytest
 import trio
 import trio.lowlevel
 
-from tests.actors.conftest import Opened, clustered, upsert
+from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
-from zoro.actors import actor as actor_module
+from zoro.actors import CollectionActor, Selection, planner, reads
 from zoro.payload import Filter, Match, Range, parse_key
 from zoro.types import Distance, ids_of
 
@@ -26,29 +29,29 @@ def _payload(i: int) -> bytes:
     return orjson.dumps({"c": f"w{i % 10}", "p": float(i % 1000)})
 
 
-def _ids(actor: actor_module.CollectionActor, mask: np.ndarray) -> set[int]:
+def _ids(actor: CollectionActor, mask: np.ndarray) -> set[int]:
     return {int(i) for i in ids_of(actor.keys_of_slots(np.flatnonzero(mask)))}
 
 
 async def test_selection_accounts_for_writes_made_while_it_scanned(
     zoro: Opened, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actor_module, "INLINE_SCAN_SLOTS", 10)  # scan in a thread
+    monkeypatch.setattr(planner, "INLINE_SCAN_SLOTS", 10)  # scan in a thread
     manager = zoro.manager
     await manager.create("s", 4, Distance.EUCLID, {"kind": "hnsw"})
     actor = manager.actor("s")
     await actor.write(upsert(range(500), clustered(500, 4), _payload))
-    real_scan = actor_module.apply_scan
+    real_scan = reads.apply_scan
 
     def slow_scan(*args: object) -> np.ndarray:
         if threading.current_thread() is not threading.main_thread():
             time.sleep(0.3)  # the scan in the worker thread: writes land meanwhile
         return real_scan(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(actor_module, "apply_scan", slow_scan)
+    monkeypatch.setattr(reads, "apply_scan", slow_scan)
     cond = Match(CATEGORY, "value", frozenset(["w3"]), str)
     async with trio.open_nursery() as nursery:
-        box: list[actor_module.Selection] = []
+        box: list[Selection] = []
 
         async def select() -> None:
             box.append(await actor.select(cond))
@@ -116,13 +119,20 @@ async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -
     assert (await actor.select(cond)).count == 0
 
 
+@pytest.mark.parametrize("where", ["inline", "thread"])
 @pytest.mark.parametrize("kept", [0.002, 0.05, 0.5])
 async def test_filtered_search_matches_brute_force(
-    zoro: Opened, kept: float, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    nursery: trio.Nursery,
+    kept: float,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(actor_module, "EXACT_FILTER_POINTS", 200)  # 0.5 walks the graph
-    monkeypatch.setattr(actor_module, "THREAD_EXACT_POINTS", 100)  # 0.05 goes to a thread
-    manager = zoro.manager
+    monkeypatch.setattr(planner, "EXACT_FILTER_POINTS", 200)  # 0.5 walks the graph
+    inline_max_us = math.inf if where == "inline" else 0.0  # every search in a thread
+    settings = replace(SMALL, actor=replace(SMALL.actor, inline_search_max_us=inline_max_us))
+    zoro = Opened(tmp_path / "data", nursery, settings)
+    manager = await zoro.open()
     n, dim = 6000, 8
     await manager.create("f", dim, Distance.EUCLID, {"kind": "hnsw"})
     actor = manager.actor("f")
@@ -135,7 +145,7 @@ async def test_filtered_search_matches_brute_force(
     queries = clustered(20, dim, seed=9)
     recall = []
     for q in queries:
-        hits = await actor.search_filtered(q[None], 10, selection)
+        hits = await actor.search(q[None], 10, only=selection)
         got = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
         d = np.linalg.norm(vectors - q, axis=1)
         d[~keep] = np.inf
@@ -143,3 +153,4 @@ async def test_filtered_search_matches_brute_force(
         assert set(got) <= set(np.flatnonzero(keep).tolist())
         recall.append(len(set(got) & set(truth)) / len(truth))
     assert np.mean(recall) >= (1.0 if kept < 0.1 else 0.95)
+    await manager.close()

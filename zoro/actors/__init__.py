@@ -1,7 +1,18 @@
-"""Collection actors: one Trio task per collection owning its WAL, storage and ANN index."""
+"""Collection actors: one Trio task per collection owning its WAL, storage and ANN index.
 
-from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor, Hits, Selection
+manager.py    CollectionManager: the registry of collections, their lifecycle, supervision
+actor.py      CollectionActor: an actor's lifecycle and sending side; how it keeps its promises
+mailbox.py    the bounded mailbox;  messages.py  what travels through it;  reply.py  the answers
+commit.py     the commit loop: group commit, apply in LSN order, checkpoints
+builders.py   background builders: HNSW sealing, payload index builds, the index persister
+reads.py      selections and searches, inline on the event loop or in worker threads
+planner.py    query planning without trio: which plan, where it runs
+recovery.py   opening a collection's durable state (blocking; run in a thread)
+"""
+
+from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor
 from zoro.actors.manager import CollectionManager, CollectionStatus
+from zoro.actors.planner import Hits, Selection
 from zoro.payload import FieldInfo
 
 __all__ = [

@@ -14,7 +14,7 @@ from zoro.ann.hnsw import HnswEngine
 from zoro.ann.jobs import SealCancelled, SealJob, SealResult
 from zoro.ann.load import load_engine
 from zoro.ann.manifest import CheckpointPlan
-from zoro.ann.segments import IndexStats, SearchView, SegmentedIndex, SegmentStats
+from zoro.ann.segments import IndexStats, PartShape, SearchView, SegmentedIndex, SegmentStats
 
 __all__ = [
     "AnnEngine",
@@ -24,6 +24,7 @@ __all__ = [
     "FlatEngine",
     "HnswEngine",
     "IndexStats",
+    "PartShape",
     "SealCancelled",
     "SealJob",
     "SealResult",

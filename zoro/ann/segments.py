@@ -186,8 +186,24 @@ class IndexStats:
     job_running: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PartShape:
+    """One segment a search asks, as a query planner sees it (see SegmentedIndex.layout)."""
+
+    kind: str  # "hnsw", "flat" or "buffer" (fresh or frozen)
+    points: int  # rows held, deleted ones included
+    deleted: int
+
+
 # (engine, how many of its slots are deleted) — what one search asks
 _Part = tuple["Searchable", int]
+
+
+def _filtered(parts: tuple[_Part, ...], share: float) -> tuple[_Part, ...]:
+    """The parts as a filtered search sees them: of each one's live points, only `share`."""
+    return tuple(
+        (engine, len(engine) - math.floor((len(engine) - dead) * share)) for engine, dead in parts
+    )
 
 
 def _search_parts(
@@ -275,9 +291,12 @@ class SearchView:
         *,
         ef: int | None = None,
         exact: bool = False,
+        excluded: Bitmap | None = None,
+        share: float = 1.0,
         threads: int = 1,
     ) -> tuple[F32, I64]:
         """As SegmentedIndex.search. `threads`: FAISS's OpenMP threads for this call.
+        `excluded` must be the caller's own bitmap (a copy), not one the event loop uses.
 
         One by default: on 2 cores a second OpenMP thread takes the event loop's core, and when
         the machine is busy its barriers make a batch slower, not faster (bench/ann_engines.py,
@@ -287,10 +306,11 @@ class SearchView:
         """
         q = check_queries(queries, self._dimension, normalise=self._distance is Distance.COSINE)
         ef = self._ef if ef is None else ef
+        parts, deleted = self._parts, self._deleted
+        if excluded is not None:
+            parts, deleted = _filtered(parts, share), excluded
         with _faiss.omp_threads(threads):
-            return _search_parts(
-                self._parts, self._deleted, q, check_k(k), ef, exact, self._distance
-            )
+            return _search_parts(parts, deleted, q, check_k(k), ef, exact, self._distance)
 
 
 @dataclass(eq=False)
@@ -338,6 +358,8 @@ class SegmentedIndex:
         self._cosine = distance is Distance.COSINE
         self._one_thread = _faiss.omp_threads(1)  # search() only: the event loop's, not shared
         self._parts_cache: tuple[_Part, ...] | None = None  # cache; None after any change
+        self._layout: tuple[PartShape, ...] = ()
+        self._layout_of: tuple[_Part, ...] | None = None  # the parts `_layout` describes
 
     # --- writes (event loop) -------------------------------------------------------------------
 
@@ -421,11 +443,7 @@ class SegmentedIndex:
             parts = self._parts_cache = self._parts()
         deleted = self._deleted
         if excluded is not None:
-            deleted = excluded
-            parts = tuple(
-                (engine, len(engine) - math.floor((len(engine) - dead) * share))
-                for engine, dead in parts
-            )
+            parts, deleted = _filtered(parts, share), excluded
         with self._one_thread:  # see the module doc
             return _search_parts(
                 parts,
@@ -436,6 +454,20 @@ class SegmentedIndex:
                 exact,
                 self.distance,
             )
+
+    def layout(self) -> tuple[PartShape, ...]:
+        """The segments a search asks now, for a planner to price the search (O(1) while
+        nothing changes: made once per change of the parts)."""
+        parts = self._parts_cache
+        if parts is None:
+            parts = self._parts_cache = self._parts()
+        if self._layout_of is not parts:
+            self._layout = tuple(
+                PartShape(str(getattr(engine, "kind", "buffer")), len(engine), dead)
+                for engine, dead in parts
+            )
+            self._layout_of = parts
+        return self._layout
 
     def thread_view(self) -> SearchView:
         """A SearchView for a big batch search in a worker thread (see SearchView).

@@ -1,7 +1,8 @@
 """Nearest-neighbour search: Qdrant's query API (`/points/query[/batch]`) and the older search API.
 
-A single query runs inline on the event loop (a thread round trip costs more than the search);
-a batch of at least `thread_search_min_queries` vectors goes to a worker thread as one matrix.
+Each search is priced by the collection's planner and runs inline on the event loop when cheap,
+in a worker thread when not (zoro.actors.planner); a batch of plain queries that share their
+parameters goes as one matrix.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import trio
 
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, shapes, validate
 from zoro.types import keys_of
 
 if TYPE_CHECKING:
-    from zoro.actors import CollectionActor, Hits, Selection
+    from zoro.actors import CollectionActor, Selection
     from zoro.payload.conditions import Filter
     from zoro.services.context import Context
     from zoro.types import Vectors
@@ -199,17 +201,13 @@ async def run(
                 only = selections.get(p.filter)
                 if only is None:
                     only = selections[p.filter] = await actor.select(p.filter)
-            if only is None:
-                hits.append(actor.search(p.query, p.k, ef=p.ef, exact=p.exact))
-            else:
-                hits.append(await actor.search_filtered(p.query, p.k, only, ef=p.ef, exact=p.exact))
+            hits.append(await actor.search(p.query, p.k, ef=p.ef, exact=p.exact, only=only))
+            # Each search is bounded (the planner sends dear ones to threads), but a batch of
+            # up to max_batch_searches of them is not: let other requests in between.
+            await trio.lowlevel.checkpoint()
         return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
     queries = np.concatenate([p.query for p in plans])
-    many: Hits
-    if len(plans) >= ctx.settings.actor.thread_search_min_queries:
-        many = await actor.search_in_thread(queries, k, ef=ef, exact=exact)
-    else:
-        many = actor.search(queries, k, ef=ef, exact=exact)
+    many = await actor.search(queries, k, ef=ef, exact=exact)
     return [
         _shape(actor, p, scores, slots)
         for p, scores, slots in zip(plans, many.scores, many.slots, strict=True)

@@ -1,0 +1,226 @@
+"""The actor's background builders: HNSW sealing, payload index builds and the index persister.
+
+Each is a task of the actor's nursery that sleeps until there is work. The work itself runs in
+a worker thread on frozen inputs (a seal job's segments and bitmap copy, the payload file up to
+a slot count, a checkpoint plan); the result is swapped in on the event loop, between two
+applied batches, so no search ever runs on a structure being built. A failed build (say, a full
+disk) is logged and retried after a pause: its inputs stay searchable as they were.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+import outcome
+import trio
+
+from zoro.ann import SealCancelled
+from zoro.errors import ZoroError
+from zoro.payload import build_index, index_slots
+from zoro.payload.indexes import BuildStopped
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from zoro.ann import SealJob, SealResult, SegmentedIndex
+    from zoro.payload import PayloadIndexes
+    from zoro.storage import CollectionStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUILD_RETRY_S = 5.0
+# After this long without new points, a fresh segment of at least this many is indexed.
+IDLE_SEAL_S = 1.0
+IDLE_SEAL_MIN_POINTS = 1_000
+
+
+class Builders:
+    """The three background tasks of one collection, and the events that wake them."""
+
+    def __init__(
+        self,
+        name: str,
+        store: CollectionStore,
+        index: SegmentedIndex,
+        payload: PayloadIndexes,
+        *,
+        ann_limiter: trio.CapacityLimiter,
+        io_limiter: trio.CapacityLimiter,
+    ) -> None:
+        self._name = name
+        self._store = store
+        self._index = index
+        self._payload = payload
+        self._ann_limiter = ann_limiter  # index builds
+        self._io_limiter = io_limiter
+        self._index_wakeup = trio.Event()
+        self._persist_wanted = trio.Event()
+        self._payload_wakeup = trio.Event()
+        self._payload_built = trio.Event()
+        self._payload_persisted = -1  # PayloadIndexes.version last written
+
+    # ------------------------------------------------------------------ wake-ups (event loop)
+
+    def points_added(self) -> None:
+        """New points are in the fresh segment: the indexer may have work."""
+        self._index_wakeup.set()
+
+    def persist_soon(self) -> None:
+        """A checkpoint moved: write the index's new segments and the payload indexes."""
+        self._persist_wanted.set()
+
+    def schemas_changed(self) -> None:
+        """A payload index was declared or dropped."""
+        self._payload_wakeup.set()
+        self.wake_payload_waiters()
+
+    def wake_payload_waiters(self) -> None:
+        self._payload_built.set()
+        self._payload_built = trio.Event()
+
+    async def wait_payload_built(self) -> None:
+        """Until the next payload index is swapped in or a schema changes."""
+        await self._payload_built.wait()
+
+    # ------------------------------------------------------------------ the tasks
+
+    async def run(self) -> None:
+        """Run the three builders until cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._index_builder)
+            nursery.start_soon(self._index_persister)
+            nursery.start_soon(self._payload_index_builder)
+
+    def payload_snapshot(self) -> Callable[[], None]:
+        """Copy the payload indexes as of the last checkpoint (event loop); the returned
+        function writes them (a worker thread). Nothing to write if nothing changed."""
+        payload, store = self._payload, self._store
+        if payload.version == self._payload_persisted:
+            return lambda: None
+        version = payload.version
+        files = payload.snapshot(store.live_mask()[: store.checkpointed_slots])
+
+        def write() -> None:
+            payload.write_snapshot(files)
+            self._payload_persisted = version
+
+        return write
+
+    async def _payload_index_builder(self) -> None:
+        """Build declared payload indexes from the payload file, one at a time, in a thread;
+        catch each up with the slots written meanwhile and swap it in (event loop)."""
+        payload = self._payload
+        while True:
+            pending = payload.pending()
+            if not pending:
+                await self._payload_wakeup.wait()
+                self._payload_wakeup = trio.Event()
+                continue
+            key, schema = pending[0]
+            store = self._store
+            limit = store.slot_count()
+            stop = threading.Event()
+            started = trio.current_time()
+            try:
+                index = await run_stoppable(
+                    functools.partial(build_index, schema, key, limit, store, stop.is_set),
+                    stop.set,
+                    self._ann_limiter,
+                )
+                index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
+            except (ZoroError, OSError, BuildStopped) as exc:
+                log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
+                await trio.sleep(BUILD_RETRY_S)
+                continue
+            if payload.install(key, schema, index):
+                log.info(
+                    "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
+                    self._name,
+                    key,
+                    schema,
+                    limit,
+                    trio.current_time() - started,
+                )
+            self.wake_payload_waiters()
+
+    async def _index_builder(self) -> None:
+        """Build fresh points into HNSW segments in a thread, and swap each result in.
+
+        A failed build (say, a full disk) is logged and dropped; its inputs stay searchable
+        exactly, and the next attempt comes after a pause.
+        """
+        index = self._index
+        while True:
+            job = index.take_seal_job()
+            if job is None:
+                await self._wait_for_index_work(index)
+                continue
+            try:
+                result = await self._build(job)
+            except (ZoroError, OSError, SealCancelled) as exc:
+                index.abandon(job)
+                log.warning(
+                    "collection %s: index build failed, retrying later: %s", self._name, exc
+                )
+                await trio.sleep(BUILD_RETRY_S)
+                continue
+            index.install(result)
+            self._persist_wanted.set()  # write the new graph for the checkpointed points now
+
+    async def _wait_for_index_work(self, index: SegmentedIndex) -> None:
+        """Until new points arrive. If writes pause for a moment while the fresh segment holds
+        enough points to matter, freeze it so that the indexer takes them in."""
+        with trio.move_on_after(IDLE_SEAL_S):
+            await self._index_wakeup.wait()
+            self._index_wakeup = trio.Event()
+            return
+        if not index.freeze_fresh(IDLE_SEAL_MIN_POINTS):
+            await self._index_wakeup.wait()
+            self._index_wakeup = trio.Event()
+
+    async def _build(self, job: SealJob) -> SealResult:
+        return await run_stoppable(job.run, job.cancel, self._ann_limiter)
+
+    async def _index_persister(self) -> None:
+        """Write the index's new segments and manifest after each checkpoint, one at a time."""
+        while True:
+            await self._persist_wanted.wait()
+            self._persist_wanted = trio.Event()
+            plan = self._index.plan_checkpoint(self._store.checkpointed_slots)
+            write_payload_indexes = self.payload_snapshot()
+            try:
+                await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
+                await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
+            except (ZoroError, OSError) as exc:
+                log.warning("collection %s: persisting the index failed: %s", self._name, exc)
+
+
+async def run_stoppable(
+    run: Callable[[], T], stop: Callable[[], None], limiter: trio.CapacityLimiter
+) -> T:
+    """Run a long job in a worker thread. On cancellation, ask it to stop and wait for it:
+    a FAISS thread must not outlive the actor (an abandoned one aborts the process at exit),
+    and the store's files must not close under it. Jobs check their stop flag often."""
+    box: list[outcome.Outcome[T]] = []
+    async with trio.open_nursery() as nursery:
+
+        async def work() -> None:
+            with trio.CancelScope(shield=True):
+                box.append(await trio.to_thread.run_sync(outcome.capture, run, limiter=limiter))
+            nursery.cancel_scope.cancel()
+
+        async def stop_when_cancelled() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                stop()
+
+        nursery.start_soon(work)
+        nursery.start_soon(stop_when_cancelled)
+    return box[0].unwrap()

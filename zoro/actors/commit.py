@@ -1,0 +1,252 @@
+"""The actor's commit loop: group commit, apply in LSN order, checkpoints.
+
+The loop takes the first message in the mailbox and every other one already waiting (up to a
+point and byte limit), logs the batch's writes with ONE WAL write and ONE fdatasync in a worker
+thread, and only then applies them to the store and the index, in LSN order, and replies.
+Writes that arrive during the fsync wait for the next batch: that is group commit.
+
+Apply runs on the event loop without an await, so no reader ever sees half a batch, and it is
+the only place that mutates the store or the index's live structures. Checkpoints run here
+too, between batches, so they never overlap an apply. The fsync thread touches only the WAL
+file, never a structure a read uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, NoReturn
+
+import numpy as np
+import trio
+
+from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
+from zoro.errors import BadRequest, LoggedNotApplied, ReplayNeeded, ZoroError, storage_error
+from zoro.types import DeleteBatch
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from zoro.actors.builders import Builders
+    from zoro.actors.mailbox import Mailbox
+    from zoro.actors.reads import Reader
+    from zoro.actors.recovery import Opened
+    from zoro.settings import ActorSettings
+    from zoro.types import WriteOp
+
+log = logging.getLogger(__name__)
+
+
+class Committer:
+    """One collection's commit loop and checkpoints; the only writer of its WAL and store."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ActorSettings,
+        mailbox: Mailbox,
+        opened: Opened,
+        *,
+        reader: Reader,
+        builders: Builders,
+        io_limiter: trio.CapacityLimiter,
+        fail: Callable[[str], None],
+    ) -> None:
+        self._name = name
+        self._settings = settings
+        self._mailbox = mailbox
+        self._store = opened.store
+        self._wal = opened.wal
+        self._index = opened.index
+        self._payload = opened.payload
+        self._reader = reader
+        self._builders = builders
+        self._io_limiter = io_limiter
+        self._fail = fail  # marks the collection failed (and so stops every read) at once
+        self.taken: list[Message] = []  # the batch being committed: answered if torn down
+        self.batches = 0
+        self.writes = 0
+        self.checkpoints = 0
+        self._wal_bytes_at_checkpoint = self._wal.stats().wal_bytes
+        self._last_checkpoint_at = trio.current_time()
+
+    async def run(self) -> None:
+        """Commit batches until the mailbox is closed and empty.
+
+        Raises ReplayNeeded, after answering the batch's writers with LoggedNotApplied, when a
+        batch fails to apply after its WAL sync (see `_commit`).
+        """
+        settings = self._settings
+        while True:
+            batch = await self._next_batch()
+            self.taken = batch or []
+            if batch is None:
+                return
+            if not batch:  # writes paused: checkpoint what came since the last checkpoint
+                if self._store.applied_lsn != self._store.checkpoint_lsn:
+                    try:
+                        await self.checkpoint()
+                    except ZoroError as exc:
+                        log.warning("%s: idle checkpoint failed: %s", self._name, exc.message)
+                continue
+            writes = [m for m in batch if isinstance(m, Write)]
+            if writes:
+                await self._commit_in_order(writes)
+            for change in (m for m in batch if isinstance(m, IndexChange)):
+                await self._change_payload_index(change)
+            checkpoints = [m for m in batch if isinstance(m, Checkpoint)]
+            wal_bytes = self._wal.stats().wal_bytes
+            due = (
+                wal_bytes - self._wal_bytes_at_checkpoint >= settings.checkpoint_wal_bytes
+                or trio.current_time() - self._last_checkpoint_at >= settings.checkpoint_interval_s
+            )
+            if checkpoints or (due and writes):
+                try:
+                    lsn = await self.checkpoint()
+                except ZoroError as exc:
+                    log.warning("%s: checkpoint failed: %s", self._name, exc.message)
+                    for m in checkpoints:
+                        m.reply.fail(exc)
+                else:
+                    for m in checkpoints:
+                        m.reply.ok(lsn)
+
+    async def _next_batch(self) -> list[Message] | None:
+        """The first waiting message and every other one already queued, within the limits;
+        [] when none came for `idle_checkpoint_s`; None once the mailbox is closed."""
+        settings = self._settings
+        inbox = self._mailbox.inbox
+        first: Message | None = None
+        try:
+            with trio.move_on_after(settings.idle_checkpoint_s):
+                first = await inbox.receive()
+        except trio.EndOfChannel:
+            return None
+        if first is None:
+            return []
+        batch = [first]
+        points = len(first.op) if isinstance(first, Write) else 0
+        nbytes = first.nbytes if isinstance(first, Write) else 0
+        while points < settings.max_batch_points and nbytes < settings.max_batch_bytes:
+            try:
+                message = inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+            batch.append(message)
+            if isinstance(message, Write):
+                points += len(message.op)
+                nbytes += message.nbytes
+        return batch
+
+    async def _commit_in_order(self, writes: list[Write]) -> None:
+        """Commit runs of plain writes; a delete by filter alone, matched right before it is
+        logged (after everything ahead of it has been applied)."""
+        run: list[Write] = []
+        for w in writes:
+            if not isinstance(w.op, DeleteWhere):
+                run.append(w)
+                continue
+            if run:
+                await self._commit(run)
+                run = []
+            try:
+                selection = await self._reader.select(w.op.condition, bounded=False)
+            except ZoroError as exc:
+                self._mailbox.taken(w.nbytes)
+                w.reply.fail(exc)
+                continue
+            keys = self._reader.store.keys_of_slots(np.flatnonzero(selection.mask))
+            await self._commit([Write(DeleteBatch(keys), w.nbytes, w.reply)])
+        if run:
+            await self._commit(run)
+
+    async def _change_payload_index(self, change: IndexChange) -> None:
+        payload = self._payload
+        try:
+            undo = payload.change(change.key, change.schema)
+        except ValueError as exc:
+            change.reply.fail(BadRequest(str(exc)))
+            return
+        if undo is not None:
+            try:
+                await trio.to_thread.run_sync(payload.write_schema, limiter=self._io_limiter)
+            except OSError as exc:
+                undo()
+                doing = f"writing the payload index schema of {self._name}"
+                change.reply.fail(storage_error(exc, doing))
+                return
+            self._builders.schemas_changed()
+        change.reply.ok(self._reader.store.applied_lsn)
+
+    async def _commit(self, writes: list[Write]) -> None:
+        self._mailbox.taken(sum(w.nbytes for w in writes))
+        ops: list[WriteOp] = [w.op for w in writes]  # type: ignore[misc]  # no DeleteWhere here
+        try:
+            # not abandoned on cancel: the actor and the disk must agree on what was logged
+            first_lsn = await trio.to_thread.run_sync(
+                self._wal.append, ops, limiter=self._io_limiter
+            )
+        except ZoroError as exc:
+            for w in writes:
+                w.reply.fail(exc)
+            return
+        items = [(first_lsn + i, op) for i, op in enumerate(ops)]
+        try:
+            self._apply(items)
+        except Exception as exc:
+            self._failed_after_sync(writes, exc)
+        self.batches += 1
+        self.writes += len(writes)
+        for i, w in enumerate(writes):
+            w.reply.ok(first_lsn + i)
+
+    def _failed_after_sync(self, writes: list[Write], exc: Exception) -> NoReturn:
+        """The batch is durable in the WAL but not applied, or only in part: the store undoes a
+        failed append, but the index may already hold some of it. So this memory must serve no
+        more reads: the collection is marked failed before anything else can run (no await
+        here), each writer learns that its write is logged and will be applied, and the run
+        ends with ReplayNeeded so that the supervisor reopens the collection, whose replay
+        applies the batch."""
+        reason = exc.message if isinstance(exc, ZoroError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s: apply failed after the WAL sync: %s", self._name, reason)
+        self._fail(f"a logged batch could not be applied ({reason}); it is applied on recovery")
+        answer = LoggedNotApplied(self._name, reason)
+        for w in writes:
+            w.reply.fail(answer)
+        raise ReplayNeeded(self._name, reason) from exc
+
+    def _apply(self, items: list[tuple[int, WriteOp]]) -> None:
+        """Apply durable writes to the store and the index. Synchronous: no reader sees half."""
+        result = self._store.apply_many(items)
+        if len(result.removed_slots):
+            self._index.remove(result.removed_slots)
+        if len(result.added_slots):
+            self._index.add(result.added_slots, result.added_vectors)
+            self._builders.points_added()
+            payload = self._payload
+            if payload.any_ready():
+                slots = result.added_slots
+                payload.add(slots, self._store.payloads_of_slots(slots))
+
+    async def checkpoint(self, *, persist_index_now: bool = False) -> int:
+        """Make storage durable, trim the WAL, and have the index persisted.
+
+        The index is an accelerator that can be rebuilt from storage, so writing it (hundreds of
+        MB for a big HNSW graph) need not hold up writes: the persister task does it behind the
+        commit loop. Only the final checkpoint of a clean close waits for it.
+        """
+        store, index, wal = self._store, self._index, self._wal
+        lsn = await trio.to_thread.run_sync(store.checkpoint, limiter=self._io_limiter)
+        await trio.to_thread.run_sync(wal.remove_segments_through, lsn, limiter=self._io_limiter)
+        if persist_index_now:
+            await trio.to_thread.run_sync(
+                index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
+            )
+            await trio.to_thread.run_sync(
+                self._builders.payload_snapshot(), limiter=self._io_limiter
+            )
+        else:
+            self._builders.persist_soon()
+        self.checkpoints += 1
+        self._wal_bytes_at_checkpoint = self._wal.stats().wal_bytes
+        self._last_checkpoint_at = trio.current_time()
+        return lsn
