@@ -129,6 +129,8 @@ class DataDirInUse(Unavailable):
         )
         self.data_dir = data_dir
         self.holder_pid = holder_pid
+
+
 class LoggedNotApplied(Unavailable):
     """A write whose outcome is known: it is durable in the WAL, but applying it failed (a full
     disk while writing the vectors file, say). It is not lost and not yet visible: the

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import httpx
-import pytest
 
 from tests.torture.conftest import SmallFs
 from zoro.testing import ServerProcess
@@ -86,11 +85,6 @@ def _check_failed_whole(http: httpx.Client, failed: list[list[int]]) -> None:
             assert p["payload"] == _point(p["id"])["payload"], p["id"]
 
 
-@pytest.mark.xfail(
-    reason="a batch logged but not applied needs the manager to reopen its collection "
-    "(CollectionManager restarting an actor that ended with ReplayNeeded: issue 11)",
-    strict=False,
-)
 def test_disk_full_fails_clearly_keeps_acked_data_and_recovers(small_fs: SmallFs) -> None:
     filler = small_fs.path / "filler"
     filler.write_bytes(b"\0" * FILLER_BYTES)  # freed later: "space comes back"

@@ -7,7 +7,8 @@ the actor, removes the files, then the entry. A crash at any point leaves a cata
 
 Start-up never holds the server hostage: `run` reports started as soon as the catalog is read;
 each collection then recovers in its own task and serves as soon as it is ready. A collection
-whose actor fails is marked failed with its reason; the others keep serving.
+whose actor fails is marked failed with its reason; the others keep serving. One whose batch
+failed to apply after its WAL sync is reopened and recovers by replay (supervisor.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import trio
 
 from zoro.actors.actor import ActorState, CollectionActor
 from zoro.actors.reply import Reply
+from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
 from zoro.errors import CollectionClosed, CollectionNotFound, ZoroError
 from zoro.storage import Catalog, CollectionStore
@@ -55,8 +57,7 @@ class CollectionManager:
         self._settings = settings
         self._lock = lock
         self._catalog: Catalog | None = None
-        self._actors: dict[str, CollectionActor] = {}
-        self._done: dict[str, trio.Event] = {}
+        self._collections: dict[str, Supervision] = {}
         # Catalog changes are rare admin operations; one at a time keeps the catalog file simple.
         self._catalog_lock = trio.Lock()
         self._io_limiter = trio.CapacityLimiter(8)
@@ -84,7 +85,9 @@ class CollectionManager:
                 for entry in self._catalog.entries():
                     self._spawn(entry)
                 task_status.started()
-                log.info("%d collection(s) recovering in %s", len(self._actors), self._data_dir)
+                log.info(
+                    "%d collection(s) recovering in %s", len(self._collections), self._data_dir
+                )
                 await trio.sleep_forever()
         finally:
             if own_lock:
@@ -96,38 +99,33 @@ class CollectionManager:
         A create or delete under way ends first; later ones are refused."""
         self._closing = True
         async with self._catalog_lock:
-            for actor in list(self._actors.values()):
-                actor.close()
-        for event in list(self._done.values()):
-            await event.wait()
+            for supervision in list(self._collections.values()):
+                supervision.stop()
+        for supervision in list(self._collections.values()):
+            await supervision.done.wait()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
     def _spawn(self, entry: CollectionEntry) -> CollectionActor:
+        """Start a collection's actor under supervision (zoro/actors/supervisor.py): a failed
+        actor marks its collection failed and the server stays up; one that needs its WAL
+        replayed is reopened."""
         assert self._catalog is not None and self._nursery is not None
-        actor = CollectionActor(
-            entry,
-            self._catalog.collection_dir(entry),
-            self._settings,
-            io_limiter=self._io_limiter,
-            ann_limiter=self._ann_limiter,
-            search_limiter=self._search_limiter,
-        )
-        self._actors[entry.name] = actor
-        self._done[entry.name] = done = trio.Event()
-        self._nursery.start_soon(self._supervise, actor, done)
-        return actor
+        directory = self._catalog.collection_dir(entry)
 
-    async def _supervise(self, actor: CollectionActor, done: trio.Event) -> None:
-        """Run one actor; if it dies, mark its collection failed and keep the server up."""
-        try:
-            await actor.run()
-        except Exception as exc:
-            if actor.state is not ActorState.FAILED:
-                actor.mark_failed(f"{type(exc).__name__}: {exc}")
-            log.error("collection %s failed: %s", actor.name, actor.failure, exc_info=exc)
-        finally:
-            done.set()
+        def make_actor() -> CollectionActor:
+            return CollectionActor(
+                entry,
+                directory,
+                self._settings,
+                io_limiter=self._io_limiter,
+                ann_limiter=self._ann_limiter,
+                search_limiter=self._search_limiter,
+            )
+
+        supervision = self._collections[entry.name] = Supervision(make_actor)
+        self._nursery.start_soon(supervision.run)
+        return supervision.actor
 
     # ------------------------------------------------------------------ catalog operations
 
@@ -193,11 +191,10 @@ class CollectionManager:
                 await trio.to_thread.run_sync(catalog.begin_delete, name)
             except CollectionNotFound:
                 return False
-            actor = self._actors.pop(name, None)
-            done = self._done.pop(name, None)
-            if actor is not None and done is not None:
-                actor.close()
-                await done.wait()
+            supervision = self._collections.pop(name, None)
+            if supervision is not None:
+                supervision.stop()
+                await supervision.done.wait()
             await trio.to_thread.run_sync(catalog.finish_delete, name)
         return True
 
@@ -231,10 +228,10 @@ class CollectionManager:
 
     def actor(self, name: str) -> CollectionActor:
         """The actor of a collection that exists (in any state); CollectionNotFound otherwise."""
-        actor = self._actors.get(name)
-        if actor is None:
+        supervision = self._collections.get(name)
+        if supervision is None:
             raise CollectionNotFound(name)
-        return actor
+        return supervision.actor
 
     def serving(self, name: str) -> CollectionActor:
         """The actor, if it can serve now; raises the reason it cannot (404, 503)."""
@@ -243,13 +240,13 @@ class CollectionManager:
         return actor
 
     def names(self) -> list[str]:
-        return sorted(self._actors)
+        return sorted(self._collections)
 
     def exists(self, name: str) -> bool:
-        return name in self._actors
+        return name in self._collections
 
     def statuses(self) -> list[CollectionStatus]:
         return [
-            CollectionStatus(name, actor.state, actor.failure)
-            for name, actor in sorted(self._actors.items())
+            CollectionStatus(name, s.actor.state, s.actor.failure)
+            for name, s in sorted(self._collections.items())
         ]
