@@ -123,7 +123,7 @@ async def test_the_collection_manager_serves_it(data: Path) -> None:
             assert actor.count() == len(SCROLL[name])
             for point_id in SCROLL[name]:
                 query = np.array([_vector(name, point_id)], dtype=np.float32)
-                hits = actor.search(query, 1)
+                hits = await actor.search(query, 1)
                 assert ids_of(actor.keys_of_slots(hits.slots[0])) == [point_id]
         await manager.close()
         nursery.cancel_scope.cancel()
