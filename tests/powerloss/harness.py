@@ -91,7 +91,7 @@ def run(
     flags = tuple(x for s in SETTINGS for x in ("--set", s))
     with PowerMount(root / "disk") as disk:
         server = ServerProcess(
-            disk.path / "data", extra_args=flags, env=env, log_path=root / "server.log"
+            disk.path / "data", extra_args=flags, env=env, log_path=root / "server.log", cwd=root
         )
         try:
             server.start(timeout_s=60)

@@ -108,8 +108,9 @@ class PowerMount:
         state = self.root / f"state-{self._mounts}.pickle"
         self.command(f"cut {mode} {seed} {state}")
         self.unmount()
-        if self._state is not None:
+        if self._state is not None:  # keep the last cut's files only (for post-mortems)
             self._state.unlink(missing_ok=True)
+            self._state.with_name(self._state.name + ".before").unlink(missing_ok=True)
         self._state = state
         self.mount()
 

@@ -9,7 +9,8 @@ answers one line ("ok ..." or "error ..."):
     stats                     what the disk was asked to do, as JSON (plus held fsyncs, errors)
     gate close | gate open    hold every FSYNC and FSYNCDIR request (the caller blocks) / let go
     cut MODE SEED PATH        the power cut: pickle what survives (disk.Disk.cut) to PATH; from
-                              then on every request fails with EIO (the power is off)
+                              then on every request fails with EIO (the power is off);
+                              PATH.before gets the disk as it was (for post-mortems)
 
 Call `cut` only once every process using the mount is dead; then unmount, and mount PATH anew
 (mount.py does all of it). The kernel must not serve stale cached bytes across that: attribute
@@ -305,6 +306,8 @@ class PowerFS(mfusepy.Operations):
                 self.powered = False
                 survived = self.disk.cut(words[1], int(words[2]))
             Path(words[3]).write_bytes(pickle.dumps(survived.inodes))
+            # and the disk as it was, cache and all: what a failed check is traced back to
+            Path(words[3] + ".before").write_bytes(pickle.dumps(self.disk.inodes))
             return "ok"
         return f"error unknown command {line!r}"
 
