@@ -101,7 +101,8 @@ def run(
                     break
                 mode, cut_seed = modes[(cycle - 1) % len(modes)], rng.randrange(2**32)
                 acked = workload.acked()
-                trio.run(_work_then_kill, server, workload, rng.uniform(*workload_s))
+                workload.cycle = cycle
+                trio.run(_work_then_kill, server, disk, workload, rng.uniform(*workload_s))
                 if workload.acked() == acked:
                     raise HarnessDefect(f"cycle {cycle}: no operation was acknowledged")
                 report.acked += workload.acked() - acked
@@ -135,7 +136,9 @@ def _create_stable(url: str) -> None:
             raise HarnessDefect(f"creating `{name}`: {r.status_code} {r.text}")
 
 
-async def _work_then_kill(server: ServerProcess, workload: Workload, after_s: float) -> None:
+async def _work_then_kill(
+    server: ServerProcess, disk: PowerMount, workload: Workload, after_s: float
+) -> None:
     stop = trio.Event()
     acked = workload.acked()
     async with trio.open_nursery() as nursery:
@@ -144,8 +147,21 @@ async def _work_then_kill(server: ServerProcess, workload: Workload, after_s: fl
         with trio.move_on_after(MIN_ACK_WAIT_S):
             while workload.acked() == acked:
                 await workload.next_ack()
-        server.kill()
+        _kill(server, disk)
         stop.set()
+
+
+def _kill(server: ServerProcess, disk: PowerMount) -> None:
+    """SIGKILL, with every fsync still in progress failed rather than done: the power went
+    out in the middle of it. (Without the gate a killed process waits for its FUSE requests to
+    be answered, so the syncs it had started would all complete.)"""
+    disk.close_gate()
+    try:
+        if server.process is not None:
+            server.process.kill()
+    finally:
+        disk.drop_gate()
+    server.kill()  # and wait for it
 
 
 def _counters(stats: dict[str, object]) -> dict[str, int]:

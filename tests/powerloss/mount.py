@@ -172,6 +172,10 @@ class PowerMount:
     def open_gate(self) -> None:
         self.command("gate open")
 
+    def drop_gate(self) -> None:
+        """Open the gate, failing the held syncs (EIO) instead of doing them."""
+        self.command("gate drop")
+
     def wait_held(self, count: int, timeout_s: float = 10.0) -> bool:
         """Whether `count` fsyncs are held at the gate within `timeout_s`."""
         deadline = time.monotonic() + timeout_s

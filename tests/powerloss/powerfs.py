@@ -8,6 +8,8 @@ answers one line ("ok ..." or "error ..."):
 
     stats                     what the disk was asked to do, as JSON (plus held fsyncs, errors)
     gate close | gate open    hold every FSYNC and FSYNCDIR request (the caller blocks) / let go
+    gate drop                 let go, failing the held ones with EIO and syncing nothing (a
+                              process killed in fsync cannot die before its request is answered)
     cut MODE SEED PATH        the power cut: pickle what survives (disk.Disk.cut) to PATH; from
                               then on every request fails with EIO (the power is off);
                               PATH.before gets the disk as it was (for post-mortems)
@@ -86,6 +88,7 @@ class PowerFS(mfusepy.Operations):
         self.gate = threading.Condition()
         self.gate_closed = False
         self.held = 0  # fsyncs waiting at the gate
+        self.drops = 0  # times the gate let go by failing what it held
         self.powered = True
         self.errors: list[str] = []  # unexpected exceptions: a bug in this file system
 
@@ -275,18 +278,23 @@ class PowerFS(mfusepy.Operations):
     # ------------------------------------------------------------------ control
 
     def wait_at_gate(self) -> None:
+        """Block while the gate is closed; raise EIO if it is dropped meanwhile."""
         with self.gate:
             if not self.gate_closed:
                 return
+            drops = self.drops
             self.held += 1
             self.gate.notify_all()
             while self.gate_closed:
                 self.gate.wait()
             self.held -= 1
+            if self.drops != drops:
+                raise fs_error(errno.EIO)
 
-    def set_gate(self, closed: bool) -> None:
+    def set_gate(self, state: str) -> None:
         with self.gate:
-            self.gate_closed = closed
+            self.gate_closed = state == "close"
+            self.drops += state == "drop"
             self.gate.notify_all()
 
     def command(self, line: str) -> str:
@@ -298,8 +306,8 @@ class PowerFS(mfusepy.Operations):
                 counters["held"] = self.held
             counters["errors"] = len(self.errors)
             return "ok " + json.dumps({**counters, "first_error": self.errors[:1]})
-        if words[:1] == ["gate"] and words[1:] in (["close"], ["open"]):
-            self.set_gate(words[1] == "close")
+        if words[:1] == ["gate"] and words[1:] in (["close"], ["open"], ["drop"]):
+            self.set_gate(words[1])
             return "ok"
         if words[:1] == ["cut"] and len(words) == 4:
             with self._mutex:

@@ -100,6 +100,7 @@ class Writer:
     state: dict[int, int] = field(default_factory=dict)  # acknowledged: id -> tag
     in_flight: PointOp | None = None
     acked: int = 0
+    history: list[tuple[int, PointOp]] = field(default_factory=list)
 
     @property
     def ids(self) -> range:
@@ -144,10 +145,41 @@ class Writer:
             if found != after:
                 raise Violation(
                     f"writer {self.number} in `{self.collection}`: "
-                    f"{_diff(self.state, found, after)} (in flight: {self.in_flight})"
+                    f"{_diff(self.state, found, after)} (in flight: {self.in_flight}); "
+                    f"{self._story(found)}"
                 )
             self.state = found
         self.in_flight = None
+
+    def acknowledge(self, op: PointOp, cycle: int) -> None:
+        self.state = applied(self.state, op)
+        self.in_flight = None
+        self.acked += 1
+        self.history.append((cycle, op))
+        del self.history[:-HISTORY]
+
+    def _story(self, found: dict[int, int]) -> str:
+        """The acknowledged operations behind the first few points that differ."""
+        differ = sorted(
+            i for i in set(found) | set(self.state) if found.get(i) != self.state.get(i)
+        )
+        lines = []
+        for i in differ[:3]:
+            ops = [(c, op) for c, op in self.history if _touches(op, i)]
+            lines.append(
+                f"point {i}: expected tag {self.state.get(i)}, found {found.get(i)}; "
+                f"acknowledged ops on it (cycle, op): {ops[-4:]}"
+            )
+        return " | ".join(lines)
+
+
+HISTORY = 400  # acknowledged operations kept per writer, to explain a violation
+
+
+def _touches(op: PointOp, point_id: int) -> bool:
+    if isinstance(op, Upsert | Delete):
+        return point_id in op.ids
+    return True  # a delete by filter may have touched any of the writer's points
 
 
 def _diff(expected: dict[int, int], found: dict[int, int], after: dict[int, int] | None) -> str:
@@ -275,6 +307,7 @@ class Workload:
     writers: list[Writer] = field(default_factory=list)
     admin: Admin = field(default_factory=Admin)
     tag: int = 0
+    cycle: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -317,9 +350,7 @@ class Workload:
                     return  # the server died: this op stays in flight
                 if r.status_code != 200:
                     raise Violation(f"writer {writer.number}: {op} -> {r.status_code} {r.text}")
-                writer.state = applied(writer.state, op)
-                writer.in_flight = None
-                writer.acked += 1
+                writer.acknowledge(op, self.cycle)
                 self._note_ack()
 
     async def _administer(self, url: str, rng: random.Random) -> None:
