@@ -44,6 +44,7 @@ def test_a_breakage_that_no_longer_applies_fails_loudly(tmp_path: Path) -> None:
 
 
 @pytest.mark.torture
+@pytest.mark.timeout(900)
 @pytest.mark.usefixtures("fuse")
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: b.name)
 def test_the_harness_catches(breakage: Breakage, tmp_path: Path) -> None:

@@ -211,3 +211,15 @@ def test_the_gate_holds_fsyncs_until_it_opens(disk: PowerMount) -> None:
         disk.open_gate()
         thread.join(10)
     assert done.is_set()
+
+
+def test_without_fuse_the_reason_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.powerloss import mount
+
+    real_exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: p != "/dev/fuse" and real_exists(p))
+    mount.fuse_unavailable.cache_clear()
+    try:
+        assert mount.fuse_unavailable() == "no /dev/fuse on this machine"
+    finally:
+        mount.fuse_unavailable.cache_clear()

@@ -31,6 +31,7 @@ def test_power_cuts_keep_every_acknowledged_operation(tmp_path: Path) -> None:
 
 
 @pytest.mark.torture
+@pytest.mark.timeout(1800)
 @pytest.mark.usefixtures("fuse")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_power_cut_torture(tmp_path: Path, seed: int) -> None:
