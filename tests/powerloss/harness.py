@@ -55,6 +55,7 @@ class Report:
     checked_points: int = 0
     seconds: float = 0.0
     cuts: Counter[str] = field(default_factory=Counter)
+    kills: Counter[str] = field(default_factory=Counter)
     disk_ops: Counter[str] = field(default_factory=Counter)
     # how many cuts left each kind of file on disk: shows the cuts landed after checkpoints,
     # rotations and index persistence, not only before them
@@ -62,7 +63,8 @@ class Report:
 
     def summary(self) -> str:
         return (
-            f"{self.cycles} cycles in {self.seconds:.1f} s ({dict(self.cuts)} cuts), "
+            f"{self.cycles} cycles in {self.seconds:.1f} s ({dict(self.cuts)} cuts, "
+            f"{dict(self.kills)}), "
             f"{self.acked} acknowledged operations, {self.checked_points} point checks; "
             f"cuts that left: {dict(self.files_seen)}; disk: {dict(self.disk_ops)}"
         )
@@ -100,9 +102,12 @@ def run(
                 if time.monotonic() - started > time_budget_s:
                     break
                 mode, cut_seed = modes[(cycle - 1) % len(modes)], rng.randrange(2**32)
+                # every other round of modes, the fsyncs in progress at the kill fail
+                drop = (cycle - 1) // len(modes) % 2 == 0
                 acked = workload.acked()
                 workload.cycle = cycle
-                trio.run(_work_then_kill, server, disk, workload, rng.uniform(*workload_s))
+                after_s = rng.uniform(*workload_s)
+                trio.run(_work_then_kill, server, disk, workload, after_s, drop)
                 if workload.acked() == acked:
                     raise HarnessDefect(f"cycle {cycle}: no operation was acknowledged")
                 report.acked += workload.acked() - acked
@@ -110,6 +115,7 @@ def run(
                 report.disk_ops.update(_counters(disk.stats()))
                 disk.power_cut(mode, cut_seed)
                 report.cuts[mode] += 1
+                report.kills["syncs in progress failed" if drop else "syncs in progress done"] += 1
                 report.files_seen.update(_files_left(disk.path / "data"))
                 try:
                     server.start(timeout_s=60)
@@ -118,7 +124,8 @@ def run(
                 except (Violation, RuntimeError, httpx.HTTPError) as exc:
                     elapsed = time.monotonic() - started
                     raise Violation(
-                        f"cycle {cycle} ({mode} cut, seed {cut_seed}), {elapsed:.1f} s in: "
+                        f"cycle {cycle} ({mode} cut, seed {cut_seed}, syncs in progress "
+                        f"{'failed' if drop else 'done'}), {elapsed:.1f} s in: "
                         f"{type(exc).__name__}: {exc}\n--- server log ---\n{server.log()[-1500:]}"
                     ) from exc
                 report.cycles = cycle
@@ -137,7 +144,7 @@ def _create_stable(url: str) -> None:
 
 
 async def _work_then_kill(
-    server: ServerProcess, disk: PowerMount, workload: Workload, after_s: float
+    server: ServerProcess, disk: PowerMount, workload: Workload, after_s: float, drop: bool
 ) -> None:
     stop = trio.Event()
     acked = workload.acked()
@@ -147,14 +154,17 @@ async def _work_then_kill(
         with trio.move_on_after(MIN_ACK_WAIT_S):
             while workload.acked() == acked:
                 await workload.next_ack()
-        _kill(server, disk)
+        if drop:
+            _kill_failing_syncs(server, disk)
+        else:
+            server.kill()
         stop.set()
 
 
-def _kill(server: ServerProcess, disk: PowerMount) -> None:
+def _kill_failing_syncs(server: ServerProcess, disk: PowerMount) -> None:
     """SIGKILL, with every fsync still in progress failed rather than done: the power went
     out in the middle of it. (Without the gate a killed process waits for its FUSE requests to
-    be answered, so the syncs it had started would all complete.)"""
+    be answered, so the syncs it had started all complete: the other way a cut can fall.)"""
     disk.close_gate()
     try:
         if server.process is not None:
