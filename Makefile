@@ -5,13 +5,30 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ./zoro-data
 
-.PHONY: serve test lint check torture bench clean
+.PHONY: serve test lint check torture bench clean fuse3
 
 $(STAMP): pyproject.toml
+	-@$(MAKE) --no-print-directory fuse3
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The power-loss tests (tests/powerloss) mount a FUSE file system through libfuse3; without it
+# they skip. Best effort: installs Debian's fuse3 as root with apt-get, never fails the build.
+fuse3:
+	@found=; for lib in /lib/*/libfuse3.so.3 /usr/lib/*/libfuse3.so.3 /usr/lib/libfuse3.so.3; do \
+		[ -e "$$lib" ] && found=1; \
+	done; \
+	if [ -n "$$found" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing fuse3 (libfuse3) for the power-loss tests"; \
+		(apt-get install -y -q fuse3 || (apt-get update -q && apt-get install -y -q fuse3)) \
+			>/dev/null 2>&1 || echo "could not install fuse3: the power-loss tests will skip"; \
+	else \
+		echo "no libfuse3, and apt-get is not usable as root: the power-loss tests will skip"; \
+	fi
 
 serve: $(STAMP)
 	$(VENV)/bin/zoro serve --data-dir $(DATA_DIR)

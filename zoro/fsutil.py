@@ -19,6 +19,29 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(path: Path) -> None:
+    """Create `path` and its missing parents durably, and make `path`'s own entry durable.
+
+    A new directory is only an entry in its parent until the parent is fsynced: after a power
+    cut it is gone, with everything below it, however well the files inside were synced.
+    Raises OSError.
+    """
+    missing = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+        fsync_dir(directory.parent)
+    if not missing:  # made by an earlier run that may have died before syncing its parent
+        fsync_dir(path.parent)
+
+
 def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
     """Write all of `data` at `offset`: pwrite may write less than asked, so loop.
 

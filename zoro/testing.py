@@ -38,12 +38,14 @@ class ServerProcess:
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.extra_args = extra_args
         self.env = env or {}
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
+        self.cwd = cwd  # `python -m` imports from here first: not a checkout to run another copy
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,7 +68,11 @@ class ServerProcess:
         ]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=self.cwd,
         )
         log.close()
         deadline = time.monotonic() + timeout_s

@@ -9,7 +9,7 @@ import numpy as np
 from zoro.settings import WalSettings
 from zoro.types import DeleteBatch, UpsertBatch, WriteOp, int_keys, keys_of
 from zoro.wal import WalWriter, replay
-from zoro.wal._format import RECORD, list_segments
+from zoro.wal._format import list_segments
 from zoro.wal._reader import SegmentReader
 
 
@@ -54,7 +54,7 @@ def segments(directory: Path) -> list[Path]:
 def record_spans(path: Path, first_lsn: int) -> list[tuple[int, int]]:
     """(start, end) byte offsets of every record in a good segment."""
     with SegmentReader(path) as reader:
-        return [(r.offset, r.offset + RECORD.size + len(r.body)) for r in reader.records(first_lsn)]
+        return [(r.offset, r.end) for r in reader.records(first_lsn)]
 
 
 def flip_bit(path: Path, offset: int, bit: int = 0) -> None:

@@ -83,17 +83,17 @@ def test_decoded_arrays_are_owned_aligned_and_writable() -> None:
         assert array.flags.c_contiguous
 
 
-def test_encode_records_frames_each_op_with_its_lsn_and_crc() -> None:
-    buf = bytes(encode_records([upsert(2), delete(9)], 41))
+def test_encode_records_frames_each_op_with_its_lsn_crc_and_place_in_the_batch() -> None:
+    buf = bytes(encode_records([upsert(2), delete(9), delete(3)], 41))
     pos, lsns = 0, []
     while pos < len(buf):
-        crc, length, lsn, rtype, version, reserved = RECORD.unpack_from(buf, pos)
+        crc, length, lsn, rtype, version, reserved, index = RECORD.unpack_from(buf, pos)
         end = pos + RECORD.size + length
         assert zlib.crc32(buf[pos + 4 : end]) == crc
         assert (version, reserved) == (1, 0)
-        lsns.append((lsn, rtype))
+        lsns.append((lsn, rtype, index))
         pos = end
-    assert lsns == [(41, TYPE_UPSERT), (42, TYPE_DELETE)]
+    assert lsns == [(41, TYPE_UPSERT, 0), (42, TYPE_DELETE, 1), (43, TYPE_DELETE, 2)]
 
 
 @pytest.mark.parametrize("op", [upsert(2, dim=3), delete(1, 2)], ids=["upsert", "delete"])

@@ -15,7 +15,14 @@ from zoro.settings import WalSettings
 from zoro.types import WriteOp
 from zoro.wal import WalRecovery, WalWriter, recover
 from zoro.wal._codec import encode_body
-from zoro.wal._format import RECORD, SEGMENT, pack_segment_header, segment_name
+from zoro.wal._format import (
+    FORMAT_VERSION,
+    RECORD,
+    SEGMENT,
+    pack_segment_header,
+    record_layout,
+    segment_name,
+)
 
 from .conftest import (
     assert_same_op,
@@ -34,21 +41,27 @@ if TYPE_CHECKING:
 OPS: list[WriteOp] = [upsert(2), delete(1), upsert(1, start=7), delete(3, 4), upsert(1, start=9)]
 
 
-def raw_record(lsn: int, rtype: int, body: bytes, version: int = 1) -> bytes:
-    """A record with a good CRC, whatever is in it."""
-    tail = RECORD.pack(0, len(body), lsn, rtype, version, 0)[4:] + body
+def raw_record(
+    lsn: int, rtype: int, body: bytes, version: int = 1, *, index: int = 0, fmt: int = 2
+) -> bytes:
+    """A record with a good CRC, whatever is in it; `index`: its place in its batch (format 2)."""
+    extra = (index,) if fmt == FORMAT_VERSION else ()
+    tail = record_layout(fmt).pack(0, len(body), lsn, rtype, version, 0, *extra)[4:] + body
     return zlib.crc32(tail).to_bytes(4, "little") + tail
 
 
-def raw_segment(directory: Path, first_lsn: int, *records: bytes) -> Path:
+def raw_segment(directory: Path, first_lsn: int, *records: bytes, fmt: int = 2) -> Path:
     directory.mkdir(exist_ok=True)
     path = directory / segment_name(first_lsn)
-    path.write_bytes(pack_segment_header(first_lsn) + b"".join(records))
+    path.write_bytes(pack_segment_header(first_lsn, fmt) + b"".join(records))
     return path
 
 
-def record(lsn: int, op: WriteOp) -> bytes:
-    return raw_record(lsn, *encode_body(op))
+def record(lsn: int, op: WriteOp, *, index: int = 0, fmt: int = 2) -> bytes:
+    return raw_record(lsn, *encode_body(op), index=index, fmt=fmt)
+
+
+FIRST = len(record(1, delete(1)))  # the size of the first record in the raw segments below
 
 
 def test_a_missing_or_empty_directory_is_an_empty_wal(tmp_path: Path) -> None:
@@ -202,7 +215,7 @@ def test_a_whole_record_of_unknown_kind_is_corruption_not_a_tear(
     path = raw_segment(tmp_path, 1, record(1, delete(1)), raw_record(2, rtype, b"x", version))
     with pytest.raises(CorruptionError, match=match) as info:
         recover(tmp_path)
-    assert (info.value.path, info.value.offset) == (str(path), SEGMENT.size + 41)
+    assert (info.value.path, info.value.offset) == (str(path), SEGMENT.size + FIRST)
 
 
 def test_a_whole_record_whose_body_does_not_decode_is_refused_by_replay(tmp_path: Path) -> None:
@@ -210,7 +223,7 @@ def test_a_whole_record_whose_body_does_not_decode_is_refused_by_replay(tmp_path
     assert recover(tmp_path).last_lsn == 2  # framing and CRC are fine
     with pytest.raises(CorruptionError, match="LSN 2: delete body") as info:
         replayed(tmp_path)
-    assert (info.value.path, info.value.offset) == (str(path), SEGMENT.size + 41)
+    assert (info.value.path, info.value.offset) == (str(path), SEGMENT.size + FIRST)
 
 
 @settings(

@@ -89,6 +89,7 @@ from zoro.ann.manifest import (
 from zoro.ann.policy import pick_merge
 from zoro.ann.scores import check_batch, check_k, check_queries, empty_result, from_faiss
 from zoro.errors import StorageError
+from zoro.fsutil import make_dirs
 from zoro.types import Distance
 
 if TYPE_CHECKING:
@@ -338,7 +339,7 @@ class SegmentedIndex:
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown ANN engine {engine!r} (expected 'hnsw' or 'flat')")
-        directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(directory)  # else a power cut can take every persisted segment with it
         self.directory = directory
         self.dimension = dimension
         self.distance = distance

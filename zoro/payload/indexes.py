@@ -32,7 +32,7 @@ import orjson
 
 from zoro import checked_json
 from zoro.errors import CorruptionError
-from zoro.fsutil import atomic_write, fsync_dir
+from zoro.fsutil import atomic_write, fsync_dir, make_dirs
 from zoro.payload.conditions import KeyPath, keys_in, parse_key
 from zoro.payload.field_index import INDEX_CLASSES, SCHEMAS, FieldIndex
 
@@ -219,7 +219,7 @@ class PayloadIndexes:
 
     def write_schema(self) -> None:
         """Persist which indexes exist (atomic). Raises OSError."""
-        self._dir.mkdir(exist_ok=True)
+        make_dirs(self._dir)  # its entry in the collection directory must be durable too
         fields = {k: {"schema": f.schema, "file": f.file} for k, f in self._fields.items()}
         checked_json.write(
             self._dir / SCHEMA_FILE, {"format": FORMAT, "fields": fields, "next": self._next_file}
@@ -248,7 +248,7 @@ class PayloadIndexes:
         for path, arrays in files:
             buffer = io.BytesIO()
             np.savez(buffer, allow_pickle=False, **_storable(arrays))
-            path.parent.mkdir(exist_ok=True)
+            make_dirs(path.parent)
             atomic_write(path, buffer.getvalue())
 
     @classmethod

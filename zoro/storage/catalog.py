@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 
 from zoro import checked_json
 from zoro.errors import CollectionExists, CollectionNotFound, CorruptionError, storage_error
-from zoro.fsutil import fsync_dir
+from zoro.fsutil import fsync_dir, make_dirs
 from zoro.types import Distance
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ class Catalog:
         path = data_dir / CATALOG
         collections = data_dir / COLLECTIONS
         try:
-            collections.mkdir(parents=True, exist_ok=True)
+            make_dirs(data_dir)
+            make_dirs(collections)
             if path.exists():
                 entries = _read(path)
             elif any(collections.iterdir()):

@@ -40,16 +40,17 @@ if TYPE_CHECKING:
 
 
 def encode_records(ops: Sequence[WriteOp], first_lsn: int) -> bytearray:
-    """The records of `ops` with LSNs first_lsn, first_lsn + 1, ..., back to back.
+    """The records of `ops` with LSNs first_lsn, first_lsn + 1, ..., back to back: one batch
+    (batch indexes 0, 1, ...), in the current format.
 
     Raises ValueError for an op whose arrays do not match its documented shape.
     """
     parts: list[Buffer] = []
     ends: list[int] = []
     size = 0
-    for lsn, op in enumerate(ops, first_lsn):
+    for index, op in enumerate(ops):
         rtype, length, body = body_parts(op)
-        parts.append(RECORD.pack(0, length, lsn, rtype, RECORD_VERSION, 0))
+        parts.append(RECORD.pack(0, length, first_lsn + index, rtype, RECORD_VERSION, 0, index))
         parts += body
         size += RECORD.size + length
         ends.append(size)

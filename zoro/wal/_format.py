@@ -8,21 +8,32 @@ Segment header, at offset 0 of every segment (SEGMENT, 20 bytes):
 
     offset  size  field
     0       4     magic b"ZWAL"
-    4       2     format version (1)
+    4       2     format version: 2 is written; 1 (written before 2) is still read
     6       2     reserved, zero
     8       8     first LSN: the LSN of the segment's first record, equal to the file name
     16      4     CRC32 of bytes 0..15
 
-Then records, back to back, until the end of the file. Record header (RECORD, 20 bytes):
+Then records, back to back, until the end of the file. Record header, format version 2 (RECORD,
+24 bytes):
 
     offset  size  field
-    0       4     CRC32 of bytes 4..19 of this header and the whole body
+    0       4     CRC32 of bytes 4..23 of this header and the whole body
     4       4     body length in bytes
     8       8     LSN: 1, 2, 3 ... with no gap and no repeat, across segments too
     16      1     record type: 1 = upsert, 2 = delete (anything else is refused)
     17      1     record version (1 for both types)
     18      2     reserved, zero
-    20      len   body
+    20      4     batch index: the record's place in its batch (0 for the first), so that the
+                  batch began at LSN - index; a batch is the records of one write and one sync
+    24      len   body
+
+Format version 1 (RECORD_V1, 20 bytes) is the same without the batch index: bytes 0..19 as
+above, the body at 20. Why version 2: a power cut can leave an unsynced batch torn with its
+pages written back in any order, so a bad record can be followed by good records of the SAME
+batch. Recovery cuts that off as a torn tail, and still refuses a bad spot followed by a good
+record of a LATER batch (that batch was written only after the bad spot was synced: rot). A
+version 1 segment cannot tell the two apart, so a bad spot followed by any good record there
+is refused. The writer never appends to a version 1 segment: it starts a new one.
 
 Upsert body (type 1, version 1), for n points of dimension dim:
 
@@ -55,12 +66,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 MAGIC: Final = b"ZWAL"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # written
+FORMAT_V1: Final = 1  # still read
 
 SEGMENT: Final = struct.Struct("<4sHHQI")  # magic, format version, reserved, first LSN, crc
-RECORD: Final = struct.Struct("<IIQBBH")  # crc, body length, LSN, type, version, reserved
+# crc, body length, LSN, type, version, reserved, batch index
+RECORD: Final = struct.Struct("<IIQBBHI")
+RECORD_V1: Final = struct.Struct("<IIQBBH")  # the same without the batch index
 CRC: Final = struct.Struct("<I")
-assert (SEGMENT.size, RECORD.size, CRC.size) == (20, 20, 4)
+assert (SEGMENT.size, RECORD.size, RECORD_V1.size, CRC.size) == (20, 24, 20, 4)
 
 UPSERT_COUNTS: Final = struct.Struct("<II")  # n, dim
 DELETE_COUNT: Final = struct.Struct("<I")  # n
@@ -89,8 +103,13 @@ def list_segments(directory: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def pack_segment_header(first_lsn: int) -> bytes:
-    head = SEGMENT.pack(MAGIC, FORMAT_VERSION, 0, first_lsn, 0)[: -CRC.size]
+def record_layout(version: int) -> struct.Struct:
+    """The record header of a segment of format `version` (1 or 2)."""
+    return RECORD_V1 if version == FORMAT_V1 else RECORD
+
+
+def pack_segment_header(first_lsn: int, version: int = FORMAT_VERSION) -> bytes:
+    head = SEGMENT.pack(MAGIC, version, 0, first_lsn, 0)[: -CRC.size]
     return head + CRC.pack(zlib.crc32(head))
 
 
@@ -102,8 +121,9 @@ def segment_header_whole(raw: bytes) -> bool:
     return zlib.crc32(raw[: SEGMENT.size - CRC.size]) == crc
 
 
-def check_segment_header(raw: bytes, first_lsn: int) -> None:
-    """Raise ValueError naming what is wrong with a segment header that should say `first_lsn`."""
+def check_segment_header(raw: bytes, first_lsn: int) -> int:
+    """The format version of a segment header that should say `first_lsn`; ValueError naming
+    what is wrong with it otherwise."""
     if len(raw) < SEGMENT.size:
         raise ValueError(f"segment header is {len(raw)} bytes, short of {SEGMENT.size}")
     magic, version, reserved, lsn, _crc = SEGMENT.unpack_from(raw)
@@ -111,10 +131,11 @@ def check_segment_header(raw: bytes, first_lsn: int) -> None:
         raise ValueError(f"not a WAL segment header (magic {magic!r})")
     if not segment_header_whole(raw):
         raise ValueError("segment header CRC mismatch")
-    if version != FORMAT_VERSION or reserved:
+    if version not in (FORMAT_V1, FORMAT_VERSION) or reserved:
         raise ValueError(f"unsupported WAL format version {version} (reserved {reserved:#x})")
     if lsn != first_lsn:
         raise ValueError(f"segment header says first LSN {lsn}, its file name says {first_lsn}")
+    return int(version)
 
 
 def check_record_kind(rtype: int, version: int, reserved: int) -> None:

@@ -1,7 +1,8 @@
 """Reading one segment file: its header, then its records in order, each one checked.
 
 The reader only says what is wrong and where (BadRecord); recover() and replay() decide whether
-that is a torn tail to cut or corruption to refuse.
+that is a torn tail to cut or corruption to refuse. It reads both formats (_format.py): the
+header says which record layout follows.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import numpy as np
 
 from zoro.wal._format import (
     CRC,
-    RECORD,
+    FORMAT_V1,
+    FORMAT_VERSION,
+    RECORD_V1,
     SEGMENT,
     check_record_kind,
     check_segment_header,
+    record_layout,
     segment_header_whole,
 )
 
@@ -48,6 +52,7 @@ class Record:
     lsn: int
     rtype: int
     body: bytes
+    end: int  # offset just past it
 
 
 class SegmentReader:
@@ -57,6 +62,7 @@ class SegmentReader:
         self.path = path
         self._file: BinaryIO = open(path, "rb", buffering=_READ_BUFFER)  # noqa: SIM115
         self.size = os.fstat(self._file.fileno()).st_size
+        self.version: int | None = None  # known once check_header has passed
 
     def __enter__(self) -> SegmentReader:
         return self
@@ -71,27 +77,34 @@ class SegmentReader:
         self._file.seek(0)
         raw = self._file.read(SEGMENT.size)
         try:
-            check_segment_header(raw, first_lsn)
+            self.version = check_segment_header(raw, first_lsn)
         except ValueError as exc:
             # short or CRC-bad could be an interrupted creation; a whole header that says
             # something else could not
             raise BadRecord(0, str(exc), tearable=not segment_header_whole(raw)) from None
 
     def records(self, first_lsn: int) -> Iterator[Record]:
-        """Every record in order, checked: framing, CRC, LSN continuity, known type/version.
+        """Every record in order, checked: framing, CRC, LSN continuity, known type/version,
+        and (format 2) batch indexes that count up within a batch and start at 0 in a new one.
 
-        Raises BadRecord at the first record that fails; the ones before it were good.
+        Raises BadRecord at the first record that fails (at 0: the header, unless check_header
+        has passed already); the ones before it were good.
         """
+        if self.version is None:
+            self.check_header(first_lsn)
+        assert self.version is not None
+        layout = record_layout(self.version)
         pos, lsn, size, read = SEGMENT.size, first_lsn, self.size, self._file.read
+        index = -1  # batch index of the record before (format 2)
         self._file.seek(pos)
         while pos < size:
-            if size - pos < RECORD.size:
+            if size - pos < layout.size:
                 raise BadRecord(pos, f"short record header ({size - pos} bytes)", tearable=True)
-            head = read(RECORD.size)
-            if len(head) < RECORD.size:  # the file shrank under us
+            head = read(layout.size)
+            if len(head) < layout.size:  # the file shrank under us
                 raise BadRecord(pos, "short read", tearable=True)
-            crc, length, got_lsn, rtype, version, reserved = RECORD.unpack(head)
-            end = pos + RECORD.size + length
+            crc, length, got_lsn, rtype, version, reserved, *rest = layout.unpack(head)
+            end = pos + layout.size + length
             if end > size:
                 what = f"record of {length} bytes runs past the end of the file ({size} bytes)"
                 raise BadRecord(pos, what, tearable=True)
@@ -106,39 +119,56 @@ class SegmentReader:
                 check_record_kind(rtype, version, reserved)
             except ValueError as exc:
                 raise BadRecord(pos, f"LSN {lsn}: {exc}", tearable=False) from None
-            yield Record(pos, lsn, rtype, body)
+            if rest and rest[0] not in (0, index + 1):
+                what = f"LSN {lsn}: batch index {rest[0]} after {index}"
+                raise BadRecord(pos, what, tearable=False)
+            index = rest[0] if rest else -1
+            yield Record(pos, lsn, rtype, body, end)
             pos, lsn = end, lsn + 1
 
-    def has_record_from(self, start: int, min_lsn: int) -> bool:
-        """Whether a record with a good CRC and an LSN >= min_lsn starts at or after `start`.
+    def later_batch_from(self, start: int, lsn: int) -> bool:
+        """Whether a good record (CRC good) of a batch after the one LSN `lsn` belongs to
+        starts at or after `start`. Used only when something is bad at `start` in the newest
+        segment, where the next record should have been `lsn`.
 
-        Used only when something is bad in the newest segment. A batch is written only after
-        the one before it was synced, so a good record beyond the bad spot says the bad spot
-        was synced once and has rotted since: corruption, not a torn tail. (One exception: an
-        unsynced batch whose pages reached the disk out of order. Refusing it is the safe
-        mistake.) The bad spot's length field may be the damaged part, so look at every byte
-        offset, picking candidates by their LSN field with numpy, then checking their CRC.
+        A batch is written only after the one before it was synced, so a good record of a later
+        batch says the bad spot was synced once and has rotted since: corruption, not a torn
+        tail. Good records of the bad spot's own batch say nothing: that batch may not have been
+        synced, and a power cut can keep its pages in any order. Format 2 records carry their
+        batch; format 1 ones do not, so there any good record beyond counts (refusing a torn
+        batch is the safe mistake). With the header itself bad the format is unknown: both
+        layouts are tried. The bad spot's length field may be the damaged part, so look at
+        every byte offset, picking candidates by their LSN field with numpy, then checking
+        their CRC.
         """
         self._file.seek(start)
         data = self._file.read()
-        max_lsn = min_lsn + len(data) // RECORD.size
+        layouts = (self.version,) if self.version is not None else (FORMAT_V1, FORMAT_VERSION)
+        max_lsn = lsn + len(data) // RECORD_V1.size
         for align in range(8):
             lsn_at = align + 8  # the LSN field is at byte 8 of a record header
             count = (len(data) - lsn_at) // 8
             if count <= 0:
                 continue
             words = np.frombuffer(data, dtype="<u8", count=count, offset=lsn_at)
-            for i in np.flatnonzero((words >= min_lsn) & (words <= max_lsn)).tolist():
-                if _is_good_record(data, lsn_at + 8 * i - 8):
-                    return True
+            for i in np.flatnonzero((words >= lsn) & (words <= max_lsn)).tolist():
+                for version in layouts:
+                    batch = _good_record_batch(data, lsn_at + 8 * i - 8, version)
+                    if batch is not None and batch > lsn:
+                        return True
         return False
 
 
-def _is_good_record(data: bytes, at: int) -> bool:
-    if len(data) - at < RECORD.size:
-        return False
-    crc: int
-    length: int
-    crc, length = RECORD.unpack_from(data, at)[:2]
-    end = at + RECORD.size + length
-    return end <= len(data) and zlib.crc32(memoryview(data)[at + CRC.size : end]) == crc
+def _good_record_batch(data: bytes, at: int, version: int) -> int | None:
+    """For a good record of format `version` at `at`: the LSN its batch began at (format 1:
+    the record's own LSN plus one, "later than anything"). None if no good record is there."""
+    layout = record_layout(version)
+    if len(data) - at < layout.size:
+        return None
+    crc, length, lsn, *_, last = layout.unpack_from(data, at)
+    end = at + layout.size + length
+    if end > len(data) or zlib.crc32(memoryview(data)[at + CRC.size : end]) != crc:
+        return None
+    if version == FORMAT_VERSION:
+        return int(lsn - last) if last <= lsn else None
+    return int(lsn) + 1

@@ -1,10 +1,13 @@
 """recover(): check every segment, cut a torn tail off the newest one, refuse anything else.
 
 The rule (ZODB FileStorage's read_index and _truncate): only the newest segment can end in a
-record that a crash interrupted, because every batch is synced before the next is written. So
-a short or CRC-bad record there is cut off, unless a good record follows it (then it was synced
-once and has rotted since). Any other damage is corruption, and the collection must not open.
-The cut bytes are first copied aside to `<segment>.trN`, for a human to look at.
+batch that a crash interrupted, because every batch is synced before the next is written. So
+a short or CRC-bad record there is cut off, with everything after it, unless a good record of a
+later batch follows (then the bad spot was synced once and has rotted since). Good records of
+the bad spot's own batch may follow: a power cut during the batch's sync can keep its pages in
+any order (format 1 segments cannot tell, so there any good record that follows means
+corruption). Any other damage is corruption, and the collection must not open. The cut bytes
+are first copied aside to `<segment>.trN`, for a human to look at.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def _scan(reader: SegmentReader, first: int, *, newest: bool) -> _Scan:
         reader.check_header(first)
     except BadRecord as bad:
         # An unsynced rotation can leave a short or unwritten header and no record after it.
-        if newest and bad.tearable and not reader.has_record_from(0, first):
+        if newest and bad.tearable and not reader.later_batch_from(0, first):
             return _Scan(0, 0, bad.what)
         raise CorruptionError(str(reader.path), bad.offset, bad.what) from None
     count = 0
@@ -98,7 +101,7 @@ def _scan(reader: SegmentReader, first: int, *, newest: bool) -> _Scan:
         for _record in reader.records(first):
             count += 1
     except BadRecord as bad:
-        if newest and bad.tearable and not reader.has_record_from(bad.offset + 1, first + count):
+        if newest and bad.tearable and not reader.later_batch_from(bad.offset + 1, first + count):
             return _Scan(count, bad.offset, bad.what)
         raise CorruptionError(str(reader.path), bad.offset, bad.what) from None
     return _Scan(count, None)

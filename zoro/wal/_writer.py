@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 from zoro.errors import storage_error
 from zoro.fsutil import fsync_dir, pwrite_all
 from zoro.wal._codec import encode_records
-from zoro.wal._format import SEGMENT, list_segments, pack_segment_header, segment_name
+from zoro.wal._format import (
+    FORMAT_VERSION,
+    SEGMENT,
+    list_segments,
+    pack_segment_header,
+    segment_name,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -190,11 +196,15 @@ class WalWriter:
             size = path.stat().st_size
             if size > SEGMENT.size and first >= next_lsn:
                 raise ValueError(f"next_lsn {next_lsn} would repeat LSNs of {path}")
-            if size > SEGMENT.size or (size == SEGMENT.size and first == next_lsn):
+            current = _format_of(path) == FORMAT_VERSION
+            if current and (size > SEGMENT.size or (size == SEGMENT.size and first == next_lsn)):
                 self._fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
                 self._first_lsn, self._path, self._size = first, path, size
                 return
-            path.unlink()  # holds no record; make the newest segment start at next_lsn
+            if size > SEGMENT.size:  # an older format's records: sealed, never appended to
+                self._sealed.append(_Sealed(first, path, size))
+            else:  # holds no record; make the newest segment start at next_lsn
+                path.unlink()
         self._fd, self._path = self._create(next_lsn)
         self._first_lsn, self._size = next_lsn, SEGMENT.size
 
@@ -246,3 +256,13 @@ class WalWriter:
         except OSError as exc:
             self._needs_truncate = True  # retried before the next append writes anything
             log.error("%s: could not cut back a failed WAL write: %s", self._path, exc)
+
+
+def _format_of(path: Path) -> int | None:
+    """The format version a segment's header states (None if it has no whole header)."""
+    with open(path, "rb") as f:
+        raw = f.read(SEGMENT.size)
+    if len(raw) < SEGMENT.size:
+        return None
+    version: int = SEGMENT.unpack(raw)[1]
+    return version
