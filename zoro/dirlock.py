@@ -21,7 +21,7 @@ import os
 from typing import TYPE_CHECKING, Final
 
 from zoro.errors import DataDirInUse, storage_error
-from zoro.fsutil import fsync_dir, pwrite_all
+from zoro.fsutil import make_dirs, pwrite_all
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +48,7 @@ class DataDirLock:
         """
         path = data_dir / LOCK
         try:
-            created = _make_dirs(data_dir)
+            make_dirs(data_dir)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise storage_error(exc, f"locking the data directory {data_dir}") from exc
@@ -64,8 +64,6 @@ class DataDirLock:
         try:
             os.ftruncate(fd, 0)
             pwrite_all(fd, f"{os.getpid()}\n".encode(), 0)
-            if created:
-                fsync_dir(data_dir)  # not needed for the lock; the new directory lasts
         except OSError as exc:
             os.close(fd)
             raise storage_error(exc, f"writing {path}") from exc
@@ -88,18 +86,6 @@ class DataDirLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
-
-
-def _make_dirs(data_dir: Path) -> bool:
-    """Create `data_dir` and any missing parents, each made durable in its parent."""
-    if data_dir.is_dir():
-        return False
-    missing = [p for p in (data_dir, *data_dir.parents) if not p.exists()]
-    for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another process got there first
-            directory.mkdir()
-        fsync_dir(directory.parent)
-    return True
 
 
 def _read_pid(fd: int) -> int | None:

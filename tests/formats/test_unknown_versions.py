@@ -1,9 +1,9 @@
-"""A golden file whose version says 2 (a newer writer) is refused, naming the file and the version.
+"""A golden file whose version says 99 (a newer writer) is refused, naming the file and the version.
 
-Each case takes one file of a copy of the golden directory, changes its version field to 2 and
+Each case takes one file of a copy of the golden directory, changes its version field to NEWER and
 nothing else (CRCs recomputed, as a newer writer would have written them), and opens it the way
 the server does. Files the server must read (WAL, storage, catalog, meta, payload index schema)
-must fail to open with an error naming the file and version 2. Files that only accelerate (the ANN
+must fail to open with an error naming the file and version 99. Files that only accelerate (the ANN
 manifest and segments, the payload index arrays) may instead be set aside and rebuilt from
 storage, as they are when damaged, with a warning that names the file and the version.
 """
@@ -33,23 +33,25 @@ from zoro.settings import StorageSettings
 from zoro.storage import Catalog, CollectionStore
 from zoro.wal import recover
 
-# "version 2", "v2" or a JSON dict's "'format': 2", as a word
-NAMES_VERSION_2 = re.compile(r"(version |v|'format': )2\b")
+# A version no build has written (not 2: the WAL's segments are at version 2 now). The refusal
+# says "version 99", "v99" or a JSON dict's "'format': 99", as a word.
+NEWER = 99
+NAMES_NEWER = re.compile(rf"(version |v|'format': ){NEWER}\b")
 
 
 @dataclass(frozen=True)
 class Case:
     file: str  # relative to the collection `golden`, or to the data directory
-    bump: Callable[[Path], None]  # rewrite the file with version 2
+    bump: Callable[[Path], None]  # rewrite the file with version 99
     open: Callable[[Path], str]  # open the data directory; the error or warning text, or ""
 
 
 def _u16_version(at: int, crc_at: int, crc_from: int = 0) -> Callable[[Path], None]:
-    """Set the u16 at `at` to 2 and recompute the CRC32 of bytes crc_from..crc_at into it."""
+    """Set the u16 at `at` to NEWER and recompute the CRC32 of bytes crc_from..crc_at into it."""
 
     def bump(path: Path) -> None:
         raw = bytearray(path.read_bytes())
-        struct.pack_into("<H", raw, at, 2)
+        struct.pack_into("<H", raw, at, NEWER)
         struct.pack_into("<I", raw, crc_at, zlib.crc32(raw[crc_from:crc_at]))
         path.write_bytes(raw)
 
@@ -57,11 +59,11 @@ def _u16_version(at: int, crc_at: int, crc_from: int = 0) -> Callable[[Path], No
 
 
 def _wal_record_version(path: Path) -> None:
-    """Record LSN 2 (at byte 545) of version 2; its CRC covers header bytes 4.. and the body."""
+    """Record LSN 2 (at byte 545) of version 99; its CRC covers header bytes 4.. and the body."""
     raw = bytearray(path.read_bytes())
     at = 545
     (length,) = struct.unpack_from("<I", raw, at + 4)
-    raw[at + 17] = 2
+    raw[at + 17] = NEWER
     struct.pack_into("<I", raw, at, zlib.crc32(raw[at + 4 : at + 20 + length]))
     path.write_bytes(raw)
 
@@ -69,7 +71,7 @@ def _wal_record_version(path: Path) -> None:
 def _json_field(field: str) -> Callable[[Path], None]:
     def bump(path: Path) -> None:
         data = checked_json.read(path)
-        data[field] = 2
+        data[field] = NEWER
         checked_json.write(path, data)
 
     return bump
@@ -77,7 +79,7 @@ def _json_field(field: str) -> Callable[[Path], None]:
 
 def _manifest_version(path: Path) -> None:
     doc = orjson.loads(path.read_bytes())
-    doc["version"] = 2
+    doc["version"] = NEWER
     path.write_bytes(orjson.dumps(doc))
 
 
@@ -85,7 +87,7 @@ def _npz_format(path: Path) -> None:
     with np.load(path) as z:
         arrays = {name: z[name] for name in z.files}
     meta = orjson.loads(arrays["meta"].tobytes())
-    meta["format"] = 2
+    meta["format"] = NEWER
     arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -194,6 +196,6 @@ def test_a_newer_version_is_refused_by_name(
     case.bump(path)
     caplog.set_level(logging.WARNING)
     said = case.open(data)
-    assert said, f"{case.file} of version 2 was read as if it were version 1"
+    assert said, f"{case.file} of version {NEWER} was read as if it were version 1"
     assert str(path) in said, f"the refusal does not name the file: {said}"
-    assert NAMES_VERSION_2.search(said), f"the refusal does not name version 2: {said}"
+    assert NAMES_NEWER.search(said), f"the refusal does not name version {NEWER}: {said}"
