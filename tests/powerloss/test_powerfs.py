@@ -13,6 +13,7 @@ import pytest
 
 from tests.powerloss.disk import PAGE
 from tests.powerloss.mount import PowerMount, mounted
+from zoro.fsutil import fsync_dir
 
 
 @pytest.fixture
@@ -32,18 +33,10 @@ def write_file(path: Path, data: bytes, *, sync: bool) -> None:
         os.close(fd)
 
 
-def sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def test_an_unsynced_write_is_lost(disk: PowerMount) -> None:
     path = disk.path / "f"
     write_file(path, b"durable", sync=True)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     fd = os.open(path, os.O_WRONLY)
     os.pwrite(fd, b"LOST", 0)
     os.pwrite(fd, b" and more", 7)
@@ -56,7 +49,7 @@ def test_an_unsynced_write_is_lost(disk: PowerMount) -> None:
 def test_fsynced_data_is_kept(disk: PowerMount) -> None:
     path = disk.path / "f"
     write_file(path, b"one", sync=True)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     fd = os.open(path, os.O_WRONLY)
     os.pwrite(fd, b"two, longer", 0)
     os.fdatasync(fd)
@@ -69,12 +62,12 @@ def test_a_synced_new_file_whose_directory_was_not_synced_loses_its_name(
     disk: PowerMount,
 ) -> None:
     (disk.path / "sub").mkdir()
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     write_file(disk.path / "sub" / "new", b"data", sync=True)
     disk.power_cut()
     assert os.listdir(disk.path / "sub") == []
     write_file(disk.path / "sub" / "new", b"data", sync=True)
-    sync_dir(disk.path / "sub")
+    fsync_dir(disk.path / "sub")
     disk.power_cut()
     assert (disk.path / "sub" / "new").read_bytes() == b"data"
 
@@ -82,7 +75,7 @@ def test_a_synced_new_file_whose_directory_was_not_synced_loses_its_name(
 def test_a_new_directory_needs_its_parent_synced(disk: PowerMount) -> None:
     (disk.path / "sub").mkdir()
     write_file(disk.path / "sub" / "f", b"x", sync=True)
-    sync_dir(disk.path / "sub")
+    fsync_dir(disk.path / "sub")
     disk.power_cut()
     assert os.listdir(disk.path) == []
 
@@ -90,7 +83,7 @@ def test_a_new_directory_needs_its_parent_synced(disk: PowerMount) -> None:
 def test_a_rename_not_covered_by_a_directory_sync_is_undone(disk: PowerMount) -> None:
     target = disk.path / "meta"
     write_file(target, b"old", sync=True)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     write_file(disk.path / "meta.tmp", b"new", sync=True)
     os.replace(disk.path / "meta.tmp", target)
     assert target.read_bytes() == b"new"
@@ -100,7 +93,7 @@ def test_a_rename_not_covered_by_a_directory_sync_is_undone(disk: PowerMount) ->
     # and with the directory synced, the rename stands
     write_file(disk.path / "meta.tmp", b"new", sync=True)
     os.replace(disk.path / "meta.tmp", target)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     disk.power_cut()
     assert sorted(os.listdir(disk.path)) == ["meta"]
     assert target.read_bytes() == b"new"
@@ -109,12 +102,12 @@ def test_a_rename_not_covered_by_a_directory_sync_is_undone(disk: PowerMount) ->
 def test_unlinks_come_back_unless_the_directory_is_synced(disk: PowerMount) -> None:
     for name in ("a", "b"):
         write_file(disk.path / name, name.encode(), sync=True)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     (disk.path / "a").unlink()
     disk.power_cut()
     assert sorted(os.listdir(disk.path)) == ["a", "b"]
     (disk.path / "a").unlink()
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     disk.power_cut()
     assert sorted(os.listdir(disk.path)) == ["b"]
 
@@ -124,7 +117,7 @@ def test_random_mode_keeps_pages_out_of_order(disk: PowerMount) -> None:
     path = disk.path / "f"
     pages = 8
     write_file(path, b"o" * PAGE * pages, sync=True)
-    sync_dir(disk.path)
+    fsync_dir(disk.path)
     seen: set[str] = set()
     for seed in range(12):
         fd = os.open(path, os.O_WRONLY)
