@@ -9,12 +9,13 @@ stall the server for everyone else? This tree beside a baseline tree, in the sam
    timed beside the planner's cost model (zoro/actors/planner.py); and the crossover: 4 trio
    tasks running exact scans of a given cost inline or in worker threads, the QPS and a probe
    task's scheduling delay (p99) for each.
-2. servers: three collections in one data directory, loaded once through HTTP by this tree's
-   server: `a`, 400,000 x 128 (100,000 with --quick) with the flat engine, for the heavy load;
-   `b`, 1,000 x 128, small; `h`, 50,000 x 128 clustered (20,000 with --quick) with an HNSW
-   graph, the hot path. Then, R rounds, each running the baseline's server and this tree's on
-   that directory in turn (the baseline is REF, default `main`, checked out into a scratch git
-   worktree and started with PYTHONPATH pointing at it). Against each server, with wrk -t1
+2. servers: three collections, loaded through HTTP from the same seeds into one data directory
+   per tree by that tree's own server (a baseline from before a format change cannot read this
+   tree's files): `a`, 400,000 x 128 (100,000 with --quick) with the flat engine, for the heavy
+   load; `b`, 1,000 x 128, small; `h`, 50,000 x 128 clustered (20,000 with --quick) with an
+   HNSW graph, the hot path. Then, R rounds, each running the baseline's server and this
+   tree's in turn (the baseline is REF, default `main`, checked out into a scratch git worktree
+   and started with PYTHONPATH pointing at it). Against each server, with wrk -t1
    (bench/wrk/bodies.lua):
    - idle: GET /healthz from 1 connection; PUT /collections/b/points?wait=true of one new
      point from 1 connection; each for S s (10; 4 with --quick);
@@ -260,9 +261,14 @@ def create(client: httpx.Client, name: str, engine: str) -> None:
     client.put(f"/collections/{name}", json=body).raise_for_status()
 
 
-def load_data(root: Path, data_dir: Path, a_points: int, h_points: int) -> dict[str, Any]:
+def load_data(
+    root: Path, data_dir: Path, tree: Path, a_points: int, h_points: int
+) -> dict[str, Any]:
+    """The same data (same seeds) into `data_dir`, written by `tree`'s own server: each tree
+    reads a directory in its own formats (a baseline from before a format change could not
+    read one written by this tree)."""
     rng = np.random.default_rng(5)
-    server = server_process(data_dir, root / "load.log", TREE)
+    server = server_process(data_dir, root / f"load-{data_dir.name}.log", tree)
     server.start(timeout_s=60)
     out: dict[str, Any] = {}
     try:
@@ -395,7 +401,6 @@ def _wrk_json(stdout: str) -> dict[str, Any]:
 
 
 def servers(root: Path, args: argparse.Namespace, seconds: float) -> dict[str, Any]:
-    data_dir = root / "data"
     a_points = args.points or (100_000 if args.quick else 400_000)
     h_points = 20_000 if args.quick else 50_000
     out: dict[str, Any] = {
@@ -409,18 +414,21 @@ def servers(root: Path, args: argparse.Namespace, seconds: float) -> dict[str, A
     print(
         f"loading a ({a_points:,} x {DIM}, flat), b (1,000), h ({h_points:,}, HNSW) ...", flush=True
     )
-    out["loading"] = load_data(root, data_dir, a_points, h_points)
     files = bodies(root)
     rounds: dict[str, list[dict[str, Any]]] = {"baseline": [], "this": []}
     with baseline_tree(root, args.baseline) as (base_path, base_label):
         out["baseline"] = base_label
         out["this"] = "working tree" + (f" (--set {' '.join(args.set)})" if args.set else "")
         trees = {"baseline": base_path, "this": TREE}
+        dirs = {label: root / f"data-{label}" for label in trees}
+        out["loading"] = {
+            label: load_data(root, dirs[label], trees[label], a_points, h_points) for label in trees
+        }
         id_base = 10**7
         for r in range(args.rounds):
             for label in ("baseline", "this"):
                 print(f"round {r + 1}: {label} server ...", flush=True)
-                server = server_process(data_dir, root / f"{label}.log", trees[label])
+                server = server_process(dirs[label], root / f"{label}.log", trees[label])
                 if label == "this":
                     server.extra_args = tuple(x for a in args.set for x in ("--set", a))
                 server.start(timeout_s=120)
