@@ -359,30 +359,33 @@ def _written_back(node: Inode, rng: random.Random) -> bytearray:
         sizes.append(
             op.size if isinstance(op, Resize) else max(sizes[-1], op.offset + len(op.data))
         )
-    # a page reflects the ops before its cutoff (op index) and none after
-    cutoff = {
-        page: [0, *(i + 1 for i in ops)][rng.randint(0, len(ops))] for page, ops in touching.items()
-    }
-    size = sizes[rng.randint(0, len(node.pending))]
     buf = bytearray(node.durable)
-    for i, op in enumerate(node.pending):
-        if isinstance(op, Write):
-            for page in _pages(op, 0):
-                if i < cutoff[page]:
-                    lo = max(op.offset, page * PAGE)
-                    hi = min(op.offset + len(op.data), (page + 1) * PAGE)
-                    _apply(buf, Write(lo, op.data[lo - op.offset : hi - op.offset]))
-        else:
-            # apply the resize only to the pages that take it; others keep their bytes
-            before = bytes(buf)
-            _apply(buf, op)
-            for page in _pages(op, len(before)):
-                if i >= cutoff[page]:
-                    lo, hi = page * PAGE, min((page + 1) * PAGE, len(before))
-                    if lo < hi:
-                        _apply(buf, Write(lo, before[lo:hi]))
-    _resize(buf, size)
+    _resize(buf, max(sizes))
+    for page, ops in touching.items():
+        # the page as it was after op `cutoff - 1` (0: as durable), each page its own moment
+        cutoff = [0, *(i + 1 for i in ops)][rng.randint(0, len(ops))]
+        buf[page * PAGE : (page + 1) * PAGE] = _page_as_of(node, page, cutoff)
+    _resize(buf, sizes[rng.randint(0, len(node.pending))])
     return buf
+
+
+def _page_as_of(node: Inode, page: int, cutoff: int) -> bytes:
+    """Page `page` of the file after its first `cutoff` pending ops; bytes past the file's size
+    at that moment read as zeros, as they would once the file grows again."""
+    lo = page * PAGE
+    content = bytearray(PAGE)
+    durable = node.durable[lo : lo + PAGE]
+    content[: len(durable)] = durable
+    for op in node.pending[:cutoff]:
+        if isinstance(op, Resize):
+            keep = max(0, op.size - lo)
+            if keep < PAGE:
+                content[keep:] = bytes(PAGE - keep)
+        else:
+            start, stop = max(op.offset, lo), min(op.offset + len(op.data), lo + PAGE)
+            if start < stop:
+                content[start - lo : stop - lo] = op.data[start - op.offset : stop - op.offset]
+    return bytes(content)
 
 
 def _reachable(inodes: dict[int, Inode]) -> dict[int, Inode]:
