@@ -15,6 +15,7 @@ from tests.frameworks.conftest import (
     FUSION,
     LOCAL,
     MMR,
+    QDRANT_CLIENT_WARNINGS,
     SPARSE,
     UNNAMED,
     Backend,
@@ -23,6 +24,8 @@ from tests.frameworks.conftest import (
 )
 from tests.frameworks.corpus import DOCS, QUERIES, Doc
 from tests.frameworks.fakes import assert_same_answers, dense, sparse
+
+pytestmark = QDRANT_CLIENT_WARNINGS
 
 Ranking = list[tuple[str, float]]
 
