@@ -36,9 +36,10 @@ def dense(text: str) -> list[float]:
         h = zlib.crc32(word.encode())
         weight = 0.5 + (h >> 8) % 100 / 100  # uneven weights: fewer exact ties between texts
         vec[h % DIM] += weight if (h >> 16) & 1 else -weight
+    # A constant component shared by all texts: no two texts are exactly orthogonal, so unrelated
+    # texts do not all tie at score 0 (which of them a limit cuts would be arbitrary).
+    vec[0] += 0.25
     norm = math.sqrt(sum(x * x for x in vec))
-    if norm == 0.0:  # no words, or words that cancel out: still a valid cosine vector
-        vec[0], norm = 1.0, 1.0
     return [x / norm for x in vec]
 
 
@@ -84,3 +85,8 @@ def assert_same_answers(got: dict[str, Ranked], want: dict[str, Ranked]) -> None
             assert_same_ranking(got[key], ranking)
         except AssertionError as exc:
             raise AssertionError(f"{key}: {exc}") from None
+
+
+def ordered(ids: Sequence[Hashable]) -> list[tuple[Hashable, float]]:
+    """An unscored list as a ranking whose order counts: the score is minus the position."""
+    return [(pid, -float(pos)) for pos, pid in enumerate(ids)]

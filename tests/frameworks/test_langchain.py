@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,11 @@ from tests.frameworks.conftest import (
     fresh_name,
 )
 from tests.frameworks.corpus import DOCS, QUERIES, Doc
-from tests.frameworks.fakes import assert_same_answers, dense, sparse
+from tests.frameworks.fakes import assert_same_answers, dense, ordered, sparse
 
 pytestmark = QDRANT_CLIENT_WARNINGS
 
-Ranking = list[tuple[str, float]]
+Ranking = list[tuple[Hashable, float]]
 
 
 class HashEmbeddings(Embeddings):
@@ -84,7 +85,7 @@ def dense_flow(backend: Backend) -> dict[str, Ranking]:
         answer[f"scored {query}"] = ranked(store.similarity_search_with_score(query, k=4))
         docs = store.similarity_search(query, k=4)
         assert all(doc.page_content and doc.metadata["topic"] for doc in docs)
-        answer[f"plain {query}"] = [(i, 0.0) for i in doc_ids(docs)]
+        answer[f"plain {query}"] = ordered(doc_ids(docs))
     return answer
 
 
@@ -129,7 +130,7 @@ def mmr_flow(backend: Backend) -> dict[str, Ranking]:
     answer: dict[str, Ranking] = {}
     for query in QUERIES:
         docs = store.max_marginal_relevance_search(query, k=3, fetch_k=8, lambda_mult=0.5)
-        answer[f"mmr {query}"] = [(i, 0.0) for i in doc_ids(docs)]
+        answer[f"mmr {query}"] = ordered(doc_ids(docs))
         hits = store.max_marginal_relevance_search_with_score_by_vector(
             dense(query), k=3, fetch_k=8, lambda_mult=0.2
         )
@@ -151,8 +152,8 @@ def retriever_flow(backend: Backend) -> dict[str, Ranking]:
     mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 8})
     answer: dict[str, Ranking] = {}
     for query in QUERIES:
-        answer[f"similarity {query}"] = [(i, 0.0) for i in doc_ids(similarity.invoke(query))]
-        answer[f"mmr {query}"] = [(i, 0.0) for i in doc_ids(mmr.invoke(query))]
+        answer[f"similarity {query}"] = ordered(doc_ids(similarity.invoke(query)))
+        answer[f"mmr {query}"] = ordered(doc_ids(mmr.invoke(query)))
     return answer
 
 
@@ -196,7 +197,7 @@ async def _async_flow(store: QdrantVectorStore) -> dict[str, Ranking]:
     answer: dict[str, Ranking] = {}
     for query in QUERIES:
         docs = await store.asimilarity_search(query, k=3)
-        answer[f"async {query}"] = [(i, 0.0) for i in doc_ids(docs)]
+        answer[f"async {query}"] = ordered(doc_ids(docs))
         hits = await store.asimilarity_search_with_score(query, k=3)
         answer[f"async scored {query}"] = ranked(hits)
     return answer
