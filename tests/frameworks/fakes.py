@@ -12,7 +12,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 DIM = 64
 _WORD = re.compile(r"[a-z0-9]+")
@@ -53,6 +53,9 @@ def sparse(text: str) -> tuple[list[int], list[float]]:
 
 
 Ranked = Sequence[tuple[Hashable, float]]
+# What a flow returns: its rankings by name.
+Ranking = list[tuple[Hashable, float]]
+Answer = dict[str, Ranking]
 
 
 def assert_same_ranking(got: Ranked, want: Ranked, *, tol: float = SCORE_TOL) -> None:
@@ -77,7 +80,7 @@ def assert_same_ranking(got: Ranked, want: Ranked, *, tol: float = SCORE_TOL) ->
         start = end
 
 
-def assert_same_answers(got: dict[str, Ranked], want: dict[str, Ranked]) -> None:
+def assert_same_answers(got: Mapping[str, Ranked], want: Mapping[str, Ranked]) -> None:
     """Every ranking of a flow's answer, by name, as `assert_same_ranking`."""
     assert got.keys() == want.keys()
     for key, ranking in want.items():
@@ -87,6 +90,6 @@ def assert_same_answers(got: dict[str, Ranked], want: dict[str, Ranked]) -> None
             raise AssertionError(f"{key}: {exc}") from None
 
 
-def ordered(ids: Sequence[Hashable]) -> list[tuple[Hashable, float]]:
+def ordered(ids: Sequence[Hashable]) -> Ranking:
     """An unscored list as a ranking whose order counts: the score is minus the position."""
     return [(pid, -float(pos)) for pos, pid in enumerate(ids)]

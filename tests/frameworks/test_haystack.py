@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
 from typing import Any
 
 import pytest
@@ -29,11 +28,9 @@ from tests.frameworks.conftest import (
     fresh_name,
 )
 from tests.frameworks.corpus import DOCS, QUERIES
-from tests.frameworks.fakes import DIM, assert_same_answers, dense, ordered, sparse
+from tests.frameworks.fakes import DIM, Answer, Ranking, assert_same_answers, dense, ordered, sparse
 
 pytestmark = QDRANT_CLIENT_WARNINGS
-
-Ranking = list[tuple[Hashable, float]]
 
 FILTERS: dict[str, dict[str, Any]] = {
     "topic": {"field": "meta.topic", "operator": "==", "value": "cooking"},
@@ -89,7 +86,7 @@ def ranked(docs: list[Document]) -> Ranking:
     return [(doc.id, doc.score if doc.score is not None else 0.0) for doc in docs]
 
 
-def ids_of(docs: list[Document]) -> list[Hashable]:
+def ids_of(docs: list[Document]) -> list[str]:
     return sorted(doc.id for doc in docs)
 
 
@@ -97,11 +94,11 @@ def id_of_text(store_docs: list[Document], text: str) -> str:
     return next(doc.id for doc in store_docs if doc.content == text)
 
 
-def store_flow(backend: Backend) -> dict[str, Ranking]:
+def store_flow(backend: Backend) -> Answer:
     store = store_for(backend)
     docs = documents()
     assert store.write_documents(docs) == len(DOCS)
-    answer: dict[str, Ranking] = {"count": ordered([store.count_documents()])}
+    answer: Answer = {"count": ordered([store.count_documents()])}
     # filter_documents scrolls in point-id order on both sides; compare as sets (sorted ids).
     answer["all"] = ordered(ids_of(store.filter_documents()))
     for name, f in FILTERS.items():
@@ -112,8 +109,8 @@ def store_flow(backend: Backend) -> dict[str, Ranking]:
         answer[f"retrieve {q}"] = ranked(retriever.run(query_embedding=dense(q))["documents"])
         answer[f"scaled {q}"] = ranked(scaled.run(query_embedding=dense(q))["documents"])
         for name in ("topic", "range", "not"):
-            hits = retriever.run(query_embedding=dense(q), filters=FILTERS[name], top_k=2)
-            answer[f"retrieve {name} {q}"] = ranked(hits["documents"])
+            out = retriever.run(query_embedding=dense(q), filters=FILTERS[name], top_k=2)
+            answer[f"retrieve {name} {q}"] = ranked(out["documents"])
     gone = [id_of_text(docs, DOCS[4].text), id_of_text(docs, DOCS[9].text)]
     store.delete_documents(gone)
     answer["count after delete"] = ordered([store.count_documents()])
@@ -133,7 +130,7 @@ def test_write_filter_retrieve_delete(backend: Backend) -> None:
         assert_same_answers(answer, store_flow(LOCAL))
 
 
-def no_embedding_flow(backend: Backend) -> dict[str, Ranking]:
+def no_embedding_flow(backend: Backend) -> Answer:
     store = store_for(backend)
     bare = Document(content="a note with no embedding", meta={"topic": "notes", "year": 2024})
     store.write_documents([*documents()[:4], bare])
@@ -161,13 +158,13 @@ def test_documents_without_embedding(backend: Backend) -> None:
         assert_same_answers(answer, no_embedding_flow(LOCAL))
 
 
-def hybrid_flow(backend: Backend) -> dict[str, Ranking]:
+def hybrid_flow(backend: Backend) -> Answer:
     store = store_for(backend, use_sparse_embeddings=True)
     store.write_documents(documents(with_sparse=True))
     dense_only = QdrantEmbeddingRetriever(document_store=store, top_k=3)
     sparse_only = QdrantSparseEmbeddingRetriever(document_store=store, top_k=3)
     hybrid = QdrantHybridRetriever(document_store=store, top_k=3)
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for q in QUERIES:
         vec, sparse_vec = dense(q), SparseEmbedding(*sparse(q))
         answer[f"dense {q}"] = ranked(dense_only.run(query_embedding=vec)["documents"])
@@ -192,7 +189,7 @@ def test_sparse_and_hybrid_retrievers(backend: Backend) -> None:
         assert_same_answers(answer, hybrid_flow(LOCAL))
 
 
-def group_flow(backend: Backend) -> dict[str, Ranking]:
+def group_flow(backend: Backend) -> Answer:
     store = store_for(backend)
     store.write_documents(documents())
     retriever = QdrantEmbeddingRetriever(
@@ -211,18 +208,18 @@ def test_group_by(backend: Backend) -> None:
         assert_same_answers(answer, group_flow(LOCAL))
 
 
-async def _async_flow(backend: Backend) -> dict[str, Ranking]:
+async def _async_flow(backend: Backend) -> Answer:
     store = store_for(backend)
     assert await store.write_documents_async(documents()) == len(DOCS)
     retriever = QdrantEmbeddingRetriever(document_store=store, top_k=3)
-    answer: dict[str, Ranking] = {"count": ordered([await store.count_documents_async()])}
+    answer: Answer = {"count": ordered([await store.count_documents_async()])}
     for q in QUERIES:
         hits = await retriever.run_async(query_embedding=dense(q), filters=FILTERS["not"])
         answer[f"async {q}"] = ranked(hits["documents"])
     return answer
 
 
-def async_flow(backend: Backend) -> dict[str, Ranking]:
+def async_flow(backend: Backend) -> Answer:
     return asyncio.run(_async_flow(backend))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
 from pathlib import Path
 
 import pytest
@@ -24,11 +23,9 @@ from tests.frameworks.conftest import (
     fresh_name,
 )
 from tests.frameworks.corpus import DOCS, QUERIES, Doc
-from tests.frameworks.fakes import assert_same_answers, dense, ordered, sparse
+from tests.frameworks.fakes import Answer, Ranking, assert_same_answers, dense, ordered, sparse
 
 pytestmark = QDRANT_CLIENT_WARNINGS
-
-Ranking = list[tuple[Hashable, float]]
 
 
 class HashEmbeddings(Embeddings):
@@ -78,9 +75,9 @@ def build(backend: Backend, mode: RetrievalMode = RetrievalMode.DENSE) -> Qdrant
     return store
 
 
-def dense_flow(backend: Backend) -> dict[str, Ranking]:
+def dense_flow(backend: Backend) -> Answer:
     store = build(backend)
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for query in QUERIES:
         answer[f"scored {query}"] = ranked(store.similarity_search_with_score(query, k=4))
         docs = store.similarity_search(query, k=4)
@@ -97,7 +94,7 @@ def test_from_texts_add_texts_and_search(backend: Backend) -> None:
         assert_same_answers(answer, dense_flow(LOCAL))
 
 
-def filter_flow(backend: Backend) -> dict[str, Ranking]:
+def filter_flow(backend: Backend) -> Answer:
     store = build(backend)
     cooking = models.FieldCondition(key="metadata.topic", match=models.MatchValue(value="cooking"))
     recent = models.FieldCondition(key="metadata.year", range=models.Range(gte=2021))
@@ -125,9 +122,9 @@ def test_metadata_filter(backend: Backend) -> None:
         assert_same_answers(answer, filter_flow(LOCAL))
 
 
-def mmr_flow(backend: Backend) -> dict[str, Ranking]:
+def mmr_flow(backend: Backend) -> Answer:
     store = build(backend)
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for query in QUERIES:
         docs = store.max_marginal_relevance_search(query, k=3, fetch_k=8, lambda_mult=0.5)
         answer[f"mmr {query}"] = ordered(doc_ids(docs))
@@ -146,11 +143,11 @@ def test_max_marginal_relevance_search(backend: Backend) -> None:
         assert_same_answers(answer, mmr_flow(LOCAL))
 
 
-def retriever_flow(backend: Backend) -> dict[str, Ranking]:
+def retriever_flow(backend: Backend) -> Answer:
     store = build(backend)
     similarity = store.as_retriever(search_kwargs={"k": 3})
     mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 8})
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for query in QUERIES:
         answer[f"similarity {query}"] = ordered(doc_ids(similarity.invoke(query)))
         answer[f"mmr {query}"] = ordered(doc_ids(mmr.invoke(query)))
@@ -165,9 +162,9 @@ def test_retrievers(backend: Backend) -> None:
         assert_same_answers(answer, retriever_flow(LOCAL))
 
 
-def get_and_delete_flow(backend: Backend) -> dict[str, Ranking]:
+def get_and_delete_flow(backend: Backend) -> Answer:
     store = build(backend)
-    gone = [DOCS[0].id, DOCS[4].id]
+    gone: list[str | int] = [DOCS[0].id, DOCS[4].id]
     got = store.get_by_ids([*gone, DOCS[8].id])
     assert sorted(doc.page_content for doc in got) == sorted(
         [DOCS[0].text, DOCS[4].text, DOCS[8].text]
@@ -188,13 +185,13 @@ def test_get_by_ids_and_delete(backend: Backend) -> None:
         assert_same_answers(answer, get_and_delete_flow(LOCAL))
 
 
-async def _async_flow(store: QdrantVectorStore) -> dict[str, Ranking]:
+async def _async_flow(store: QdrantVectorStore) -> Answer:
     extra = [Doc("a lazy cat sleeps on the sofa", "animals", 2023, ["pets"])]
     ids = await store.aadd_texts(
         [d.text for d in extra], metadatas=[d.metadata for d in extra], ids=[d.id for d in extra]
     )
     assert ids == [extra[0].id]
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for query in QUERIES:
         docs = await store.asimilarity_search(query, k=3)
         answer[f"async {query}"] = ordered(doc_ids(docs))
@@ -203,7 +200,7 @@ async def _async_flow(store: QdrantVectorStore) -> dict[str, Ranking]:
     return answer
 
 
-def async_flow(backend: Backend) -> dict[str, Ranking]:
+def async_flow(backend: Backend) -> Answer:
     # langchain-qdrant's async methods are langchain-core's defaults: the sync ones in an
     # executor of the running asyncio loop (the tests run under trio, so asyncio.run it is).
     return asyncio.run(_async_flow(build(backend)))
@@ -217,7 +214,7 @@ def test_async_add_and_search(backend: Backend) -> None:
         assert_same_answers(answer, async_flow(LOCAL))
 
 
-def existing_collection_flow(backend: Backend, tmp_path: Path) -> dict[str, Ranking]:
+def existing_collection_flow(backend: Backend, tmp_path: Path) -> Answer:
     # Local mode keeps a :memory: database per client, so reopening needs an on-disk one.
     path = str(tmp_path / "local") if backend.local else None
     name = fresh_name("lcx")
@@ -249,9 +246,9 @@ def test_from_existing_collection(backend: Backend, tmp_path: Path) -> None:
         assert_same_answers(answer, existing_collection_flow(LOCAL, tmp_path / "ref"))
 
 
-def sparse_flow(backend: Backend, mode: RetrievalMode) -> dict[str, Ranking]:
+def sparse_flow(backend: Backend, mode: RetrievalMode) -> Answer:
     store = build(backend, mode)
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for query in QUERIES:
         answer[f"{mode.value} {query}"] = ranked(store.similarity_search_with_score(query, k=4))
         cooking = models.Filter(

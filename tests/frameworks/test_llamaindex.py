@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
 
 import pytest
 from llama_index.core import StorageContext, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import NodeRelationship, NodeWithScore, RelatedNodeInfo, TextNode
+from llama_index.core.schema import (
+    BaseNode,
+    NodeRelationship,
+    NodeWithScore,
+    RelatedNodeInfo,
+    TextNode,
+)
 from llama_index.core.vector_stores.types import (
     FilterCondition,
     FilterOperator,
@@ -29,11 +34,9 @@ from tests.frameworks.conftest import (
     fresh_name,
 )
 from tests.frameworks.corpus import DOCS, QUERIES
-from tests.frameworks.fakes import assert_same_answers, dense, ordered, sparse
+from tests.frameworks.fakes import Answer, Ranking, assert_same_answers, dense, ordered, sparse
 
 pytestmark = QDRANT_CLIENT_WARNINGS
-
-Ranking = list[tuple[Hashable, float]]
 
 
 class HashEmbedding(BaseEmbedding):
@@ -59,7 +62,7 @@ def ref_doc(topic: str) -> str:
     return f"doc-{topic}"
 
 
-def nodes() -> list[TextNode]:
+def nodes() -> list[BaseNode]:
     """One node per corpus text, embedded up front; a topic is one source document."""
     return [
         TextNode(
@@ -77,14 +80,20 @@ def ranked(hits: list[NodeWithScore]) -> Ranking:
     return [(hit.node.node_id, hit.score or 0.0) for hit in hits]
 
 
-def build(backend: Backend, **options: object) -> tuple[QdrantVectorStore, VectorStoreIndex]:
-    store = QdrantVectorStore(collection_name=fresh_name("li"), client=backend.client(), **options)
+def build(backend: Backend, *, hybrid: bool = False) -> tuple[QdrantVectorStore, VectorStoreIndex]:
+    store = QdrantVectorStore(
+        collection_name=fresh_name("li"),
+        client=backend.client(),
+        enable_hybrid=hybrid,
+        sparse_doc_fn=sparse_fn if hybrid else None,
+        sparse_query_fn=sparse_fn if hybrid else None,
+    )
     context = StorageContext.from_defaults(vector_store=store)
     index = VectorStoreIndex(nodes(), storage_context=context, embed_model=HashEmbedding())
     return store, index
 
 
-def retrieve_flow(backend: Backend) -> dict[str, Ranking]:
+def retrieve_flow(backend: Backend) -> Answer:
     _, index = build(backend)
     retriever = index.as_retriever(similarity_top_k=4)
     return {f"retrieve {q}": ranked(retriever.retrieve(q)) for q in QUERIES}
@@ -131,9 +140,9 @@ FILTERS = {
 }
 
 
-def filter_flow(backend: Backend, filters: dict[str, MetadataFilters]) -> dict[str, Ranking]:
+def filter_flow(backend: Backend, filters: dict[str, MetadataFilters]) -> Answer:
     _, index = build(backend)
-    answer: dict[str, Ranking] = {}
+    answer: Answer = {}
     for name, f in filters.items():
         retriever = index.as_retriever(similarity_top_k=3, filters=f)
         for q in QUERIES:
@@ -167,7 +176,7 @@ def test_text_match_filter(backend: Backend) -> None:
         assert_same_answers(answer, filter_flow(LOCAL, TEXT_FILTERS))
 
 
-def delete_flow(backend: Backend) -> dict[str, Ranking]:
+def delete_flow(backend: Backend) -> Answer:
     store, index = build(backend)
     index.delete_ref_doc(ref_doc("space"))
     retriever = index.as_retriever(similarity_top_k=4)
@@ -187,7 +196,7 @@ def test_delete_ref_doc(backend: Backend) -> None:
         assert_same_answers(answer, delete_flow(LOCAL))
 
 
-async def _async_flow(backend: Backend) -> dict[str, Ranking]:
+async def _async_flow(backend: Backend) -> Answer:
     # Only an async client: in local mode a sync and an async :memory: client do not share data.
     store = QdrantVectorStore(collection_name=fresh_name("lia"), aclient=backend.aclient())
     await store.async_add(nodes())
@@ -201,7 +210,7 @@ async def _async_flow(backend: Backend) -> dict[str, Ranking]:
     return answer
 
 
-def async_flow(backend: Backend) -> dict[str, Ranking]:
+def async_flow(backend: Backend) -> Answer:
     return asyncio.run(_async_flow(backend))
 
 
@@ -214,11 +223,9 @@ def test_async_add_query_delete(backend: Backend) -> None:
         assert_same_answers(answer, async_flow(LOCAL))
 
 
-def hybrid_flow(backend: Backend) -> dict[str, Ranking]:
-    _, index = build(
-        backend, enable_hybrid=True, sparse_doc_fn=sparse_fn, sparse_query_fn=sparse_fn
-    )
-    answer: dict[str, Ranking] = {}
+def hybrid_flow(backend: Backend) -> Answer:
+    _, index = build(backend, hybrid=True)
+    answer: Answer = {}
     for mode in ("hybrid", "sparse", "default"):
         retriever = index.as_retriever(
             vector_store_query_mode=mode, similarity_top_k=3, sparse_top_k=5, alpha=0.5
