@@ -14,6 +14,30 @@ _ID = {
     ]
 }
 _VECTOR = {"type": "array", "items": {"type": "number"}}
+
+
+def _unnamed_or(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or Qdrant's named form of the unnamed vector: {"": schema}."""
+    named = {"type": "object", "properties": {"": schema}, "required": [""]}
+    return {"anyOf": [schema, {**named, "additionalProperties": False}]}
+
+
+_VECTOR_IN = _unnamed_or(_VECTOR)
+_WITH_VECTOR = {"anyOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]}
+_USING = {"type": "string", "nullable": True}
+_MMR = {
+    "type": "object",
+    "properties": {
+        "diversity": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+        "candidates_limit": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 16384,
+            "nullable": True,
+        },
+    },
+    "additionalProperties": False,
+}
 _PAYLOAD = {"type": "object", "nullable": True}
 _WITH_PAYLOAD = {
     "anyOf": [
@@ -136,8 +160,9 @@ _QUERY = {
                 _ID,
                 {
                     "type": "object",
-                    "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}},
+                    "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}, "mmr": _MMR},
                     "required": ["nearest"],
+                    "additionalProperties": False,
                 },
             ]
         },
@@ -145,7 +170,8 @@ _QUERY = {
         "offset": {"type": "integer", "minimum": 0},
         "score_threshold": {"type": "number"},
         "with_payload": _WITH_PAYLOAD,
-        "with_vector": {"type": "boolean"},
+        "with_vector": _WITH_VECTOR,
+        "using": _USING,
         "params": _PARAMS,
         "filter": _FILTER_REF,
     },
@@ -155,12 +181,12 @@ _QUERY = {
 _SEARCH = {
     "type": "object",
     "properties": {
-        "vector": _VECTOR,
+        "vector": _VECTOR_IN,
         "limit": {"type": "integer", "minimum": 0},
         "offset": {"type": "integer", "minimum": 0},
         "score_threshold": {"type": "number"},
         "with_payload": _WITH_PAYLOAD,
-        "with_vector": {"type": "boolean"},
+        "with_vector": _WITH_VECTOR,
         "params": _PARAMS,
         "filter": _FILTER_REF,
     },
@@ -171,17 +197,20 @@ _REQUESTS: dict[str, dict[str, Any]] = {
     "create_collection": {
         "type": "object",
         "properties": {
-            "vectors": {
-                "type": "object",
-                "properties": {
-                    "size": {"type": "integer", "minimum": 1},
-                    "distance": {
-                        "type": "string",
-                        "enum": ["Cosine", "Euclid", "Dot", "Manhattan"],
+            "vectors": _unnamed_or(
+                {
+                    "type": "object",
+                    "properties": {
+                        "size": {"type": "integer", "minimum": 1},
+                        "distance": {
+                            "type": "string",
+                            "enum": ["Cosine", "Euclid", "Dot", "Manhattan"],
+                        },
                     },
-                },
-                "required": ["size", "distance"],
-            },
+                    "required": ["size", "distance"],
+                }
+            ),
+            "sparse_vectors": {"type": "object", "maxProperties": 0, "nullable": True},
             "hnsw_config": {
                 "type": "object",
                 "properties": {
@@ -207,7 +236,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"id": _ID, "vector": _VECTOR, "payload": _PAYLOAD},
+                    "properties": {"id": _ID, "vector": _VECTOR_IN, "payload": _PAYLOAD},
                     "required": ["id", "vector"],
                     "additionalProperties": False,
                 },
@@ -216,7 +245,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "type": "object",
                 "properties": {
                     "ids": {"type": "array", "items": _ID},
-                    "vectors": {"type": "array", "items": _VECTOR},
+                    "vectors": _unnamed_or({"type": "array", "items": _VECTOR}),
                     "payloads": {"type": "array", "items": _PAYLOAD, "nullable": True},
                 },
                 "required": ["ids", "vectors"],
@@ -230,7 +259,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "properties": {
             "ids": {"type": "array", "items": _ID},
             "with_payload": _WITH_PAYLOAD,
-            "with_vector": {"type": "boolean"},
+            "with_vector": _WITH_VECTOR,
         },
         "required": ["ids"],
         "additionalProperties": False,
@@ -266,7 +295,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
             "offset": {"anyOf": [_ID, {"nullable": True}]},
             "limit": {"type": "integer", "minimum": 1},
             "with_payload": _WITH_PAYLOAD,
-            "with_vector": {"type": "boolean"},
+            "with_vector": _WITH_VECTOR,
             "filter": _FILTER_REF,
         },
         "additionalProperties": False,

@@ -88,15 +88,22 @@ async def create(ctx: Context, name: str, body: object) -> bool:
     validate.collection_name(name, ctx.limits)
     body = validate.mapping(body, "body")
     validate.only_fields(body, _CREATE_FIELDS, "body")
-    validate.absent(body, "sparse_vectors", "sparse vectors")
+    if body.get("sparse_vectors"):  # `{}` (what LangChain sends) is simply none
+        validate.mapping(body["sparse_vectors"], "sparse_vectors")
+        raise BadRequest("sparse_vectors: sparse vectors are not supported by Zoro-DB yet")
     validate.absent(body, "init_from", "init_from")
     if "vectors" not in body:
         raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
     vectors = validate.mapping(body["vectors"], "vectors")
     if "size" not in vectors:
-        raise BadRequest(
-            'vectors: named vectors are not supported; send {"size": N, "distance": ...}'
-        )
+        # the named form: {"": params} is the unnamed vector
+        if set(vectors) != {validate.UNNAMED}:
+            names = ", ".join(repr(n) for n in sorted(vectors) if n != validate.UNNAMED)
+            raise BadRequest(
+                f"vectors: named vectors ({names or 'none given'}) are not supported yet; "
+                'send {"size": N, "distance": ...} or {"": {"size": N, "distance": ...}}'
+            )
+        vectors = validate.mapping(vectors[validate.UNNAMED], 'vectors[""]')
     validate.only_fields(vectors, _VECTOR_FIELDS, "vectors")
     validate.absent(vectors, "multivector_config", "multivectors")
     dimension = validate.integer(

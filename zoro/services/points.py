@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,6 +12,8 @@ from zoro.services import filters, shapes, validate
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
@@ -54,7 +55,7 @@ def _points_form(value: object, actor: CollectionActor, limits: LimitSettings) -
         if "id" not in point or "vector" not in point:
             raise BadRequest(f'points[{i}]: needs "id" and "vector"')
         ids.append(validate.point_id(point["id"], f"points[{i}].id"))
-        vectors.append(point["vector"])
+        vectors.append(validate.unnamed(point["vector"], f"points[{i}].vector"))
         payloads.append(validate.payload(point.get("payload"), f"points[{i}].payload", limits))
     matrix = _matrix(vectors, "points", "vector", actor)
     return UpsertBatch(keys_of(ids), matrix, payloads)
@@ -66,7 +67,9 @@ def _batch_form(value: object, actor: CollectionActor, limits: LimitSettings) ->
     if "ids" not in batch or "vectors" not in batch:
         raise BadRequest('batch: needs "ids" and "vectors"')
     keys = validate.point_keys(batch["ids"], "batch.ids", limits)
-    vectors = validate.sequence(batch["vectors"], "batch.vectors")
+    vectors = validate.sequence(
+        validate.unnamed(batch["vectors"], "batch.vectors"), "batch.vectors"
+    )
     if len(vectors) != len(keys):
         raise BadRequest(f"batch.vectors: {len(vectors)} vectors for {len(keys)} ids")
     raw_payloads = batch.get("payloads")
@@ -128,7 +131,7 @@ def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
         raise BadRequest("ids: missing")
     keys = validate.point_keys(body["ids"], "ids", ctx.limits)
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = _with_vector(body.get("with_vector"))
+    with_vector = validate.with_vector(body.get("with_vector"), "with_vector")
     slots = actor.slots_of(keys)
     return shapes.records(actor, slots[slots >= 0], selector, with_vector)
 
@@ -154,7 +157,7 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     offset = body.get("offset")
     start = None if offset is None else key_of(validate.point_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = _with_vector(body.get("with_vector"))
+    with_vector = validate.with_vector(body.get("with_vector"), "with_vector")
     condition = filters.parse(body.get("filter"))
     if condition is None:
         keys, next_key = actor.scroll(start, limit)
@@ -211,13 +214,3 @@ async def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
     if condition is None:
         return {"count": actor.count()}
     return {"count": (await actor.select(condition)).count}
-
-
-def _with_vector(value: object) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list | Mapping):
-        raise BadRequest("with_vector: named vectors are not supported; use true or false")
-    raise BadRequest("with_vector: must be true or false")

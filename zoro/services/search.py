@@ -7,6 +7,8 @@ parameters goes as one matrix.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
+from zoro.ann.mmr import mmr_order
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, shapes, validate
 from zoro.types import keys_of
@@ -70,10 +73,26 @@ class Plan:
     exact: bool
     exclude_slot: int  # the query point itself when searching by id, else -1
     filter: Filter | None = None
+    mmr: Mmr | None = None
 
     @property
     def k(self) -> int:
-        return self.offset + self.limit + (1 if self.exclude_slot >= 0 else 0)
+        wanted = self.offset + self.limit if self.mmr is None else self.mmr.candidates
+        return wanted + (1 if self.exclude_slot >= 0 else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Mmr:
+    """`{"nearest": v, "mmr": {...}}`: re-rank the `candidates` nearest for diversity."""
+
+    diversity: float
+    candidates: int
+
+
+# Qdrant's bound on mmr.candidates_limit
+_MMR_CANDIDATES_MAX = 16_384
+# Above this much arithmetic (picks x candidates x dimension) MMR runs in a worker thread.
+_MMR_INLINE_WORK = 2_000_000
 
 
 def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
@@ -85,13 +104,38 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
         ("shard_key", "sharding"),
     ):
         validate.absent(body, field, what)
-    using = body.get("using")
-    if using not in (None, ""):
-        raise BadRequest(f"{where}.using: named vectors are not supported")
+    validate.vector_name(body.get("using"), f"{where}.using")
     if body.get("query") is None:
         raise BadRequest(f'{where}.query: missing; send a vector or {{"nearest": vector}}')
-    query, exclude = _query_vector(actor, body["query"], f"{where}.query")
-    return _plan(actor, body, ctx, where, query, exclude, default_payload=False)
+    raw = body["query"]
+    mmr = None
+    if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
+        raw = {"nearest": raw["nearest"]}
+        mmr = body["query"]["mmr"]
+    query, exclude = _query_vector(actor, raw, f"{where}.query")
+    plan = _plan(actor, body, ctx, where, query, exclude, default_payload=False)
+    if mmr is None:
+        return plan
+    return dataclasses.replace(plan, mmr=_mmr(mmr, plan.limit, f"{where}.query.mmr"))
+
+
+def _mmr(value: object, limit: int, field: str) -> Mmr:
+    """Qdrant's defaults: diversity 0.5, candidates_limit the query's limit."""
+    options = validate.mapping(value, field)
+    validate.only_fields(options, frozenset({"diversity", "candidates_limit"}), field)
+    diversity = options.get("diversity")
+    diversity = 0.5 if diversity is None else validate.number(diversity, f"{field}.diversity")
+    if not 0.0 <= diversity <= 1.0:
+        raise BadRequest(f"{field}.diversity: must be between 0 and 1")
+    candidates = options.get("candidates_limit")
+    return Mmr(
+        diversity,
+        limit
+        if candidates is None
+        else validate.integer(
+            candidates, f"{field}.candidates_limit", low=0, high=_MMR_CANDIDATES_MAX
+        ),
+    )
 
 
 def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
@@ -103,8 +147,9 @@ def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str =
     if "limit" not in body:
         raise BadRequest(f"{where}.limit: missing")
     vector = body["vector"]
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:
-        raise BadRequest(f"{where}.vector: named vectors are not supported")
+    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:  # NamedVector
+        validate.vector_name(vector["name"], f"{where}.vector.name")
+        vector = vector["vector"]
     query = validate.vector(vector, f"{where}.vector", actor.dimension, actor.distance)
     return _plan(actor, body, ctx, where, query, -1, default_payload=False)
 
@@ -136,7 +181,7 @@ def _plan(
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=default_payload
         ),
-        with_vector=_flag(body.get("with_vector"), f"{where}.with_vector"),
+        with_vector=validate.with_vector(body.get("with_vector"), f"{where}.with_vector"),
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
@@ -173,14 +218,6 @@ def _params(value: object, field: str) -> tuple[int | None, bool]:
     )
 
 
-def _flag(value: object, field: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    raise BadRequest(f"{field}: must be true or false (named vectors are not supported)")
-
-
 async def run(
     ctx: Context, actor: CollectionActor, plans: list[Plan]
 ) -> list[list[dict[str, Any]]]:
@@ -205,16 +242,21 @@ async def run(
             # Each search is bounded (the planner sends dear ones to threads), but a batch of
             # up to max_batch_searches of them is not: let other requests in between.
             await trio.lowlevel.checkpoint()
-        return [_shape(actor, p, h.scores[0], h.slots[0]) for p, h in zip(plans, hits, strict=True)]
+        return [
+            await _shape(actor, p, h.scores[0], h.slots[0])
+            for p, h in zip(plans, hits, strict=True)
+        ]
     queries = np.concatenate([p.query for p in plans])
     many = await actor.search(queries, k, ef=ef, exact=exact)
     return [
-        _shape(actor, p, scores, slots)
+        await _shape(actor, p, scores, slots)
         for p, scores, slots in zip(plans, many.scores, many.slots, strict=True)
     ]
 
 
-def _shape(actor: CollectionActor, plan: Plan, scores: Any, slots: Any) -> list[dict[str, Any]]:
+async def _shape(
+    actor: CollectionActor, plan: Plan, scores: Any, slots: Any
+) -> list[dict[str, Any]]:
     if plan.exclude_slot >= 0:
         keep = slots != plan.exclude_slot
         scores, slots = scores[keep], slots[keep]
@@ -225,9 +267,25 @@ def _shape(actor: CollectionActor, plan: Plan, scores: Any, slots: Any) -> list[
             keep = scores <= plan.score_threshold
         scores, slots = scores[keep], slots[keep]
     end = plan.offset + plan.limit
+    if plan.mmr is not None:
+        # MMR re-ranks the candidates, then the offset applies to its order (as in Qdrant);
+        # each point keeps its own similarity score
+        scores, slots = scores[: plan.mmr.candidates], slots[: plan.mmr.candidates]
+        order = await _mmr_order(actor, plan, actor.vectors_of_slots(slots), end)
+        scores, slots = scores[order], slots[order]
     return shapes.scored_points(
         actor, scores[plan.offset : end], slots[plan.offset : end], plan.selector, plan.with_vector
     )
+
+
+async def _mmr_order(actor: CollectionActor, plan: Plan, candidates: Vectors, picks: int) -> Any:
+    assert plan.mmr is not None
+    order = functools.partial(
+        mmr_order, actor.distance, plan.query[0], candidates, plan.mmr.diversity, picks
+    )
+    if picks * candidates.size <= _MMR_INLINE_WORK:
+        return order()
+    return await trio.to_thread.run_sync(order)
 
 
 async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:

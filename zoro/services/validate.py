@@ -80,10 +80,50 @@ def vectors(values: object, field: str, dimension: int, distance: Distance) -> V
     return _checked(array, field, dimension, distance)
 
 
+# Qdrant's name of the unnamed vector: `{"": v}` is the same vector as `v`.
+UNNAMED = ""
+
+
+def unnamed(value: object, field: str) -> object:
+    """Qdrant's named-vector form `{"": v}` unwrapped to `v`; any other name is refused by name."""
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) == {UNNAMED}:
+        return value[UNNAMED]
+    if not value:
+        raise BadRequest(f"{field}: a point without a vector is not supported yet")
+    names = ", ".join(repr(n) for n in sorted(map(str, value)) if n != UNNAMED)
+    raise BadRequest(
+        f'{field}: no vector named {names} in this collection (it has one unnamed vector, "")'
+    )
+
+
+def vector_name(value: object, field: str) -> None:
+    """`using`: the unnamed vector (absent, null or "") is the only one a collection has yet."""
+    if value not in (None, UNNAMED):
+        if not isinstance(value, str):
+            raise BadRequest(f"{field}: must be a vector name (a string)")
+        raise BadRequest(
+            f'{field}: no vector named {value!r} in this collection (it has one unnamed vector, "")'
+        )
+
+
+def with_vector(value: object, field: str) -> bool:
+    """Qdrant's `with_vector`: true/false, or a list of vector names (the unnamed one is "")."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        for name in value:
+            vector_name(name, field)
+        return bool(value)
+    raise BadRequest(f"{field}: use true/false or a list of vector names")
+
+
 def vector(value: object, field: str, dimension: int, distance: Distance) -> Vectors:
     """One vector as a (1, dimension) float32 matrix; normalised for Cosine."""
-    if isinstance(value, Mapping):
-        raise BadRequest(f"{field}: named vectors are not supported; send a list of numbers")
+    value = unnamed(value, field)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError):
