@@ -58,11 +58,6 @@ LOCAL = Backend("local", None)
 
 
 # What Zoro lacks, as named in xfail reasons (one place, so that a landed feature is one edit).
-UNNAMED = (
-    'the empty name "" as the unnamed vector (create with `vectors: {"": ...}` and '
-    '`sparse_vectors: {}`, upsert with `vector: {"": [...]}`)'
-)
-MMR = 'MMR queries (`query: {"nearest": v, "mmr": {...}}`)'
 NAMED = "named vectors"
 SPARSE = "sparse vectors"
 FUSION = "prefetch + fusion (RRF)"

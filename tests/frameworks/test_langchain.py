@@ -14,10 +14,8 @@ from qdrant_client import models
 from tests.frameworks.conftest import (
     FUSION,
     LOCAL,
-    MMR,
     QDRANT_CLIENT_WARNINGS,
     SPARSE,
-    UNNAMED,
     Backend,
     backends,
     fresh_name,
@@ -86,7 +84,7 @@ def dense_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_from_texts_add_texts_and_search(backend: Backend) -> None:
     answer = dense_flow(backend)
     assert answer["scored cat on a mat"][0][0] == DOCS[0].id  # the search means something
@@ -112,7 +110,7 @@ def filter_flow(backend: Backend) -> Answer:
     }
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_metadata_filter(backend: Backend) -> None:
     answer = filter_flow(backend)
     cooking = {d.id for d in DOCS if d.topic == "cooking"}
@@ -135,7 +133,7 @@ def mmr_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED, MMR), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_max_marginal_relevance_search(backend: Backend) -> None:
     answer = mmr_flow(backend)
     assert all(len(ranking) == 3 for ranking in answer.values())
@@ -154,7 +152,7 @@ def retriever_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED, MMR), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_retrievers(backend: Backend) -> None:
     answer = retriever_flow(backend)
     assert answer["similarity python dict keys"][0][0] == DOCS[13].id
@@ -177,7 +175,7 @@ def get_and_delete_flow(backend: Backend) -> Answer:
     }
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_get_by_ids_and_delete(backend: Backend) -> None:
     answer = get_and_delete_flow(backend)
     assert all(pid not in (DOCS[0].id, DOCS[4].id) for r in answer.values() for pid, _ in r)
@@ -206,7 +204,7 @@ def async_flow(backend: Backend) -> Answer:
     return asyncio.run(_async_flow(build(backend)))
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_async_add_and_search(backend: Backend) -> None:
     answer = async_flow(backend)
     assert answer["async cat on a mat"][0][0] == DOCS[0].id
@@ -238,7 +236,7 @@ def existing_collection_flow(backend: Backend, tmp_path: Path) -> Answer:
     }
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_from_existing_collection(backend: Backend, tmp_path: Path) -> None:
     answer = existing_collection_flow(backend, tmp_path)
     assert answer["reopened bread in the oven"][0][0] == DOCS[4].id
@@ -271,7 +269,7 @@ def test_sparse_mode(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.SPARSE))
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED, SPARSE, FUSION), indirect=True)
+@pytest.mark.parametrize("backend", backends(SPARSE, FUSION), indirect=True)
 def test_hybrid_mode(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.HYBRID)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id

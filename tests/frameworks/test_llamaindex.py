@@ -28,7 +28,6 @@ from tests.frameworks.conftest import (
     QDRANT_CLIENT_WARNINGS,
     SPARSE,
     TEXT_MATCH,
-    UNNAMED,
     Backend,
     backends,
     fresh_name,
@@ -99,7 +98,7 @@ def retrieve_flow(backend: Backend) -> Answer:
     return {f"retrieve {q}": ranked(retriever.retrieve(q)) for q in QUERIES}
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_index_and_retrieve(backend: Backend) -> None:
     answer = retrieve_flow(backend)
     assert answer["retrieve walking on the moon"][0][0] == DOCS[9].id
@@ -150,7 +149,7 @@ def filter_flow(backend: Backend, filters: dict[str, MetadataFilters]) -> Answer
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_metadata_filters(backend: Backend) -> None:
     answer = filter_flow(backend, FILTERS)
     cooking = {d.id for d in DOCS if d.topic == "cooking"}
@@ -167,7 +166,7 @@ TEXT_FILTERS = {
 }
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED, TEXT_MATCH), indirect=True)
+@pytest.mark.parametrize("backend", backends(TEXT_MATCH), indirect=True)
 def test_text_match_filter(backend: Backend) -> None:
     answer = filter_flow(backend, TEXT_FILTERS)
     cooking = {d.id for d in DOCS if d.topic == "cooking"}
@@ -186,7 +185,7 @@ def delete_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_delete_ref_doc(backend: Backend) -> None:
     answer = delete_flow(backend)
     space = {d.id for d in DOCS if d.topic == "space"}
@@ -214,7 +213,7 @@ def async_flow(backend: Backend) -> Answer:
     return asyncio.run(_async_flow(backend))
 
 
-@pytest.mark.parametrize("backend", backends(UNNAMED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_async_add_query_delete(backend: Backend) -> None:
     answer = async_flow(backend)
     assert answer["async bread in the oven"][0][0] == DOCS[4].id
