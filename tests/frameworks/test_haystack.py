@@ -111,6 +111,12 @@ def store_flow(backend: Backend) -> Answer:
         for name in ("topic", "range", "not"):
             out = retriever.run(query_embedding=dense(q), filters=FILTERS[name], top_k=2)
             answer[f"retrieve {name} {q}"] = ranked(out["documents"])
+    # Stored vectors come back as stored: normalised, for cosine (Qdrant normalises on upsert).
+    with_vectors = QdrantEmbeddingRetriever(document_store=store, top_k=2, return_embedding=True)
+    for q in QUERIES:
+        for doc in with_vectors.run(query_embedding=dense(q))["documents"]:
+            assert doc.embedding is not None
+            answer[f"embedding {q} {doc.id}"] = ordered([round(x, 4) for x in doc.embedding])
     gone = [id_of_text(docs, DOCS[4].text), id_of_text(docs, DOCS[9].text)]
     store.delete_documents(gone)
     answer["count after delete"] = ordered([store.count_documents()])
