@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from haystack import Document
 from haystack.dataclasses.sparse_embedding import SparseEmbedding
+from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.components.retrievers.qdrant import (
     QdrantEmbeddingRetriever,
     QdrantHybridRetriever,
@@ -134,6 +135,62 @@ def test_write_filter_retrieve_delete(backend: Backend) -> None:
     assert len(answer["filter topic"]) == 4
     if not backend.local:
         assert_same_answers(answer, store_flow(LOCAL))
+
+
+def admin_flow(backend: Backend) -> Answer:
+    """The document store's other calls: by id, by filter, duplicates, metadata, clearing."""
+    store = store_for(backend)
+    docs = documents()
+    store.write_documents(docs)
+    answer: Answer = {}
+    got = store.get_documents_by_id([docs[0].id, docs[5].id, "no-such-id"])
+    answer["by id"] = ordered(sorted(doc.id for doc in got))
+    answer["count cooking"] = ordered([store.count_documents_by_filter(FILTERS["topic"])])
+    # write_documents' duplicate policies: SKIP leaves the stored one, OVERWRITE replaces it
+    changed = Document(
+        id=docs[0].id,
+        content=docs[0].content,
+        meta={"topic": "changed"},
+        embedding=docs[1].embedding,
+    )
+    answer["skip"] = ordered([store.write_documents([changed], policy=DuplicatePolicy.SKIP)])
+    answer["overwrite"] = ordered(
+        [store.write_documents([changed], policy=DuplicatePolicy.OVERWRITE)]
+    )
+    answer["changed"] = ordered(
+        ids_of(
+            store.filter_documents({"field": "meta.topic", "operator": "==", "value": "changed"})
+        )
+    )
+    retriever = QdrantEmbeddingRetriever(document_store=store, top_k=3)
+    answer["after overwrite"] = ranked(
+        retriever.run(query_embedding=dense(QUERIES[0]))["documents"]
+    )
+    updated = store.update_by_filter(FILTERS["in"], {"reviewed": True})
+    answer["updated"] = ordered([updated])
+    reviewed = {"field": "meta.reviewed", "operator": "==", "value": True}
+    answer["reviewed"] = ordered(ids_of(store.filter_documents(reviewed)))
+    answer["reviewed search"] = ranked(
+        retriever.run(query_embedding=dense(QUERIES[3]), filters=reviewed)["documents"]
+    )
+    answer["year range"] = ordered(sorted(store.get_metadata_field_min_max("meta.year").values()))
+    answer["deleted by filter"] = ordered([store.delete_by_filter(FILTERS["topic"])])
+    answer["count after delete"] = ordered([store.count_documents()])
+    store.delete_all_documents()
+    answer["count after clear"] = ordered([store.count_documents()])
+    return answer
+
+
+@pytest.mark.parametrize("backend", backends(), indirect=True)
+def test_store_administration(backend: Backend) -> None:
+    answer = admin_flow(backend)
+    assert answer["by id"] == ordered(sorted([documents()[0].id, documents()[5].id]))
+    assert answer["skip"] == ordered([0])
+    assert answer["overwrite"] == ordered([1])
+    assert answer["updated"] == ordered([8])
+    assert answer["count after clear"] == ordered([0])
+    if not backend.local:
+        assert_same_answers(answer, admin_flow(LOCAL))
 
 
 def no_embedding_flow(backend: Backend) -> Answer:

@@ -19,6 +19,7 @@ from llama_index.core.vector_stores.types import (
     FilterOperator,
     MetadataFilter,
     MetadataFilters,
+    VectorStoreQuery,
 )
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 
@@ -193,6 +194,49 @@ def test_delete_ref_doc(backend: Backend) -> None:
     assert answer["get_nodes"] == ordered([DOCS[0].id])
     if not backend.local:
         assert_same_answers(answer, delete_flow(LOCAL))
+
+
+def nodes_flow(backend: Backend) -> Answer:
+    """get_nodes and delete_nodes by id and by filter, queries narrowed by node and doc ids."""
+    store, index = build(backend)
+    answer: Answer = {}
+    got = store.get_nodes(filters=FILTERS["topic"])
+    answer["get cooking"] = ordered(sorted(node.node_id for node in got))
+    got = store.get_nodes(node_ids=[DOCS[1].id, DOCS[14].id])
+    answer["get by id"] = ordered(sorted(node.node_id for node in got))
+    for node in got:  # the vectors come back as stored (normalised for cosine)
+        assert node.embedding is not None
+        answer[f"embedding {node.node_id}"] = ordered([round(x, 4) for x in node.embedding])
+    vec = dense(QUERIES[0])
+    for name, query in {
+        "node ids": VectorStoreQuery(
+            query_embedding=vec, similarity_top_k=3, node_ids=[d.id for d in DOCS[4:10]]
+        ),
+        "doc ids": VectorStoreQuery(
+            query_embedding=vec, similarity_top_k=3, doc_ids=[ref_doc("code"), ref_doc("space")]
+        ),
+    }.items():
+        result = store.query(query)
+        assert result.ids is not None
+        assert result.similarities is not None
+        answer[name] = list(zip(result.ids, result.similarities, strict=True))
+    store.delete_nodes(node_ids=[DOCS[0].id, DOCS[9].id])
+    store.delete_nodes(filters=FILTERS["year range"])
+    retriever = index.as_retriever(similarity_top_k=4)
+    answer.update({f"after delete {q}": ranked(retriever.retrieve(q)) for q in QUERIES})
+    store.clear()
+    answer["exists after clear"] = ordered([store.client.collection_exists(store.collection_name)])
+    return answer
+
+
+@pytest.mark.parametrize("backend", backends(), indirect=True)
+def test_get_and_delete_nodes(backend: Backend) -> None:
+    answer = nodes_flow(backend)
+    assert len(answer["get cooking"]) == 4
+    assert answer["get by id"] == ordered(sorted([DOCS[1].id, DOCS[14].id]))
+    assert answer["exists after clear"] == ordered([False])
+    if not backend.local:
+        assert_same_answers(answer, nodes_flow(LOCAL))
 
 
 async def _async_flow(backend: Backend) -> Answer:
