@@ -61,6 +61,8 @@ LOCAL = Backend("local", None)
 NAMED = "named vectors"
 SPARSE = "sparse vectors"
 FUSION = "prefetch + fusion (RRF)"
+DBSF = "distribution-based score fusion (`fusion: dbsf`)"
+RRF_K = 'parametrised RRF (`query: {"rrf": {"k": ...}}`)'
 OPTIONAL = "optional vectors (a point upserted with `vector: {}`)"
 GROUPS = "query groups (POST /collections/{name}/points/query/groups)"
 TEXT_MATCH = "full-text match (`match: {text: ...}`)"
@@ -75,7 +77,10 @@ QDRANT_CLIENT_WARNINGS = [
 ]
 
 
-def backends(*zoro_missing: str, raises: type[Exception] = UnexpectedResponse) -> list[object]:
+def backends(
+    *zoro_missing: str,
+    raises: type[Exception] | tuple[type[Exception], ...] = UnexpectedResponse,
+) -> list[object]:
     """Parameters for `backend`: local mode and Zoro.
 
     `zoro_missing` names the features Zoro lacks that the flow needs: the Zoro case is then a

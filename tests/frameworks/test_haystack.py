@@ -15,6 +15,8 @@ from haystack_integrations.components.retrievers.qdrant import (
     QdrantSparseEmbeddingRetriever,
 )
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+from haystack_integrations.document_stores.qdrant.document_store import QdrantStoreError
+from qdrant_client.http.exceptions import UnexpectedResponse
 
 from tests.frameworks.conftest import (
     FUSION,
@@ -23,6 +25,7 @@ from tests.frameworks.conftest import (
     NAMED,
     OPTIONAL,
     QDRANT_CLIENT_WARNINGS,
+    RRF_K,
     SPARSE,
     Backend,
     backends,
@@ -221,18 +224,21 @@ def test_documents_without_embedding(backend: Backend) -> None:
         assert_same_answers(answer, no_embedding_flow(LOCAL))
 
 
-def hybrid_flow(backend: Backend) -> Answer:
+def sparse_flow(backend: Backend, *, fusion: bool, **rrf: Any) -> Answer:
+    """A store with named dense and sparse vectors; with `fusion`, the hybrid retriever too."""
     store = store_for(backend, use_sparse_embeddings=True)
     store.write_documents(documents(with_sparse=True))
     dense_only = QdrantEmbeddingRetriever(document_store=store, top_k=3)
     sparse_only = QdrantSparseEmbeddingRetriever(document_store=store, top_k=3)
-    hybrid = QdrantHybridRetriever(document_store=store, top_k=3)
+    hybrid = QdrantHybridRetriever(document_store=store, top_k=3, **rrf)
     answer: Answer = {}
     for q in QUERIES:
         vec, sparse_vec = dense(q), SparseEmbedding(*sparse(q))
         answer[f"dense {q}"] = ranked(dense_only.run(query_embedding=vec)["documents"])
         hits = sparse_only.run(query_sparse_embedding=sparse_vec)["documents"]
         answer[f"sparse {q}"] = ranked(hits)
+        if not fusion:
+            continue
         hits = hybrid.run(query_embedding=vec, query_sparse_embedding=sparse_vec)["documents"]
         answer[f"hybrid {q}"] = ranked(hits)
         hits = hybrid.run(
@@ -242,14 +248,40 @@ def hybrid_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(NAMED, SPARSE, FUSION), indirect=True)
-def test_sparse_and_hybrid_retrievers(backend: Backend) -> None:
-    answer = hybrid_flow(backend)
-    bread = id_of_text(documents(with_sparse=True), DOCS[4].text)  # the id hashes the embeddings
-    assert answer["sparse bread in the oven"][0][0] == bread
-    assert answer["hybrid bread in the oven"][0][0] == bread
+def bread_id() -> str:
+    return id_of_text(documents(with_sparse=True), DOCS[4].text)  # the id hashes the embeddings
+
+
+@pytest.mark.parametrize("backend", backends(NAMED, SPARSE), indirect=True)
+def test_sparse_retriever(backend: Backend) -> None:
+    answer = sparse_flow(backend, fusion=False)
+    assert answer["sparse bread in the oven"][0][0] == bread_id()
     if not backend.local:
-        assert_same_answers(answer, hybrid_flow(LOCAL))
+        assert_same_answers(answer, sparse_flow(LOCAL, fusion=False))
+
+
+# The hybrid retriever wraps the server's refusal in its own QdrantStoreError.
+HYBRID_REFUSED = (UnexpectedResponse, QdrantStoreError)
+
+
+@pytest.mark.parametrize(
+    "backend", backends(NAMED, SPARSE, FUSION, raises=HYBRID_REFUSED), indirect=True
+)
+def test_hybrid_retriever(backend: Backend) -> None:
+    answer = sparse_flow(backend, fusion=True)
+    assert answer["hybrid bread in the oven"][0][0] == bread_id()
+    if not backend.local:
+        assert_same_answers(answer, sparse_flow(LOCAL, fusion=True))
+
+
+@pytest.mark.parametrize(
+    "backend", backends(NAMED, SPARSE, RRF_K, raises=HYBRID_REFUSED), indirect=True
+)
+def test_hybrid_retriever_rrf_k(backend: Backend) -> None:
+    answer = sparse_flow(backend, fusion=True, rrf_k=10)
+    assert answer["hybrid bread in the oven"][0][0] == bread_id()
+    if not backend.local:
+        assert_same_answers(answer, sparse_flow(LOCAL, fusion=True, rrf_k=10))
 
 
 def group_flow(backend: Backend) -> Answer:

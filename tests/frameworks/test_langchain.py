@@ -12,6 +12,7 @@ from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings,
 from qdrant_client import models
 
 from tests.frameworks.conftest import (
+    DBSF,
     FUSION,
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
@@ -317,19 +318,19 @@ def test_from_existing_collection(backend: Backend, tmp_path: Path) -> None:
         assert_same_answers(answer, existing_collection_flow(LOCAL, tmp_path / "ref"))
 
 
-def sparse_flow(backend: Backend, mode: RetrievalMode) -> Answer:
+def sparse_flow(
+    backend: Backend, mode: RetrievalMode, fusion: models.Fusion = models.Fusion.RRF
+) -> Answer:
     store = build(backend, mode)
+    cooking = models.Filter(
+        must=[models.FieldCondition(key="metadata.topic", match=models.MatchValue(value="cooking"))]
+    )
+    fused = models.FusionQuery(fusion=fusion)
     answer: Answer = {}
     for query in QUERIES:
-        answer[f"{mode.value} {query}"] = ranked(store.similarity_search_with_score(query, k=4))
-        cooking = models.Filter(
-            must=[
-                models.FieldCondition(
-                    key="metadata.topic", match=models.MatchValue(value="cooking")
-                )
-            ]
-        )
-        hits = store.similarity_search_with_score(query, k=2, filter=cooking)
+        hits = store.similarity_search_with_score(query, k=4, hybrid_fusion=fused)
+        answer[f"{mode.value} {query}"] = ranked(hits)
+        hits = store.similarity_search_with_score(query, k=2, filter=cooking, hybrid_fusion=fused)
         answer[f"{mode.value} cooking {query}"] = ranked(hits)
     return answer
 
@@ -348,3 +349,11 @@ def test_hybrid_mode(backend: Backend) -> None:
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id
     if not backend.local:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.HYBRID))
+
+
+@pytest.mark.parametrize("backend", backends(SPARSE, FUSION, DBSF), indirect=True)
+def test_hybrid_mode_dbsf(backend: Backend) -> None:
+    answer = sparse_flow(backend, RetrievalMode.HYBRID, models.Fusion.DBSF)
+    assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id
+    if not backend.local:
+        assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.HYBRID, models.Fusion.DBSF))
