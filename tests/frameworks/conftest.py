@@ -69,11 +69,13 @@ TEXT_MATCH = "full-text match (`match: {text: ...}`)"
 
 
 # Warnings qdrant-client gives on purpose (filterwarnings=error would turn them into failures):
-# local mode has no payload indexes, which frameworks create; upload_points retries a refused batch
+# local mode has no payload indexes, which frameworks create, and searches exactly whatever the
+# search params; upload_points retries a refused batch
 # (a Zoro case that is an xfail then fails with the refusal, after the retries).
 QDRANT_CLIENT_WARNINGS = [
     pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant"),
     pytest.mark.filterwarnings("ignore:Batch upload failed"),
+    pytest.mark.filterwarnings("ignore:Local mode performs exact .brute-force. search"),
 ]
 
 

@@ -103,8 +103,8 @@ def store_flow(backend: Backend) -> Answer:
     docs = documents()
     assert store.write_documents(docs) == len(DOCS)
     answer: Answer = {"count": ordered([store.count_documents()])}
-    # filter_documents scrolls in point-id order on both sides; compare as sets (sorted ids).
-    answer["all"] = ordered(ids_of(store.filter_documents()))
+    # filter_documents scrolls in point-id order (Qdrant's scroll order): compared as returned
+    answer["all"] = ordered([doc.id for doc in store.filter_documents()])
     for name, f in FILTERS.items():
         answer[f"filter {name}"] = ordered(ids_of(store.filter_documents(filters=f)))
     retriever = QdrantEmbeddingRetriever(document_store=store, top_k=4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,7 @@ def test_from_texts_add_texts_and_search(backend: Backend) -> None:
 
 
 def options_flow(backend: Backend, distance: models.Distance) -> Answer:
-    """Other distances, score_threshold and offset, through the same store."""
+    """Other distances, score_threshold, offset, search params and MMR, through one store."""
     store = QdrantVectorStore.from_texts(
         [d.text for d in DOCS],
         HashEmbeddings(),
@@ -117,6 +118,13 @@ def options_flow(backend: Backend, distance: models.Distance) -> Answer:
         answer[f"{distance.value} threshold {query}"] = ranked(hits)
         hits = store.similarity_search_with_score(query, k=3, offset=2)
         answer[f"{distance.value} offset {query}"] = ranked(hits)
+        exact = models.SearchParams(exact=True, hnsw_ef=64)
+        hits = store.similarity_search_with_score(query, k=3, search_params=exact)
+        answer[f"{distance.value} exact {query}"] = ranked(hits)
+        hits = store.max_marginal_relevance_search_with_score_by_vector(
+            dense(query), k=3, fetch_k=8, lambda_mult=0.5
+        )
+        answer[f"{distance.value} mmr {query}"] = ranked(hits)
     return answer
 
 
@@ -241,12 +249,15 @@ def get_and_delete_flow(backend: Backend) -> Answer:
     assert sorted(doc.page_content for doc in got) == sorted(
         [DOCS[0].text, DOCS[4].text, DOCS[8].text]
     )
+    # A UUID given without dashes is the same point; Qdrant answers with the dashed form.
+    plain = uuid.uuid5(uuid.NAMESPACE_URL, "plain").hex
+    store.add_texts(["a plain id for a lazy cat"], metadatas=[{"topic": "animals"}], ids=[plain])
+    answer = {"plain id": ordered(doc_ids(store.get_by_ids([plain])))}
     assert store.delete(gone) is True
     assert doc_ids(store.get_by_ids(gone)) == []
-    return {
-        f"after delete {query}": ranked(store.similarity_search_with_score(query, k=4))
-        for query in QUERIES
-    }
+    for query in QUERIES:
+        answer[f"after delete {query}"] = ranked(store.similarity_search_with_score(query, k=4))
+    return answer
 
 
 @pytest.mark.parametrize("backend", backends(), indirect=True)
