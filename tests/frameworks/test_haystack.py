@@ -181,6 +181,12 @@ def admin_flow(backend: Backend) -> Answer:
     answer["count after delete"] = ordered([store.count_documents()])
     store.delete_all_documents()
     answer["count after clear"] = ordered([store.count_documents()])
+    # recreate_index rebuilds the collection from what get_collection reports of it
+    store.write_documents(docs[:3])
+    store.delete_all_documents(recreate_index=True)
+    store.write_documents(docs[3:6])
+    answer["count after recreate"] = ordered([store.count_documents()])
+    answer["after recreate"] = ranked(retriever.run(query_embedding=dense(QUERIES[1]))["documents"])
     return answer
 
 
