@@ -106,9 +106,10 @@ class SearchMixin(ClientBase):
         options = self._options(
             limit, offset, with_payload, with_vector, score_threshold, hnsw_ef, exact, filter, using
         )
+        rerank = None if mmr is None else vec.mmr(mmr)
         query = await self._query(collection, vector, options.using, "vector")
-        if mmr is not None:
-            query = {"nearest": query, "mmr": vec.mmr(mmr)}
+        if rerank is not None:
+            query = {"nearest": query, "mmr": rerank}
         result = await self._call(collection, "POST", "/points/query", options.body(query))
         return parsed(_hits, result)
 
