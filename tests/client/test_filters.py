@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from zoro.client import AsyncZoroClient, InvalidInput
+from zoro.client._filters import SHAPES
 from zoro.testing import ServerProcess
 
 N = 40
@@ -356,3 +357,32 @@ async def test_the_servers_refusal_of_an_index(
     with pytest.raises(InvalidInput) as caught:
         await client.create_payload_index(points, "lang", "text")
     assert (caught.value.message, caught.value.status) == (answer.json()["status"]["error"], 400)
+
+
+async def test_the_clients_filter_shapes_cover_the_servers_openapi(
+    raw: httpx.AsyncClient,
+) -> None:
+    """The client's one table of filter shapes names every field the server documents (the
+    server may serve less than Qdrant's language, never more than the client lets through)."""
+    schemas = (await raw.get("/openapi.json")).json()["components"]["schemas"]
+    assert set(schemas["Filter"]["properties"]) <= set(SHAPES["Filter"])
+    assert set(schemas["Filter"]["properties"]["min_should"]["properties"]) <= set(
+        SHAPES["MinShould"]
+    )
+    field, *others = schemas["Condition"]["anyOf"]
+    assert field["required"] == ["key"]
+    assert set(field["properties"]) <= set(SHAPES["FieldCondition"])
+    for variant in field["properties"]["match"]["anyOf"]:
+        assert set(variant["properties"]) <= set(SHAPES["Match"])
+    for bounds in ("range", "values_count"):
+        assert set(field["properties"][bounds]["properties"]) <= set(SHAPES["Range"])
+    by_field = {"has_id": "HasIdCondition", "is_empty": "IsEmptyCondition"}
+    by_field["is_null"] = "IsNullCondition"
+    for other in others:
+        if "$ref" in other:
+            assert other["$ref"].endswith("/Filter")
+            continue
+        (name,) = other["required"]
+        assert set(other["properties"]) <= set(SHAPES[by_field[name]])
+        inner = other["properties"][name].get("properties", {})
+        assert set(inner) <= set(SHAPES["KeyOnly"])
