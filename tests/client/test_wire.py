@@ -4,6 +4,7 @@ that the server does not serve yet. A MockTransport records what would have been
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,15 +50,16 @@ HIT = {
 class Recorder:
     """A fake server for a collection "c" of named vectors: remembers every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, info: Any = NAMED_INFO) -> None:
         self.requests: list[httpx.Request] = []
+        self.info = info
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
         result: Any = {"status": "completed", "operation_id": 3}
         if request.method == "GET":
-            result = NAMED_INFO
+            result = self.info
         elif path.endswith("/query"):
             result = {"points": [HIT]}
         elif path.endswith("/query/batch"):
@@ -226,7 +228,7 @@ async def test_named_and_sparse_upserts(fake: tuple[AsyncZoroClient, Recorder]) 
 
 BAD_VECTORS: list[tuple[Any, str]] = [
     ({}, "at least one named vector"),
-    ({"": [[1, 2, 3]]}, "a vector name must be a non-empty string"),
+    ({3: [[1, 2, 3]]}, "a vector name must be a string"),
     ({"dense": [[1, 2, 3], [1, 2, 3]]}, r"vectors\['dense'\]: 2 vectors for 1 ids"),
     ({"words": [{"indices": [1, 1], "values": [1, 2]}]}, "indices must be unique"),
     ({"words": [{"indices": [1], "values": [1, 2]}]}, "1 indices for 2 values"),
@@ -353,9 +355,9 @@ async def test_bad_queries_never_reach_the_server(
     sparse = {"indices": [1], "values": [1.0]}
     bad: list[tuple[Any, str]] = [
         (lambda: client.search("c", sparse), "sparse vector is searched by name; pass using="),
-        (lambda: client.search("c", [1, 0, 0], using=""), "using: a vector name"),
+        (lambda: client.search("c", [1, 0, 0], using=b"x"), "using: a vector name"),  # type: ignore[arg-type]
         (lambda: client.search("c", [1, 0, 0], mmr=Mmr(diversity=2)), "diversity: must be a"),
-        (lambda: client.search("c", [1, 0, 0], mmr=Mmr(candidates_limit=0)), "candidates_limit"),
+        (lambda: client.search("c", [1, 0, 0], mmr=Mmr(candidates_limit=-1)), "candidates_limit"),
         (lambda: client.search("c", [1, 0, 0], with_payload={"only": []}), "with_payload"),
         (lambda: client.search("c", [1, 0, 0], with_vector=[]), "with_vector"),
         (lambda: client.search_fused("c", []), "give a list of Prefetch"),
@@ -391,3 +393,30 @@ async def test_named_vectors_come_back_by_name(fake: tuple[AsyncZoroClient, Reco
     ]
     # an unnamed search on a collection without an unnamed vector: the server answers that
     await client.search("c", [1, 2, 3, 4, 5])
+
+
+async def test_the_unnamed_vector_is_named_empty() -> None:
+    """Qdrant's name for the unnamed vector is "": usable wherever a name is."""
+    info = copy.deepcopy(NAMED_INFO)
+    info["config"]["params"]["vectors"][""] = {"size": 2, "distance": "Dot"}
+    recorder = Recorder(info)
+    async with AsyncZoroClient("http://fake", transport=httpx.MockTransport(recorder)) as client:
+        await unnamed_is_named_empty(client, recorder)
+        described = await client.get_collection("c")
+    assert (described.dimension, described.distance) == (2, "Dot")
+    assert described.vectors == {"dense": VectorParams(3, "Cosine")}
+
+
+async def unnamed_is_named_empty(client: AsyncZoroClient, recorder: Recorder) -> None:
+    await client.search("c", [1, 0], using="", with_vector=[""])
+    assert recorder.body()["using"] == ""
+    assert recorder.body()["with_vector"] == [""]
+    with pytest.raises(DimensionMismatch, match="expected dimension 2"):
+        await client.search("c", [1, 0, 0], using="")
+    await client.upsert("c", [1], {"": [[1, 2]], "words": [SparseVector((1,), (1.0,))]})
+    assert recorder.body()["batch"]["vectors"][""] == [[1.0, 2.0]]
+    with pytest.raises(DimensionMismatch, match=r"vectors\[''\]: expected dimension 2"):
+        await client.upsert("c", [1], {"": [[1, 2, 3]]})
+    assert Record.from_json({"id": 1, "vector": {"": [1.0, 2.0]}}) == Record(
+        1, None, (1.0, 2.0), {"": (1.0, 2.0)}
+    )

@@ -57,7 +57,7 @@ class ClientBase:
         """Raises DimensionMismatch before sending when the vectors do not fit the collection
         (NotFound when it does not exist). For a named vector (`using`) the collection info
         must list it; if it does not, the server judges."""
-        if using is not None:
+        if using:  # None and "" both mean the unnamed vector
             await self._check_named_dimension(name, vectors, field, using)
             return
         expected = self._dimensions.get(name)

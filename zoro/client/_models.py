@@ -55,7 +55,8 @@ def vectors_out(data: Any) -> tuple[tuple[float, ...] | None, dict[str, Any] | N
             str(name): SparseVector.from_json(v) if isinstance(v, Mapping) else tuple(v)
             for name, v in data.items()
         }
-        return None, named
+        unnamed = named.get("")  # Qdrant's name for the unnamed vector
+        return (unnamed if isinstance(unnamed, tuple) else None), named
     return tuple(data), None
 
 
@@ -88,7 +89,8 @@ class CollectionInfo:
     engine: str
     hnsw: HnswConfig
     # Named dense vectors (name -> dimension, distance) and sparse vector names, for collections
-    # that have them; `dimension` and `distance` describe the unnamed vector (0 and "" if none).
+    # that have them; `dimension` and `distance` describe the unnamed vector (named "" on the
+    # wire; 0 and "" here if the collection has none).
     vectors: dict[str, VectorParams] = field(default_factory=dict)
     sparse_vectors: tuple[str, ...] = ()
     # Indexed payload keys -> their schema ("keyword", "integer", ...).
@@ -99,13 +101,16 @@ class CollectionInfo:
         try:
             config = data["config"]
             params = config["params"]
-            vectors = params.get("vectors") or {}
-            unnamed = "size" in vectors
+            vectors = dict(params.get("vectors") or {})
+            # the unnamed vector: the plain form {"size", "distance"}, or the name "" in the
+            # named form (Qdrant's name for it)
+            plain = vectors if "size" in vectors else vectors.pop("", None)
+            named = {} if "size" in vectors else vectors
             hnsw = config["hnsw_config"]
             return cls(
                 name=name,
-                dimension=int(vectors["size"]) if unnamed else 0,
-                distance=str(vectors["distance"]) if unnamed else "",
+                dimension=0 if plain is None else int(plain["size"]),
+                distance="" if plain is None else str(plain["distance"]),
                 status=str(data["status"]),
                 points_count=int(data.get("points_count") or 0),
                 indexed_vectors_count=int(data.get("indexed_vectors_count") or 0),
@@ -114,11 +119,9 @@ class CollectionInfo:
                 hnsw=HnswConfig(
                     int(hnsw["m"]), int(hnsw["ef_construct"]), int(hnsw["full_scan_threshold"])
                 ),
-                vectors={}
-                if unnamed
-                else {
+                vectors={
                     str(k): VectorParams(int(v["size"]), str(v["distance"]))
-                    for k, v in vectors.items()
+                    for k, v in named.items()
                 },
                 sparse_vectors=tuple(map(str, params.get("sparse_vectors") or ())),
                 payload_schema={

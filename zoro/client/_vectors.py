@@ -6,6 +6,7 @@ The shapes (Qdrant 1.x REST):
     named vectors    upsert batch "vectors": {"name": [[...], ...], "sparse": [{sparse}, ...]}
                      point "vector": {"name": [...], "sparse": {sparse}}
     using            "using": "name" beside "query": the named vector to search
+    the unnamed one  is named "": using "", {"": [...]}, with_vector [""]
     MMR              "query": {"nearest": v, "mmr": {"diversity": d, "candidates_limit": n}}
     fusion           "prefetch": [{"query": v, "using": ..., "filter": ..., "limit": n}, ...],
                      "query": {"fusion": "rrf"}
@@ -40,7 +41,8 @@ FUSIONS: tuple[Fusion, ...] = ("rrf", "dbsf")
 @dataclass(frozen=True, slots=True)
 class Mmr:
     """Maximal marginal relevance: re-rank `candidates_limit` nearest candidates, trading
-    relevance for `diversity` (0: pure relevance, 1: pure diversity). Unset: server default."""
+    relevance for `diversity` (0: pure relevance, 1: pure diversity). Unset: the server's
+    defaults (Qdrant's: diversity 0.5, candidates_limit the query's limit)."""
 
     diversity: float | None = None
     candidates_limit: int | None = None
@@ -101,9 +103,13 @@ def sparse(value: object, field: str = "vector") -> dict[str, list[Any]]:
     return {"indices": index_array.tolist(), "values": value_array.tolist()}
 
 
+UNNAMED = ""
+"""Qdrant's name for the unnamed vector: `using=""`, `{"": [...]}`, `with_vector=[""]`."""
+
+
 def vector_name(value: object, field: str = "using") -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{field}: a vector name must be a non-empty string")
+    if not isinstance(value, str):
+        raise InvalidInput(f'{field}: a vector name must be a string ("" is the unnamed one)')
     return value
 
 
@@ -135,7 +141,7 @@ def mmr(value: Mmr, field: str = "mmr") -> dict[str, Any]:
         body["diversity"] = float(d)
     if value.candidates_limit is not None:
         body["candidates_limit"] = check.positive(
-            value.candidates_limit, f"{field}.candidates_limit"
+            value.candidates_limit, f"{field}.candidates_limit", low=0
         )
     return body
 
