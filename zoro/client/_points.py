@@ -42,10 +42,11 @@ class PointsMixin(ClientBase):
         server's WAL) when this returns; an upsert by id is idempotent and retried as such.
 
         Named vectors: `vectors` may be a dict name -> n vectors, each a (n, d) matrix or n
-        sparse vectors (SparseVector or {"indices": [...], "values": [...]}); it is sent as
-        Qdrant's batch `"vectors": {name: [...]}`, which the server must serve (Zoro-DB
-        answers 400 today). A named dense vector is checked against its dimension when the
-        collection info lists it.
+        sparse vectors (SparseVector or {"indices": [...], "values": [...]}), sent as Qdrant's
+        batch `"vectors": {name: [...]}`; the name "" is the unnamed vector. The server must
+        serve the names given (Zoro-DB serves "" alone for now and answers 400 to others).
+        A named dense vector is checked against its dimension when the collection info
+        lists it.
 
         Raises:
             InvalidInput: bad ids, vectors, payloads or too many points (before sending).

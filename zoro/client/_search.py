@@ -91,11 +91,13 @@ class SearchMixin(ClientBase):
         for this query; `exact` searches every point. `with_payload`: True/False, a list of
         keys, or {"include": keys} / {"exclude": keys}. Searches are retried like reads.
 
-        Vector model (the server must serve it; Zoro-DB answers 400 to all three today):
-        `using` names the vector to search in a collection of named vectors; `vector` may be
-        a sparse vector (a SparseVector or {"indices": [...], "values": [...]}, with `using`);
-        `mmr` re-ranks for diversity (`{"nearest": v, "mmr": {...}}` on the wire).
-        `with_vector` may then name the vectors to return (see ScoredPoint.vectors).
+        Vector model, in Qdrant's shapes, which the server must serve: `using` names the
+        vector to search in a collection of named vectors ("" is the unnamed one); `vector`
+        may be a sparse vector (a SparseVector or {"indices": [...], "values": [...]}, with
+        `using`); `mmr` re-ranks for diversity (`{"nearest": v, "mmr": {...}}` on the wire);
+        `with_vector` may name the vectors to return (see ScoredPoint.vectors). Zoro-DB's
+        vector-model work serves MMR and the name "" so far; other names and sparse vectors
+        are answered with 400.
 
         Raises:
             InvalidInput: a vector with NaN or infinity, a malformed filter, or a bad option
@@ -202,7 +204,7 @@ class SearchMixin(ClientBase):
         hits by rank, `fusion` "rrf" (reciprocal rank fusion) or "dbsf" (distribution-based
         score fusion); `filter` applies to every sub-query. Sent as Qdrant's
         `{"prefetch": [...], "query": {"fusion": "rrf"}}`, which the server must serve
-        (Zoro-DB answers 400 to prefetch today). Prefetch queries are checked for NaN and
+        (Zoro-DB answers 400 to prefetch so far). Prefetch queries are checked for NaN and
         shape here; their dimensions are left to the server.
 
         Raises:

@@ -12,7 +12,8 @@ The shapes (Qdrant 1.x REST):
                      "query": {"fusion": "rrf"}
 
 The client builds and checks these shapes; whether a server serves them is its business (Zoro-DB
-serves one unnamed dense vector per collection at the moment, and answers 400 to the rest).
+serves one unnamed dense vector per collection, named "", and MMR over it so far, and answers
+400 to the rest; issue 12 has the plan).
 """
 
 from __future__ import annotations
