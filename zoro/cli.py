@@ -1,5 +1,6 @@
 """The `zoro` command: `zoro serve` starts the server; the admin commands (collections, import,
-search) talk to a running one through the client (zoro/client/commands.py)."""
+search, count, scroll, delete-points, index) talk to a running one through the client
+(zoro/client/commands.py)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import numpy as np
 import orjson
 import pytest
@@ -182,4 +183,125 @@ def test_the_api_key_option_and_usage_errors(
     assert run(server, monkeypatch, capsys, "collections", "list")[0] == 0
     with pytest.raises(SystemExit) as usage:
         run(server, monkeypatch, capsys, "search", "c")
+    assert usage.value.code == 2
+
+
+def test_count_scroll_search_and_delete_with_filters(
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def cli(*args: str) -> tuple[int, str, str]:
+        return run(server, monkeypatch, capsys, *args)
+
+    path = tmp_path / "points.jsonl"
+    with path.open("wb") as out:
+        for i in range(30):
+            payload = {"lang": "en" if i % 2 else "de", "meta": {"n": i}}
+            out.write(orjson.dumps({"id": i, "vector": [float(i), 0.0], "payload": payload}))
+            out.write(b"\n")
+    assert cli("collections", "create", "cli_filter", "--dim", "2", "--distance", "Euclid")[0] == 0
+    assert cli("import", "cli_filter", str(path), "--no-progress")[0] == 0
+    en = '{"must": [{"key": "lang", "match": {"value": "en"}}]}'
+    (tmp_path / "low.json").write_text('{"must": {"key": "meta.n", "range": {"lt": 10}}}')
+    raw = httpx.Client(base_url=server.url)
+
+    def raw_count(query_filter: str) -> int:
+        body = {"filter": orjson.loads(query_filter), "exact": True}
+        answer = raw.post("/collections/cli_filter/points/count", json=body)
+        count: int = answer.json()["result"]["count"]
+        return count
+
+    assert cli("count", "cli_filter") == (0, "30\n", "")
+    assert cli("count", "cli_filter", "--filter", en) == (0, f"{raw_count(en)}\n", "")
+    low = "@" + str(tmp_path / "low.json")
+    assert cli("count", "cli_filter", "--filter", low, "--approx") == (0, "10\n", "")
+
+    code, out, _ = cli("scroll", "cli_filter", "--filter", en, "--page-size", "4")
+    rows = [orjson.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["id"] for r in rows] == list(range(1, 30, 2))
+    assert rows[0] == {"id": 1, "payload": {"lang": "en", "meta": {"n": 1}}}
+    answer = raw.post(
+        "/collections/cli_filter/points/scroll",
+        json={"filter": orjson.loads(en), "limit": 100, "with_payload": True},
+    ).json()["result"]
+    assert rows == answer["points"]
+    code, out, _ = cli(
+        "scroll", "cli_filter", "--limit", "3", "--offset", "10", "--no-payload", "--with-vector"
+    )
+    assert [orjson.loads(line) for line in out.splitlines()] == [
+        {"id": i, "vector": [float(i), 0.0]} for i in (10, 11, 12)
+    ]
+
+    code, out, _ = cli("search", "cli_filter", "--vector", "4.2,0", "--filter", en, "--json")
+    assert [h["id"] for h in orjson.loads(out)][:3] == [5, 3, 7]
+    code, out, _ = cli("search", "cli_filter", "--id", "4", "--filter", en, "--limit", "2")
+    assert sorted(line.split("\t")[0] for line in out.splitlines()) == ["3", "5"]
+
+    assert cli("index", "create", "cli_filter", "meta.n", "integer")[1] == (
+        "index on meta.n (integer) built in cli_filter (completed)\n"
+    )
+    assert cli("index", "create", "cli_filter", "lang", "keyword", "--no-wait")[0] == 0
+    schema = raw.get("/collections/cli_filter").json()["result"]["payload_schema"]
+    assert set(schema) == {"meta.n", "lang"}
+    assert cli("count", "cli_filter", "--filter", en)[1] == "15\n"
+    assert cli("index", "delete", "cli_filter", "meta.n") == (
+        0,
+        "index on meta.n dropped from cli_filter\n",
+        "",
+    )
+    schema = raw.get("/collections/cli_filter").json()["result"]["payload_schema"]
+    assert set(schema) == {"lang"}
+
+    code, out, _ = cli("delete-points", "cli_filter", "--ids", "1,3,[5]")
+    assert code == 1  # "[5]" is not an id
+    code, out, _ = cli("delete-points", "cli_filter", "--ids", "[1, 3]")
+    assert (code, out.startswith("deleted from cli_filter (operation ")) == (0, True)
+    assert cli("count", "cli_filter", "--filter", en)[1] == "13\n"
+    assert cli("delete-points", "cli_filter", "--filter", en)[0] == 0
+    assert cli("count", "cli_filter")[1] == "15\n"
+    assert cli("delete-points", "cli_filter", "--ids", "0,2")[0] == 0
+    assert cli("count", "cli_filter")[1] == "13\n"
+    raw.close()
+
+
+def test_filter_errors_are_one_line(
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(server, monkeypatch, capsys, "collections", "create", "cli_filter_bad", "--dim", "2")
+    refused = '{"must": [{"key": "lang"}]}'
+    with httpx.Client(base_url=server.url) as raw:
+        answer = raw.post(
+            "/collections/cli_filter_bad/points/count", json={"filter": orjson.loads(refused)}
+        )
+    server_says = answer.json()["status"]["error"]
+    cases = [
+        (("count", "cli_filter_bad", "--filter", "{must"), "--filter: not JSON"),
+        (("count", "cli_filter_bad", "--filter", "[1]"), "--filter: a filter is a JSON object"),
+        (("count", "cli_filter_bad", "--filter", '{"mus": []}'), "filter: unknown field 'mus'"),
+        (("count", "cli_filter_bad", "--filter", refused), server_says),
+        (("scroll", "cli_filter_bad", "--filter", refused), server_says),
+        (("delete-points", "cli_filter_bad", "--filter", refused), server_says),
+        (("search", "cli_filter_bad", "--vector", "1,0", "--filter", refused), server_says),
+        (("count", "cli_filter_bad", "--filter", "@" + str(tmp_path / "nope.json")), "nope.json"),
+        (("scroll", "cli_filter_bad", "--limit", "0"), "--limit: must be at least 1"),
+        (("index", "create", "cli_filter_bad", "lang", "text"), "field_schema: unknown type"),
+        (("count", "cli_nope_filter"), "Collection `cli_nope_filter` doesn't exist!"),
+    ]
+    for args, message in cases:
+        code, out, err = run(server, monkeypatch, capsys, *args)
+        assert code == 1, (args, out)
+        assert err.startswith("zoro: error: "), err
+        assert message in err, (args, err)
+        assert err.count("\n") == 1
+    with pytest.raises(SystemExit) as usage:
+        run(server, monkeypatch, capsys, "delete-points", "cli_filter_bad")
+    assert usage.value.code == 2
+    with pytest.raises(SystemExit) as usage:
+        run(server, monkeypatch, capsys, "delete-points", "x", "--ids", "1", "--filter", "{}")
     assert usage.value.code == 2

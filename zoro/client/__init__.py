@@ -9,6 +9,16 @@ It imports nothing from the server's packages: install it anywhere and point it 
         await client.upload("docs", range(n), vectors, payloads, progress=True)
         for hit in await client.search("docs", query, limit=5):
             print(hit.id, hit.score, hit.payload)
+        english = {"must": [{"key": "lang", "match": {"value": "en"}}]}
+        await client.create_payload_index("docs", "lang", "keyword")
+        n = await client.count("docs", english)
+        hits = await client.search("docs", query, filter=english, limit=5)
+        async for point in client.scroll("docs", filter=english):
+            ...
+        await client.delete("docs", filter=english)
+
+Filters are Qdrant's filter JSON, given as plain dicts; the client checks their shape
+(zoro/client/_filters.py) and the server their meaning, its 400 arriving as InvalidInput.
 """
 
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
@@ -31,6 +41,7 @@ from zoro.client._errors import (
     Unavailable,
     ZoroClientError,
 )
+from zoro.client._filters import Filter
 from zoro.client._models import (
     CollectionInfo,
     Distance,
@@ -42,12 +53,15 @@ from zoro.client._models import (
     ScoredPoint,
     ScrollPage,
     ServerInfo,
+    SparseVector,
     UpdateResult,
     UploadResult,
+    VectorParams,
 )
 from zoro.client._points import Scroll
 from zoro.client._progress import ProgressLine
 from zoro.client._validate import Limits
+from zoro.client._vectors import Fusion, Mmr, Prefetch
 
 __all__ = [
     "DEFAULT_URL",
@@ -63,14 +77,18 @@ __all__ = [
     "Embedder",
     "EmbedderUnavailable",
     "Engine",
+    "Filter",
+    "Fusion",
     "HnswConfig",
     "InvalidInput",
     "Limits",
     "MiniLMEmbedder",
+    "Mmr",
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
     "PointId",
+    "Prefetch",
     "ProgressLine",
     "ProtocolError",
     "Readiness",
@@ -82,10 +100,12 @@ __all__ = [
     "ScrollPage",
     "ServerError",
     "ServerInfo",
+    "SparseVector",
     "StorageFull",
     "Timeouts",
     "Unavailable",
     "UpdateResult",
     "UploadResult",
+    "VectorParams",
     "ZoroClientError",
 ]

@@ -116,6 +116,7 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         self._limits = limits
         self._embedder = embedder
         self._dimensions = {}
+        self._named_dimensions = {}
         self.url = url
 
     async def __aenter__(self) -> AsyncZoroClient:

@@ -1,13 +1,15 @@
-"""Collection operations: create, get, list, exists, delete."""
+"""Collection operations: create, get, list, exists, delete; payload indexes."""
 
 from __future__ import annotations
 
+import urllib.parse
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoro.client import _validate as check
 from zoro.client._base import ClientBase
 from zoro.client._errors import Conflict, InvalidInput, ProtocolError
-from zoro.client._models import CollectionInfo
+from zoro.client._models import CollectionInfo, UpdateResult, parsed
 from zoro.client._transport import CallTrace
 
 if TYPE_CHECKING:
@@ -70,7 +72,10 @@ class CollectionsMixin(ClientBase):
             NotFound: no such collection.
         """
         info = CollectionInfo.from_json(name, await self._call(name, "GET", ""))
+        self._forget(name)
         self._dimensions[name] = info.dimension
+        for vector, params in info.vectors.items():
+            self._named_dimensions[name, vector] = params.size
         return info
 
     async def list_collections(self) -> list[str]:
@@ -102,8 +107,63 @@ class CollectionsMixin(ClientBase):
         Raises:
             InvalidInput: a name the server would refuse (before sending).
         """
-        self._dimensions.pop(name, None)
+        self._forget(name)
         return bool(await self._call(name, "DELETE", ""))
+
+    async def create_payload_index(
+        self,
+        collection: str,
+        field: str,
+        schema: str | Mapping[str, Any],
+        *,
+        wait: bool = True,
+    ) -> UpdateResult:
+        """Index a payload key (dotted paths and `name[]` as in filters) so that filters on it
+        need not scan payloads. `schema`: keyword, integer, float, bool, uuid or datetime (the
+        types Zoro-DB serves), or Qdrant's {"type": ..., ...} form. With `wait`, returns once
+        the index is built; otherwise once it is declared (durably) and building. Creating
+        the same index again changes nothing, so it is retried.
+
+        Raises:
+            InvalidInput: an empty field or a schema that is not a string or {"type": ...}
+                (before sending); a schema or key the server refuses (its message).
+            NotFound: no such collection.
+        """
+        body = {"field_name": _field(field), "field_schema": _schema(schema)}
+        params = {"wait": "true" if wait else "false"}
+        result = await self._call(collection, "PUT", "/index", body, params=params)
+        return parsed(UpdateResult.from_json, result)
+
+    async def delete_payload_index(
+        self, collection: str, field: str, *, wait: bool = True
+    ) -> UpdateResult:
+        """Drop a payload key's index (filters on the key then scan payloads). Dropping one
+        that does not exist changes nothing; retried.
+
+        Raises:
+            InvalidInput: an empty field (before sending).
+            NotFound: no such collection.
+        """
+        suffix = "/index/" + urllib.parse.quote(_field(field), safe="")
+        params = {"wait": "true" if wait else "false"}
+        result = await self._call(collection, "DELETE", suffix, params=params)
+        return parsed(UpdateResult.from_json, result)
+
+
+def _field(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput('field: a payload key such as "lang", "meta.lang" or "tags[]"')
+    return value
+
+
+def _schema(value: object) -> str | dict[str, Any]:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str):
+        return dict(value)
+    raise InvalidInput(
+        'schema: a type name (keyword, integer, float, bool, uuid, datetime) or {"type": ...}'
+    )
 
 
 def _create_body(

@@ -1,19 +1,24 @@
-"""Point operations: upsert, retrieve, get, delete, scroll, count."""
+"""Point operations: upsert, retrieve, get, delete (by ids or filter), scroll, count."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoro.client import _validate as check
+from zoro.client import _vectors as vec
 from zoro.client._base import ClientBase
 from zoro.client._errors import InvalidInput
+from zoro.client._filters import filter_
 from zoro.client._models import Record, ScrollPage, UpdateResult, parsed
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from zoro.client._config import RetryPolicy
+    from zoro.client._filters import Filter
+    from zoro.client._search import PayloadSelection
     from zoro.client._transport import CallTrace
     from zoro.client._validate import Ids
 
@@ -36,6 +41,13 @@ class PointsMixin(ClientBase):
         n JSON objects (dicts), or None for empty payloads. The write is durable (in the
         server's WAL) when this returns; an upsert by id is idempotent and retried as such.
 
+        Named vectors: `vectors` may be a dict name -> n vectors, each a (n, d) matrix or n
+        sparse vectors (SparseVector or {"indices": [...], "values": [...]}), sent as Qdrant's
+        batch `"vectors": {name: [...]}`; the name "" is the unnamed vector. The server must
+        serve the names given (Zoro-DB serves "" alone for now and answers 400 to others).
+        A named dense vector is checked against its dimension when the collection info
+        lists it.
+
         Raises:
             InvalidInput: bad ids, vectors, payloads or too many points (before sending).
             DimensionMismatch: vectors that do not fit the collection (before sending).
@@ -54,10 +66,17 @@ class PointsMixin(ClientBase):
         *,
         wait: bool = True,
     ) -> UpdateResult:
-        """Insert or replace one point. Raises as upsert() does."""
-        matrix = check.vector(vector)
+        """Insert or replace one point; `vector` may be a dict name -> vector (dense or
+        sparse) for named vectors. Raises as upsert() does."""
+        if isinstance(vector, Mapping):
+            named: Any = {
+                name: [v] if vec.is_sparse(v) else check.vector(v, f"vector[{name!r}]")
+                for name, v in vector.items()
+            }
+        else:
+            named = check.vector(vector)
         return await self.upsert(
-            collection, [check.point_id(point_id)], matrix, [payload], wait=wait
+            collection, [check.point_id(point_id)], named, [payload], wait=wait
         )
 
     async def _upsert_body(
@@ -70,13 +89,22 @@ class PointsMixin(ClientBase):
         """Everything checked (the dimension last: it may cost a lookup) and ready to encode."""
         check.collection_name(collection, self._limits)
         id_list = check.point_ids(ids)
-        matrix = check.matrix(vectors)
-        if len(id_list) != len(matrix):
-            raise InvalidInput(f"{len(matrix)} vectors for {len(id_list)} ids")
         check.batch_points(len(id_list), self._limits)
+        columns: Any
+        if isinstance(vectors, Mapping):
+            columns = vec.named_vectors(vectors, len(id_list))
+        else:
+            columns = check.matrix(vectors)
+            if len(id_list) != len(columns):
+                raise InvalidInput(f"{len(columns)} vectors for {len(id_list)} ids")
         encoded = check.payloads(payloads, len(id_list), self._limits)
-        await self._check_dimension(collection, matrix)
-        batch: dict[str, Any] = {"ids": id_list, "vectors": matrix}
+        if isinstance(columns, dict):
+            for name, column in columns.items():
+                if not isinstance(column, list):
+                    await self._check_dimension(collection, column, f"vectors[{name!r}]", name)
+        else:
+            await self._check_dimension(collection, columns)
+        batch: dict[str, Any] = {"ids": id_list, "vectors": columns}
         if encoded is not None:
             batch["payloads"] = encoded
         return {"batch": batch}
@@ -129,33 +157,50 @@ class PointsMixin(ClientBase):
     async def delete(
         self,
         collection: str,
-        ids: Ids,
+        ids: Ids | None = None,
         *,
+        filter: Filter | None = None,
         wait: bool = True,
     ) -> UpdateResult:
-        """Delete points by id (ids that do not exist are ignored). Idempotent, so retried.
+        """Delete points by id (ids that do not exist are ignored) or every point a `filter`
+        (Qdrant's filter JSON) keeps; give exactly one. Both are retried: deleting again
+        leaves the same state (a filter may then also catch points written in between).
 
         Raises:
-            InvalidInput: bad ids or too many (before sending).
+            InvalidInput: bad ids, too many, a malformed filter, both or neither (before
+                sending); a filter the server refuses (its message).
             NotFound: no such collection.
         """
         check.collection_name(collection, self._limits)
-        id_list = check.point_ids(ids)
-        check.batch_points(len(id_list), self._limits)
+        if (ids is None) == (filter is None):
+            raise InvalidInput("delete: give ids or filter=, exactly one of them")
+        body: dict[str, Any]
+        if filter is not None:
+            body = {"filter": filter_(filter)}
+        else:
+            assert ids is not None
+            id_list = check.point_ids(ids)
+            check.batch_points(len(id_list), self._limits)
+            body = {"points": id_list}
         params = {"wait": "true" if wait else "false"}
-        result = await self._call(
-            collection, "POST", "/points/delete", {"points": id_list}, params=params
-        )
+        result = await self._call(collection, "POST", "/points/delete", body, params=params)
         return parsed(UpdateResult.from_json, result)
 
-    async def count(self, collection: str) -> int:
-        """The number of live points.
+    async def count(
+        self, collection: str, filter: Filter | None = None, *, exact: bool = True
+    ) -> int:
+        """The number of live points, or of those a `filter` keeps. `exact=False` allows the
+        server an estimate (Zoro-DB always counts exactly).
 
         Raises:
+            InvalidInput: a malformed filter (before sending), or one the server refuses.
             NotFound: no such collection.
         """
-        result = await self._call(collection, "POST", "/points/count", {"exact": True})
-        return int(result["count"])
+        body: dict[str, Any] = {"exact": bool(exact)}
+        if filter is not None:
+            body["filter"] = filter_(filter)
+        result = await self._call(collection, "POST", "/points/count", body)
+        return parsed(lambda r: int(r["count"]), result)
 
     async def scroll_page(
         self,
@@ -163,26 +208,30 @@ class PointsMixin(ClientBase):
         *,
         offset: object = None,
         limit: int = 256,
-        with_payload: bool = True,
-        with_vector: bool = False,
+        filter: Filter | None = None,
+        with_payload: PayloadSelection = True,
+        with_vector: bool | Sequence[str] = False,
     ) -> ScrollPage:
         """One page of points in id order from `offset` (inclusive), and where the next starts
-        (None at the end).
+        (None at the end). `filter`: only the points it keeps. `with_payload`: True/False, a
+        list of keys, or {"include": keys} / {"exclude": keys}.
 
         Raises:
-            InvalidInput: a bad offset or limit (before sending).
+            InvalidInput: a bad offset, limit or filter (before sending), or a filter the
+                server refuses (its message).
             NotFound: no such collection.
         """
         body: dict[str, Any] = {
             "limit": check.positive(limit, "limit", high=self._limits.max_limit),
-            "with_payload": with_payload,
-            "with_vector": with_vector,
+            "with_payload": vec.with_payload(with_payload),
+            "with_vector": vec.with_vector(with_vector),
         }
         if offset is not None:
             body["offset"] = check.point_id(offset, "offset")
+        if filter is not None:
+            body["filter"] = filter_(filter)
         result = await self._call(collection, "POST", "/points/scroll", body)
-        points = [parsed(Record.from_json, item) for item in result["points"]]
-        return ScrollPage(points, result.get("next_page_offset"))
+        return parsed(_page, result)
 
     def scroll(
         self,
@@ -190,17 +239,23 @@ class PointsMixin(ClientBase):
         *,
         page_size: int = 256,
         offset: object = None,
-        with_payload: bool = True,
-        with_vector: bool = False,
+        filter: Filter | None = None,
+        with_payload: PayloadSelection = True,
+        with_vector: bool | Sequence[str] = False,
     ) -> Scroll:
-        """Every point in id order, fetched a page at a time: `async for p in c.scroll(...)`.
+        """Every point in id order (or every point `filter` keeps), fetched a page at a time:
+        `async for p in c.scroll(...)`.
 
-        Points written or deleted while scrolling may or may not be seen. Raises as
-        scroll_page() does, from the iteration.
+        Points written or deleted while scrolling may or may not be seen. The filter and
+        the selections are checked here; the rest raises as scroll_page() does, from the
+        iteration.
         """
         check.collection_name(collection, self._limits)
         check.positive(page_size, "page_size", high=self._limits.max_limit)
-        return Scroll(self, collection, page_size, offset, with_payload, with_vector)
+        checked = filter_(filter)
+        vec.with_payload(with_payload)
+        vec.with_vector(with_vector)
+        return Scroll(self, collection, page_size, offset, checked, with_payload, with_vector)
 
 
 class Scroll:
@@ -213,13 +268,15 @@ class Scroll:
         collection: str,
         page_size: int,
         offset: object,
-        with_payload: bool,
-        with_vector: bool,
+        filter: Filter | None,
+        with_payload: PayloadSelection,
+        with_vector: bool | Sequence[str],
     ) -> None:
         self._client = client
         self._collection = collection
         self._page_size = page_size
         self._offset = offset
+        self._filter = filter
         self._with = (with_payload, with_vector)
         self._buffer: deque[Record] = deque()
         self._done = False
@@ -235,6 +292,7 @@ class Scroll:
                 self._collection,
                 offset=self._offset,
                 limit=self._page_size,
+                filter=self._filter,
                 with_payload=self._with[0],
                 with_vector=self._with[1],
             )
@@ -242,3 +300,8 @@ class Scroll:
             self._offset = page.next_offset
             self._done = page.next_offset is None
         return self._buffer.popleft()
+
+
+def _page(result: Any) -> ScrollPage:
+    points = [Record.from_json(item) for item in result["points"]]
+    return ScrollPage(points, result.get("next_page_offset"))

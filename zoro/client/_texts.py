@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from zoro.client._embed import Embedder
+    from zoro.client._filters import Filter
     from zoro.client._models import PointId, ScoredPoint
 
 
@@ -75,12 +76,13 @@ class TextsMixin(SearchMixin, PointsMixin):
         collection: str,
         text: str,
         *,
+        filter: Filter | None = None,
         limit: int = 10,
         offset: int = 0,
         with_payload: bool = True,
         score_threshold: float | None = None,
     ) -> list[ScoredPoint]:
-        """The points nearest to `text`'s embedding, best first.
+        """The points nearest to `text`'s embedding, best first (among those `filter` keeps).
 
         Raises:
             EmbedderUnavailable: no embedder given and the `embed` extra is not installed.
@@ -93,6 +95,7 @@ class TextsMixin(SearchMixin, PointsMixin):
         return await self.search(
             collection,
             vectors[0],
+            filter=filter,
             limit=limit,
             offset=offset,
             with_payload=with_payload,

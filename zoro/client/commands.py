@@ -2,7 +2,13 @@
 
     zoro collections list|create|info|delete
     zoro import COLLECTION FILE      (.npy, .jsonl, .parquet)
-    zoro search COLLECTION --vector V | --text T | --id ID
+    zoro search COLLECTION --vector V | --text T | --id ID  [--filter JSON]
+    zoro count COLLECTION [--filter JSON]
+    zoro scroll COLLECTION [--filter JSON]               (one JSON object per line)
+    zoro delete-points COLLECTION --ids IDS | --filter JSON
+    zoro index create COLLECTION FIELD SCHEMA | index delete COLLECTION FIELD
+
+A filter is Qdrant's filter JSON, given inline or as @FILE.
 
 Every command takes --url (ZORO_URL) and --api-key (ZORO_API_KEY). An error prints one line,
 `zoro: error: ...`, on stderr and exits 1 (2 for a usage error, as argparse does).
@@ -80,6 +86,52 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--with-vector", action="store_true")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
+    _filter_option(search, "only points the filter keeps")
+
+    count = commands.add_parser("count", parents=[common], help="count points")
+    count.add_argument("collection")
+    _filter_option(count, "count the points the filter keeps")
+    count.add_argument("--approx", action="store_true", help="an estimate will do")
+
+    scroll = commands.add_parser(
+        "scroll", parents=[common], help="print points in id order, one JSON object per line"
+    )
+    scroll.add_argument("collection")
+    _filter_option(scroll, "only points the filter keeps")
+    scroll.add_argument("--limit", type=int, help="at most this many points (default: all)")
+    scroll.add_argument("--offset", help="start at this id (an integer or a UUID)")
+    scroll.add_argument("--page-size", type=int, default=256, help="points per request")
+    scroll.add_argument("--with-vector", action="store_true")
+    scroll.add_argument("--no-payload", action="store_true")
+
+    remove = commands.add_parser(
+        "delete-points", parents=[common], help="delete points by id or by filter"
+    )
+    remove.add_argument("collection")
+    which = remove.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ids", help="ids, comma-separated or as a JSON list")
+    _filter_option(which, "delete every point the filter keeps ('{}': all of them)")
+
+    index = commands.add_parser("index", help="create or delete payload indexes")
+    index_actions = index.add_subparsers(dest="action", required=True)
+    build = index_actions.add_parser("create", parents=[common], help="index a payload key")
+    build.add_argument("collection")
+    build.add_argument("field", help='a payload key, e.g. "lang", "meta.lang" or "tags[]"')
+    build.add_argument("schema", help="keyword, integer, float, bool, uuid or datetime")
+    build.add_argument(
+        "--no-wait", action="store_true", help="return once declared, not once built"
+    )
+    drop = index_actions.add_parser("delete", parents=[common], help="drop a payload index")
+    drop.add_argument("collection")
+    drop.add_argument("field")
+
+
+def _filter_option(
+    parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, what: str
+) -> None:
+    parser.add_argument(
+        "--filter", metavar="JSON", help=f"{what}: Qdrant's filter JSON, or @FILE holding it"
+    )
 
 
 def _collection_options(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +144,8 @@ def _collection_options(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run an admin command; returns the exit code."""
-    handler = _HANDLERS[args.command if args.command != "collections" else args.action]
+    action = getattr(args, "action", None)
+    handler = _HANDLERS[args.command if action is None else f"{args.command} {action}"]
 
     async def main() -> int:
         async with AsyncZoroClient(args.url, api_key=args.api_key, timeout=args.timeout) as client:
@@ -196,14 +249,16 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
 
 
 async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
-    options = {"limit": args.limit, "with_vector": args.with_vector}
+    query_filter = _parse_filter(args.filter)
+    options = {"limit": args.limit, "with_vector": args.with_vector, "filter": query_filter}
     if args.vector is not None:
         hits = await client.search(args.collection, _parse_vector(args.vector), **options)
     elif args.id is not None:
-        point_id: object = int(args.id) if args.id.isdigit() else args.id
-        hits = await client.search_by_id(args.collection, point_id, **options)
+        hits = await client.search_by_id(args.collection, _parse_id(args.id), **options)
     else:
-        hits = await client.search_text(args.collection, args.text, limit=args.limit)
+        hits = await client.search_text(
+            args.collection, args.text, limit=args.limit, filter=query_filter
+        )
     if args.json:
         rows = [
             {"id": h.id, "score": h.score, "payload": h.payload, "vector": h.vector} for h in hits
@@ -214,6 +269,104 @@ async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         payload = "" if hit.payload is None else orjson.dumps(hit.payload).decode()
         print(f"{hit.id}\t{hit.score:.6g}\t{payload}")
     return 0
+
+
+async def _count(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    print(await client.count(args.collection, _parse_filter(args.filter), exact=not args.approx))
+    return 0
+
+
+async def _scroll(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    limit = args.limit
+    if limit is not None and limit < 1:
+        raise InvalidInput("--limit: must be at least 1")
+    page_size = args.page_size if limit is None else min(args.page_size, limit)
+    points = client.scroll(
+        args.collection,
+        page_size=page_size,
+        offset=None if args.offset is None else _parse_id(args.offset),
+        filter=_parse_filter(args.filter),
+        with_payload=not args.no_payload,
+        with_vector=args.with_vector,
+    )
+    printed = 0
+    async for point in points:
+        row: dict[str, Any] = {"id": point.id}
+        if point.payload is not None:
+            row["payload"] = point.payload
+        if point.vector is not None or point.vectors is not None:
+            # named vectors as Qdrant writes them (a SparseVector dataclass encodes as its fields)
+            row["vector"] = point.vector if point.vectors is None else point.vectors
+        sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        printed += 1
+        if printed == limit:
+            break
+    return 0
+
+
+async def _delete_points(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    if args.ids is not None:
+        result = await client.delete(args.collection, _parse_ids(args.ids))
+    else:
+        result = await client.delete(args.collection, filter=_parse_filter(args.filter))
+    print(f"deleted from {args.collection} (operation {result.operation_id}, {result.status})")
+    return 0
+
+
+async def _index_create(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    result = await client.create_payload_index(
+        args.collection, args.field, args.schema, wait=not args.no_wait
+    )
+    state = "declared" if args.no_wait else "built"
+    print(f"index on {args.field} ({args.schema}) {state} in {args.collection} ({result.status})")
+    return 0
+
+
+async def _index_delete(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    await client.delete_payload_index(args.collection, args.field)
+    print(f"index on {args.field} dropped from {args.collection}")
+    return 0
+
+
+def _parse_filter(text: str | None) -> dict[str, Any] | None:
+    """--filter's JSON (inline, or @FILE); the client checks its shape, the server the rest."""
+    if text is None:
+        return None
+    where = "--filter"
+    if text.startswith("@"):
+        where = text[1:]
+        try:
+            text = Path(where).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"--filter {where}: {exc.strerror or exc}") from None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}: not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{where}: a filter is a JSON object, e.g. " + _FILTER_EXAMPLE)
+    return value
+
+
+_FILTER_EXAMPLE = '{"must": [{"key": "lang", "match": {"value": "en"}}]}'
+
+
+def _parse_id(text: str) -> object:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
+def _parse_ids(text: str) -> list[object]:
+    text = text.strip()
+    if text.startswith("["):
+        try:
+            ids = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(f"--ids {text[:40]!r}: not a JSON list") from None
+        if not isinstance(ids, list):
+            raise InvalidInput("--ids: give a JSON list or comma-separated ids")
+        return ids
+    return [_parse_id(part) for part in text.split(",") if part.strip()]
 
 
 def _parse_vector(text: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -227,10 +380,15 @@ def _parse_vector(text: str) -> np.ndarray[Any, np.dtype[np.float64]]:
 
 
 _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[int]]] = {
-    "list": _list,
-    "create": _create,
-    "info": _info,
-    "delete": _delete,
+    "collections list": _list,
+    "collections create": _create,
+    "collections info": _info,
+    "collections delete": _delete,
     "import": _import,
     "search": _search,
+    "count": _count,
+    "scroll": _scroll,
+    "delete-points": _delete_points,
+    "index create": _index_create,
+    "index delete": _index_delete,
 }
