@@ -280,6 +280,10 @@ async def _async_flow(store: QdrantVectorStore) -> Answer:
         answer[f"async {query}"] = ordered(doc_ids(docs))
         hits = await store.asimilarity_search_with_score(query, k=3)
         answer[f"async scored {query}"] = ranked(hits)
+        docs = await store.amax_marginal_relevance_search(query, k=3, fetch_k=8)
+        answer[f"async mmr {query}"] = ordered(doc_ids(docs))
+    assert await store.adelete([extra[0].id]) is True
+    answer["async get after delete"] = ordered(doc_ids(await store.aget_by_ids([extra[0].id])))
     return answer
 
 
