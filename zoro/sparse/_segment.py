@@ -92,6 +92,12 @@ class Segment:
             np.sort(members),
         )
 
+    @classmethod
+    def from_csr(cls, ptr: I64, slots: I64, values: F32, members: I64) -> Segment:
+        """A run from arrays already in CSR order (a loaded index file)."""
+        dims = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
+        return cls.from_sorted(dims, slots, values, members, len(ptr) - 1)
+
     def coo(self) -> tuple[I64, I64, F32]:
         """(dims, slots, values) of every posting, in (dim, slot) order."""
         dims = np.repeat(np.arange(self.dimensions, dtype=np.int64), np.diff(self.ptr))

@@ -59,10 +59,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ._segment import Segment, merge
+from .persist import IndexArrays, read_index, write_index
 from .vectors import SparseBatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
@@ -172,6 +174,41 @@ class SparseIndex:
             ids[i] = internal
         mapped: I64 = ids[inverse]
         return mapped
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> Path:
+        """Compact, then write directory/sparse.index (format: persist.py) atomically and
+        durably. Returns the file's path. Raises OSError."""
+        self.compact()
+        live = np.flatnonzero(self._state == LIVE).astype(np.int64)
+        if self._runs:
+            run = self._runs[0]
+            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
+            ptr[: len(run.ptr)] = run.ptr
+            ptr[len(run.ptr) :] = run.ptr[-1]
+            slots, values = run.slots, run.values
+        else:
+            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
+            slots, values = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        dims = np.asarray(self._dims, dtype=np.uint32)
+        arrays = IndexArrays(dims, ptr, slots, values, live, len(self._state))
+        return write_index(directory, arrays)
+
+    @classmethod
+    def load(cls, directory: Path) -> SparseIndex:
+        """The index saved in `directory`. Raises SparseIndexDamaged when the file is missing,
+        damaged or of an unknown version: rebuild from the source rows then."""
+        arrays = read_index(directory)
+        index = cls()
+        index._dims = arrays.dims.tolist()
+        index._dim_of = {dim: i for i, dim in enumerate(index._dims)}
+        index._state = np.zeros(arrays.capacity, dtype=np.int8)
+        index._state[arrays.live] = LIVE
+        index._live = len(arrays.live)
+        run = Segment.from_csr(arrays.ptr, arrays.slots, arrays.values, arrays.live)
+        index._runs = [run] if len(arrays.live) else []
+        return index
 
     # ---- reads ---------------------------------------------------------------------------
 
