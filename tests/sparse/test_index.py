@@ -168,3 +168,22 @@ def _rows_of(model: Model) -> SparseBatch:
     return SparseBatch.from_lists(
         [list(model.rows[s]) for s in slots], [list(model.rows[s].values()) for s in slots]
     )
+
+
+def test_batches_in_any_slot_order_merge_correctly() -> None:
+    """Runs whose slot ranges interleave take the sorting merge, not the stacking one."""
+    rng = np.random.default_rng(9)
+    index, model = SparseIndex(), Model()
+    for start in (900, 0, 450, 300, 600, 150, 750):
+        slots = np.arange(start, start + 150, 2) + rng.integers(0, 2)
+        batch = random_batch(rng, len(slots), DIMS, negative=False)
+        index.add(slots, batch)
+        model.add(slots, batch)
+    index.remove(np.arange(0, 1050, 7))
+    model.remove(np.arange(0, 1050, 7))
+    for _ in range(2):
+        for _ in range(20):
+            q_idx, q_val = _query(rng)
+            ranked = model.search(q_idx, q_val, 10**9)
+            assert_same_hits(index.search(q_idx, q_val, 30), ranked, 30, exact=True)
+        index.compact()

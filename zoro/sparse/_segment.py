@@ -16,6 +16,7 @@ long ascending runs and merges them in linear time.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,17 +108,50 @@ class Segment:
 def merge(runs: list[Segment], live: BOOL, dimensions: int) -> Segment:
     """One run holding the postings and members of `runs` whose slots are still `live`
     (a bool array over slots), so removed slots' postings are dropped here and only here."""
-    parts = [run.coo() for run in runs]
-    dims = np.concatenate([p[0] for p in parts])
-    slots = np.concatenate([p[1] for p in parts])
-    values = np.concatenate([p[2] for p in parts])
+    members = np.concatenate([run.members for run in runs])
+    if _ascending(runs):
+        dims, slots, values = _stacked(runs, dimensions)
+    else:
+        parts = [run.coo() for run in runs]
+        order = _key_order(
+            np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        )
+        dims = np.concatenate([p[0] for p in parts])[order]
+        slots = np.concatenate([p[1] for p in parts])[order]
+        values = np.concatenate([p[2] for p in parts])[order]
     keep = live[slots]
     if not keep.all():
         dims, slots, values = dims[keep], slots[keep], values[keep]
-    members = np.concatenate([run.members for run in runs])
-    members = members[live[members]]
-    order = _key_order(dims, slots)
-    return Segment.from_sorted(dims[order], slots[order], values[order], members, dimensions)
+    return Segment.from_sorted(dims, slots, values, members[live[members]], dimensions)
+
+
+def _ascending(runs: list[Segment]) -> bool:
+    """Whether every run's slots lie below the next run's (writes arrive in slot order)."""
+    bounds = [(int(r.members[0]), int(r.members[-1])) for r in runs if len(r.members)]
+    return all(a[1] < b[0] for a, b in itertools.pairwise(bounds))
+
+
+def _stacked(runs: list[Segment], dimensions: int) -> tuple[I64, I64, F32]:
+    """The runs' postings in (dim, slot) order without sorting: with ascending slot ranges,
+    dimension d's merged list is run 0's list for d, then run 1's, and so on, so each posting's
+    place is computed (an O(P) scatter instead of an O(P log P) sort)."""
+    counts = np.zeros((len(runs), dimensions), dtype=np.int64)
+    for r, run in enumerate(runs):
+        counts[r, : run.dimensions] = np.diff(run.ptr)
+    ptr = np.zeros(dimensions + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=ptr[1:])
+    before = np.cumsum(counts, axis=0) - counts  # postings of earlier runs, per dimension
+    total = int(ptr[-1])
+    dims = np.repeat(np.arange(dimensions, dtype=np.int64), np.diff(ptr))
+    slots = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float32)
+    for r, run in enumerate(runs):
+        run_dims = np.repeat(np.arange(run.dimensions, dtype=np.int64), counts[r, : run.dimensions])
+        within = np.arange(run.postings, dtype=np.int64) - run.ptr[run_dims]
+        places = ptr[run_dims] + before[r, run_dims] + within
+        slots[places] = run.slots
+        values[places] = run.values
+    return dims, slots, values
 
 
 def _key_order(dims: I64, slots: I64) -> I64:
