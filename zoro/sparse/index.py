@@ -1,0 +1,388 @@
+"""SparseIndex: an exact inverted index over sparse vectors, keyed by slot.
+
+Points are slots (the collection's row numbers). A newer write of a point gets a new, higher slot
+and the old one is `remove`d; a slot is added once and, once removed, never comes back. Every
+slot the index holds a vector for counts as a document for IDF, the empty vector included (that is
+what Qdrant's local mode counts; the empty vector simply has no postings).
+
+Layout. Posting lists live in a few immutable runs (`_segment.Segment`, CSR by dimension), oldest
+first, sizes roughly geometric: `add` builds a run from its batch alone and then merges the two
+newest runs while the older is at most twice the newer, like a binary counter. A write therefore
+costs O(batch log batch) now and O(log n) merges per posting over its life, and a search visits
+at most about log2(n / batch) runs per query term. Removal flips the slot's state; its postings
+stay until the next merge of its run (or `compact`) drops them, and searches skip them by state.
+
+Search (exact top-k, term at a time). For each query term the posting slices of every run are
+accumulated into a dense float32 scratch array indexed by slot (`acc[slots] += w * values`, one
+fancy-index update per term and run: a slot occurs once per list, so no `np.add.at` is needed).
+The candidates are the slots the query touched. Those not live, or not in the caller's `allowed`
+mask, are dropped, and the best `limit` are picked with `argpartition` (over the touched slots,
+or over the whole scratch array when the query touched most of it). Scores are float32 sums in
+ascending dimension order, as Qdrant sums its f32 weights.
+
+Pruning (MaxScore). A long posting list whose largest possible contribution is small cannot lift a
+slot that appears only in such lists into the top k. Terms are ordered by their bound; once the
+k-th best exact score among the candidates of the other ("essential") lists is known, the longest
+lists whose bounds add up to less than it are not scattered at all: their contributions to the
+surviving candidates are looked up by binary search instead. The result is exact (recall 1.0);
+only the work changes. It pays when a query mixes rare and very common terms, the BM25 shape.
+
+Ties. Results are ordered by score, highest first, then by slot, lowest (oldest write) first.
+Qdrant orders by score only and its local mode by an unstable `np.argsort`, so neither defines an
+order among equal scores; this index picks one and keeps it.
+
+Points that share no dimension with the query are never returned (local mode scores them -inf
+and skips them); a shared dimension makes a point a match even when the score is 0 or negative.
+An empty query matches nothing.
+
+IDF (`idf=True`, Qdrant's `modifier: "idf"`): each query value is multiplied by
+
+    idf(t) = ln(1 + (N - n(t) + 0.5) / (n(t) + 0.5))
+
+with N the number of live slots holding this sparse vector (empty ones included) and n(t) the
+number of those whose vector has dimension t. This is Qdrant's `fancy_idf` (segment crate,
+query_context.rs) and qdrant-client local mode's `_compute_idf`, with local mode's corpus: live
+points only. (The server counts posting-list lengths, so a deleted point stays in its statistics
+until the segment is optimised; local mode drops it at once, and so does this index.)
+
+Threads: none inside. Mutations (`add`, `remove`, `compact`) and searches must not overlap: the
+search scratch arrays are shared, and a merge replaces the run list. The caller (the collection
+actor) serialises them, as it does for the dense index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ._segment import Segment, merge
+from .persist import IndexArrays, read_index, write_index
+from .vectors import SparseBatch
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+
+I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
+
+ABSENT: Final = 0
+LIVE: Final = 1
+REMOVED: Final = 2
+
+_MERGE_RATIO: Final = 2  # merge the two newest runs while older <= ratio * newer
+_DENSE_TOPK: Final = 4  # pick from the whole scratch array when touched entries > capacity / 4
+
+
+@dataclass(frozen=True, slots=True)
+class SparseIndexStats:
+    points: int  # live slots holding a vector (the IDF document count N)
+    postings: int  # postings stored, removed slots' included until their run is merged
+    dimensions: int  # distinct dimension ids ever seen
+    segments: int  # posting runs
+    slot_capacity: int  # length of the per-slot state array (highest slot seen + 1, rounded up)
+    memory_bytes: int  # arrays held: runs, per-slot state, scratch, dimension map estimate
+
+
+class SparseIndex:
+    """Exact top-k dot-product search over sparse vectors. See the module docstring."""
+
+    def __init__(self) -> None:
+        self._dim_of: dict[int, int] = {}  # external u32 dimension -> internal id (dense)
+        self._dims: list[int] = []  # internal id -> external dimension
+        self._state = np.zeros(0, dtype=np.int8)  # per slot: ABSENT, LIVE or REMOVED
+        self._live = 0
+        self._runs: list[Segment] = []
+        self._acc = np.zeros(0, dtype=np.float32)  # search scratch, all zeros between searches
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def add(self, slots: npt.ArrayLike, batch: SparseBatch) -> None:
+        """Index row i of `batch` (canonical: from SparseBatch's constructors) under slots[i].
+
+        Raises ValueError, changing nothing, if the lengths differ, a slot is negative or
+        repeated, or a slot was added before (slots are never reused).
+        """
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.ndim != 1 or len(slots) != len(batch):
+            raise ValueError(f"{len(batch)} vectors but {np.size(slots)} slots")
+        if not len(slots):
+            return
+        if int(slots.min()) < 0:
+            raise ValueError("slots must not be negative")
+        members = np.sort(slots)
+        if np.any(members[1:] == members[:-1]):
+            raise ValueError("a slot appears twice in one batch")
+        self._grow(int(members[-1]) + 1)
+        if np.any(self._state[members] != ABSENT):
+            raise ValueError("a slot was indexed before (slots are never reused)")
+        dims = self._internal_dims(batch.indices)
+        posting_slots = np.repeat(slots, batch.lengths())
+        run = Segment.build(dims, posting_slots, batch.values, members, len(self._dims))
+        self._state[members] = LIVE
+        self._live += len(members)
+        self._runs.append(run)
+        self._merge_tail()
+
+    def remove(self, slots: npt.ArrayLike) -> int:
+        """Forget these slots' vectors; slots never added, or already removed, are ignored.
+        Returns how many were live."""
+        gone = np.unique(np.asarray(slots, dtype=np.int64))
+        gone = gone[(gone >= 0) & (gone < len(self._state))]
+        gone = gone[self._state[gone] == LIVE]
+        if not len(gone):
+            return 0
+        self._state[gone] = REMOVED
+        self._live -= len(gone)
+        for run in self._runs:
+            run.dead_members += len(run.holds(gone))
+        return len(gone)
+
+    def compact(self) -> None:
+        """Merge every run into one, dropping removed slots' postings."""
+        if len(self._runs) > 1 or any(run.dead_members for run in self._runs):
+            self._runs = [merge(self._runs, self._state == LIVE, len(self._dims))]
+
+    def _merge_tail(self) -> None:
+        runs = self._runs
+        while len(runs) > 1 and _cost(runs[-2]) <= _MERGE_RATIO * _cost(runs[-1]):
+            runs[-2:] = [merge(runs[-2:], self._state == LIVE, len(self._dims))]
+
+    def _grow(self, capacity: int) -> None:
+        if capacity <= len(self._state):
+            return
+        size = max(capacity, 2 * len(self._state), 1024)
+        state = np.zeros(size, dtype=np.int8)
+        state[: len(self._state)] = self._state
+        self._state = state
+
+    def _internal_dims(self, indices: npt.NDArray[np.uint32]) -> I64:
+        """Internal ids for external dimension ids, new ones numbered as they come."""
+        unique, inverse = np.unique(indices, return_inverse=True)
+        known = self._dim_of
+        ids = np.empty(len(unique), dtype=np.int64)
+        for i, dim in enumerate(unique.tolist()):
+            internal = known.get(dim)
+            if internal is None:
+                internal = known[dim] = len(self._dims)
+                self._dims.append(dim)
+            ids[i] = internal
+        mapped: I64 = ids[inverse]
+        return mapped
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> Path:
+        """Compact, then write directory/sparse.index (format: persist.py) atomically and
+        durably. Returns the file's path. Raises OSError."""
+        self.compact()
+        live = np.flatnonzero(self._state == LIVE).astype(np.int64)
+        if self._runs:
+            run = self._runs[0]
+            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
+            ptr[: len(run.ptr)] = run.ptr
+            ptr[len(run.ptr) :] = run.ptr[-1]
+            slots, values = run.slots, run.values
+        else:
+            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
+            slots, values = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        dims = np.asarray(self._dims, dtype=np.uint32)
+        arrays = IndexArrays(dims, ptr, slots, values, live, len(self._state))
+        return write_index(directory, arrays)
+
+    @classmethod
+    def load(cls, directory: Path) -> SparseIndex:
+        """The index saved in `directory`. Raises SparseIndexDamaged when the file is missing,
+        damaged or of an unknown version: rebuild from the source rows then."""
+        arrays = read_index(directory)
+        index = cls()
+        index._dims = arrays.dims.tolist()
+        index._dim_of = {dim: i for i, dim in enumerate(index._dims)}
+        index._state = np.zeros(arrays.capacity, dtype=np.int8)
+        index._state[arrays.live] = LIVE
+        index._live = len(arrays.live)
+        run = Segment.from_csr(arrays.ptr, arrays.slots, arrays.values, arrays.live)
+        index._runs = [run] if len(arrays.live) else []
+        return index
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._live
+
+    def contains(self, slots: npt.ArrayLike) -> BOOL:
+        """Whether each slot holds a live vector here."""
+        slots = np.asarray(slots, dtype=np.int64)
+        inside = (slots >= 0) & (slots < len(self._state))
+        out = np.zeros(len(slots), dtype=bool)
+        out[inside] = self._state[slots[inside]] == LIVE
+        return out
+
+    def document_frequency(self, indices: npt.ArrayLike) -> I64:
+        """n(t): how many live slots' vectors have each dimension."""
+        wanted = np.asarray(indices, dtype=np.int64)
+        out = np.zeros(len(wanted), dtype=np.int64)
+        for i, dim in enumerate(wanted.tolist()):
+            internal = self._dim_of.get(dim)
+            if internal is not None:
+                out[i] = self._frequency(internal)
+        return out
+
+    def idf(self, indices: npt.ArrayLike) -> F64:
+        """Qdrant's IDF of each dimension over the live slots (see the module docstring)."""
+        n = float(self._live)
+        df = self.document_frequency(indices).astype(np.float64)
+        weights: F64 = np.log1p((n - df + 0.5) / (df + 0.5))
+        return weights
+
+    def _frequency(self, internal: int) -> int:
+        total = 0
+        for run in self._runs:
+            start, end = run.span(internal)
+            if start == end:
+                continue
+            if run.dead_members:
+                total += int(np.count_nonzero(self._state[run.slots[start:end]] == LIVE))
+            else:
+                total += end - start
+        return total
+
+    def statistics(self) -> SparseIndexStats:
+        runs = sum(run.nbytes for run in self._runs)
+        per_dim = 8 + 100  # list entry, and a dict entry with its int objects (estimate)
+        return SparseIndexStats(
+            points=self._live,
+            postings=sum(run.postings for run in self._runs),
+            dimensions=len(self._dims),
+            segments=len(self._runs),
+            slot_capacity=len(self._state),
+            memory_bytes=runs + self._state.nbytes + self._acc.nbytes + per_dim * len(self._dims),
+        )
+
+    def search(
+        self,
+        indices: npt.ArrayLike,
+        values: npt.ArrayLike,
+        limit: int,
+        *,
+        allowed: BOOL | None = None,
+        idf: bool = False,
+    ) -> tuple[F32, I64]:
+        """The best `limit` live slots by dot product with the query, best first.
+
+        `allowed` (bool per slot; slots past its end count as not allowed) restricts the answer
+        to the filter's slots, applied during the search so the answer still has up to `limit`
+        hits. Returns (scores float32, slots int64). Raises SparseVectorError for a malformed
+        query (row 0).
+        """
+        query = SparseBatch.from_arrays([0, np.size(indices)], indices, values)
+        return self._search(query.indices, query.values, limit, allowed, idf)
+
+    def search_batch(
+        self, queries: SparseBatch, limit: int, *, allowed: BOOL | None = None, idf: bool = False
+    ) -> list[tuple[F32, I64]]:
+        """`search` for each row of a (canonical) batch, with one filter for all."""
+        return [self._search(*queries.row(i), limit, allowed, idf) for i in range(len(queries))]
+
+    def _search(
+        self,
+        q_indices: npt.NDArray[np.uint32],
+        q_values: F32,
+        limit: int,
+        allowed: BOOL | None,
+        idf: bool,
+    ) -> tuple[F32, I64]:
+        terms: list[int] = []
+        weights: list[float] = []
+        for dim, value in zip(q_indices.tolist(), q_values.tolist(), strict=True):
+            internal = self._dim_of.get(dim)
+            if internal is not None:
+                terms.append(internal)
+                weights.append(value)
+        if limit <= 0 or not terms or not self._live:
+            return _no_hits()
+        w = np.asarray(weights, dtype=np.float32)
+        if idf:
+            n = float(self._live)
+            df = np.array([self._frequency(t) for t in terms], dtype=np.float64)
+            w = (w * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
+        lists = self._posting_lists(terms)
+        if not lists:
+            return _no_hits()
+        return self._exhaustive(lists, w, limit, allowed)
+
+    def _posting_lists(self, terms: list[int]) -> list[tuple[int, I64, F32]]:
+        """(term position, slots, values) of every nonempty posting slice, term by term."""
+        out = []
+        for position, term in enumerate(terms):
+            for run in self._runs:
+                start, end = run.span(term)
+                if start < end:
+                    out.append((position, run.slots[start:end], run.values[start:end]))
+        return out
+
+    def _ok(self, slots: I64, allowed: BOOL | None) -> BOOL:
+        """Which of `slots` are live and allowed by the caller's filter."""
+        ok: BOOL = self._state[slots] == LIVE
+        if allowed is not None:
+            if len(allowed) >= len(self._state):
+                ok &= allowed[slots]
+            else:
+                inside = slots < len(allowed)
+                ok &= inside
+                ok[inside] &= allowed[slots[inside]]
+        return ok
+
+    def _scratch(self) -> F32:
+        if len(self._acc) < len(self._state):
+            self._acc = np.zeros(len(self._state), dtype=np.float32)
+        return self._acc
+
+    def _exhaustive(
+        self, lists: list[tuple[int, I64, F32]], w: F32, limit: int, allowed: BOOL | None
+    ) -> tuple[F32, I64]:
+        acc = self._scratch()
+        for position, slots, values in lists:
+            acc[slots] += values * w[position]
+        everything = np.concatenate([slots for _, slots, _ in lists])
+        scores = acc[everything]
+        acc[everything] = 0.0
+        keep = self._ok(everything, allowed)
+        return _top(scores[keep], everything[keep], limit, len({p for p, _, _ in lists}))
+
+
+def _top(scores: F32, slots: I64, limit: int, repeats: int) -> tuple[F32, I64]:
+    """The best `limit` distinct slots, by score then slot. A slot occurs at most `repeats` times
+    in the input, always with the same score."""
+    wanted = limit * repeats
+    if len(scores) > wanted:
+        threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+        pick = scores >= threshold  # every tie at the threshold, so the slot order decides
+        scores, slots = scores[pick], slots[pick]
+    if repeats > 1:
+        slots, first = np.unique(slots, return_index=True)
+        scores = scores[first]
+    order = np.lexsort((slots, -scores))[:limit]
+    return scores[order], slots[order]
+
+
+def _no_hits() -> tuple[F32, I64]:
+    return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
+
+
+def _cost(run: Segment) -> int:
+    return run.postings + len(run.members)
+
+
+def rebuild(chunks: Iterable[tuple[npt.ArrayLike, SparseBatch]]) -> SparseIndex:
+    """A fresh index from source rows: (slots, batch) chunks of the live vectors."""
+    index = SparseIndex()
+    for slots, batch in chunks:
+        index.add(slots, batch)
+    index.compact()
+    return index
