@@ -50,6 +50,15 @@ class DimensionMismatch(BadRequest):
     pass
 
 
+class SparseVectorError(BadRequest, ValueError):
+    """A malformed sparse vector: `row` is its position in the batch, `fault` says what is wrong."""
+
+    def __init__(self, row: int, fault: str) -> None:
+        super().__init__(f"sparse vector {row}: {fault}")
+        self.row = row
+        self.fault = fault
+
+
 class Unauthorized(ZoroError):
     status = 401
 
@@ -167,6 +176,10 @@ class CorruptionError(StorageError):
         super().__init__(f"corrupt data in {path} at byte {offset}: {what}")
         self.path = path
         self.offset = offset
+
+
+class SparseIndexDamaged(CorruptionError):
+    """The persisted sparse index cannot be used as it is: rebuild it from the source rows."""
 
 
 class StorageFull(ZoroError):

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
-from zoro.ann.mmr import mmr_order
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, shapes, validate
+from zoro.services.mmr import mmr_order
 from zoro.types import keys_of
 
 if TYPE_CHECKING:

@@ -12,10 +12,11 @@ Recovery: `SparseIndex.load(directory)`; on `SparseIndexDamaged`, `rebuild(chunk
 live slots of `SparseRowFile.scan()`, then `save` again.
 """
 
+from zoro.errors import SparseIndexDamaged, SparseVectorError
+
 from .index import SparseIndex, SparseIndexStats, rebuild
-from .persist import SparseIndexDamaged
 from .rows import SparseRowFile
-from .vectors import SparseBatch, SparseVectorError
+from .vectors import SparseBatch
 
 __all__ = [
     "SparseBatch",

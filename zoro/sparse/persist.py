@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from zoro.errors import CorruptionError
+from zoro.errors import SparseIndexDamaged
 from zoro.fsutil import fsync_dir, pwrite_all
 
 if TYPE_CHECKING:
@@ -55,10 +55,6 @@ U32 = npt.NDArray[np.uint32]
 F32 = npt.NDArray[np.float32]
 
 _CHUNK: Final = 64 << 20  # write and checksum big arrays a slice at a time
-
-
-class SparseIndexDamaged(CorruptionError):
-    """The persisted sparse index cannot be used as it is: rebuild it from the source rows."""
 
 
 class IndexArrays:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from zoro.errors import BadRequest
+from zoro.errors import SparseVectorError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -37,15 +37,6 @@ _F32_MAX: Final = float(np.finfo(np.float32).max)
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
 F32 = npt.NDArray[np.float32]
-
-
-class SparseVectorError(BadRequest, ValueError):
-    """A malformed sparse vector: `row` is its position in the batch, `fault` says what is wrong."""
-
-    def __init__(self, row: int, fault: str) -> None:
-        super().__init__(f"sparse vector {row}: {fault}")
-        self.row = row
-        self.fault = fault
 
 
 @dataclass(frozen=True, slots=True, eq=False)
