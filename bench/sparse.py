@@ -88,7 +88,7 @@ def token_stream(cache: Path | None) -> tuple[I64, int, list[str]]:
             return saved["tokens"], int(saved["vocabulary"]), [str(s) for s in saved["sources"]]
     ids: dict[bytes, int] = {}
     chunks: list[I64] = []
-    sources = [str(root) for root in text_roots()]
+    sources = ["/usr/share/doc", "the Python library: sys.base_prefix/lib/pythonX.Y"]
     for root in text_roots():
         for path in sorted(root.rglob("*")):
             if path.is_file() and not path.is_symlink():
@@ -205,12 +205,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_1min": os.getloadavg()[0],
     }
     start = time.perf_counter()
+    cached = args.corpus_cache is not None and args.corpus_cache.exists()
     tokens, vocabulary, sources = token_stream(args.corpus_cache)
     result["corpus"] = {
         "sources": sources,
         "tokens": len(tokens),
         "vocabulary": vocabulary,
         "seconds": round(time.perf_counter() - start, 1),
+        "from_cache": cached,
     }
     print(f"corpus: {len(tokens):,} tokens, {vocabulary:,} words", flush=True)
     start = time.perf_counter()
@@ -318,7 +320,8 @@ def main() -> None:
         name = "sparse-quick.json" if args.quick else "sparse.json"
         args.json = Path(__file__).parent / "results" / name
     result = run(args)
-    result["args"] = {k: str(v) for k, v in vars(args).items()}
+    private = ("json", "corpus_cache")  # machine paths stay out of the recorded figures
+    result["args"] = {k: str(v) for k, v in vars(args).items() if k not in private}
     write_json(args.json, result)
 
 

@@ -9,9 +9,11 @@
 
 D is the number of dimensions known when the run was built; a dimension added later has no
 postings here (`span` returns an empty range). `upper`/`lower` bound what one list can add to a
-score, which is what lets the search skip long lists (see index.py). Runs are merged with one
-stable sort of (dimension, slot) keys: each input run is already sorted, so timsort sees a few
-long ascending runs and merges them in linear time.
+score, kept for a MaxScore-style skip of long lists (not used yet, see index.py).
+
+Merging: when the runs' slot ranges ascend (writes arrive in slot order, the usual case), each
+dimension's merged list is the runs' lists one after another, so every posting's place is
+computed and scattered, O(P). Otherwise one stable sort of (dimension << 32 | slot) keys.
 """
 
 from __future__ import annotations
