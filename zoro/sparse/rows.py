@@ -27,7 +27,6 @@ re-applies them; a bad record before it is corruption (`CorruptionError` with fi
 from __future__ import annotations
 
 import itertools
-import os
 import struct
 import zlib
 from typing import TYPE_CHECKING, Final
@@ -36,15 +35,9 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
-from zoro.fsutil import pwrite_all
 from zoro.storage._fileio import (
-    Preallocator,
-    decode_header,
-    encode_header,
-    file_size,
-    open_file,
+    RecordFile,
     pread_exact,
-    sync,
 )
 
 from .vectors import SparseBatch
@@ -110,39 +103,12 @@ def decode_record(raw: bytes | memoryview, offset: int, path: Path) -> tuple[int
     return slot, indices.astype(np.uint32), values.astype(np.float32), size
 
 
-class SparseRowFile:
+class SparseRowFile(RecordFile):
     """The record file: batch appends at `end`, reads by offset, and a front-to-back scan."""
 
-    def __init__(self, path: Path, fd: int, end: int) -> None:
-        self._path = path
-        self._fd = fd
-        self.end = end  # where the next record goes; everything before it is whole
-        self._space = Preallocator(fd, end)
-
-    @classmethod
-    def create(cls, path: Path) -> SparseRowFile:
-        fd = open_file(path, create=True)
-        try:
-            pwrite_all(fd, encode_header(HEADER, MAGIC, VERSION, 0, 0), 0)
-            sync(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(path, fd, HEADER.size)
-
-    @classmethod
-    def open(cls, path: Path, end: int) -> SparseRowFile:
-        """Open with records up to byte `end` (from the checkpoint), cutting off the rest."""
-        fd = open_file(path, create=False)
-        try:
-            decode_header(fd, HEADER, MAGIC, VERSION, path)
-            if end < HEADER.size or file_size(fd) < end:
-                raise CorruptionError(str(path), file_size(fd), f"shorter than its {end} bytes")
-            os.ftruncate(fd, end)
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(path, fd, end)
+    HEADER = HEADER
+    MAGIC = MAGIC
+    VERSION = VERSION
 
     def append(self, slots: npt.ArrayLike, batch: SparseBatch) -> I64:
         """Write one record per row; return each record's file offset. Raises OSError (then
@@ -151,16 +117,8 @@ class SparseRowFile:
         if len(slots) != len(batch):
             raise ValueError(f"{len(batch)} vectors but {len(slots)} slots")
         records, offsets = encode_records(slots, batch)
-        start = self.end
-        self._space.ensure(start + len(records))
-        pwrite_all(self._fd, records, start)
-        self.end = start + len(records)
-        placed: I64 = offsets + start
+        placed: I64 = offsets + self._append(records)
         return placed
-
-    def truncate(self, end: int) -> None:
-        self.end = end
-        self._space.truncate(end)
 
     def read(self, offset: int) -> tuple[int, U32, F32]:
         """(slot, indices, values) of the record at `offset`. Raises CorruptionError."""
@@ -206,12 +164,6 @@ class SparseRowFile:
     def _read_from(self, offset: int, at_least: int) -> bytes:
         size = min(max(at_least, _SCAN_CHUNK), self.end - offset)
         return pread_exact(self._fd, size, offset, self._path)
-
-    def sync(self) -> None:
-        sync(self._fd)
-
-    def close(self) -> None:
-        os.close(self._fd)
 
 
 def _chunk(slots: list[int], parts: list[tuple[U32, F32]]) -> tuple[I64, SparseBatch]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import os
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from zoro.errors import CorruptionError
+from zoro.fsutil import pwrite_all
 
 if TYPE_CHECKING:
     import struct
@@ -120,3 +121,62 @@ class Preallocator:
         """Cut the file to `end` (a rollback, or open dropping bytes after the checkpoint)."""
         self._allocated = end
         os.ftruncate(self._fd, end)
+
+
+class RecordFile:
+    """An append-only file of records behind a header (magic, version): appends at `end`,
+    rollback by `truncate`, open cutting off whatever followed the checkpointed end.
+    Subclasses name their header layout, magic and version and add their own reads."""
+
+    HEADER: ClassVar[struct.Struct]
+    MAGIC: ClassVar[bytes]
+    VERSION: ClassVar[int]
+
+    def __init__(self, path: Path, fd: int, end: int) -> None:
+        self._path = path
+        self._fd = fd
+        self.end = end  # where the next record goes; everything before it is whole
+        self._space = Preallocator(fd, end)
+
+    @classmethod
+    def create(cls, path: Path) -> Self:
+        fd = open_file(path, create=True)
+        try:
+            pwrite_all(fd, encode_header(cls.HEADER, cls.MAGIC, cls.VERSION, 0, 0), 0)
+            sync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, cls.HEADER.size)
+
+    @classmethod
+    def open(cls, path: Path, end: int) -> Self:
+        """Open with records up to byte `end` (from the checkpoint), cutting off the rest."""
+        fd = open_file(path, create=False)
+        try:
+            decode_header(fd, cls.HEADER, cls.MAGIC, cls.VERSION, path)
+            if end < cls.HEADER.size or file_size(fd) < end:
+                raise CorruptionError(str(path), file_size(fd), f"shorter than its {end} bytes")
+            os.ftruncate(fd, end)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, fd, end)
+
+    def _append(self, records: bytes) -> int:
+        """Write encoded records at the end; return their start offset. Raises OSError."""
+        start = self.end
+        self._space.ensure(start + len(records))
+        pwrite_all(self._fd, records, start)
+        self.end = start + len(records)
+        return start
+
+    def truncate(self, end: int) -> None:
+        self.end = end
+        self._space.truncate(end)
+
+    def sync(self) -> None:
+        sync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)

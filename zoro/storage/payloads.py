@@ -20,7 +20,6 @@ offset and length as well, so a damaged length is caught twice.
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from typing import TYPE_CHECKING, Final
@@ -29,16 +28,10 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
-from zoro.fsutil import pwrite_all
 
 from ._fileio import (
-    Preallocator,
-    decode_header,
-    encode_header,
-    file_size,
-    open_file,
+    RecordFile,
     pread_exact,
-    sync,
 )
 
 if TYPE_CHECKING:
@@ -84,51 +77,16 @@ def decode_record(raw: bytes, offset: int, length: int, path: Path) -> bytes:
     return body
 
 
-class PayloadFile:
+class PayloadFile(RecordFile):
     """The payload source file: batch appends at `end`, single-record reads by offset."""
 
-    def __init__(self, path: Path, fd: int, end: int) -> None:
-        self._path = path
-        self._fd = fd
-        self.end = end  # where the next record goes; everything before it is whole
-        self._space = Preallocator(fd, end)
-
-    @classmethod
-    def create(cls, path: Path) -> PayloadFile:
-        fd = open_file(path, create=True)
-        try:
-            pwrite_all(fd, encode_header(HEADER, MAGIC, VERSION, 0, 0), 0)
-            sync(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(path, fd, HEADER.size)
-
-    @classmethod
-    def open(cls, path: Path, end: int) -> PayloadFile:
-        """Open with records up to byte `end`, cutting off anything written after them."""
-        fd = open_file(path, create=False)
-        try:
-            decode_header(fd, HEADER, MAGIC, VERSION, path)
-            if end < HEADER.size or file_size(fd) < end:
-                raise CorruptionError(str(path), file_size(fd), f"shorter than its {end} bytes")
-            os.ftruncate(fd, end)
-        except BaseException:
-            os.close(fd)
-            raise
-        return cls(path, fd, end)
+    HEADER = HEADER
+    MAGIC = MAGIC
+    VERSION = VERSION
 
     def append(self, records: bytes) -> int:
         """Write encoded records at the end; return their start offset. Raises OSError."""
-        start = self.end
-        self._space.ensure(start + len(records))
-        pwrite_all(self._fd, records, start)
-        self.end = start + len(records)
-        return start
-
-    def truncate(self, end: int) -> None:
-        self.end = end
-        self._space.truncate(end)
+        return self._append(records)
 
     def read(self, offset: int, length: int) -> bytes:
         """The body of the record at `offset`; CorruptionError if it does not check out."""
@@ -138,9 +96,3 @@ class PayloadFile:
             length,
             self._path,
         )
-
-    def sync(self) -> None:
-        sync(self._fd)
-
-    def close(self) -> None:
-        os.close(self._fd)
