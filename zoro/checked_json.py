@@ -52,25 +52,29 @@ def read(path: Path) -> dict[str, object]:
 def check_version(
     data: Mapping[str, object],
     path: Path,
-    version: int,
+    version: int | tuple[int, ...],
     *,
     kind: str | None = None,
     key: str = "version",
-) -> None:
+) -> int:
     """Refuse a document of another kind or version, naming both what was found and what this
     build reads: a file from a newer Zoro must be refused by name, never half understood.
 
-    `kind`: the expected `format` string (the catalog and meta name their kind there; the
+    `version`: the one version read, or every version read (the newest last); returns the
+    version found. `kind`: the expected `format` string (the catalog and meta name their kind there; the
     payload index schema keeps its version under `format` itself, so it passes key="format").
     """
     if kind is not None and data.get("format") != kind:
         found = data.get("format")
         raise CorruptionError(str(path), 0, f"not a {kind} document (format {found!r})")
     found = data.get(key)
-    if found != version:
+    versions = (version,) if isinstance(version, int) else version
+    if type(found) is not int or found not in versions:
+        reads = " or ".join(map(str, versions))
         raise CorruptionError(
-            str(path), 0, f"unsupported version {found!r} (this build reads version {version})"
+            str(path), 0, f"unsupported version {found!r} (this build reads version {reads})"
         )
+    return found
 
 
 def field(data: Mapping[str, object], name: str, kind: type[T], path: Path) -> T:

@@ -13,15 +13,18 @@ index and the scroll order are "all integer ids ascending, then all UUIDs ascend
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from zoro.sparse.vectors import SparseBatch
 
 KEY_SIZE: Final = 17
 KEY_DTYPE: Final = np.dtype(f"S{KEY_SIZE}")
@@ -103,20 +106,125 @@ def ids_of(keys: Keys) -> list[PointId]:
     return [id_of(k) for k in keys.tolist()]
 
 
+# ---------------------------------------------------------------- the vectors a collection declares
+
+UNNAMED: Final = ""  # Qdrant's name for the one vector of a collection created with bare params
+
+
+@dataclass(frozen=True, slots=True)
+class DenseSpec:
+    """A dense vector a collection declares. `number` names its files and WAL column: numbers
+    are given out in order and never reused, so a dropped and re-added name never meets the
+    old one's data."""
+
+    number: int
+    size: int
+    distance: Distance
+    options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class SparseSpec:
+    """A sparse vector a collection declares; `idf`: Qdrant's `modifier: "idf"`."""
+
+    number: int
+    idf: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VectorConfig:
+    """Every vector of a collection, by name. `unnamed`: created with bare params (Qdrant then
+    shows the config without a name and points carry a bare list), the one dense vector being
+    named "". Dense and sparse names never clash."""
+
+    dense: Mapping[str, DenseSpec]
+    sparse: Mapping[str, SparseSpec]
+    unnamed: bool
+
+    @classmethod
+    def single(cls, size: int, distance: Distance) -> VectorConfig:
+        """The version-1 collection: one unnamed dense vector, number 0."""
+        return cls(
+            MappingProxyType({UNNAMED: DenseSpec(0, size, distance)}), MappingProxyType({}), True
+        )
+
+    @property
+    def next_number(self) -> int:
+        numbers = [s.number for s in self.dense.values()] + [s.number for s in self.sparse.values()]
+        return max(numbers, default=-1) + 1
+
+    def dense_numbers(self) -> dict[int, int]:
+        """number -> size of every dense vector: the store's view (it knows no names)."""
+        return {s.number: s.size for s in self.dense.values()}
+
+    def sparse_numbers(self) -> list[int]:
+        return sorted(s.number for s in self.sparse.values())
+
+    def is_single(self) -> bool:
+        """Exactly one dense vector, number 0, and nothing else: the version-1 shape."""
+        return (
+            not self.sparse and len(self.dense) == 1 and next(iter(self.dense.values())).number == 0
+        )
+
+    @property
+    def first_dense(self) -> tuple[str, DenseSpec] | None:
+        """The default vector of a query without `using`: "" if declared, else the only one."""
+        if UNNAMED in self.dense:
+            return UNNAMED, self.dense[UNNAMED]
+        if len(self.dense) == 1:
+            return next(iter(self.dense.items()))
+        return None
+
+
+# ---------------------------------------------------------------- write operations
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DenseColumn:
+    """One dense vector's rows for the points of a batch that carry it: `present[i]` says
+    whether point i does; `rows` holds theirs, in batch order (present count x size)."""
+
+    present: npt.NDArray[np.bool_]
+    rows: Vectors
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SparseColumn:
+    """One sparse vector's rows for the points of a batch that carry it (see DenseColumn)."""
+
+    present: npt.NDArray[np.bool_]
+    rows: SparseBatch
+
+
+Column = DenseColumn | SparseColumn
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class UpsertBatch:
     """Insert or replace points. Within one batch the last occurrence of a key wins.
 
-    `vectors` is C-contiguous float32 of shape (n, dim), already normalised for Cosine;
+    Two forms. The version-1 form: `vectors` holds vector number 0 of every point, C-contiguous
+    float32 (n, size), already normalised for Cosine, and `columns` is empty. The general form:
+    `vectors` is None and `columns` holds, by vector number, the vectors the points carry (a
+    point carries any subset; a number missing from `columns` is absent from every point).
     `payloads[i]` is the JSON encoding (orjson) of point i's payload object.
     """
 
     keys: Keys
-    vectors: Vectors
+    vectors: Vectors | None
     payloads: Sequence[bytes]
+    columns: Mapping[int, Column] = field(default_factory=lambda: MappingProxyType({}))
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def column(self, number: int) -> Column | None:
+        """Vector `number` of the batch in the general form, whichever form the batch has."""
+        if self.vectors is not None:
+            if number != 0:
+                return None
+            return DenseColumn(np.ones(len(self.keys), dtype=np.bool_), self.vectors)
+        return self.columns.get(number)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

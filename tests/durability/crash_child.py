@@ -20,7 +20,7 @@ import orjson
 from zoro.actors.recovery import open_durable
 from zoro.settings import Settings, StorageSettings, WalSettings
 from zoro.storage import Catalog, CollectionStore
-from zoro.types import DeleteBatch, Distance, UpsertBatch, int_keys
+from zoro.types import DeleteBatch, Distance, UpsertBatch, VectorConfig, int_keys
 
 DIM = 8
 ID_SPACE = 400
@@ -83,7 +83,7 @@ def run_catalog(directory: Path, seed: int) -> None:
             n += 1
             name = f"c{n}"
             _say(event="begin", kind="create", name=name)
-            entry = catalog.begin_create(name, DIM, Distance.DOT, {"kind": "flat"})
+            entry = catalog.begin_create(name, VectorConfig.single(DIM, Distance.DOT), {"kind": "flat"})
             CollectionStore.create(catalog.collection_dir(entry), DIM, SETTINGS.storage).close()
             catalog.finish_create(name)
         _say(event="ack", name=name)

@@ -120,9 +120,15 @@ def _path(name: str, relative: str, data: Path = story.DATA) -> Path:
 def test_meta(name: str) -> None:
     path = _path(name, "meta")
     assert independent.checked_json(path.read_bytes()) == META[name]
-    ints = {k: v for k, v in META[name].items() if k not in ("format", "version", "garbage")}
+    ints = {
+        k: v
+        for k, v in META[name].items()
+        if k not in ("format", "version", "garbage", "dimension")
+    }
     got = meta.read(path)
-    assert got == meta.CollectionMeta(**ints)
+    # version 1: one vector, number 0, carried by every slot (no presence files)
+    dense = {0: META[name]["dimension"]}
+    assert got == meta.CollectionMeta(dense=dense, presence_files=False, **ints)
     assert got.garbage == META[name]["garbage"]
 
 

@@ -18,7 +18,7 @@ from zoro.fsutil import make_dirs
 from zoro.payload import PayloadIndexes
 from zoro.settings import AnnSettings, StorageSettings
 from zoro.storage import Catalog, CollectionStore
-from zoro.types import Distance
+from zoro.types import Distance, VectorConfig
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_make_dirs_makes_every_new_level_durable(disk: PowerMount) -> None:
 def test_an_acknowledged_collection_survives_in_a_new_data_directory(disk: PowerMount) -> None:
     data = disk.path / "data"
     catalog = Catalog.open(data)
-    entry = catalog.begin_create("c", 4, Distance.DOT, {})
+    entry = catalog.begin_create("c", VectorConfig.single(4, Distance.DOT), {})
     CollectionStore.create(catalog.collection_dir(entry), 4, StorageSettings()).close()
     catalog.finish_create("c")
     disk.power_cut()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tests.sparse.reference import random_batch
-from zoro.sparse import SparseBatch, SparseIndex, SparseIndexDamaged, SparseRowFile, rebuild
+from zoro.sparse import SparseBatch, SparseIndex, SparseIndexDamaged, rebuild
+from zoro.storage.sparse_rows import SparseRowFile
 from zoro.sparse.persist import FILE_NAME, HEADER
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 from zoro.errors import CollectionExists, CollectionNotFound, CorruptionError
 from zoro.settings import StorageSettings
 from zoro.storage import Catalog, CollectionState, CollectionStore
-from zoro.types import Distance
+from zoro.types import Distance, VectorConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,7 +19,7 @@ ENGINE = {"kind": "hnsw", "m": 16}
 
 
 def _create(catalog: Catalog, name: str, dimension: int = 4) -> None:
-    entry = catalog.begin_create(name, dimension, Distance.COSINE, ENGINE)
+    entry = catalog.begin_create(name, VectorConfig.single(dimension, Distance.COSINE), ENGINE)
     CollectionStore.create(catalog.collection_dir(entry), dimension, StorageSettings()).close()
     catalog.finish_create(name)
 
@@ -48,20 +48,20 @@ def test_create_list_get_and_reopen(tmp_path: Path) -> None:
 
 def test_a_creating_collection_is_not_listed(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    catalog.begin_create("new", 4, Distance.DOT, {})
+    catalog.begin_create("new", VectorConfig.single(4, Distance.DOT), {})
     assert catalog.entries() == []
     assert catalog.get("new") is None
 
 
 def test_name_taken_in_any_state(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
-    catalog.begin_create("creating", 4, Distance.DOT, {})
+    catalog.begin_create("creating", VectorConfig.single(4, Distance.DOT), {})
     _create(catalog, "ready")
     _create(catalog, "deleting")
     catalog.begin_delete("deleting")
     for name in ("creating", "ready", "deleting"):
         with pytest.raises(CollectionExists):
-            catalog.begin_create(name, 4, Distance.DOT, {})
+            catalog.begin_create(name, VectorConfig.single(4, Distance.DOT), {})
 
 
 def test_delete_removes_directory_and_entry(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_delete_of_unknown_collection(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
     with pytest.raises(CollectionNotFound):
         catalog.begin_delete("nope")
-    catalog.begin_create("half", 4, Distance.DOT, {})
+    catalog.begin_create("half", VectorConfig.single(4, Distance.DOT), {})
     with pytest.raises(CollectionNotFound):
         catalog.begin_delete("half")  # not ready yet
     with pytest.raises(CollectionNotFound):
@@ -90,7 +90,7 @@ def test_delete_of_unknown_collection(tmp_path: Path) -> None:
 def test_crash_during_create_is_rolled_back(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
     _create(catalog, "keep")
-    entry = catalog.begin_create("half", 4, Distance.EUCLID, {})
+    entry = catalog.begin_create("half", VectorConfig.single(4, Distance.EUCLID), {})
     directory = catalog.collection_dir(entry)
     (directory / "source").mkdir(parents=True)
     (directory / "source" / "vectors").write_bytes(b"ZVEC")  # half-made, no meta
@@ -98,7 +98,7 @@ def test_crash_during_create_is_rolled_back(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
     assert [e.name for e in catalog.entries()] == ["keep"]
     assert not directory.exists()
-    catalog.begin_create("half", 4, Distance.EUCLID, {})  # no half entry holds the name
+    catalog.begin_create("half", VectorConfig.single(4, Distance.EUCLID), {})  # no half entry holds the name
     assert "half" in (tmp_path / "catalog").read_text()
 
 

@@ -25,7 +25,7 @@ from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
 from zoro.errors import CollectionClosed, CollectionNotFound, ZoroError
-from zoro.storage import Catalog, CollectionStore
+from zoro.storage import Catalog, CollectionStore, Layout
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from zoro.settings import Settings
     from zoro.storage import CollectionEntry
-    from zoro.types import Distance
+    from zoro.types import VectorConfig
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class CollectionManager:
     # ------------------------------------------------------------------ catalog operations
 
     async def create(
-        self, name: str, dimension: int, distance: Distance, engine: Mapping[str, Any]
+        self, name: str, vectors: VectorConfig, engine: Mapping[str, Any]
     ) -> CollectionEntry:
         """Create a collection durably and start its actor; returns when it serves.
 
@@ -142,25 +142,25 @@ class CollectionManager:
         """
         self._require_catalog()
         actor = await self._in_own_task(
-            functools.partial(self._create, name, dimension, distance, dict(engine))
+            functools.partial(self._create, name, vectors, dict(engine))
         )
         await actor.settled.wait()
         actor.check_serving()
         return actor.entry
 
     async def _create(
-        self, name: str, dimension: int, distance: Distance, engine: dict[str, Any]
+        self, name: str, vectors: VectorConfig, engine: dict[str, Any]
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()  # again: close() may have begun meanwhile
             entry = await trio.to_thread.run_sync(
-                catalog.begin_create, name, dimension, distance, engine
+                catalog.begin_create, name, vectors, engine
             )
             try:
                 store = await trio.to_thread.run_sync(
                     CollectionStore.create,
                     catalog.collection_dir(entry),
-                    dimension,
+                    Layout.of(vectors),
                     self._settings.storage,
                 )
                 store.close()

@@ -6,16 +6,14 @@ Plain blocking code with no trio in it, like storage/ and ann/. Module map:
     index.py     SparseIndex: add / remove / search (exact top-k, filters, IDF) / compact
     _segment.py  one immutable run of posting lists, and the merge of runs
     persist.py   <collection>/sparse/<name>/sparse.index: the saved index (SparseIndexDamaged)
-    rows.py      source/sparse.<name>: append-only CRC'd records, one per slot (SparseRowFile)
 
 Recovery: `SparseIndex.load(directory)`; on `SparseIndexDamaged`, `rebuild(chunks)` from the
-live slots of `SparseRowFile.scan()`, then `save` again.
+live slots of `zoro.storage.sparse_rows.SparseRowFile.scan()`, then `save` again.
 """
 
 from zoro.errors import SparseIndexDamaged, SparseVectorError
 
 from .index import SparseIndex, SparseIndexStats, rebuild
-from .rows import SparseRowFile
 from .vectors import SparseBatch
 
 __all__ = [
@@ -23,7 +21,6 @@ __all__ = [
     "SparseIndex",
     "SparseIndexDamaged",
     "SparseIndexStats",
-    "SparseRowFile",
     "SparseVectorError",
     "rebuild",
 ]

@@ -7,12 +7,15 @@ goes to a worker thread. Module map:
     store.py         CollectionStore: one collection's files, apply / read / checkpoint / open
     meta.py          <collection>/meta: the checkpoint record (its atomic replace is the commit)
     vectors.py       source/vectors: fixed-stride float32 rows, one per slot
+    columns.py       the files of each declared vector, by number (dense, presence, sparse)
+    sparse_rows.py   source/sparse.<n>: CRC'd sparse vector records, one per slot carrying it
     payloads.py      source/payloads: length + CRC framed payload JSON records
     slots.py         index/slots: slot -> key, payload offset and length
     points_file.py   index/points.<generation>: the sorted key -> slot index of a checkpoint
     point_index.py   the in-memory point index: sorted main run + small sorted delta run
 """
 
+from ._plan import Layout
 from .catalog import Catalog, CollectionEntry, CollectionState
 from .records import ApplyResult, PointRecord, StoreStats
 from .store import CollectionStore
@@ -23,6 +26,7 @@ __all__ = [
     "CollectionEntry",
     "CollectionState",
     "CollectionStore",
+    "Layout",
     "PointRecord",
     "StoreStats",
 ]

@@ -8,20 +8,40 @@ before it writes the first one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from zoro.types import KEY_DTYPE, UpsertBatch
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import KEY_DTYPE, DenseColumn, SparseColumn, UpsertBatch
 
 from . import _keys
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import numpy.typing as npt
 
-    from zoro.types import Keys, Vectors, WriteOp
+    from zoro.types import Keys, VectorConfig, Vectors, WriteOp
+
+T = TypeVar("T", bound=np.generic)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The vectors a store keeps, by number (the store knows no names): dense number -> size,
+    and the sparse numbers."""
+
+    dense: Mapping[int, int]
+    sparse: tuple[int, ...] = ()
+
+    @classmethod
+    def single(cls, dimension: int) -> Layout:
+        return cls({0: dimension})
+
+    @classmethod
+    def of(cls, config: VectorConfig) -> Layout:
+        return cls(config.dense_numbers(), tuple(config.sparse_numbers()))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -29,15 +49,18 @@ class Upsert:
     """Points to write, one new slot each, numbered from `first_slot` in batch order.
 
     A key repeated in the batch is written once, where its last occurrence stood. The index
-    wants the same keys sorted: `index_keys` with `index_slots`.
+    wants the same keys sorted: `index_keys` with `index_slots`. `dense[n]`: which points carry
+    dense vector n and every point's row (zeros where absent); `sparse[n]`: which carry sparse
+    vector n and their rows, in batch order.
     """
 
     keys: Keys
-    vectors: Vectors
     payloads: list[bytes]
     first_slot: int
     index_keys: Keys  # sorted, unique
     index_slots: npt.NDArray[np.int64]
+    dense: dict[int, tuple[npt.NDArray[np.bool_], Vectors]]
+    sparse: dict[int, tuple[npt.NDArray[np.bool_], SparseBatch]]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -74,29 +97,96 @@ def _keys_of(op: WriteOp) -> Keys:
     return keys
 
 
-def _upsert(op: UpsertBatch, dimension: int, first_slot: int) -> Upsert:
-    keys = _keys_of(op)
-    vectors = np.asarray(op.vectors, dtype=np.float32)
-    if vectors.shape != (len(keys), dimension) or len(op.payloads) != len(keys):
-        raise ValueError(
-            f"upsert of {len(keys)} keys with vectors {vectors.shape} and "
-            f"{len(op.payloads)} payloads, dimension {dimension}"
-        )
+def _columns(
+    run: list[UpsertBatch], layout: Layout
+) -> tuple[
+    dict[int, tuple[npt.NDArray[np.bool_], Vectors]],
+    dict[int, tuple[npt.NDArray[np.bool_], SparseBatch]],
+]:
+    """Every vector of `layout` over the joined run: dense rows full (zeros where absent),
+    sparse rows compact. Columns of numbers the layout lacks (a vector dropped since the record
+    was logged) are left out."""
+    dense: dict[int, tuple[npt.NDArray[np.bool_], Vectors]] = {}
+    for number, size in layout.dense.items():
+        present, rows = [], []
+        for op in run:
+            column = op.column(number)
+            n = len(op.keys)
+            if column is None:
+                present.append(np.zeros(n, dtype=np.bool_))
+                rows.append(np.zeros((n, size), dtype=np.float32))
+                continue
+            if not isinstance(column, DenseColumn) or column.rows.shape[1:] != (size,):
+                raise ValueError(f"vector {number}: expected dense rows of dimension {size}")
+            mask = np.asarray(column.present, dtype=np.bool_)
+            if mask.shape != (n,) or len(column.rows) != int(np.count_nonzero(mask)):
+                raise ValueError(f"vector {number}: presence and rows do not match")
+            if bool(mask.all()):
+                full = np.asarray(column.rows, dtype=np.float32)
+            else:
+                full = np.zeros((n, size), dtype=np.float32)
+                full[mask] = column.rows
+            present.append(mask)
+            rows.append(full)
+        dense[number] = (_joined(present), _joined(rows))
+    sparse: dict[int, tuple[npt.NDArray[np.bool_], SparseBatch]] = {}
+    for number in layout.sparse:
+        present, batches = [], []
+        for op in run:
+            column = op.column(number)
+            if column is None:
+                present.append(np.zeros(len(op.keys), dtype=np.bool_))
+                continue
+            if not isinstance(column, SparseColumn):
+                raise ValueError(f"vector {number}: expected sparse rows")
+            mask = np.asarray(column.present, dtype=np.bool_)
+            if mask.shape != (len(op.keys),) or len(column.rows) != int(np.count_nonzero(mask)):
+                raise ValueError(f"vector {number}: presence and rows do not match")
+            present.append(mask)
+            batches.append(column.rows)
+        joined = SparseBatch.concat(batches) if batches else SparseBatch.empty()
+        sparse[number] = (_joined(present), joined)
+    return dense, sparse
+
+
+def _joined(parts: list[npt.NDArray[T]]) -> npt.NDArray[T]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _upsert(run: list[UpsertBatch], layout: Layout, first_slot: int) -> Upsert:
+    """Consecutive upserts as one step. Applied together, "last occurrence wins" over the joined
+    batch gives the state the upserts give one by one, and a group commit of many single-point
+    writes then costs one index update and one check instead of one each."""
+    keys = _joined([_keys_of(op) for op in run])
+    payloads = [p for op in run for p in op.payloads]
+    if len(payloads) != len(keys):
+        raise ValueError(f"upsert of {len(keys)} keys with {len(payloads)} payloads")
+    dense, sparse = _columns(run, layout)
     plan = _dedupe(keys)
-    payloads = list(op.payloads)
     if plan.take is not None:  # repeats: keep the last occurrences, in batch order
-        keys, vectors = keys[plan.take], vectors[plan.take]
-        payloads = [payloads[i] for i in plan.take.tolist()]
+        take = plan.take
+        keys = keys[take]
+        payloads = [payloads[i] for i in take.tolist()]
+        dense = {n: (present[take], rows[take]) for n, (present, rows) in dense.items()}
+        sparse = {n: _take_sparse(present, rows, take) for n, (present, rows) in sparse.items()}
     slots = np.arange(first_slot, first_slot + len(keys), dtype=np.int64)
     if plan.order is None:
-        return Upsert(keys, vectors, payloads, first_slot, keys, slots)
+        return Upsert(keys, payloads, first_slot, keys, slots, dense, sparse)
     # plan.order indexes the original batch; map it to positions among the kept entries
     rank = plan.order if plan.take is None else np.searchsorted(plan.take, plan.order)
-    return Upsert(keys, vectors, payloads, first_slot, keys[rank], slots[rank])
+    return Upsert(keys, payloads, first_slot, keys[rank], slots[rank], dense, sparse)
+
+
+def _take_sparse(
+    present: npt.NDArray[np.bool_], rows: SparseBatch, take: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.bool_], SparseBatch]:
+    row_of = np.cumsum(present) - 1  # batch position -> row among the present ones
+    kept = take[present[take]]
+    return present[take], rows.rows(row_of[kept].astype(np.int64))
 
 
 def plan(
-    items: Sequence[tuple[int, WriteOp]], applied_lsn: int, dimension: int, next_slot: int
+    items: Sequence[tuple[int, WriteOp]], applied_lsn: int, layout: Layout, next_slot: int
 ) -> tuple[list[Step], int]:
     """Steps for the items above `applied_lsn`, and the last lsn among them (or applied_lsn).
 
@@ -105,12 +195,12 @@ def plan(
     steps: list[Step] = []
     last = applied_lsn
     previous: int | None = None
-    run: list[UpsertBatch] = []  # consecutive upserts, planned as one (see _joined_upserts)
+    run: list[UpsertBatch] = []  # consecutive upserts, planned as one (see _upsert)
 
     def flush() -> None:
         nonlocal next_slot
         if run:
-            step = _upsert(_joined_upserts(run), dimension, next_slot)
+            step = _upsert(run, layout, next_slot)
             next_slot += len(step.keys)
             steps.append(step)
             run.clear()
@@ -131,15 +221,3 @@ def plan(
         steps.append(Delete(keys if order is None else keys[order]))
     flush()
     return steps, last
-
-
-def _joined_upserts(run: list[UpsertBatch]) -> UpsertBatch:
-    """Consecutive upserts as one batch. Applied together, "last occurrence wins" over the joined
-    batch gives the state the upserts give one by one, and a group commit of many single-point
-    writes then costs one index update and one check instead of one each."""
-    if len(run) == 1:
-        return run[0]
-    keys = np.concatenate([np.asarray(op.keys, dtype=KEY_DTYPE) for op in run])
-    vectors = np.concatenate([np.asarray(op.vectors, dtype=np.float32) for op in run])
-    payloads = [p for op in run for p in op.payloads]
-    return UpsertBatch(keys, vectors, payloads)

@@ -2,10 +2,17 @@
 
 A checked JSON document (see zoro.checked_json), replaced atomically on every change:
 
-    {"format": "zoro-catalog", "version": 1, "collections": [
-        {"id": "<uuid4 hex>", "name": "...", "dimension": 128, "distance": "Cosine",
+    {"format": "zoro-catalog", "version": 2, "collections": [
+        {"id": "<uuid4 hex>", "name": "...",
+         "vectors": {"<name>": {"number": 0, "size": 128, "distance": "Cosine",
+                                "options": {...as sent...}}, ...},
+         "sparse_vectors": {"<name>": {"number": 1, "idf": false}, ...},
+         "unnamed": true,
          "created_at": 1767225600.0, "state": "creating" | "ready" | "deleting",
          "engine": {...opaque engine settings...}}, ...]}
+
+Version 1 entries had "dimension" and "distance" for the one unnamed vector instead of
+"vectors", "sparse_vectors" and "unnamed"; they are still read (as that one vector, number 0).
 
 Creating and deleting a collection are two durable steps around the work on its directory
 (<data>/collections/<id>): an entry is written 'creating' before the directory is made and turns
@@ -31,14 +38,15 @@ from typing import TYPE_CHECKING, Final
 from zoro import checked_json
 from zoro.errors import CollectionExists, CollectionNotFound, CorruptionError, storage_error
 from zoro.fsutil import fsync_dir, make_dirs
-from zoro.types import Distance
+from zoro.types import DenseSpec, Distance, SparseSpec, VectorConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
 FORMAT: Final = "zoro-catalog"
-VERSION: Final = 1
+VERSION: Final = 2
+_READS: Final = (1, 2)
 CATALOG: Final = "catalog"
 COLLECTIONS: Final = "collections"
 _ID: Final = re.compile(r"[0-9a-f]{32}")
@@ -54,40 +62,92 @@ class CollectionState(StrEnum):
 class CollectionEntry:
     id: str
     name: str
-    dimension: int
-    distance: Distance
+    vectors: VectorConfig
     created_at: float  # unix seconds
     state: CollectionState
     engine: Mapping[str, object] = field(hash=False)  # JSON-able engine settings, opaque here
+
+    @property
+    def dimension(self) -> int:
+        """The size of dense vector 0: the one vector of a collection with a single vector."""
+        return next(s.size for s in self.vectors.dense.values() if s.number == 0)
+
+    @property
+    def distance(self) -> Distance:
+        return next(s.distance for s in self.vectors.dense.values() if s.number == 0)
 
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.id,
             "name": self.name,
-            "dimension": self.dimension,
-            "distance": self.distance.value,
+            "vectors": {
+                name: {
+                    "number": spec.number,
+                    "size": spec.size,
+                    "distance": spec.distance.value,
+                    "options": dict(spec.options),
+                }
+                for name, spec in self.vectors.dense.items()
+            },
+            "sparse_vectors": {
+                name: {"number": spec.number, "idf": spec.idf}
+                for name, spec in self.vectors.sparse.items()
+            },
+            "unnamed": self.vectors.unnamed,
             "created_at": self.created_at,
             "state": self.state.value,
             "engine": dict(self.engine),
         }
 
     @classmethod
-    def from_json(cls, data: object, path: Path) -> CollectionEntry:
+    def from_json(cls, data: object, path: Path, version: int = VERSION) -> CollectionEntry:
         """Raises CorruptionError if `data` is not a well-formed entry."""
         if not isinstance(data, dict):
             raise CorruptionError(str(path), 0, "a catalog entry is not an object")
         try:
+            if version == 1:
+                vectors = VectorConfig.single(
+                    checked_json.field(data, "dimension", int, path),
+                    Distance(checked_json.field(data, "distance", str, path)),
+                )
+            else:
+                vectors = _vector_config(data, path)
             return cls(
                 id=checked_json.field(data, "id", str, path),
                 name=checked_json.field(data, "name", str, path),
-                dimension=checked_json.field(data, "dimension", int, path),
-                distance=Distance(checked_json.field(data, "distance", str, path)),
+                vectors=vectors,
                 created_at=checked_json.field(data, "created_at", float, path),
                 state=CollectionState(checked_json.field(data, "state", str, path)),
                 engine=MappingProxyType(checked_json.field(data, "engine", dict, path)),
             )
         except ValueError as exc:  # an unknown distance or state
             raise CorruptionError(str(path), 0, f"catalog entry: {exc}") from exc
+
+
+def _vector_config(data: dict[str, object], path: Path) -> VectorConfig:
+    dense = {}
+    for name, raw in checked_json.field(data, "vectors", dict, path).items():
+        if not isinstance(raw, dict):
+            raise CorruptionError(str(path), 0, f"vector {name!r} is not an object")
+        dense[name] = DenseSpec(
+            number=checked_json.field(raw, "number", int, path),
+            size=checked_json.field(raw, "size", int, path),
+            distance=Distance(checked_json.field(raw, "distance", str, path)),
+            options=MappingProxyType(checked_json.field(raw, "options", dict, path)),
+        )
+    sparse = {}
+    for name, raw in checked_json.field(data, "sparse_vectors", dict, path).items():
+        if not isinstance(raw, dict):
+            raise CorruptionError(str(path), 0, f"sparse vector {name!r} is not an object")
+        sparse[name] = SparseSpec(
+            number=checked_json.field(raw, "number", int, path),
+            idf=checked_json.field(raw, "idf", bool, path),
+        )
+    numbers = [s.number for s in dense.values()] + [s.number for s in sparse.values()]
+    if len(set(numbers)) != len(numbers) or min(numbers, default=0) < 0:
+        raise CorruptionError(str(path), 0, "vector numbers repeat or are negative")
+    unnamed = checked_json.field(data, "unnamed", bool, path)
+    return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
 
 
 class Catalog:
@@ -164,7 +224,7 @@ class Catalog:
     # ---------------------------------------------------------------- changes
 
     def begin_create(
-        self, name: str, dimension: int, distance: Distance, engine: Mapping[str, object]
+        self, name: str, vectors: VectorConfig, engine: Mapping[str, object]
     ) -> CollectionEntry:
         """Durably record a 'creating' entry. Raises CollectionExists if the name is taken in
         any state (a collection being deleted still holds its name until it is gone)."""
@@ -174,8 +234,7 @@ class Catalog:
             entry = CollectionEntry(
                 id=uuid.uuid4().hex,
                 name=name,
-                dimension=dimension,
-                distance=distance,
+                vectors=vectors,
                 created_at=time.time(),
                 state=CollectionState.CREATING,
                 engine=MappingProxyType(dict(engine)),
@@ -227,6 +286,16 @@ class Catalog:
                 raise storage_error(exc, f"removing collection `{name}`") from exc
             self._commit({n: e for n, e in self._entries.items() if n != name})
 
+    def set_vectors(self, name: str, vectors: VectorConfig) -> CollectionEntry:
+        """Replace a ready collection's vector config, durably (a vector added or dropped)."""
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is None or entry.state is not CollectionState.READY:
+                raise CollectionNotFound(name)
+            entry = replace(entry, vectors=vectors)
+            self._commit({**self._entries, name: entry})
+        return entry
+
     def _set_state(
         self, name: str, expected: CollectionState, state: CollectionState
     ) -> CollectionEntry:
@@ -261,12 +330,12 @@ class Catalog:
 
 def _read(path: Path) -> dict[str, CollectionEntry]:
     data = checked_json.read(path)
-    checked_json.check_version(data, path, VERSION, kind=FORMAT)
+    version = checked_json.check_version(data, path, _READS, kind=FORMAT)
     raw = checked_json.field(data, "collections", list, path)
     entries: dict[str, CollectionEntry] = {}
     ids: set[str] = set()
     for item in raw:
-        entry = CollectionEntry.from_json(item, path)
+        entry = CollectionEntry.from_json(item, path, version)
         # The id names a directory that recovery may rmtree: never let it be a path.
         if not _ID.fullmatch(entry.id):
             raise CorruptionError(str(path), 0, f"collection `{entry.name}` has a bad id")

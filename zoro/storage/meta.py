@@ -4,35 +4,43 @@ Replacing this file is the commit point of a checkpoint. It names the generation
 index files and says how long every append-only file was at that instant; on open, bytes past
 those lengths were written after the checkpoint and are cut off (the WAL re-applies them).
 
-    format, version        "zoro-collection-meta", 1
-    dimension              vector dimension (must match the catalog)
+    format, version        "zoro-collection-meta", 2 (version 1 is read too)
+    dense                  {"<number>": size} of every dense vector: source/vectors[.<n>] and
+                           source/present.<n> hold `slots` rows each
+    sparse                 {"<number>": bytes} of every sparse vector: length of source/sparse.<n>
     generation             names index/points.<generation>
     checkpoint_lsn         every WAL record at or below it is in the files
-    slots                  slot count = rows in source/vectors = entries in index/slots
+    slots                  slot count = rows of each dense vector file = entries in index/slots
     slots_crc32            running CRC32 of all index/slots entry bytes
     payload_bytes          length of source/payloads
     live, garbage          live points; slots no longer live (replaced or deleted)
     upserts_total, deletes_total   points written / deleted over the collection's life
+
+Version 1 had `dimension` for the one vector (number 0) and no presence files: it reads as
+dense {0: dimension} with `presence_files` False (every slot carries vector 0).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from zoro import checked_json
 from zoro.errors import CorruptionError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 FORMAT: Final = "zoro-collection-meta"
-VERSION: Final = 1
+VERSION: Final = 2
+_READS: Final = (1, 2)
 
 
 @dataclass(frozen=True, slots=True)
 class CollectionMeta:
-    dimension: int
+    dense: Mapping[int, int]  # dense vector number -> size
     generation: int
     checkpoint_lsn: int
     slots: int
@@ -41,6 +49,8 @@ class CollectionMeta:
     live: int
     upserts_total: int
     deletes_total: int
+    sparse: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # -> bytes
+    presence_files: bool = True  # False: written by version 1, every slot has vector 0
 
     @property
     def garbage(self) -> int:
@@ -48,7 +58,6 @@ class CollectionMeta:
 
 
 _INT_FIELDS: Final = (
-    "dimension",
     "generation",
     "checkpoint_lsn",
     "slots",
@@ -63,16 +72,44 @@ _INT_FIELDS: Final = (
 def write(path: Path, meta: CollectionMeta) -> None:
     """Replace meta durably: this is the checkpoint's commit point. Raises OSError."""
     data: dict[str, object] = {name: getattr(meta, name) for name in _INT_FIELDS}
-    data.update(format=FORMAT, version=VERSION, garbage=meta.garbage)
+    data.update(
+        format=FORMAT,
+        version=VERSION,
+        garbage=meta.garbage,
+        dense={str(n): size for n, size in sorted(meta.dense.items())},
+        sparse={str(n): end for n, end in sorted(meta.sparse.items())},
+    )
     checked_json.write(path, data)
 
 
 def read(path: Path) -> CollectionMeta:
     """Raises OSError if missing or unreadable, CorruptionError if damaged or inconsistent."""
     data = checked_json.read(path)
-    checked_json.check_version(data, path, VERSION, kind=FORMAT)
+    version = checked_json.check_version(data, path, _READS, kind=FORMAT)
     values = {name: checked_json.field(data, name, int, path) for name in _INT_FIELDS}
-    meta = CollectionMeta(**values)
+    if version == 1:
+        dense = {0: checked_json.field(data, "dimension", int, path)}
+        sparse: dict[int, int] = {}
+    else:
+        dense = _numbers(checked_json.field(data, "dense", dict, path), path)
+        sparse = _numbers(checked_json.field(data, "sparse", dict, path), path)
+    meta = CollectionMeta(
+        dense=MappingProxyType(dense),
+        sparse=MappingProxyType(sparse),
+        presence_files=version >= 2,
+        **values,
+    )
     if min(values.values()) < 0 or meta.live > meta.slots:
         raise CorruptionError(str(path), 0, "inconsistent counters")
+    if set(dense) & set(sparse) or min([*dense.values(), *sparse.values(), 1]) < 0:
+        raise CorruptionError(str(path), 0, "inconsistent vector numbers")
     return meta
+
+
+def _numbers(raw: dict[str, object], path: Path) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for key, value in raw.items():
+        if not key.isdigit() or type(value) is not int:
+            raise CorruptionError(str(path), 0, f"bad vector entry {key!r}: {value!r}")
+        out[int(key)] = value
+    return out

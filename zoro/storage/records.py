@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from zoro.sparse.vectors import SparseBatch
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -18,23 +24,37 @@ class PointRecord:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class ApplyResult:
-    """What one `apply_many` call changed, for the ANN index (FAISS ids are slots).
+class VectorChange:
+    """What one `apply_many` call changed for one vector: the new live slots that carry it with
+    their rows (dense: `added_vectors`, sparse: `added_sparse`), and the slots carrying it that
+    stopped being live. Ascending, as in ApplyResult."""
 
-    `added_slots` are the new slots still live at the end of the call, ascending, with their
-    vectors in `added_vectors`. `removed_slots` are slots that were live before the call and are
-    not after it (replaced or deleted), ascending; a slot added and removed within the same call
-    appears in neither.
+    added_slots: npt.NDArray[np.int64]
+    added_vectors: npt.NDArray[np.float32] | None
+    added_sparse: SparseBatch | None
+    removed_slots: npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ApplyResult:
+    """What one `apply_many` call changed, for the indexes (FAISS ids are slots).
+
+    `added_slots` are the new slots still live at the end of the call, ascending.
+    `removed_slots` are slots that were live before the call and are not after it (replaced or
+    deleted), ascending; a slot added and removed within the same call appears in neither.
+    `vectors[n]`: the same for vector n, restricted to the slots that carry it.
     """
 
     added_slots: npt.NDArray[np.int64]
-    added_vectors: npt.NDArray[np.float32]
     removed_slots: npt.NDArray[np.int64]
+    vectors: Mapping[int, VectorChange]
 
-    @classmethod
-    def empty(cls, dimension: int) -> ApplyResult:
-        none = np.empty(0, dtype=np.int64)
-        return cls(none, np.empty((0, dimension), dtype=np.float32), none)
+    @property
+    def added_vectors(self) -> npt.NDArray[np.float32]:
+        """Dense vector 0 of the added slots (the version-1 collection's one vector)."""
+        rows = self.vectors[0].added_vectors
+        assert rows is not None
+        return rows
 
 
 @dataclass(frozen=True, slots=True)

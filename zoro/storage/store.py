@@ -1,13 +1,17 @@
 """CollectionStore: one collection's files on disk, and the in-memory index over them.
 
     <collection>/meta                   checkpoint record (meta.py), replaced atomically
-    <collection>/source/vectors         float32 rows, one per slot (vectors.py)
+    <collection>/source/vectors[.<n>]   dense vector n: float32 rows, one per slot (vectors.py)
+    <collection>/source/present.<n>     dense vector n: which slots carry it (columns.py)
+    <collection>/source/sparse.<n>      sparse vector n: records of the slots carrying it
     <collection>/source/payloads        payload records with CRC (payloads.py)
     <collection>/index/slots            slot -> key, payload offset, length (slots.py)
     <collection>/index/points.<gen>     sorted key -> slot as of checkpoint <gen> (points_file.py)
 
 A slot is a row number. Every upsert appends a new slot, so files only grow between checkpoints
-and a slot below `checkpointed_slots` never changes; the slot it replaced becomes garbage.
+and a slot below `checkpointed_slots` never changes; the slot it replaced becomes garbage. A
+point carries any subset of the collection's vectors, which the store knows by number only
+(see Layout): the names live in the catalog.
 
 Durability is the WAL's job: apply writes without fsync. A checkpoint makes the files durable,
 writes the point index under a new generation, and then commits by replacing meta. Open reads
@@ -32,18 +36,19 @@ import numpy as np
 
 from zoro.errors import CorruptionError, StorageError, storage_error
 from zoro.fsutil import fsync_dir
+from zoro.sparse.vectors import SparseBatch
 from zoro.types import KEY_DTYPE, KEY_SIZE, full_key
 
+from . import columns, points_file
 from . import meta as meta_file
-from . import points_file
 from ._growable import Growable
-from ._plan import Upsert, plan
+from ._plan import Layout, Upsert, plan
+from .columns import DenseVectors, SparseVectors
 from .meta import CollectionMeta
 from .payloads import PayloadFile, encode_records
 from .point_index import PointIndex
-from .records import ApplyResult, PointRecord, StoreStats
+from .records import ApplyResult, PointRecord, StoreStats, VectorChange
 from .slots import SlotTable
-from .vectors import VectorFile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,7 +62,6 @@ if TYPE_CHECKING:
 META: Final = "meta"
 SOURCE: Final = "source"
 INDEX: Final = "index"
-VECTORS: Final = "source/vectors"
 PAYLOADS: Final = "source/payloads"
 SLOTS: Final = "index/slots"
 
@@ -72,14 +76,19 @@ class CollectionStore:
         directory: Path,
         settings: StorageSettings,
         meta: CollectionMeta,
-        files: tuple[VectorFile, PayloadFile, SlotTable],
+        files: tuple[PayloadFile, SlotTable],
+        vectors: tuple[dict[int, DenseVectors], dict[int, SparseVectors]],
         index: PointIndex,
         live: npt.NDArray[np.bool_],
     ) -> None:
         self._dir = directory
         self._settings = settings
         self._meta = meta  # as of the last checkpoint
-        self._vectors, self._payloads, self._slots = files
+        self._payloads, self._slots = files
+        self._dense, self._sparse = vectors
+        self.layout = Layout(
+            {n: d.rows.dimension for n, d in self._dense.items()}, tuple(sorted(self._sparse))
+        )
         self._index = index
         self._live: Growable[np.bool_] = Growable(np.dtype(np.bool_), live)
         self._live_count = meta.live
@@ -91,14 +100,18 @@ class CollectionStore:
     # ---------------------------------------------------------------- create / open / close
 
     @classmethod
-    def create(cls, directory: Path, dimension: int, settings: StorageSettings) -> CollectionStore:
+    def create(
+        cls, directory: Path, layout: Layout | int, settings: StorageSettings
+    ) -> CollectionStore:
         """An empty collection in `directory`, durable (files and meta fsynced) on return.
+        `layout`: the vectors it keeps (an int: one dense vector of that size, number 0).
 
         Raises StorageError if the directory already holds a collection, StorageFull/StorageError
         on I/O errors (a half-made directory is debris the catalog removes).
         """
-        if dimension < 1:
-            raise ValueError(f"dimension must be positive, not {dimension}")
+        layout = Layout.single(layout) if isinstance(layout, int) else layout
+        if min(layout.dense.values(), default=1) < 1:
+            raise ValueError(f"dimensions must be positive, not {dict(layout.dense)}")
         if (directory / META).exists():
             raise StorageError(f"{directory} already holds a collection")
         no_keys, no_slots = np.empty(0, dtype=KEY_DTYPE), np.empty(0, dtype=np.int64)
@@ -106,44 +119,72 @@ class CollectionStore:
             for sub in (SOURCE, INDEX):
                 (directory / sub).mkdir(parents=True, exist_ok=True)
             with contextlib.ExitStack() as opened:
-                vectors = VectorFile.create(directory / VECTORS, dimension)
-                opened.callback(vectors.close)
                 payloads = PayloadFile.create(directory / PAYLOADS)
                 opened.callback(payloads.close)
                 slots = SlotTable.create(directory / SLOTS)
                 opened.callback(slots.close)
+                vectors = _create_vectors(directory, layout, 0, opened)
                 points_file.write(directory / INDEX / points_file.file_name(0), no_keys, no_slots)
                 for sub in (SOURCE, INDEX, "."):
                     fsync_dir(directory / sub)
                 fsync_dir(directory.parent)
-                meta = CollectionMeta(dimension, 0, 0, 0, 0, payloads.end, 0, 0, 0)
+                meta = CollectionMeta(
+                    dense=dict(layout.dense),
+                    generation=0,
+                    checkpoint_lsn=0,
+                    slots=0,
+                    slots_crc32=0,
+                    payload_bytes=payloads.end,
+                    live=0,
+                    upserts_total=0,
+                    deletes_total=0,
+                    sparse={n: v.end for n, v in vectors[1].items()},
+                )
                 meta_file.write(directory / META, meta)  # the commit point of creation
                 opened.pop_all()
         except OSError as exc:
             raise storage_error(exc, f"creating collection files in {directory}") from exc
-        files = (vectors, payloads, slots)
-        return cls(directory, settings, meta, files, PointIndex(no_keys, no_slots), no_slots > 0)
+        live = no_slots > 0
+        return cls(
+            directory,
+            settings,
+            meta,
+            (payloads, slots),
+            vectors,
+            PointIndex(no_keys, no_slots),
+            live,
+        )
 
     @classmethod
-    def open(cls, directory: Path, dimension: int, settings: StorageSettings) -> CollectionStore:
+    def open(
+        cls, directory: Path, layout: Layout | int, settings: StorageSettings
+    ) -> CollectionStore:
         """The collection as of its last checkpoint; later bytes in its files are cut off.
 
-        Raises CorruptionError (naming the file and offset) for a missing or damaged meta, file
-        header or index file; StorageFull/StorageError for other I/O errors.
+        `layout` comes from the catalog, the truth about which vectors exist: a vector it
+        declares that the checkpoint does not know (added since) starts with no slot carrying
+        it; one the checkpoint knows and it does not (dropped since) is left out and its files
+        removed. Raises CorruptionError (naming the file and offset) for a missing or damaged
+        meta, file header or index file, or a vector whose size differs from the catalog's;
+        StorageFull/StorageError for other I/O errors.
         """
+        layout = Layout.single(layout) if isinstance(layout, int) else layout
         try:
             meta = meta_file.read(directory / META)
-            if meta.dimension != dimension:
-                raise CorruptionError(
-                    str(directory / META), 0, f"dimension {meta.dimension}, expected {dimension}"
-                )
+            for number, size in layout.dense.items():
+                known = meta.dense.get(number)
+                if known is not None and known != size:
+                    raise CorruptionError(
+                        str(directory / META),
+                        0,
+                        f"vector {number} has size {known}, expected {size}",
+                    )
             with contextlib.ExitStack() as opened:
-                vectors = VectorFile.open(directory / VECTORS, dimension, meta.slots)
-                opened.callback(vectors.close)
                 payloads = PayloadFile.open(directory / PAYLOADS, meta.payload_bytes)
                 opened.callback(payloads.close)
                 slots = SlotTable.open(directory / SLOTS, meta.slots, meta.slots_crc32)
                 opened.callback(slots.close)
+                vectors = _open_vectors(directory, layout, meta, opened)
                 index_path = directory / INDEX / points_file.file_name(meta.generation)
                 keys, point_slots = points_file.read(index_path)
                 live = _check_index(index_path, keys, point_slots, slots, meta)
@@ -152,8 +193,12 @@ class CollectionStore:
             raise CorruptionError(str(exc.filename), 0, "file is missing") from exc
         except OSError as exc:
             raise storage_error(exc, f"opening the collection in {directory}") from exc
-        files = (vectors, payloads, slots)
-        store = cls(directory, settings, meta, files, PointIndex(keys, point_slots), live)
+        files = (payloads, slots)
+        store = cls(directory, settings, meta, files, vectors, PointIndex(keys, point_slots), live)
+        for number in {*meta.dense, *meta.sparse} - {*layout.dense, *layout.sparse}:
+            columns.remove_files(
+                directory, number
+            )  # dropped: meta forgets it at the next checkpoint
         store._remove_debris()
         return store
 
@@ -162,9 +207,14 @@ class CollectionStore:
         if self._closed:
             return
         self._closed = True
-        for file in (self._vectors, self._payloads, self._slots):
+        for file in (self._payloads, self._slots):
             with contextlib.suppress(OSError):
                 file.close()
+        for vectors in self._vector_files():
+            vectors.close()
+
+    def _vector_files(self) -> list[DenseVectors | SparseVectors]:
+        return [*self._dense.values(), *self._sparse.values()]
 
     def _check_open(self) -> None:
         if self._closed:
@@ -174,7 +224,8 @@ class CollectionStore:
 
     @property
     def dimension(self) -> int:
-        return self._meta.dimension
+        """The size of dense vector 0 (the version-1 collection's one vector)."""
+        return self.layout.dense[0]
 
     @property
     def checkpoint_lsn(self) -> int:
@@ -189,7 +240,7 @@ class CollectionStore:
         return self._meta.slots
 
     def slot_count(self) -> int:
-        return len(self._vectors)
+        return len(self._slots)
 
     def live_count(self) -> int:
         return self._live_count
@@ -201,9 +252,16 @@ class CollectionStore:
         """Is each slot live? A view: valid until the next apply; copy it to keep it."""
         return self._live.view()
 
-    def vector_rows(self) -> npt.NDArray[np.float32]:
-        """Every slot's vector as one read-only (slots, dimension) memory map (row = slot)."""
-        return self._vectors.rows()
+    def vector_rows(self, number: int = 0) -> npt.NDArray[np.float32]:
+        """Every slot's dense vector `number` as one read-only (slots, size) memory map (row =
+        slot; zeros where a slot lacks it, see `present_mask`)."""
+        return self._dense[number].rows.rows()
+
+    def present_mask(self, number: int) -> npt.NDArray[np.bool_]:
+        """Does each slot carry vector `number`? Dense: a view, valid until the next apply."""
+        if number in self._dense:
+            return self._dense[number].present()
+        return self._sparse[number].present()
 
     def stats(self) -> StoreStats:
         index = self._index
@@ -216,7 +274,10 @@ class CollectionStore:
             applied_lsn=self._applied_lsn,
             index_delta=index.delta_size,
             index_tombstones=index.tombstones,
-            memory_bytes=index.nbytes + self._slots.nbytes + self._live.nbytes,
+            memory_bytes=index.nbytes
+            + self._slots.nbytes
+            + self._live.nbytes
+            + sum(v.nbytes for v in self._vector_files()),
             upserts_total=self._upserts_total,
             deletes_total=self._deletes_total,
         )
@@ -232,13 +293,13 @@ class CollectionStore:
         """
         self._check_open()
         first_slot = self.slot_count()
-        steps, last_lsn = plan(items, self._applied_lsn, self.dimension, first_slot)
+        steps, last_lsn = plan(items, self._applied_lsn, self.layout, first_slot)
         upserts = [s for s in steps if isinstance(s, Upsert)]
-        new_vectors = _joined([u.vectors for u in upserts], np.empty((0, self.dimension), "f4"))
-        if len(new_vectors):
-            self._append(upserts, new_vectors)
+        added = sum(len(u.keys) for u in upserts)
+        if added:
+            self._append(upserts)
         # From here on nothing can fail: the files hold the new slots, now index them.
-        self._live.extend(np.ones(len(new_vectors), dtype=np.bool_))
+        self._live.extend(np.ones(added, dtype=np.bool_))
         live = self._live.view()
         removed: list[npt.NDArray[np.int64]] = []
         for step in steps:
@@ -256,31 +317,73 @@ class CollectionStore:
         if self._index.needs_merge(self._settings.index_delta_max):
             self._index = self._index.merged()
         self._applied_lsn = last_lsn
-        return _result(live, first_slot, new_vectors, removed)
+        return self._result(live, first_slot, removed, upserts)
 
-    def _append(self, upserts: list[Upsert], vectors: npt.NDArray[np.float32]) -> None:
-        """Write the new slots to the three files, or to none of them (as far as memory goes)."""
+    def _append(self, upserts: list[Upsert]) -> None:
+        """Write the new slots to every file, or to none of them (as far as memory goes)."""
         records, starts, lengths = encode_records([p for u in upserts for p in u.payloads])
         keys = _joined([u.keys for u in upserts], np.empty(0, KEY_DTYPE))
-        marks = (len(self._vectors), self._payloads.end, len(self._slots), self._slots.crc)
+        slot_count = self.slot_count()
+        marks = (
+            slot_count,
+            self._payloads.end,
+            self._slots.crc,
+            {n: v.end for n, v in self._sparse.items()},
+        )
         try:
-            # Payloads and slots first: the vector write is the biggest and likeliest to fail.
             offset = self._payloads.append(records)
             self._slots.append(keys, offset + starts, lengths)
-            self._vectors.append(vectors)
+            for step in upserts:
+                for number, (present, rows) in step.dense.items():
+                    self._dense[number].append(present, rows)
+                for number, (present, sparse_rows) in step.sparse.items():
+                    self._sparse[number].append(step.first_slot, present, sparse_rows)
         except OSError as exc:
             self._undo_append(*marks)
             raise storage_error(exc, f"appending points in {self._dir}") from exc
 
-    def _undo_append(self, vector_rows: int, payload_end: int, slots: int, crc: int) -> None:
+    def _undo_append(
+        self, slots: int, payload_end: int, crc: int, sparse_ends: dict[int, int]
+    ) -> None:
         # Each truncate resets the in-memory length first; cutting the bytes is best effort
         # (the next write goes to the same offsets, and open cuts files back anyway).
-        with contextlib.suppress(OSError):
-            self._vectors.truncate(vector_rows)
         with contextlib.suppress(OSError):
             self._payloads.truncate(payload_end)
         with contextlib.suppress(OSError):
             self._slots.truncate(slots, crc)
+        for dense in self._dense.values():
+            dense.truncate(slots)
+        for number, sparse in self._sparse.items():
+            sparse.truncate(slots, sparse_ends[number])
+
+    def _result(
+        self,
+        live: npt.NDArray[np.bool_],
+        first_slot: int,
+        removed: list[npt.NDArray[np.int64]],
+        upserts: list[Upsert],
+    ) -> ApplyResult:
+        added = (np.flatnonzero(live[first_slot:]) + first_slot).astype(np.int64)
+        gone = np.concatenate(removed) if removed else np.empty(0, dtype=np.int64)
+        # a slot leaves the live set at most once, so there are no repeats to remove
+        gone = np.sort(gone[gone < first_slot])
+        changes: dict[int, VectorChange] = {}
+        for number, dense in self._dense.items():
+            present = dense.present()
+            mine = added[present[added]]
+            # the rows just written, from memory: step rows are in slot order from first_slot
+            rows = _joined([u.dense[number][1] for u in upserts], np.empty((0, 0), "f4"))
+            taken = rows[mine - first_slot] if len(mine) < len(rows) else rows
+            changes[number] = VectorChange(mine, taken, None, gone[present[gone]])
+        for number, sparse in self._sparse.items():
+            present = sparse.present()
+            mine = added[present[added]]
+            batch = SparseBatch.concat([u.sparse[number][1] for u in upserts])
+            carried = np.flatnonzero(present[first_slot:]) + first_slot  # rows of `batch`
+            if len(mine) < len(carried):
+                batch = batch.rows(np.searchsorted(carried, mine).astype(np.int64))
+            changes[number] = VectorChange(mine, None, batch, gone[present[gone]])
+        return ApplyResult(added_slots=added, removed_slots=gone, vectors=changes)
 
     def checkpoint(self) -> int:
         """Make everything applied durable and record `applied_lsn` as the checkpoint; return it.
@@ -297,7 +400,8 @@ class CollectionStore:
             self._index = self._index.merged()
         keys, point_slots = self._index.main_arrays()
         meta = CollectionMeta(
-            dimension=self.dimension,
+            dense=dict(self.layout.dense),
+            sparse={n: v.end for n, v in self._sparse.items()},
             generation=self._meta.generation + 1,
             checkpoint_lsn=self._applied_lsn,
             slots=self.slot_count(),
@@ -311,8 +415,10 @@ class CollectionStore:
         try:
             points_file.write(index_dir / points_file.file_name(meta.generation), keys, point_slots)
             fsync_dir(index_dir)
-            for file in (self._vectors, self._payloads, self._slots):
-                file.sync()
+            self._payloads.sync()
+            self._slots.sync()
+            for vectors in self._vector_files():
+                vectors.sync()
             meta_file.write(self._dir / META, meta)
         except OSError as exc:
             raise storage_error(exc, f"writing a checkpoint in {self._dir}") from exc
@@ -370,8 +476,20 @@ class CollectionStore:
         """The key each slot was written for (the FAISS id -> point id mapping)."""
         return self._slots.keys(self._checked(slots))
 
-    def vectors_of_slots(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
-        return self._vectors.read(self._checked(slots))
+    def vectors_of_slots(
+        self, slots: npt.NDArray[np.int64], number: int = 0
+    ) -> npt.NDArray[np.float32]:
+        """Dense vector `number` of each slot (zeros where a slot lacks it)."""
+        return self._dense[number].rows.read(self._checked(slots))
+
+    def sparse_of_slots(
+        self, slots: npt.NDArray[np.int64], number: int
+    ) -> list[SparseBatch | None]:
+        """Sparse vector `number` of each slot, None where a slot lacks it."""
+        try:
+            return self._sparse[number].read(self._checked(slots))
+        except OSError as exc:
+            raise storage_error(exc, f"reading sparse vectors in {self._dir}") from exc
 
     def payloads_of_slots(self, slots: npt.NDArray[np.int64]) -> list[bytes]:
         """Payload JSON bytes of each slot. Raises CorruptionError on a checksum mismatch."""
@@ -396,20 +514,45 @@ def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T
     return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else empty
 
 
-def _result(
-    live: npt.NDArray[np.bool_],
-    first_slot: int,
-    new_vectors: npt.NDArray[np.float32],
-    removed: list[npt.NDArray[np.int64]],
-) -> ApplyResult:
-    added = np.flatnonzero(live[first_slot:])
-    gone = np.concatenate(removed) if removed else np.empty(0, dtype=np.int64)
-    return ApplyResult(
-        added_slots=(added + first_slot).astype(np.int64),
-        added_vectors=new_vectors[added] if len(added) < len(new_vectors) else new_vectors,
-        # a slot leaves the live set at most once, so there are no repeats to remove
-        removed_slots=np.sort(gone[gone < first_slot]),
+def _create_vectors(
+    directory: Path, layout: Layout, slots: int, opened: contextlib.ExitStack
+) -> tuple[dict[int, DenseVectors], dict[int, SparseVectors]]:
+    """Files for every vector of `layout`, none of `slots` slots carrying any; closed by
+    `opened` unless it is popped. The caller syncs the directory."""
+    dense: dict[int, DenseVectors] = {}
+    for number, size in layout.dense.items():
+        dense[number] = DenseVectors.create(directory, number, size, slots)
+        opened.callback(dense[number].close)
+    sparse: dict[int, SparseVectors] = {}
+    for number in layout.sparse:
+        sparse[number] = SparseVectors.create(directory, number, slots)
+        opened.callback(sparse[number].close)
+    return dense, sparse
+
+
+def _open_vectors(
+    directory: Path, layout: Layout, meta: CollectionMeta, opened: contextlib.ExitStack
+) -> tuple[dict[int, DenseVectors], dict[int, SparseVectors]]:
+    """Every vector of `layout` as of the checkpoint; those meta does not know yet (declared
+    since) are created with no slot carrying them."""
+    added = Layout(
+        {n: size for n, size in layout.dense.items() if n not in meta.dense},
+        tuple(n for n in layout.sparse if n not in meta.sparse),
     )
+    dense, sparse = _create_vectors(directory, added, meta.slots, opened)
+    if added.dense or added.sparse:
+        fsync_dir(directory / SOURCE)
+    for number, size in layout.dense.items():
+        if number not in dense:
+            dense[number] = DenseVectors.open(
+                directory, number, size, meta.slots, presence_file=meta.presence_files
+            )
+            opened.callback(dense[number].close)
+    for number in layout.sparse:
+        if number not in sparse:
+            sparse[number] = SparseVectors.open(directory, number, meta.sparse[number], meta.slots)
+            opened.callback(sparse[number].close)
+    return dense, sparse
 
 
 def _check_index(

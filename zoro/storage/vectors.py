@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -50,40 +50,49 @@ _EMPTY_PAD: Final = bytes(16)
 class VectorFile:
     """Appends rows at `header + slot * stride`; reads them through a read-only memory map.
 
+    Subclasses keep other fixed-width rows the same way (PresenceFile: one byte per slot).
+
     The map covers the rows that existed when it was made and is re-made when a read reaches past
     it (appends go through pwrite into the same page cache, so the map sees them once it is long
     enough). Memory-mapping keeps a million-row file off the heap and makes open O(1).
     """
 
+    MAGIC: ClassVar[bytes] = MAGIC
+    DTYPE: ClassVar[np.dtype[np.generic]] = np.dtype("<f4")
+
     def __init__(self, path: Path, fd: int, dimension: int, rows: int) -> None:
         self._path = path
         self._fd = fd
         self.dimension = dimension
-        self.stride = dimension * 4
+        self.stride = dimension * self.DTYPE.itemsize
         self._rows = rows
         self._space = Preallocator(fd, self.nbytes)
-        self._map: npt.NDArray[np.float32] = np.empty((0, dimension), dtype=np.float32)
+        self._map: npt.NDArray[Any] = np.empty((0, dimension), dtype=self.DTYPE)
 
     @classmethod
-    def create(cls, path: Path, dimension: int) -> VectorFile:
+    def create(cls, path: Path, dimension: int, rows: int = 0) -> Self:
+        """A new file of `rows` rows of zeros (a vector declared on a collection that already
+        has slots: every one of them lacks it). Synced; the caller syncs the directory."""
         fd = open_file(path, create=True)
         try:
-            pwrite_all(fd, encode_header(HEADER, MAGIC, VERSION, 0, dimension, _EMPTY_PAD), 0)
+            pwrite_all(fd, encode_header(HEADER, cls.MAGIC, VERSION, 0, dimension, _EMPTY_PAD), 0)
+            if rows:
+                os.ftruncate(fd, HEADER.size + rows * dimension * cls.DTYPE.itemsize)
             sync(fd)
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, dimension, 0)
+        return cls(path, fd, dimension, rows)
 
     @classmethod
-    def open(cls, path: Path, dimension: int, rows: int) -> VectorFile:
+    def open(cls, path: Path, dimension: int, rows: int) -> Self:
         """Open with exactly `rows` rows, cutting off anything written after them."""
         fd = open_file(path, create=False)
         try:
-            _, _, _, dim, _ = decode_header(fd, HEADER, MAGIC, VERSION, path)
+            _, _, _, dim, _ = decode_header(fd, HEADER, cls.MAGIC, VERSION, path)
             if dim != dimension:
                 raise CorruptionError(str(path), 8, f"dimension {dim}, expected {dimension}")
-            end = HEADER.size + rows * dimension * 4
+            end = HEADER.size + rows * dimension * cls.DTYPE.itemsize
             if file_size(fd) < end:
                 raise CorruptionError(str(path), file_size(fd), f"shorter than its {rows} rows")
             os.ftruncate(fd, end)
@@ -99,9 +108,9 @@ class VectorFile:
     def nbytes(self) -> int:
         return HEADER.size + self._rows * self.stride
 
-    def append(self, rows: npt.NDArray[np.float32]) -> None:
+    def append(self, rows: npt.NDArray[Any]) -> None:
         """Write rows after the last one. Raises OSError; then call `truncate(len(self))`."""
-        data = np.ascontiguousarray(rows, dtype="<f4")
+        data = np.ascontiguousarray(rows, dtype=self.DTYPE)
         self._space.ensure(self.nbytes + data.nbytes)
         pwrite_all(self._fd, data.data, self.nbytes)
         self._rows += len(data)
@@ -111,13 +120,13 @@ class VectorFile:
         self._rows = rows
         self._space.truncate(self.nbytes)
 
-    def read(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    def read(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
         """Rows of `slots` (any order, repeats allowed) as a new (n, dim) array."""
         if len(slots) and int(slots.max()) >= len(self._map):
             self._remap()
         return self._map[slots]
 
-    def rows(self) -> npt.NDArray[np.float32]:
+    def rows(self) -> npt.NDArray[Any]:
         """All rows as a read-only memory map (no copy)."""
         if len(self._map) < self._rows:
             self._remap()
@@ -128,7 +137,7 @@ class VectorFile:
             return
         self._map = np.memmap(
             self._path,
-            dtype="<f4",
+            dtype=self.DTYPE,
             mode="r",
             offset=HEADER.size,
             shape=(self._rows, self.dimension),
@@ -138,5 +147,14 @@ class VectorFile:
         sync(self._fd)
 
     def close(self) -> None:
-        self._map = np.empty((0, self.dimension), dtype=np.float32)
+        self._map = np.empty((0, self.dimension), dtype=self.DTYPE)
         os.close(self._fd)
+
+
+class PresenceFile(VectorFile):
+    """source/present.<n>: one byte per slot, 1 where the point carries dense vector n (its row
+    in the vector file is zeros otherwise). Same header and rules as VectorFile, magic b"ZPRS",
+    dimension 1."""
+
+    MAGIC: ClassVar[bytes] = b"ZPRS"
+    DTYPE: ClassVar[np.dtype[np.generic]] = np.dtype(np.uint8)

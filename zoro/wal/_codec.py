@@ -21,14 +21,29 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoro.types import KEY_DTYPE, KEY_SIZE, DeleteBatch, Keys, UpsertBatch, WriteOp
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import (
+    KEY_DTYPE,
+    KEY_SIZE,
+    DeleteBatch,
+    DenseColumn,
+    Keys,
+    SparseColumn,
+    UpsertBatch,
+    WriteOp,
+)
 from zoro.wal._format import (
+    COLUMN_HEAD,
+    COLUMNS_COUNTS,
     CRC,
     DELETE_COUNT,
+    KIND_DENSE,
+    KIND_SPARSE,
     RECORD,
     RECORD_VERSION,
     TYPE_DELETE,
     TYPE_UPSERT,
+    TYPE_UPSERT_COLUMNS,
     U32_MAX,
     UPSERT_COUNTS,
 )
@@ -66,7 +81,7 @@ def encode_records(ops: Sequence[WriteOp], first_lsn: int) -> bytearray:
 def body_parts(op: WriteOp) -> tuple[int, int, list[Buffer]]:
     """(record type, body length, the body's pieces in order), without copying any array."""
     if isinstance(op, UpsertBatch):
-        return _upsert_parts(op)
+        return _upsert_parts(op) if op.vectors is not None else _columns_parts(op)
     keys = _contiguous_keys(op.keys)
     return TYPE_DELETE, DELETE_COUNT.size + keys.nbytes, [DELETE_COUNT.pack(len(keys)), keys.data]
 
@@ -83,6 +98,8 @@ def decode_body(rtype: int, body: bytes) -> WriteOp:
         return _decode_upsert(body)
     if rtype == TYPE_DELETE:
         return _decode_delete(body)
+    if rtype == TYPE_UPSERT_COLUMNS:
+        return _decode_columns(body)
     raise ValueError(f"unknown record type {rtype}")
 
 
@@ -92,26 +109,67 @@ SMALL_BATCH = 32  # up to this many points, payload offsets are summed in plain 
 def _upsert_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
     keys = _contiguous_keys(op.keys)
     n = len(keys)
+    assert op.vectors is not None
     if op.vectors.dtype != np.float32 or op.vectors.ndim != 2 or op.vectors.shape[0] != n:
         raise ValueError(f"vectors must be float32 of shape ({n}, dim), not {op.vectors.shape}")
-    if len(op.payloads) != n:
-        raise ValueError(f"{len(op.payloads)} payloads for {n} points")
     vectors = np.ascontiguousarray(op.vectors, dtype="<f4")  # no copy for the usual input
-    if n <= SMALL_BATCH:
-        # Group commits log many one-point writes: plain Python beats numpy's per-call cost.
-        ends = [0, *itertools.accumulate(map(len, op.payloads))]
-        total = ends[-1]
-        offsets: Buffer = struct.pack(f"<{n + 1}I", *ends) if total <= U32_MAX else b""
-    else:
-        cumulative = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, op.payloads), dtype=np.int64, count=n), out=cumulative[1:])
-        total = int(cumulative[-1])
-        offsets = cumulative.astype("<u4").data
+    offsets, total = _payload_offsets(op.payloads, n)
     length = UPSERT_COUNTS.size + keys.nbytes + vectors.nbytes + 4 * (n + 1) + total
     if length > U32_MAX:
         raise ValueError(f"an upsert of {length} bytes does not fit in one WAL record")
     head = UPSERT_COUNTS.pack(n, vectors.shape[1])
     return TYPE_UPSERT, length, [head, keys.data, vectors.data, offsets, *op.payloads]
+
+
+def _payload_offsets(payloads: Sequence[bytes], n: int) -> tuple[Buffer, int]:
+    """The u32 offsets of n payloads laid end to end, and their total length."""
+    if len(payloads) != n:
+        raise ValueError(f"{len(payloads)} payloads for {n} points")
+    if n <= SMALL_BATCH:
+        # Group commits log many one-point writes: plain Python beats numpy's per-call cost.
+        ends = [0, *itertools.accumulate(map(len, payloads))]
+        total = ends[-1]
+        return (struct.pack(f"<{n + 1}I", *ends) if total <= U32_MAX else b""), total
+    cumulative = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, payloads), dtype=np.int64, count=n), out=cumulative[1:])
+    return cumulative.astype("<u4").data, int(cumulative[-1])
+
+
+def _columns_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
+    keys = _contiguous_keys(op.keys)
+    n = len(keys)
+    offsets, total = _payload_offsets(op.payloads, n)
+    parts: list[Buffer] = [
+        COLUMNS_COUNTS.pack(n, len(op.columns), 0),
+        keys.data,
+        offsets,
+        *op.payloads,
+    ]
+    length = COLUMNS_COUNTS.size + keys.nbytes + 4 * (n + 1) + total
+    for number, column in sorted(op.columns.items()):
+        present = np.ascontiguousarray(column.present, dtype=np.bool_)
+        m = int(np.count_nonzero(present))
+        if present.shape != (n,) or len(column.rows) != m:
+            raise ValueError(f"column {number}: {len(column.rows)} rows for {m} present points")
+        if isinstance(column, DenseColumn):
+            rows = np.ascontiguousarray(column.rows, dtype="<f4")
+            if rows.ndim != 2:
+                raise ValueError(f"column {number}: dense rows must be a matrix")
+            pieces: list[Buffer] = [rows.data]
+            head = COLUMN_HEAD.pack(number, KIND_DENSE, b"", rows.shape[1], m)
+        else:
+            batch = column.rows
+            pieces = [
+                np.ascontiguousarray(batch.indptr, dtype="<u4").data,
+                np.ascontiguousarray(batch.indices, dtype="<u4").data,
+                np.ascontiguousarray(batch.values, dtype="<f4").data,
+            ]
+            head = COLUMN_HEAD.pack(number, KIND_SPARSE, b"", batch.nnz, m)
+        parts += [head, present.view(np.uint8).data, *pieces]
+        length += COLUMN_HEAD.size + n + sum(memoryview(p).nbytes for p in pieces)
+    if length > U32_MAX:
+        raise ValueError(f"an upsert of {length} bytes does not fit in one WAL record")
+    return TYPE_UPSERT_COLUMNS, length, parts
 
 
 def _contiguous_keys(keys: Keys) -> Keys:
@@ -150,3 +208,58 @@ def _decode_delete(body: bytes) -> DeleteBatch:
         raise ValueError(f"delete body of {len(body)} bytes does not hold exactly {n} keys")
     keys = np.frombuffer(body, dtype=KEY_DTYPE, count=n, offset=DELETE_COUNT.size)
     return DeleteBatch(keys.copy())
+
+
+def _decode_columns(body: bytes) -> UpsertBatch:
+    if len(body) < COLUMNS_COUNTS.size:
+        raise ValueError(f"upsert body of {len(body)} bytes is shorter than its counts")
+    n, count, reserved = COLUMNS_COUNTS.unpack_from(body)
+    if reserved:
+        raise ValueError("reserved field of an upsert body is not zero")
+    at = COLUMNS_COUNTS.size + KEY_SIZE * n
+    if at + 4 * (n + 1) > len(body):
+        raise ValueError(f"upsert body of {len(body)} bytes is too short for {n} points")
+    keys = np.frombuffer(body, dtype=KEY_DTYPE, count=n, offset=COLUMNS_COUNTS.size).copy()
+    offsets = np.frombuffer(body, dtype="<u4", count=n + 1, offset=at).astype(np.int64)
+    payloads_at = at + 4 * (n + 1)
+    end = payloads_at + int(offsets[-1])
+    if offsets[0] != 0 or end > len(body) or (np.diff(offsets) < 0).any():
+        raise ValueError(f"upsert payload offsets do not fit the body's {len(body)} bytes")
+    bounds = (offsets + payloads_at).tolist()
+    payloads = [body[start:stop] for start, stop in itertools.pairwise(bounds)]
+    columns: dict[int, DenseColumn | SparseColumn] = {}
+    at = end
+    for _ in range(count):
+        if at + COLUMN_HEAD.size + n > len(body):
+            raise ValueError("upsert column cut short")
+        number, kind, pad, size, m = COLUMN_HEAD.unpack_from(body, at)
+        at += COLUMN_HEAD.size
+        present = np.frombuffer(body, dtype=np.uint8, count=n, offset=at)
+        at += n
+        if pad != bytes(3) or number in columns or int(np.count_nonzero(present)) != m:
+            raise ValueError(f"upsert column {number} is malformed")
+        if kind == KIND_DENSE:
+            if at + 4 * m * size > len(body):
+                raise ValueError(f"upsert column {number} cut short")
+            rows = np.frombuffer(body, dtype="<f4", count=m * size, offset=at).reshape(m, size)
+            at += 4 * m * size
+            columns[number] = DenseColumn(present.astype(np.bool_), rows.astype(np.float32))
+        elif kind == KIND_SPARSE:
+            if at + 4 * (m + 1) + 8 * size > len(body):
+                raise ValueError(f"upsert column {number} cut short")
+            indptr = np.frombuffer(body, dtype="<u4", count=m + 1, offset=at).astype(np.int64)
+            at += 4 * (m + 1)
+            indices = np.frombuffer(body, dtype="<u4", count=size, offset=at).astype(np.uint32)
+            at += 4 * size
+            values = np.frombuffer(body, dtype="<f4", count=size, offset=at).astype(np.float32)
+            at += 4 * size
+            if indptr[0] != 0 or indptr[-1] != size or (np.diff(indptr) < 0).any():
+                raise ValueError(f"upsert column {number}: row offsets do not add up")
+            columns[number] = SparseColumn(
+                present.astype(np.bool_), SparseBatch(indptr, indices, values)
+            )
+        else:
+            raise ValueError(f"upsert column {number} has unknown kind {kind}")
+    if at != len(body):
+        raise ValueError(f"upsert body of {len(body)} bytes has {len(body) - at} bytes left over")
+    return UpsertBatch(keys, None, payloads, columns)

@@ -20,8 +20,9 @@ Then records, back to back, until the end of the file. Record header, format ver
     0       4     CRC32 of bytes 4..23 of this header and the whole body
     4       4     body length in bytes
     8       8     LSN: 1, 2, 3 ... with no gap and no repeat, across segments too
-    16      1     record type: 1 = upsert, 2 = delete (anything else is refused)
-    17      1     record version (1 for both types)
+    16      1     record type: 1 = upsert, 2 = delete, 3 = upsert with named, optional or
+                  sparse vectors (anything else is refused by name)
+    17      1     record version (1 for every type)
     18      2     reserved, zero
     20      4     batch index: the record's place in its batch (0 for the first), so that the
                   batch began at LSN - index; a batch is the records of one write and one sync
@@ -44,6 +45,28 @@ Upsert body (type 1, version 1), for n points of dimension dim:
     K = 8 + 17 n     4 n dim     vectors: float32, row-major
     V = K + 4 n dim  4 (n + 1)   payload offsets (u32): 0, end of payload 0, ..., P
     V + 4 (n + 1)    P           the payloads' bytes, concatenated
+
+Upsert body with columns (type 3, version 1): the points of a collection whose points carry any
+subset of its vectors, each vector known by its number (zoro.types.VectorConfig). Written only
+when a batch is not the version-1 shape (vector 0 for every point), so type 1 stays the common
+record. Type 3 was added beside types 1 and 2 (segments stay format 2): a build from before it
+refuses a type-3 record by name rather than misreading it.
+    offset  size       field
+    0       4          n (u32)
+    4       2          c: column count (u16)
+    6       2          reserved, zero
+    8       17 n       keys
+    ...     4 (n + 1)  payload offsets (u32), then the payloads' bytes (P), as in type 1
+    then c columns, each:
+    +0      4          vector number (u32)
+    +4      1          kind: 1 = dense, 2 = sparse
+    +5      3          reserved, zero
+    +8      4          dense: dim; sparse: nnz, the values in the column (u32)
+    +12     4          m: how many of the n points carry the vector (u32)
+    +16     n          presence: 1 byte per point, 1 where it carries the vector
+    dense:  4 m dim    the carried rows, float32, row-major, in point order
+    sparse: 4 (m + 1)  row offsets (u32, the CSR indptr), then 4 nnz indices (u32), then 4 nnz
+                       values (float32)
 
 Delete body (type 2, version 1):
 
@@ -78,10 +101,16 @@ assert (SEGMENT.size, RECORD.size, RECORD_V1.size, CRC.size) == (20, 24, 20, 4)
 
 UPSERT_COUNTS: Final = struct.Struct("<II")  # n, dim
 DELETE_COUNT: Final = struct.Struct("<I")  # n
+COLUMNS_COUNTS: Final = struct.Struct("<IHH")  # n, column count, reserved
+COLUMN_HEAD: Final = struct.Struct("<IB3sII")  # number, kind, reserved, dim or nnz, m
+assert (COLUMNS_COUNTS.size, COLUMN_HEAD.size) == (8, 16)
+KIND_DENSE: Final = 1
+KIND_SPARSE: Final = 2
 assert (UPSERT_COUNTS.size, DELETE_COUNT.size) == (8, 4)
 
 TYPE_UPSERT: Final = 1
 TYPE_DELETE: Final = 2
+TYPE_UPSERT_COLUMNS: Final = 3
 RECORD_VERSION: Final = 1
 U32_MAX: Final = 2**32 - 1
 
@@ -140,7 +169,7 @@ def check_segment_header(raw: bytes, first_lsn: int) -> int:
 
 def check_record_kind(rtype: int, version: int, reserved: int) -> None:
     """Raise ValueError for a record this code cannot read (a newer writer, or a bug)."""
-    if rtype not in (TYPE_UPSERT, TYPE_DELETE):
+    if rtype not in (TYPE_UPSERT, TYPE_DELETE, TYPE_UPSERT_COLUMNS):
         raise ValueError(f"unknown record type {rtype}")
     if version != RECORD_VERSION:
         raise ValueError(f"unsupported version {version} of record type {rtype}")

@@ -35,7 +35,7 @@ from zoro.payload import PayloadIndexes, build_index
 from zoro.services import validate
 from zoro.settings import AnnSettings, LimitSettings, Settings, WalSettings
 from zoro.storage import Catalog, CollectionStore
-from zoro.types import DeleteBatch, Distance, UpsertBatch, WriteOp, keys_of
+from zoro.types import DeleteBatch, Distance, UpsertBatch, VectorConfig, WriteOp, keys_of
 
 HERE = Path(__file__).resolve().parent
 
@@ -146,7 +146,7 @@ def generate(data: Path) -> None:
             clock.now = story.CREATED_AT[name]
             distance = Distance(story.DISTANCES[name])
             dimension = story.DIMENSIONS[name]
-            entry = catalog.begin_create(name, dimension, distance, story.ENGINES[name])
+            entry = catalog.begin_create(name, VectorConfig.single(dimension, distance), story.ENGINES[name])
             CollectionStore.create(catalog.collection_dir(entry), dimension, Settings().storage)
             catalog.finish_create(name)
 

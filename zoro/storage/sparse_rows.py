@@ -35,12 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 from zoro.errors import CorruptionError
-from zoro.storage._fileio import (
+from zoro.sparse.vectors import SparseBatch
+
+from ._fileio import (
     RecordFile,
     pread_exact,
 )
-
-from .vectors import SparseBatch
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -134,9 +134,15 @@ class SparseRowFile(RecordFile):
 
     def scan(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, SparseBatch]]:
         """Every record front to back, as (slots, batch) chunks. Raises CorruptionError."""
+        for _, slots, batch in self.scan_located(rows_per_chunk):
+            yield slots, batch
+
+    def scan_located(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, I64, SparseBatch]]:
+        """Like `scan`, with each record's file offset first: (offsets, slots, batch)."""
         offset = HEADER.size
         buffer = b""
         buffer_at = offset
+        offsets: list[int] = []
         slots: list[int] = []
         parts: list[tuple[U32, F32]] = []
         while offset < self.end:
@@ -152,14 +158,15 @@ class SparseRowFile(RecordFile):
                 buffer, buffer_at = self._read_from(offset, size), offset
             view = memoryview(buffer)[offset - buffer_at : offset - buffer_at + size]
             slot, indices, values, _ = decode_record(view, offset, self._path)
+            offsets.append(offset)
             slots.append(slot)
             parts.append((indices, values))
             offset += size
             if len(slots) == rows_per_chunk:
-                yield _chunk(slots, parts)
-                slots, parts = [], []
+                yield (np.asarray(offsets, dtype=np.int64), *_chunk(slots, parts))
+                offsets, slots, parts = [], [], []
         if slots:
-            yield _chunk(slots, parts)
+            yield (np.asarray(offsets, dtype=np.int64), *_chunk(slots, parts))
 
     def _read_from(self, offset: int, at_least: int) -> bytes:
         size = min(max(at_least, _SCAN_CHUNK), self.end - offset)

@@ -1,0 +1,211 @@
+"""The per-slot files of one declared vector, by number: what CollectionStore keeps per vector.
+
+    source/vectors          dense vector 0 (the version-1 file, unchanged)
+    source/vectors.<n>      dense vector n: one float32 row per slot, zeros where absent
+    source/present.<n>      dense vector n: one byte per slot, 1 where the point carries it
+    source/sparse.<n>       sparse vector n: one CRC'd record per slot that carries it
+
+Dense files hold exactly one row per slot, so the slot count recorded at a checkpoint bounds
+them; a sparse file's length is recorded in meta like the payload file's. Presence of a sparse
+vector needs no file of its own: a slot has it when the file holds a record for it, and open
+finds every record's offset in one scan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from zoro.errors import CorruptionError
+from zoro.sparse.vectors import SparseBatch
+
+from ._growable import Growable
+from .sparse_rows import SparseRowFile
+from .vectors import PresenceFile, VectorFile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy.typing as npt
+
+SOURCE: Final = "source"
+
+
+def dense_name(number: int) -> str:
+    return f"{SOURCE}/vectors" if number == 0 else f"{SOURCE}/vectors.{number}"
+
+
+def presence_name(number: int) -> str:
+    return f"{SOURCE}/present.{number}"
+
+
+def sparse_name(number: int) -> str:
+    return f"{SOURCE}/sparse.{number}"
+
+
+def file_names(number: int) -> list[str]:
+    """Every file vector `number` may have (to remove a dropped vector's files)."""
+    return [dense_name(number), presence_name(number), sparse_name(number)]
+
+
+class DenseVectors:
+    """Dense vector `number`: its rows (a VectorFile) and which slots carry it."""
+
+    def __init__(
+        self, number: int, rows: VectorFile, flags: PresenceFile, present: Growable[np.bool_]
+    ) -> None:
+        self.number = number
+        self.rows = rows
+        self._flags = flags
+        self._present = present
+
+    @classmethod
+    def create(cls, directory: Path, number: int, size: int, slots: int) -> DenseVectors:
+        """Files for a vector no slot has yet (`slots` rows of zeros). The caller syncs the
+        directory. Raises OSError."""
+        with contextlib.ExitStack() as opened:
+            rows = VectorFile.create(directory / dense_name(number), size, slots)
+            opened.callback(rows.close)
+            flags = PresenceFile.create(directory / presence_name(number), 1, slots)
+            opened.pop_all()
+        return cls(number, rows, flags, Growable(np.dtype(np.bool_), np.zeros(slots, np.bool_)))
+
+    @classmethod
+    def open(
+        cls, directory: Path, number: int, size: int, slots: int, *, presence_file: bool
+    ) -> DenseVectors:
+        """Open with exactly `slots` rows. `presence_file` False: written by version 1, where
+        every slot carries vector 0; the presence file is (re)written here, all ones."""
+        with contextlib.ExitStack() as opened:
+            rows = VectorFile.open(directory / dense_name(number), size, slots)
+            opened.callback(rows.close)
+            path = directory / presence_name(number)
+            if presence_file:
+                flags = PresenceFile.open(path, 1, slots)
+                present = np.asarray(flags.rows()[:, 0], dtype=np.bool_).copy()
+            else:
+                flags = PresenceFile.create(path, 1, 0)
+                opened.callback(flags.close)
+                present = np.ones(slots, dtype=np.bool_)
+                flags.append(present.view(np.uint8)[:, None])
+                flags.sync()
+            opened.pop_all()
+        return cls(number, rows, flags, Growable(np.dtype(np.bool_), present))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def present(self) -> npt.NDArray[np.bool_]:
+        """Does each slot carry this vector? A view: valid until the next append."""
+        return self._present.view()
+
+    def append(self, present: npt.NDArray[np.bool_], rows: npt.NDArray[np.float32]) -> None:
+        """One row per new slot (zeros where absent). Raises OSError: then `truncate`."""
+        self._flags.append(present.view(np.uint8)[:, None])
+        self.rows.append(rows)
+        self._present.extend(present)
+
+    def truncate(self, slots: int) -> None:
+        self._present.truncate(slots)
+        with contextlib.suppress(OSError):
+            self._flags.truncate(slots)
+        with contextlib.suppress(OSError):
+            self.rows.truncate(slots)
+
+    def sync(self) -> None:
+        self._flags.sync()
+        self.rows.sync()
+
+    def close(self) -> None:
+        for file in (self._flags, self.rows):
+            with contextlib.suppress(OSError):
+                file.close()
+
+    @property
+    def nbytes(self) -> int:
+        return self._present.nbytes
+
+
+class SparseVectors:
+    """Sparse vector `number`: its record file, and where each slot's record starts (-1: the
+    slot does not carry it)."""
+
+    def __init__(self, number: int, file: SparseRowFile, offsets: Growable[np.int64]) -> None:
+        self.number = number
+        self.file = file
+        self._offsets = offsets
+
+    @classmethod
+    def create(cls, directory: Path, number: int, slots: int) -> SparseVectors:
+        file = SparseRowFile.create(directory / sparse_name(number))
+        return cls(number, file, Growable(np.dtype(np.int64), np.full(slots, -1, np.int64)))
+
+    @classmethod
+    def open(cls, directory: Path, number: int, end: int, slots: int) -> SparseVectors:
+        """Open cut back to `end` bytes and find every record (one scan of the file)."""
+        file = SparseRowFile.open(directory / sparse_name(number), end)
+        try:
+            offsets = np.full(slots, -1, dtype=np.int64)
+            for at, owners, _ in file.scan_located():
+                if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= slots):
+                    raise CorruptionError(
+                        str(directory / sparse_name(number)), int(at[0]), "slot out of range"
+                    )
+                offsets[owners] = at
+        except BaseException:
+            file.close()
+            raise
+        return cls(number, file, Growable(np.dtype(np.int64), offsets))
+
+    def present(self) -> npt.NDArray[np.bool_]:
+        return self._offsets.view() >= 0
+
+    @property
+    def end(self) -> int:
+        return self.file.end
+
+    def append(self, first_slot: int, present: npt.NDArray[np.bool_], rows: SparseBatch) -> None:
+        """Records for the new slots that carry the vector. Raises OSError: then `truncate`."""
+        offsets = np.full(len(present), -1, dtype=np.int64)
+        if len(rows):
+            slots = np.flatnonzero(present).astype(np.int64) + first_slot
+            offsets[present] = self.file.append(slots, rows)
+        self._offsets.extend(offsets)
+
+    def truncate(self, slots: int, end: int) -> None:
+        self._offsets.truncate(slots)
+        with contextlib.suppress(OSError):
+            self.file.truncate(end)
+
+    def read(self, slots: npt.NDArray[np.int64]) -> list[SparseBatch | None]:
+        """Each slot's vector, None where the slot does not carry it. Raises CorruptionError."""
+        out: list[SparseBatch | None] = []
+        for offset in self._offsets.view()[slots].tolist():
+            if offset < 0:
+                out.append(None)
+                continue
+            _, indices, values = self.file.read(offset)
+            indptr = np.array([0, len(indices)], dtype=np.int64)
+            out.append(SparseBatch(indptr, indices, values))
+        return out
+
+    def sync(self) -> None:
+        self.file.sync()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+    @property
+    def nbytes(self) -> int:
+        return self._offsets.nbytes
+
+
+def remove_files(directory: Path, number: int) -> None:
+    """Delete vector `number`'s files, best effort (debris of a dropped vector)."""
+    for name in file_names(number):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(directory / name)
