@@ -53,7 +53,7 @@ from bench.scratch import write_json
 from zoro.actors import CollectionManager
 from zoro.errors import Overloaded
 from zoro.settings import Settings
-from zoro.types import Distance, UpsertBatch, ids_of, int_keys
+from zoro.types import Distance, UpsertBatch, VectorConfig, ids_of, int_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -182,7 +182,7 @@ async def group_commit_level(
     manager: CollectionManager, writers: int, seconds: float, pool: PointPool
 ) -> dict[str, Any]:
     name = f"gc_{writers}"
-    await manager.create(name, DIM, Distance.EUCLID, {"kind": "flat"})
+    await manager.create(name, VectorConfig.single(DIM, Distance.EUCLID), {"kind": "flat"})
     actor = manager.serving(name)
     await actor.write(pool.one(0))  # the first append syncs the WAL directory too: keep it out
     before = actor.statistics()
@@ -299,7 +299,7 @@ def layout(actor: CollectionActor) -> dict[str, Any]:
 async def ingest_collection(
     manager: CollectionManager, name: str, kind: str, x: F32, plan: Plan, settings: Settings
 ) -> dict[str, Any]:
-    await manager.create(name, DIM, Distance.EUCLID, {"kind": kind})
+    await manager.create(name, VectorConfig.single(DIM, Distance.EUCLID), {"kind": kind})
     actor = manager.serving(name)
     ops = ingest_ops(x)
     before = actor.statistics()

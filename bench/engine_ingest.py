@@ -63,7 +63,7 @@ def _child(data_path: Path, directory: Path, tasks: int, kind: str, batch: int) 
 
     from zoro.actors import CollectionManager
     from zoro.settings import Settings
-    from zoro.types import Distance, UpsertBatch, int_keys
+    from zoro.types import Distance, UpsertBatch, VectorConfig, int_keys
 
     data = np.load(data_path)
     batches = [
@@ -83,7 +83,9 @@ def _child(data_path: Path, directory: Path, tasks: int, kind: str, batch: int) 
         manager = CollectionManager(directory, Settings())
         async with trio.open_nursery() as nursery:
             await nursery.start(manager.run)
-            await manager.create("c", data.shape[1], Distance.EUCLID, {"kind": kind})
+            await manager.create(
+                "c", VectorConfig.single(data.shape[1], Distance.EUCLID), {"kind": kind}
+            )
             started = time.perf_counter()
             async with trio.open_nursery() as writers:
                 for w in range(tasks):

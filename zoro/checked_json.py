@@ -61,8 +61,9 @@ def check_version(
     build reads: a file from a newer Zoro must be refused by name, never half understood.
 
     `version`: the one version read, or every version read (the newest last); returns the
-    version found. `kind`: the expected `format` string (the catalog and meta name their kind there; the
-    payload index schema keeps its version under `format` itself, so it passes key="format").
+    version found. `kind`: the expected `format` string (the catalog and meta name their kind
+    there; the payload index schema keeps its version under `format` itself, so it passes
+    key="format").
     """
     if kind is not None and data.get("format") != kind:
         found = data.get("format")

@@ -14,13 +14,13 @@ import trio.testing
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from zoro.actors import ActorState
 from zoro.errors import CollectionFailed, CollectionNotFound, LoggedNotApplied, Overloaded
-from zoro.types import DeleteBatch, Distance, ids_of, int_keys
+from zoro.types import DeleteBatch, Distance, VectorConfig, ids_of, int_keys
 
 DIM = 16
 
 
 async def _create(zoro: Opened, name: str = "c", *, engine: str = "hnsw", dim: int = DIM) -> None:
-    await zoro.manager.create(name, dim, Distance.EUCLID, {"kind": engine})
+    await zoro.manager.create(name, VectorConfig.single(dim, Distance.EUCLID), {"kind": engine})
 
 
 def _exact_top(vectors: np.ndarray, ids: list[int], query: np.ndarray, k: int) -> list[int]:
@@ -263,7 +263,7 @@ async def test_a_pause_in_writes_brings_a_checkpoint(tmp_path: Path, nursery: tr
     settings = replace(SMALL, actor=replace(SMALL.actor, idle_checkpoint_s=0.2))
     opened = Opened(tmp_path / "idle", nursery, settings)
     manager = await opened.open()
-    await manager.create("i", 4, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("i", VectorConfig.single(4, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("i")
     lsn = await actor.write(upsert(range(10), clustered(10, 4)))
     assert actor.statistics().checkpoint_lsn < lsn

@@ -17,7 +17,7 @@ from tests.actors.conftest import SMALL, clustered, upsert
 from zoro.actors import ActorState, CollectionActor, CollectionManager
 from zoro.errors import CollectionFailed, LoggedNotApplied, ReplayNeeded
 from zoro.storage import CollectionEntry
-from zoro.types import Distance, ids_of, int_keys
+from zoro.types import Distance, VectorConfig, ids_of, int_keys
 
 DIM = 8
 
@@ -53,7 +53,7 @@ async def _actor(tmp_path: Path, nursery: trio.Nursery) -> tuple[CollectionActor
     """A collection made by a manager, then run by hand so the test sees how run() ends."""
     manager = CollectionManager(tmp_path / "data", SMALL)
     await nursery.start(manager.run)
-    await manager.create("c", DIM, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
     made = manager.actor("c")
     entry, directory = made.entry, made._directory
     await manager.close()
@@ -94,10 +94,11 @@ async def test_a_batch_that_fails_after_its_wal_sync_is_reported_durable_and_rep
     await actor.write(upsert(range(10), vectors[:10]))  # acknowledged before the fault
     store = actor.store
     if fault == "vectors file full":
-        store._vectors = FullDiskVectors(store._vectors)  # type: ignore[attr-defined]
+        dense = store._dense[0]  # dense vector 0's files
+        dense.rows = FullDiskVectors(dense.rows)  # type: ignore[assignment]
         expected_reason = "No space left on device"
     else:
-        actor._opened.index.add = BrokenIndexAdd()  # type: ignore[method-assign,union-attr]
+        actor._opened.indexes[0].add = BrokenIndexAdd()  # type: ignore[method-assign,union-attr]
         expected_reason = "MemoryError: injected: index add failed"
 
     answers: list[BaseException] = []

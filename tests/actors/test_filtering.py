@@ -19,7 +19,7 @@ from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
 from zoro.actors import CollectionActor, Selection, planner, reads
 from zoro.payload import Filter, Match, Range, parse_key
-from zoro.types import Distance, ids_of
+from zoro.types import Distance, VectorConfig, ids_of
 
 CATEGORY = parse_key("c")
 PRICE = parse_key("p")
@@ -38,7 +38,7 @@ async def test_selection_accounts_for_writes_made_while_it_scanned(
 ) -> None:
     monkeypatch.setattr(planner, "INLINE_SCAN_SLOTS", 10)  # scan in a thread
     manager = zoro.manager
-    await manager.create("s", 4, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("s", VectorConfig.single(4, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("s")
     await actor.write(upsert(range(500), clustered(500, 4), _payload))
     real_scan = reads.apply_scan
@@ -73,7 +73,7 @@ async def test_selection_accounts_for_writes_made_while_it_scanned(
 
 async def test_an_index_built_beside_writes_agrees_with_a_scan(zoro: Opened) -> None:
     manager = zoro.manager
-    await manager.create("b", 4, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("b", VectorConfig.single(4, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("b")
     await actor.write(upsert(range(3000), clustered(3000, 4), _payload))
     conditions = [
@@ -104,7 +104,7 @@ async def test_an_index_built_beside_writes_agrees_with_a_scan(zoro: Opened) -> 
 
 async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -> None:
     manager = zoro.manager
-    await manager.create("d", 4, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("d", VectorConfig.single(4, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("d")
     await actor.write(upsert(range(100), clustered(100, 4), _payload))
     cond = Match(CATEGORY, "value", frozenset(["w5"]), str)
@@ -134,7 +134,7 @@ async def test_filtered_search_matches_brute_force(
     zoro = Opened(tmp_path / "data", nursery, settings)
     manager = await zoro.open()
     n, dim = 6000, 8
-    await manager.create("f", dim, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("f", VectorConfig.single(dim, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("f")
     vectors = clustered(n, dim)
     await actor.write(upsert(range(n), vectors, lambda i: orjson.dumps({"p": (i * 7919) % n / n})))

@@ -18,7 +18,7 @@ import trio
 from tests.actors.conftest import Opened, upsert
 from zoro.actors import manager as manager_module
 from zoro.errors import CollectionExists, StorageFull
-from zoro.types import Distance
+from zoro.types import Distance, VectorConfig
 
 DIM = 4
 # k scheduler passes, then wall-clock delays in seconds: together they land everywhere from
@@ -54,7 +54,7 @@ def _on_disk(zoro: Opened) -> dict[str, tuple[str, bool]]:
 async def _settle(zoro: Opened, probe: str) -> None:
     """Wait until any create or delete under way has ended: a catalog change of our own queues
     behind it (they take turns)."""
-    await zoro.manager.create(probe, DIM, Distance.DOT, {"kind": "flat"})
+    await zoro.manager.create(probe, VectorConfig.single(DIM, Distance.DOT), {"kind": "flat"})
     assert await zoro.manager.delete(probe)
 
 
@@ -75,15 +75,17 @@ async def _check_whole(zoro: Opened, name: str) -> bool:
 async def test_a_cancelled_create_leaves_a_whole_collection_or_none(
     zoro: Opened, how: float
 ) -> None:
-    await _cancel_after(how, lambda: zoro.manager.create("c", DIM, Distance.DOT, {}))
+    await _cancel_after(
+        how, lambda: zoro.manager.create("c", VectorConfig.single(DIM, Distance.DOT), {})
+    )
     await _settle(zoro, "probe")
     created = await _check_whole(zoro, "c")
     assert not any(p.name.endswith(".tmp") for p in zoro.data_dir.iterdir())
     if created:
         with pytest.raises(CollectionExists):
-            await zoro.manager.create("c", DIM, Distance.DOT, {})
+            await zoro.manager.create("c", VectorConfig.single(DIM, Distance.DOT), {})
     else:  # the name is free
-        await zoro.manager.create("c", DIM, Distance.DOT, {})
+        await zoro.manager.create("c", VectorConfig.single(DIM, Distance.DOT), {})
     await zoro.manager.serving("c").write(upsert([1], [[1, 2, 3, 4]]))
     await zoro.close()
     await zoro.open()
@@ -95,7 +97,7 @@ async def test_a_cancelled_create_leaves_a_whole_collection_or_none(
 async def test_a_cancelled_delete_leaves_the_collection_whole_or_gone(
     zoro: Opened, how: float
 ) -> None:
-    await zoro.manager.create("c", DIM, Distance.DOT, {})
+    await zoro.manager.create("c", VectorConfig.single(DIM, Distance.DOT), {})
     await zoro.manager.serving("c").write(upsert(range(10), [[1, 2, 3, 4]] * 10))
     await _cancel_after(how, lambda: zoro.manager.delete("c"))
     await _settle(zoro, "probe")
@@ -119,17 +121,19 @@ async def test_a_create_that_fails_on_disk_rolls_back_and_frees_the_name(
 
     monkeypatch.setattr(manager_module.CollectionStore, "create", full)
     with pytest.raises(StorageFull):
-        await zoro.manager.create("c", DIM, Distance.DOT, {})
+        await zoro.manager.create("c", VectorConfig.single(DIM, Distance.DOT), {})
     assert not await _check_whole(zoro, "c")
     assert list((zoro.data_dir / "collections").iterdir()) == []
     monkeypatch.undo()
-    await zoro.manager.create("c", DIM, Distance.DOT, {})  # the name is free again
+    await zoro.manager.create(
+        "c", VectorConfig.single(DIM, Distance.DOT), {}
+    )  # the name is free again
     assert await _check_whole(zoro, "c")
 
 
 async def test_close_lets_a_create_under_way_finish(zoro: Opened) -> None:
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(zoro.manager.create, "c", DIM, Distance.DOT, {})
+        nursery.start_soon(zoro.manager.create, "c", VectorConfig.single(DIM, Distance.DOT), {})
         with trio.fail_after(10):  # the catalog file says when the creation is half-way
             while _on_disk(zoro).get("c", ("",))[0] not in ("creating", "ready"):  # noqa: ASYNC110
                 await trio.sleep(0.0002)

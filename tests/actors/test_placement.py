@@ -23,7 +23,7 @@ from zoro.ann import SearchView
 from zoro.errors import Overloaded
 from zoro.payload import Range, parse_key
 from zoro.settings import Settings
-from zoro.types import DeleteBatch, Distance, ids_of, int_keys
+from zoro.types import DeleteBatch, Distance, VectorConfig, ids_of, int_keys
 
 DIM = 8
 PRICE = parse_key("p")
@@ -61,7 +61,7 @@ async def test_thread_searches_drop_hits_deleted_or_replaced_meanwhile(
     monkeypatch.setattr(planner, "EXACT_FILTER_POINTS", 100)  # 50% kept walks the graph
     zoro = Opened(tmp_path / "data", nursery, _settings(inline_search_max_us=0.0))
     manager = await zoro.open()
-    await manager.create("c", DIM, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("c")
     n = 3000
     vectors = clustered(n, DIM)
@@ -108,7 +108,7 @@ async def test_an_expensive_search_leaves_the_event_loop_free(
     zoro = Opened(tmp_path / "data", nursery, SMALL)
     manager = await zoro.open()
     dim, n = 128, 40_000
-    await manager.create("big", dim, Distance.EUCLID, {"kind": "flat"})
+    await manager.create("big", VectorConfig.single(dim, Distance.EUCLID), {"kind": "flat"})
     actor = manager.actor("big")
     rng = np.random.default_rng(4)
     for start in range(0, n, 10_000):
@@ -145,8 +145,8 @@ async def test_thread_searches_are_bounded_per_collection_and_cheap_ones_do_not_
 ) -> None:
     zoro = Opened(tmp_path / "data", nursery, _settings(thread_searches_max=2))
     manager = await zoro.open()
-    await manager.create("heavy", 128, Distance.EUCLID, {"kind": "flat"})
-    await manager.create("light", DIM, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("heavy", VectorConfig.single(128, Distance.EUCLID), {"kind": "flat"})
+    await manager.create("light", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
     heavy, light = manager.actor("heavy"), manager.actor("light")
     rng = np.random.default_rng(5)
     await heavy.write(upsert(range(20_000), rng.standard_normal((20_000, 128), dtype=np.float32)))
@@ -187,7 +187,7 @@ async def test_one_collection_uses_its_own_share_of_the_search_threads(
     zoro = Opened(tmp_path / "data", nursery, settings)
     manager = await zoro.open()
     for name in ("x", "y"):
-        await manager.create(name, DIM, Distance.EUCLID, {"kind": "hnsw"})
+        await manager.create(name, VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
         await manager.actor(name).write(upsert(range(100), clustered(100, DIM)))
     _slow_in_threads(monkeypatch, 0.3)
     query = clustered(1, DIM, seed=3)
@@ -213,7 +213,7 @@ async def test_expensive_searches_run_at_a_lower_priority_in_threads_of_their_ow
 ) -> None:
     zoro = Opened(tmp_path / "data", nursery, _settings(inline_search_max_us=0.0))
     manager = await zoro.open()
-    await manager.create("c", DIM, Distance.EUCLID, {"kind": "hnsw"})
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
     actor = manager.actor("c")
     await actor.write(upsert(range(100), clustered(100, DIM)))
     seen: list[tuple[str, int]] = []

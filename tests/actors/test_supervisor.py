@@ -14,7 +14,7 @@ from zoro.actors import ActorState, supervisor
 from zoro.actors import recovery as recovery_module
 from zoro.actors.commit import Committer
 from zoro.errors import LoggedNotApplied, StorageFull
-from zoro.types import Distance, UpsertBatch, WriteOp, ids_of, int_keys
+from zoro.types import Distance, UpsertBatch, VectorConfig, WriteOp, ids_of, int_keys
 
 DIM = 8
 POISON = 666  # a live batch holding this id fails half-way through apply (after the store
@@ -60,7 +60,7 @@ def _serving_anew(zoro: Opened, old: object) -> bool:
 async def test_a_batch_logged_but_not_applied_is_replayed_and_served(
     zoro: Opened, poisoned: list[int]
 ) -> None:
-    await zoro.manager.create("c", DIM, Distance.EUCLID, {})
+    await zoro.manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {})
     actor = zoro.manager.serving("c")
     await actor.write(upsert(range(5), clustered(5, DIM)))
     with pytest.raises(LoggedNotApplied):
@@ -81,7 +81,7 @@ async def test_a_batch_logged_but_not_applied_is_replayed_and_served(
 async def test_a_reopening_that_fails_on_io_is_retried(
     zoro: Opened, poisoned: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await zoro.manager.create("c", DIM, Distance.EUCLID, {})
+    await zoro.manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {})
     actor = zoro.manager.serving("c")
     real = recovery_module.open_durable
     failures = [2]
@@ -103,7 +103,7 @@ async def test_a_reopening_that_fails_on_io_is_retried(
 async def test_a_collection_that_keeps_needing_replays_is_left_failed(
     zoro: Opened, poisoned: list[int]
 ) -> None:
-    await zoro.manager.create("c", DIM, Distance.EUCLID, {})
+    await zoro.manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {})
     for _ in range(supervisor.REPLAYS_ALLOWED + 1):
         actor = zoro.manager.serving("c")
         with pytest.raises(LoggedNotApplied):

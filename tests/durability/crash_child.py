@@ -83,7 +83,9 @@ def run_catalog(directory: Path, seed: int) -> None:
             n += 1
             name = f"c{n}"
             _say(event="begin", kind="create", name=name)
-            entry = catalog.begin_create(name, VectorConfig.single(DIM, Distance.DOT), {"kind": "flat"})
+            entry = catalog.begin_create(
+                name, VectorConfig.single(DIM, Distance.DOT), {"kind": "flat"}
+            )
             CollectionStore.create(catalog.collection_dir(entry), DIM, SETTINGS.storage).close()
             catalog.finish_create(name)
         _say(event="ack", name=name)

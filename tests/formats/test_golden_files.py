@@ -218,7 +218,7 @@ def test_catalog() -> None:
     doc = checked_json.read(path)
     assert (doc["format"], doc["version"]) == ("zoro-catalog", 1)
     assert isinstance(doc["collections"], list)
-    got = [CollectionEntry.from_json(e, path) for e in doc["collections"]]
+    got = [CollectionEntry.from_json(e, path, version=1) for e in doc["collections"]]
     assert [(e.name, e.state) for e in got] == [
         ("doomed", CollectionState.DELETING),
         ("flat", CollectionState.READY),

@@ -22,11 +22,8 @@ from tests.frameworks.conftest import (
     FUSION,
     GROUPS,
     LOCAL,
-    NAMED,
-    OPTIONAL,
     QDRANT_CLIENT_WARNINGS,
     RRF_K,
-    SPARSE,
     Backend,
     backends,
     fresh_name,
@@ -220,7 +217,7 @@ def no_embedding_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(OPTIONAL), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_documents_without_embedding(backend: Backend) -> None:
     answer = no_embedding_flow(backend)
     assert answer["count"] == ordered([5])
@@ -258,7 +255,7 @@ def bread_id() -> str:
     return id_of_text(documents(with_sparse=True), DOCS[4].text)  # the id hashes the embeddings
 
 
-@pytest.mark.parametrize("backend", backends(NAMED, SPARSE), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_sparse_retriever(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=False)
     assert answer["sparse bread in the oven"][0][0] == bread_id()
@@ -270,9 +267,7 @@ def test_sparse_retriever(backend: Backend) -> None:
 HYBRID_REFUSED = (UnexpectedResponse, QdrantStoreError)
 
 
-@pytest.mark.parametrize(
-    "backend", backends(NAMED, SPARSE, FUSION, raises=HYBRID_REFUSED), indirect=True
-)
+@pytest.mark.parametrize("backend", backends(FUSION, raises=HYBRID_REFUSED), indirect=True)
 def test_hybrid_retriever(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()
@@ -280,9 +275,7 @@ def test_hybrid_retriever(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, fusion=True))
 
 
-@pytest.mark.parametrize(
-    "backend", backends(NAMED, SPARSE, RRF_K, raises=HYBRID_REFUSED), indirect=True
-)
+@pytest.mark.parametrize("backend", backends(RRF_K, raises=HYBRID_REFUSED), indirect=True)
 def test_hybrid_retriever_rrf_k(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True, rrf_k=10)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()

@@ -17,7 +17,6 @@ from tests.frameworks.conftest import (
     FUSION,
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
-    SPARSE,
     Backend,
     backends,
     fresh_name,
@@ -159,14 +158,10 @@ def threshold_flow(backend: Backend, distance: models.Distance) -> Answer:
     return answer
 
 
-# Not a missing feature: Qdrant keeps a point only if its score passes the threshold strictly
-# (lib/segment/src/types.rs, Distance::check_threshold: score > threshold, or < for Euclid; local
-# mode does the same), while Zoro keeps equal scores too (zoro/services/search.py, _shape).
-THRESHOLD_BUG = "Zoro keeps a score equal to score_threshold; Qdrant drops it (bug, reported)"
-
-
+# Qdrant keeps a point only if its score passes the threshold strictly (score > threshold, or <
+# for Euclid; local mode does the same), and so does Zoro (zoro/services/search.py, _shape).
 @pytest.mark.parametrize("distance", [models.Distance.COSINE, models.Distance.EUCLID])
-@pytest.mark.parametrize("backend", backends(THRESHOLD_BUG, raises=AssertionError), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_score_threshold_equal_to_a_score(backend: Backend, distance: models.Distance) -> None:
     answer = threshold_flow(backend, distance)
     assert all(len(ranking) == 2 for ranking in answer.values())  # the third point is dropped
@@ -350,7 +345,7 @@ def sparse_flow(
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(SPARSE), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_sparse_mode(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.SPARSE)
     assert answer["sparse bread in the oven"][0][0] == DOCS[4].id
@@ -358,7 +353,7 @@ def test_sparse_mode(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.SPARSE))
 
 
-@pytest.mark.parametrize("backend", backends(SPARSE, FUSION), indirect=True)
+@pytest.mark.parametrize("backend", backends(FUSION), indirect=True)
 def test_hybrid_mode(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.HYBRID)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id
@@ -366,7 +361,7 @@ def test_hybrid_mode(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.HYBRID))
 
 
-@pytest.mark.parametrize("backend", backends(SPARSE, FUSION, DBSF), indirect=True)
+@pytest.mark.parametrize("backend", backends(FUSION, DBSF), indirect=True)
 def test_hybrid_mode_dbsf(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.HYBRID, models.Fusion.DBSF)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id

@@ -25,9 +25,7 @@ from llama_index.vector_stores.qdrant import QdrantVectorStore
 
 from tests.frameworks.conftest import (
     LOCAL,
-    NAMED,
     QDRANT_CLIENT_WARNINGS,
-    SPARSE,
     TEXT_MATCH,
     Backend,
     backends,
@@ -277,7 +275,7 @@ def hybrid_flow(backend: Backend) -> Answer:
     return answer
 
 
-@pytest.mark.parametrize("backend", backends(NAMED, SPARSE), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_hybrid(backend: Backend) -> None:
     answer = hybrid_flow(backend)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id

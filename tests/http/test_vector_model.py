@@ -121,7 +121,6 @@ def test_bad_vector_model_queries(
     ("point", "text"),
     [
         ({"id": 1, "vector": {"dense": [0.0] * DIM}}, "no vector named 'dense'"),
-        ({"id": 1, "vector": {}}, "without a vector is not supported yet"),
     ],
 )
 def test_bad_named_points(

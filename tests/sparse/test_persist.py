@@ -11,8 +11,8 @@ import pytest
 
 from tests.sparse.reference import random_batch
 from zoro.sparse import SparseBatch, SparseIndex, SparseIndexDamaged, rebuild
-from zoro.storage.sparse_rows import SparseRowFile
 from zoro.sparse.persist import FILE_NAME, HEADER
+from zoro.storage.sparse_rows import SparseRowFile
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from tests.sparse.reference import random_batch
 from zoro.errors import CorruptionError
 from zoro.sparse import SparseBatch
-from zoro.storage.sparse_rows import SparseRowFile
-from zoro.storage.sparse_rows import HEADER, decode_record, encode_records
+from zoro.storage.sparse_rows import HEADER, SparseRowFile, decode_record, encode_records
 
 
 def test_append_read_and_scan(tmp_path: Path) -> None:

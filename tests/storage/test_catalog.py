@@ -98,7 +98,9 @@ def test_crash_during_create_is_rolled_back(tmp_path: Path) -> None:
     catalog = Catalog.open(tmp_path)
     assert [e.name for e in catalog.entries()] == ["keep"]
     assert not directory.exists()
-    catalog.begin_create("half", VectorConfig.single(4, Distance.EUCLID), {})  # no half entry holds the name
+    catalog.begin_create(
+        "half", VectorConfig.single(4, Distance.EUCLID), {}
+    )  # no half entry holds the name
     assert "half" in (tmp_path / "catalog").read_text()
 
 
@@ -132,7 +134,7 @@ def test_orphan_directory_is_removed(tmp_path: Path) -> None:
     "damage",
     [
         lambda raw: raw[: len(raw) // 2],  # torn: not JSON any more
-        lambda raw: raw.replace(b'"dimension": 4', b'"dimension": 5'),  # rot: JSON, bad CRC
+        lambda raw: raw.replace(b'"size": 4', b'"size": 5'),  # rot: JSON, bad CRC
         lambda raw: b"[]",
     ],
 )

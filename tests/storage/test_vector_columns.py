@@ -87,16 +87,19 @@ def test_columns_round_trip_the_wal_codec() -> None:
     op, _ = _batch(np.random.default_rng(1), [1, 2, 3, 2, 9])
     rtype, body = encode_body(op)
     again = decode_body(rtype, body)
-    assert isinstance(again, UpsertBatch) and again.vectors is None
-    assert again.keys.tolist() == op.keys.tolist() and list(again.payloads) == op.payloads
+    assert isinstance(again, UpsertBatch)
+    assert again.vectors is None
+    assert again.keys.tolist() == op.keys.tolist()
+    assert list(again.payloads) == op.payloads
     for number, column in op.columns.items():
         other = again.columns[number]
         np.testing.assert_array_equal(other.present, column.present)
         if isinstance(column, DenseColumn):
             np.testing.assert_array_equal(other.rows, column.rows)
         else:
-            assert isinstance(other, SparseColumn) and other.rows.equals(column.rows)
-    with pytest.raises(ValueError, match="left over|cut short|malformed"):
+            assert isinstance(other, SparseColumn)
+            assert other.rows.equals(column.rows)
+    with pytest.raises(ValueError, match=r"left over|cut short|malformed"):
         decode_body(rtype, body[:-1])
 
 
@@ -139,7 +142,7 @@ def test_apply_checkpoint_reopen_and_replay(tmp_path: Path) -> None:
 
 def test_a_vector_added_or_dropped_between_opens(tmp_path: Path) -> None:
     settings = StorageSettings()
-    op, model = _batch(np.random.default_rng(3), list(range(10)))
+    op, _model = _batch(np.random.default_rng(3), list(range(10)))
     store = CollectionStore.create(tmp_path / "c", LAYOUT, settings)
     store.apply_many([(1, op)])
     store.checkpoint()
@@ -147,7 +150,8 @@ def test_a_vector_added_or_dropped_between_opens(tmp_path: Path) -> None:
     # vector 2 dropped, vector 7 added: no slot carries 7, and 2's files are gone
     changed = Layout({0: 3, 7: 2}, (1,))
     store = CollectionStore.open(tmp_path / "c", changed, settings)
-    assert not store.present_mask(7).any() and store.vector_rows(7).shape == (10, 2)
+    assert not store.present_mask(7).any()
+    assert store.vector_rows(7).shape == (10, 2)
     assert not (tmp_path / "c/source/vectors.2").exists()
     store.apply_many(
         [
@@ -166,6 +170,7 @@ def test_a_vector_added_or_dropped_between_opens(tmp_path: Path) -> None:
     store.close()
     store = CollectionStore.open(tmp_path / "c", changed, settings)
     slot = store.slots_of(keys_of([3]))
-    assert store.present_mask(7)[slot].all() and not store.present_mask(0)[slot].any()
+    assert store.present_mask(7)[slot].all()
+    assert not store.present_mask(0)[slot].any()
     assert store.live_count() == 10
     store.close()

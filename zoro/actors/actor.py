@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from zoro.actors.planner import Hits, Selection
     from zoro.payload import Condition, FieldInfo
     from zoro.settings import Settings
+    from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
     from zoro.types import Keys, Vectors, WriteOp
 
@@ -119,8 +120,7 @@ class CollectionActor:
     ) -> None:
         self.entry = entry
         self.name = entry.name
-        self.dimension = entry.dimension
-        self.distance = entry.distance
+        self.vectors = entry.vectors
         self._directory = directory
         self._settings = settings
         self._io_limiter = io_limiter
@@ -272,9 +272,9 @@ class CollectionActor:
     def _start_parts(self, opened: Opened) -> Committer:
         self._reader = Reader(
             opened.store,
-            opened.index,
+            opened.indexes,
+            opened.sparse,
             opened.payload,
-            self.distance,
             name=self.name,
             settings=self._settings.actor,
             search_limiter=self._search_limiter,
@@ -283,7 +283,7 @@ class CollectionActor:
         self._builders = Builders(
             self.name,
             opened.store,
-            opened.index,
+            opened.indexes,
             opened.payload,
             ann_limiter=self._ann_limiter,
             io_limiter=self._io_limiter,
@@ -349,13 +349,21 @@ class CollectionActor:
         queries: Vectors,
         k: int,
         *,
+        using: int = 0,
         ef: int | None = None,
         exact: bool = False,
         only: Selection | None = None,
     ) -> Hits:
-        """Best k hits per query, inline or in a worker thread as the planner prices it (see
-        Reader.search); `only`: a filter's selection (see `select`)."""
-        return await self._reads().search(queries, k, ef=ef, exact=exact, only=only)
+        """Best k hits per query by dense vector number `using`, inline or in a worker thread
+        as the planner prices it (see Reader.search); `only`: a filter's selection (see
+        `select`)."""
+        return await self._reads().search(queries, k, using=using, ef=ef, exact=exact, only=only)
+
+    def search_sparse(
+        self, using: int, query: SparseBatch, k: int, *, idf: bool, only: Selection | None = None
+    ) -> Hits:
+        """Best k hits by sparse vector number `using` (see Reader.search_sparse)."""
+        return self._reads().search_sparse(using, query, k, idf=idf, only=only)
 
     def payload_info(self) -> list[FieldInfo]:
         store = self.store
@@ -373,8 +381,16 @@ class CollectionActor:
     def payloads_of_slots(self, slots: npt.NDArray[np.int64]) -> list[bytes]:
         return self.store.payloads_of_slots(slots)
 
-    def vectors_of_slots(self, slots: npt.NDArray[np.int64]) -> Vectors:
-        return self.store.vectors_of_slots(slots)
+    def vectors_of_slots(self, slots: npt.NDArray[np.int64], number: int = 0) -> Vectors:
+        return self.store.vectors_of_slots(slots, number)
+
+    def present_mask(self, number: int) -> npt.NDArray[np.bool_]:
+        return self.store.present_mask(number)
+
+    def sparse_of_slots(
+        self, slots: npt.NDArray[np.int64], number: int
+    ) -> list[SparseBatch | None]:
+        return self.store.sparse_of_slots(slots, number)
 
     def statistics(self) -> ActorStatistics:
         opened, committer = self._opened, self._committer
@@ -394,8 +410,20 @@ class CollectionActor:
             checkpoints=committer.checkpoints if committer else 0,
             replayed_records=opened.replayed_records if opened else 0,
             live_points=store.live_count() if store else 0,
-            indexed=dataclasses.asdict(opened.index.stats()) if opened else {},
+            indexed=_index_stats(opened),
         )
+
+
+def _index_stats(opened: Opened | None) -> dict[str, Any]:
+    """The ANN index's statistics: dense vector 0's at the top level (as before several
+    vectors), every dense vector's under "vectors" by number, summed where they add up."""
+    if opened is None or not opened.indexes:
+        return {}
+    each = {n: dataclasses.asdict(index.stats()) for n, index in opened.indexes.items()}
+    top = dict(each.get(0, next(iter(each.values()))))
+    if len(each) > 1:
+        top["vectors"] = {str(n): stats for n, stats in each.items()}
+    return top
 
 
 def _is_cancellation(exc: BaseException) -> bool:

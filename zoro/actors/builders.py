@@ -47,7 +47,7 @@ class Builders:
         self,
         name: str,
         store: CollectionStore,
-        index: SegmentedIndex,
+        indexes: dict[int, SegmentedIndex],
         payload: PayloadIndexes,
         *,
         ann_limiter: trio.CapacityLimiter,
@@ -55,11 +55,11 @@ class Builders:
     ) -> None:
         self._name = name
         self._store = store
-        self._index = index
+        self._indexes = indexes  # one per dense vector, each with its own sealing task
         self._payload = payload
         self._ann_limiter = ann_limiter  # index builds
         self._io_limiter = io_limiter
-        self._index_wakeup = trio.Event()
+        self._index_wakeups = {number: trio.Event() for number in indexes}
         self._persist_wanted = trio.Event()
         self._payload_wakeup = trio.Event()
         self._payload_built = trio.Event()
@@ -68,8 +68,9 @@ class Builders:
     # ------------------------------------------------------------------ wake-ups (event loop)
 
     def points_added(self) -> None:
-        """New points are in the fresh segment: the indexer may have work."""
-        self._index_wakeup.set()
+        """New points are in the fresh segments: the indexers may have work."""
+        for wakeup in self._index_wakeups.values():
+            wakeup.set()
 
     def persist_soon(self) -> None:
         """A checkpoint moved: write the index's new segments and the payload indexes."""
@@ -93,7 +94,8 @@ class Builders:
     async def run(self) -> None:
         """Run the three builders until cancelled."""
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._index_builder)
+            for number in self._indexes:
+                nursery.start_soon(self._index_builder, number)
             nursery.start_soon(self._index_persister)
             nursery.start_soon(self._payload_index_builder)
 
@@ -149,17 +151,18 @@ class Builders:
                 )
             self.wake_payload_waiters()
 
-    async def _index_builder(self) -> None:
-        """Build fresh points into HNSW segments in a thread, and swap each result in.
+    async def _index_builder(self, number: int) -> None:
+        """Build fresh points of dense vector `number` into HNSW segments in a thread, and swap
+        each result in.
 
         A failed build (say, a full disk) is logged and dropped; its inputs stay searchable
         exactly, and the next attempt comes after a pause.
         """
-        index = self._index
+        index = self._indexes[number]
         while True:
             job = index.take_seal_job()
             if job is None:
-                await self._wait_for_index_work(index)
+                await self._wait_for_index_work(number, index)
                 continue
             try:
                 result = await self._build(job)
@@ -173,16 +176,16 @@ class Builders:
             index.install(result)
             self._persist_wanted.set()  # write the new graph for the checkpointed points now
 
-    async def _wait_for_index_work(self, index: SegmentedIndex) -> None:
+    async def _wait_for_index_work(self, number: int, index: SegmentedIndex) -> None:
         """Until new points arrive. If writes pause for a moment while the fresh segment holds
         enough points to matter, freeze it so that the indexer takes them in."""
         with trio.move_on_after(IDLE_SEAL_S):
-            await self._index_wakeup.wait()
-            self._index_wakeup = trio.Event()
+            await self._index_wakeups[number].wait()
+            self._index_wakeups[number] = trio.Event()
             return
         if not index.freeze_fresh(IDLE_SEAL_MIN_POINTS):
-            await self._index_wakeup.wait()
-            self._index_wakeup = trio.Event()
+            await self._index_wakeups[number].wait()
+            self._index_wakeups[number] = trio.Event()
 
     async def _build(self, job: SealJob) -> SealResult:
         return await run_stoppable(job.run, job.cancel, self._ann_limiter)
@@ -192,10 +195,14 @@ class Builders:
         while True:
             await self._persist_wanted.wait()
             self._persist_wanted = trio.Event()
-            plan = self._index.plan_checkpoint(self._store.checkpointed_slots)
+            plans = [
+                index.plan_checkpoint(self._store.checkpointed_slots)
+                for index in self._indexes.values()
+            ]
             write_payload_indexes = self.payload_snapshot()
             try:
-                await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
+                for plan in plans:
+                    await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
                 await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
             except (ZoroError, OSError) as exc:
                 log.warning("collection %s: persisting the index failed: %s", self._name, exc)

@@ -56,7 +56,8 @@ class Committer:
         self._mailbox = mailbox
         self._store = opened.store
         self._wal = opened.wal
-        self._index = opened.index
+        self._indexes = opened.indexes
+        self._sparse = opened.sparse
         self._payload = opened.payload
         self._reader = reader
         self._builders = builders
@@ -217,10 +218,21 @@ class Committer:
     def _apply(self, items: list[tuple[int, WriteOp]]) -> None:
         """Apply durable writes to the store and the index. Synchronous: no reader sees half."""
         result = self._store.apply_many(items)
-        if len(result.removed_slots):
-            self._index.remove(result.removed_slots)
+        for number, index in self._indexes.items():
+            change = result.vectors[number]
+            if len(change.removed_slots):
+                index.remove(change.removed_slots)
+            if len(change.added_slots):
+                assert change.added_vectors is not None
+                index.add(change.added_slots, change.added_vectors)
+        for number, sparse in self._sparse.items():
+            change = result.vectors[number]
+            if len(change.removed_slots):
+                sparse.remove(change.removed_slots)
+            if len(change.added_slots):
+                assert change.added_sparse is not None
+                sparse.add(change.added_slots, change.added_sparse)
         if len(result.added_slots):
-            self._index.add(result.added_slots, result.added_vectors)
             self._builders.points_added()
             payload = self._payload
             if payload.any_ready():
@@ -234,13 +246,14 @@ class Committer:
         MB for a big HNSW graph) need not hold up writes: the persister task does it behind the
         commit loop. Only the final checkpoint of a clean close waits for it.
         """
-        store, index, wal = self._store, self._index, self._wal
+        store, wal = self._store, self._wal
         lsn = await trio.to_thread.run_sync(store.checkpoint, limiter=self._io_limiter)
         await trio.to_thread.run_sync(wal.remove_segments_through, lsn, limiter=self._io_limiter)
         if persist_index_now:
-            await trio.to_thread.run_sync(
-                index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
-            )
+            for index in self._indexes.values():
+                await trio.to_thread.run_sync(
+                    index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
+                )
             await trio.to_thread.run_sync(
                 self._builders.payload_snapshot(), limiter=self._io_limiter
             )

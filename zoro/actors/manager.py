@@ -153,9 +153,7 @@ class CollectionManager:
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()  # again: close() may have begun meanwhile
-            entry = await trio.to_thread.run_sync(
-                catalog.begin_create, name, vectors, engine
-            )
+            entry = await trio.to_thread.run_sync(catalog.begin_create, name, vectors, engine)
             try:
                 store = await trio.to_thread.run_sync(
                     CollectionStore.create,

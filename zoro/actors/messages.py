@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from zoro.types import DeleteBatch, UpsertBatch
 
 if TYPE_CHECKING:
@@ -59,6 +61,10 @@ def op_nbytes(op: WriteOp | DeleteWhere) -> int:
     if isinstance(op, DeleteWhere):
         return 1024
     if isinstance(op, UpsertBatch):
-        return op.keys.nbytes + op.vectors.nbytes + sum(len(p) for p in op.payloads)
+        vectors = 0 if op.vectors is None else op.vectors.nbytes
+        for column in op.columns.values():
+            rows = column.rows
+            vectors += rows.nbytes if isinstance(rows, np.ndarray) else rows.values.nbytes * 2
+        return op.keys.nbytes + vectors + sum(len(p) for p in op.payloads)
     assert isinstance(op, DeleteBatch)
     return op.keys.nbytes

@@ -17,6 +17,7 @@ import numpy as np
 import trio
 
 from zoro.actors.planner import (
+    Hits,
     Method,
     Selection,
     SelectionCache,
@@ -33,12 +34,13 @@ from zoro.payload import apply_scan, prepare
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from zoro.actors.planner import Hits, SearchPlan
+    from zoro.actors.planner import SearchPlan
     from zoro.ann import SegmentedIndex
     from zoro.payload import Condition, PayloadIndexes
     from zoro.settings import ActorSettings
+    from zoro.sparse import SparseBatch, SparseIndex
     from zoro.storage import CollectionStore
-    from zoro.types import Distance, Vectors
+    from zoro.types import Vectors
 
 T = TypeVar("T")
 
@@ -54,9 +56,9 @@ class Reader:
     def __init__(
         self,
         store: CollectionStore,
-        index: SegmentedIndex,
+        indexes: dict[int, SegmentedIndex],
+        sparse: dict[int, SparseIndex],
         payload: PayloadIndexes,
-        distance: Distance,
         *,
         name: str,
         settings: ActorSettings,
@@ -65,9 +67,9 @@ class Reader:
     ) -> None:
         self._name = name
         self._store = store
-        self._index = index
+        self._indexes = indexes  # by dense vector number
+        self._sparse = sparse  # by sparse vector number
         self._payload = payload
-        self._distance = distance
         self._limiter = search_limiter
         self._guard = guard
         self._selections = SelectionCache()
@@ -125,26 +127,63 @@ class Reader:
         queries: Vectors,
         k: int,
         *,
+        using: int = 0,
         ef: int | None = None,
         exact: bool = False,
         only: Selection | None = None,
     ) -> Hits:
-        """Best k hits per query; `only`: a filter's selection (see `select`).
+        """Best k hits per query by dense vector `using`; `only`: a filter's selection (see
+        `select`). Points lacking the vector are never hits.
 
         Planned first (zoro.actors.planner): a search estimated cheap runs inline on the event
         loop, an expensive one in a worker thread (see `_search_in_thread`). Raises Overloaded
         when this collection already has `thread_searches_max` searches waiting for or in
         threads and this one would be another.
         """
-        plan = self.plan(len(queries), k, ef=ef, exact=exact, only=only)
+        index = self._indexes[using]
+        if only is not None:
+            only = self._carrying(only, using)
+        plan = self.plan(len(queries), k, ef=ef, exact=exact, only=only, using=using)
         if plan.in_thread:
-            return await self._search_in_thread(plan, queries, k, ef=ef, exact=exact, only=only)
-        return self._search_inline(plan, queries, k, ef=ef, exact=exact, only=only)
+            return await self._search_in_thread(
+                plan, index, using, queries, k, ef=ef, exact=exact, only=only
+            )
+        return self._search_inline(plan, index, using, queries, k, ef=ef, exact=exact, only=only)
+
+    def _carrying(self, only: Selection, number: int) -> Selection:
+        """`only` narrowed to the slots that carry vector `number` (an exact scan of a subset
+        reads rows, and an absent vector's row is zeros, not a vector)."""
+        present = self.store.present_mask(number)
+        n = min(len(present), len(only.mask))
+        if bool(present[:n][only.mask[:n]].all()):
+            return only
+        mask = only.mask.copy()
+        mask[:n] &= present[:n]
+        mask[n:] = False
+        return Selection(mask, int(np.count_nonzero(mask)))
+
+    def search_sparse(
+        self, number: int, query: SparseBatch, k: int, *, idf: bool, only: Selection | None
+    ) -> Hits:
+        """Best k hits by sparse vector `number` (exact dot product, IDF-weighted if `idf`),
+        on the event loop: the inverted index is mutated by applies on this same thread."""
+        allowed = None if only is None else only.mask
+        scores, slots = self._sparse[number].search(
+            query.indices, query.values, k, allowed=allowed, idf=idf
+        )
+        return Hits([scores], [slots])
 
     def plan(
-        self, queries: int, k: int, *, ef: int | None, exact: bool, only: Selection | None
+        self,
+        queries: int,
+        k: int,
+        *,
+        ef: int | None,
+        exact: bool,
+        only: Selection | None,
+        using: int = 0,
     ) -> SearchPlan:
-        store, index = self.store, self._index
+        store, index = self.store, self._indexes[using]
         return plan_search(
             index.layout(),
             dimension=index.dimension,
@@ -160,6 +199,8 @@ class Reader:
     def _search_inline(
         self,
         plan: SearchPlan,
+        index: SegmentedIndex,
+        using: int,
         queries: Vectors,
         k: int,
         *,
@@ -168,15 +209,15 @@ class Reader:
         only: Selection | None,
     ) -> Hits:
         """On the event loop, without an await: sees the store and index between two batches."""
-        store, index = self._store, self._index
+        store = self._store
         if plan.method is Method.INDEX:
             scores, slots = index.search(queries, k, ef=ef, exact=exact)
         elif plan.method is Method.NOTHING:
-            scores, slots = empty_result(len(queries), k, self._distance)
+            scores, slots = empty_result(len(queries), k, index.distance)
         elif plan.method is Method.SUBSET:
             assert only is not None
-            rows = store.vector_rows()
-            scores, slots = search_subset(queries, k, rows, only.slots(), self._distance)
+            rows = store.vector_rows(using)
+            scores, slots = search_subset(queries, k, rows, only.slots(), index.distance)
         else:
             assert only is not None
             excluded = only.excluded(store.slot_count())
@@ -186,6 +227,8 @@ class Reader:
     async def _search_in_thread(
         self,
         plan: SearchPlan,
+        index: SegmentedIndex,
+        using: int,
         queries: Vectors,
         k: int,
         *,
@@ -198,15 +241,15 @@ class Reader:
         index (sealed and frozen segments are immutable, the fresh one is snapshotted, the
         deleted bitmap copied) with, for a filter, a copy of its exclusion bitmap. Hits whose
         point was deleted or replaced while the thread ran are dropped afterwards."""
-        store, distance = self._store, self._distance
+        store, distance = self._store, index.distance
         if plan.method is Method.SUBSET:
             assert only is not None
-            rows, chosen = store.vector_rows(), only.slots()
+            rows, chosen = store.vector_rows(using), only.slots()
             scores, slots = await self._in_thread(
                 lambda: search_subset(queries, k, rows, chosen, distance)
             )
         else:
-            view = self._index.thread_view()
+            view = index.thread_view()
             excluded = None if only is None else only.excluded(store.slot_count()).copy()
             share = plan.share
             scores, slots = await self._in_thread(

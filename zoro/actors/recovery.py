@@ -7,17 +7,22 @@ Plain blocking code: the actor runs it in a worker thread; crash tests and bench
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from zoro.ann import SegmentedIndex
 from zoro.errors import CorruptionError
 from zoro.payload import PayloadIndexes
-from zoro.storage import CollectionStore
+from zoro.sparse import SparseIndex
+from zoro.storage import CollectionStore, Layout
 from zoro.wal import WalWriter, recover, replay
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from zoro.settings import AnnSettings, Settings
@@ -41,13 +46,13 @@ class Durable:
         self.store.close()
 
 
-def open_durable(directory: Path, dimension: int, settings: Settings) -> Durable:
+def open_durable(directory: Path, layout: Layout | int, settings: Settings) -> Durable:
     """Open the store, cut a torn WAL tail, replay every record after the checkpoint.
 
     Raises CorruptionError (naming file and offset) for damage that is not a torn tail, and for a
     WAL that does not continue exactly where the checkpoint ends.
     """
-    store = CollectionStore.open(directory, dimension, settings.storage)
+    store = CollectionStore.open(directory, layout, settings.storage)
     try:
         wal_dir = directory / "wal"
         recovery = recover(wal_dir)
@@ -84,11 +89,13 @@ def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
 
 @dataclass(slots=True)
 class Opened:
-    """A recovered collection: what its actor owns while it serves."""
+    """A recovered collection: what its actor owns while it serves. `indexes`: one ANN index
+    per dense vector, `sparse`: one inverted index per sparse vector, by vector number."""
 
     store: CollectionStore
     wal: WalWriter
-    index: SegmentedIndex
+    indexes: dict[int, SegmentedIndex]
+    sparse: dict[int, SparseIndex]
     payload: PayloadIndexes
     replayed_records: int
 
@@ -97,31 +104,52 @@ class Opened:
         self.store.close()
 
 
+def ann_dir(directory: Path, number: int) -> Path:
+    """Dense vector 0's ANN files stay where version 1 kept them."""
+    return directory / ("ann" if number == 0 else f"ann.{number}")
+
+
 def open_collection(entry: CollectionEntry, directory: Path, settings: Settings) -> Opened:
-    """Open the durable state (see `open_durable`), then load the ANN index and the payload
-    indexes over it. Blocking (seconds for a big collection): run it in a worker thread."""
-    durable = open_durable(directory, entry.dimension, settings)
+    """Open the durable state (see `open_durable`), then load the ANN indexes and the payload
+    indexes over it and build the sparse indexes from their files. Blocking (seconds for a big
+    collection): run it in a worker thread."""
+    durable = open_durable(directory, Layout.of(entry.vectors), settings)
+    store = durable.store
     try:
-        index = SegmentedIndex.open(
-            directory / "ann",
-            entry.dimension,
-            entry.distance,
-            ann_settings(entry, settings),
-            engine=str(entry.engine.get("kind", "hnsw")),
-            live_slots=durable.store.live_slots(),
-            valid_slot_limit=durable.store.checkpointed_slots,
-            vectors_of=durable.store.vectors_of_slots,
-        )
-        payload = PayloadIndexes.open(directory, durable.store.slot_count(), durable.store)
+        live = store.live_mask()
+        indexes = {}
+        for spec in entry.vectors.dense.values():
+            carried = np.flatnonzero(live & store.present_mask(spec.number)).astype(np.int64)
+            indexes[spec.number] = SegmentedIndex.open(
+                ann_dir(directory, spec.number),
+                spec.size,
+                spec.distance,
+                ann_settings(entry, settings, spec.options),
+                engine=str(entry.engine.get("kind", "hnsw")),
+                live_slots=carried,
+                valid_slot_limit=store.checkpointed_slots,
+                vectors_of=functools.partial(store.vectors_of_slots, number=spec.number),
+            )
+        sparse = {}
+        for number in entry.vectors.sparse_numbers():
+            index = SparseIndex()
+            for slots, batch in store.sparse_rows(number):
+                index.add(slots, batch)
+            index.compact()
+            sparse[number] = index
+        payload = PayloadIndexes.open(directory, store.slot_count(), store)
     except BaseException:
         durable.close()
         raise
-    return Opened(durable.store, durable.wal, index, payload, durable.replayed_records)
+    return Opened(store, durable.wal, indexes, sparse, payload, durable.replayed_records)
 
 
-def ann_settings(entry: CollectionEntry, settings: Settings) -> AnnSettings:
-    """The server's ANN settings with the collection's own engine settings over them."""
-    engine = entry.engine
+def ann_settings(
+    entry: CollectionEntry, settings: Settings, vector: Mapping[str, object] | None = None
+) -> AnnSettings:
+    """The server's ANN settings with the collection's own engine settings over them, and one
+    vector's own (its hnsw_config) over those."""
+    engine = {**entry.engine, **(vector or {})}
     overrides: dict[str, Any] = {
         field.name: engine[field.name]
         for field in dataclasses.fields(settings.ann)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
 from zoro.errors import BadRequest
-from zoro.services import shapes, validate
+from zoro.services import shapes, validate, vectors
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -35,40 +35,14 @@ _CREATE_FIELDS = _IGNORED_CREATE_FIELDS | {
     "init_from",
     "zoro",
 }
-_VECTOR_FIELDS = frozenset(
-    {
-        "size",
-        "distance",
-        "hnsw_config",
-        "on_disk",
-        "quantization_config",
-        "multivector_config",
-        "datatype",
-    }
-)
-_HNSW_FIELDS = {
-    "m": "hnsw_m",
-    "ef_construct": "hnsw_ef_construct",
-    "full_scan_threshold": "full_scan_threshold",
-}
 _ENGINES = ("hnsw", "flat")
 
 
-def engine_settings(body: Mapping[str, Any], vectors: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine part of a create request, as stored in the catalog."""
+def engine_settings(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine part of a create request, as stored in the catalog (each vector's own
+    hnsw_config goes with that vector, see zoro.services.vectors)."""
     engine: dict[str, Any] = {"kind": "hnsw"}
-    for source, where in (
-        (body.get("hnsw_config"), "hnsw_config"),
-        (vectors.get("hnsw_config"), "vectors.hnsw_config"),
-    ):
-        if source is None:
-            continue
-        for key, value in validate.mapping(source, where).items():
-            if key in _HNSW_FIELDS and value is not None:
-                low = 0 if key == "full_scan_threshold" else (2 if key == "m" else 4)
-                engine[_HNSW_FIELDS[key]] = validate.integer(
-                    value, f"{where}.{key}", low=low, high=10_000_000
-                )
+    engine.update(vectors.hnsw_overrides(body.get("hnsw_config"), "hnsw_config"))
     zoro = body.get("zoro")
     if zoro is not None:
         zoro = validate.mapping(zoro, "zoro")
@@ -88,29 +62,9 @@ async def create(ctx: Context, name: str, body: object) -> bool:
     validate.collection_name(name, ctx.limits)
     body = validate.mapping(body, "body")
     validate.only_fields(body, _CREATE_FIELDS, "body")
-    if body.get("sparse_vectors"):  # `{}` (what LangChain sends) is simply none
-        validate.mapping(body["sparse_vectors"], "sparse_vectors")
-        raise BadRequest("sparse_vectors: sparse vectors are not supported by Zoro-DB yet")
     validate.absent(body, "init_from", "init_from")
-    if "vectors" not in body:
-        raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
-    vectors = validate.mapping(body["vectors"], "vectors")
-    if "size" not in vectors:
-        # the named form: {"": params} is the unnamed vector
-        if set(vectors) != {validate.UNNAMED}:
-            names = ", ".join(repr(n) for n in sorted(vectors) if n != validate.UNNAMED)
-            raise BadRequest(
-                f"vectors: named vectors ({names or 'none given'}) are not supported yet; "
-                'send {"size": N, "distance": ...} or {"": {"size": N, "distance": ...}}'
-            )
-        vectors = validate.mapping(vectors[validate.UNNAMED], 'vectors[""]')
-    validate.only_fields(vectors, _VECTOR_FIELDS, "vectors")
-    validate.absent(vectors, "multivector_config", "multivectors")
-    dimension = validate.integer(
-        vectors["size"], "vectors.size", low=1, high=ctx.limits.max_dimension
-    )
-    distance = validate.distance(vectors.get("distance"), "vectors.distance")
-    await ctx.manager.create(name, dimension, distance, engine_settings(body, vectors))
+    config = vectors.parse_config(body, ctx.limits)
+    await ctx.manager.create(name, config, engine_settings(body))
     return True
 
 
@@ -151,7 +105,7 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
         "indexed_vectors_count": max(stats.live_points - unindexed, 0),
         "config": {
             "params": {
-                "vectors": {"size": actor.dimension, "distance": actor.distance.value},
+                **vectors.config_json(actor.vectors, ann),
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,

@@ -8,12 +8,10 @@ import numpy as np
 
 from zoro.actors.messages import DeleteWhere
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import filters, shapes, validate
+from zoro.services import filters, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
@@ -48,17 +46,17 @@ async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
 def _points_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:
     points = validate.sequence(value, "points")
     _check_batch_size(len(points), "points", limits)
-    ids, vectors, payloads = [], [], []
+    ids, values, payloads = [], [], []
     for i, point in enumerate(points):
         point = validate.mapping(point, f"points[{i}]")
         validate.only_fields(point, _POINT_FIELDS, f"points[{i}]")
         if "id" not in point or "vector" not in point:
             raise BadRequest(f'points[{i}]: needs "id" and "vector"')
         ids.append(validate.point_id(point["id"], f"points[{i}].id"))
-        vectors.append(validate.unnamed(point["vector"], f"points[{i}].vector"))
+        values.append(point["vector"])
         payloads.append(validate.payload(point.get("payload"), f"points[{i}].payload", limits))
-    matrix = _matrix(vectors, "points", "vector", actor)
-    return UpsertBatch(keys_of(ids), matrix, payloads)
+    where = [f"points[{i}].vector" for i in range(len(points))]
+    return vectors.upsert_batch(keys_of(ids), values, payloads, actor.vectors, where)
 
 
 def _batch_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:
@@ -67,11 +65,7 @@ def _batch_form(value: object, actor: CollectionActor, limits: LimitSettings) ->
     if "ids" not in batch or "vectors" not in batch:
         raise BadRequest('batch: needs "ids" and "vectors"')
     keys = validate.point_keys(batch["ids"], "batch.ids", limits)
-    vectors = validate.sequence(
-        validate.unnamed(batch["vectors"], "batch.vectors"), "batch.vectors"
-    )
-    if len(vectors) != len(keys):
-        raise BadRequest(f"batch.vectors: {len(vectors)} vectors for {len(keys)} ids")
+    values, where = vectors.batch_values(batch["vectors"], len(keys), "batch.vectors")
     raw_payloads = batch.get("payloads")
     if raw_payloads is None:
         payloads = [b"{}"] * len(keys)
@@ -82,21 +76,7 @@ def _batch_form(value: object, actor: CollectionActor, limits: LimitSettings) ->
         payloads = [
             validate.payload(p, f"batch.payloads[{i}]", limits) for i, p in enumerate(items)
         ]
-    matrix = _matrix(vectors, "batch.vectors", None, actor)
-    return UpsertBatch(keys, matrix, payloads)
-
-
-def _matrix(rows: Sequence[Any], field: str, member: str | None, actor: CollectionActor) -> Any:
-    """All vectors as one checked matrix; on error, find the first bad one to name it."""
-    if not rows:
-        return np.empty((0, actor.dimension), dtype=np.float32)
-    try:
-        return validate.vectors(rows, field, actor.dimension, actor.distance)
-    except BadRequest:
-        for i, row in enumerate(rows):
-            where = f"{field}[{i}].{member}" if member else f"{field}[{i}]"
-            validate.vector(row, where, actor.dimension, actor.distance)
-        raise
+    return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
 
 
 def _check_batch_size(n: int, field: str, limits: LimitSettings) -> None:
@@ -131,7 +111,7 @@ def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
         raise BadRequest("ids: missing")
     keys = validate.point_keys(body["ids"], "ids", ctx.limits)
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = validate.with_vector(body.get("with_vector"), "with_vector")
+    with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     slots = actor.slots_of(keys)
     return shapes.records(actor, slots[slots >= 0], selector, with_vector)
 
@@ -144,7 +124,8 @@ def get_point(ctx: Context, name: str, raw_id: str) -> dict[str, Any]:
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
-    return shapes.records(actor, slots, shapes.FULL_PAYLOAD, True)[0]
+    every = vectors.with_vector(True, actor.vectors, "with_vector")
+    return shapes.records(actor, slots, shapes.FULL_PAYLOAD, every)[0]
 
 
 async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
@@ -157,7 +138,7 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     offset = body.get("offset")
     start = None if offset is None else key_of(validate.point_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = validate.with_vector(body.get("with_vector"), "with_vector")
+    with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     condition = filters.parse(body.get("filter"))
     if condition is None:
         keys, next_key = actor.scroll(start, limit)

@@ -17,12 +17,13 @@ import numpy as np
 import trio
 
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import filters, shapes, validate
+from zoro.services import filters, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
-from zoro.types import keys_of
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import DenseSpec, SparseSpec, keys_of
 
 if TYPE_CHECKING:
-    from zoro.actors import CollectionActor, Selection
+    from zoro.actors import CollectionActor, Hits, Selection
     from zoro.payload.conditions import Filter
     from zoro.services.context import Context
     from zoro.types import Vectors
@@ -61,14 +62,17 @@ _PARAMS_FIELDS = frozenset({"hnsw_ef", "exact", "quantization", "indexed_only", 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """One parsed search: what to look for and how to shape the answer."""
+    """One parsed search: what to look for and how to shape the answer. `using`: the vector
+    searched; `query` a (1, size) matrix for a dense one (normalised for Cosine), one sparse
+    row for a sparse one."""
 
-    query: Vectors  # (1, dimension), normalised for Cosine
+    using: DenseSpec | SparseSpec
+    query: Vectors | SparseBatch
     limit: int
     offset: int
     score_threshold: float | None
     selector: shapes.PayloadSelector
-    with_vector: bool
+    with_vector: list[str]
     ef: int | None
     exact: bool
     exclude_slot: int  # the query point itself when searching by id, else -1
@@ -104,7 +108,7 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
         ("shard_key", "sharding"),
     ):
         validate.absent(body, field, what)
-    validate.vector_name(body.get("using"), f"{where}.using")
+    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     if body.get("query") is None:
         raise BadRequest(f'{where}.query: missing; send a vector or {{"nearest": vector}}')
     raw = body["query"]
@@ -112,8 +116,10 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
     if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
         raw = {"nearest": raw["nearest"]}
         mmr = body["query"]["mmr"]
-    query, exclude = _query_vector(actor, raw, f"{where}.query")
-    plan = _plan(actor, body, ctx, where, query, exclude, default_payload=False)
+        if isinstance(using, SparseSpec):
+            raise BadRequest(f"{where}.query.mmr: MMR needs a dense vector")
+    query, exclude = _query_vector(actor, raw, using, f"{where}.query")
+    plan = _plan(actor, body, ctx, where, using, query, exclude, default_payload=False)
     if mmr is None:
         return plan
     return dataclasses.replace(plan, mmr=_mmr(mmr, plan.limit, f"{where}.query.mmr"))
@@ -147,11 +153,14 @@ def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str =
     if "limit" not in body:
         raise BadRequest(f"{where}.limit: missing")
     vector = body["vector"]
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:  # NamedVector
-        validate.vector_name(vector["name"], f"{where}.vector.name")
-        vector = vector["vector"]
-    query = validate.vector(vector, f"{where}.vector", actor.dimension, actor.distance)
-    return _plan(actor, body, ctx, where, query, -1, default_payload=False)
+    name = None
+    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:  # Named(Sparse)Vector
+        name, vector = vector["name"], vector["vector"]
+        if name is None:
+            raise BadRequest(f"{where}.vector.name: must be a vector name (a string)")
+    using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
+    query = _given_vector(vector, using, f"{where}.vector")
+    return _plan(actor, body, ctx, where, using, query, -1, default_payload=False)
 
 
 def _plan(
@@ -159,7 +168,8 @@ def _plan(
     body: Mapping[str, Any],
     ctx: Context,
     where: str,
-    query: Vectors,
+    using: DenseSpec | SparseSpec,
+    query: Vectors | SparseBatch,
     exclude: int,
     *,
     default_payload: bool,
@@ -172,6 +182,7 @@ def _plan(
     threshold = body.get("score_threshold")
     ef, exact = _params(body.get("params"), f"{where}.params")
     return Plan(
+        using=using,
         query=query,
         limit=limit,
         offset=offset,
@@ -181,7 +192,9 @@ def _plan(
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=default_payload
         ),
-        with_vector=validate.with_vector(body.get("with_vector"), f"{where}.with_vector"),
+        with_vector=vectors.with_vector(
+            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
+        ),
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
@@ -189,20 +202,47 @@ def _plan(
     )
 
 
-def _query_vector(actor: CollectionActor, query: object, field: str) -> tuple[Vectors, int]:
-    """A query is a vector, a point id (search near that point), or {"nearest": either}."""
-    if isinstance(query, Mapping):
+def _query_vector(
+    actor: CollectionActor, query: object, using: DenseSpec | SparseSpec, field: str
+) -> tuple[Vectors | SparseBatch, int]:
+    """A query is a vector, a point id (search near that point's vector `using`), or
+    {"nearest": either}."""
+    if isinstance(query, Mapping) and "indices" not in query:
         if set(query) != {"nearest"}:
             kinds = ", ".join(sorted(map(str, query)))
             raise BadRequest(f"{field}: only nearest-neighbour queries are supported, not {kinds}")
-        return _query_vector(actor, query["nearest"], f"{field}.nearest")
-    if isinstance(query, list):
-        return validate.vector(query, field, actor.dimension, actor.distance), -1
+        return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
+    if isinstance(query, list | Mapping):
+        return _given_vector(query, using, field), -1
     point_id = validate.point_id(query, field)
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
-    return actor.vectors_of_slots(slots), int(slots[0])
+    if isinstance(using, DenseSpec):
+        if actor.present_mask(using.number)[slots[0]]:
+            return actor.vectors_of_slots(slots, using.number), int(slots[0])
+    else:
+        (row,) = actor.sparse_of_slots(slots, using.number)
+        if row is not None:
+            return row, int(slots[0])
+    raise BadRequest(f"{field}: point {point_id} has no vector {_name(actor, using)!r}")
+
+
+def _given_vector(
+    value: object, using: DenseSpec | SparseSpec, field: str
+) -> Vectors | SparseBatch:
+    if isinstance(using, DenseSpec):
+        if isinstance(value, Mapping):
+            raise BadRequest(f"{field}: the vector searched is dense: send a list of numbers")
+        return validate.vector(value, field, using.size, using.distance)
+    if not isinstance(value, Mapping):
+        raise BadRequest(f'{field}: the vector searched is sparse: send {{"indices", "values"}}')
+    return vectors.sparse_rows([value], [field])
+
+
+def _name(actor: CollectionActor, spec: DenseSpec | SparseSpec) -> str:
+    names = actor.vectors.dense if isinstance(spec, DenseSpec) else actor.vectors.sparse
+    return next(n for n, s in names.items() if s == spec)
 
 
 def _params(value: object, field: str) -> tuple[int | None, bool]:
@@ -225,8 +265,15 @@ async def run(
     if not plans:
         return []
     k = max(p.k for p in plans)
-    ef, exact = plans[0].ef, plans[0].exact
-    same = all(p.ef == ef and p.exact == exact and p.filter is None for p in plans)
+    first = plans[0]
+    same = all(
+        p.ef == first.ef
+        and p.exact == first.exact
+        and p.filter is None
+        and p.using == first.using
+        and isinstance(p.using, DenseSpec)
+        for p in plans
+    )
     if k == 0:
         return [[] for _ in plans]
     if len(plans) == 1 or not same:
@@ -238,7 +285,7 @@ async def run(
                 only = selections.get(p.filter)
                 if only is None:
                     only = selections[p.filter] = await actor.select(p.filter)
-            hits.append(await actor.search(p.query, p.k, ef=p.ef, exact=p.exact, only=only))
+            hits.append(await _search(actor, p, only))
             # Each search is bounded (the planner sends dear ones to threads), but a batch of
             # up to max_batch_searches of them is not: let other requests in between.
             await trio.lowlevel.checkpoint()
@@ -247,11 +294,23 @@ async def run(
             for p, h in zip(plans, hits, strict=True)
         ]
     queries = np.concatenate([p.query for p in plans])
-    many = await actor.search(queries, k, ef=ef, exact=exact)
+    many = await actor.search(queries, k, using=first.using.number, ef=first.ef, exact=first.exact)
     return [
         await _shape(actor, p, scores, slots)
         for p, scores, slots in zip(plans, many.scores, many.slots, strict=True)
     ]
+
+
+async def _search(actor: CollectionActor, plan: Plan, only: Selection | None) -> Hits:
+    if isinstance(plan.using, SparseSpec):
+        assert isinstance(plan.query, SparseBatch)
+        return actor.search_sparse(
+            plan.using.number, plan.query, plan.k, idf=plan.using.idf, only=only
+        )
+    assert not isinstance(plan.query, SparseBatch)
+    return await actor.search(
+        plan.query, plan.k, using=plan.using.number, ef=plan.ef, exact=plan.exact, only=only
+    )
 
 
 async def _shape(
@@ -261,27 +320,30 @@ async def _shape(
         keep = slots != plan.exclude_slot
         scores, slots = scores[keep], slots[keep]
     if plan.score_threshold is not None:
-        if actor.distance.higher_is_better:
-            keep = scores >= plan.score_threshold
+        # Qdrant keeps only scores strictly better than the threshold
+        if isinstance(plan.using, SparseSpec) or plan.using.distance.higher_is_better:
+            keep = scores > plan.score_threshold
         else:
-            keep = scores <= plan.score_threshold
+            keep = scores < plan.score_threshold
         scores, slots = scores[keep], slots[keep]
     end = plan.offset + plan.limit
     if plan.mmr is not None:
+        assert isinstance(plan.using, DenseSpec)
         # MMR re-ranks the candidates, then the offset applies to its order (as in Qdrant);
         # each point keeps its own similarity score
         scores, slots = scores[: plan.mmr.candidates], slots[: plan.mmr.candidates]
-        order = await _mmr_order(actor, plan, actor.vectors_of_slots(slots), end)
+        rows = actor.vectors_of_slots(slots, plan.using.number)
+        order = await _mmr_order(plan, plan.using, rows, end)
         scores, slots = scores[order], slots[order]
     return shapes.scored_points(
         actor, scores[plan.offset : end], slots[plan.offset : end], plan.selector, plan.with_vector
     )
 
 
-async def _mmr_order(actor: CollectionActor, plan: Plan, candidates: Vectors, picks: int) -> Any:
-    assert plan.mmr is not None
+async def _mmr_order(plan: Plan, using: DenseSpec, candidates: Vectors, picks: int) -> Any:
+    assert plan.mmr is not None and not isinstance(plan.query, SparseBatch)
     order = functools.partial(
-        mmr_order, actor.distance, plan.query[0], candidates, plan.mmr.diversity, picks
+        mmr_order, using.distance, plan.query[0], candidates, plan.mmr.diversity, picks
     )
     if picks * candidates.size <= _MMR_INLINE_WORK:
         return order()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from zoro.errors import BadRequest
+from zoro.services import vectors
 from zoro.types import ids_of
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def scored_points(
     scores: npt.NDArray[np.float32],
     slots: npt.NDArray[np.int64],
     selector: PayloadSelector,
-    with_vector: bool,
+    with_vector: list[str],
 ) -> list[dict[str, Any]]:
     """ScoredPoint objects for one query's hits (already best first)."""
     ids = ids_of(actor.keys_of_slots(slots))
@@ -92,7 +93,7 @@ def records(
     actor: CollectionActor,
     slots: npt.NDArray[np.int64],
     selector: PayloadSelector,
-    with_vector: bool,
+    with_vector: list[str],
 ) -> list[dict[str, Any]]:
     """Record objects (retrieve, scroll) for live slots, in the order given."""
     ids = ids_of(actor.keys_of_slots(slots))
@@ -106,14 +107,14 @@ def _attach(
     points: list[dict[str, Any]],
     slots: npt.NDArray[np.int64],
     selector: PayloadSelector,
-    with_vector: bool,
+    with_vector: list[str],
 ) -> None:
     if selector.wanted:
         for point, payload in zip(points, actor.payloads_of_slots(slots), strict=True):
             point["payload"] = selector.render(payload)
     if with_vector:
-        for point, row in zip(points, actor.vectors_of_slots(slots), strict=True):
-            point["vector"] = row
+        for point, value in zip(points, vectors.render(actor, slots, with_vector), strict=True):
+            point["vector"] = value
 
 
 def update_result(lsn: int, *, completed: bool = True) -> dict[str, Any]:

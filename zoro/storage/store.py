@@ -51,7 +51,7 @@ from .records import ApplyResult, PointRecord, StoreStats, VectorChange
 from .slots import SlotTable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
     import numpy.typing as npt
@@ -481,6 +481,17 @@ class CollectionStore:
     ) -> npt.NDArray[np.float32]:
         """Dense vector `number` of each slot (zeros where a slot lacks it)."""
         return self._dense[number].rows.read(self._checked(slots))
+
+    def sparse_rows(self, number: int) -> Iterator[tuple[npt.NDArray[np.int64], SparseBatch]]:
+        """Sparse vector `number` of every live slot carrying it, in (slots, rows) chunks read
+        front to back from its file: what an inverted index is built from."""
+        live = self._live.view()
+        for slots, batch in self._sparse[number].file.scan():
+            keep = live[slots]
+            if bool(keep.all()):
+                yield slots, batch
+            elif keep.any():
+                yield slots[keep], batch.rows(np.flatnonzero(keep).astype(np.int64))
 
     def sparse_of_slots(
         self, slots: npt.NDArray[np.int64], number: int

@@ -146,7 +146,9 @@ def generate(data: Path) -> None:
             clock.now = story.CREATED_AT[name]
             distance = Distance(story.DISTANCES[name])
             dimension = story.DIMENSIONS[name]
-            entry = catalog.begin_create(name, VectorConfig.single(dimension, distance), story.ENGINES[name])
+            entry = catalog.begin_create(
+                name, VectorConfig.single(dimension, distance), story.ENGINES[name]
+            )
             CollectionStore.create(catalog.collection_dir(entry), dimension, Settings().storage)
             catalog.finish_create(name)
 

@@ -1,0 +1,213 @@
+"""Named dense vectors, optional vectors and sparse vectors against a real server, answer for
+answer with qdrant-client's local mode (Qdrant's in-process reference) on the same data.
+
+Every point carries a random subset of three vectors (two dense of different sizes and
+distances, one sparse with IDF); some carry none. The same writes (points form, batch form,
+overwrites, deletes) go to both, then every query shape is compared, across a server restart.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient, models
+
+from zoro.testing import ServerProcess
+
+N = 150
+_names = itertools.count()
+CONFIG = {
+    "image": models.VectorParams(size=5, distance=models.Distance.COSINE),
+    "text": models.VectorParams(size=3, distance=models.Distance.EUCLID),
+}
+SPARSE = {"words": models.SparseVectorParams(modifier=models.Modifier.IDF)}
+
+
+@pytest.fixture(scope="module")
+def loaded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[QdrantClient, QdrantClient, ServerProcess, str]]:
+    root = tmp_path_factory.mktemp("named")
+    local = QdrantClient(":memory:")
+    with ServerProcess(root / "data") as server:
+        remote = QdrantClient(url=server.url, timeout=30)
+        name = f"nv{next(_names)}"
+        for client in (local, remote):
+            client.create_collection(name, vectors_config=CONFIG, sparse_vectors_config=SPARSE)
+            _write(client, name)
+        yield local, remote, server, name
+        remote.close()
+    local.close()
+
+
+def _vectors(rng: np.random.Generator, i: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rng.random() < 0.7:
+        out["image"] = rng.normal(size=5).round(3).tolist()
+    if rng.random() < 0.7:
+        out["text"] = rng.normal(size=3).round(3).tolist()
+    if rng.random() < 0.7:
+        indices = sorted(rng.choice(30, size=int(rng.integers(1, 6)), replace=False).tolist())
+        values = rng.random(len(indices)).round(3).tolist()
+        out["words"] = models.SparseVector(indices=indices, values=values)
+    return out
+
+
+def _write(client: QdrantClient, name: str) -> None:
+    rng = np.random.default_rng(11)
+    points = [
+        models.PointStruct(id=i, vector=_vectors(rng, i), payload={"i": i, "even": i % 2 == 0})
+        for i in range(N)
+    ]
+    client.upsert(name, points[:100])
+    client.upsert(name, points[100:])
+    # overwrite some with other subsets (and one with no vector at all), delete a few
+    again = [
+        models.PointStruct(id=i, vector=_vectors(rng, i), payload={"i": i}) for i in range(0, 40, 3)
+    ]
+    again.append(models.PointStruct(id=7, vector={}, payload={"i": 7, "bare": True}))
+    client.upsert(name, again)
+    client.delete(name, models.PointIdsList(points=[1, 2, 50]))
+    # the batch form with named columns
+    client.upsert(
+        name,
+        models.Batch(
+            ids=[500, 501],
+            vectors={"image": [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0]], "text": [[1, 2, 3], [3, 2, 1]]},
+            payloads=[{"i": 500}, {"i": 501}],
+        ),
+    )
+
+
+def _same(local: list[models.ScoredPoint], remote: list[models.ScoredPoint]) -> None:
+    assert [p.id for p in remote] == [p.id for p in local]
+    np.testing.assert_allclose(
+        [p.score for p in remote], [p.score for p in local], rtol=1e-4, atol=1e-4
+    )
+
+
+def _same_vectors(local: object, remote: object) -> None:
+    if isinstance(local, dict):
+        assert isinstance(remote, dict)
+        assert set(remote) == set(local)
+        for key in local:
+            _same_vectors(local[key], remote[key])
+    elif isinstance(local, models.SparseVector):
+        assert isinstance(remote, models.SparseVector)
+        assert remote.indices == local.indices
+        np.testing.assert_allclose(remote.values, local.values, rtol=1e-6)
+    else:
+        np.testing.assert_allclose(remote, local, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type]
+
+
+def _queries(name: str, local: QdrantClient, remote: QdrantClient) -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        image = rng.normal(size=5).tolist()
+        text = rng.normal(size=3).tolist()
+        words = models.SparseVector(indices=[1, 4, 9, 17], values=[0.5, 1.0, 0.25, 2.0])
+        for query, using in ((image, "image"), (text, "text"), (words, "words")):
+            for flt in (
+                None,
+                models.Filter(
+                    must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))]
+                ),
+            ):
+                answers = [
+                    c.query_points(name, query, using=using, limit=12, query_filter=flt).points
+                    for c in (local, remote)
+                ]
+                _same(*answers)
+    # by point id: that point's own vector of `using`, the point itself left out
+    for using in ("image", "text", "words"):
+        point = next(
+            p
+            for p in local.scroll(name, limit=N, with_vectors=True)[0]
+            if isinstance(p.vector, dict) and using in p.vector
+        )
+        _same(
+            *(c.query_points(name, point.id, using=using, limit=5).points for c in (local, remote))
+        )
+
+
+def test_named_optional_and_sparse_vectors_match_local_mode(
+    loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str],
+) -> None:
+    local, remote, _server, name = loaded
+    assert remote.count(name).count == local.count(name).count
+    _queries(name, local, remote)
+    ids = [0, 3, 5, 7, 8, 100, 149, 500]
+    for with_vectors in (True, ["image"], ["words", "text"]):
+        got = [c.retrieve(name, ids, with_vectors=with_vectors) for c in (local, remote)]
+        for lp, rp in zip(*got, strict=True):
+            assert rp.id == lp.id
+            _same_vectors(lp.vector, rp.vector)
+    lp, rp = (c.scroll(name, limit=N + 10, with_vectors=True)[0] for c in (local, remote))
+    assert [p.id for p in rp] == [p.id for p in lp]
+    for a, b in zip(lp, rp, strict=True):
+        _same_vectors(a.vector, b.vector)
+    info = remote.get_collection(name).config.params
+    assert info.vectors == CONFIG
+    assert info.sparse_vectors == SPARSE
+
+
+def test_a_crash_and_restart_keep_every_vector(
+    loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str],
+) -> None:
+    local, _, server, name = loaded
+    server.kill()  # kill -9: the last writes are in the WAL only, replayed on start
+    server.start()
+    remote = QdrantClient(url=server.url, timeout=30)
+    try:
+        _queries(name, local, remote)
+        ids = list(range(0, N, 7))
+        got = [c.retrieve(name, ids, with_vectors=True) for c in (local, remote)]
+        for lp, rp in zip(*got, strict=True):
+            _same_vectors(lp.vector, rp.vector)
+    finally:
+        remote.close()
+
+
+def test_sparse_only_collection_and_bad_vectors(
+    loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str],
+) -> None:
+    _, _, server, _ = loaded
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        r = http.put("/collections/sp", json={"vectors": {}, "sparse_vectors": {"s": {}}})
+        assert r.status_code == 200, r.text
+        points = [
+            {"id": 1, "vector": {"s": {"indices": [3, 1], "values": [1.0, 2.0]}}},
+            {"id": 2, "vector": {"s": {"indices": [], "values": []}}},
+        ]
+        r = http.put("/collections/sp/points?wait=true", json={"points": points})
+        assert r.status_code == 200, r.text
+        r = http.post(
+            "/collections/sp/points/query",
+            json={"query": {"indices": [1], "values": [2.0]}, "using": "s"},
+        )
+        assert r.json()["result"]["points"][0] == {
+            "id": 1,
+            "version": r.json()["result"]["points"][0]["version"],
+            "score": 4.0,
+        }
+        r = http.post(
+            "/collections/sp/points/query", json={"query": {"indices": [1], "values": [2.0]}}
+        )
+        assert r.status_code == 400
+        assert "using" in r.json()["status"]["error"]
+        for bad, text in (
+            ({"s": {"indices": [1, 1], "values": [1.0, 2.0]}}, "points[0].vector['s']"),
+            ({"s": {"indices": [1], "values": [1.0, 2.0]}}, "points[0].vector['s']"),
+            ({"s": [1.0, 2.0]}, "sparse vector is"),
+            ({"t": [1.0]}, "no vector named 't'"),
+            ([1.0, 2.0], "no unnamed vector"),
+        ):
+            r = http.put("/collections/sp/points", json={"points": [{"id": 9, "vector": bad}]})
+            assert r.status_code == 400, (bad, r.text)
+            assert text in r.json()["status"]["error"], (bad, r.text)
+        assert http.post("/collections/sp/points/count", json={}).json()["result"]["count"] == 2

@@ -1,0 +1,314 @@
+"""Qdrant's vector model on the wire: a collection's vector config, the vectors points carry, and
+the vectors answers show. One description of each shape, used by every route.
+
+    config    "vectors": params | {name: params}, "sparse_vectors": {name: {"modifier": ...}}
+    a point   "vector": [..] (the unnamed vector "") | {name: [..] | {"indices", "values"}}
+    a batch   "vectors": [[..], ..] | {name: [value per point, null where absent]}
+    answers   "vector": [..] for a collection created with bare params, else {name: value}
+
+A name maps to a number (zoro.types.VectorConfig) that the storage, the WAL and the indexes use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zoro.errors import BadRequest, SparseVectorError
+from zoro.services import validate
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import (
+    UNNAMED,
+    DenseColumn,
+    DenseSpec,
+    SparseColumn,
+    SparseSpec,
+    UpsertBatch,
+    VectorConfig,
+)
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from zoro.actors import CollectionActor
+    from zoro.settings import AnnSettings, LimitSettings
+    from zoro.types import Column, Keys, Vectors
+
+_VECTOR_FIELDS = frozenset(
+    {
+        "size",
+        "distance",
+        "hnsw_config",
+        "on_disk",
+        "quantization_config",
+        "multivector_config",
+        "datatype",
+    }
+)
+_SPARSE_FIELDS = frozenset({"index", "modifier"})
+_SPARSE_INDEX_FIELDS = frozenset({"full_scan_threshold", "on_disk", "datatype"})
+# Qdrant's hnsw_config keys -> the engine settings (zoro.settings.AnnSettings) they set
+HNSW_FIELDS = {
+    "m": "hnsw_m",
+    "ef_construct": "hnsw_ef_construct",
+    "full_scan_threshold": "full_scan_threshold",
+}
+
+
+# ---------------------------------------------------------------- the collection's config
+
+
+def parse_config(body: Mapping[str, Any], limits: LimitSettings) -> VectorConfig:
+    """`vectors` and `sparse_vectors` of a create request. Numbers are given in order: dense
+    names first (as sent), then sparse names."""
+    if "vectors" not in body and not body.get("sparse_vectors"):
+        raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
+    raw = validate.mapping(body.get("vectors", {}), "vectors")
+    unnamed = "size" in raw or "distance" in raw
+    named = {UNNAMED: raw} if unnamed else raw
+    dense: dict[str, DenseSpec] = {}
+    for number, (name, params) in enumerate(named.items()):
+        where = "vectors" if unnamed else f"vectors[{name!r}]"
+        dense[name] = _dense_spec(number, params, where, limits)
+    sparse: dict[str, SparseSpec] = {}
+    raw_sparse = body.get("sparse_vectors") or {}
+    for name, params in validate.mapping(raw_sparse, "sparse_vectors").items():
+        where = f"sparse_vectors[{name!r}]"
+        if name in dense:
+            raise BadRequest(f"{where}: a dense vector has that name already")
+        sparse[name] = _sparse_spec(len(dense) + len(sparse), params, where)
+    return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
+
+
+def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -> DenseSpec:
+    params = validate.mapping(value, where)
+    validate.only_fields(params, _VECTOR_FIELDS, where)
+    validate.absent(params, "multivector_config", "multivectors")
+    if "size" not in params:
+        raise BadRequest(f'{where}.size: missing; send {{"size": N, "distance": "Cosine"}}')
+    size = validate.integer(params["size"], f"{where}.size", low=1, high=limits.max_dimension)
+    distance = validate.distance(params.get("distance"), f"{where}.distance")
+    options: dict[str, object] = hnsw_overrides(params.get("hnsw_config"), f"{where}.hnsw_config")
+    if params.get("on_disk") is not None:
+        options["on_disk"] = validate.boolean(params["on_disk"], f"{where}.on_disk")
+    return DenseSpec(number, size, distance, MappingProxyType(options))
+
+
+def _sparse_spec(number: int, value: object, where: str) -> SparseSpec:
+    params = validate.mapping(value if value is not None else {}, where)
+    validate.only_fields(params, _SPARSE_FIELDS, where)
+    if params.get("index") is not None:
+        validate.only_fields(
+            validate.mapping(params["index"], f"{where}.index"),
+            _SPARSE_INDEX_FIELDS,
+            f"{where}.index",
+        )
+    modifier = params.get("modifier")
+    if modifier not in (None, "none", "idf"):
+        raise BadRequest(f'{where}.modifier: use "idf" or "none", not {modifier!r}')
+    return SparseSpec(number, idf=modifier == "idf")
+
+
+def hnsw_overrides(value: object, where: str) -> dict[str, object]:
+    """Qdrant's hnsw_config as engine settings (hnsw_m, hnsw_ef_construct, ...)."""
+    out: dict[str, object] = {}
+    if value is None:
+        return out
+    for key, setting in validate.mapping(value, where).items():
+        if key in HNSW_FIELDS and setting is not None:
+            low = 0 if key == "full_scan_threshold" else (2 if key == "m" else 4)
+            out[HNSW_FIELDS[key]] = validate.integer(
+                setting, f"{where}.{key}", low=low, high=10_000_000
+            )
+    return out
+
+
+def config_json(config: VectorConfig, ann: AnnSettings) -> dict[str, Any]:
+    """`params.vectors` and `params.sparse_vectors` of collection info, as Qdrant shows them."""
+
+    def dense(spec: DenseSpec) -> dict[str, Any]:
+        out: dict[str, Any] = {"size": spec.size, "distance": spec.distance.value}
+        hnsw = {
+            key: spec.options[setting]
+            for key, setting in HNSW_FIELDS.items()
+            if setting in spec.options
+        }
+        if hnsw:
+            out["hnsw_config"] = hnsw
+        if "on_disk" in spec.options:
+            out["on_disk"] = spec.options["on_disk"]
+        return out
+
+    if config.unnamed:
+        vectors: dict[str, Any] = dense(config.dense[UNNAMED])
+    else:
+        vectors = {name: dense(spec) for name, spec in config.dense.items()}
+    out: dict[str, Any] = {"vectors": vectors}
+    if config.sparse:
+        out["sparse_vectors"] = {
+            name: {"modifier": "idf"} if spec.idf else {} for name, spec in config.sparse.items()
+        }
+    return out
+
+
+# ---------------------------------------------------------------- names
+
+
+def dense_or_sparse(config: VectorConfig, name: object, field: str) -> DenseSpec | SparseSpec:
+    """The vector `using` names (absent or null: the default one). Raises BadRequest."""
+    if name is None:
+        first = config.first_dense
+        if first is None:
+            names = ", ".join(repr(n) for n in [*config.dense, *config.sparse])
+            raise BadRequest(f"{field}: name the vector to search with `using` (one of {names})")
+        return first[1]
+    if not isinstance(name, str):
+        raise BadRequest(f"{field}: must be a vector name (a string)")
+    spec = config.dense.get(name) or config.sparse.get(name)
+    if spec is None:
+        raise BadRequest(f"{field}: {_no_such(config, name)}")
+    return spec
+
+
+def _no_such(config: VectorConfig, name: str) -> str:
+    names = [*config.dense, *config.sparse]
+    listed = ", ".join(repr(n) for n in names) if names else "none"
+    return f"no vector named {name!r} in this collection (it has {listed})"
+
+
+def with_vector(value: object, config: VectorConfig, field: str) -> list[str]:
+    """Qdrant's `with_vector`: true (every vector), false, or a list of names; the names to show."""
+    if value is None or value is False:
+        return []
+    if value is True:
+        return [*config.dense, *config.sparse]
+    if isinstance(value, list) and all(isinstance(n, str) for n in value):
+        for name in value:
+            if name not in config.dense and name not in config.sparse:
+                raise BadRequest(f"{field}: {_no_such(config, name)}")
+        return list(dict.fromkeys(value))
+    raise BadRequest(f"{field}: use true/false or a list of vector names")
+
+
+# ---------------------------------------------------------------- points in
+
+
+def upsert_batch(
+    keys: Keys,
+    values: Sequence[object],
+    payloads: list[bytes],
+    config: VectorConfig,
+    where: Sequence[str],
+) -> UpsertBatch:
+    """The UpsertBatch of points whose `vector` fields are `values` (`where[i]` names point i's
+    field in errors). The version-1 form when the collection has just its one unnamed vector
+    and every point carries it."""
+    n = len(values)
+    if config.is_single() and all(isinstance(v, list) for v in values):
+        spec = config.dense[next(iter(config.dense))]
+        if UNNAMED in config.dense:
+            return UpsertBatch(keys, dense_rows(list(values), spec, where), payloads)
+    by_name: dict[str, tuple[list[int], list[object]]] = {}
+    for i, value in enumerate(values):
+        if isinstance(value, list):
+            if UNNAMED not in config.dense:
+                raise BadRequest(
+                    f"{where[i]}: this collection has no unnamed vector; send "
+                    f"{{name: vector}} ({_no_such(config, UNNAMED).split('(')[1]}"
+                )
+            value = {UNNAMED: value}
+        if not isinstance(value, Mapping):
+            raise BadRequest(f"{where[i]}: a list of numbers, or an object of named vectors")
+        for name, one in value.items():
+            if name not in config.dense and name not in config.sparse:
+                raise BadRequest(f"{where[i]}: {_no_such(config, name)}")
+            if one is None:
+                continue  # Qdrant's clients send null for a vector left out
+            positions, rows = by_name.setdefault(name, ([], []))
+            positions.append(i)
+            rows.append(one)
+    columns: dict[int, Column] = {}
+    for name, (positions, rows) in by_name.items():
+        present = np.zeros(n, dtype=np.bool_)
+        present[positions] = True
+        fields = [f"{where[i]}[{name!r}]" for i in positions]
+        if name in config.dense:
+            dense = config.dense[name]
+            columns[dense.number] = DenseColumn(present, dense_rows(rows, dense, fields))
+        else:
+            columns[config.sparse[name].number] = SparseColumn(present, sparse_rows(rows, fields))
+    whole = columns.get(0)
+    if config.is_single() and isinstance(whole, DenseColumn) and bool(whole.present.all()):
+        return UpsertBatch(keys, whole.rows, payloads)
+    return UpsertBatch(keys, None, payloads, MappingProxyType(columns))
+
+
+def dense_rows(rows: list[object], spec: DenseSpec, where: Sequence[str]) -> Vectors:
+    """All rows as one checked matrix; on error, find the first bad one to name it."""
+    if not rows:
+        return np.empty((0, spec.size), dtype=np.float32)
+    try:
+        return validate.vectors(rows, "vectors", spec.size, spec.distance)
+    except BadRequest:
+        for row, field in zip(rows, where, strict=True):
+            if isinstance(row, Mapping):
+                raise BadRequest(f"{field}: a dense vector is a list of numbers") from None
+            validate.vector(row, field, spec.size, spec.distance)
+        raise
+
+
+def sparse_rows(rows: list[object], where: Sequence[str]) -> SparseBatch:
+    for row, field in zip(rows, where, strict=True):
+        if not isinstance(row, Mapping):
+            raise BadRequest(f'{field}: a sparse vector is {{"indices": [...], "values": [...]}}')
+        validate.only_fields(row, frozenset({"indices", "values"}), field)
+    try:
+        return SparseBatch.from_dicts(rows)  # type: ignore[arg-type]
+    except SparseVectorError as exc:
+        raise BadRequest(f"{where[exc.row]}: {exc.fault}") from None
+
+
+def batch_values(value: object, n: int, field: str) -> tuple[list[object], list[str]]:
+    """The batch form's `vectors` (a list, or {name: list with one entry per point}) as one
+    value per point in the points form, and each one's field name for errors."""
+    if isinstance(value, list):
+        if len(value) != n:
+            raise BadRequest(f"{field}: {len(value)} vectors for {n} ids")
+        return value, [f"{field}[{i}]" for i in range(n)]
+    named = validate.mapping(value, field)
+    values: list[object] = [{} for _ in range(n)]
+    for name, column in named.items():
+        column = validate.sequence(column, f"{field}[{name!r}]")
+        if len(column) != n:
+            raise BadRequest(f"{field}[{name!r}]: {len(column)} vectors for {n} ids")
+        for i, one in enumerate(column):
+            values[i][name] = one  # type: ignore[index]
+    return values, [f"{field}[{i}]" for i in range(n)]
+
+
+# ---------------------------------------------------------------- vectors out
+
+
+def render(actor: CollectionActor, slots: npt.NDArray[np.int64], names: list[str]) -> list[Any]:
+    """The `vector` field of each slot's point: {name: vector} of the named ones it carries,
+    or, as Qdrant shows it, the bare vector when that is the dense vector "" alone."""
+    config = actor.vectors
+    out: list[dict[str, Any]] = [{} for _ in range(len(slots))]
+    for name in names:
+        dense = config.dense.get(name)
+        if dense is not None:
+            carried = actor.present_mask(dense.number)[slots]
+            rows = actor.vectors_of_slots(slots, dense.number)
+            for i in np.flatnonzero(carried).tolist():
+                out[i][name] = rows[i]
+            continue
+        sparse = config.sparse[name]
+        for i, one in enumerate(actor.sparse_of_slots(slots, sparse.number)):
+            if one is not None:
+                out[i][name] = {"indices": one.indices, "values": one.values}
+    if UNNAMED not in config.dense:
+        return out
+    return [v[UNNAMED] if len(v) == 1 and UNNAMED in v else v for v in out]
