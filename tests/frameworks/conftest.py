@@ -60,9 +60,6 @@ LOCAL = Backend("local", None)
 # What Zoro lacks, as named in xfail reasons (one place, so that a landed feature is one edit).
 NAMED = "named vectors"
 SPARSE = "sparse vectors"
-FUSION = "prefetch + fusion (RRF)"
-DBSF = "distribution-based score fusion (`fusion: dbsf`)"
-RRF_K = 'parametrised RRF (`query: {"rrf": {"k": ...}}`)'
 OPTIONAL = "optional vectors (a point upserted with `vector: {}`)"
 GROUPS = "query groups (POST /collections/{name}/points/query/groups)"
 TEXT_MATCH = "full-text match (`match: {text: ...}`)"

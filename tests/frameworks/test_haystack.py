@@ -19,13 +19,11 @@ from haystack_integrations.document_stores.qdrant.document_store import QdrantSt
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 from tests.frameworks.conftest import (
-    FUSION,
     GROUPS,
     LOCAL,
     NAMED,
     OPTIONAL,
     QDRANT_CLIENT_WARNINGS,
-    RRF_K,
     SPARSE,
     Backend,
     backends,
@@ -270,9 +268,7 @@ def test_sparse_retriever(backend: Backend) -> None:
 HYBRID_REFUSED = (UnexpectedResponse, QdrantStoreError)
 
 
-@pytest.mark.parametrize(
-    "backend", backends(NAMED, SPARSE, FUSION, raises=HYBRID_REFUSED), indirect=True
-)
+@pytest.mark.parametrize("backend", backends(NAMED, SPARSE, raises=HYBRID_REFUSED), indirect=True)
 def test_hybrid_retriever(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()
@@ -280,9 +276,7 @@ def test_hybrid_retriever(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, fusion=True))
 
 
-@pytest.mark.parametrize(
-    "backend", backends(NAMED, SPARSE, RRF_K, raises=HYBRID_REFUSED), indirect=True
-)
+@pytest.mark.parametrize("backend", backends(NAMED, SPARSE, raises=HYBRID_REFUSED), indirect=True)
 def test_hybrid_retriever_rrf_k(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True, rrf_k=10)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()

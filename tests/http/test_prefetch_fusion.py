@@ -220,6 +220,17 @@ def test_rescoring_with_a_nearest_query(
     # MMR over the candidates
     mmr = models.NearestQuery(nearest=_q(3), mmr=models.Mmr(diversity=0.6, candidates_limit=30))
     _both(clients, name, prefetch=prefetch, query=mmr, limit=8, offset=1)
+    # MMR in a prefetch, a query by id in a middle node (its point is left out below it too),
+    # and a threshold on a nested rescoring
+    diverse = models.NearestQuery(nearest=_q(4), mmr=models.Mmr(diversity=0.3))
+    middle = models.Prefetch(
+        prefetch=[models.Prefetch(query=diverse, limit=12), *prefetch], query=11, limit=20
+    )
+    _both(clients, name, prefetch=middle, query=models.FusionQuery(fusion=models.Fusion.RRF))
+    scored = clients[0].query_points(name, prefetch=prefetch, query=_q(5), limit=30).points
+    cut = (scored[9].score + scored[10].score) / 2
+    rescored = models.Prefetch(prefetch=prefetch, query=_q(5), limit=30, score_threshold=cut)
+    _both(clients, name, prefetch=[rescored, models.Prefetch(query=_q(6))], query=_q(7), limit=40)
 
 
 def test_a_prefetch_without_a_query_lists_points_by_id(
@@ -308,6 +319,26 @@ def test_an_empty_prefetch_list_is_a_plain_query(
 RRF = {"fusion": "rrf"}
 
 
+def test_search_params_in_prefetches(http: httpx.Client, loaded: dict[Any, str]) -> None:
+    """`params` (hnsw_ef, exact) apply to the prefetch they are in; on this small collection
+    every search is exact, so the answer is the same without them."""
+    name = loaded[models.Distance.DOT]
+    plain = [{"query": _q(1), "limit": 15}, {"query": _q(2), "limit": 15}]
+    tuned = [
+        {**plain[0], "params": {"hnsw_ef": 64}},
+        {**plain[1], "params": {"exact": True}},
+    ]
+    answers = [
+        http.post(
+            f"/collections/{name}/points/query",
+            json={"prefetch": p, "query": {"rrf": {"k": 4}}, "params": {"exact": True}},
+        )
+        for p in (plain, tuned)
+    ]
+    assert [r.status_code for r in answers] == [200, 200], answers[1].text
+    assert answers[0].json()["result"] == answers[1].json()["result"]
+
+
 def _deep(levels: int) -> dict[str, Any]:
     node: dict[str, Any] = {"query": [0.0] * DIM}
     for _ in range(levels):
@@ -375,7 +406,7 @@ def _deep(levels: int) -> dict[str, Any]:
             "only nearest-neighbour queries",
         ),
         ({"prefetch": [{"query": 10**9}], "query": {"fusion": "rrf"}}, "No point with id"),
-        (_deep(9), "nest at most 8 levels"),
+        (_deep(10), "nest at most 8 levels"),
         (
             {"prefetch": [{"query": [0.0] * DIM, "limit": 10_000}] * 6, "query": RRF},
             "add up to more than 50000 candidates",
@@ -401,6 +432,13 @@ def test_bad_prefetches(
         f"/collections/{name}/points/query/batch", json={"searches": [{"query": [0.0] * DIM}, body]}
     )
     assert batch.status_code in (400, 404), batch.text
+
+
+def test_the_deepest_tree_allowed_runs(http: httpx.Client, loaded: dict[Any, str]) -> None:
+    name = loaded[models.Distance.COSINE]
+    r = http.post(f"/collections/{name}/points/query", json=_deep(9))
+    assert r.status_code == 200, r.text
+    assert len(r.json()["result"]["points"]) == 10
 
 
 def test_a_bad_search_in_a_batch_is_named(http: httpx.Client, loaded: dict[Any, str]) -> None:

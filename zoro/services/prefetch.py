@@ -50,8 +50,9 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
-# How deep prefetches may nest, how many nodes a tree may have, and how many candidates (the
-# sum of every node's limit and MMR candidate count) one query may ask for in all.
+# How deep prefetches may nest (the request's own prefetches are level 0, as zoro.client counts),
+# how many nodes a tree may have, and how many candidates (the sum of every node's limit and MMR
+# candidate count) one query may ask for in all.
 MAX_DEPTH: Final = 8
 MAX_NODES: Final = 64
 MAX_CANDIDATES: Final = 50_000
@@ -190,8 +191,10 @@ def _node(
             )
     extra = query.mmr.candidates if isinstance(query, Nearest) and query.mmr else 0
     budget.spend(offset + limit + extra, where)
-    if children and depth >= MAX_DEPTH:
-        raise BadRequest(f"{where}.prefetch: prefetches nest at most {MAX_DEPTH} levels deep")
+    if children and depth > MAX_DEPTH:
+        raise BadRequest(
+            f"{where}.prefetch: prefetches nest at most {MAX_DEPTH} levels below the request's own"
+        )
     ef, exact = search._params(body.get("params"), f"{where}.params")
     threshold = body.get("score_threshold")
     return Node(
