@@ -319,6 +319,22 @@ def test_an_empty_prefetch_list_is_a_plain_query(
 RRF = {"fusion": "rrf"}
 
 
+@pytest.mark.filterwarnings("ignore:Local mode performs exact .brute-force. search")
+def test_large_fusions_run_in_a_worker_thread(clients: tuple[QdrantClient, QdrantClient]) -> None:
+    """Sources of more than 4096 points in all are fused off the event loop: same answer."""
+    name = f"pf_big{next(_names)}"
+    vectors = np.random.default_rng(5).normal(size=(2100, DIM)).astype(np.float32)
+    for client in clients:
+        client.create_collection(
+            name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT)
+        )
+        client.upload_collection(name, vectors, ids=range(len(vectors)), batch_size=1000)
+    exact = models.SearchParams(exact=True)
+    prefetch = [models.Prefetch(query=_q(s), limit=2100, params=exact) for s in (1, 2)]
+    for fused in (models.Fusion.RRF, models.Fusion.DBSF):
+        _both(clients, name, prefetch=prefetch, query=models.FusionQuery(fusion=fused), limit=50)
+
+
 def test_search_params_in_prefetches(http: httpx.Client, loaded: dict[Any, str]) -> None:
     """`params` (hnsw_ef, exact) apply to the prefetch they are in; on this small collection
     every search is exact, so the answer is the same without them."""

@@ -56,8 +56,11 @@ I64 = npt.NDArray[np.int64]
 MAX_DEPTH: Final = 8
 MAX_NODES: Final = 64
 MAX_CANDIDATES: Final = 50_000
-# Above this much arithmetic (candidates x dimension) rescoring runs in a worker thread.
-_RESCORE_INLINE_WORK: Final = 2_000_000
+# Rescoring reads and scores candidates' vectors this many floats at a time (4 MiB, about a
+# millisecond of work), so memory stays bounded whatever the dimension and the loop stays free.
+_RESCORE_CHUNK_FLOATS: Final = 1 << 20
+# Fusion is a Python loop over the sources' points: above this many it runs in a worker thread.
+_FUSE_INLINE_POINTS: Final = 4_096
 _DEFAULT_LIMIT: Final = 10
 
 _PREFETCH_FIELDS: Final = frozenset(
@@ -359,7 +362,9 @@ class _Run:
             sources.append(await self.node(child))
             await trio.lowlevel.checkpoint()
         if isinstance(node.query, Fuse):
-            return _fused(node, node.query, sources)
+            if sum(len(r.slots) for r in sources) <= _FUSE_INLINE_POINTS:
+                return _fused(node, node.query, sources)
+            return await trio.to_thread.run_sync(_fused, node, node.query, sources)
         assert node.query is not None  # checked by plan()
         return await self.rescore(node, node.query, _union(sources))
 
@@ -375,17 +380,24 @@ class _Run:
         candidates = await self.kept(node, candidates)
         if not len(candidates):
             return _EMPTY
-        vectors = _vectors(self.actor, node.using, candidates)
-        distance = self.actor.distance
-        if vectors.size <= _RESCORE_INLINE_WORK:
-            scores = exact_scores(distance, vectors, query.vector[0])
-        else:
-            scores = await trio.to_thread.run_sync(exact_scores, distance, vectors, query.vector[0])
-        order = np.argsort(-scores if distance.higher_is_better else scores, kind="stable")
+        scores = await self.scores(node.using, candidates, query.vector[0])
+        higher_is_better = self.actor.distance.higher_is_better
+        order = np.argsort(-scores if higher_is_better else scores, kind="stable")
         picked, slots = await search.pick(
             self.actor, _plan(node, query), scores[order], candidates[order]
         )
         return Ranked(slots, picked.astype(np.float64))
+
+    async def scores(self, using: str, slots: I64, query: F32) -> F32:
+        """Exact scores of these slots' vectors, read and scored a bounded chunk at a time on
+        the event loop (vectors are read there only), letting other tasks in between."""
+        rows = max(1, _RESCORE_CHUNK_FLOATS // self.actor.dimension)
+        parts = []
+        for start in range(0, len(slots), rows):
+            vectors = _vectors(self.actor, using, slots[start : start + rows])
+            parts.append(exact_scores(self.actor.distance, vectors, query))
+            await trio.lowlevel.checkpoint()
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
     async def by_id(self, node: Node) -> Ranked:
         """No query and no prefetches: the first points in id order that pass the node's filter,
