@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
-from zoro.client import AsyncZoroClient, DimensionMismatch, ScoredPoint
+from zoro.client import AsyncZoroClient, DimensionMismatch, Prefetch, ScoredPoint
 from zoro.testing import ServerProcess
 
 
@@ -42,6 +42,19 @@ async def test_search_by_id_and_batch(client: AsyncZoroClient, line: str) -> Non
     assert sorted(h.id for h in hits) == [4, 6]
     answers = await client.search_batch(line, [[0, 0, 0, 0], [9, 0, 0, 0]], limit=1)
     assert [[h.id for h in a] for a in answers] == [[0], [9]]
+
+
+async def test_fused_search(client: AsyncZoroClient, line: str) -> None:
+    """Two prefetches fused by rank (RRF, k = 2: rank r earns 1 / (r + 2)); equal fused scores
+    keep the order their points were first met in."""
+    near3, near7 = Prefetch([3.2, 0, 0, 0], limit=3), Prefetch([6.9, 0, 0, 0], limit=3)
+    hits = await client.search_fused(line, [near3, near7], limit=6)
+    assert [h.id for h in hits] == [3, 7, 4, 6, 2, 8]
+    assert [h.score for h in hits] == pytest.approx([1 / 2, 1 / 2, 1 / 3, 1 / 3, 1 / 4, 1 / 4])
+    assert hits[0].payload == {"i": 3}
+    odd = {"must_not": [{"key": "i", "match": {"any": [0, 2, 4, 6, 8]}}]}
+    hits = await client.search_fused(line, [near3, near7], filter=odd, fusion="dbsf", limit=2)
+    assert {h.id for h in hits} <= {1, 3, 5, 7, 9}
 
 
 async def test_a_recreated_collection_is_noticed(

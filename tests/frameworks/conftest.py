@@ -58,9 +58,6 @@ LOCAL = Backend("local", None)
 
 
 # What Zoro lacks, as named in xfail reasons (one place, so that a landed feature is one edit).
-FUSION = "prefetch + fusion (RRF)"
-DBSF = "distribution-based score fusion (`fusion: dbsf`)"
-RRF_K = 'parametrised RRF (`query: {"rrf": {"k": ...}}`)'
 GROUPS = "query groups (POST /collections/{name}/points/query/groups)"
 TEXT_MATCH = "full-text match (`match: {text: ...}`)"
 

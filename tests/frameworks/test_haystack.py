@@ -15,15 +15,11 @@ from haystack_integrations.components.retrievers.qdrant import (
     QdrantSparseEmbeddingRetriever,
 )
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
-from haystack_integrations.document_stores.qdrant.document_store import QdrantStoreError
-from qdrant_client.http.exceptions import UnexpectedResponse
 
 from tests.frameworks.conftest import (
-    FUSION,
     GROUPS,
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
-    RRF_K,
     Backend,
     backends,
     fresh_name,
@@ -263,11 +259,7 @@ def test_sparse_retriever(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, fusion=False))
 
 
-# The hybrid retriever wraps the server's refusal in its own QdrantStoreError.
-HYBRID_REFUSED = (UnexpectedResponse, QdrantStoreError)
-
-
-@pytest.mark.parametrize("backend", backends(FUSION, raises=HYBRID_REFUSED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_hybrid_retriever(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()
@@ -275,7 +267,7 @@ def test_hybrid_retriever(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, fusion=True))
 
 
-@pytest.mark.parametrize("backend", backends(RRF_K, raises=HYBRID_REFUSED), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_hybrid_retriever_rrf_k(backend: Backend) -> None:
     answer = sparse_flow(backend, fusion=True, rrf_k=10)
     assert answer["hybrid bread in the oven"][0][0] == bread_id()

@@ -13,8 +13,6 @@ from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings,
 from qdrant_client import models
 
 from tests.frameworks.conftest import (
-    DBSF,
-    FUSION,
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
     Backend,
@@ -353,7 +351,7 @@ def test_sparse_mode(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.SPARSE))
 
 
-@pytest.mark.parametrize("backend", backends(FUSION), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_hybrid_mode(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.HYBRID)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id
@@ -361,7 +359,7 @@ def test_hybrid_mode(backend: Backend) -> None:
         assert_same_answers(answer, sparse_flow(LOCAL, RetrievalMode.HYBRID))
 
 
-@pytest.mark.parametrize("backend", backends(FUSION, DBSF), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_hybrid_mode_dbsf(backend: Backend) -> None:
     answer = sparse_flow(backend, RetrievalMode.HYBRID, models.Fusion.DBSF)
     assert answer["hybrid bread in the oven"][0][0] == DOCS[4].id

@@ -65,7 +65,7 @@ class Model:
             shared = [d for d in weights if d in row]
             if shared:
                 hits.append((sum(weights[d] * row[d] for d in shared), slot))
-        hits.sort(key=lambda hit: (-hit[0], hit[1]))
+        hits.sort(key=lambda hit: (-hit[0], -hit[1]))  # ties: the newest slot first
         return hits[:limit]
 
 

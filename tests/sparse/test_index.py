@@ -80,13 +80,14 @@ def test_matches_are_points_sharing_a_dimension_whatever_the_score() -> None:
     )
     index.add(np.arange(10, 17), batch)
     scores, slots = index.search([1], [1.0], 10)
-    # ties by lowest slot; a 0 score and a negative score still match; no overlap never does
-    assert slots.tolist() == [10, 11, 16, 14, 12]
+    # ties: the newest slot first (local mode's order); a 0 score and a negative score still
+    # match; no overlap never does
+    assert slots.tolist() == [16, 11, 10, 14, 12]
     assert scores.tolist() == [2.0, 2.0, 2.0, 0.0, -1.0]
     assert index.search([], [], 10)[1].tolist() == []
     assert index.search([99], [1.0], 10)[1].tolist() == []
     assert index.search([1], [1.0], 0)[1].tolist() == []
-    assert index.search([1], [1.0], 2)[1].tolist() == [10, 11]
+    assert index.search([1], [1.0], 2)[1].tolist() == [16, 11]
 
 
 def test_idf_counts_every_live_vector_including_empty_ones() -> None:

@@ -203,9 +203,9 @@ class SearchMixin(ClientBase):
         """Hybrid search: run each Prefetch (say, a dense and a sparse query) and fuse their
         hits by rank, `fusion` "rrf" (reciprocal rank fusion) or "dbsf" (distribution-based
         score fusion); `filter` applies to every sub-query. Sent as Qdrant's
-        `{"prefetch": [...], "query": {"fusion": "rrf"}}`, which the server must serve
-        (Zoro-DB answers 400 to prefetch so far). Prefetch queries are checked for NaN and
-        shape here; their dimensions are left to the server.
+        `{"prefetch": [...], "query": {"fusion": "rrf"}}`. Prefetch queries are checked for
+        NaN and shape here; their dimensions are left to the server (Zoro-DB serves dense
+        prefetches of the unnamed vector so far, and answers 400 to named and sparse ones).
 
         Raises:
             InvalidInput: no prefetch, a bad query, filter or option (before sending), or the

@@ -151,21 +151,52 @@ _PARAMS = {
     "properties": {"hnsw_ef": {"type": "integer", "minimum": 1}, "exact": {"type": "boolean"}},
     "additionalProperties": False,
 }
+# What `query` may be: a vector or point id (nearest), {"nearest": ..., "mmr": ...}, or, over
+# prefetches, a fusion: {"fusion": "rrf"|"dbsf"} or {"rrf": {"k": ..., "weights": [...]}}.
+_QUERY_INTERFACE = {
+    "anyOf": [
+        _VECTOR,
+        _ID,
+        {
+            "type": "object",
+            "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}, "mmr": _MMR},
+            "required": ["nearest"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"fusion": {"type": "string", "enum": ["rrf", "dbsf"]}},
+            "required": ["fusion"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "rrf": {
+                    "type": "object",
+                    "properties": {
+                        "k": {"type": "integer", "minimum": 1, "nullable": True},
+                        "weights": {
+                            "type": "array",
+                            "items": {"type": "number"},
+                            "nullable": True,
+                        },
+                    },
+                    "additionalProperties": False,
+                }
+            },
+            "required": ["rrf"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_PREFETCH_REF = {"$ref": "#/components/schemas/Prefetch"}
+_PREFETCHES = {"anyOf": [_PREFETCH_REF, {"type": "array", "items": _PREFETCH_REF}]}
 _QUERY = {
     "type": "object",
     "properties": {
-        "query": {
-            "anyOf": [
-                _VECTOR,
-                _ID,
-                {
-                    "type": "object",
-                    "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}, "mmr": _MMR},
-                    "required": ["nearest"],
-                    "additionalProperties": False,
-                },
-            ]
-        },
+        "query": _QUERY_INTERFACE,
+        "prefetch": _PREFETCHES,
         "limit": {"type": "integer", "minimum": 0},
         "offset": {"type": "integer", "minimum": 0},
         "score_threshold": {"type": "number"},
@@ -176,6 +207,21 @@ _QUERY = {
         "filter": _FILTER_REF,
     },
     "required": ["query"],
+    "additionalProperties": False,
+}
+# A prefetch: a search (or a fusion of its own prefetches) whose answer feeds the query above;
+# prefetches nest (zoro.services.prefetch bounds the depth and total work).
+_COMPONENTS["Prefetch"] = {
+    "type": "object",
+    "properties": {
+        "prefetch": _PREFETCHES,
+        "query": {**_QUERY_INTERFACE, "nullable": True},
+        "using": _USING,
+        "filter": _FILTER_REF,
+        "params": _PARAMS,
+        "score_threshold": {"type": "number", "nullable": True},
+        "limit": {"type": "integer", "minimum": 1, "nullable": True},
+    },
     "additionalProperties": False,
 }
 _SEARCH = {

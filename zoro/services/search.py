@@ -17,7 +17,7 @@ import numpy as np
 import trio
 
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import filters, shapes, validate, vectors
+from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, SparseSpec, keys_of
@@ -102,11 +102,8 @@ _MMR_INLINE_WORK = 2_000_000
 def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
     body = validate.mapping(body, where)
     validate.only_fields(body, _QUERY_FIELDS, where)
-    for field, what in (
-        ("prefetch", "prefetch"),
-        ("lookup_from", "lookup_from"),
-        ("shard_key", "sharding"),
-    ):
+    # a non-empty `prefetch` goes to zoro.services.prefetch; an empty one means none
+    for field, what in (("lookup_from", "lookup_from"), ("shard_key", "sharding")):
         validate.absent(body, field, what)
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     if body.get("query") is None:
@@ -316,6 +313,13 @@ async def _search(actor: CollectionActor, plan: Plan, only: Selection | None) ->
 async def _shape(
     actor: CollectionActor, plan: Plan, scores: Any, slots: Any
 ) -> list[dict[str, Any]]:
+    scores, slots = await pick(actor, plan, scores, slots)
+    return shapes.scored_points(actor, scores, slots, plan.selector, plan.with_vector)
+
+
+async def pick(actor: CollectionActor, plan: Plan, scores: Any, slots: Any) -> tuple[Any, Any]:
+    """The hits a plan answers with, from its candidates (best first): the query point left
+    out, the score threshold, MMR, then the offset and limit."""
     if plan.exclude_slot >= 0:
         keep = slots != plan.exclude_slot
         scores, slots = scores[keep], slots[keep]
@@ -335,9 +339,7 @@ async def _shape(
         rows = actor.vectors_of_slots(slots, plan.using.number)
         order = await _mmr_order(plan, plan.using, rows, end)
         scores, slots = scores[order], slots[order]
-    return shapes.scored_points(
-        actor, scores[plan.offset : end], slots[plan.offset : end], plan.selector, plan.with_vector
-    )
+    return scores[plan.offset : end], slots[plan.offset : end]
 
 
 async def _mmr_order(plan: Plan, using: DenseSpec, candidates: Vectors, picks: int) -> Any:
@@ -352,6 +354,9 @@ async def _mmr_order(plan: Plan, using: DenseSpec, candidates: Vectors, picks: i
 
 async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
+    if prefetch.wanted(body):
+        tree = prefetch.plan(actor, body, ctx)
+        return {"points": await prefetch.run(ctx, actor, tree)}
     (points,) = await run(ctx, actor, [query_plan(actor, body, ctx)])
     return {"points": points}
 
@@ -359,8 +364,19 @@ async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
 async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     actor = ctx.manager.serving(name)
     searches = _searches(body, ctx)
-    plans = [query_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
-    return [{"points": points} for points in await run(ctx, actor, plans)]
+    # every search is checked before any runs; those with a prefetch run on their own, the
+    # rest together (one matrix when they can share it)
+    plans: dict[int, Plan] = {}
+    trees: dict[int, prefetch.Tree] = {}
+    for i, s in enumerate(searches):
+        if prefetch.wanted(s):
+            trees[i] = prefetch.plan(actor, s, ctx, f"searches[{i}]")
+        else:
+            plans[i] = query_plan(actor, s, ctx, f"searches[{i}]")
+    answers = dict(zip(plans, await run(ctx, actor, list(plans.values())), strict=True))
+    for i, tree in trees.items():
+        answers[i] = await prefetch.run(ctx, actor, tree)
+    return [{"points": answers[i]} for i in range(len(searches))]
 
 
 async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:

@@ -74,7 +74,7 @@ def payload_selector(value: object, field: str, *, default: bool) -> PayloadSele
 
 def scored_points(
     actor: CollectionActor,
-    scores: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32] | npt.NDArray[np.float64],
     slots: npt.NDArray[np.int64],
     selector: PayloadSelector,
     with_vector: list[str],

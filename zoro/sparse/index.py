@@ -353,8 +353,9 @@ class SparseIndex:
 
 
 def _top(scores: F32, slots: I64, limit: int, repeats: int) -> tuple[F32, I64]:
-    """The best `limit` distinct slots, by score then slot. A slot occurs at most `repeats` times
-    in the input, always with the same score."""
+    """The best `limit` distinct slots, by score, then the newest (highest) slot first among
+    equal scores, as Qdrant's local mode orders ties (the points written last come first). A
+    slot occurs at most `repeats` times in the input, always with the same score."""
     wanted = limit * repeats
     if len(scores) > wanted:
         threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
@@ -363,7 +364,7 @@ def _top(scores: F32, slots: I64, limit: int, repeats: int) -> tuple[F32, I64]:
     if repeats > 1:
         slots, first = np.unique(slots, return_index=True)
         scores = scores[first]
-    order = np.lexsort((slots, -scores))[:limit]
+    order = np.lexsort((-slots, -scores))[:limit]
     return scores[order], slots[order]
 
 

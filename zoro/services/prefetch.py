@@ -1,0 +1,499 @@
+"""Qdrant's universal query with `prefetch`: a tree of searches whose answers feed the query above.
+
+A request (or a prefetch inside it) with prefetches is a node; its prefetches are its children,
+nested to any depth (up to MAX_DEPTH levels and MAX_NODES nodes). Each node has its own query,
+`using`, filter, params, score_threshold and limit (10 by default). Qdrant's rules, as its client's
+local mode follows them:
+
+- Filters flow down: each node's filter is merged (Qdrant's `Filter::merge_opts`: the clauses of
+  both joined field by field) with the filters of every node above it, so a prefetch's limit counts
+  only points that pass them all. A query by point id (`{"nearest": 7}`) leaves point 7 out of its
+  own node and of the whole subtree below it.
+- A node without prefetches is a plain search (or, with no query, the first points by id that
+  pass its filter, each scored 1.0).
+- A node with prefetches needs a query, and answers from the union of its children's answers:
+  `{"fusion": "rrf"}`, `{"rrf": {"k": k, "weights": [...]}}` and `{"fusion": "dbsf"}` fuse their
+  rankings (zoro.services.fusion) and the fused score becomes the point's score; a nearest query
+  (with or without `mmr`) scores exactly the candidates that pass the node's filter.
+- The score threshold keeps fused scores at or above it, and other scores as a plain search does.
+  The top-level offset applies after the threshold; nested nodes have none.
+
+The work a tree may ask for is bounded: the limits of all its nodes (and MMR candidate counts)
+together at most MAX_CANDIDATES, so one request cannot ask for an unbounded number of candidates.
+
+Each node searches or re-scores by its own `using` (a dense or a sparse vector); a fusion node
+uses none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import trio
+
+from zoro.actors import Selection
+from zoro.errors import BadRequest
+from zoro.payload.conditions import Filter, HasId, MinShould
+from zoro.services import filters, fusion, points, search, shapes, validate, vectors
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import DenseSpec, Distance, SparseSpec, key_of
+
+if TYPE_CHECKING:
+    from zoro.actors import CollectionActor
+    from zoro.services.context import Context
+    from zoro.types import Vectors
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+# How deep prefetches may nest (the request's own prefetches are level 0, as zoro.client counts),
+# how many nodes a tree may have, and how many candidates (the sum of every node's limit and MMR
+# candidate count) one query may ask for in all.
+MAX_DEPTH: Final = 8
+MAX_NODES: Final = 64
+MAX_CANDIDATES: Final = 50_000
+# Rescoring reads and scores candidates' vectors this many floats at a time (4 MiB, about a
+# millisecond of work), so memory stays bounded whatever the dimension and the loop stays free.
+_RESCORE_CHUNK_FLOATS: Final = 1 << 20
+# Fusion is a Python loop over the sources' points: above this many it runs in a worker thread.
+_FUSE_INLINE_POINTS: Final = 4_096
+_DEFAULT_LIMIT: Final = 10
+
+_PREFETCH_FIELDS: Final = frozenset(
+    {"prefetch", "query", "using", "filter", "params", "score_threshold", "limit", "lookup_from"}
+)
+_RRF_FIELDS: Final = frozenset({"k", "weights"})
+_RRF_K_MAX: Final = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """Nearest-neighbour query by the node's `using`: a dense (1, size) matrix, normalised for
+    Cosine, or one sparse row."""
+
+    vector: Vectors | SparseBatch
+    mmr: search.Mmr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fuse:
+    method: Literal["rrf", "dbsf"]
+    k: int = fusion.DEFAULT_RRF_K
+    weights: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    query: Nearest | Fuse | None
+    using: DenseSpec | SparseSpec | None  # None: a fusion, or a node with no query
+    filter: Filter | None  # this node's own, merged with every filter above it
+    limit: int
+    offset: int
+    score_threshold: float | None
+    ef: int | None
+    exact: bool
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """A checked query with prefetches: its root node and how to shape the answer."""
+
+    root: Node
+    selector: shapes.PayloadSelector
+    with_vector: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One node's answer: slots best first, with their scores."""
+
+    slots: I64
+    scores: F64
+
+
+def wanted(body: object) -> bool:
+    """Is this query body for this module: has it prefetches (absent, null and [] mean none),
+    or a fusion query (which needs them, and is refused here by name)?"""
+    if not isinstance(body, Mapping):
+        return False
+    query = body.get("query")
+    fuses = isinstance(query, Mapping) and ("fusion" in query or "rrf" in query)
+    return fuses or body.get("prefetch") not in (None, [])
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.candidates = 0
+
+    def spend(self, candidates: int, where: str) -> None:
+        self.nodes += 1
+        self.candidates += candidates
+        if self.nodes > MAX_NODES:
+            raise BadRequest(f"{where}: a query may have at most {MAX_NODES} prefetches in all")
+        if self.candidates > MAX_CANDIDATES:
+            raise BadRequest(
+                f"{where}: the limits of a query and all its prefetches add up to more than "
+                f"{MAX_CANDIDATES} candidates"
+            )
+
+
+def plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Tree:
+    """Check a query body with prefetches; raises BadRequest naming the JSON path at fault."""
+    body = validate.mapping(body, where)
+    validate.only_fields(body, search._QUERY_FIELDS, where)
+    validate.absent(body, "lookup_from", "lookup_from")
+    validate.absent(body, "shard_key", "sharding")
+    limits = ctx.limits
+    limit = validate.integer(body.get("limit", 10), f"{where}.limit", low=0, high=limits.max_limit)
+    offset = validate.integer(
+        body.get("offset") or 0, f"{where}.offset", low=0, high=limits.max_limit
+    )
+    root = _node(actor, body, where, None, 0, _Budget(), limit=limit, offset=offset)
+    return Tree(
+        root=root,
+        selector=shapes.payload_selector(
+            body.get("with_payload"), f"{where}.with_payload", default=False
+        ),
+        with_vector=vectors.with_vector(
+            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
+        ),
+    )
+
+
+def _node(
+    actor: CollectionActor,
+    body: Mapping[str, Any],
+    where: str,
+    above: Filter | None,
+    depth: int,
+    budget: _Budget,
+    *,
+    limit: int,
+    offset: int,
+) -> Node:
+    own = merge(above, filters.parse(body.get("filter"), f"{where}.filter"))
+    query, using, own = _query(actor, body, f"{where}.query", own, limit)
+    children = _children(body.get("prefetch"), f"{where}.prefetch")
+    if query is None and children:
+        raise BadRequest(f"{where}.query: missing; a query is needed to merge the prefetches")
+    if query is None and body.get("score_threshold") is not None:
+        raise BadRequest(f"{where}.score_threshold: needs a query to score by")
+    if isinstance(query, Fuse):
+        if body.get("using") is not None:
+            raise BadRequest(f"{where}.using: a fusion query does not use a vector")
+        if not children:
+            raise BadRequest(f"{where}.query: fusion needs prefetches to fuse")
+        if query.weights is not None and len(query.weights) != len(children):
+            raise BadRequest(
+                f"{where}.query.rrf.weights: {len(query.weights)} weights for "
+                f"{len(children)} prefetches (give one per prefetch)"
+            )
+    extra = query.mmr.candidates if isinstance(query, Nearest) and query.mmr else 0
+    budget.spend(offset + limit + extra, where)
+    if children and depth > MAX_DEPTH:
+        raise BadRequest(
+            f"{where}.prefetch: prefetches nest at most {MAX_DEPTH} levels below the request's own"
+        )
+    ef, exact = search._params(body.get("params"), f"{where}.params")
+    threshold = body.get("score_threshold")
+    return Node(
+        query=query,
+        using=using,
+        filter=own,
+        limit=limit,
+        offset=offset,
+        score_threshold=None
+        if threshold is None
+        else validate.number(threshold, f"{where}.score_threshold"),
+        ef=ef,
+        exact=exact,
+        children=tuple(
+            _prefetch(actor, child, f"{where}.prefetch{suffix}", own, depth + 1, budget)
+            for suffix, child in children
+        ),
+    )
+
+
+def _children(value: object, where: str) -> list[tuple[str, object]]:
+    """A prefetch is one object or a list of them; each with its JSON path suffix."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [("", value)]
+    if isinstance(value, list):
+        return [(f"[{i}]", item) for i, item in enumerate(value)]
+    raise BadRequest(f"{where}: must be a prefetch object or a list of them")
+
+
+def _prefetch(
+    actor: CollectionActor,
+    value: object,
+    where: str,
+    above: Filter | None,
+    depth: int,
+    budget: _Budget,
+) -> Node:
+    body = validate.mapping(value, where)
+    validate.only_fields(body, _PREFETCH_FIELDS, where)
+    validate.absent(body, "lookup_from", "lookup_from")
+    raw_limit = body.get("limit")
+    limit = (
+        _DEFAULT_LIMIT
+        if raw_limit is None
+        else validate.integer(raw_limit, f"{where}.limit", low=1, high=MAX_CANDIDATES)
+    )
+    return _node(actor, body, where, above, depth, budget, limit=limit, offset=0)
+
+
+def _query(
+    actor: CollectionActor, body: Mapping[str, Any], field: str, own: Filter | None, limit: int
+) -> tuple[Nearest | Fuse | None, DenseSpec | SparseSpec | None, Filter | None]:
+    """A node's query, the vector it uses, and its filter (a query by point id leaves that
+    point out)."""
+    raw = body.get("query")
+    if raw is None:
+        return None, None, own
+    if isinstance(raw, Mapping) and ("fusion" in raw or "rrf" in raw):
+        return _fuse(raw, field), None, own
+    where = field.removesuffix(".query")
+    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
+    mmr = None
+    if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
+        if isinstance(using, SparseSpec):
+            raise BadRequest(f"{field}.mmr: MMR needs a dense vector")
+        mmr = search._mmr(raw["mmr"], limit, f"{field}.mmr")
+        raw = {"nearest": raw["nearest"]}
+    vector, exclude = search._query_vector(actor, raw, using, field)
+    if exclude >= 0:
+        point = raw["nearest"] if isinstance(raw, Mapping) and "nearest" in raw else raw
+        leave_out = Filter(must_not=(HasId(frozenset({key_of(validate.point_id(point, field))})),))
+        own = merge(own, leave_out)
+    return Nearest(vector, mmr), using, own
+
+
+def _fuse(raw: Mapping[str, Any], field: str) -> Fuse:
+    if set(raw) == {"fusion"}:
+        method = raw["fusion"]
+        if method not in ("rrf", "dbsf"):
+            raise BadRequest(f'{field}.fusion: use "rrf" or "dbsf", not {method!r}')
+        return Fuse("rrf" if method == "rrf" else "dbsf")
+    if set(raw) != {"rrf"}:
+        raise BadRequest(f'{field}: use {{"fusion": "rrf"|"dbsf"}} or {{"rrf": {{"k": ...}}}}')
+    options = validate.mapping(raw["rrf"], f"{field}.rrf")
+    validate.only_fields(options, _RRF_FIELDS, f"{field}.rrf")
+    k = options.get("k")
+    weights = options.get("weights")
+    return Fuse(
+        "rrf",
+        fusion.DEFAULT_RRF_K
+        if k is None
+        else validate.integer(k, f"{field}.rrf.k", low=1, high=_RRF_K_MAX),
+        None
+        if weights is None
+        else tuple(
+            validate.number(w, f"{field}.rrf.weights[{i}]")
+            for i, w in enumerate(validate.sequence(weights, f"{field}.rrf.weights"))
+        ),
+    )
+
+
+def merge(outer: Filter | None, inner: Filter | None) -> Filter | None:
+    """Qdrant's filter merge for prefetches: each clause of both, joined field by field (so the
+    `should` of both become alternatives of one another, as on the server)."""
+    if outer is None or inner is None:
+        return inner if outer is None else outer
+    min_should = outer.min_should or inner.min_should
+    if outer.min_should is not None and inner.min_should is not None:
+        min_should = MinShould(
+            outer.min_should.conditions + inner.min_should.conditions,
+            max(outer.min_should.min_count, inner.min_should.min_count),
+        )
+    return Filter(
+        must=outer.must + inner.must,
+        should=outer.should + inner.should,
+        must_not=outer.must_not + inner.must_not,
+        min_should=min_should,
+    )
+
+
+# --- running a tree ---------------------------------------------------------------------------
+
+
+async def run(ctx: Context, actor: CollectionActor, tree: Tree) -> list[dict[str, Any]]:
+    """Answer a checked tree as a list of ScoredPoints."""
+    ranked = await _Run(actor).node(tree.root)
+    return shapes.scored_points(actor, ranked.scores, ranked.slots, tree.selector, tree.with_vector)
+
+
+class _Run:
+    """One tree's run: the selections of its filters are made once each."""
+
+    def __init__(self, actor: CollectionActor) -> None:
+        self.actor = actor
+        self.selections: dict[Filter, Selection] = {}
+
+    async def select(self, condition: Filter | None) -> Selection | None:
+        if condition is None:
+            return None
+        found = self.selections.get(condition)
+        if found is None:
+            found = self.selections[condition] = await self.actor.select(condition)
+        return found
+
+    async def node(self, node: Node) -> Ranked:
+        if not node.children:
+            if isinstance(node.query, Nearest):
+                return await self.leaf(node, node.query)
+            return await self.by_id(node)
+        sources = []
+        for child in node.children:
+            sources.append(await self.node(child))
+            await trio.lowlevel.checkpoint()
+        if isinstance(node.query, Fuse):
+            if sum(len(r.slots) for r in sources) <= _FUSE_INLINE_POINTS:
+                return _fused(node, node.query, sources)
+            return await trio.to_thread.run_sync(_fused, node, node.query, sources)
+        assert node.query is not None  # checked by plan()
+        return await self.rescore(node, node.query, _union(sources))
+
+    async def leaf(self, node: Node, query: Nearest) -> Ranked:
+        p = _plan(node, query)
+        only = await self.select(node.filter)
+        hits = await search._search(self.actor, p, only)
+        scores, slots = await search.pick(self.actor, p, hits.scores[0], hits.slots[0])
+        return Ranked(slots, scores.astype(np.float64))
+
+    async def rescore(self, node: Node, query: Nearest, candidates: I64) -> Ranked:
+        """The node's query over exactly these candidates (those its filter keeps)."""
+        candidates = await self.kept(node, candidates)
+        if not len(candidates):
+            return _EMPTY
+        using = node.using
+        if isinstance(using, SparseSpec):
+            assert isinstance(query.vector, SparseBatch)
+            return await self.rescore_sparse(node, using, query, candidates)
+        assert isinstance(using, DenseSpec) and not isinstance(query.vector, SparseBatch)
+        scores = await self.scores(using, candidates, query.vector[0])
+        higher_is_better = using.distance.higher_is_better
+        order = np.argsort(-scores if higher_is_better else scores, kind="stable")
+        picked, slots = await search.pick(
+            self.actor, _plan(node, query), scores[order], candidates[order]
+        )
+        return Ranked(slots, picked.astype(np.float64))
+
+    async def scores(self, using: DenseSpec, slots: I64, query: F32) -> F32:
+        """Exact scores of these slots' vectors, read and scored a bounded chunk at a time on
+        the event loop (vectors are read there only), letting other tasks in between. A slot
+        lacking the vector is no candidate: the caller keeps only those that carry it."""
+        rows = max(1, _RESCORE_CHUNK_FLOATS // using.size)
+        parts = []
+        for start in range(0, len(slots), rows):
+            rows_read = self.actor.vectors_of_slots(slots[start : start + rows], using.number)
+            parts.append(exact_scores(using.distance, rows_read, query))
+            await trio.lowlevel.checkpoint()
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
+
+    async def rescore_sparse(
+        self, node: Node, using: SparseSpec, query: Nearest, candidates: I64
+    ) -> Ranked:
+        """A sparse query over exactly these candidates: the inverted index's own exact search
+        restricted to them (so IDF weighs as in any sparse search)."""
+        assert isinstance(query.vector, SparseBatch)
+        allowed = np.zeros(int(candidates.max()) + 1, dtype=np.bool_)
+        allowed[candidates] = True
+        only = Selection(allowed, len(candidates))
+        p = _plan(node, query)
+        hits = self.actor.search_sparse(
+            using.number, query.vector, len(candidates), idf=using.idf, only=only
+        )
+        scores, slots = await search.pick(self.actor, p, hits.scores[0], hits.slots[0])
+        return Ranked(slots, scores.astype(np.float64))
+
+    async def by_id(self, node: Node) -> Ranked:
+        """No query and no prefetches: the first points in id order that pass the node's filter,
+        each scored 1.0 (Qdrant's answer to a query-less prefetch)."""
+        end = node.offset + node.limit
+        selection = await self.select(node.filter)
+        if selection is None:
+            keys, _ = self.actor.scroll(None, end)
+        else:
+            keys, _ = points._scroll_selected(self.actor, selection.mask, None, end)
+        slots = self.actor.slots_of(keys)[node.offset : end]
+        return Ranked(slots, np.ones(len(slots), dtype=np.float64))
+
+    async def kept(self, node: Node, candidates: I64) -> I64:
+        """The candidates still live (each still its point's slot) that the node's filter keeps."""
+        selection = await self.select(node.filter)
+        current = self.actor.slots_of(self.actor.keys_of_slots(candidates)) == candidates
+        candidates = candidates[current]
+        if isinstance(node.using, DenseSpec):  # only points carrying the vector are scored
+            candidates = candidates[self.actor.present_mask(node.using.number)[candidates]]
+        if selection is not None:
+            inside = candidates < len(selection.mask)
+            inside[inside] = selection.mask[candidates[inside]]
+            candidates = candidates[inside]
+        return candidates
+
+
+_EMPTY = Ranked(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+def _plan(node: Node, query: Nearest) -> search.Plan:
+    """The plain-search plan of one node (its filter is applied by the caller)."""
+    assert node.using is not None
+    return search.Plan(
+        using=node.using,
+        query=query.vector,
+        limit=node.limit,
+        offset=node.offset,
+        score_threshold=node.score_threshold,
+        selector=shapes.NO_PAYLOAD,
+        with_vector=[],
+        ef=node.ef,
+        exact=node.exact,
+        exclude_slot=-1,
+        mmr=query.mmr,
+    )
+
+
+def _union(sources: list[Ranked]) -> I64:
+    if not sources:
+        return _EMPTY.slots
+    return np.unique(np.concatenate([s.slots for s in sources]))
+
+
+def _fused(node: Node, query: Fuse, sources: list[Ranked]) -> Ranked:
+    end = node.offset + node.limit
+    if query.method == "rrf":
+        slots, scores = fusion.rrf(
+            [s.slots.tolist() for s in sources], limit=end, k=query.k, weights=query.weights
+        )
+    else:
+        slots, scores = fusion.dbsf(
+            [(s.slots.tolist(), s.scores.tolist()) for s in sources], limit=end
+        )
+    kept = np.asarray(slots, dtype=np.int64)
+    fused = np.asarray(scores, dtype=np.float64)
+    if node.score_threshold is not None:
+        keep = fused >= node.score_threshold
+        kept, fused = kept[keep], fused[keep]
+    return Ranked(kept[node.offset :], fused[node.offset :])
+
+
+def exact_scores(distance: Distance, vectors: F32, query: F32) -> F32:
+    """Each row's score against the query, with Qdrant's meaning (Cosine on unit vectors)."""
+    if distance is Distance.EUCLID:
+        diff = vectors - query
+        out: F32 = np.sqrt(np.einsum("ij,ij->i", diff, diff, dtype=np.float32))
+    elif distance is Distance.MANHATTAN:
+        out = np.abs(vectors - query).sum(axis=1, dtype=np.float32)
+    else:
+        out = vectors @ query
+    return out
