@@ -1,7 +1,8 @@
 """The import arrows of ARCHITECTURE.md: http -> services -> actors -> (wal, storage, ann,
 payload).
 
-zoro/payload (filtering and payload indexes) sits beside wal, storage and ann."""
+zoro/payload (filtering and payload indexes) sits beside wal, storage and ann; zoro/sparse and
+zoro/multi (sparse vectors, multivectors) too, using storage's record file."""
 
 import ast
 from pathlib import Path
@@ -28,12 +29,13 @@ ALLOWED = {
     "ann": set(),
     "payload": set(),
     "sparse": {"storage"},  # its row file reuses the storage engine's file helpers
-    "actors": {"wal", "storage", "ann", "payload", "sparse"},
+    "multi": {"storage"},  # likewise (its FAISS calls are its own, not zoro.ann's)
+    "actors": {"wal", "storage", "ann", "payload", "sparse", "multi"},
     "services": {"actors"},
     "http": {"services"},
     "client": set(),
 }
-NO_TRIO = {"wal", "storage", "ann", "payload", "sparse"}
+NO_TRIO = {"wal", "storage", "ann", "payload", "sparse", "multi"}
 
 
 def _imports(path: Path) -> set[str]:
