@@ -199,3 +199,27 @@ def test_a_document_longer_than_a_block_gets_its_own() -> None:
     index.add([1, 2, 3], [3, 25, 3], np.concatenate([small, big, small]))
     assert np.array_equal(index.rows_of(2), big)
     _check(index, {1: small, 2: big, 3: small}, rng.normal(size=(2, DIM)), 3)
+
+
+def test_rescore_scores_given_slots_only() -> None:
+    index, docs = _filled(Distance.EUCLID, 60, seed=13)
+    rng = np.random.default_rng(14)
+    query = rng.normal(size=(3, DIM))
+    some = list(docs)[:12]
+    scores, slots = index.rescore(query, [*some, -5, 10**7, some[0]])
+    want = brute_force(Distance.EUCLID, query, {s: docs[s] for s in some}, 12)
+    assert slots.tolist() == [s for s, _ in want]
+    np.testing.assert_allclose(scores, [v for _, v in want], rtol=2e-4)
+    assert index.rescore(query, some, 3)[1].tolist() == [s for s, _ in want[:3]]
+    assert index.rescore(query, [])[1].tolist() == []
+    assert index.remove([-1, 10**7]) == 0
+
+
+def test_a_graph_of_nothing_then_fresh_documents() -> None:
+    index = MultiIndex(DIM, Distance.DOT)
+    index.build_graph()
+    assert index.statistics().graph_rows == 0
+    rng = np.random.default_rng(15)
+    counts, rows = random_docs(rng, 30, DIM)
+    index.add(range(30), counts, rows)
+    _check(index, dict(enumerate(split(counts, rows))), rng.normal(size=(2, DIM)), 5)

@@ -61,9 +61,9 @@ class MultiSettings:
     first_block_rows: int = 256  # a small collection starts small
     compact_dead_fraction: float = 0.125  # compact a block once this much of it is dead
     graph_m: int = 16
-    graph_ef_construct: int = 100
+    graph_ef_construct: int = 40
     graph_ef_search: int = 64
-    candidates_per_row: int = 32  # graph neighbours per query row (at least k)
+    candidates_per_row: int = 64  # graph neighbours per query row (at least k)
     exact_filtered_rows: int = 32_768  # a filter leaving fewer rows than this: exact search
     graph_min_rows: int = 65_536  # `wants_graph` below this many fresh rows: exact is cheap
 
@@ -86,8 +86,16 @@ class GraphJob:
     that the index no longer writes (sealed blocks; the slots were copied), so it may run in
     a worker thread while the owner adds and removes documents."""
 
-    def __init__(self, distance: Distance, settings: MultiSettings, parts: list[tuple[F32, I64]]):
-        self.block_ids: frozenset[int] = frozenset()
+    def __init__(
+        self,
+        dimension: int,
+        distance: Distance,
+        settings: MultiSettings,
+        parts: list[tuple[F32, I64]],
+        block_ids: frozenset[int],
+    ) -> None:
+        self.block_ids = block_ids
+        self._dimension = dimension
         self._distance = distance
         self._settings = settings
         self._parts = parts
@@ -98,14 +106,13 @@ class GraphJob:
         """Train the 8-bit codes on a sample and build the graph. Blocking (seconds to minutes;
         FAISS uses its OpenMP threads); call from a worker thread."""
         rows = [r for r, _ in self._parts]
-        dimension = rows[0].shape[1] if rows else 1
         index = _faiss.new_graph(
-            dimension,
+            self._dimension,
             self._distance,
             m=self._settings.graph_m,
             ef_construct=self._settings.graph_ef_construct,
         )
-        _faiss.train(index, _sample(rows, _TRAIN_ROWS, dimension))
+        _faiss.train(index, _sample(rows, _TRAIN_ROWS, self._dimension))
         labels: list[I64] = []
         for part_rows, part_slots in self._parts:
             live = part_slots >= 0
@@ -242,6 +249,21 @@ class MultiIndex:
         total, slots = scoring.top_k(total, slots, k)
         return scoring.to_scores(self.distance, total), slots
 
+    def rescore(
+        self, query: npt.ArrayLike, slots: npt.ArrayLike, k: int | None = None
+    ) -> tuple[F32, I64]:
+        """Exact MaxSim of these slots only (candidates from elsewhere, such as a prefetch):
+        (scores, slots) best first, the k best (all when None); absent slots are left out.
+        Raises as `search` does."""
+        q = self.check_query(query)
+        wanted = np.unique(np.asarray(slots, dtype=np.int64).reshape(-1))
+        wanted = wanted[self._present(wanted)]
+        if k is not None and k < 0:
+            raise ValueError(f"k must not be negative, got {k}")
+        limit = len(wanted) if k is None else k
+        total, found = scoring.top_k(self._rescore(q, wanted), wanted, limit)
+        return scoring.to_scores(self.distance, total), found
+
     def check_query(self, query: npt.ArrayLike) -> F32:
         """The query as C-contiguous float32 rows of this width (normalised for Cosine)."""
         arr = np.asarray(query, dtype=np.float64)
@@ -311,9 +333,9 @@ class MultiIndex:
             raise ValueError(f"no graph for {self.distance.value}: its searches stay exact")
         self._seal_tail()
         parts = [(b.rows[: b.n], b.row_slot[: b.n].copy()) for b in self._blocks.values()]
-        job = GraphJob(self.distance, self.settings, parts)
-        job.block_ids = frozenset(self._blocks)
-        return job
+        return GraphJob(
+            self.dimension, self.distance, self.settings, parts, frozenset(self._blocks)
+        )
 
     def install_graph(self, job: GraphJob) -> None:
         """Use a built graph from now on (replacing any previous one)."""
@@ -418,7 +440,7 @@ class MultiIndex:
         return self._live
 
     def _present(self, slots: I64) -> Mask:
-        inside = slots < len(self._count_of)
+        inside = (slots >= 0) & (slots < len(self._count_of))
         out = np.zeros(len(slots), dtype=bool)
         out[inside] = self._count_of[slots[inside]] > 0
         return out
