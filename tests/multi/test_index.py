@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.multi.reference import brute_force, random_docs, split
 from zoro.errors import DimensionMismatch, MultivectorError
@@ -223,3 +225,36 @@ def test_a_graph_of_nothing_then_fresh_documents() -> None:
     counts, rows = random_docs(rng, 30, DIM)
     index.add(range(30), counts, rows)
     _check(index, dict(enumerate(split(counts, rows))), rng.normal(size=(2, DIM)), 5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    steps=st.lists(st.sampled_from(["add", "remove", "graph", "search"]), min_size=1, max_size=12),
+)
+def test_any_sequence_of_writes_searches_like_the_reference(seed: int, steps: list[str]) -> None:
+    rng = np.random.default_rng(seed)
+    index = MultiIndex(DIM, Distance.DOT, MultiSettings(block_bytes=4 * DIM * 12))
+    docs: dict[int, np.ndarray] = {}
+    for step in steps:
+        if step == "add":
+            n = int(rng.integers(1, 8))
+            slots = rng.choice(40, size=n, replace=False)
+            counts, rows = random_docs(rng, n, DIM, max_rows=5)
+            index.add(slots, counts, rows)
+            docs.update(zip(slots.tolist(), split(counts, rows), strict=True))
+        elif step == "remove" and docs:
+            gone = rng.choice(list(docs), size=int(rng.integers(1, len(docs) + 1)), replace=False)
+            assert index.remove(gone) == len(gone)
+            for slot in gone.tolist():
+                del docs[slot]
+        elif step == "graph":
+            index.build_graph()
+        assert len(index) == len(docs)
+        assert index.statistics().rows == sum(len(m) for m in docs.values())
+        _check(index, docs, rng.normal(size=(2, DIM)), 5, exact=True)
+        _, found = index.search(rng.normal(size=(2, DIM)), 5)
+        assert len(found) == min(5, len(docs))
+        assert set(found.tolist()) <= set(docs)
+    for slot, matrix in docs.items():
+        assert np.array_equal(index.rows_of(slot), matrix)

@@ -96,13 +96,15 @@ def decode_record(
 
 class MultiRows(RecordFile):
     """The record file of one multivector name: batch appends at `end`, reads by offset, and a
-    front-to-back scan. Blocking; one owner (the collection actor) at a time."""
+    front-to-back scan. Blocking; one owner (the collection actor) at a time. Make one with
+    `create_with` / `open_with`: the inherited `create` / `open` know no dimension (0), so
+    their files take no rows."""
 
     HEADER = HEADER
     MAGIC = MAGIC
     VERSION = VERSION
 
-    dimension: int
+    dimension: int = 0
 
     @classmethod
     def create_with(cls, path: Path, dimension: int) -> Self:
