@@ -21,11 +21,15 @@ slot per row, a few int64 per document and per slot; the graph adds its neighbou
 quarter of the raw size for its 8-bit codes and one int64 per sub-vector.
 `statistics()` reports it.
 
-Threads: all methods belong to one owner (the collection actor). `search` only reads, so
-several searches may run at once in worker threads, but never beside `add`, `remove` or
-`install_graph`. A graph is built in three steps so that the slow one runs in a worker thread
-while the owner keeps applying writes: `job = index.prepare_graph()` (owner),
-`job.run()` (any thread, blocking), `index.install_graph(job)` (owner).
+Threads: all methods belong to one owner (the collection actor). `search` and `rescore` only
+read (besides a cache of the live slots, which two searches may both fill, harmlessly), so
+several may run at once in worker threads, but never beside `add`, `remove` or
+`install_graph`. Exact search costs rows x query rows x dimension multiply-adds (about 100 ms
+for 640,000 rows of 128 against 16 query rows on one core): beyond a few thousand rows it
+belongs in a worker thread, like any scan. A graph is built in three steps so that the slow
+one runs in a worker thread while the owner keeps applying writes: `job =
+index.prepare_graph()` (owner), `job.run()` (any thread, blocking), `index.install_graph(job)`
+(owner).
 """
 
 from __future__ import annotations
