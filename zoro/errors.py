@@ -3,6 +3,8 @@
 ZoroError
  +-- BadRequest (400)                 bad input; the message names the field
  |    +-- DimensionMismatch
+ |    +-- SparseVectorError
+ |    +-- MultivectorError             a malformed matrix (ragged, wrong width, non-finite, empty)
  +-- Unauthorized (401)
  +-- Forbidden (403)
  +-- NotFound (404)
@@ -56,6 +58,16 @@ class SparseVectorError(BadRequest, ValueError):
     def __init__(self, row: int, fault: str) -> None:
         super().__init__(f"sparse vector {row}: {fault}")
         self.row = row
+        self.fault = fault
+
+
+class MultivectorError(BadRequest, ValueError):
+    """A malformed multivector (a matrix of rows): `field` names where it came from on the wire
+    (`vector.colbert` of point 3, say), `fault` says what is wrong."""
+
+    def __init__(self, field: str, fault: str) -> None:
+        super().__init__(f"{field}: {fault}")
+        self.field = field
         self.fault = fault
 
 
