@@ -2,8 +2,7 @@
 payload).
 
 zoro/payload (filtering and payload indexes) sits beside wal, storage and ann; zoro/sparse and
-zoro/multi (the sparse and multivector indexes) too; zoro/multi's row file still uses storage's
-record file."""
+zoro/multi (the sparse and multivector indexes) too. Their row files belong to storage."""
 
 import ast
 from pathlib import Path
@@ -32,7 +31,7 @@ ALLOWED = {
     "ann": set(),
     "payload": set(),
     "sparse": set(),
-    "multi": {"storage"},  # its row file reuses the storage engine's file helpers
+    "multi": set(),
     "actors": {"wal", "storage", "ann", "payload", "sparse", "multi"},
     "services": {"actors"},
     "http": {"services"},

@@ -121,6 +121,7 @@ class DenseSpec:
     size: int
     distance: Distance
     options: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    multi: bool = False  # a multivector (a matrix per point, scored by MaxSim)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,17 +155,23 @@ class VectorConfig:
         return max(numbers, default=-1) + 1
 
     def dense_numbers(self) -> dict[int, int]:
-        """number -> size of every dense vector: the store's view (it knows no names)."""
-        return {s.number: s.size for s in self.dense.values()}
+        """number -> size of every dense vector (one row per point): the store's view (it
+        knows no names)."""
+        return {s.number: s.size for s in self.dense.values() if not s.multi}
+
+    def multi_numbers(self) -> dict[int, int]:
+        """number -> row size of every multivector."""
+        return {s.number: s.size for s in self.dense.values() if s.multi}
 
     def sparse_numbers(self) -> list[int]:
         return sorted(s.number for s in self.sparse.values())
 
     def is_single(self) -> bool:
         """Exactly one dense vector, number 0, and nothing else: the version-1 shape."""
-        return (
-            not self.sparse and len(self.dense) == 1 and next(iter(self.dense.values())).number == 0
-        )
+        if self.sparse or len(self.dense) != 1:
+            return False
+        only = next(iter(self.dense.values()))
+        return only.number == 0 and not only.multi
 
     @property
     def first_dense(self) -> tuple[str, DenseSpec] | None:
@@ -196,7 +203,17 @@ class SparseColumn:
     rows: SparseBatch
 
 
-Column = DenseColumn | SparseColumn
+@dataclass(frozen=True, slots=True, eq=False)
+class MultiColumn:
+    """One multivector's matrices for the points of a batch that carry it: `counts[j]` rows of
+    `rows` (all matrices stacked, in batch order) belong to the j-th point that carries it."""
+
+    present: npt.NDArray[np.bool_]
+    counts: npt.NDArray[np.int64]
+    rows: Vectors
+
+
+Column = DenseColumn | SparseColumn | MultiColumn
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -105,7 +105,6 @@ UNSUPPORTED: list[tuple[str, Any, str]] = [
     ),
     ("geo_polygon", {"key": "loc", "geo_polygon": {"exterior": {"points": []}}}, "geo_polygon"),
     ("nested", {"nested": {"key": "offers", "filter": {"must": [GOOD]}}}, "nested"),
-    ("has_vector", {"has_vector": "image"}, "has_vector"),
     ("text", {"key": "a", "match": {"text": "hello"}}, "text"),
     ("text_any", {"key": "a", "match": {"text_any": "hello world"}}, "text_any"),
     ("phrase", {"key": "a", "match": {"phrase": "hello world"}}, "phrase"),

@@ -156,6 +156,42 @@ def test_named_optional_and_sparse_vectors_match_local_mode(
     assert info.sparse_vectors == SPARSE
 
 
+def test_has_vector_matches_local_mode(
+    loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str],
+) -> None:
+    local, remote, _server, name = loaded
+    has = models.HasVectorCondition
+    unindexed = models.FieldCondition(key="i", range=models.Range(lt=60))
+    filters = [
+        models.Filter(must=[has(has_vector="text")]),
+        models.Filter(must_not=[has(has_vector="words")]),
+        models.Filter(must=[has(has_vector="image"), has(has_vector="words")]),
+        # beside a condition no index answers: the scan of payloads sees has_vector too
+        models.Filter(should=[has(has_vector="text"), unindexed]),
+        models.Filter(
+            min_should=models.MinShould(conditions=[has(has_vector="text"), unindexed], min_count=2)
+        ),
+    ]
+    for flt in filters:
+        assert (
+            remote.count(name, count_filter=flt).count == local.count(name, count_filter=flt).count
+        )
+        lp, rp = (c.scroll(name, scroll_filter=flt, limit=N)[0] for c in (local, remote))
+        assert [p.id for p in rp] == [p.id for p in lp]
+        query = [0.1, 0.2, 0.3]
+        _same(
+            *(
+                c.query_points(name, query, using="text", query_filter=flt, limit=10).points
+                for c in (local, remote)
+            )
+        )
+    with httpx.Client(base_url=_server.url, timeout=30) as http:
+        body = {"filter": {"must": [{"has_vector": "nope"}]}}
+        r = http.post(f"/collections/{name}/points/count", json=body)
+        assert r.status_code == 400
+        assert "no vector named 'nope'" in r.json()["status"]["error"]
+
+
 def test_a_crash_and_restart_keep_every_vector(
     loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str],
 ) -> None:
@@ -211,3 +247,82 @@ def test_sparse_only_collection_and_bad_vectors(
             assert r.status_code == 400, (bad, r.text)
             assert text in r.json()["status"]["error"], (bad, r.text)
         assert http.post("/collections/sp/points/count", json={}).json()["result"]["count"] == 2
+
+
+@pytest.mark.parametrize(
+    "distance",
+    [
+        models.Distance.COSINE,
+        models.Distance.DOT,
+        models.Distance.EUCLID,
+        models.Distance.MANHATTAN,
+    ],
+)
+def test_multivectors_match_local_mode(
+    loaded: tuple[QdrantClient, QdrantClient, ServerProcess, str], distance: models.Distance
+) -> None:
+    """A multivector (MaxSim) beside a plain dense vector: plain queries, a dense prefetch
+    re-scored by the multivector (the usual late-interaction rerank), retrieve, and a crash."""
+    local, _, server, _ = loaded
+    remote = QdrantClient(url=server.url, timeout=30)
+    name = f"mv{next(_names)}"
+    multi = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+    config = {
+        "colbert": models.VectorParams(size=4, distance=distance, multivector_config=multi),
+        "dense": models.VectorParams(size=4, distance=models.Distance.DOT),
+    }
+    rng = np.random.default_rng(3)
+    points = []
+    for i in range(80):
+        vector: dict[str, Any] = {"dense": rng.normal(size=4).round(3).tolist()}
+        if i % 7:
+            rows = int(rng.integers(1, 5))
+            vector["colbert"] = rng.normal(size=(rows, 4)).round(3).tolist()
+        points.append(models.PointStruct(id=i, vector=vector, payload={"i": i}))
+    for client in (local, remote):
+        client.create_collection(name, vectors_config=config)
+        client.upsert(name, points)
+    assert remote.get_collection(name).config.params.vectors == config
+    try:
+        for _ in range(2):
+            query = rng.normal(size=(3, 4)).round(3).tolist()
+            _same(
+                *(
+                    c.query_points(name, query, using="colbert", limit=10).points
+                    for c in (local, remote)
+                )
+            )
+            rerank = models.Prefetch(query=rng.normal(size=4).tolist(), using="dense", limit=30)
+            _same(
+                *(
+                    c.query_points(name, query, using="colbert", prefetch=rerank, limit=5).points
+                    for c in (local, remote)
+                )
+            )
+        got = [c.retrieve(name, [0, 1, 2], with_vectors=True) for c in (local, remote)]
+        for lp, rp in zip(*got, strict=True):
+            _same_vectors(lp.vector, rp.vector)
+        server.kill()
+        server.start()
+        remote.close()
+        remote = QdrantClient(url=server.url, timeout=30)
+        query = rng.normal(size=(2, 4)).round(3).tolist()
+        _same(
+            *(
+                c.query_points(name, query, using="colbert", limit=10).points
+                for c in (local, remote)
+            )
+        )
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            bad = {"points": [{"id": 1, "vector": {"colbert": [[1.0, 2.0]]}}]}
+            r = http.put(f"/collections/{name}/points", json=bad)
+            assert r.status_code == 400
+            assert "colbert" in r.json()["status"]["error"]
+            r = http.put(
+                f"/collections/{name}/points",
+                json={"points": [{"id": 1, "vector": {"colbert": []}}]},
+            )
+            assert r.status_code == 400
+            assert "non-empty" in r.json()["status"]["error"]
+    finally:
+        remote.close()

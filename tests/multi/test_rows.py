@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from tests.multi.reference import random_docs, split
 from zoro.errors import CorruptionError
-from zoro.multi import MultiRows
-from zoro.multi.rows import HEADER, decode_record, encode_records
+from zoro.storage.multi_rows import HEADER, MultiRows, decode_record, encode_records
 
 DIM = 5
 

@@ -15,13 +15,13 @@ from zoro.settings import StorageSettings
 from zoro.sparse import SparseBatch
 from zoro.storage import CollectionStore
 from zoro.storage._plan import Layout
-from zoro.types import DeleteBatch, DenseColumn, SparseColumn, UpsertBatch, keys_of
+from zoro.types import DeleteBatch, DenseColumn, MultiColumn, SparseColumn, UpsertBatch, keys_of
 from zoro.wal._codec import decode_body, encode_body
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-LAYOUT = Layout({0: 3, 2: 5}, (1,))
+LAYOUT = Layout({0: 3, 2: 5}, (1,), {4: 2})
 Model = dict[int, dict[int, object]]  # id -> vector number -> row (ndarray or (indices, values))
 
 
@@ -29,7 +29,7 @@ def _batch(rng: np.random.Generator, ids: list[int]) -> tuple[UpsertBatch, Model
     """Each point carries each vector with probability 1/2."""
     n = len(ids)
     model: Model = {i: {} for i in ids}  # the last occurrence of an id wins
-    columns: dict[int, DenseColumn | SparseColumn] = {}
+    columns: dict[int, DenseColumn | SparseColumn | MultiColumn] = {}
     for number, size in LAYOUT.dense.items():
         present = rng.random(n) < 0.5
         rows = rng.normal(size=(int(present.sum()), size)).astype(np.float32)
@@ -42,6 +42,11 @@ def _batch(rng: np.random.Generator, ids: list[int]) -> tuple[UpsertBatch, Model
     columns[1] = SparseColumn(
         present, SparseBatch.from_lists([i for i, _ in lists], [v for _, v in lists])
     )
+    present = rng.random(n) < 0.5
+    counts = rng.integers(1, 4, size=int(present.sum()))
+    columns[4] = MultiColumn(
+        present, counts, rng.normal(size=(int(counts.sum()), 2)).astype(np.float32)
+    )
     for position, i in enumerate(ids):
         model[i] = {}
         for number, column in columns.items():
@@ -50,6 +55,9 @@ def _batch(rng: np.random.Generator, ids: list[int]) -> tuple[UpsertBatch, Model
             row = int(np.count_nonzero(column.present[:position]))
             if isinstance(column, DenseColumn):
                 model[i][number] = column.rows[row]
+            elif isinstance(column, MultiColumn):
+                start = int(column.counts[:row].sum())
+                model[i][number] = column.rows[start : start + column.counts[row]]
             else:
                 model[i][number] = column.rows.row(row)
     payloads = [b"{}"] * n
@@ -81,6 +89,12 @@ def _check(store: CollectionStore, model: Model) -> None:
             np.testing.assert_array_equal(got.values, values)
         else:
             assert sparse[k] is None
+    matrices = store.multi_of_slots(slots, 4)
+    for k, i in enumerate(ids):
+        if 4 in model[i]:
+            np.testing.assert_array_equal(matrices[k], model[i][4])
+        else:
+            assert matrices[k] is None
 
 
 def test_columns_round_trip_the_wal_codec() -> None:
@@ -94,7 +108,7 @@ def test_columns_round_trip_the_wal_codec() -> None:
     for number, column in op.columns.items():
         other = again.columns[number]
         np.testing.assert_array_equal(other.present, column.present)
-        if isinstance(column, DenseColumn):
+        if isinstance(column, DenseColumn | MultiColumn):
             np.testing.assert_array_equal(other.rows, column.rows)
         else:
             assert isinstance(other, SparseColumn)
@@ -148,7 +162,7 @@ def test_a_vector_added_or_dropped_between_opens(tmp_path: Path) -> None:
     store.checkpoint()
     store.close()
     # vector 2 dropped, vector 7 added: no slot carries 7, and 2's files are gone
-    changed = Layout({0: 3, 7: 2}, (1,))
+    changed = Layout({0: 3, 7: 2}, (1,), {4: 2})
     store = CollectionStore.open(tmp_path / "c", changed, settings)
     assert not store.present_mask(7).any()
     assert store.vector_rows(7).shape == (10, 2)

@@ -274,7 +274,9 @@ class CollectionActor:
             opened.store,
             opened.indexes,
             opened.sparse,
+            opened.multi,
             opened.payload,
+            self.vectors,
             name=self.name,
             settings=self._settings.actor,
             search_limiter=self._search_limiter,
@@ -284,6 +286,7 @@ class CollectionActor:
             self.name,
             opened.store,
             opened.indexes,
+            opened.multi,
             opened.payload,
             ann_limiter=self._ann_limiter,
             io_limiter=self._io_limiter,
@@ -380,6 +383,24 @@ class CollectionActor:
 
     def payloads_of_slots(self, slots: npt.NDArray[np.int64]) -> list[bytes]:
         return self.store.payloads_of_slots(slots)
+
+    def search_multi(
+        self,
+        using: int,
+        query: Vectors,
+        k: int,
+        *,
+        exact: bool = False,
+        only: Selection | None = None,
+    ) -> Hits:
+        """Best k hits by multivector number `using` (see Reader.search_multi)."""
+        return self._reads().search_multi(using, query, k, exact=exact, only=only)
+
+    def rescore_multi(self, using: int, query: Vectors, slots: npt.NDArray[np.int64]) -> Hits:
+        return self._reads().rescore_multi(using, query, slots)
+
+    def multi_of_slots(self, slots: npt.NDArray[np.int64], number: int) -> list[Vectors | None]:
+        return self.store.multi_of_slots(slots, number)
 
     def vectors_of_slots(self, slots: npt.NDArray[np.int64], number: int = 0) -> Vectors:
         return self.store.vectors_of_slots(slots, number)

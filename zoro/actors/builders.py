@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from zoro.ann import SealJob, SealResult, SegmentedIndex
+    from zoro.multi import MultiIndex
     from zoro.payload import PayloadIndexes
     from zoro.storage import CollectionStore
 
@@ -38,6 +39,7 @@ BUILD_RETRY_S = 5.0
 # After this long without new points, a fresh segment of at least this many is indexed.
 IDLE_SEAL_S = 1.0
 IDLE_SEAL_MIN_POINTS = 1_000
+MULTI_GRAPH_CHECK_S = 5.0
 
 
 class Builders:
@@ -48,6 +50,7 @@ class Builders:
         name: str,
         store: CollectionStore,
         indexes: dict[int, SegmentedIndex],
+        multi: dict[int, MultiIndex],
         payload: PayloadIndexes,
         *,
         ann_limiter: trio.CapacityLimiter,
@@ -56,10 +59,11 @@ class Builders:
         self._name = name
         self._store = store
         self._indexes = indexes  # one per dense vector, each with its own sealing task
+        self._multi = multi  # one per multivector, each with its own graph task
         self._payload = payload
         self._ann_limiter = ann_limiter  # index builds
         self._io_limiter = io_limiter
-        self._index_wakeups = {number: trio.Event() for number in indexes}
+        self._index_wakeups = {number: trio.Event() for number in (*indexes, *multi)}
         self._persist_wanted = trio.Event()
         self._payload_wakeup = trio.Event()
         self._payload_built = trio.Event()
@@ -96,6 +100,8 @@ class Builders:
         async with trio.open_nursery() as nursery:
             for number in self._indexes:
                 nursery.start_soon(self._index_builder, number)
+            for number in self._multi:
+                nursery.start_soon(self._multi_graph_builder, number)
             nursery.start_soon(self._index_persister)
             nursery.start_soon(self._payload_index_builder)
 
@@ -186,6 +192,27 @@ class Builders:
         if not index.freeze_fresh(IDLE_SEAL_MIN_POINTS):
             await self._index_wakeups[number].wait()
             self._index_wakeups[number] = trio.Event()
+
+    async def _multi_graph_builder(self, number: int) -> None:
+        """(Re)build multivector `number`'s candidate graph in a thread whenever its index asks
+        for one (many rows outside the graph, or many dead in it); checked after points arrive
+        and every few seconds. The graph is not persisted: after a restart exact MaxSim serves
+        until it is rebuilt."""
+        index = self._multi[number]
+        while True:
+            with trio.move_on_after(MULTI_GRAPH_CHECK_S):
+                await self._index_wakeups[number].wait()
+            self._index_wakeups[number] = trio.Event()
+            if not index.wants_graph():
+                continue
+            job = index.prepare_graph()
+            try:
+                await trio.to_thread.run_sync(job.run, limiter=self._ann_limiter)
+            except (ZoroError, OSError, MemoryError) as exc:
+                log.warning("collection %s: multivector graph failed: %s", self._name, exc)
+                await trio.sleep(BUILD_RETRY_S)
+                continue
+            index.install_graph(job)
 
     async def _build(self, job: SealJob) -> SealResult:
         return await run_stoppable(job.run, job.cancel, self._ann_limiter)

@@ -58,6 +58,7 @@ class Committer:
         self._wal = opened.wal
         self._indexes = opened.indexes
         self._sparse = opened.sparse
+        self._multi = opened.multi
         self._payload = opened.payload
         self._reader = reader
         self._builders = builders
@@ -232,6 +233,13 @@ class Committer:
             if len(change.added_slots):
                 assert change.added_sparse is not None
                 sparse.add(change.added_slots, change.added_sparse)
+        for number, multi in self._multi.items():
+            change = result.vectors[number]
+            if len(change.removed_slots):
+                multi.remove(change.removed_slots)
+            if len(change.added_slots):
+                assert change.added_counts is not None and change.added_multi is not None
+                multi.add(change.added_slots, change.added_counts, change.added_multi)
         if len(result.added_slots):
             self._builders.points_added()
             payload = self._payload

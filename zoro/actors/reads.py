@@ -28,19 +28,22 @@ from zoro.actors.planner import (
 from zoro.actors.threads import SearchThreads
 from zoro.ann.scores import empty_result
 from zoro.ann.subset import search_subset
-from zoro.errors import Overloaded
+from zoro.errors import BadRequest, Overloaded
 from zoro.payload import apply_scan, prepare
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy.typing as npt
+
     from zoro.actors.planner import SearchPlan
     from zoro.ann import SegmentedIndex
+    from zoro.multi import MultiIndex
     from zoro.payload import Condition, PayloadIndexes
     from zoro.settings import ActorSettings
     from zoro.sparse import SparseBatch, SparseIndex
     from zoro.storage import CollectionStore
-    from zoro.types import Vectors
+    from zoro.types import VectorConfig, Vectors
 
 T = TypeVar("T")
 
@@ -58,7 +61,9 @@ class Reader:
         store: CollectionStore,
         indexes: dict[int, SegmentedIndex],
         sparse: dict[int, SparseIndex],
+        multi: dict[int, MultiIndex],
         payload: PayloadIndexes,
+        vectors: VectorConfig,
         *,
         name: str,
         settings: ActorSettings,
@@ -69,6 +74,8 @@ class Reader:
         self._store = store
         self._indexes = indexes  # by dense vector number
         self._sparse = sparse  # by sparse vector number
+        self._multi = multi  # by multivector number
+        self._vectors = vectors  # names -> numbers
         self._payload = payload
         self._limiter = search_limiter
         self._guard = guard
@@ -87,6 +94,13 @@ class Reader:
         self._guard()
         return self._store
 
+    def _vector_mask(self, name: str) -> npt.NDArray[np.bool_]:
+        """`has_vector`: does each slot carry the vector `name`?"""
+        spec = self._vectors.dense.get(name) or self._vectors.sparse.get(name)
+        if spec is None:
+            raise BadRequest(f"has_vector: no vector named {name!r} in this collection")
+        return self._store.present_mask(spec.number)
+
     async def select(self, condition: Condition, *, bounded: bool = True) -> Selection:
         """The live points that satisfy `condition`, as of the moment this returns.
 
@@ -102,7 +116,7 @@ class Reader:
             return cached
         payload.note_filter(condition)
         live = store.live_mask()
-        prepared = prepare(condition, live, payload, store)
+        prepared = prepare(condition, live, payload, store, self._vector_mask)
         mask = prepared.candidates
         if prepared.residual is not None:
             if scans_inline(int(np.count_nonzero(mask))):
@@ -113,7 +127,8 @@ class Reader:
                 if len(live) > len(mask):  # slots written while the thread ran: check them here
                     newer = live.copy()
                     newer[: len(mask)] = False
-                    extra = apply_scan(prepare(condition, newer, payload, store), store)
+                    again = prepare(condition, newer, payload, store, self._vector_mask)
+                    extra = apply_scan(again, store)
                     extra[: len(mask)] = mask
                     mask = extra
                 mask &= live  # and drop the points deleted meanwhile
@@ -172,6 +187,21 @@ class Reader:
             query.indices, query.values, k, allowed=allowed, idf=idf
         )
         return Hits([scores], [slots])
+
+    def search_multi(
+        self, number: int, query: Vectors, k: int, *, exact: bool, only: Selection | None
+    ) -> Hits:
+        """Best k hits by multivector `number` (MaxSim), on the event loop: the index is
+        mutated by applies on this same thread. (A big collection's exact scan is slow here;
+        zoro.multi's graph keeps the usual query short.)"""
+        allowed = None if only is None else only.mask
+        scores, slots = self._multi[number].search(query, k, allowed=allowed, exact=exact)
+        return Hits([scores], [slots])
+
+    def rescore_multi(self, number: int, query: Vectors, slots: npt.NDArray[np.int64]) -> Hits:
+        """Exact MaxSim of these slots only (a prefetch's candidates), best first."""
+        scores, found = self._multi[number].rescore(query, slots)
+        return Hits([scores], [found])
 
     def plan(
         self,

@@ -16,6 +16,7 @@ import numpy as np
 
 from zoro.ann import SegmentedIndex
 from zoro.errors import CorruptionError
+from zoro.multi import MultiIndex
 from zoro.payload import PayloadIndexes
 from zoro.sparse import SparseIndex
 from zoro.storage import CollectionStore, Layout
@@ -90,12 +91,14 @@ def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
 @dataclass(slots=True)
 class Opened:
     """A recovered collection: what its actor owns while it serves. `indexes`: one ANN index
-    per dense vector, `sparse`: one inverted index per sparse vector, by vector number."""
+    per dense vector, `sparse`: one inverted index per sparse vector, `multi`: one MaxSim index
+    per multivector, by vector number."""
 
     store: CollectionStore
     wal: WalWriter
     indexes: dict[int, SegmentedIndex]
     sparse: dict[int, SparseIndex]
+    multi: dict[int, MultiIndex]
     payload: PayloadIndexes
     replayed_records: int
 
@@ -111,14 +114,16 @@ def ann_dir(directory: Path, number: int) -> Path:
 
 def open_collection(entry: CollectionEntry, directory: Path, settings: Settings) -> Opened:
     """Open the durable state (see `open_durable`), then load the ANN indexes and the payload
-    indexes over it and build the sparse indexes from their files. Blocking (seconds for a big
-    collection): run it in a worker thread."""
+    indexes over it and build the sparse and multivector indexes from their files. Blocking
+    (seconds for a big collection): run it in a worker thread."""
     durable = open_durable(directory, Layout.of(entry.vectors), settings)
     store = durable.store
     try:
         live = store.live_mask()
         indexes = {}
         for spec in entry.vectors.dense.values():
+            if spec.multi:
+                continue
             carried = np.flatnonzero(live & store.present_mask(spec.number)).astype(np.int64)
             indexes[spec.number] = SegmentedIndex.open(
                 ann_dir(directory, spec.number),
@@ -137,11 +142,17 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
                 index.add(slots, batch)
             index.compact()
             sparse[number] = index
+        multi = {}
+        for spec in entry.vectors.dense.values():
+            if spec.multi:
+                multi[spec.number] = MultiIndex(spec.size, spec.distance)
+                for slots, counts, rows in store.multi_rows(spec.number):
+                    multi[spec.number].add(slots, counts, rows)
         payload = PayloadIndexes.open(directory, store.slot_count(), store)
     except BaseException:
         durable.close()
         raise
-    return Opened(store, durable.wal, indexes, sparse, payload, durable.replayed_records)
+    return Opened(store, durable.wal, indexes, sparse, multi, payload, durable.replayed_records)
 
 
 def ann_settings(

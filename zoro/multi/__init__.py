@@ -1,5 +1,5 @@
 """Multivectors (Qdrant's `multivector_config: {"comparator": "max_sim"}`, late interaction in
-the ColBERT manner): wire checks, MaxSim search, the source file.
+the ColBERT manner): wire checks, MaxSim search (the source file is zoro.storage.multi_rows).
 
 Plain blocking code with no trio in it, like storage/ and sparse/. Module map:
 
@@ -8,13 +8,13 @@ Plain blocking code with no trio in it, like storage/ and sparse/. Module map:
     index.py     MultiIndex: add / remove / search (exact, or HNSW candidates + exact re-scoring)
     _blocks.py   the rows in memory: blocks of whole documents
     _faiss.py    the FAISS calls (an HNSW graph over 8-bit codes of the sub-vectors)
-    rows.py      source/multi.<n>: append-only CRC'd records, one per slot (MultiRows)
 
 The API a collection uses (slots are the collection's point slots; rows are float32):
 
     counts, rows = parse_batch(values, size, distance, field="vector.colbert")  # upsert body
     query = parse_matrix(value, size, distance, field="query")                  # query body
 
+    # the source file: zoro.storage.multi_rows
     file = MultiRows.create_with(path, size)           # or MultiRows.open_with(path, end, size)
     offsets = file.append(slots, counts, rows)         # one record per slot; file.end, .sync()
     slot, matrix = file.read(offset)                   # a point read
@@ -42,12 +42,10 @@ from zoro.errors import MultivectorError
 
 from .index import GraphJob, MultiIndex, MultiSettings, MultiStats
 from .matrix import parse_batch, parse_matrix
-from .rows import MultiRows
 
 __all__ = [
     "GraphJob",
     "MultiIndex",
-    "MultiRows",
     "MultiSettings",
     "MultiStats",
     "MultivectorError",

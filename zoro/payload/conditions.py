@@ -1,7 +1,8 @@
 """The filter language (Qdrant's), as plain values, and what it means for one payload.
 
 A filter is a tree: `Filter(must, should, must_not, min_should)` whose leaves are conditions on
-a key path (`Match`, `Range`, `ValuesCount`, `IsEmpty`, `IsNull`) or on the point id (`HasId`).
+a key path (`Match`, `Range`, `ValuesCount`, `IsEmpty`, `IsNull`), on the point id (`HasId`)
+or on the vectors the point carries (`HasVector`).
 The HTTP shapes are parsed into these by zoro.services.filters; this module holds the meaning:
 
 * A key path walks objects by name (`meta.lang`); `name[]` walks into every element of an array
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 Scalar = str | int | bool
 
@@ -173,6 +174,13 @@ class HasId:
 
 
 @dataclass(frozen=True, slots=True)
+class HasVector:
+    """The point carries the named vector (Qdrant's `has_vector`; "" is the unnamed one)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class MinShould:
     conditions: tuple[Condition, ...]
     min_count: int
@@ -197,7 +205,7 @@ class Filter:
 
 
 FieldCondition = Match | Range | ValuesCount | IsEmpty | IsNull
-Condition = FieldCondition | HasId | Filter
+Condition = FieldCondition | HasId | HasVector | Filter
 
 
 def number_of(value: object) -> float | int | None:
@@ -226,12 +234,20 @@ def parse_datetime(text: str) -> float | None:
     return moment.timestamp()
 
 
-def matches(condition: Condition, payload: Mapping[str, Any], key: bytes) -> bool:
-    """Does this point (payload, 17-byte key) satisfy `condition`?"""
+def matches(
+    condition: Condition,
+    payload: Mapping[str, Any],
+    key: bytes,
+    carries: Callable[[str], bool] | None = None,
+) -> bool:
+    """Does this point (payload, 17-byte key, `carries(name)`: does it carry that vector)
+    satisfy `condition`?"""
     if isinstance(condition, Filter):
-        return _filter_matches(condition, payload, key)
+        return _filter_matches(condition, payload, key, carries)
     if isinstance(condition, HasId):
         return key in condition.keys
+    if isinstance(condition, HasVector):
+        return carries is not None and carries(condition.name)
     if isinstance(condition, Match | Range):
         return any(map(condition.holds, condition.key.values(payload)))
     if isinstance(condition, ValuesCount):
@@ -245,16 +261,27 @@ def matches(condition: Condition, payload: Mapping[str, Any], key: bytes) -> boo
     raise TypeError(f"not a condition: {condition!r}")
 
 
-def _filter_matches(f: Filter, payload: Mapping[str, Any], key: bytes) -> bool:
-    if not all(matches(c, payload, key) for c in f.must):
+def _filter_matches(
+    f: Filter, payload: Mapping[str, Any], key: bytes, carries: Callable[[str], bool] | None
+) -> bool:
+    if not all(matches(c, payload, key, carries) for c in f.must):
         return False
-    if f.should and not any(matches(c, payload, key) for c in f.should):
+    if f.should and not any(matches(c, payload, key, carries) for c in f.should):
         return False
     if f.min_should is not None:
-        hits = sum(matches(c, payload, key) for c in f.min_should.conditions)
+        hits = sum(matches(c, payload, key, carries) for c in f.min_should.conditions)
         if hits < f.min_should.min_count:
             return False
-    return not any(matches(c, payload, key) for c in f.must_not)
+    return not any(matches(c, payload, key, carries) for c in f.must_not)
+
+
+def vector_names(condition: Condition) -> set[str]:
+    """The vector names `has_vector` conditions in `condition` ask about."""
+    if isinstance(condition, HasVector):
+        return {condition.name}
+    if isinstance(condition, Filter):
+        return set().union(*(vector_names(c) for c in condition.children()))
+    return set()
 
 
 def _within(
@@ -273,5 +300,5 @@ def keys_in(condition: Condition) -> Iterable[KeyPath]:
     if isinstance(condition, Filter):
         for c in condition.children():
             yield from keys_in(c)
-    elif not isinstance(condition, HasId):
+    elif not isinstance(condition, HasId | HasVector):
         yield condition.key

@@ -2,9 +2,10 @@
 
 Two steps, so that the slow one can run off the event loop:
 
-1. `prepare` (event loop): every part of the filter an index (or the point index, for `has_id`)
-   can answer becomes a boolean mask over slots, combined with numpy; it starts from the live
-   slots and narrows them. What no index answers is left over as a `residual` condition.
+1. `prepare` (event loop): every part of the filter an index (or the point index, for `has_id`;
+   the store's presence masks, for `has_vector`) can answer becomes a boolean mask over slots,
+   combined with numpy; it starts from the live slots and narrows them. What no index answers
+   is left over as a `residual` condition.
 2. `scan` (any thread): the residual is checked in Python against the payloads of the candidate
    slots only. Payload records below the slot count never change, so reading them from a worker
    thread is safe while the event loop appends new ones.
@@ -15,17 +16,19 @@ slots that also hold other kinds are scanned (see zoro.payload.field_index).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from zoro.payload.conditions import Filter, HasId, Match, Range, matches
+from zoro.payload.conditions import Filter, HasId, HasVector, Match, Range, matches, vector_names
 from zoro.types import KEY_DTYPE, full_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from zoro.payload.conditions import Condition
     from zoro.payload.field_index import FieldIndex
     from zoro.types import Keys
@@ -54,17 +57,43 @@ class Prepared:
 
     candidates: Mask  # over slots [0, len)
     residual: Condition | None
+    vectors: dict[str, Mask] = field(default_factory=dict)  # has_vector's masks, for the scan
 
 
 def prepare(
-    condition: Condition, live: Mask, indexes: IndexLookup, source: PayloadSource
+    condition: Condition,
+    live: Mask,
+    indexes: IndexLookup,
+    source: PayloadSource,
+    vector_mask: Callable[[str], Mask] | None = None,
 ) -> Prepared:
-    """Step 1: narrow the live slots (`live` is copied) by every indexed part of `condition`."""
-    return _Preparer(indexes, source, len(live)).run(condition, live.copy())
+    """Step 1: narrow the live slots (`live` is copied) by every indexed part of `condition`.
+    `has_vector` is answered by `vector_mask(name)` (does each slot carry that vector; it
+    raises for an unknown name), copied here for the scan."""
+    n = len(live)
+    names = vector_names(condition)
+    if names and vector_mask is None:
+        raise ValueError("has_vector needs the collection's vector masks")
+    vectors = {name: _fit(vector_mask(name), n) for name in names} if vector_mask else {}
+    prepared = _Preparer(indexes, source, n, vectors).run(condition, live.copy())
+    return replace(prepared, vectors=vectors)
 
 
-def scan(condition: Condition, slots: I64, source: PayloadSource, chunk: int = 4096) -> Mask:
-    """For each slot, does its payload (and id) satisfy `condition`? Reads payloads in chunks."""
+def _fit(mask: Mask, n: int) -> Mask:
+    out = np.zeros(n, dtype=np.bool_)
+    out[: min(n, len(mask))] = mask[:n]
+    return out
+
+
+def scan(
+    condition: Condition,
+    slots: I64,
+    source: PayloadSource,
+    chunk: int = 4096,
+    vectors: dict[str, Mask] | None = None,
+) -> Mask:
+    """For each slot, does its payload (and id, and the vectors it carries, from `vectors`)
+    satisfy `condition`? Reads payloads in chunks."""
     out = np.zeros(len(slots), dtype=np.bool_)
     with_keys = _needs_keys(condition)
     loads = orjson.loads
@@ -77,7 +106,8 @@ def scan(condition: Condition, slots: I64, source: PayloadSource, chunk: int = 4
         else:
             keys = [None] * len(part)
         for i, (raw, key) in enumerate(zip(payloads, keys, strict=True)):
-            if matches(condition, loads(raw), key or b""):
+            carries = _carries(vectors, int(part[i])) if vectors else None
+            if matches(condition, loads(raw), key or b"", carries):
                 out[start + i] = True
     return out
 
@@ -88,15 +118,22 @@ def apply_scan(prepared: Prepared, source: PayloadSource) -> Mask:
         return prepared.candidates
     slots = np.flatnonzero(prepared.candidates)
     out = np.zeros(len(prepared.candidates), dtype=np.bool_)
-    out[slots[scan(prepared.residual, slots, source)]] = True
+    out[slots[scan(prepared.residual, slots, source, vectors=prepared.vectors)]] = True
     return out
 
 
+def _carries(vectors: dict[str, Mask], slot: int) -> Callable[[str], bool]:
+    return lambda name: bool(vectors[name][slot])
+
+
 class _Preparer:
-    def __init__(self, indexes: IndexLookup, source: PayloadSource, n: int) -> None:
+    def __init__(
+        self, indexes: IndexLookup, source: PayloadSource, n: int, vectors: dict[str, Mask]
+    ) -> None:
         self._indexes = indexes
         self._source = source
         self._n = n
+        self._vectors = vectors
 
     def run(self, condition: Condition, candidates: Mask) -> Prepared:
         if not isinstance(condition, Filter):
@@ -104,7 +141,7 @@ class _Preparer:
         return self._filter(condition, candidates)
 
     def indexable(self, c: Condition) -> bool:
-        if isinstance(c, HasId):
+        if isinstance(c, HasId | HasVector):
             return True
         if isinstance(c, Filter):
             return all(self.indexable(x) for x in c.children())
@@ -153,6 +190,8 @@ class _Preparer:
         """Indexed conditions first, the most selective first (so later masks start small)."""
         if isinstance(c, HasId):
             return len(c.keys)
+        if isinstance(c, HasVector):
+            return self._n // 2
         if isinstance(c, Match | Range):
             index = self._indexes.ready_index(c.key.text)
             if index is not None and index.answers(c):
@@ -172,6 +211,8 @@ class _Preparer:
             slots = slots[(slots >= 0) & (slots < self._n)]
             found[slots] = True
             return found & mask
+        if isinstance(c, HasVector):
+            return self._vectors[c.name] & mask
         assert isinstance(c, Match | Range)
         index = self._indexes.ready_index(c.key.text)
         assert index is not None

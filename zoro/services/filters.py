@@ -15,6 +15,7 @@ from zoro.payload.conditions import (
     Condition,
     Filter,
     HasId,
+    HasVector,
     IsEmpty,
     IsNull,
     KeyPath,
@@ -49,7 +50,6 @@ _UNSUPPORTED: Final = {
     "geo_radius": "geo filters",
     "geo_polygon": "geo filters",
     "nested": "nested object filters",
-    "has_vector": "has_vector (named vectors)",
 }
 _UNSUPPORTED_MATCH: Final = {
     "text": "full-text match",
@@ -115,6 +115,11 @@ def _condition(value: object, where: str, depth: int) -> Condition:
         return HasId(
             frozenset(key_of(validate.point_id(v, f"{where_id}[{i}]")) for i, v in enumerate(ids))
         )
+    if "has_vector" in body:
+        validate.only_fields(body, frozenset({"has_vector"}), where)
+        if not isinstance(body["has_vector"], str):
+            raise BadRequest(f"{where}.has_vector: a vector name (a string)")
+        return HasVector(body["has_vector"])
     for name, kind in (("is_empty", IsEmpty), ("is_null", IsNull)):
         if name in body:
             validate.only_fields(body, frozenset({name}), where)
@@ -126,7 +131,7 @@ def _condition(value: object, where: str, depth: int) -> Condition:
     names = ", ".join(sorted(map(str, body)))
     raise BadRequest(
         f"{where}: not a condition ({names}); expected key + match/range/values_count/is_empty/"
-        "is_null, has_id, is_empty, is_null, or a nested filter (must/should/must_not)"
+        "is_null, has_id, has_vector, is_empty, is_null, or a nested filter (must/should/must_not)"
     )
 
 

@@ -266,8 +266,8 @@ def _query(
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     mmr = None
     if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
-        if isinstance(using, SparseSpec):
-            raise BadRequest(f"{field}.mmr: MMR needs a dense vector")
+        if isinstance(using, SparseSpec) or using.multi:
+            raise BadRequest(f"{field}.mmr: MMR needs a dense vector (not sparse, not multi)")
         mmr = search._mmr(raw["mmr"], limit, f"{field}.mmr")
         raw = {"nearest": raw["nearest"]}
     vector, exclude = search._query_vector(actor, raw, using, field)
@@ -380,6 +380,12 @@ class _Run:
             assert isinstance(query.vector, SparseBatch)
             return await self.rescore_sparse(node, using, query, candidates)
         assert isinstance(using, DenseSpec) and not isinstance(query.vector, SparseBatch)
+        if using.multi:
+            hits = self.actor.rescore_multi(using.number, query.vector, candidates)
+            picked, slots = await search.pick(
+                self.actor, _plan(node, query), hits.scores[0], hits.slots[0]
+            )
+            return Ranked(slots, picked.astype(np.float64))
         scores = await self.scores(using, candidates, query.vector[0])
         higher_is_better = using.distance.higher_is_better
         order = np.argsort(-scores if higher_is_better else scores, kind="stable")

@@ -113,8 +113,8 @@ def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = 
     if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
         raw = {"nearest": raw["nearest"]}
         mmr = body["query"]["mmr"]
-        if isinstance(using, SparseSpec):
-            raise BadRequest(f"{where}.query.mmr: MMR needs a dense vector")
+        if isinstance(using, SparseSpec) or using.multi:
+            raise BadRequest(f"{where}.query.mmr: MMR needs a dense vector (not sparse, not multi)")
     query, exclude = _query_vector(actor, raw, using, f"{where}.query")
     plan = _plan(actor, body, ctx, where, using, query, exclude, default_payload=False)
     if mmr is None:
@@ -215,7 +215,11 @@ def _query_vector(
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
-    if isinstance(using, DenseSpec):
+    if isinstance(using, DenseSpec) and using.multi:
+        (matrix,) = actor.multi_of_slots(slots, using.number)
+        if matrix is not None:
+            return matrix, int(slots[0])
+    elif isinstance(using, DenseSpec):
         if actor.present_mask(using.number)[slots[0]]:
             return actor.vectors_of_slots(slots, using.number), int(slots[0])
     else:
@@ -228,6 +232,8 @@ def _query_vector(
 def _given_vector(
     value: object, using: DenseSpec | SparseSpec, field: str
 ) -> Vectors | SparseBatch:
+    if isinstance(using, DenseSpec) and using.multi:
+        return vectors.matrix(value, using, field)
     if isinstance(using, DenseSpec):
         if isinstance(value, Mapping):
             raise BadRequest(f"{field}: the vector searched is dense: send a list of numbers")
@@ -269,6 +275,7 @@ async def run(
         and p.filter is None
         and p.using == first.using
         and isinstance(p.using, DenseSpec)
+        and not p.using.multi
         for p in plans
     )
     if k == 0:
@@ -305,6 +312,10 @@ async def _search(actor: CollectionActor, plan: Plan, only: Selection | None) ->
             plan.using.number, plan.query, plan.k, idf=plan.using.idf, only=only
         )
     assert not isinstance(plan.query, SparseBatch)
+    if plan.using.multi:
+        return actor.search_multi(
+            plan.using.number, plan.query, plan.k, exact=plan.exact, only=only
+        )
     return await actor.search(
         plan.query, plan.k, using=plan.using.number, ef=plan.ef, exact=plan.exact, only=only
     )

@@ -1,8 +1,10 @@
 """Qdrant's vector model on the wire: a collection's vector config, the vectors points carry, and
 the vectors answers show. One description of each shape, used by every route.
 
-    config    "vectors": params | {name: params}, "sparse_vectors": {name: {"modifier": ...}}
-    a point   "vector": [..] (the unnamed vector "") | {name: [..] | {"indices", "values"}}
+    config    "vectors": params | {name: params}, "sparse_vectors": {name: {"modifier": ...}};
+              params may say "multivector_config": {"comparator": "max_sim"}
+    a point   "vector": [..] (the unnamed vector "") | {name: [..] | [[..], ..] (multivector)
+              | {"indices", "values"} (sparse)}
     a batch   "vectors": [[..], ..] | {name: [value per point, null where absent]}
     answers   "vector": [..] for a collection created with bare params, else {name: value}
 
@@ -24,6 +26,7 @@ from zoro.types import (
     UNNAMED,
     DenseColumn,
     DenseSpec,
+    MultiColumn,
     SparseColumn,
     SparseSpec,
     UpsertBatch,
@@ -86,7 +89,7 @@ def parse_config(body: Mapping[str, Any], limits: LimitSettings) -> VectorConfig
 def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -> DenseSpec:
     params = validate.mapping(value, where)
     validate.only_fields(params, _VECTOR_FIELDS, where)
-    validate.absent(params, "multivector_config", "multivectors")
+    multi = _multivector(params.get("multivector_config"), f"{where}.multivector_config")
     if "size" not in params:
         raise BadRequest(f'{where}.size: missing; send {{"size": N, "distance": "Cosine"}}')
     size = validate.integer(params["size"], f"{where}.size", low=1, high=limits.max_dimension)
@@ -94,7 +97,17 @@ def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -
     options: dict[str, object] = hnsw_overrides(params.get("hnsw_config"), f"{where}.hnsw_config")
     if params.get("on_disk") is not None:
         options["on_disk"] = validate.boolean(params["on_disk"], f"{where}.on_disk")
-    return DenseSpec(number, size, distance, MappingProxyType(options))
+    return DenseSpec(number, size, distance, MappingProxyType(options), multi=multi)
+
+
+def _multivector(value: object, where: str) -> bool:
+    if value is None:
+        return False
+    config = validate.mapping(value, where)
+    validate.only_fields(config, frozenset({"comparator"}), where)
+    if config.get("comparator") != "max_sim":
+        raise BadRequest(f'{where}.comparator: "max_sim" is the comparator Qdrant offers')
+    return True
 
 
 def _sparse_spec(number: int, value: object, where: str) -> SparseSpec:
@@ -140,6 +153,8 @@ def config_json(config: VectorConfig, ann: AnnSettings) -> dict[str, Any]:
             out["hnsw_config"] = hnsw
         if "on_disk" in spec.options:
             out["on_disk"] = spec.options["on_disk"]
+        if spec.multi:
+            out["multivector_config"] = {"comparator": "max_sim"}
         return out
 
     if config.unnamed:
@@ -235,7 +250,10 @@ def upsert_batch(
         present = np.zeros(n, dtype=np.bool_)
         present[positions] = True
         fields = [f"{where[i]}[{name!r}]" for i in positions]
-        if name in config.dense:
+        if name in config.dense and config.dense[name].multi:
+            counts, matrices = multi_rows(rows, config.dense[name], fields)
+            columns[config.dense[name].number] = MultiColumn(present, counts, matrices)
+        elif name in config.dense:
             dense = config.dense[name]
             columns[dense.number] = DenseColumn(present, dense_rows(rows, dense, fields))
         else:
@@ -258,6 +276,25 @@ def dense_rows(rows: list[object], spec: DenseSpec, where: Sequence[str]) -> Vec
                 raise BadRequest(f"{field}: a dense vector is a list of numbers") from None
             validate.vector(row, field, spec.size, spec.distance)
         raise
+
+
+def multi_rows(
+    values: list[object], spec: DenseSpec, where: Sequence[str]
+) -> tuple[npt.NDArray[np.int64], Vectors]:
+    """Each point's matrix (a non-empty list of rows of the vector's size), stacked: the row
+    counts and all the rows, normalised for Cosine."""
+    matrices = [matrix(value, spec, field) for value, field in zip(values, where, strict=True)]
+    counts = np.fromiter((len(m) for m in matrices), dtype=np.int64, count=len(matrices))
+    if not matrices:
+        return counts, np.empty((0, spec.size), dtype=np.float32)
+    return counts, np.concatenate(matrices)
+
+
+def matrix(value: object, spec: DenseSpec, field: str) -> Vectors:
+    """One multivector: a non-empty list of rows of the vector's size."""
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise BadRequest(f"{field}: a multivector is a non-empty list of vectors (lists)")
+    return validate.vectors(value, field, spec.size, spec.distance)
 
 
 def sparse_rows(rows: list[object], where: Sequence[str]) -> SparseBatch:
@@ -299,6 +336,11 @@ def render(actor: CollectionActor, slots: npt.NDArray[np.int64], names: list[str
     out: list[dict[str, Any]] = [{} for _ in range(len(slots))]
     for name in names:
         dense = config.dense.get(name)
+        if dense is not None and dense.multi:
+            for i, matrix_ in enumerate(actor.multi_of_slots(slots, dense.number)):
+                if matrix_ is not None:
+                    out[i][name] = matrix_
+            continue
         if dense is not None:
             carried = actor.present_mask(dense.number)[slots]
             rows = actor.vectors_of_slots(slots, dense.number)

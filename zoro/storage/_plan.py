@@ -7,13 +7,13 @@ before it writes the first one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import KEY_DTYPE, DenseColumn, SparseColumn, UpsertBatch
+from zoro.types import KEY_DTYPE, DenseColumn, MultiColumn, SparseColumn, UpsertBatch
 
 from . import _keys
 
@@ -30,10 +30,11 @@ T = TypeVar("T", bound=np.generic)
 @dataclass(frozen=True, slots=True)
 class Layout:
     """The vectors a store keeps, by number (the store knows no names): dense number -> size,
-    and the sparse numbers."""
+    the sparse numbers, multivector number -> row size."""
 
     dense: Mapping[int, int]
     sparse: tuple[int, ...] = ()
+    multi: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def single(cls, dimension: int) -> Layout:
@@ -41,7 +42,7 @@ class Layout:
 
     @classmethod
     def of(cls, config: VectorConfig) -> Layout:
-        return cls(config.dense_numbers(), tuple(config.sparse_numbers()))
+        return cls(config.dense_numbers(), tuple(config.sparse_numbers()), config.multi_numbers())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -61,6 +62,7 @@ class Upsert:
     index_slots: npt.NDArray[np.int64]
     dense: dict[int, tuple[npt.NDArray[np.bool_], Vectors]]
     sparse: dict[int, tuple[npt.NDArray[np.bool_], SparseBatch]]
+    multi: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], Vectors]]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -102,6 +104,7 @@ def _columns(
 ) -> tuple[
     dict[int, tuple[npt.NDArray[np.bool_], Vectors]],
     dict[int, tuple[npt.NDArray[np.bool_], SparseBatch]],
+    dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], Vectors]],
 ]:
     """Every vector of `layout` over the joined run: dense rows full (zeros where absent),
     sparse rows compact. Columns of numbers the layout lacks (a vector dropped since the record
@@ -146,7 +149,31 @@ def _columns(
             batches.append(column.rows)
         joined = SparseBatch.concat(batches) if batches else SparseBatch.empty()
         sparse[number] = (_joined(present), joined)
-    return dense, sparse
+    multi: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], Vectors]] = {}
+    for number, size in layout.multi.items():
+        present, counts, matrices = [], [], []
+        for op in run:
+            column = op.column(number)
+            if column is None:
+                present.append(np.zeros(len(op.keys), dtype=np.bool_))
+                continue
+            if not isinstance(column, MultiColumn) or column.rows.shape[1:] != (size,):
+                raise ValueError(f"vector {number}: expected matrices of rows of size {size}")
+            mask = np.asarray(column.present, dtype=np.bool_)
+            sizes = np.asarray(column.counts, dtype=np.int64)
+            if mask.shape != (len(op.keys),) or len(sizes) != int(np.count_nonzero(mask)):
+                raise ValueError(f"vector {number}: presence and matrices do not match")
+            if int(sizes.sum()) != len(column.rows) or (len(sizes) and int(sizes.min()) < 1):
+                raise ValueError(f"vector {number}: row counts do not add up to the rows")
+            present.append(mask)
+            counts.append(sizes)
+            matrices.append(np.asarray(column.rows, dtype=np.float32))
+        multi[number] = (
+            _joined(present),
+            _joined(counts) if counts else np.empty(0, np.int64),
+            _joined(matrices) if matrices else np.empty((0, size), np.float32),
+        )
+    return dense, sparse, multi
 
 
 def _joined(parts: list[npt.NDArray[T]]) -> npt.NDArray[T]:
@@ -161,7 +188,7 @@ def _upsert(run: list[UpsertBatch], layout: Layout, first_slot: int) -> Upsert:
     payloads = [p for op in run for p in op.payloads]
     if len(payloads) != len(keys):
         raise ValueError(f"upsert of {len(keys)} keys with {len(payloads)} payloads")
-    dense, sparse = _columns(run, layout)
+    dense, sparse, multi = _columns(run, layout)
     plan = _dedupe(keys)
     if plan.take is not None:  # repeats: keep the last occurrences, in batch order
         take = plan.take
@@ -169,12 +196,13 @@ def _upsert(run: list[UpsertBatch], layout: Layout, first_slot: int) -> Upsert:
         payloads = [payloads[i] for i in take.tolist()]
         dense = {n: (present[take], rows[take]) for n, (present, rows) in dense.items()}
         sparse = {n: _take_sparse(present, rows, take) for n, (present, rows) in sparse.items()}
+        multi = {n: _take_multi(*column, take) for n, column in multi.items()}
     slots = np.arange(first_slot, first_slot + len(keys), dtype=np.int64)
     if plan.order is None:
-        return Upsert(keys, payloads, first_slot, keys, slots, dense, sparse)
+        return Upsert(keys, payloads, first_slot, keys, slots, dense, sparse, multi)
     # plan.order indexes the original batch; map it to positions among the kept entries
     rank = plan.order if plan.take is None else np.searchsorted(plan.take, plan.order)
-    return Upsert(keys, payloads, first_slot, keys[rank], slots[rank], dense, sparse)
+    return Upsert(keys, payloads, first_slot, keys[rank], slots[rank], dense, sparse, multi)
 
 
 def _take_sparse(
@@ -183,6 +211,20 @@ def _take_sparse(
     row_of = np.cumsum(present) - 1  # batch position -> row among the present ones
     kept = take[present[take]]
     return present[take], rows.rows(row_of[kept].astype(np.int64))
+
+
+def _take_multi(
+    present: npt.NDArray[np.bool_],
+    counts: npt.NDArray[np.int64],
+    rows: Vectors,
+    take: npt.NDArray[np.intp],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], Vectors]:
+    matrix_of = np.cumsum(present) - 1  # batch position -> matrix among the present ones
+    kept = matrix_of[take[present[take]]]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    picked = [rows[starts[j] : starts[j] + counts[j]] for j in kept.tolist()]
+    stacked = np.concatenate(picked) if picked else np.empty((0, rows.shape[1]), np.float32)
+    return present[take], counts[kept], stacked
 
 
 def plan(

@@ -5,7 +5,7 @@ A checked JSON document (see zoro.checked_json), replaced atomically on every ch
     {"format": "zoro-catalog", "version": 2, "collections": [
         {"id": "<uuid4 hex>", "name": "...",
          "vectors": {"<name>": {"number": 0, "size": 128, "distance": "Cosine",
-                                "options": {...as sent...}}, ...},
+                                "options": {...as sent...}, "multivector": false}, ...},
          "sparse_vectors": {"<name>": {"number": 1, "idf": false}, ...},
          "unnamed": true,
          "created_at": 1767225600.0, "state": "creating" | "ready" | "deleting",
@@ -86,6 +86,7 @@ class CollectionEntry:
                     "size": spec.size,
                     "distance": spec.distance.value,
                     "options": dict(spec.options),
+                    "multivector": spec.multi,
                 }
                 for name, spec in self.vectors.dense.items()
             },
@@ -134,6 +135,7 @@ def _vector_config(data: dict[str, object], path: Path) -> VectorConfig:
             size=checked_json.field(raw, "size", int, path),
             distance=Distance(checked_json.field(raw, "distance", str, path)),
             options=MappingProxyType(checked_json.field(raw, "options", dict, path)),
+            multi=checked_json.field(raw, "multivector", bool, path),
         )
     sparse = {}
     for name, raw in checked_json.field(data, "sparse_vectors", dict, path).items():

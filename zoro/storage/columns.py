@@ -4,11 +4,12 @@
     source/vectors.<n>      dense vector n: one float32 row per slot, zeros where absent
     source/present.<n>      dense vector n: one byte per slot, 1 where the point carries it
     source/sparse.<n>       sparse vector n: one CRC'd record per slot that carries it
+    source/multi.<n>        multivector n: one CRC'd record (a matrix) per slot that carries it
 
 Dense files hold exactly one row per slot, so the slot count recorded at a checkpoint bounds
-them; a sparse file's length is recorded in meta like the payload file's. Presence of a sparse
-vector needs no file of its own: a slot has it when the file holds a record for it, and open
-finds every record's offset in one scan.
+them; a sparse or multivector file's length is recorded in meta like the payload file's.
+Presence there needs no file of its own: a slot has the vector when the file holds a record for
+it, and open finds every record's offset in one scan.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from zoro.errors import CorruptionError
 from zoro.sparse.vectors import SparseBatch
 
 from ._growable import Growable
+from .multi_rows import MultiRows
 from .sparse_rows import SparseRowFile
 from .vectors import PresenceFile, VectorFile
 
@@ -46,9 +48,13 @@ def sparse_name(number: int) -> str:
     return f"{SOURCE}/sparse.{number}"
 
 
+def multi_name(number: int) -> str:
+    return f"{SOURCE}/multi.{number}"
+
+
 def file_names(number: int) -> list[str]:
     """Every file vector `number` may have (to remove a dropped vector's files)."""
-    return [dense_name(number), presence_name(number), sparse_name(number)]
+    return [dense_name(number), presence_name(number), sparse_name(number), multi_name(number)]
 
 
 class DenseVectors:
@@ -191,6 +197,81 @@ class SparseVectors:
             indptr = np.array([0, len(indices)], dtype=np.int64)
             out.append(SparseBatch(indptr, indices, values))
         return out
+
+    def sync(self) -> None:
+        self.file.sync()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+    @property
+    def nbytes(self) -> int:
+        return self._offsets.nbytes
+
+
+class MultiVectors:
+    """Multivector `number`: its record file, and where each slot's record starts (-1: the slot
+    does not carry it)."""
+
+    def __init__(self, number: int, file: MultiRows, offsets: Growable[np.int64]) -> None:
+        self.number = number
+        self.file = file
+        self._offsets = offsets
+
+    @classmethod
+    def create(cls, directory: Path, number: int, size: int, slots: int) -> MultiVectors:
+        file = MultiRows.create_with(directory / multi_name(number), size)
+        return cls(number, file, Growable(np.dtype(np.int64), np.full(slots, -1, np.int64)))
+
+    @classmethod
+    def open(cls, directory: Path, number: int, size: int, end: int, slots: int) -> MultiVectors:
+        """Open cut back to `end` bytes and find every record (one scan of the file)."""
+        path = directory / multi_name(number)
+        file = MultiRows.open_with(path, end, size)
+        try:
+            offsets = np.full(slots, -1, dtype=np.int64)
+            for at, owners, _, _ in file.scan_located():
+                if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= slots):
+                    raise CorruptionError(str(path), int(at[0]), "slot out of range")
+                offsets[owners] = at
+        except BaseException:
+            file.close()
+            raise
+        return cls(number, file, Growable(np.dtype(np.int64), offsets))
+
+    def present(self) -> npt.NDArray[np.bool_]:
+        return self._offsets.view() >= 0
+
+    @property
+    def end(self) -> int:
+        return self.file.end
+
+    def append(
+        self,
+        first_slot: int,
+        present: npt.NDArray[np.bool_],
+        counts: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.float32],
+    ) -> None:
+        """Records for the new slots that carry the vector. Raises OSError: then `truncate`."""
+        offsets = np.full(len(present), -1, dtype=np.int64)
+        if len(counts):
+            slots = np.flatnonzero(present).astype(np.int64) + first_slot
+            offsets[present] = self.file.append(slots, counts, rows)
+        self._offsets.extend(offsets)
+
+    def truncate(self, slots: int, end: int) -> None:
+        self._offsets.truncate(slots)
+        with contextlib.suppress(OSError):
+            self.file.truncate(end)
+
+    def read(self, slots: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float32] | None]:
+        """Each slot's matrix, None where the slot does not carry it."""
+        return [
+            None if offset < 0 else self.file.read(offset)[1]
+            for offset in self._offsets.view()[slots].tolist()
+        ]
 
     def sync(self) -> None:
         self.file.sync()

@@ -8,6 +8,8 @@ those lengths were written after the checkpoint and are cut off (the WAL re-appl
     dense                  {"<number>": size} of every dense vector: source/vectors[.<n>] and
                            source/present.<n> hold `slots` rows each
     sparse                 {"<number>": bytes} of every sparse vector: length of source/sparse.<n>
+    multi                  {"<number>": [size, bytes]} of every multivector: its row size and the
+                           length of source/multi.<n>
     generation             names index/points.<generation>
     checkpoint_lsn         every WAL record at or below it is in the files
     slots                  slot count = rows of each dense vector file = entries in index/slots
@@ -50,6 +52,7 @@ class CollectionMeta:
     upserts_total: int
     deletes_total: int
     sparse: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # -> bytes
+    multi: Mapping[int, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     presence_files: bool = True  # False: written by version 1, every slot has vector 0
 
     @property
@@ -78,6 +81,7 @@ def write(path: Path, meta: CollectionMeta) -> None:
         garbage=meta.garbage,
         dense={str(n): size for n, size in sorted(meta.dense.items())},
         sparse={str(n): end for n, end in sorted(meta.sparse.items())},
+        multi={str(n): [size, end] for n, (size, end) in sorted(meta.multi.items())},
     )
     checked_json.write(path, data)
 
@@ -90,18 +94,23 @@ def read(path: Path) -> CollectionMeta:
     if version == 1:
         dense = {0: checked_json.field(data, "dimension", int, path)}
         sparse: dict[int, int] = {}
+        multi: dict[int, tuple[int, int]] = {}
     else:
         dense = _numbers(checked_json.field(data, "dense", dict, path), path)
         sparse = _numbers(checked_json.field(data, "sparse", dict, path), path)
+        multi = _pairs(checked_json.field(data, "multi", dict, path), path)
     meta = CollectionMeta(
         dense=MappingProxyType(dense),
         sparse=MappingProxyType(sparse),
+        multi=MappingProxyType(multi),
         presence_files=version >= 2,
         **values,
     )
     if min(values.values()) < 0 or meta.live > meta.slots:
         raise CorruptionError(str(path), 0, "inconsistent counters")
-    if set(dense) & set(sparse) or min([*dense.values(), *sparse.values(), 1]) < 0:
+    sizes = [*dense.values(), *sparse.values(), *(v for pair in multi.values() for v in pair)]
+    numbers = [*dense, *sparse, *multi]
+    if len(set(numbers)) != len(numbers) or min([*sizes, 1]) < 0:
         raise CorruptionError(str(path), 0, "inconsistent vector numbers")
     return meta
 
@@ -112,4 +121,18 @@ def _numbers(raw: dict[str, object], path: Path) -> dict[int, int]:
         if not key.isdigit() or type(value) is not int:
             raise CorruptionError(str(path), 0, f"bad vector entry {key!r}: {value!r}")
         out[int(key)] = value
+    return out
+
+
+def _pairs(raw: dict[str, object], path: Path) -> dict[int, tuple[int, int]]:
+    out: dict[int, tuple[int, int]] = {}
+    for key, value in raw.items():
+        if (
+            not key.isdigit()
+            or not isinstance(value, list)
+            or len(value) != 2
+            or any(type(v) is not int for v in value)
+        ):
+            raise CorruptionError(str(path), 0, f"bad multivector entry {key!r}: {value!r}")
+        out[int(key)] = (value[0], value[1])
     return out

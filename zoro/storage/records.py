@@ -26,13 +26,16 @@ class PointRecord:
 @dataclass(frozen=True, slots=True, eq=False)
 class VectorChange:
     """What one `apply_many` call changed for one vector: the new live slots that carry it with
-    their rows (dense: `added_vectors`, sparse: `added_sparse`), and the slots carrying it that
+    their rows (dense: `added_vectors`, sparse: `added_sparse`, multivector: `added_counts` and
+    `added_multi`), and the slots carrying it that
     stopped being live. Ascending, as in ApplyResult."""
 
     added_slots: npt.NDArray[np.int64]
     added_vectors: npt.NDArray[np.float32] | None
     added_sparse: SparseBatch | None
     removed_slots: npt.NDArray[np.int64]
+    added_counts: npt.NDArray[np.int64] | None = None  # multivector: rows per added slot
+    added_multi: npt.NDArray[np.float32] | None = None  # multivector: their rows, stacked
 
 
 @dataclass(frozen=True, slots=True, eq=False)

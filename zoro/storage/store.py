@@ -4,6 +4,7 @@
     <collection>/source/vectors[.<n>]   dense vector n: float32 rows, one per slot (vectors.py)
     <collection>/source/present.<n>     dense vector n: which slots carry it (columns.py)
     <collection>/source/sparse.<n>      sparse vector n: records of the slots carrying it
+    <collection>/source/multi.<n>       multivector n: a matrix record per slot carrying it
     <collection>/source/payloads        payload records with CRC (payloads.py)
     <collection>/index/slots            slot -> key, payload offset, length (slots.py)
     <collection>/index/points.<gen>     sorted key -> slot as of checkpoint <gen> (points_file.py)
@@ -43,7 +44,7 @@ from . import columns, points_file
 from . import meta as meta_file
 from ._growable import Growable
 from ._plan import Layout, Upsert, plan
-from .columns import DenseVectors, SparseVectors
+from .columns import DenseVectors, MultiVectors, SparseVectors
 from .meta import CollectionMeta
 from .payloads import PayloadFile, encode_records
 from .point_index import PointIndex
@@ -77,7 +78,7 @@ class CollectionStore:
         settings: StorageSettings,
         meta: CollectionMeta,
         files: tuple[PayloadFile, SlotTable],
-        vectors: tuple[dict[int, DenseVectors], dict[int, SparseVectors]],
+        vectors: Vectors,
         index: PointIndex,
         live: npt.NDArray[np.bool_],
     ) -> None:
@@ -85,9 +86,11 @@ class CollectionStore:
         self._settings = settings
         self._meta = meta  # as of the last checkpoint
         self._payloads, self._slots = files
-        self._dense, self._sparse = vectors
+        self._dense, self._sparse, self._multi = vectors
         self.layout = Layout(
-            {n: d.rows.dimension for n, d in self._dense.items()}, tuple(sorted(self._sparse))
+            {n: d.rows.dimension for n, d in self._dense.items()},
+            tuple(sorted(self._sparse)),
+            {n: m.file.dimension for n, m in self._multi.items()},
         )
         self._index = index
         self._live: Growable[np.bool_] = Growable(np.dtype(np.bool_), live)
@@ -139,6 +142,7 @@ class CollectionStore:
                     upserts_total=0,
                     deletes_total=0,
                     sparse={n: v.end for n, v in vectors[1].items()},
+                    multi={n: (m.file.dimension, m.end) for n, m in vectors[2].items()},
                 )
                 meta_file.write(directory / META, meta)  # the commit point of creation
                 opened.pop_all()
@@ -171,9 +175,9 @@ class CollectionStore:
         layout = Layout.single(layout) if isinstance(layout, int) else layout
         try:
             meta = meta_file.read(directory / META)
-            for number, size in layout.dense.items():
-                known = meta.dense.get(number)
-                if known is not None and known != size:
+            for number, size in (*layout.dense.items(), *layout.multi.items()):
+                known = meta.dense.get(number, meta.multi.get(number, (size, 0))[0])
+                if known != size:
                     raise CorruptionError(
                         str(directory / META),
                         0,
@@ -195,7 +199,8 @@ class CollectionStore:
             raise storage_error(exc, f"opening the collection in {directory}") from exc
         files = (payloads, slots)
         store = cls(directory, settings, meta, files, vectors, PointIndex(keys, point_slots), live)
-        for number in {*meta.dense, *meta.sparse} - {*layout.dense, *layout.sparse}:
+        declared = {*layout.dense, *layout.sparse, *layout.multi}
+        for number in {*meta.dense, *meta.sparse, *meta.multi} - declared:
             columns.remove_files(
                 directory, number
             )  # dropped: meta forgets it at the next checkpoint
@@ -213,8 +218,8 @@ class CollectionStore:
         for vectors in self._vector_files():
             vectors.close()
 
-    def _vector_files(self) -> list[DenseVectors | SparseVectors]:
-        return [*self._dense.values(), *self._sparse.values()]
+    def _vector_files(self) -> list[DenseVectors | SparseVectors | MultiVectors]:
+        return [*self._dense.values(), *self._sparse.values(), *self._multi.values()]
 
     def _check_open(self) -> None:
         if self._closed:
@@ -261,7 +266,9 @@ class CollectionStore:
         """Does each slot carry vector `number`? Dense: a view, valid until the next apply."""
         if number in self._dense:
             return self._dense[number].present()
-        return self._sparse[number].present()
+        if number in self._sparse:
+            return self._sparse[number].present()
+        return self._multi[number].present()
 
     def stats(self) -> StoreStats:
         index = self._index
@@ -328,7 +335,8 @@ class CollectionStore:
             slot_count,
             self._payloads.end,
             self._slots.crc,
-            {n: v.end for n, v in self._sparse.items()},
+            {n: v.end for n, v in self._sparse.items()}
+            | {n: m.end for n, m in self._multi.items()},
         )
         try:
             offset = self._payloads.append(records)
@@ -338,6 +346,8 @@ class CollectionStore:
                     self._dense[number].append(present, rows)
                 for number, (present, sparse_rows) in step.sparse.items():
                     self._sparse[number].append(step.first_slot, present, sparse_rows)
+                for number, (present, counts, matrices) in step.multi.items():
+                    self._multi[number].append(step.first_slot, present, counts, matrices)
         except OSError as exc:
             self._undo_append(*marks)
             raise storage_error(exc, f"appending points in {self._dir}") from exc
@@ -355,6 +365,8 @@ class CollectionStore:
             dense.truncate(slots)
         for number, sparse in self._sparse.items():
             sparse.truncate(slots, sparse_ends[number])
+        for number, multi in self._multi.items():
+            multi.truncate(slots, sparse_ends[number])
 
     def _result(
         self,
@@ -383,6 +395,13 @@ class CollectionStore:
             if len(mine) < len(carried):
                 batch = batch.rows(np.searchsorted(carried, mine).astype(np.int64))
             changes[number] = VectorChange(mine, None, batch, gone[present[gone]])
+        for number, multi in self._multi.items():
+            present = multi.present()
+            mine = added[present[added]]
+            counts, matrices = _new_matrices([u.multi[number] for u in upserts], first_slot, mine)
+            changes[number] = VectorChange(
+                mine, None, None, gone[present[gone]], added_counts=counts, added_multi=matrices
+            )
         return ApplyResult(added_slots=added, removed_slots=gone, vectors=changes)
 
     def checkpoint(self) -> int:
@@ -402,6 +421,7 @@ class CollectionStore:
         meta = CollectionMeta(
             dense=dict(self.layout.dense),
             sparse={n: v.end for n, v in self._sparse.items()},
+            multi={n: (m.file.dimension, m.end) for n, m in self._multi.items()},
             generation=self._meta.generation + 1,
             checkpoint_lsn=self._applied_lsn,
             slots=self.slot_count(),
@@ -493,6 +513,29 @@ class CollectionStore:
             elif keep.any():
                 yield slots[keep], batch.rows(np.flatnonzero(keep).astype(np.int64))
 
+    def multi_rows(
+        self, number: int
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Multivector `number` of every live slot carrying it, in (slots, counts, rows) chunks
+        read front to back from its file: what its index is built from."""
+        live = self._live.view()
+        for slots, counts, rows in self._multi[number].file.scan():
+            keep = live[slots]
+            if bool(keep.all()):
+                yield slots, counts, rows
+            elif keep.any():
+                owner = np.repeat(keep, counts)
+                yield slots[keep], counts[keep], rows[owner]
+
+    def multi_of_slots(
+        self, slots: npt.NDArray[np.int64], number: int
+    ) -> list[npt.NDArray[np.float32] | None]:
+        """Multivector `number` of each slot (a matrix), None where a slot lacks it."""
+        try:
+            return self._multi[number].read(self._checked(slots))
+        except OSError as exc:
+            raise storage_error(exc, f"reading multivectors in {self._dir}") from exc
+
     def sparse_of_slots(
         self, slots: npt.NDArray[np.int64], number: int
     ) -> list[SparseBatch | None]:
@@ -525,9 +568,12 @@ def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T
     return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else empty
 
 
+Vectors = tuple[dict[int, DenseVectors], dict[int, SparseVectors], dict[int, MultiVectors]]
+
+
 def _create_vectors(
     directory: Path, layout: Layout, slots: int, opened: contextlib.ExitStack
-) -> tuple[dict[int, DenseVectors], dict[int, SparseVectors]]:
+) -> Vectors:
     """Files for every vector of `layout`, none of `slots` slots carrying any; closed by
     `opened` unless it is popped. The caller syncs the directory."""
     dense: dict[int, DenseVectors] = {}
@@ -538,20 +584,25 @@ def _create_vectors(
     for number in layout.sparse:
         sparse[number] = SparseVectors.create(directory, number, slots)
         opened.callback(sparse[number].close)
-    return dense, sparse
+    multi: dict[int, MultiVectors] = {}
+    for number, size in layout.multi.items():
+        multi[number] = MultiVectors.create(directory, number, size, slots)
+        opened.callback(multi[number].close)
+    return dense, sparse, multi
 
 
 def _open_vectors(
     directory: Path, layout: Layout, meta: CollectionMeta, opened: contextlib.ExitStack
-) -> tuple[dict[int, DenseVectors], dict[int, SparseVectors]]:
+) -> Vectors:
     """Every vector of `layout` as of the checkpoint; those meta does not know yet (declared
     since) are created with no slot carrying them."""
     added = Layout(
         {n: size for n, size in layout.dense.items() if n not in meta.dense},
         tuple(n for n in layout.sparse if n not in meta.sparse),
+        {n: size for n, size in layout.multi.items() if n not in meta.multi},
     )
-    dense, sparse = _create_vectors(directory, added, meta.slots, opened)
-    if added.dense or added.sparse:
+    dense, sparse, multi = _create_vectors(directory, added, meta.slots, opened)
+    if added.dense or added.sparse or added.multi:
         fsync_dir(directory / SOURCE)
     for number, size in layout.dense.items():
         if number not in dense:
@@ -563,7 +614,28 @@ def _open_vectors(
         if number not in sparse:
             sparse[number] = SparseVectors.open(directory, number, meta.sparse[number], meta.slots)
             opened.callback(sparse[number].close)
-    return dense, sparse
+    for number, size in layout.multi.items():
+        if number not in multi:
+            end = meta.multi[number][1]
+            multi[number] = MultiVectors.open(directory, number, size, end, meta.slots)
+            opened.callback(multi[number].close)
+    return dense, sparse, multi
+
+
+def _new_matrices(
+    steps: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.float32]]],
+    first_slot: int,
+    kept: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The matrices just written for the new slots `kept` (those still live), from memory."""
+    present = np.concatenate([p for p, _, _ in steps]) if steps else np.zeros(0, np.bool_)
+    counts = np.concatenate([c for _, c, _ in steps]) if steps else np.zeros(0, np.int64)
+    rows = np.concatenate([r for _, _, r in steps]) if steps else np.zeros((0, 0), np.float32)
+    carried = np.flatnonzero(present) + first_slot  # slot of each matrix, ascending
+    if len(kept) == len(carried):
+        return counts, rows
+    which = np.isin(carried, kept)
+    return counts[which], rows[np.repeat(which, counts)]
 
 
 def _check_index(

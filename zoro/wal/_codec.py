@@ -28,6 +28,7 @@ from zoro.types import (
     DeleteBatch,
     DenseColumn,
     Keys,
+    MultiColumn,
     SparseColumn,
     UpsertBatch,
     WriteOp,
@@ -38,6 +39,7 @@ from zoro.wal._format import (
     CRC,
     DELETE_COUNT,
     KIND_DENSE,
+    KIND_MULTI,
     KIND_SPARSE,
     RECORD,
     RECORD_VERSION,
@@ -149,14 +151,22 @@ def _columns_parts(op: UpsertBatch) -> tuple[int, int, list[Buffer]]:
     for number, column in sorted(op.columns.items()):
         present = np.ascontiguousarray(column.present, dtype=np.bool_)
         m = int(np.count_nonzero(present))
-        if present.shape != (n,) or len(column.rows) != m:
-            raise ValueError(f"column {number}: {len(column.rows)} rows for {m} present points")
+        carried = len(column.counts) if isinstance(column, MultiColumn) else len(column.rows)
+        if present.shape != (n,) or carried != m:
+            raise ValueError(f"column {number}: {carried} vectors for {m} present points")
         if isinstance(column, DenseColumn):
             rows = np.ascontiguousarray(column.rows, dtype="<f4")
             if rows.ndim != 2:
                 raise ValueError(f"column {number}: dense rows must be a matrix")
             pieces: list[Buffer] = [rows.data]
             head = COLUMN_HEAD.pack(number, KIND_DENSE, b"", rows.shape[1], m)
+        elif isinstance(column, MultiColumn):
+            rows = np.ascontiguousarray(column.rows, dtype="<f4")
+            counts = np.ascontiguousarray(column.counts, dtype="<u4")
+            if rows.ndim != 2 or int(counts.sum()) != len(rows):
+                raise ValueError(f"column {number}: row counts do not add up to the rows")
+            pieces = [counts.data, rows.data]
+            head = COLUMN_HEAD.pack(number, KIND_MULTI, b"", rows.shape[1], m)
         else:
             batch = column.rows
             pieces = [
@@ -227,7 +237,7 @@ def _decode_columns(body: bytes) -> UpsertBatch:
         raise ValueError(f"upsert payload offsets do not fit the body's {len(body)} bytes")
     bounds = (offsets + payloads_at).tolist()
     payloads = [body[start:stop] for start, stop in itertools.pairwise(bounds)]
-    columns: dict[int, DenseColumn | SparseColumn] = {}
+    columns: dict[int, DenseColumn | SparseColumn | MultiColumn] = {}
     at = end
     for _ in range(count):
         if at + COLUMN_HEAD.size + n > len(body):
@@ -257,6 +267,19 @@ def _decode_columns(body: bytes) -> UpsertBatch:
                 raise ValueError(f"upsert column {number}: row offsets do not add up")
             columns[number] = SparseColumn(
                 present.astype(np.bool_), SparseBatch(indptr, indices, values)
+            )
+        elif kind == KIND_MULTI:
+            if at + 4 * m > len(body):
+                raise ValueError(f"upsert column {number} cut short")
+            counts = np.frombuffer(body, dtype="<u4", count=m, offset=at).astype(np.int64)
+            at += 4 * m
+            total = int(counts.sum())
+            if at + 4 * total * size > len(body):
+                raise ValueError(f"upsert column {number} cut short")
+            rows = np.frombuffer(body, dtype="<f4", count=total * size, offset=at)
+            at += 4 * total * size
+            columns[number] = MultiColumn(
+                present.astype(np.bool_), counts, rows.reshape(total, size).astype(np.float32)
             )
         else:
             raise ValueError(f"upsert column {number} has unknown kind {kind}")

@@ -59,14 +59,16 @@ refuses a type-3 record by name rather than misreading it.
     ...     4 (n + 1)  payload offsets (u32), then the payloads' bytes (P), as in type 1
     then c columns, each:
     +0      4          vector number (u32)
-    +4      1          kind: 1 = dense, 2 = sparse
+    +4      1          kind: 1 = dense, 2 = sparse, 3 = multivector
     +5      3          reserved, zero
-    +8      4          dense: dim; sparse: nnz, the values in the column (u32)
+    +8      4          dense, multivector: dim; sparse: nnz, the values in the column (u32)
     +12     4          m: how many of the n points carry the vector (u32)
     +16     n          presence: 1 byte per point, 1 where it carries the vector
     dense:  4 m dim    the carried rows, float32, row-major, in point order
     sparse: 4 (m + 1)  row offsets (u32, the CSR indptr), then 4 nnz indices (u32), then 4 nnz
                        values (float32)
+    multi:  4 m        each carried matrix's row count (u32), then 4 r dim: all their rows
+                       (float32, row-major; r = the sum of the counts)
 
 Delete body (type 2, version 1):
 
@@ -106,6 +108,7 @@ COLUMN_HEAD: Final = struct.Struct("<IB3sII")  # number, kind, reserved, dim or 
 assert (COLUMNS_COUNTS.size, COLUMN_HEAD.size) == (8, 16)
 KIND_DENSE: Final = 1
 KIND_SPARSE: Final = 2
+KIND_MULTI: Final = 3
 assert (UPSERT_COUNTS.size, DELETE_COUNT.size) == (8, 4)
 
 TYPE_UPSERT: Final = 1

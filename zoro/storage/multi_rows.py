@@ -34,8 +34,9 @@ import numpy.typing as npt
 
 from zoro.errors import CorruptionError
 from zoro.fsutil import pwrite_all
-from zoro.storage._fileio import RecordFile, decode_header, encode_header, open_file, pread_exact
-from zoro.storage._fileio import sync as sync_fd
+
+from ._fileio import RecordFile, decode_header, encode_header, open_file, pread_exact
+from ._fileio import sync as sync_fd
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -174,8 +175,14 @@ class MultiRows(RecordFile):
     def scan(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, I64, F32]]:
         """Every record front to back, as (slots, counts, rows) chunks of about
         `rows_per_chunk` rows (the layout `MultiIndex.add` takes). Raises CorruptionError."""
+        for _, slots, counts, rows in self.scan_located(rows_per_chunk):
+            yield slots, counts, rows
+
+    def scan_located(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, I64, I64, F32]]:
+        """Like `scan`, with each record's file offset first: (offsets, slots, counts, rows)."""
         offset = HEADER.size
         buffer, buffer_at = b"", offset
+        offsets: list[int] = []
         slots: list[int] = []
         parts: list[F32] = []
         held = 0
@@ -192,15 +199,16 @@ class MultiRows(RecordFile):
                 buffer, buffer_at = self._read_from(offset, size), offset
             view = memoryview(buffer)[offset - buffer_at : offset - buffer_at + size]
             slot, rows, _ = decode_record(view, offset, self.dimension, self._path)
+            offsets.append(offset)
             slots.append(slot)
             parts.append(rows)
             held += len(rows)
             offset += size
             if held >= rows_per_chunk:
-                yield _chunk(slots, parts, self.dimension)
-                slots, parts, held = [], [], 0
+                yield (np.asarray(offsets, dtype=np.int64), *_chunk(slots, parts, self.dimension))
+                offsets, slots, parts, held = [], [], [], 0
         if slots:
-            yield _chunk(slots, parts, self.dimension)
+            yield (np.asarray(offsets, dtype=np.int64), *_chunk(slots, parts, self.dimension))
 
     def _read_from(self, offset: int, at_least: int) -> bytes:
         size = min(max(at_least, _SCAN_CHUNK), self.end - offset)
