@@ -141,6 +141,8 @@ class VectorConfig:
     dense: Mapping[str, DenseSpec]
     sparse: Mapping[str, SparseSpec]
     unnamed: bool
+    # no number below this is given out again: a dropped vector's number stays taken
+    first_free: int = field(default=0, compare=False)
 
     @classmethod
     def single(cls, size: int, distance: Distance) -> VectorConfig:
@@ -152,7 +154,7 @@ class VectorConfig:
     @property
     def next_number(self) -> int:
         numbers = [s.number for s in self.dense.values()] + [s.number for s in self.sparse.values()]
-        return max(numbers, default=-1) + 1
+        return max(max(numbers, default=-1) + 1, self.first_free)
 
     def dense_numbers(self) -> dict[int, int]:
         """number -> size of every dense vector (one row per point): the store's view (it

@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from zoro.actors.planner import Hits, Selection
+    from zoro.actors.vector_changes import VectorEdit
     from zoro.payload import Condition, FieldInfo
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
@@ -138,7 +139,7 @@ class CollectionActor:
 
     # ------------------------------------------------------------------ sending side
 
-    async def write(self, op: WriteOp | DeleteWhere) -> int:
+    async def write(self, op: WriteOp | DeleteWhere | VectorEdit) -> int:
         """Log, apply and acknowledge one write; returns its LSN.
 
         Raises Overloaded at once when the mailbox is full (by count or bytes), CollectionClosed /

@@ -17,10 +17,20 @@ import logging
 from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
+import outcome
 import trio
 
 from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
-from zoro.errors import BadRequest, LoggedNotApplied, ReplayNeeded, ZoroError, storage_error
+from zoro.actors.reply import Reply
+from zoro.actors.vector_changes import DeleteVectors, UpdateVectors, resolve
+from zoro.errors import (
+    BadRequest,
+    LoggedNotApplied,
+    PointNotFound,
+    ReplayNeeded,
+    ZoroError,
+    storage_error,
+)
 from zoro.types import DeleteBatch
 
 if TYPE_CHECKING:
@@ -140,16 +150,19 @@ class Committer:
         return batch
 
     async def _commit_in_order(self, writes: list[Write]) -> None:
-        """Commit runs of plain writes; a delete by filter alone, matched right before it is
-        logged (after everything ahead of it has been applied)."""
+        """Commit runs of plain writes; a delete by filter or a change of some vectors alone,
+        resolved right before it is logged (after everything ahead of it has been applied)."""
         run: list[Write] = []
         for w in writes:
-            if not isinstance(w.op, DeleteWhere):
+            if not isinstance(w.op, DeleteWhere | UpdateVectors | DeleteVectors):
                 run.append(w)
                 continue
             if run:
                 await self._commit(run)
                 run = []
+            if not isinstance(w.op, DeleteWhere):
+                await self._commit_vector_edit(w, w.op)
+                continue
             try:
                 selection = await self._reader.select(w.op.condition, bounded=False)
             except ZoroError as exc:
@@ -160,6 +173,36 @@ class Committer:
             await self._commit([Write(DeleteBatch(keys), w.nbytes, w.reply)])
         if run:
             await self._commit(run)
+
+    async def _commit_vector_edit(self, w: Write, edit: UpdateVectors | DeleteVectors) -> None:
+        """Log an update_vectors / delete_vectors as the whole points it comes to now (see
+        zoro.actors.vector_changes), so that replay needs no knowledge of the state it was
+        made against. The reads run in a worker thread: nothing applies meanwhile (this is
+        the only task that applies), and reads on the event loop mutate nothing."""
+        try:
+            selected = None
+            if edit.condition is not None:
+                selected = (await self._reader.select(edit.condition, bounded=False)).mask
+            store = self._reader.store
+            resolved = await trio.to_thread.run_sync(
+                resolve, edit, store, selected, limiter=self._io_limiter
+            )
+        except ZoroError as exc:
+            self._mailbox.taken(w.nbytes)
+            w.reply.fail(exc)
+            return
+        missing = resolved.missing
+        if resolved.batch is None:
+            self._mailbox.taken(w.nbytes)
+            if missing is not None:
+                w.reply.fail(PointNotFound(missing))
+            else:
+                w.reply.ok(self._store.applied_lsn)
+            return
+        # Qdrant writes the points that exist, then answers 404 for the first one that does
+        # not: once logged and applied, the writer hears of the missing point instead.
+        reply: Reply[int] = w.reply if missing is None else _MissingAfterAll(w.reply, missing)
+        await self._commit([Write(resolved.batch, w.nbytes, reply)])
 
     async def _change_payload_index(self, change: IndexChange) -> None:
         payload = self._payload
@@ -271,3 +314,21 @@ class Committer:
         self._wal_bytes_at_checkpoint = self._wal.stats().wal_bytes
         self._last_checkpoint_at = trio.current_time()
         return lsn
+
+
+class _MissingAfterAll(Reply[int]):
+    """Passes a commit's answer on to the writer, except that success becomes PointNotFound."""
+
+    __slots__ = ("_missing", "_writer")
+
+    def __init__(self, writer: Reply[int], missing: object) -> None:
+        super().__init__()
+        self._writer = writer
+        self._missing = missing
+
+    def set(self, out: outcome.Outcome[int]) -> None:
+        super().set(out)
+        if isinstance(out, outcome.Value):
+            self._writer.fail(PointNotFound(self._missing))
+        else:
+            self._writer.set(out)

@@ -24,7 +24,7 @@ from zoro.actors.actor import ActorState, CollectionActor
 from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
-from zoro.errors import CollectionClosed, CollectionNotFound, ZoroError
+from zoro.errors import CollectionClosed, CollectionFailed, CollectionNotFound, ZoroError
 from zoro.storage import Catalog, CollectionStore, Layout
 
 if TYPE_CHECKING:
@@ -195,6 +195,57 @@ class CollectionManager:
                 await supervision.done.wait()
             await trio.to_thread.run_sync(catalog.finish_delete, name)
         return True
+
+    async def change_vectors(
+        self, name: str, change: Callable[[VectorConfig], VectorConfig | None]
+    ) -> CollectionEntry:
+        """Add or drop a vector of a collection: `change` maps its current vector config to
+        the new one (None: nothing to do; it raises BadRequest for a bad change). Returns the
+        entry serving once done. Runs to its end in the manager's own task, like `create`.
+
+        The catalog is the truth; the store matches its files to the catalog's layout when the
+        collection opens. So: stop the actor (it drains its mailbox and checkpoints, leaving no
+        WAL record behind the checkpoint), write the catalog, start a new actor, whose recovery
+        opens the store with the new layout. Crash-safe at every step: before the catalog write
+        the old catalog and a checkpointed store reopen as before (the change was not
+        answered); after it, the next open reconciles the files with the new catalog (an added
+        vector starts absent from every point, a dropped one's files are removed), exactly
+        what the reopen here does. Writes are refused (503) while the collection reopens.
+        """
+        self._require_catalog()
+        actor = await self._in_own_task(functools.partial(self._change_vectors, name, change))
+        await actor.settled.wait()
+        actor.check_serving()
+        return actor.entry
+
+    async def _change_vectors(
+        self, name: str, change: Callable[[VectorConfig], VectorConfig | None]
+    ) -> CollectionActor:
+        async with self._catalog_lock:
+            catalog = self._require_catalog()
+            supervision = self._collections.get(name)
+            if supervision is None:
+                raise CollectionNotFound(name)
+            old = supervision.actor
+            old.check_serving()  # a recovering or failed collection is not changed
+            vectors = change(old.entry.vectors)  # under the lock: changes never interleave
+            if vectors is None:
+                return old
+            supervision.stop()
+            await supervision.done.wait()
+            if supervision.actor.state is not ActorState.CLOSED:
+                # its last checkpoint failed (a full disk, say): the WAL still holds records
+                # past it. Change nothing under a store in trouble: reopen it as it was, and
+                # its recovery replays them
+                reason = supervision.actor.failure or "it did not close cleanly"
+                self._spawn(old.entry)
+                raise CollectionFailed(name, f"vectors not changed: {reason}")
+            try:
+                entry = await trio.to_thread.run_sync(catalog.set_vectors, name, vectors)
+            except Exception:
+                self._spawn(old.entry)  # the catalog on disk still holds the old config
+                raise
+            return self._spawn(entry)
 
     async def _in_own_task(self, job: Callable[[], Awaitable[T]]) -> T:
         """Run `job` in the manager's nursery and wait for its answer.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.types import DeleteBatch, UpsertBatch
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class DeleteWhere:
 class Write:
     """One client write. The reply carries the LSN the write was logged under."""
 
-    op: WriteOp | DeleteWhere
+    op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors
     nbytes: int
     reply: Reply[int]
 
@@ -56,10 +57,14 @@ class Checkpoint:
 Message = Write | IndexChange | Checkpoint
 
 
-def op_nbytes(op: WriteOp | DeleteWhere) -> int:
+def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors) -> int:
     """About how much memory a queued op holds; bounds the mailbox in bytes as well as count."""
     if isinstance(op, DeleteWhere):
         return 1024
+    if isinstance(op, UpdateVectors):
+        return op_nbytes(op.changes)
+    if isinstance(op, DeleteVectors):
+        return 1024 + (0 if op.keys is None else op.keys.nbytes)
     if isinstance(op, UpsertBatch):
         vectors = 0 if op.vectors is None else op.vectors.nbytes
         for column in op.columns.values():

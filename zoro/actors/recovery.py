@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from zoro.actors.vector_changes import remove_dropped_indexes
 from zoro.ann import SegmentedIndex
 from zoro.errors import CorruptionError
 from zoro.multi import MultiIndex
@@ -119,6 +120,7 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
     durable = open_durable(directory, Layout.of(entry.vectors), settings)
     store = durable.store
     try:
+        remove_dropped_indexes(directory, entry.vectors)  # the store removed their other files
         live = store.live_mask()
         indexes = {}
         for spec in entry.vectors.dense.values():

@@ -23,6 +23,25 @@ def _unnamed_or(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _VECTOR_IN = _unnamed_or(_VECTOR)
+_SPARSE_VECTOR = {
+    "type": "object",
+    "properties": {
+        "indices": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+        "values": {"type": "array", "items": {"type": "number"}},
+    },
+    "required": ["indices", "values"],
+    "additionalProperties": False,
+}
+# a point's vectors by name (dense or sparse), or the unnamed vector bare
+_VECTOR_STRUCT = {
+    "anyOf": [
+        _VECTOR,
+        {
+            "type": "object",
+            "additionalProperties": {"anyOf": [_VECTOR, _SPARSE_VECTOR], "nullable": True},
+        },
+    ]
+}
 _WITH_VECTOR = {"anyOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]}
 _USING = {"type": "string", "nullable": True}
 _MMR = {
@@ -315,6 +334,77 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "properties": {"points": {"type": "array", "items": _ID}, "filter": _FILTER_REF},
         "additionalProperties": False,
     },
+    "update_vectors": {
+        "type": "object",
+        "properties": {
+            "points": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "properties": {"id": _ID, "vector": _VECTOR_STRUCT},
+                    "required": ["id", "vector"],
+                    "additionalProperties": False,
+                },
+            },
+            "update_filter": _FILTER_REF,
+        },
+        "required": ["points"],
+        "additionalProperties": False,
+    },
+    "delete_vectors": {
+        "type": "object",
+        "properties": {
+            "points": {"type": "array", "items": _ID, "minItems": 1},
+            "filter": _FILTER_REF,
+            "vector": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        },
+        "required": ["vector"],
+        "additionalProperties": False,
+    },
+    "create_vector_name": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "dense": {
+                        "type": "object",
+                        "properties": {
+                            "size": {"type": "integer", "minimum": 1, "maximum": 65536},
+                            "distance": {
+                                "type": "string",
+                                "enum": ["Cosine", "Euclid", "Dot", "Manhattan"],
+                            },
+                            "datatype": {"type": "string", "nullable": True},
+                        },
+                        "required": ["size", "distance"],
+                        "additionalProperties": False,
+                    }
+                },
+                "required": ["dense"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "sparse": {
+                        "type": "object",
+                        "properties": {
+                            "modifier": {
+                                "type": "string",
+                                "enum": ["idf", "none"],
+                                "nullable": True,
+                            },
+                            "datatype": {"type": "string", "nullable": True},
+                        },
+                        "additionalProperties": False,
+                    }
+                },
+                "required": ["sparse"],
+                "additionalProperties": False,
+            },
+        ]
+    },
     "create_field_index": {
         "type": "object",
         "properties": {
@@ -404,6 +494,10 @@ _RESULTS: dict[str, dict[str, Any]] = {
     "collection_exists": {"type": "object", "properties": {"exists": {"type": "boolean"}}},
     "upsert_points": _UPDATE,
     "delete_points": _UPDATE,
+    "update_vectors": _UPDATE,
+    "delete_vectors": _UPDATE,
+    "create_vector_name": _UPDATE,
+    "delete_vector_name": _UPDATE,
     "create_field_index": _UPDATE,
     "delete_field_index": _UPDATE,
     "retrieve_points": {"type": "array", "items": _RECORD},
@@ -443,6 +537,20 @@ _ERROR = {
 }
 
 
+_WAITS = frozenset(
+    {
+        "upsert_points",
+        "delete_points",
+        "create_field_index",
+        "delete_field_index",
+        "update_vectors",
+        "delete_vectors",
+        "create_vector_name",
+        "delete_vector_name",
+    }
+)
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -465,7 +573,7 @@ def _operation(route: Route) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in route.pattern.groupindex
     ]
-    if route.name in ("upsert_points", "delete_points", "create_field_index", "delete_field_index"):
+    if route.name in _WAITS:
         params.append(
             {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean"}}
         )

@@ -16,7 +16,7 @@ from zoro import __version__
 from zoro.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
-from zoro.services import Context, collections, points, search
+from zoro.services import Context, collections, points, search, vector_updates
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,34 @@ async def _delete_index(call: Call) -> Any:
     )
 
 
+async def _update_vectors(call: Call) -> Any:
+    return await vector_updates.update_vectors(
+        call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
+    )
+
+
+async def _delete_vectors(call: Call) -> Any:
+    return await vector_updates.delete_vectors(
+        call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
+    )
+
+
+async def _create_vector_name(call: Call) -> Any:
+    return await vector_updates.create_vector_name(
+        call.ctx,
+        call.params["name"],
+        call.params["vector"],
+        call.json(),
+        wait=call.flag("wait", True),
+    )
+
+
+async def _delete_vector_name(call: Call) -> Any:
+    return await vector_updates.delete_vector_name(
+        call.ctx, call.params["name"], call.params["vector"], wait=call.flag("wait", True)
+    )
+
+
 async def _query(call: Call) -> Any:
     return await search.query(call.ctx, call.params["name"], call.json())
 
@@ -269,6 +297,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points", "retrieve_points", _retrieve),
     Route("GET", C + "/points/{id}", "get_point", _get_point),
     Route("POST", C + "/points/delete", "delete_points", _delete_points),
+    Route("PUT", C + "/points/vectors", "update_vectors", _update_vectors),
+    Route("POST", C + "/points/vectors/delete", "delete_vectors", _delete_vectors),
+    Route("PUT", C + "/vectors/{vector}", "create_vector_name", _create_vector_name),
+    Route("DELETE", C + "/vectors/{vector}", "delete_vector_name", _delete_vector_name),
     Route("POST", C + "/points/scroll", "scroll_points", _scroll),
     Route("POST", C + "/points/count", "count_points", _count),
     Route("POST", C + "/points/query", "query_points", _query),

@@ -7,7 +7,7 @@ A checked JSON document (see zoro.checked_json), replaced atomically on every ch
          "vectors": {"<name>": {"number": 0, "size": 128, "distance": "Cosine",
                                 "options": {...as sent...}, "multivector": false}, ...},
          "sparse_vectors": {"<name>": {"number": 1, "idf": false}, ...},
-         "unnamed": true,
+         "unnamed": true, "next_number": 2,
          "created_at": 1767225600.0, "state": "creating" | "ready" | "deleting",
          "engine": {...opaque engine settings...}}, ...]}
 
@@ -95,6 +95,7 @@ class CollectionEntry:
                 for name, spec in self.vectors.sparse.items()
             },
             "unnamed": self.vectors.unnamed,
+            "next_number": self.vectors.next_number,  # dropped vectors' numbers stay taken
             "created_at": self.created_at,
             "state": self.state.value,
             "engine": dict(self.engine),
@@ -149,7 +150,10 @@ def _vector_config(data: dict[str, object], path: Path) -> VectorConfig:
     if len(set(numbers)) != len(numbers) or min(numbers, default=0) < 0:
         raise CorruptionError(str(path), 0, "vector numbers repeat or are negative")
     unnamed = checked_json.field(data, "unnamed", bool, path)
-    return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
+    first_free = data.get("next_number", 0)  # absent in entries written before drops existed
+    if not isinstance(first_free, int) or isinstance(first_free, bool) or first_free < 0:
+        raise CorruptionError(str(path), 0, "next_number is not a non-negative integer")
+    return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed, first_free)
 
 
 class Catalog:

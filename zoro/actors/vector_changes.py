@@ -1,0 +1,224 @@
+"""Changing some vectors of existing points: Qdrant's update_vectors and delete_vectors.
+
+Neither reaches the WAL as it was sent. The commit loop resolves each one into a whole-point
+upsert at the moment it is logged, after every write ahead of it has been applied (the way a
+delete by filter is resolved into a list of ids): it reads each chosen point's current vectors
+(every dense and sparse one the store keeps) and payload, changes the named vectors, and logs
+an UpsertBatch in the general form. Replay is then a pure re-application of plain upserts: it
+needs neither the filter nor the state the change was made against.
+
+`resolve` is plain blocking code without trio: it only reads the store, and the commit loop
+runs it in a worker thread while nothing applies (reads on the event loop go on beside it;
+they mutate nothing either).
+
+Also here: removing the ANN directories of vectors dropped from the catalog, which recovery
+calls on every open (the catalog is the truth; see CollectionManager.change_vectors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+
+from zoro.sparse.vectors import SparseBatch
+from zoro.types import DenseColumn, SparseColumn, UpsertBatch, full_key, id_of
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy.typing as npt
+
+    from zoro.payload import Condition
+    from zoro.storage import CollectionStore
+    from zoro.types import Column, DenseSpec, Keys, PointId, SparseSpec, VectorConfig
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class UpdateVectors:
+    """Replace the vectors each point of `changes` carries, keeping the point's other vectors
+    and its payload. `changes`: keys in request order and the new vectors (an UpsertBatch
+    as the services build one; its payloads are not used); a key may repeat, later ones win
+    vector by vector. `condition`: Qdrant's update_filter (points it rejects are left alone)."""
+
+    changes: UpsertBatch
+    condition: Condition | None = None
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DeleteVectors:
+    """Remove vectors `numbers` from the points `keys` (or those `condition` selects when keys
+    is None), keeping the rest of each point."""
+
+    numbers: tuple[int, ...]
+    keys: Keys | None = None
+    condition: Condition | None = None
+
+    def __len__(self) -> int:
+        return 1 if self.keys is None else len(self.keys)
+
+
+VectorEdit = UpdateVectors | DeleteVectors
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Resolved:
+    """What an edit comes to: `batch`, the whole points to log (None: nothing changes), and
+    `missing`, the first point asked for by id that does not exist (Qdrant writes the rest,
+    then answers 404 naming it)."""
+
+    batch: UpsertBatch | None
+    missing: PointId | None
+
+
+def resolve(
+    edit: VectorEdit, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
+) -> Resolved:
+    """The whole-point upsert `edit` comes to on the store as it is now. `selected`: the
+    edit's condition evaluated now (a mask over slots), None when it has none.
+
+    Blocking (reads vectors and payloads): call it while no apply runs. Raises
+    StorageError/CorruptionError from the reads.
+    """
+    if isinstance(edit, UpdateVectors):
+        return _resolve_update(edit, store, selected)
+    return _resolve_delete(edit, store, selected)
+
+
+def _resolve_update(
+    edit: UpdateVectors, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
+) -> Resolved:
+    keys = edit.changes.keys
+    slots = store.slots_of(keys)
+    missing = _first_missing(keys, slots)
+    chosen = _chosen(slots, selected)
+    points = _Points.read(store, _unique_in_order(slots[chosen]))
+    where = {slot: u for u, slot in enumerate(points.slots.tolist())}
+    for number in store.layout.dense:
+        column = edit.changes.column(number)
+        if isinstance(column, DenseColumn):
+            rank = np.cumsum(column.present) - 1
+            for i in np.flatnonzero(column.present & chosen).tolist():
+                points.set_dense(number, where[int(slots[i])], column.rows[rank[i]])
+    for number in store.layout.sparse:
+        column = edit.changes.column(number)
+        if isinstance(column, SparseColumn):
+            rank = np.cumsum(column.present) - 1
+            for i in np.flatnonzero(column.present & chosen).tolist():
+                one = column.rows.rows(np.array([rank[i]], dtype=np.int64))
+                points.sparse[number][where[int(slots[i])]] = one
+    return Resolved(points.batch(), missing)
+
+
+def _resolve_delete(
+    edit: DeleteVectors, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
+) -> Resolved:
+    if edit.keys is None:
+        assert selected is not None, "a delete_vectors without ids has a filter"
+        slots = np.flatnonzero(selected).astype(np.int64)
+        missing = None
+    else:
+        slots = store.slots_of(edit.keys)
+        missing = _first_missing(edit.keys, slots)
+        slots = _unique_in_order(slots[_chosen(slots, selected)])
+    points = _Points.read(store, slots)
+    for number in edit.numbers:
+        if number in points.dense:
+            points.dense[number][0][:] = False
+        elif number in points.sparse:
+            points.sparse[number] = [None] * len(slots)
+    return Resolved(points.batch(), missing)
+
+
+def _first_missing(keys: Keys, slots: npt.NDArray[np.int64]) -> PointId | None:
+    absent = np.flatnonzero(slots < 0)
+    return id_of(full_key(keys[int(absent[0])])) if len(absent) else None
+
+
+def _chosen(
+    slots: npt.NDArray[np.int64], selected: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.bool_]:
+    """Which request rows touch a point: it exists and the condition (if any) keeps it. The
+    selection was made on this very state, so every live slot is inside it."""
+    chosen = slots >= 0
+    if selected is not None:
+        chosen[chosen] = selected[slots[chosen]]
+    return chosen
+
+
+def _unique_in_order(slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    _, first = np.unique(slots, return_index=True)
+    return slots[np.sort(first)]
+
+
+@dataclass(slots=True)
+class _Points:
+    """Some existing points as they are now, to be changed and logged whole."""
+
+    slots: npt.NDArray[np.int64]
+    keys: Keys
+    payloads: list[bytes]
+    dense: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]]
+    sparse: dict[int, list[SparseBatch | None]]
+
+    @classmethod
+    def read(cls, store: CollectionStore, slots: npt.NDArray[np.int64]) -> _Points:
+        # Every vector the store keeps is carried over: a kind of vector this does not read
+        # would be lost by the rewrite (tests/actors/test_vector_changes.py pins the layout).
+        dense = {
+            number: (
+                np.array(store.present_mask(number)[slots], dtype=np.bool_),
+                np.array(store.vectors_of_slots(slots, number), dtype=np.float32),
+            )
+            for number in store.layout.dense
+        }
+        sparse = {number: store.sparse_of_slots(slots, number) for number in store.layout.sparse}
+        keys = store.keys_of_slots(slots)
+        return cls(slots, keys, store.payloads_of_slots(slots), dense, sparse)
+
+    def set_dense(self, number: int, at: int, row: npt.NDArray[np.float32]) -> None:
+        present, rows = self.dense[number]
+        present[at] = True
+        rows[at] = row
+
+    def batch(self) -> UpsertBatch | None:
+        if not len(self.slots):
+            return None
+        columns: dict[int, Column] = {}
+        for number, (present, rows) in self.dense.items():
+            columns[number] = DenseColumn(present, np.ascontiguousarray(rows[present]))
+        for number, values in self.sparse.items():
+            carried = np.array([v is not None for v in values], dtype=np.bool_)
+            rows_of = SparseBatch.concat([v for v in values if v is not None])
+            columns[number] = SparseColumn(carried, rows_of)
+        return UpsertBatch(self.keys, None, self.payloads, MappingProxyType(columns))
+
+
+# ---------------------------------------------------------------- dropped vectors' index files
+
+_ANN_DIR: Final = re.compile(r"ann(?:\.(\d+))?")
+
+
+def remove_dropped_indexes(directory: Path, config: VectorConfig) -> None:
+    """Delete the ANN directories (`ann`, `ann.<n>`) of vector numbers the catalog no longer
+    declares. Best effort and idempotent: what a crash leaves behind goes on the next open, and
+    numbers are never reused, so no new vector ever meets an old one's files."""
+    specs: list[DenseSpec | SparseSpec] = [*config.dense.values(), *config.sparse.values()]
+    declared = {spec.number for spec in specs}
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            found = _ANN_DIR.fullmatch(entry.name)
+            if found is None or not entry.is_dir(follow_symlinks=False):
+                continue
+            number = int(found.group(1) or 0)
+            if number not in declared:
+                shutil.rmtree(entry.path, ignore_errors=True)

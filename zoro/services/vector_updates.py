@@ -1,0 +1,248 @@
+"""Changing vectors after the fact, in Qdrant's shapes: some vectors of some points
+(update_vectors, delete_vectors) and the vectors a collection declares (create_vector_name,
+delete_vector_name).
+
+    PUT    /collections/{c}/points/vectors         {"points": [{"id", "vector"}], "update_filter"?}
+    POST   /collections/{c}/points/vectors/delete  {"points": [ids] | "filter", "vector": [names]}
+    PUT    /collections/{c}/vectors/{name}         {"dense": {"size", "distance"}} | {"sparse": {}}
+    DELETE /collections/{c}/vectors/{name}
+
+A point named by id that does not exist does not stop the others: as in Qdrant, the rest is
+written and the answer is then 404 naming the first missing one. Everything else that is wrong
+with a request is refused (400) before anything is written.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
+from zoro.errors import BadRequest
+from zoro.services import filters, shapes, validate, vectors
+from zoro.types import UNNAMED, DenseSpec, SparseSpec, VectorConfig, keys_of
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from zoro.services.context import Context
+
+_UPDATE_FIELDS = frozenset({"points", "update_filter", "shard_key"})
+_POINT_FIELDS = frozenset({"id", "vector"})
+_DELETE_FIELDS = frozenset({"points", "filter", "vector", "shard_key"})
+_NAME_CONFIG_FIELDS = frozenset({"dense", "sparse"})
+_DENSE_FIELDS = frozenset({"size", "distance", "multivector_config", "datatype"})
+_SPARSE_FIELDS = frozenset({"modifier", "datatype"})
+# Qdrant's VectorStorageDatatype; Zoro stores float32 whatever is asked (as local mode does)
+_DATATYPES = frozenset({"float32", "float16", "uint8", "turbo4", "turbo8", "turbo16"})
+# Qdrant's rules for a new vector name (it keeps each vector in a directory named after it)
+_NAME_MAX_BYTES: Final = 200
+_BAD_NAME_CHARS: Final = ("<", ">", ":", '"', "/", "\\", "|", "?", "*", "\0", "\x1f")
+_SIZE_MAX: Final = 65_536
+
+
+# ---------------------------------------------------------------- some vectors of some points
+
+
+async def update_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
+    actor = ctx.manager.serving(name)
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, _UPDATE_FIELDS, "body")
+    validate.absent(body, "shard_key", "sharding")
+    if "points" not in body:
+        raise BadRequest('points: missing; send {"points": [{"id": ..., "vector": {...}}]}')
+    points = validate.sequence(body["points"], "points")
+    if not points:
+        raise BadRequest("points: must specify points to update")
+    if len(points) > ctx.limits.max_batch_points:
+        raise BadRequest(f"points: at most {ctx.limits.max_batch_points} points per request")
+    ids, values = [], []
+    for i, point in enumerate(points):
+        point = validate.mapping(point, f"points[{i}]")
+        validate.only_fields(point, _POINT_FIELDS, f"points[{i}]")
+        if "id" not in point or "vector" not in point:
+            raise BadRequest(f'points[{i}]: needs "id" and "vector"')
+        ids.append(validate.point_id(point["id"], f"points[{i}].id"))
+        values.append(point["vector"])
+    where = [f"points[{i}].vector" for i in range(len(points))]
+    no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
+    changes = vectors.upsert_batch(keys_of(ids), values, no_payloads, actor.vectors, where)
+    condition = filters.parse(body.get("update_filter"), "update_filter")
+    lsn = await actor.write(UpdateVectors(changes, condition))
+    return shapes.update_result(lsn, completed=wait)
+
+
+async def delete_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
+    actor = ctx.manager.serving(name)
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, _DELETE_FIELDS, "body")
+    validate.absent(body, "shard_key", "sharding")
+    if ("points" in body) == ("filter" in body):
+        raise BadRequest('body: send either "points": [ids] or "filter": {...}')
+    keys, condition = None, None
+    if "filter" in body:
+        condition = filters.parse(body["filter"], "filter")
+        if condition is None:
+            raise BadRequest("filter: must be an object (an empty one selects every point)")
+    else:
+        keys = validate.point_keys(body["points"], "points", ctx.limits)
+        if not len(keys):
+            raise BadRequest("points: must name at least one point")
+    numbers = _vector_numbers(body.get("vector"), actor.vectors)
+    lsn = await actor.write(DeleteVectors(numbers, keys, condition))
+    return shapes.update_result(lsn, completed=wait)
+
+
+def _vector_numbers(value: object, config: VectorConfig) -> tuple[int, ...]:
+    if value is None:
+        raise BadRequest('vector: missing; the names of the vectors to delete, e.g. ["image"]')
+    names = validate.sequence(value, "vector")
+    if not names:
+        raise BadRequest("vector: must specify vector names to delete")
+    numbers: list[int] = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise BadRequest(f"vector[{i}]: must be a vector name (a string)")
+        spec = _spec(config, name)
+        if spec is None:
+            raise BadRequest(f"vector[{i}]: {_no_such(config, name)}")
+        numbers.append(spec.number)
+    return tuple(dict.fromkeys(numbers))
+
+
+# ---------------------------------------------------------------- the vectors a collection declares
+
+
+async def create_vector_name(
+    ctx: Context, name: str, vector: str, body: object, *, wait: bool
+) -> dict[str, Any]:
+    """Declare a new dense or sparse vector; every existing point lacks it. Declaring one that
+    exists with the same parameters changes nothing (as in Qdrant)."""
+    ctx.manager.serving(name)  # 404 for a missing collection before the body is judged
+    body = validate.mapping(body, "body")
+    validate.only_fields(body, _NAME_CONFIG_FIELDS, "body")
+    if len(body) != 1:
+        raise BadRequest(
+            'body: send either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}'
+        )
+    _check_new_name(vector)
+    if "dense" in body:
+        size, distance = _dense_params(body["dense"], ctx.limits.max_dimension)
+
+        def change(config: VectorConfig) -> VectorConfig | None:
+            return _with_dense(config, vector, size, distance)
+
+    else:
+        idf = _sparse_params(body["sparse"])
+
+        def change(config: VectorConfig) -> VectorConfig | None:
+            return _with_sparse(config, vector, idf)
+
+    await ctx.manager.change_vectors(name, change)
+    return shapes.update_result(0, completed=wait)
+
+
+async def delete_vector_name(ctx: Context, name: str, vector: str, *, wait: bool) -> dict[str, Any]:
+    """Drop a vector and every point's value of it. Dropping one that does not exist changes
+    nothing (as in Qdrant); the one vector of a collection created with bare params cannot go."""
+    ctx.manager.serving(name)
+
+    def change(config: VectorConfig) -> VectorConfig | None:
+        return _without(config, vector)
+
+    await ctx.manager.change_vectors(name, change)
+    return shapes.update_result(0, completed=wait)
+
+
+def _check_new_name(vector: str) -> None:
+    where = f"vector name {vector!r}"
+    if len(vector.encode()) > _NAME_MAX_BYTES:
+        raise BadRequest(f"{where}: at most {_NAME_MAX_BYTES} bytes")
+    for char in _BAD_NAME_CHARS:
+        if char in vector:
+            raise BadRequest(f"{where}: cannot contain {char!r}")
+    if vector in (".", ".."):
+        raise BadRequest(f"{where}: not a valid name")
+
+
+def _dense_params(value: object, max_dimension: int) -> tuple[int, Any]:
+    params = validate.mapping(value, "dense")
+    validate.only_fields(params, _DENSE_FIELDS, "dense")
+    validate.absent(params, "multivector_config", "multivectors")
+    _datatype(params, "dense")
+    if "size" not in params or "distance" not in params:
+        raise BadRequest('dense: needs "size" and "distance"')
+    high = min(_SIZE_MAX, max_dimension)
+    size = validate.integer(params["size"], "dense.size", low=1, high=high)
+    return size, validate.distance(params["distance"], "dense.distance")
+
+
+def _sparse_params(value: object) -> bool:
+    params = validate.mapping({} if value is None else value, "sparse")
+    validate.only_fields(params, _SPARSE_FIELDS, "sparse")
+    _datatype(params, "sparse")
+    modifier = params.get("modifier")
+    if modifier not in (None, "none", "idf"):
+        raise BadRequest(f'sparse.modifier: use "idf" or "none", not {modifier!r}')
+    return modifier == "idf"
+
+
+def _datatype(params: Mapping[str, Any], where: str) -> None:
+    datatype = params.get("datatype")
+    if datatype is not None and datatype not in _DATATYPES:
+        names = ", ".join(sorted(_DATATYPES))
+        raise BadRequest(f"{where}.datatype: use one of {names}, not {datatype!r}")
+
+
+def _with_dense(config: VectorConfig, name: str, size: int, distance: Any) -> VectorConfig | None:
+    if name in config.sparse:
+        raise BadRequest(f"vector name {name!r}: a sparse vector has that name already")
+    known = config.dense.get(name)
+    if known is not None:
+        if (known.size, known.distance) != (size, distance):
+            raise BadRequest(f"Vector {name!r} already exists with a different configuration")
+        return None
+    spec = DenseSpec(config.next_number, size, distance)
+    dense = MappingProxyType({**config.dense, name: spec})
+    # A collection created with bare params shows its vectors by name from now on (Qdrant)
+    return VectorConfig(dense, config.sparse, False, spec.number + 1)
+
+
+def _with_sparse(config: VectorConfig, name: str, idf: bool) -> VectorConfig | None:
+    if name == UNNAMED:
+        raise BadRequest("vector name '': a sparse vector needs a name")
+    if name in config.dense:
+        raise BadRequest(f"vector name {name!r}: a dense vector has that name already")
+    known = config.sparse.get(name)
+    if known is not None:
+        if known.idf != idf:
+            raise BadRequest(f"Vector {name!r} already exists with a different configuration")
+        return None
+    spec = SparseSpec(config.next_number, idf)
+    sparse = MappingProxyType({**config.sparse, name: spec})
+    return VectorConfig(config.dense, sparse, config.unnamed, spec.number + 1)
+
+
+def _without(config: VectorConfig, name: str) -> VectorConfig | None:
+    if name in config.dense:
+        if config.unnamed and name == UNNAMED:
+            raise BadRequest(
+                "Cannot delete the unnamed vector when it is the only dense vector "
+                "in the collection"
+            )
+        dense = MappingProxyType({n: s for n, s in config.dense.items() if n != name})
+        return VectorConfig(dense, config.sparse, config.unnamed, config.next_number)
+    if name in config.sparse:
+        sparse = MappingProxyType({n: s for n, s in config.sparse.items() if n != name})
+        return VectorConfig(config.dense, sparse, config.unnamed, config.next_number)
+    return None
+
+
+def _spec(config: VectorConfig, name: str) -> DenseSpec | SparseSpec | None:
+    return config.dense.get(name) or config.sparse.get(name)
+
+
+def _no_such(config: VectorConfig, name: str) -> str:
+    names = [*config.dense, *config.sparse]
+    listed = ", ".join(repr(n) for n in names) if names else "none"
+    return f"no vector named {name!r} in this collection (it has {listed})"
