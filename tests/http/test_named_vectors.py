@@ -313,6 +313,25 @@ def test_multivectors_match_local_mode(
                 for c in (local, remote)
             )
         )
+        # update_vectors / delete_vectors keep the other vectors, multivectors included
+        for c in (local, remote):
+            c.update_vectors(
+                name,
+                [
+                    models.PointVectors(id=1, vector={"dense": [1.0, 0.0, 0.0, 0.0]}),
+                    models.PointVectors(id=3, vector={"colbert": [[0.5, 0.5, 0.0, 1.0]] * 2}),
+                ],
+            )
+            c.delete_vectors(name, vectors=["colbert"], points=[2])
+        got = [c.retrieve(name, [1, 2, 3], with_vectors=True) for c in (local, remote)]
+        for lp, rp in zip(*got, strict=True):
+            _same_vectors(lp.vector, rp.vector)
+        _same(
+            *(
+                c.query_points(name, query, using="colbert", limit=10).points
+                for c in (local, remote)
+            )
+        )
         with httpx.Client(base_url=server.url, timeout=30) as http:
             bad = {"points": [{"id": 1, "vector": {"colbert": [[1.0, 2.0]]}}]}
             r = http.put(f"/collections/{name}/points", json=bad)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import DenseColumn, SparseColumn, UpsertBatch, full_key, id_of
+from zoro.types import DenseColumn, MultiColumn, SparseColumn, UpsertBatch, full_key, id_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,6 +116,15 @@ def _resolve_update(
             for i in np.flatnonzero(column.present & chosen).tolist():
                 one = column.rows.rows(np.array([rank[i]], dtype=np.int64))
                 points.sparse[number][where[int(slots[i])]] = one
+    for number in store.layout.multi:
+        column = edit.changes.column(number)
+        if isinstance(column, MultiColumn):
+            rank = np.cumsum(column.present) - 1
+            starts = np.concatenate([[0], np.cumsum(column.counts)]).astype(np.int64)
+            for i in np.flatnonzero(column.present & chosen).tolist():
+                j = int(rank[i])
+                matrix = column.rows[starts[j] : starts[j + 1]]
+                points.multi[number][where[int(slots[i])]] = matrix
     return Resolved(points.batch(), missing)
 
 
@@ -136,6 +145,8 @@ def _resolve_delete(
             points.dense[number][0][:] = False
         elif number in points.sparse:
             points.sparse[number] = [None] * len(slots)
+        elif number in points.multi:
+            points.multi[number] = [None] * len(slots)
     return Resolved(points.batch(), missing)
 
 
@@ -169,6 +180,8 @@ class _Points:
     payloads: list[bytes]
     dense: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]]
     sparse: dict[int, list[SparseBatch | None]]
+    multi: dict[int, list[npt.NDArray[np.float32] | None]]
+    layout_sizes: dict[int, int]  # multivector number -> row size
 
     @classmethod
     def read(cls, store: CollectionStore, slots: npt.NDArray[np.int64]) -> _Points:
@@ -182,8 +195,10 @@ class _Points:
             for number in store.layout.dense
         }
         sparse = {number: store.sparse_of_slots(slots, number) for number in store.layout.sparse}
+        multi = {number: store.multi_of_slots(slots, number) for number in store.layout.multi}
         keys = store.keys_of_slots(slots)
-        return cls(slots, keys, store.payloads_of_slots(slots), dense, sparse)
+        payloads = store.payloads_of_slots(slots)
+        return cls(slots, keys, payloads, dense, sparse, multi, dict(store.layout.multi))
 
     def set_dense(self, number: int, at: int, row: npt.NDArray[np.float32]) -> None:
         present, rows = self.dense[number]
@@ -200,6 +215,13 @@ class _Points:
             carried = np.array([v is not None for v in values], dtype=np.bool_)
             rows_of = SparseBatch.concat([v for v in values if v is not None])
             columns[number] = SparseColumn(carried, rows_of)
+        for number, matrices in self.multi.items():
+            carried = np.array([m is not None for m in matrices], dtype=np.bool_)
+            kept = [m for m in matrices if m is not None]
+            counts = np.array([len(m) for m in kept], dtype=np.int64)
+            size = self.layout_sizes[number]
+            stacked = np.concatenate(kept) if kept else np.empty((0, size), dtype=np.float32)
+            columns[number] = MultiColumn(carried, counts, stacked)
         return UpsertBatch(self.keys, None, self.payloads, MappingProxyType(columns))
 
 

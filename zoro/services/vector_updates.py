@@ -127,10 +127,10 @@ async def create_vector_name(
         )
     _check_new_name(vector)
     if "dense" in body:
-        size, distance = _dense_params(body["dense"], ctx.limits.max_dimension)
+        size, distance, multi = _dense_params(body["dense"], ctx.limits.max_dimension)
 
         def change(config: VectorConfig) -> VectorConfig | None:
-            return _with_dense(config, vector, size, distance)
+            return _with_dense(config, vector, size, distance, multi=multi)
 
     else:
         idf = _sparse_params(body["sparse"])
@@ -165,16 +165,16 @@ def _check_new_name(vector: str) -> None:
         raise BadRequest(f"{where}: not a valid name")
 
 
-def _dense_params(value: object, max_dimension: int) -> tuple[int, Any]:
+def _dense_params(value: object, max_dimension: int) -> tuple[int, Any, bool]:
     params = validate.mapping(value, "dense")
     validate.only_fields(params, _DENSE_FIELDS, "dense")
-    validate.absent(params, "multivector_config", "multivectors")
+    multi = vectors.multivector(params.get("multivector_config"), "dense.multivector_config")
     _datatype(params, "dense")
     if "size" not in params or "distance" not in params:
         raise BadRequest('dense: needs "size" and "distance"')
     high = min(_SIZE_MAX, max_dimension)
     size = validate.integer(params["size"], "dense.size", low=1, high=high)
-    return size, validate.distance(params["distance"], "dense.distance")
+    return size, validate.distance(params["distance"], "dense.distance"), multi
 
 
 def _sparse_params(value: object) -> bool:
@@ -194,15 +194,17 @@ def _datatype(params: Mapping[str, Any], where: str) -> None:
         raise BadRequest(f"{where}.datatype: use one of {names}, not {datatype!r}")
 
 
-def _with_dense(config: VectorConfig, name: str, size: int, distance: Any) -> VectorConfig | None:
+def _with_dense(
+    config: VectorConfig, name: str, size: int, distance: Any, *, multi: bool
+) -> VectorConfig | None:
     if name in config.sparse:
         raise BadRequest(f"vector name {name!r}: a sparse vector has that name already")
     known = config.dense.get(name)
     if known is not None:
-        if (known.size, known.distance) != (size, distance):
+        if (known.size, known.distance, known.multi) != (size, distance, multi):
             raise BadRequest(f"Vector {name!r} already exists with a different configuration")
         return None
-    spec = DenseSpec(config.next_number, size, distance)
+    spec = DenseSpec(config.next_number, size, distance, multi=multi)
     dense = MappingProxyType({**config.dense, name: spec})
     # A collection created with bare params shows its vectors by name from now on (Qdrant)
     return VectorConfig(dense, config.sparse, False, spec.number + 1)

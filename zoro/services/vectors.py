@@ -89,7 +89,7 @@ def parse_config(body: Mapping[str, Any], limits: LimitSettings) -> VectorConfig
 def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -> DenseSpec:
     params = validate.mapping(value, where)
     validate.only_fields(params, _VECTOR_FIELDS, where)
-    multi = _multivector(params.get("multivector_config"), f"{where}.multivector_config")
+    multi = multivector(params.get("multivector_config"), f"{where}.multivector_config")
     if "size" not in params:
         raise BadRequest(f'{where}.size: missing; send {{"size": N, "distance": "Cosine"}}')
     size = validate.integer(params["size"], f"{where}.size", low=1, high=limits.max_dimension)
@@ -100,7 +100,8 @@ def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -
     return DenseSpec(number, size, distance, MappingProxyType(options), multi=multi)
 
 
-def _multivector(value: object, where: str) -> bool:
+def multivector(value: object, where: str) -> bool:
+    """Qdrant's multivector_config: max_sim is the one comparator."""
     if value is None:
         return False
     config = validate.mapping(value, where)
