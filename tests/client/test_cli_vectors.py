@@ -209,6 +209,12 @@ def test_import_npz_and_npy_with_create(cli: Any, tmp_path: Path) -> None:
     assert "imported 50 points" in out
     hits = orjson.loads(cli("search", "cli_npz", "--vector", "20,21", "--json", "--limit", "1")[1])
     assert hits[0]["id"] == 110
+    # without --vector: declared from the arrays (test_multivectors.py: a 3-D one)
+    np.savez(tmp_path / "guess.npz", vector=np.ones((3, 2)), **{"vector.e": np.ones((3, 4))})
+    code, out, err = cli(
+        "import", "cli_npz_guess", str(tmp_path / "guess.npz"), "--create", "--no-progress"
+    )
+    assert "created cli_npz_guess ((unnamed) 2 Cosine, e 4 Cosine)" in out
     np.save(tmp_path / "plain.npy", np.eye(4, dtype=np.float32))
     code, out, err = cli(
         "import",

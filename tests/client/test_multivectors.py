@@ -5,11 +5,13 @@ its best similarity among the point's rows)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 import pytest
 
+from tests.client.test_cli import run
 from zoro.client import (
     AsyncZoroClient,
     DimensionMismatch,
@@ -18,6 +20,11 @@ from zoro.client import (
     SparseVectorParams,
     VectorParams,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from zoro.testing import ServerProcess
 
 # The server on main refuses `multivector_config` until its multivector wiring lands
 # (zoro/services/vectors.py). These tests are written against Qdrant's shapes, which it will
@@ -119,7 +126,7 @@ async def test_multivector_faults_are_named_before_sending(
         ({"colbert": [[[]]]}, "at least one row"),
         ({"colbert": [[]]}, "empty vectors"),
         ({"colbert": [[[1, 2, 3, float("nan")]]]}, "row 0 holds NaN"),
-        ({"colbert": [[[True, False, True, False]]]}, "list of rows of numbers"),
+        ({"colbert": [[[True, False, True, False]]]}, "holds true/false"),
         ({"colbert": [[[1, 2, 3, 4]], [[1, 2, 3]]]}, "different widths"),
         ({"colbert": [[[1, 2, 3, 4]], [1, 2, 3, 4]]}, "mixes dense and multi"),
     ]
@@ -142,3 +149,32 @@ async def test_declared_sizes_and_kinds_are_checked(client: AsyncZoroClient, mul
         await client.search(multi, [[1, 2, 3]], using="dense")
     with pytest.raises(DimensionMismatch, match="expected dimension 4, got 2"):
         await client.search(multi, [[1, 2]], using="colbert")
+
+
+@SERVED
+def test_the_cli_declares_imports_and_searches_multivectors(
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def cli(*args: str) -> tuple[int, str, str]:
+        return run(server, monkeypatch, capsys, *args)
+
+    docs = matrices(20, 4)
+    with (tmp_path / "docs.jsonl").open("wb") as out:
+        for i, doc in enumerate(docs):
+            out.write(orjson.dumps({"id": i, "vector": {"colbert": doc}}) + b"\n")
+    created = cli("collections", "create", "cli_multi", "--vector", "colbert:4:Dot:multi")
+    assert created == (0, "created cli_multi (colbert 4 Dot multi, hnsw)\n", "")
+    info = orjson.loads(cli("collections", "info", "cli_multi", "--json")[1])
+    assert info["vectors"] == {"colbert": {"size": 4, "distance": "Dot", "multivector": "max_sim"}}
+    assert cli("import", "cli_multi", str(tmp_path / "docs.jsonl"), "--no-progress")[0] == 0
+    query = [[0.5, 0.0, -0.5, 1.0]]
+    best = max(range(20), key=lambda i: max_sim(query, docs[i]))
+    code, out, _ = cli("search", "cli_multi", "--using", "colbert", "--vector", str(query))
+    assert (code, out.split("\t")[0]) == (0, str(best))
+    # a .npz (n, rows, d) array is declared a multivector by import --create
+    np.savez(tmp_path / "m.npz", **{"vector.m": np.ones((3, 2, 5))})
+    code, out, _ = cli("import", "cli_multi_npz", str(tmp_path / "m.npz"), "--create")
+    assert "created cli_multi_npz (m 5 Cosine multi)" in out

@@ -170,6 +170,8 @@ def multivector(value: object, field: str = "vector") -> npt.NDArray[np.float32]
                     f"{field}: row {i} has {len(row)} numbers, row 0 has {len(value[0])} "
                     "(every row of a multivector has the vector's size)"
                 )
+            if has_bool(row):
+                raise InvalidInput(f"{field}: row {i} holds true/false, which is not a number")
         try:
             array = np.asarray(value)
         except (ValueError, TypeError):
@@ -187,6 +189,12 @@ def multivector(value: object, field: str = "vector") -> npt.NDArray[np.float32]
         row = int(np.flatnonzero(~finite.all(axis=1))[0])
         raise InvalidInput(f"{field}: row {row} holds NaN or infinity (or a number beyond float32)")
     return out
+
+
+def has_bool(items: object) -> bool:
+    """Whether a list holds a bool, which numpy would silently take for 0 or 1 (and the server
+    refuses as a number in sparse vectors and multivectors)."""
+    return isinstance(items, list | tuple) and any(type(x) is bool for x in items)
 
 
 def dimension(vectors: npt.NDArray[np.float32], expected: int, field: str = "vectors") -> None:

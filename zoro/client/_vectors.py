@@ -89,6 +89,8 @@ def sparse(value: object, field: str = "vector") -> dict[str, list[Any]]:
         indices, values = value["indices"], value["values"]
     else:
         raise InvalidInput(f'{field}: a sparse vector is {{"indices": [...], "values": [...]}}')
+    if check.has_bool(indices) or check.has_bool(values):
+        raise InvalidInput(f"{field}: indices must be a list of integers, values of numbers")
     try:
         index_array = np.asarray(indices)
         value_array = np.asarray(values)

@@ -73,7 +73,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     delete = actions.add_parser("delete", parents=[common], help="delete a collection")
     delete.add_argument("name")
 
-    load = commands.add_parser("import", parents=[common], help="upload points from a file")
+    load = commands.add_parser(
+        "import",
+        parents=[common],
+        help="upload points from a file",
+        description=_IMPORT_FORMATS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     load.add_argument("collection")
     load.add_argument("file", type=Path, help="a .npy (ids 0..n-1), .npz, .jsonl or .parquet file")
     load.add_argument("--format", choices=FORMATS, help="instead of the file's extension")
@@ -146,6 +152,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop = index_actions.add_parser("delete", parents=[common], help="drop a payload index")
     drop.add_argument("collection")
     drop.add_argument("field")
+
+
+_IMPORT_FORMATS = """Upload points from a file, in batches (named vectors: any subset per point).
+
+  .npy      a 2-D array, ids 0..n-1: the unnamed vector (or --vector-name NAME)
+  .npz      arrays "vector" (unnamed), "vector.NAME" ((n, d) dense, (n, rows, d) multi),
+            optional "id" (n integers)
+  .jsonl    one point a line: {"id": 1, "vector": V, "payload": {...}}, V a list of numbers,
+            a list of rows (multivector) or {"NAME": dense | rows | {"indices", "values"}}
+  .parquet  columns "id", optional "payload" (struct or JSON string), and "vector" (list,
+            list of rows, or a struct of named vectors) and/or "vector.NAME" columns (list,
+            list of rows, or a sparse {indices, values} struct; null where absent)
+
+With --create, the collection is declared by --vector/--sparse, else from the file: the arrays
+of .npy and .npz (--distance for all), or a .jsonl file's bare vectors (by its first line)."""
 
 
 def _filter_option(
@@ -346,7 +367,7 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     source = open_source(args.file, args.format)
     vectors = _renamed(source, args.vector_name, args.file)
     if args.create and not await client.collection_exists(args.collection):
-        await _create_for(client, args, source)
+        await _create_for(client, args, source, vectors)
     line = None if args.no_progress else ProgressLine(source.total, label="importing: ")
     options: dict[str, Any] = {
         "batch_size": args.batch_size,
@@ -386,9 +407,17 @@ def _renamed(source: Source, name: str | None, path: Path) -> Any:
     return {name: source.vectors}
 
 
-async def _create_for(client: AsyncZoroClient, args: argparse.Namespace, source: Source) -> None:
-    """import --create: the vectors --vector/--sparse declare, else the file's unnamed ones."""
+async def _create_for(
+    client: AsyncZoroClient, args: argparse.Namespace, source: Source, vectors: object
+) -> None:
+    """import --create: the vectors --vector/--sparse declare, else an array file's arrays
+    (named ones included), else the file's unnamed vectors."""
     dense, sparse = _declarations(args, None)
+    if dense is None and isinstance(vectors, dict):
+        dense = {
+            name: VectorParams(int(array.shape[-1]), args.distance, multivector=array.ndim == 3)
+            for name, array in vectors.items()
+        }
     if dense is not None:
         await client.create_collection(
             args.collection, vectors=dense, sparse_vectors=sparse, **_settings(args)
@@ -400,11 +429,6 @@ async def _create_for(client: AsyncZoroClient, args: argparse.Namespace, source:
             f"{args.file}: cannot tell the vectors; give --vector/--sparse, or create the "
             "collection first"
         )
-    if args.vector_name is not None:
-        named = {args.vector_name: VectorParams(source.dimension, args.distance)}
-        await client.create_collection(args.collection, vectors=named, **_settings(args))
-        print(f"created {args.collection} ({_describe(named, {})})")
-        return
     await client.create_collection(args.collection, source.dimension, **_settings(args))
     print(f"created {args.collection} ({source.dimension} dimensions, {args.distance})")
 
