@@ -244,7 +244,6 @@ def test_vector_errors_are_one_line(cli: Any, tmp_path: Path) -> None:
         (("search", "cli_named_bad", "--sparse", "1:1"), "pass using="),
         (("search", "cli_named_bad", "--sparse", "1"), "'1' is not INDEX:VALUE"),
         (("search", "cli_named_bad", "--vector", "1,2,3", "--using", "d"), "expected dimension 2"),
-        (("search", "cli_named_bad", "--text", "hi", "--using", "d"), "--text searches"),
         (("import", "cli_named_bad", str(tmp_path / "bad.jsonl")), "indices must be unique"),
         (
             ("import", "cli_named_bad", str(tmp_path / "bad.jsonl"), "--vector-name", "d"),

@@ -250,6 +250,7 @@ BAD_UPSERTS: list[tuple[Any, str]] = [
     ({"dense": [[1, 0, 0], {"indices": [1], "values": [1]}, None]}, "mixes dense and sparse"),
     ({"dense": [[1, 2, 3]] * 2}, r"vectors\['dense'\]: 2 vectors for 3 ids"),
     ({"dense": "abc"}, "one vector per point"),
+    ({"dense": [None, {"dense": [1, 2, 3]}, None]}, r"\[1\]: a column holds one vector per point"),
     ({"dense": [[], [], []]}, "empty vectors"),
     ({"colbert": [[[1, 2], [3]], None, None]}, r"vectors\['colbert'\]\[0\]: row 1 has 1 numbers"),
     ({"colbert": [[[1, 2, 3]], None, None]}, r"colbert'\]: expected dimension 2, got 3"),

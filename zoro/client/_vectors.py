@@ -136,8 +136,9 @@ if TYPE_CHECKING:
 
 
 def kind_of(value: object) -> Kind | None:
-    """What a single vector looks like: sparse (a mapping or SparseVector), a multivector (a
-    matrix: a list of rows), dense (a list of numbers); None for None (absent)."""
+    """What a single vector looks like: sparse (a SparseVector or {"indices", "values"}), a
+    multivector (a matrix: a list of rows), dense (anything else, checked as a list of numbers
+    later; a {name: vector} mapping is the caller's to tell apart); None for None (absent)."""
     if value is None:
         return None
     if is_sparse(value):
@@ -184,6 +185,11 @@ def column(rows: object, n: int, where: str) -> Column:
 
 
 def _mixed_column(rows: Sequence[Any], where: str) -> Column:
+    for i, v in enumerate(rows):
+        if isinstance(v, Mapping) and not is_sparse(v):
+            raise InvalidInput(
+                f"{where}[{i}]: a column holds one vector per point, not {{name: vector}}"
+            )
     kinds = {kind_of(v) for v in rows}
     kinds.discard(None)
     if len(kinds) > 1:

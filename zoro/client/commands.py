@@ -447,10 +447,8 @@ async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     elif args.id is not None:
         hits = await client.search_by_id(args.collection, _parse_id(args.id), **options)
     else:
-        if args.using is not None:
-            raise InvalidInput("--using: --text searches the unnamed vector")
         hits = await client.search_text(
-            args.collection, args.text, limit=args.limit, filter=query_filter
+            args.collection, args.text, limit=args.limit, filter=query_filter, using=args.using
         )
     if args.json:
         rows = [
