@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 
     from zoro.testing import ServerProcess
 
-# The server on main refuses `multivector_config` until its multivector wiring lands
-# (zoro/services/vectors.py). These tests are written against Qdrant's shapes, which it will
-# accept; strict, so the run fails once they pass: then drop the mark.
-SERVED = pytest.mark.xfail(strict=True, reason="multivectors not wired in the server yet")
-
 COLBERT = VectorParams(4, "Dot", multivector=True)
 
 
@@ -55,14 +50,12 @@ async def multi(client: AsyncZoroClient, name: str) -> str:
     return name
 
 
-@SERVED
 async def test_declared_and_described(client: AsyncZoroClient, multi: str) -> None:
     info = await client.get_collection(multi)
     assert info.vectors["colbert"] == COLBERT
     assert info.vectors["dense"].multivector is False
 
 
-@SERVED
 async def test_matrices_round_trip_optional_per_point(client: AsyncZoroClient, multi: str) -> None:
     docs = matrices(4, 1)
     await client.upsert(
@@ -80,7 +73,6 @@ async def test_matrices_round_trip_optional_per_point(client: AsyncZoroClient, m
     assert only[0].vectors == {"colbert": as_rows[2]}
 
 
-@SERVED
 async def test_cosine_rows_come_back_normalised(client: AsyncZoroClient, name: str) -> None:
     await client.create_collection(name, vectors={"m": VectorParams(2, "Cosine", multivector=True)})
     await client.upsert(name, [1], {"m": [[[3, 4], [0, 2]]]})
@@ -89,7 +81,6 @@ async def test_cosine_rows_come_back_normalised(client: AsyncZoroClient, name: s
     assert point.vectors["m"] == (pytest.approx((0.6, 0.8)), pytest.approx((0.0, 1.0)))
 
 
-@SERVED
 async def test_search_by_matrix_scores_max_sim(client: AsyncZoroClient, multi: str) -> None:
     docs = matrices(30, 2)
     await client.upload(multi, range(30), {"colbert": docs}, batch_size=7)
@@ -106,7 +97,6 @@ async def test_search_by_matrix_scores_max_sim(client: AsyncZoroClient, multi: s
     assert fused[0].id == expected[0]
 
 
-@SERVED
 async def test_upload_points_with_multivectors(client: AsyncZoroClient, multi: str) -> None:
     docs = matrices(5, 3)
     points = [{"id": i, "vector": {"colbert": doc}} for i, doc in enumerate(docs)]
@@ -138,7 +128,6 @@ async def test_multivector_faults_are_named_before_sending(
         await client.search(name, [[1, 2], [3]], using="colbert")
 
 
-@SERVED
 async def test_declared_sizes_and_kinds_are_checked(client: AsyncZoroClient, multi: str) -> None:
     await client.get_collection(multi)
     with pytest.raises(DimensionMismatch, match=r"vectors\['colbert'\]: expected dimension 4"):
@@ -151,7 +140,6 @@ async def test_declared_sizes_and_kinds_are_checked(client: AsyncZoroClient, mul
         await client.search(multi, [[1, 2]], using="colbert")
 
 
-@SERVED
 def test_the_cli_declares_imports_and_searches_multivectors(
     server: ServerProcess,
     tmp_path: Path,

@@ -269,3 +269,24 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return 1e300
     return value
+
+
+async def test_filters_on_which_vectors_a_point_has(client: AsyncZoroClient, named: str) -> None:
+    """has_vector in count, scroll, search and delete by filter; and a payload index beside it."""
+    await client.upsert(
+        named,
+        range(6),
+        {"plane": [[float(i), 0.0] if i % 2 else None for i in range(6)], "dense": np.ones((6, 3))},
+        [{"lang": "en" if i < 3 else "de"} for i in range(6)],
+    )
+    await client.create_payload_index(named, "lang", "keyword")
+    has_plane = {"must": [{"has_vector": "plane"}]}
+    assert await client.count(named, has_plane) == 3
+    english_plane = {"must": [{"has_vector": "plane"}, {"key": "lang", "match": {"value": "en"}}]}
+    assert [p.id async for p in client.scroll(named, filter=english_plane)] == [1]
+    hits = await client.search(
+        named, [1, 1, 1], using="dense", filter={"must_not": has_plane["must"]}
+    )
+    assert sorted(h.id for h in hits) == [0, 2, 4]
+    await client.delete(named, filter=has_plane)
+    assert [p.id async for p in client.scroll(named)] == [0, 2, 4]
