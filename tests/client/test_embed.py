@@ -11,7 +11,14 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from zoro.client import AsyncZoroClient, Embedder, EmbedderUnavailable, InvalidInput, MiniLMEmbedder
+from zoro.client import (
+    AsyncZoroClient,
+    Embedder,
+    EmbedderUnavailable,
+    InvalidInput,
+    MiniLMEmbedder,
+    VectorParams,
+)
 from zoro.testing import ServerProcess
 
 
@@ -100,3 +107,19 @@ async def test_the_real_minilm_model(server: ServerProcess, name: str) -> None:
         assert hits[0].id == ids[1]
         hits = await client.search_text(name, "kitten napping", limit=1)
         assert hits[0].id == ids[0]
+
+
+async def test_texts_as_a_named_vector(server: ServerProcess, name: str) -> None:
+    async with AsyncZoroClient(server.url, embedder=WordHash()) as client:
+        await client.create_collection(
+            name,
+            vectors={"text": VectorParams(16, "Cosine"), "other": VectorParams(2, "Dot")},
+            engine="flat",
+        )
+        ids = await client.add_texts(name, DOCS, ids=range(5), using="text")
+        assert ids == list(range(5))
+        hits = await client.search_text(name, "market today", using="text", limit=2)
+        assert sorted(h.id for h in hits) == [2, 3]
+        (point,) = await client.retrieve(name, [0], with_vector=True)
+        assert point.vectors is not None
+        assert set(point.vectors) == {"text"}

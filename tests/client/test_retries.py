@@ -19,8 +19,10 @@ from zoro.client import (
     InvalidInput,
     Overloaded,
     RetryPolicy,
+    SparseVectorParams,
     Timeouts,
     Unavailable,
+    VectorParams,
 )
 from zoro.testing import ServerProcess, free_port
 
@@ -174,7 +176,7 @@ async def test_upload_retries_failed_batches(nursery: trio.Nursery) -> None:
     fake.add("PUT", "/collections/c/points", DROP, Status(503, "0"), LOSE, Status(429, "0"))
     policy = RetryPolicy(max_attempts=5, backoff_initial_s=0.01)
     async with AsyncZoroClient(fake.url) as c:
-        c._dimensions["c"] = 4  # no GET /collections/c on the fake
+        c._vector_params["c"] = {"": VectorParams(4, "Cosine")}  # no GET on the fake
         result = await c.upload(
             "c", range(1000), np.ones((1000, 4)), batch_size=100, parallel=3, retry=policy
         )
@@ -189,10 +191,31 @@ async def test_upload_stops_when_a_batch_keeps_failing(nursery: trio.Nursery) ->
     fake.add("PUT", "/collections/c/points", *[Status(503, "0")] * 50)
     policy = RetryPolicy(max_attempts=2, backoff_initial_s=0.01)
     async with AsyncZoroClient(fake.url) as c:
-        c._dimensions["c"] = 4
+        c._vector_params["c"] = {"": VectorParams(4, "Cosine")}
         with pytest.raises(Unavailable) as caught:
             await c.upload(
                 "c", range(1000), np.ones((1000, 4)), batch_size=100, parallel=2, retry=policy
             )
     assert any("uploading again is safe" in note for note in caught.value.__notes__)
     assert fake.count("PUT") <= 2 * 3  # at most the batches in flight, twice each
+
+
+async def test_a_lost_create_of_named_vectors_is_settled_or_a_conflict(
+    via: AsyncZoroClient, proxy: FaultProxy, client: AsyncZoroClient, name: str
+) -> None:
+    """After a lost answer, a 409 is settled by comparing the whole declaration: dense names,
+    sizes, distances, multivector or not, sparse names and modifiers."""
+    dense = {"a": VectorParams(4, "Dot"), "b": VectorParams(2, "Euclid")}
+    sparse = {"w": SparseVectorParams("idf")}
+    proxy.add("PUT", f"/collections/{name}", LOSE)
+    await via.create_collection(name, vectors=dense, sparse_vectors=sparse)
+    assert [m for m, p, _ in proxy.seen if p == f"/collections/{name}"] == ["PUT", "PUT", "GET"]
+    for other in (
+        {"vectors": dense, "sparse_vectors": {"w": SparseVectorParams()}},
+        {"vectors": {"a": VectorParams(4, "Dot")}, "sparse_vectors": sparse},
+        {"vectors": {**dense, "a": VectorParams(4, "Cosine")}, "sparse_vectors": sparse},
+    ):
+        proxy.add("PUT", f"/collections/{name}", LOSE)
+        with pytest.raises(Conflict, match="already exists with other vectors"):
+            await via.create_collection(name, **other)  # type: ignore[arg-type]
+    assert (await client.get_collection(name)).sparse_vectors == sparse

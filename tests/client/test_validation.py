@@ -115,7 +115,8 @@ async def test_other_bad_calls_never_reach_the_server(
     bad: list[tuple[Any, str]] = [
         (lambda: client.search("c", [0, 0, float("nan"), 0]), "NaN"),
         (lambda: client.search("c", [0, 0, 0]), "expected dimension 4"),
-        (lambda: client.search("c", [[0, 0, 0, 0]]), "one list of numbers"),
+        (lambda: client.search("c", [[0, 0, 0, 0]]), "is a dense vector, not a multivector"),
+        (lambda: client.search("c", [[[0, 0, 0, 0]]]), "a list of rows of numbers"),
         (lambda: client.search("c", V[0], limit=10_001), "limit: must be between 0 and 10000"),
         (lambda: client.search("c", V[0], score_threshold=float("inf")), "score_threshold"),
         (lambda: client.search("c", V[0], hnsw_ef=0), "hnsw_ef"),

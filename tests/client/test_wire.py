@@ -23,6 +23,7 @@ from zoro.client import (
     Record,
     ScoredPoint,
     SparseVector,
+    SparseVectorParams,
     VectorParams,
 )
 
@@ -227,7 +228,6 @@ async def test_named_and_sparse_upserts(fake: tuple[AsyncZoroClient, Recorder]) 
 
 
 BAD_VECTORS: list[tuple[Any, str]] = [
-    ({}, "at least one named vector"),
     ({3: [[1, 2, 3]]}, "a vector name must be a string"),
     ({"dense": [[1, 2, 3], [1, 2, 3]]}, r"vectors\['dense'\]: 2 vectors for 1 ids"),
     ({"words": [{"indices": [1, 1], "values": [1, 2]}]}, "indices must be unique"),
@@ -385,14 +385,16 @@ async def test_named_vectors_come_back_by_name(fake: tuple[AsyncZoroClient, Reco
     info = await client.get_collection("c")
     assert (info.dimension, info.distance) == (0, "")
     assert info.vectors == {"dense": VectorParams(3, "Cosine")}
-    assert info.sparse_vectors == ("words",)
+    assert info.sparse_vectors == {"words": SparseVectorParams()}
     assert info.payload_schema == {"lang": "keyword"}
     page = await client.scroll_page("c", with_vector=True)
     assert page.points == [
         Record(1, None, None, {"dense": (1.0, 0.0, 0.0), "words": SparseVector((4,), (0.5,))})
     ]
-    # an unnamed search on a collection without an unnamed vector: the server answers that
-    await client.search("c", [1, 2, 3, 4, 5])
+    # without `using`, a collection without an unnamed vector is searched (as Zoro-DB does) by
+    # its first dense vector
+    with pytest.raises(DimensionMismatch, match="expected dimension 3"):
+        await client.search("c", [1, 2, 3, 4, 5])
 
 
 async def test_the_unnamed_vector_is_named_empty() -> None:

@@ -2,7 +2,7 @@
 
 It imports nothing from the server's packages: install it anywhere and point it at a URL.
 
-    from zoro.client import AsyncZoroClient
+    from zoro.client import AsyncZoroClient, SparseVectorParams, VectorParams
 
     async with AsyncZoroClient("http://127.0.0.1:6333", api_key=...) as client:
         await client.create_collection("docs", 4, "Cosine")
@@ -19,6 +19,22 @@ It imports nothing from the server's packages: install it anywhere and point it 
 
 Filters are Qdrant's filter JSON, given as plain dicts; the client checks their shape
 (zoro/client/_filters.py) and the server their meaning, its 400 arriving as InvalidInput.
+
+Qdrant's vector model: named dense vectors, sparse vectors and multivectors, any subset per
+point (zoro/client/_vectors.py has the wire shapes):
+
+    await client.create_collection(
+        "docs",
+        vectors={"text": VectorParams(384, "Cosine"),
+                 "colbert": VectorParams(128, "Dot", multivector=True)},
+        sparse_vectors={"words": SparseVectorParams(modifier="idf")},
+    )
+    await client.upload("docs", ids, {"text": matrix, "words": sparse_rows})  # None: absent
+    await client.upsert_point("docs", 7, {"colbert": [[...], [...]], "words": {"indices": [3],
+                                                                              "values": [0.5]}})
+    hits = await client.search("docs", {"indices": [3], "values": [1.0]}, using="words")
+    hits = await client.search("docs", [[...], [...]], using="colbert")  # MaxSim
+    point.vectors  # {"text": (floats), "words": SparseVector, "colbert": ((row), (row))}
 """
 
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
@@ -47,6 +63,8 @@ from zoro.client._models import (
     Distance,
     Engine,
     HnswConfig,
+    HnswParams,
+    MultiVector,
     PointId,
     Readiness,
     Record,
@@ -54,8 +72,10 @@ from zoro.client._models import (
     ScrollPage,
     ServerInfo,
     SparseVector,
+    SparseVectorParams,
     UpdateResult,
     UploadResult,
+    Vector,
     VectorParams,
 )
 from zoro.client._points import Scroll
@@ -80,10 +100,12 @@ __all__ = [
     "Filter",
     "Fusion",
     "HnswConfig",
+    "HnswParams",
     "InvalidInput",
     "Limits",
     "MiniLMEmbedder",
     "Mmr",
+    "MultiVector",
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
@@ -101,11 +123,13 @@ __all__ = [
     "ServerError",
     "ServerInfo",
     "SparseVector",
+    "SparseVectorParams",
     "StorageFull",
     "Timeouts",
     "Unavailable",
     "UpdateResult",
     "UploadResult",
+    "Vector",
     "VectorParams",
     "ZoroClientError",
 ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from zoro.client import _validate as check
-from zoro.client._errors import DimensionMismatch, NotFound
+from zoro.client._errors import DimensionMismatch, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from zoro.client._config import RetryPolicy
     from zoro.client._embed import Embedder
-    from zoro.client._models import CollectionInfo
+    from zoro.client._models import CollectionInfo, VectorParams
     from zoro.client._transport import CallTrace, Transport
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -34,12 +34,11 @@ class ClientBase:
     _transport: Transport
     _limits: check.Limits
     _embedder: Embedder | None
-    # Collection name -> dimension, filled by get_collection. A write or a search is checked
-    # against it before it is sent; a mismatch refetches once (the collection may have been
-    # recreated), and a server-side mismatch or a 404 drops the entry.
-    _dimensions: dict[str, int]
-    # (collection, vector name) -> dimension of a named dense vector, kept the same way.
-    _named_dimensions: dict[tuple[str, str], int]
+    # Collection name -> its dense vectors by name ("" the unnamed one), filled by
+    # get_collection. A write or a search is checked against it before it is sent; a vector
+    # that does not fit (or a name not listed) refetches once, since the collection may have
+    # been recreated; a server-side mismatch or a 404 drops the entry.
+    _vector_params: dict[str, dict[str, VectorParams]]
 
     async def get_collection(self, name: str) -> CollectionInfo:
         raise NotImplementedError  # provided by CollectionsMixin
@@ -47,42 +46,47 @@ class ClientBase:
     def _path(self, name: str, suffix: str = "") -> str:
         return f"/collections/{check.collection_name(name, self._limits)}{suffix}"
 
+    def _remember(self, info: CollectionInfo) -> None:
+        known = dict(info.vectors)
+        if info.vector is not None:
+            known[""] = info.vector
+        self._vector_params[info.name] = known
+
     async def _check_dimension(
         self,
         name: str,
         vectors: npt.NDArray[np.float32],
         field: str = "vectors",
         using: str | None = None,
+        *,
+        multi: bool = False,
     ) -> None:
-        """Raises DimensionMismatch before sending when the vectors do not fit the collection
-        (NotFound when it does not exist). For a named vector (`using`) the collection info
-        must list it; if it does not, the server judges."""
-        if using:  # None and "" both mean the unnamed vector
-            await self._check_named_dimension(name, vectors, field, using)
-            return
-        expected = self._dimensions.get(name)
-        if expected is None or expected not in (0, vectors.shape[1]):
+        """Raises DimensionMismatch before sending when dense `vectors` (or the rows of
+        multivectors, `multi`) do not fit the vector `using` names ("" the unnamed one; None
+        the unnamed one, else the first dense vector, as the server picks), and InvalidInput
+        when a matrix is given for a plain dense vector or the other way round; NotFound when
+        the collection does not exist. A vector the collection info does not list is left to
+        the server."""
+        vector, params = _params_of(self._vector_params.get(name), using)
+        fits = params is not None and (params.size, params.multivector) == (vectors.shape[1], multi)
+        if not fits and (params is not None or name not in self._vector_params):
             # unknown, or cached and different: the cache may be stale, so ask once
-            expected = (await self.get_collection(name)).dimension
-        if expected:  # 0: the collection has no unnamed vector; the server answers that
-            check.dimension(vectors, expected, field)
-
-    async def _check_named_dimension(
-        self, name: str, vectors: npt.NDArray[np.float32], field: str, using: str
-    ) -> None:
-        expected = self._named_dimensions.get((name, using))
-        if expected is None or expected != vectors.shape[1]:
-            params = (await self.get_collection(name)).vectors.get(using)
-            if params is None:
-                return
-            expected = params.size
-        check.dimension(vectors, expected, field)
+            await self.get_collection(name)
+            vector, params = _params_of(self._vector_params.get(name), using)
+        if params is None:
+            return
+        if params.multivector != multi:
+            what = repr(vector) if vector else "the unnamed vector"
+            if params.multivector:
+                raise InvalidInput(
+                    f"{field}: {what} is a multivector: give a matrix (a list of rows) per point"
+                )
+            raise InvalidInput(f"{field}: {what} is a dense vector, not a multivector")
+        check.dimension(vectors, params.size, field)
 
     def _forget(self, name: str) -> None:
         """Drop what the client believes about a collection's vectors."""
-        self._dimensions.pop(name, None)
-        for key in [k for k in self._named_dimensions if k[0] == name]:
-            del self._named_dimensions[key]
+        self._vector_params.pop(name, None)
 
     async def _call(
         self,
@@ -109,3 +113,16 @@ class ClientBase:
         except (DimensionMismatch, NotFound):
             self._forget(name)
             raise
+
+
+def _params_of(
+    known: dict[str, VectorParams] | None, using: str | None
+) -> tuple[str, VectorParams | None]:
+    """The vector a query or write addresses: `using` by name, or without it the unnamed one,
+    else (as Zoro-DB does) the collection's first dense vector."""
+    if known is None:
+        return using or "", None
+    if using is None and "" not in known and known:
+        first = next(iter(known))
+        return first, known[first]
+    return using or "", known.get(using or "")

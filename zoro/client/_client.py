@@ -115,8 +115,7 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         self._transport = Transport(http, retry, random.Random(seed))
         self._limits = limits
         self._embedder = embedder
-        self._dimensions = {}
-        self._named_dimensions = {}
+        self._vector_params = {}
         self.url = url
 
     async def __aenter__(self) -> AsyncZoroClient:
@@ -188,7 +187,10 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         """Upsert any number of points in batches, `parallel` batches in flight at a time.
 
         `vectors`: a (n, d) numpy array (sliced without copying) or any iterable of vectors,
-        read a batch at a time. `ids`: as for upsert(), an iterable in step with the vectors,
+        read a batch at a time; or named columns, a dict name -> (n, d) array, (n, rows, d)
+        array of multivectors, or a sequence of per-point vectors (dense, sparse, matrices,
+        None where a point lacks that name), all cut in step and checked as upsert() checks
+        them. `ids`: as for upsert(), an iterable in step with the vectors,
         or None for random UUIDs. `payloads`: an iterable of dicts in step, or None. Each
         batch is retried under `retry` (patient by default). `progress`: True for a status
         line on stderr, or a callable given each acknowledged batch's point count (for
@@ -221,7 +223,10 @@ class AsyncZoroClient(TextsMixin, CollectionsMixin):
         progress: bool | Callable[[int], object] = False,
     ) -> UploadResult:
         """upload() for points given one by one: `(id, vector)`, `(id, vector, payload)` or
-        dicts with "id", "vector" and optionally "payload". Raises as upload() does.
+        dicts with "id", "vector" and optionally "payload" (Qdrant's point shape). A vector
+        is a bare dense vector (the unnamed one), a multivector (a list of rows), or a dict
+        name -> vector (dense, sparse or multi) holding any subset of the names, {} for none.
+        Raises as upload() does.
         """
         check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
         source = _upload.point_chunks(points, batch_size)

@@ -7,9 +7,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoro.client import _validate as check
+from zoro.client import _vectors as vec
 from zoro.client._base import ClientBase
 from zoro.client._errors import Conflict, InvalidInput, ProtocolError
-from zoro.client._models import CollectionInfo, UpdateResult, parsed
+from zoro.client._models import (
+    CollectionInfo,
+    HnswParams,
+    SparseVectorParams,
+    UpdateResult,
+    VectorParams,
+    parsed,
+)
 from zoro.client._transport import CallTrace
 
 if TYPE_CHECKING:
@@ -20,35 +28,53 @@ class CollectionsMixin(ClientBase):
     async def create_collection(
         self,
         name: str,
-        dimension: int,
+        dimension: int | None = None,
         distance: Distance = "Cosine",
         *,
+        vectors: Mapping[str, VectorParams] | None = None,
+        sparse_vectors: Mapping[str, SparseVectorParams] | None = None,
         engine: Engine = "hnsw",
         hnsw_m: int | None = None,
         hnsw_ef_construct: int | None = None,
         full_scan_threshold: int | None = None,
         ef_search: int | None = None,
     ) -> None:
-        """Create a collection of `dimension`-long vectors.
+        """Create a collection: of `dimension`-long vectors (one unnamed dense vector), or of
+        named `vectors` (name -> VectorParams: size, distance, its own `hnsw_config`,
+        `on_disk`, `multivector`; the name "" is the unnamed one), and/or `sparse_vectors`
+        (name -> SparseVectorParams, `modifier="idf"` for BM25-like weighting). With none of
+        them, the points carry no vectors (payloads only).
+
+            await client.create_collection(
+                "docs",
+                vectors={"text": VectorParams(384, "Cosine"),
+                         "colbert": VectorParams(128, "Dot", multivector=True)},
+                sparse_vectors={"words": SparseVectorParams(modifier="idf")},
+            )
 
         `engine` "hnsw" (approximate, the default) or "flat" (exact). `hnsw_m`,
-        `hnsw_ef_construct` and `full_scan_threshold` shape the HNSW graph; `ef_search` is the
-        default search breadth. Unset values take the server's defaults.
+        `hnsw_ef_construct` and `full_scan_threshold` shape the HNSW graph of every dense
+        vector that does not set its own; `ef_search` is the default search breadth. Unset
+        values take the server's defaults.
 
         Creating is not idempotent: a second create of the same name is a 409. It is retried
         anyway when an answer was lost (a timeout or a dropped connection after sending), and if
-        the retry then meets 409 the client reads the collection back: the same dimension and
-        distance mean the lost attempt (or an identical concurrent create, which the client
-        cannot tell apart) made it, and the call succeeds; anything else raises Conflict.
+        the retry then meets 409 the client reads the collection back: the same vectors (sizes,
+        distances, multivector or not, sparse names and modifiers) and engine mean the lost
+        attempt (or an identical concurrent create, which the client cannot tell apart) made
+        it, and the call succeeds; anything else raises Conflict.
 
         Raises:
-            InvalidInput: a bad name, dimension, distance or engine setting (before sending).
+            InvalidInput: a bad name, dimension, distance, vector declaration or engine setting,
+                `dimension` and `vectors` both given, or a name both dense and sparse (before
+                sending).
             Conflict: the collection already exists.
             Unavailable, Overloaded, ServerError: as for every call.
         """
-        body = _create_body(
-            dimension, distance, engine, hnsw_m, hnsw_ef_construct, full_scan_threshold, ef_search
-        )
+        dense = _dense_declarations(dimension, distance, vectors)
+        sparse = _sparse_declarations(sparse_vectors, dense)
+        body = _create_body(dense, sparse, dimension is not None)
+        body.update(_engine_body(engine, hnsw_m, hnsw_ef_construct, full_scan_threshold, ef_search))
         trace = CallTrace()
         try:
             await self._call(name, "PUT", "", body, trace=trace)
@@ -56,14 +82,15 @@ class CollectionsMixin(ClientBase):
             if not (trace.attempts > 1 and trace.outcome_unknown):
                 raise
             info = await self.get_collection(name)
-            if (info.dimension, info.distance, info.engine) != (dimension, distance, engine):
+            if _shape_of(info) != (_wanted(dense), sparse, engine):
                 raise Conflict(
-                    f"Collection `{name}` already exists with dimension {info.dimension}, "
-                    f"distance {info.distance} and engine {info.engine} (a retry after a lost "
-                    "answer found it)",
+                    f"Collection `{name}` already exists with other vectors or engine "
+                    f"(dimension {info.dimension}, distance {info.distance}, named "
+                    f"{sorted(info.vectors)}, sparse {sorted(info.sparse_vectors)}, engine "
+                    f"{info.engine}; a retry after a lost answer found it)",
                     status=409,
                 ) from None
-        self._dimensions[name] = dimension
+        self._vector_params[name] = dict(dense)
 
     async def get_collection(self, name: str) -> CollectionInfo:
         """Describe a collection (and refresh the client's record of its dimension).
@@ -72,10 +99,7 @@ class CollectionsMixin(ClientBase):
             NotFound: no such collection.
         """
         info = CollectionInfo.from_json(name, await self._call(name, "GET", ""))
-        self._forget(name)
-        self._dimensions[name] = info.dimension
-        for vector, params in info.vectors.items():
-            self._named_dimensions[name, vector] = params.size
+        self._remember(info)
         return info
 
     async def list_collections(self) -> list[str]:
@@ -166,27 +190,96 @@ def _schema(value: object) -> str | dict[str, Any]:
     )
 
 
+def _dense_declarations(
+    dimension: int | None, distance: str, vectors: Mapping[str, VectorParams] | None
+) -> dict[str, VectorParams]:
+    """The dense vectors to declare, by name ("" for `dimension`), checked."""
+    if dimension is not None and vectors is not None:
+        raise InvalidInput("create_collection: give dimension or vectors=, not both")
+    if dimension is not None:
+        return {"": _declared(VectorParams(dimension, distance), "vectors", "dimension")}
+    if vectors is None:
+        return {}
+    if not isinstance(vectors, Mapping):
+        raise InvalidInput("vectors: a mapping of name -> VectorParams")
+    out: dict[str, VectorParams] = {}
+    for key, params in vectors.items():
+        where = f"vectors[{vec.vector_name(key, 'vectors')!r}]"
+        if not isinstance(params, VectorParams):
+            raise InvalidInput(f"{where}: must be a VectorParams, not {type(params).__name__}")
+        out[key] = _declared(params, where, f"{where}.size")
+    return out
+
+
+def _declared(params: VectorParams, where: str, size_field: str) -> VectorParams:
+    check.positive(params.size, size_field, high=65_536)
+    check.distance(str(params.distance))
+    hnsw = params.hnsw_config
+    if hnsw is not None:
+        if not isinstance(hnsw, HnswParams):
+            raise InvalidInput(f"{where}.hnsw_config: must be an HnswParams")
+        _hnsw(hnsw.m, hnsw.ef_construct, hnsw.full_scan_threshold, f"{where}.hnsw_config")
+    if params.on_disk is not None and not isinstance(params.on_disk, bool):
+        raise InvalidInput(f"{where}.on_disk: must be True, False or None")
+    if not isinstance(params.multivector, bool):
+        raise InvalidInput(f"{where}.multivector: must be True or False")
+    return params
+
+
+def _sparse_declarations(
+    sparse: Mapping[str, SparseVectorParams] | None, dense: Mapping[str, VectorParams]
+) -> dict[str, SparseVectorParams]:
+    if sparse is None:
+        return {}
+    if not isinstance(sparse, Mapping):
+        raise InvalidInput("sparse_vectors: a mapping of name -> SparseVectorParams")
+    out: dict[str, SparseVectorParams] = {}
+    for key, params in sparse.items():
+        where = f"sparse_vectors[{vec.vector_name(key, 'sparse_vectors')!r}]"
+        if key in dense:
+            raise InvalidInput(f"{where}: a dense vector has that name already")
+        if not isinstance(params, SparseVectorParams) or params.modifier not in (None, "idf"):
+            raise InvalidInput(f'{where}: a SparseVectorParams (modifier None or "idf")')
+        out[key] = params
+    return out
+
+
 def _create_body(
-    dimension: int,
-    distance: str,
+    dense: Mapping[str, VectorParams], sparse: Mapping[str, SparseVectorParams], bare: bool
+) -> dict[str, Any]:
+    """Qdrant's create body: `vectors` as bare params for the one unnamed vector made from a
+    dimension, else as {name: params} ({} for none), plus `sparse_vectors` when declared."""
+    named = {k: _params_json(v) for k, v in dense.items()}
+    body: dict[str, Any] = {"vectors": named[""] if bare else named}
+    if sparse:
+        body["sparse_vectors"] = {
+            k: {} if v.modifier is None else {"modifier": v.modifier} for k, v in sparse.items()
+        }
+    return body
+
+
+def _params_json(params: VectorParams) -> dict[str, Any]:
+    out: dict[str, Any] = {"size": int(params.size), "distance": str(params.distance)}
+    if params.hnsw_config is not None and params.hnsw_config.to_json():
+        out["hnsw_config"] = params.hnsw_config.to_json()
+    if params.on_disk is not None:
+        out["on_disk"] = params.on_disk
+    if params.multivector:
+        out["multivector_config"] = {"comparator": "max_sim"}
+    return out
+
+
+def _engine_body(
     engine: str,
     hnsw_m: int | None,
     hnsw_ef_construct: int | None,
     full_scan_threshold: int | None,
     ef_search: int | None,
 ) -> dict[str, Any]:
-    size = check.positive(dimension, "dimension", high=65_536)
-    body: dict[str, Any] = {"vectors": {"size": size, "distance": check.distance(distance)}}
     if engine not in ("hnsw", "flat"):
         raise InvalidInput(f"engine {engine!r}: use 'hnsw' or 'flat'")
-    hnsw: dict[str, int] = {}
-    for key, value, low in (
-        ("m", hnsw_m, 2),
-        ("ef_construct", hnsw_ef_construct, 4),
-        ("full_scan_threshold", full_scan_threshold, 0),
-    ):
-        if value is not None:
-            hnsw[key] = check.positive(value, f"hnsw {key}", low=low, high=10_000_000)
+    body: dict[str, Any] = {}
+    hnsw = _hnsw(hnsw_m, hnsw_ef_construct, full_scan_threshold, "hnsw")
     if hnsw:
         body["hnsw_config"] = hnsw
     zoro: dict[str, Any] = {"engine": engine}
@@ -194,3 +287,31 @@ def _create_body(
         zoro["ef_search"] = check.positive(ef_search, "ef_search", high=100_000)
     body["zoro"] = zoro
     return body
+
+
+def _hnsw(
+    m: int | None, ef_construct: int | None, full_scan_threshold: int | None, where: str
+) -> dict[str, int]:
+    hnsw: dict[str, int] = {}
+    for key, value, low in (
+        ("m", m, 2),
+        ("ef_construct", ef_construct, 4),
+        ("full_scan_threshold", full_scan_threshold, 0),
+    ):
+        if value is not None:
+            hnsw[key] = check.positive(value, f"{where} {key}", low=low, high=10_000_000)
+    return hnsw
+
+
+def _wanted(dense: Mapping[str, VectorParams]) -> dict[str, tuple[int, str, bool]]:
+    return {k: (v.size, str(v.distance), v.multivector) for k, v in dense.items()}
+
+
+def _shape_of(
+    info: CollectionInfo,
+) -> tuple[dict[str, tuple[int, str, bool]], dict[str, SparseVectorParams], str]:
+    """What create_collection compares after a lost answer: the vectors and the engine."""
+    dense = dict(info.vectors)
+    if info.vector is not None:
+        dense[""] = info.vector
+    return _wanted(dense), dict(info.sparse_vectors), info.engine

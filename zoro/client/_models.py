@@ -46,18 +46,41 @@ class SparseVector:
         return cls(tuple(data["indices"]), tuple(data["values"]))
 
 
-def vectors_out(data: Any) -> tuple[tuple[float, ...] | None, dict[str, Any] | None]:
-    """A returned point's `vector`: unnamed (a list) or named (name -> list or sparse)."""
+DenseVector = tuple[float, ...]
+MultiVector = tuple[tuple[float, ...], ...]
+"""A multivector as returned: its rows (each of the vector's size), for MaxSim."""
+Vector = DenseVector | SparseVector | MultiVector
+"""One returned vector: dense (floats), sparse (SparseVector) or a multivector (rows)."""
+
+
+def vector_out(data: Any) -> Vector:
+    """One returned vector in the form its shape says: a mapping is sparse, a list of lists a
+    multivector, a list of numbers dense."""
+    if isinstance(data, Mapping):
+        return SparseVector.from_json(data)
+    if data and isinstance(data[0], list):
+        return tuple(tuple(map(float, row)) for row in data)
+    return tuple(map(float, data))
+
+
+def vectors_out(data: Any) -> tuple[DenseVector | None, dict[str, Vector] | None]:
+    """A returned point's `vector`: the bare unnamed one, or named ones ({name: vector}; `{}`
+    for a point that carries none). The first item is the unnamed dense vector, whichever way
+    it came; an unnamed multivector is only in the second, under the name ""."""
     if data is None:
         return None, None
     if isinstance(data, Mapping):
-        named = {
-            str(name): SparseVector.from_json(v) if isinstance(v, Mapping) else tuple(v)
-            for name, v in data.items()
-        }
+        named = {str(name): vector_out(v) for name, v in data.items() if v is not None}
         unnamed = named.get("")  # Qdrant's name for the unnamed vector
-        return (unnamed if isinstance(unnamed, tuple) else None), named
-    return tuple(data), None
+        return (unnamed if _is_dense(unnamed) else None), named  # type: ignore[return-value]
+    one = vector_out(data)
+    if _is_dense(one):
+        return one, None  # type: ignore[return-value]
+    return None, {"": one}
+
+
+def _is_dense(value: object) -> bool:
+    return isinstance(value, tuple) and not (value and isinstance(value[0], tuple))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +91,62 @@ class HnswConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HnswParams:
+    """HNSW settings for one dense vector, overriding the collection's (None: not set)."""
+
+    m: int | None = None
+    ef_construct: int | None = None
+    full_scan_threshold: int | None = None
+
+    def to_json(self) -> dict[str, int]:
+        return {k: v for k in HNSW_KEYS if (v := getattr(self, k)) is not None}
+
+    @classmethod
+    def from_json(cls, data: Any) -> HnswParams | None:
+        if not data:
+            return None
+        return cls(*(None if data.get(k) is None else int(data[k]) for k in HNSW_KEYS))
+
+
+HNSW_KEYS = ("m", "ef_construct", "full_scan_threshold")
+
+
+@dataclass(frozen=True, slots=True)
 class VectorParams:
-    """A named dense vector's size and distance."""
+    """A dense vector's declaration: its size and distance, optionally its own HNSW settings
+    (`hnsw_config`), `on_disk`, and `multivector` (each point holds a matrix of rows of `size`
+    numbers, compared by MaxSim: Qdrant's `multivector_config: {"comparator": "max_sim"}`)."""
 
     size: int
-    distance: str
+    distance: Distance | str = "Cosine"
+    hnsw_config: HnswParams | None = None
+    on_disk: bool | None = None
+    multivector: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> VectorParams:
+        multi = data.get("multivector_config")
+        on_disk = data.get("on_disk")
+        return cls(
+            int(data["size"]),
+            str(data["distance"]),
+            HnswParams.from_json(data.get("hnsw_config")),
+            None if on_disk is None else bool(on_disk),
+            bool(multi) and multi.get("comparator", "max_sim") == "max_sim",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SparseVectorParams:
+    """A sparse vector's declaration; `modifier="idf"` weighs each index by its inverse
+    document frequency at search time (for BM25-like scoring)."""
+
+    modifier: Literal["idf"] | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> SparseVectorParams:
+        modifier = (data or {}).get("modifier")
+        return cls("idf" if modifier == "idf" else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +162,18 @@ class CollectionInfo:
     segments_count: int
     engine: str
     hnsw: HnswConfig
-    # Named dense vectors (name -> dimension, distance) and sparse vector names, for collections
-    # that have them; `dimension` and `distance` describe the unnamed vector (named "" on the
-    # wire; 0 and "" here if the collection has none).
+    # Named dense vectors and sparse vectors, for collections that have them; `dimension` and
+    # `distance` describe the unnamed vector (named "" on the wire; 0 and "" here if the
+    # collection has none), and `vector` declares it whole (None: there is none).
     vectors: dict[str, VectorParams] = field(default_factory=dict)
-    sparse_vectors: tuple[str, ...] = ()
+    sparse_vectors: dict[str, SparseVectorParams] = field(default_factory=dict)
     # Indexed payload keys -> their schema ("keyword", "integer", ...).
     payload_schema: dict[str, str] = field(default_factory=dict)
+    vector: VectorParams | None = None
+
+    def params(self, name: str) -> VectorParams | None:
+        """The dense vector called `name` ("" the unnamed one), or None if there is none."""
+        return self.vector if name == "" else self.vectors.get(name)
 
     @classmethod
     def from_json(cls, name: str, data: Any) -> CollectionInfo:
@@ -104,13 +183,14 @@ class CollectionInfo:
             vectors = dict(params.get("vectors") or {})
             # the unnamed vector: the plain form {"size", "distance"}, or the name "" in the
             # named form (Qdrant's name for it)
-            plain = vectors if "size" in vectors else vectors.pop("", None)
+            raw = vectors if "size" in vectors else vectors.pop("", None)
+            plain = None if raw is None else VectorParams.from_json(raw)
             named = {} if "size" in vectors else vectors
             hnsw = config["hnsw_config"]
             return cls(
                 name=name,
-                dimension=0 if plain is None else int(plain["size"]),
-                distance="" if plain is None else str(plain["distance"]),
+                dimension=0 if plain is None else plain.size,
+                distance="" if plain is None else str(plain.distance),
                 status=str(data["status"]),
                 points_count=int(data.get("points_count") or 0),
                 indexed_vectors_count=int(data.get("indexed_vectors_count") or 0),
@@ -119,17 +199,18 @@ class CollectionInfo:
                 hnsw=HnswConfig(
                     int(hnsw["m"]), int(hnsw["ef_construct"]), int(hnsw["full_scan_threshold"])
                 ),
-                vectors={
-                    str(k): VectorParams(int(v["size"]), str(v["distance"]))
-                    for k, v in named.items()
+                vectors={str(k): VectorParams.from_json(v) for k, v in named.items()},
+                sparse_vectors={
+                    str(k): SparseVectorParams.from_json(v)
+                    for k, v in (params.get("sparse_vectors") or {}).items()
                 },
-                sparse_vectors=tuple(map(str, params.get("sparse_vectors") or ())),
                 payload_schema={
                     str(k): str(v.get("data_type", "")) if isinstance(v, dict) else str(v)
                     for k, v in (data.get("payload_schema") or {}).items()
                 },
+                vector=plain,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"unexpected collection info: {exc!r}") from exc
 
 
@@ -140,8 +221,9 @@ class Record:
     id: PointId
     payload: dict[str, Any] | None = None
     vector: tuple[float, ...] | None = None
-    # named vectors (name -> dense tuple or SparseVector), when the collection has them
-    vectors: dict[str, Any] | None = None
+    # named vectors (name -> dense tuple, SparseVector or multivector rows) when the answer
+    # gave them by name ({} for a point without vectors; "" is the unnamed one)
+    vectors: dict[str, Vector] | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Record:
@@ -158,7 +240,7 @@ class ScoredPoint:
     score: float
     payload: dict[str, Any] | None = None
     vector: tuple[float, ...] | None = None
-    vectors: dict[str, Any] | None = None  # named vectors, as in Record
+    vectors: dict[str, Vector] | None = None  # named vectors, as in Record
 
     @classmethod
     def from_json(cls, data: Any) -> ScoredPoint:

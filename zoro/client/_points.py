@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from zoro.client import _validate as check
 from zoro.client import _vectors as vec
@@ -14,7 +16,7 @@ from zoro.client._filters import filter_
 from zoro.client._models import Record, ScrollPage, UpdateResult, parsed
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from zoro.client._config import RetryPolicy
     from zoro.client._filters import Filter
@@ -41,12 +43,15 @@ class PointsMixin(ClientBase):
         n JSON objects (dicts), or None for empty payloads. The write is durable (in the
         server's WAL) when this returns; an upsert by id is idempotent and retried as such.
 
-        Named vectors: `vectors` may be a dict name -> n vectors, each a (n, d) matrix or n
-        sparse vectors (SparseVector or {"indices": [...], "values": [...]}), sent as Qdrant's
-        batch `"vectors": {name: [...]}`; the name "" is the unnamed vector. The server must
-        serve the names given (Zoro-DB serves "" alone for now and answers 400 to others).
-        A named dense vector is checked against its dimension when the collection info
-        lists it.
+        Named, sparse and multivectors (Qdrant's vector model): `vectors` may be a dict
+        name -> one entry per point, each a dense vector, a sparse vector (SparseVector or
+        {"indices": [...], "values": [...]}) or a multivector (a matrix: a list of rows), or
+        None where that point has none; a (n, d) array for a dense name, a (n, rows, d) array
+        for a multivector name. Or `vectors` may be n per-point values, each a bare vector (the
+        unnamed one, ""), a multivector, a dict name -> vector, or None / {} for none. Sent as
+        Qdrant's batch `"vectors": {name: [...]}` with null where absent. Each vector is
+        checked as the server checks it; a dense vector or multivector also against its
+        declared size (and kind) when the collection info lists the name.
 
         Raises:
             InvalidInput: bad ids, vectors, payloads or too many points (before sending).
@@ -66,17 +71,12 @@ class PointsMixin(ClientBase):
         *,
         wait: bool = True,
     ) -> UpdateResult:
-        """Insert or replace one point; `vector` may be a dict name -> vector (dense or
-        sparse) for named vectors. Raises as upsert() does."""
-        if isinstance(vector, Mapping):
-            named: Any = {
-                name: [v] if vec.is_sparse(v) else check.vector(v, f"vector[{name!r}]")
-                for name, v in vector.items()
-            }
-        else:
-            named = check.vector(vector)
+        """Insert or replace one point; `vector` may be a multivector (a list of rows), or a
+        dict name -> vector (dense, sparse or multi; {} for none). Raises as upsert() does."""
+        plain = vec.kind_of(vector) == "dense" and not isinstance(vector, Mapping)
+        vectors: Any = check.vector(vector) if plain else vec.points_columns([vector], "vector")
         return await self.upsert(
-            collection, [check.point_id(point_id)], named, [payload], wait=wait
+            collection, [check.point_id(point_id)], vectors, [payload], wait=wait
         )
 
     async def _upsert_body(
@@ -90,24 +90,29 @@ class PointsMixin(ClientBase):
         check.collection_name(collection, self._limits)
         id_list = check.point_ids(ids)
         check.batch_points(len(id_list), self._limits)
-        columns: Any
-        if isinstance(vectors, Mapping):
-            columns = vec.named_vectors(vectors, len(id_list))
-        else:
-            columns = check.matrix(vectors)
-            if len(id_list) != len(columns):
-                raise InvalidInput(f"{len(columns)} vectors for {len(id_list)} ids")
+        columns: Any = _columns(vectors, len(id_list))
         encoded = check.payloads(payloads, len(id_list), self._limits)
         if isinstance(columns, dict):
             for name, column in columns.items():
-                if not isinstance(column, list):
-                    await self._check_dimension(collection, column, f"vectors[{name!r}]", name)
+                await self._check_column(collection, name, column, f"vectors[{name!r}]")
         else:
             await self._check_dimension(collection, columns)
         batch: dict[str, Any] = {"ids": id_list, "vectors": columns}
         if encoded is not None:
             batch["payloads"] = encoded
         return {"batch": batch}
+
+    async def _check_column(self, collection: str, name: str, column: Any, field: str) -> None:
+        """A named column against the vector's declaration (when the client knows it)."""
+        if isinstance(column, np.ndarray):
+            await self._check_dimension(collection, column, field, name)
+            return
+        present = [v for v in column if v is not None]
+        if not present or isinstance(present[0], dict):
+            return  # none, or sparse: the server knows whether the name is sparse
+        # every row or matrix of a column has been checked to have one width: one will do
+        one = present[0] if present[0].ndim == 2 else present[0].reshape(1, -1)
+        await self._check_dimension(collection, one, field, name, multi=present[0].ndim == 2)
 
     async def _send_upsert(
         self,
@@ -300,6 +305,32 @@ class Scroll:
             self._offset = page.next_offset
             self._done = page.next_offset is None
         return self._buffer.popleft()
+
+
+def _columns(vectors: object, n: int) -> Any:
+    """Upsert's vectors, checked: a (n, d) matrix for the plain case (every point with an
+    unnamed dense vector), else {name: column} (see _vectors.named_vectors)."""
+    if isinstance(vectors, Mapping):
+        return vec.named_vectors(vectors, n)
+    if isinstance(vectors, np.ndarray) and vectors.ndim != 3:
+        columns = check.matrix(vectors)
+    elif isinstance(vectors, np.ndarray):
+        return vec.named_vectors({vec.UNNAMED: vectors}, n)
+    else:
+        rows = vectors if isinstance(vectors, list | tuple) else _listed(vectors)
+        plain = all(vec.kind_of(v) == "dense" and not isinstance(v, Mapping) for v in rows)
+        if not plain:
+            return vec.named_vectors(vec.points_columns(rows), n)
+        columns = check.matrix(rows)
+    if n != len(columns):
+        raise InvalidInput(f"{len(columns)} vectors for {n} ids")
+    return columns
+
+
+def _listed(vectors: object) -> list[Any]:
+    if isinstance(vectors, str | bytes) or not isinstance(vectors, Iterable):
+        raise InvalidInput("vectors: a matrix, a list of vectors, or a dict name -> vectors")
+    return list(vectors)
 
 
 def _page(result: Any) -> ScrollPage:

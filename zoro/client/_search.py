@@ -91,13 +91,14 @@ class SearchMixin(ClientBase):
         for this query; `exact` searches every point. `with_payload`: True/False, a list of
         keys, or {"include": keys} / {"exclude": keys}. Searches are retried like reads.
 
-        Vector model, in Qdrant's shapes, which the server must serve: `using` names the
-        vector to search in a collection of named vectors ("" is the unnamed one); `vector`
-        may be a sparse vector (a SparseVector or {"indices": [...], "values": [...]}, with
-        `using`); `mmr` re-ranks for diversity (`{"nearest": v, "mmr": {...}}` on the wire);
-        `with_vector` may name the vectors to return (see ScoredPoint.vectors). Zoro-DB's
-        vector-model work serves MMR and the name "" so far; other names and sparse vectors
-        are answered with 400.
+        Vector model, in Qdrant's shapes: `using` names the vector to search in a collection
+        of named vectors ("" is the unnamed one; without `using`, the unnamed one, else
+        Zoro-DB's first dense vector); `vector` may be a sparse vector (a SparseVector or
+        {"indices": [...], "values": [...]}, with `using`) or, for a multivector, a matrix
+        (a list of rows, scored by MaxSim); `mmr` re-ranks for diversity
+        (`{"nearest": v, "mmr": {...}}` on the wire); `with_vector` may name the vectors to
+        return (see ScoredPoint.vectors). A dense query or matrix is checked against the
+        named vector's size (and kind) when the collection info lists it.
 
         Raises:
             InvalidInput: a vector with NaN or infinity, a malformed filter, or a bad option
@@ -160,8 +161,8 @@ class SearchMixin(ClientBase):
         exact: bool = False,
     ) -> list[list[ScoredPoint]]:
         """One answer per vector (same order), in one request; options (the filter too) as for
-        search(), the same for every query. `vectors`: a (n, d) matrix, or with `using` also
-        a list of sparse vectors.
+        search(), the same for every query. `vectors`: a (n, d) matrix, or a list of sparse
+        vectors (with `using`) or of multivectors (matrices; also a (n, rows, d) array).
 
         Raises:
             InvalidInput: more than the batch limit of queries, bad vectors, filter or options.
@@ -172,9 +173,14 @@ class SearchMixin(ClientBase):
             limit, offset, with_payload, with_vector, score_threshold, hnsw_ef, exact, filter, using
         )
         queries: Any
-        if isinstance(vectors, Sequence) and vectors and vec.is_sparse(vectors[0]):
+        many = vectors
+        if isinstance(vectors, np.ndarray) and vectors.ndim == 3:
+            many = list(vectors)  # n multivectors
+        first = many[0] if isinstance(many, Sequence) and many else None
+        if isinstance(many, Sequence) and (vec.is_sparse(first) or vec.kind_of(first) == "multi"):
             queries = [
-                self._sparse_query(v, options.using, f"vectors[{i}]") for i, v in enumerate(vectors)
+                await self._query(collection, v, options.using, f"vectors[{i}]")
+                for i, v in enumerate(many)
             ]
         else:
             queries = check.matrix(vectors)
@@ -203,9 +209,9 @@ class SearchMixin(ClientBase):
         """Hybrid search: run each Prefetch (say, a dense and a sparse query) and fuse their
         hits by rank, `fusion` "rrf" (reciprocal rank fusion) or "dbsf" (distribution-based
         score fusion); `filter` applies to every sub-query. Sent as Qdrant's
-        `{"prefetch": [...], "query": {"fusion": "rrf"}}`. Prefetch queries are checked for
-        NaN and shape here; their dimensions are left to the server (Zoro-DB serves dense
-        prefetches of the unnamed vector so far, and answers 400 to named and sparse ones).
+        `{"prefetch": [...], "query": {"fusion": "rrf"}}`. Prefetch queries (dense, sparse,
+        matrices for multivectors, or point ids) are checked for NaN and shape here; their
+        dimensions are left to the server.
 
         Raises:
             InvalidInput: no prefetch, a bad query, filter or option (before sending), or the
@@ -226,6 +232,10 @@ class SearchMixin(ClientBase):
         """A query vector, checked (a dense one against the collection's dimension)."""
         if vec.is_sparse(vector):
             return self._sparse_query(vector, using, field)
+        if vec.kind_of(vector) == "multi":
+            matrix = check.multivector(vector, field)
+            await self._check_dimension(collection, matrix, field, using, multi=True)
+            return matrix
         query = check.vector(vector, field)
         await self._check_dimension(collection, query, field, using)
         return query[0]
@@ -251,6 +261,8 @@ class SearchMixin(ClientBase):
             body["query"] = self._sparse_query(item.query, using, f"{where}.query")
         elif isinstance(item.query, int | str | uuid.UUID | np.integer):
             body["query"] = check.point_id(item.query, f"{where}.query")
+        elif vec.kind_of(item.query) == "multi":
+            body["query"] = check.multivector(item.query, f"{where}.query")
         else:
             body["query"] = check.vector(item.query, f"{where}.query")[0]
         if using is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from zoro.client import _validate as check
+from zoro.client import _vectors as vec
 from zoro.client._embed import MiniLMEmbedder, checked_embeddings
 from zoro.client._errors import InvalidInput
 from zoro.client._points import PointsMixin
@@ -41,11 +42,13 @@ class TextsMixin(SearchMixin, PointsMixin):
         ids: Iterable[object] | None = None,
         batch_size: int = 64,
         text_field: str | None = "text",
+        using: str | None = None,
     ) -> list[PointId]:
         """Embed `texts` and upsert them; returns their ids (random UUIDs unless given).
 
         Each payload gets the text under `text_field` (None: not stored). Embedding runs in a
         worker thread, `batch_size` texts at a time, each batch upserted as it is ready.
+        `using`: store the embeddings as this named dense vector (default: the unnamed one).
 
         Raises:
             InvalidInput: a text that is not a string, or ids/payloads that do not match.
@@ -65,7 +68,9 @@ class TextsMixin(SearchMixin, PointsMixin):
         if len(id_list) != len(items):
             raise InvalidInput(f"{len(id_list)} ids for {len(items)} texts")
         for s in range(0, len(items), batch_size):
-            vectors = await self._embed(items[s : s + batch_size])
+            vectors: Any = await self._embed(items[s : s + batch_size])
+            if using is not None:
+                vectors = {vec.vector_name(using): vectors}
             await self.upsert(
                 collection, id_list[s : s + batch_size], vectors, documents[s : s + batch_size]
             )
@@ -81,8 +86,10 @@ class TextsMixin(SearchMixin, PointsMixin):
         offset: int = 0,
         with_payload: bool = True,
         score_threshold: float | None = None,
+        using: str | None = None,
     ) -> list[ScoredPoint]:
-        """The points nearest to `text`'s embedding, best first (among those `filter` keeps).
+        """The points nearest to `text`'s embedding, best first (among those `filter` keeps);
+        `using`: the named dense vector the texts were added as.
 
         Raises:
             EmbedderUnavailable: no embedder given and the `embed` extra is not installed.
@@ -100,6 +107,7 @@ class TextsMixin(SearchMixin, PointsMixin):
             offset=offset,
             with_payload=with_payload,
             score_threshold=score_threshold,
+            using=using,
         )
 
     async def _embed(self, texts: list[str]) -> npt.NDArray[np.float32]:

@@ -159,8 +159,9 @@ def chunks(
     id_parts = None if ids is None else _slices(ids, batch_size)
     payload_parts = None if payloads is None else _slices(payloads, batch_size)
     start = 0
-    for rows in _slices(vectors, batch_size):
-        n = len(rows)
+    parts = _named_slices(vectors, batch_size) if isinstance(vectors, Mapping) else None
+    for rows in parts if parts is not None else _slices(vectors, batch_size):
+        n = len(next(iter(rows.values()))) if isinstance(rows, dict) else len(rows)
         if id_parts is None:
             batch_ids: Any = [str(uuid.uuid4()) for _ in range(n)]
         else:
@@ -177,6 +178,26 @@ def chunks(
     for parts, what in ((id_parts, "ids"), (payload_parts, "payloads")):
         if parts is not None and next(parts, None) is not None:
             raise InvalidInput(f"upload: more {what} than the {start} vectors")
+
+
+def _named_slices(vectors: Mapping[Any, Any], size: int) -> Iterator[dict[Any, Any]]:
+    """Named columns ({name: vectors}) cut in step: one {name: slice} per batch."""
+    if not vectors:
+        raise InvalidInput("upload: named vectors need at least one column (use upload_points)")
+    columns = {name: _slices(column, size) for name, column in vectors.items()}
+    start = 0
+    while True:
+        batch = {name: next(parts, None) for name, parts in columns.items()}
+        if all(part is None for part in batch.values()):
+            return
+        lengths = {name: 0 if part is None else len(part) for name, part in batch.items()}
+        if len(set(lengths.values())) > 1:
+            counts = ", ".join(f"{name!r}: {n}" for name, n in lengths.items())
+            raise InvalidInput(
+                f"upload: named vector columns out of step from point {start} ({counts})"
+            )
+        yield batch
+        start += next(iter(lengths.values()))
 
 
 def point_chunks(points: Iterable[object], batch_size: int) -> Iterator[Chunk]:
@@ -217,6 +238,8 @@ def _slices(source: Iterable[Any], size: int) -> Iterator[Any]:
 
 def total_of(vectors: object) -> int | None:
     """The number of points, when it is known without reading the input."""
+    if isinstance(vectors, Mapping):
+        return total_of(next(iter(vectors.values()))) if vectors else None
     try:
         return len(vectors)  # type: ignore[arg-type]
     except TypeError:

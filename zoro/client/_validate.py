@@ -152,6 +152,51 @@ def vector(value: object, field: str = "vector") -> npt.NDArray[np.float32]:
     return matrix(array.reshape(1, -1), field)
 
 
+def multivector(value: object, field: str = "vector") -> npt.NDArray[np.float32]:
+    """One multivector (a point's matrix for MaxSim): at least one row, every row of the same
+    width, finite float32 numbers; a (rows, d) float32 matrix.
+
+    Raises:
+        InvalidInput: anything else, naming the row at fault.
+    """
+    if isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, list | tuple):
+        for i, row in enumerate(value):
+            if not isinstance(row, list | tuple | np.ndarray):
+                raise InvalidInput(f"{field}: row {i} is not a list of numbers")
+            if len(row) != len(value[0]):
+                raise InvalidInput(
+                    f"{field}: row {i} has {len(row)} numbers, row 0 has {len(value[0])} "
+                    "(every row of a multivector has the vector's size)"
+                )
+            if has_bool(row):
+                raise InvalidInput(f"{field}: row {i} holds true/false, which is not a number")
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError):
+            raise InvalidInput(f"{field}: a multivector is a list of rows of numbers") from None
+    else:
+        raise InvalidInput(f"{field}: a multivector is a list of rows (lists of numbers)")
+    if array.ndim != 2 or array.dtype.kind not in "iuf":
+        raise InvalidInput(f"{field}: a multivector is a list of rows of numbers")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InvalidInput(f"{field}: a multivector needs at least one row of numbers")
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(array, dtype=np.float32)
+    finite = np.isfinite(out)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite.all(axis=1))[0])
+        raise InvalidInput(f"{field}: row {row} holds NaN or infinity (or a number beyond float32)")
+    return out
+
+
+def has_bool(items: object) -> bool:
+    """Whether a list holds a bool, which numpy would silently take for 0 or 1 (and the server
+    refuses as a number in sparse vectors and multivectors)."""
+    return isinstance(items, list | tuple) and any(type(x) is bool for x in items)
+
+
 def dimension(vectors: npt.NDArray[np.float32], expected: int, field: str = "vectors") -> None:
     if vectors.shape[1] != expected:
         raise DimensionMismatch(f"{field}: expected dimension {expected}, got {vectors.shape[1]}")

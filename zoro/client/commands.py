@@ -1,8 +1,11 @@
 """The `zoro` admin commands, all through AsyncZoroClient:
 
     zoro collections list|create|info|delete
-    zoro import COLLECTION FILE      (.npy, .jsonl, .parquet)
-    zoro search COLLECTION --vector V | --text T | --id ID  [--filter JSON]
+    zoro collections create NAME --dimension D | --vector NAME:SIZE[:DISTANCE][:multi]...
+                                 [--sparse NAME[:idf]...]
+    zoro import COLLECTION FILE      (.npy, .npz, .jsonl, .parquet; see _sources.py)
+    zoro search COLLECTION --vector V | --sparse S | --text T | --id ID  [--using NAME]
+                                 [--filter JSON]
     zoro count COLLECTION [--filter JSON]
     zoro scroll COLLECTION [--filter JSON]               (one JSON object per line)
     zoro delete-points COLLECTION --ids IDS | --filter JSON
@@ -28,12 +31,15 @@ import orjson
 
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
 from zoro.client._errors import InvalidInput, NotFound, ZoroClientError
-from zoro.client._models import DISTANCES
+from zoro.client._models import DISTANCES, SparseVectorParams, VectorParams
 from zoro.client._progress import ProgressLine
 from zoro.client._sources import FORMATS, open_source
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+
+    from zoro.client._models import Record, ScoredPoint
+    from zoro.client._sources import Source
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +63,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions.add_parser("list", parents=[common], help="the names of all collections")
     create = actions.add_parser("create", parents=[common], help="create a collection")
     create.add_argument("name")
-    create.add_argument("--dimension", "--dim", type=int, required=True)
+    create.add_argument(
+        "--dimension", "--dim", type=int, help="the unnamed dense vector's size (with --distance)"
+    )
     _collection_options(create)
     info = actions.add_parser("info", parents=[common], help="describe a collection")
     info.add_argument("name")
@@ -65,10 +73,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     delete = actions.add_parser("delete", parents=[common], help="delete a collection")
     delete.add_argument("name")
 
-    load = commands.add_parser("import", parents=[common], help="upload points from a file")
+    load = commands.add_parser(
+        "import",
+        parents=[common],
+        help="upload points from a file",
+        description=_IMPORT_FORMATS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     load.add_argument("collection")
-    load.add_argument("file", type=Path, help="a .npy (ids 0..n-1), .jsonl or .parquet file")
+    load.add_argument("file", type=Path, help="a .npy (ids 0..n-1), .npz, .jsonl or .parquet file")
     load.add_argument("--format", choices=FORMATS, help="instead of the file's extension")
+    load.add_argument(
+        "--vector-name",
+        metavar="NAME",
+        help="store an array file's unnamed vectors (.npy, or .npz 'vector') under this name",
+    )
     load.add_argument("--batch-size", type=int, default=1000)
     load.add_argument("--parallel", type=int, default=4)
     load.add_argument(
@@ -80,9 +99,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     search = commands.add_parser("search", parents=[common], help="nearest neighbours")
     search.add_argument("collection")
     query = search.add_mutually_exclusive_group(required=True)
-    query.add_argument("--vector", help="numbers, comma-separated or as a JSON list")
+    query.add_argument(
+        "--vector",
+        help="numbers, comma-separated or as a JSON list; a JSON list of rows is a multivector",
+    )
+    query.add_argument(
+        "--sparse",
+        metavar="SPARSE",
+        help='a sparse vector: INDEX:VALUE pairs ("3:0.5,17:1") or JSON {"indices", "values"}',
+    )
     query.add_argument("--text", help="a text, embedded with the built-in model")
     query.add_argument("--id", help="near a stored point (an integer or a UUID)")
+    search.add_argument("--using", metavar="NAME", help='the named vector to search ("" unnamed)')
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--with-vector", action="store_true")
     search.add_argument("--json", action="store_true", help="print the hits as JSON")
@@ -126,6 +154,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop.add_argument("field")
 
 
+_IMPORT_FORMATS = """Upload points from a file, in batches (named vectors: any subset per point).
+
+  .npy      a 2-D array, ids 0..n-1: the unnamed vector (or --vector-name NAME)
+  .npz      arrays "vector" (unnamed), "vector.NAME" ((n, d) dense, (n, rows, d) multi),
+            optional "id" (n integers)
+  .jsonl    one point a line: {"id": 1, "vector": V, "payload": {...}}, V a list of numbers,
+            a list of rows (multivector) or {"NAME": dense | rows | {"indices", "values"}}
+  .parquet  columns "id", optional "payload" (struct or JSON string), and "vector" (list,
+            list of rows, or a struct of named vectors) and/or "vector.NAME" columns (list,
+            list of rows, or a sparse {indices, values} struct; null where absent)
+
+With --create, the collection is declared by --vector/--sparse, else from the file: the arrays
+of .npy and .npz (--distance for all), or a .jsonl file's bare vectors (by its first line)."""
+
+
 def _filter_option(
     parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup, what: str
 ) -> None:
@@ -135,6 +178,22 @@ def _filter_option(
 
 
 def _collection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vector",
+        action="append",
+        default=[],
+        metavar="NAME:SIZE[:DISTANCE][:multi]",
+        help="a named dense vector (repeat for more; DISTANCE defaults to --distance; "
+        "':multi' makes it a multivector compared by MaxSim; an empty NAME is the unnamed one)",
+    )
+    parser.add_argument(
+        "--sparse",
+        action="append",
+        default=[],
+        metavar="NAME[:idf]",
+        help="a sparse vector (repeat for more; ':idf' weighs indices by inverse document "
+        "frequency)",
+    )
     parser.add_argument("--distance", choices=DISTANCES, default="Cosine")
     parser.add_argument("--engine", choices=("hnsw", "flat"), default="hnsw")
     parser.add_argument("--m", type=int, help="HNSW links per node")
@@ -173,9 +232,70 @@ async def _list(client: AsyncZoroClient, args: argparse.Namespace) -> int:
 
 
 async def _create(client: AsyncZoroClient, args: argparse.Namespace) -> int:
-    await client.create_collection(args.name, args.dimension, **_settings(args))
-    print(f"created {args.name} ({args.dimension} dimensions, {args.distance}, {args.engine})")
+    dense, sparse = _declarations(args, args.dimension)
+    if args.dimension is None and not dense and not sparse:
+        raise InvalidInput("collections create: give --dimension, --vector or --sparse")
+    if dense is None:
+        await client.create_collection(args.name, args.dimension, **_settings(args))
+        print(f"created {args.name} ({args.dimension} dimensions, {args.distance}, {args.engine})")
+        return 0
+    await client.create_collection(
+        args.name, vectors=dense, sparse_vectors=sparse, **_settings(args)
+    )
+    print(f"created {args.name} ({_describe(dense, sparse)}, {args.engine})")
     return 0
+
+
+def _declarations(
+    args: argparse.Namespace, dimension: int | None
+) -> tuple[dict[str, VectorParams] | None, dict[str, SparseVectorParams]]:
+    """--vector and --sparse as declarations (dense None: neither given, the plain form); a
+    --dimension beside them declares the unnamed vector too."""
+    sparse = dict(_parse_sparse_spec(spec) for spec in args.sparse)
+    if not args.vector and not sparse:
+        return None, {}
+    dense = dict(_parse_vector_spec(spec, args.distance) for spec in args.vector)
+    if dimension is not None:
+        if "" in dense:
+            raise InvalidInput("--dimension and --vector ':SIZE' both declare the unnamed vector")
+        dense = {"": VectorParams(dimension, args.distance), **dense}
+    return dense, sparse
+
+
+def _describe(dense: dict[str, VectorParams], sparse: dict[str, SparseVectorParams]) -> str:
+    parts = [
+        f"{name or '(unnamed)'} {p.size} {p.distance}{' multi' if p.multivector else ''}"
+        for name, p in dense.items()
+    ]
+    parts += [f"{name} sparse{' idf' if p.modifier else ''}" for name, p in sparse.items()]
+    return ", ".join(parts) if parts else "no vectors"
+
+
+def _parse_vector_spec(spec: str, distance: str) -> tuple[str, VectorParams]:
+    """NAME:SIZE[:DISTANCE][:multi], read from the right (a name may hold ':')."""
+    parts = spec.split(":")
+    multi = len(parts) > 2 and parts[-1].lower() == "multi"
+    if multi:
+        parts.pop()
+    by_name = {d.lower(): d for d in DISTANCES}
+    if len(parts) > 2 and parts[-1].lower() in by_name:
+        distance = by_name[parts.pop().lower()]
+    size = parts.pop() if len(parts) > 1 else ""
+    if not size.isascii() or not size.isdigit():
+        raise InvalidInput(
+            f"--vector {spec!r}: use NAME:SIZE[:DISTANCE][:multi], e.g. text:384:Cosine "
+            f"or colbert:128:Dot:multi (distances: {', '.join(DISTANCES)})"
+        )
+    return ":".join(parts), VectorParams(int(size), distance, multivector=multi)
+
+
+def _parse_sparse_spec(spec: str) -> tuple[str, SparseVectorParams]:
+    name, _, modifier = spec.rpartition(":")
+    if not name or modifier.lower() not in ("idf", "none"):
+        name, modifier = spec, ""
+    if not name:
+        raise InvalidInput(f"--sparse {spec!r}: use NAME or NAME:idf")
+    return name, SparseVectorParams("idf" if modifier.lower() == "idf" else None)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -190,7 +310,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _info(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     info = await client.get_collection(args.name)
-    fields = {
+    fields: dict[str, Any] = {
         "name": info.name,
         "dimension": info.dimension,
         "distance": info.distance,
@@ -203,12 +323,37 @@ async def _info(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         "hnsw_ef_construct": info.hnsw.ef_construct,
         "full_scan_threshold": info.hnsw.full_scan_threshold,
     }
+    named = {k: _params_fields(v) for k, v in info.vectors.items()}
+    if info.vector is not None and (named or info.sparse_vectors):
+        named = {"": _params_fields(info.vector), **named}
+    if named:
+        fields["vectors"] = named
+    if info.sparse_vectors:
+        fields["sparse_vectors"] = {
+            k: {"modifier": v.modifier} if v.modifier else {}
+            for k, v in info.sparse_vectors.items()
+        }
     if args.json:
         print(orjson.dumps(fields).decode())
     else:
         for key, value in fields.items():
-            print(f"{key:20} {value}")
+            if isinstance(value, dict):
+                for name, params in value.items():
+                    print(f"{key + '[' + repr(name) + ']':20} {orjson.dumps(params).decode()}")
+            else:
+                print(f"{key:20} {value}")
     return 0
+
+
+def _params_fields(params: VectorParams) -> dict[str, Any]:
+    out: dict[str, Any] = {"size": params.size, "distance": params.distance}
+    if params.multivector:
+        out["multivector"] = "max_sim"
+    if params.on_disk is not None:
+        out["on_disk"] = params.on_disk
+    if params.hnsw_config is not None:
+        out["hnsw_config"] = params.hnsw_config.to_json()
+    return out
 
 
 async def _delete(client: AsyncZoroClient, args: argparse.Namespace) -> int:
@@ -220,11 +365,9 @@ async def _delete(client: AsyncZoroClient, args: argparse.Namespace) -> int:
 
 async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     source = open_source(args.file, args.format)
+    vectors = _renamed(source, args.vector_name, args.file)
     if args.create and not await client.collection_exists(args.collection):
-        if source.dimension is None:
-            raise InvalidInput(f"{args.file}: cannot tell the dimension; create the collection")
-        await client.create_collection(args.collection, source.dimension, **_settings(args))
-        print(f"created {args.collection} ({source.dimension} dimensions, {args.distance})")
+        await _create_for(client, args, source, vectors)
     line = None if args.no_progress else ProgressLine(source.total, label="importing: ")
     options: dict[str, Any] = {
         "batch_size": args.batch_size,
@@ -232,9 +375,10 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         "progress": False if line is None else line.update,
     }
     try:
-        if source.vectors is not None:
-            ids = range(len(source.vectors))
-            result = await client.upload(args.collection, ids, source.vectors, **options)
+        if vectors is not None:
+            n = source.total or 0
+            ids = range(n) if source.ids is None else source.ids
+            result = await client.upload(args.collection, ids, vectors, **options)
         else:
             assert source.points is not None
             result = await client.upload_points(args.collection, source.points, **options)
@@ -248,20 +392,68 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def _renamed(source: Source, name: str | None, path: Path) -> Any:
+    """An array file's vectors, the unnamed ones under `--vector-name` if given."""
+    if name is None:
+        return source.vectors
+    if isinstance(source.vectors, dict) and "" in source.vectors:
+        rest = {k: v for k, v in source.vectors.items() if k != ""}
+        return {name: source.vectors[""], **rest}
+    if source.vectors is None or isinstance(source.vectors, dict):
+        raise InvalidInput(
+            f"--vector-name: {path} holds no unnamed vector array (only .npy files and .npz "
+            "'vector' arrays are renamed; name vectors inside .jsonl and .parquet files)"
+        )
+    return {name: source.vectors}
+
+
+async def _create_for(
+    client: AsyncZoroClient, args: argparse.Namespace, source: Source, vectors: object
+) -> None:
+    """import --create: the vectors --vector/--sparse declare, else an array file's arrays
+    (named ones included), else the file's unnamed vectors."""
+    dense, sparse = _declarations(args, None)
+    if dense is None and isinstance(vectors, dict):
+        dense = {
+            name: VectorParams(int(array.shape[-1]), args.distance, multivector=array.ndim == 3)
+            for name, array in vectors.items()
+        }
+    if dense is not None:
+        await client.create_collection(
+            args.collection, vectors=dense, sparse_vectors=sparse, **_settings(args)
+        )
+        print(f"created {args.collection} ({_describe(dense, sparse)})")
+        return
+    if source.dimension is None:
+        raise InvalidInput(
+            f"{args.file}: cannot tell the vectors; give --vector/--sparse, or create the "
+            "collection first"
+        )
+    await client.create_collection(args.collection, source.dimension, **_settings(args))
+    print(f"created {args.collection} ({source.dimension} dimensions, {args.distance})")
+
+
 async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     query_filter = _parse_filter(args.filter)
-    options = {"limit": args.limit, "with_vector": args.with_vector, "filter": query_filter}
-    if args.vector is not None:
-        hits = await client.search(args.collection, _parse_vector(args.vector), **options)
+    options: dict[str, Any] = {
+        "limit": args.limit,
+        "with_vector": args.with_vector,
+        "filter": query_filter,
+        "using": args.using,
+    }
+    if args.vector is not None or args.sparse is not None:
+        query = _parse_vector(args.vector) if args.sparse is None else _parse_sparse(args.sparse)
+        hits = await client.search(args.collection, query, **options)
     elif args.id is not None:
         hits = await client.search_by_id(args.collection, _parse_id(args.id), **options)
     else:
         hits = await client.search_text(
-            args.collection, args.text, limit=args.limit, filter=query_filter
+            args.collection, args.text, limit=args.limit, filter=query_filter, using=args.using
         )
     if args.json:
         rows = [
-            {"id": h.id, "score": h.score, "payload": h.payload, "vector": h.vector} for h in hits
+            {"id": h.id, "score": h.score, "payload": h.payload, "vector": _vector_json(h)}
+            for h in hits
         ]
         print(orjson.dumps(rows).decode())
         return 0
@@ -269,6 +461,12 @@ async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         payload = "" if hit.payload is None else orjson.dumps(hit.payload).decode()
         print(f"{hit.id}\t{hit.score:.6g}\t{payload}")
     return 0
+
+
+def _vector_json(point: Record | ScoredPoint) -> object:
+    """A point's vectors as Qdrant writes them: bare when unnamed, else {name: vector} (a
+    SparseVector dataclass encodes as its fields, a multivector as a list of rows)."""
+    return point.vector if point.vectors is None else point.vectors
 
 
 async def _count(client: AsyncZoroClient, args: argparse.Namespace) -> int:
@@ -295,8 +493,7 @@ async def _scroll(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         if point.payload is not None:
             row["payload"] = point.payload
         if point.vector is not None or point.vectors is not None:
-            # named vectors as Qdrant writes them (a SparseVector dataclass encodes as its fields)
-            row["vector"] = point.vector if point.vectors is None else point.vectors
+            row["vector"] = _vector_json(point)
         sys.stdout.write(orjson.dumps(row).decode() + "\n")
         printed += 1
         if printed == limit:
@@ -370,13 +567,43 @@ def _parse_ids(text: str) -> list[object]:
 
 
 def _parse_vector(text: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Numbers, comma-separated or a JSON list; a JSON list of rows is a multivector."""
     text = text.strip()
     try:
         if text.startswith("["):
             return np.asarray(orjson.loads(text), dtype=np.float64)
         return np.asarray([float(x) for x in text.split(",") if x.strip()], dtype=np.float64)
     except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise InvalidInput(f"--vector {text[:40]!r}: give numbers, e.g. 0.1,0.2,0.3") from None
+        raise InvalidInput(
+            f"--vector {text[:40]!r}: give numbers, e.g. 0.1,0.2,0.3 (or a JSON list of rows "
+            "for a multivector)"
+        ) from None
+
+
+def _parse_sparse(text: str) -> dict[str, Any]:
+    """--sparse: INDEX:VALUE pairs, comma-separated, or Qdrant's JSON object."""
+    text = text.strip()
+    hint = f'--sparse {text[:40]!r}: give INDEX:VALUE pairs ("3:0.5,17:1") or JSON'
+    if text.startswith("{"):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(f"{hint} (not JSON)") from None
+        if not isinstance(value, dict):
+            raise InvalidInput(hint)
+        return value
+    indices: list[int] = []
+    values: list[float] = []
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        index, colon, number = pair.partition(":")
+        try:
+            if not colon:
+                raise ValueError(pair)
+            indices.append(int(index))
+            values.append(float(number))
+        except ValueError:
+            raise InvalidInput(f"{hint}; {pair!r} is not INDEX:VALUE") from None
+    return {"indices": indices, "values": values}
 
 
 _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[int]]] = {
