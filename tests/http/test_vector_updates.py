@@ -212,10 +212,10 @@ def test_bad_bodies_are_400_and_change_nothing(
                 "dense": {
                     "size": 4,
                     "distance": "Dot",
-                    "multivector_config": {"comparator": "max_sim"},
+                    "multivector_config": {"comparator": "sum"},
                 }
             },
-            "multivectors",
+            "max_sim",
         ),
     ]
     with httpx.Client(base_url=server.url, timeout=30) as http:
