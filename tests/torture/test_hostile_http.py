@@ -134,7 +134,9 @@ NON_OBJECTS = [
 @pytest.mark.parametrize("body", NON_OBJECTS, ids=[b.decode() for b in NON_OBJECTS])
 @pytest.mark.parametrize("route", WRITE_ROUTES, ids=[r.name for r in WRITE_ROUTES])
 def test_a_body_that_is_not_an_object(http: httpx.Client, route: Route, body: bytes) -> None:
-    path = route.path.format(name=NAME if route.name != "create_collection" else "fresh")
+    path = route.path.format(
+        name=NAME if route.name != "create_collection" else "fresh", vector="v"
+    )
     r = http.request(
         route.method,
         path + "?wait=true",

@@ -16,14 +16,7 @@ _ID = {
 _VECTOR = {"type": "array", "items": {"type": "number"}}
 
 
-def _unnamed_or(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema`, or Qdrant's named form of the unnamed vector: {"": schema}."""
-    named = {"type": "object", "properties": {"": schema}, "required": [""]}
-    return {"anyOf": [schema, {**named, "additionalProperties": False}]}
-
-
-_VECTOR_IN = _unnamed_or(_VECTOR)
-_SPARSE_VECTOR = {
+_SPARSE = {
     "type": "object",
     "properties": {
         "indices": {"type": "array", "items": {"type": "integer", "minimum": 0}},
@@ -32,15 +25,39 @@ _SPARSE_VECTOR = {
     "required": ["indices", "values"],
     "additionalProperties": False,
 }
-# a point's vectors by name (dense or sparse), or the unnamed vector bare
+_MATRIX = {"type": "array", "items": _VECTOR, "minItems": 1}
+# One vector of any kind: dense, sparse or a multivector (a matrix).
+_ANY_VECTOR = {"anyOf": [_VECTOR, _SPARSE, _MATRIX]}
+# A point's vectors: the unnamed one bare, or {name: vector} (any subset; {} is none; null
+# where a client leaves one out).
 _VECTOR_STRUCT = {
     "anyOf": [
         _VECTOR,
-        {
-            "type": "object",
-            "additionalProperties": {"anyOf": [_VECTOR, _SPARSE_VECTOR], "nullable": True},
-        },
+        {"type": "object", "additionalProperties": {**_ANY_VECTOR, "nullable": True}},
     ]
+}
+_VECTOR_PARAMS = {
+    "type": "object",
+    "properties": {
+        "size": {"type": "integer", "minimum": 1},
+        "distance": {"type": "string", "enum": ["Cosine", "Euclid", "Dot", "Manhattan"]},
+        "hnsw_config": {"type": "object", "nullable": True},
+        "on_disk": {"type": "boolean", "nullable": True},
+        "multivector_config": {
+            "type": "object",
+            "properties": {"comparator": {"type": "string", "enum": ["max_sim"]}},
+            "nullable": True,
+        },
+    },
+    "required": ["size", "distance"],
+}
+_SPARSE_PARAMS = {
+    "type": "object",
+    "properties": {
+        "modifier": {"type": "string", "enum": ["none", "idf"], "nullable": True},
+        "index": {"type": "object", "nullable": True},
+    },
+    "nullable": True,
 }
 _WITH_VECTOR = {"anyOf": [{"type": "boolean"}, {"type": "array", "items": {"type": "string"}}]}
 _USING = {"type": "string", "nullable": True}
@@ -149,6 +166,11 @@ _COMPONENTS: dict[str, Any] = {
             },
             {
                 "type": "object",
+                "properties": {"has_vector": {"type": "string"}},
+                "required": ["has_vector"],
+            },
+            {
+                "type": "object",
                 "properties": {
                     "is_empty": {"type": "object", "properties": {"key": {"type": "string"}}}
                 },
@@ -175,10 +197,12 @@ _PARAMS = {
 _QUERY_INTERFACE = {
     "anyOf": [
         _VECTOR,
+        _SPARSE,
+        _MATRIX,
         _ID,
         {
             "type": "object",
-            "properties": {"nearest": {"anyOf": [_VECTOR, _ID]}, "mmr": _MMR},
+            "properties": {"nearest": {"anyOf": [_VECTOR, _SPARSE, _MATRIX, _ID]}, "mmr": _MMR},
             "required": ["nearest"],
             "additionalProperties": False,
         },
@@ -246,7 +270,17 @@ _COMPONENTS["Prefetch"] = {
 _SEARCH = {
     "type": "object",
     "properties": {
-        "vector": _VECTOR_IN,
+        "vector": {
+            "anyOf": [
+                _VECTOR,
+                {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "vector": _ANY_VECTOR},
+                    "required": ["name", "vector"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
         "limit": {"type": "integer", "minimum": 0},
         "offset": {"type": "integer", "minimum": 0},
         "score_threshold": {"type": "number"},
@@ -262,20 +296,18 @@ _REQUESTS: dict[str, dict[str, Any]] = {
     "create_collection": {
         "type": "object",
         "properties": {
-            "vectors": _unnamed_or(
-                {
-                    "type": "object",
-                    "properties": {
-                        "size": {"type": "integer", "minimum": 1},
-                        "distance": {
-                            "type": "string",
-                            "enum": ["Cosine", "Euclid", "Dot", "Manhattan"],
-                        },
-                    },
-                    "required": ["size", "distance"],
-                }
-            ),
-            "sparse_vectors": {"type": "object", "maxProperties": 0, "nullable": True},
+            # bare params (the unnamed vector), or {name: params} ("" is the unnamed one)
+            "vectors": {
+                "anyOf": [
+                    _VECTOR_PARAMS,
+                    {"type": "object", "additionalProperties": _VECTOR_PARAMS},
+                ]
+            },
+            "sparse_vectors": {
+                "type": "object",
+                "additionalProperties": _SPARSE_PARAMS,
+                "nullable": True,
+            },
             "hnsw_config": {
                 "type": "object",
                 "properties": {
@@ -301,7 +333,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "properties": {"id": _ID, "vector": _VECTOR_IN, "payload": _PAYLOAD},
+                    "properties": {"id": _ID, "vector": _VECTOR_STRUCT, "payload": _PAYLOAD},
                     "required": ["id", "vector"],
                     "additionalProperties": False,
                 },
@@ -310,7 +342,15 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "type": "object",
                 "properties": {
                     "ids": {"type": "array", "items": _ID},
-                    "vectors": _unnamed_or({"type": "array", "items": _VECTOR}),
+                    "vectors": {
+                        "anyOf": [
+                            {"type": "array", "items": _VECTOR},
+                            {
+                                "type": "object",
+                                "additionalProperties": {"type": "array", "items": _ANY_VECTOR},
+                            },
+                        ]
+                    },
                     "payloads": {"type": "array", "items": _PAYLOAD, "nullable": True},
                 },
                 "required": ["ids", "vectors"],
@@ -461,13 +501,13 @@ _SCORED = {
         "version": {"type": "integer"},
         "score": {"type": "number"},
         "payload": _PAYLOAD,
-        "vector": _VECTOR,
+        "vector": _VECTOR_STRUCT,
     },
     "required": ["id", "version", "score"],
 }
 _RECORD = {
     "type": "object",
-    "properties": {"id": _ID, "payload": _PAYLOAD, "vector": _VECTOR},
+    "properties": {"id": _ID, "payload": _PAYLOAD, "vector": _VECTOR_STRUCT},
     "required": ["id"],
 }
 _UPDATE = {
