@@ -378,6 +378,7 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
         assert set(field["properties"][bounds]["properties"]) <= set(SHAPES["Range"])
     by_field = {"has_id": "HasIdCondition", "is_empty": "IsEmptyCondition"}
     by_field["is_null"] = "IsNullCondition"
+    by_field["has_vector"] = "HasVectorCondition"
     for other in others:
         if "$ref" in other:
             assert other["$ref"].endswith("/Filter")

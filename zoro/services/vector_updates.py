@@ -189,7 +189,7 @@ def _sparse_params(value: object) -> bool:
 
 def _datatype(params: Mapping[str, Any], where: str) -> None:
     datatype = params.get("datatype")
-    if datatype is not None and datatype not in _DATATYPES:
+    if datatype is not None and (not isinstance(datatype, str) or datatype not in _DATATYPES):
         names = ", ".join(sorted(_DATATYPES))
         raise BadRequest(f"{where}.datatype: use one of {names}, not {datatype!r}")
 
