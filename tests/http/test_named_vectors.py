@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
+from tests.http.compare import same_hits, same_vectors
 from zoro.testing import ServerProcess
 
 N = 150
@@ -84,27 +85,6 @@ def _write(client: QdrantClient, name: str) -> None:
     )
 
 
-def _same(local: list[models.ScoredPoint], remote: list[models.ScoredPoint]) -> None:
-    assert [p.id for p in remote] == [p.id for p in local]
-    np.testing.assert_allclose(
-        [p.score for p in remote], [p.score for p in local], rtol=1e-4, atol=1e-4
-    )
-
-
-def _same_vectors(local: object, remote: object) -> None:
-    if isinstance(local, dict):
-        assert isinstance(remote, dict)
-        assert set(remote) == set(local)
-        for key in local:
-            _same_vectors(local[key], remote[key])
-    elif isinstance(local, models.SparseVector):
-        assert isinstance(remote, models.SparseVector)
-        assert remote.indices == local.indices
-        np.testing.assert_allclose(remote.values, local.values, rtol=1e-6)
-    else:
-        np.testing.assert_allclose(remote, local, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type]
-
-
 def _queries(name: str, local: QdrantClient, remote: QdrantClient) -> None:
     rng = np.random.default_rng(5)
     for _ in range(4):
@@ -122,7 +102,7 @@ def _queries(name: str, local: QdrantClient, remote: QdrantClient) -> None:
                     c.query_points(name, query, using=using, limit=12, query_filter=flt).points
                     for c in (local, remote)
                 ]
-                _same(*answers)
+                same_hits(*answers)
     # by point id: that point's own vector of `using`, the point itself left out
     for using in ("image", "text", "words"):
         point = next(
@@ -130,7 +110,7 @@ def _queries(name: str, local: QdrantClient, remote: QdrantClient) -> None:
             for p in local.scroll(name, limit=N, with_vectors=True)[0]
             if isinstance(p.vector, dict) and using in p.vector
         )
-        _same(
+        same_hits(
             *(c.query_points(name, point.id, using=using, limit=5).points for c in (local, remote))
         )
 
@@ -146,11 +126,11 @@ def test_named_optional_and_sparse_vectors_match_local_mode(
         got = [c.retrieve(name, ids, with_vectors=with_vectors) for c in (local, remote)]
         for lp, rp in zip(*got, strict=True):
             assert rp.id == lp.id
-            _same_vectors(lp.vector, rp.vector)
+            same_vectors(lp.vector, rp.vector)
     lp, rp = (c.scroll(name, limit=N + 10, with_vectors=True)[0] for c in (local, remote))
     assert [p.id for p in rp] == [p.id for p in lp]
     for a, b in zip(lp, rp, strict=True):
-        _same_vectors(a.vector, b.vector)
+        same_vectors(a.vector, b.vector)
     info = remote.get_collection(name).config.params
     assert info.vectors == CONFIG
     assert info.sparse_vectors == SPARSE
@@ -179,7 +159,7 @@ def test_has_vector_matches_local_mode(
         lp, rp = (c.scroll(name, scroll_filter=flt, limit=N)[0] for c in (local, remote))
         assert [p.id for p in rp] == [p.id for p in lp]
         query = [0.1, 0.2, 0.3]
-        _same(
+        same_hits(
             *(
                 c.query_points(name, query, using="text", query_filter=flt, limit=10).points
                 for c in (local, remote)
@@ -198,13 +178,14 @@ def test_a_crash_and_restart_keep_every_vector(
     local, _, server, name = loaded
     server.kill()  # kill -9: the last writes are in the WAL only, replayed on start
     server.start()
+    server.wait_ready()  # every collection recovered
     remote = QdrantClient(url=server.url, timeout=30)
     try:
         _queries(name, local, remote)
         ids = list(range(0, N, 7))
         got = [c.retrieve(name, ids, with_vectors=True) for c in (local, remote)]
         for lp, rp in zip(*got, strict=True):
-            _same_vectors(lp.vector, rp.vector)
+            same_vectors(lp.vector, rp.vector)
     finally:
         remote.close()
 
@@ -286,14 +267,14 @@ def test_multivectors_match_local_mode(
     try:
         for _ in range(2):
             query = rng.normal(size=(3, 4)).round(3).tolist()
-            _same(
+            same_hits(
                 *(
                     c.query_points(name, query, using="colbert", limit=10).points
                     for c in (local, remote)
                 )
             )
             rerank = models.Prefetch(query=rng.normal(size=4).tolist(), using="dense", limit=30)
-            _same(
+            same_hits(
                 *(
                     c.query_points(name, query, using="colbert", prefetch=rerank, limit=5).points
                     for c in (local, remote)
@@ -301,13 +282,14 @@ def test_multivectors_match_local_mode(
             )
         got = [c.retrieve(name, [0, 1, 2], with_vectors=True) for c in (local, remote)]
         for lp, rp in zip(*got, strict=True):
-            _same_vectors(lp.vector, rp.vector)
+            same_vectors(lp.vector, rp.vector)
         server.kill()
         server.start()
+        server.wait_ready()  # every collection recovered
         remote.close()
         remote = QdrantClient(url=server.url, timeout=30)
         query = rng.normal(size=(2, 4)).round(3).tolist()
-        _same(
+        same_hits(
             *(
                 c.query_points(name, query, using="colbert", limit=10).points
                 for c in (local, remote)
@@ -325,8 +307,8 @@ def test_multivectors_match_local_mode(
             c.delete_vectors(name, vectors=["colbert"], points=[2])
         got = [c.retrieve(name, [1, 2, 3], with_vectors=True) for c in (local, remote)]
         for lp, rp in zip(*got, strict=True):
-            _same_vectors(lp.vector, rp.vector)
-        _same(
+            same_vectors(lp.vector, rp.vector)
+        same_hits(
             *(
                 c.query_points(name, query, using="colbert", limit=10).points
                 for c in (local, remote)

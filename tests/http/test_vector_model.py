@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
 
+from tests.http.compare import same_hits
 from zoro.testing import ServerProcess
 
 DIM = 6
@@ -29,13 +30,6 @@ def clients(server: ServerProcess) -> Iterator[tuple[QdrantClient, QdrantClient]
     yield local, remote
     remote.close()
     local.close()
-
-
-def _same(local: list[models.ScoredPoint], remote: list[models.ScoredPoint]) -> None:
-    assert [p.id for p in remote] == [p.id for p in local]
-    np.testing.assert_allclose(
-        [p.score for p in remote], [p.score for p in local], rtol=1e-4, atol=1e-4
-    )
 
 
 def _load(
@@ -77,7 +71,7 @@ def test_the_empty_name_is_the_unnamed_vector(
         answers = [
             c.query_points(name, q, using=using, limit=7, with_vectors=[""]).points for c in clients
         ]
-        _same(*answers)
+        same_hits(*answers)
         for lp, rp in zip(*answers, strict=True):
             np.testing.assert_allclose(rp.vector, lp.vector, rtol=1e-5, atol=1e-6)
     got = [c.retrieve(name, [5, 9], with_vectors=[""]) for c in clients]
@@ -187,7 +181,7 @@ def test_mmr_matches_local_mode(
             for c in clients
         ]
         assert answers[0], case
-        _same(*answers)
+        same_hits(*answers)
 
 
 def test_mmr_breaks_ties_as_qdrant_does(clients: tuple[QdrantClient, QdrantClient]) -> None:
@@ -209,4 +203,4 @@ def test_mmr_breaks_ties_as_qdrant_does(clients: tuple[QdrantClient, QdrantClien
         query = models.NearestQuery(
             nearest=q, mmr=models.Mmr(diversity=diversity, candidates_limit=12)
         )
-        _same(*(c.query_points(name, query, limit=9).points for c in clients))
+        same_hits(*(c.query_points(name, query, limit=9).points for c in clients))

@@ -15,6 +15,7 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+from tests.http.compare import same_vectors
 from zoro import checked_json
 from zoro.testing import ServerProcess
 
@@ -70,27 +71,13 @@ def _create(clients: tuple[QdrantClient, QdrantClient]) -> str:
     return name
 
 
-def _same_vectors(local: object, remote: object) -> None:
-    if isinstance(local, dict):
-        assert isinstance(remote, dict), remote
-        assert set(remote) == set(local)
-        for key in local:
-            _same_vectors(local[key], remote[key])
-    elif isinstance(local, models.SparseVector):
-        assert isinstance(remote, models.SparseVector)
-        assert remote.indices == local.indices
-        np.testing.assert_allclose(remote.values, local.values, rtol=1e-6)
-    else:
-        np.testing.assert_allclose(remote, local, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type]
-
-
 def _same_everything(name: str, local: QdrantClient, remote: QdrantClient) -> None:
     """Every point with every vector and payload, then queries by each vector, with and without
     a filter, by value and by point id."""
     lp, rp = (c.scroll(name, limit=1000, with_vectors=True)[0] for c in (local, remote))
     assert [p.id for p in rp] == [p.id for p in lp]
     for a, b in zip(lp, rp, strict=True):
-        _same_vectors(a.vector, b.vector)
+        same_vectors(a.vector, b.vector)
         assert a.payload == b.payload
     rng = np.random.default_rng(8)
     queries: dict[str, Any] = {
@@ -343,7 +330,7 @@ def test_drop_a_vector(server: ServerProcess, clients: tuple[QdrantClient, Qdran
     def check(client: QdrantClient) -> None:
         lp, rp = (c.scroll(name, limit=1000, with_vectors=True)[0] for c in (local, client))
         for a, b in zip(lp, rp, strict=True):
-            _same_vectors(a.vector, b.vector)
+            same_vectors(a.vector, b.vector)
         query = [0.1, 0.2, 0.3, 0.4]
         got = [c.query_points(name, query, using="image", limit=10).points for c in (local, client)]
         assert [p.id for p in got[1]] == [p.id for p in got[0]]
@@ -372,7 +359,7 @@ def test_drop_a_vector(server: ServerProcess, clients: tuple[QdrantClient, Qdran
 def _same_everything_but_words(name: str, local: QdrantClient, remote: QdrantClient) -> None:
     lp, rp = (c.scroll(name, limit=1000, with_vectors=True)[0] for c in (local, remote))
     for a, b in zip(lp, rp, strict=True):
-        _same_vectors(a.vector, b.vector)
+        same_vectors(a.vector, b.vector)
     assert not remote.query_points(name, [1.0, 1.0, 1.0], using="text", limit=5).points
 
 
@@ -392,7 +379,7 @@ def test_update_and_add_on_a_collection_with_bare_params(
     _both(clients, "update_vectors", name, [models.PointVectors(id=4, vector={"more": [1.0, 2.0]})])
     got = [c.retrieve(name, list(range(8)), with_vectors=True) for c in clients]
     for a, b in zip(*got, strict=True):
-        _same_vectors(a.vector, b.vector)
+        same_vectors(a.vector, b.vector)
     for using in ("", "more"):
         query = [1.0, 1.0, 1.0] if using == "" else [1.0, 1.0]
         hits = [c.query_points(name, query, using=using, limit=10).points for c in clients]

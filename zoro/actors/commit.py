@@ -31,6 +31,8 @@ from zoro.errors import (
     ZoroError,
     storage_error,
 )
+from zoro.multi import MultiIndex
+from zoro.sparse import SparseIndex
 from zoro.types import DeleteBatch
 
 if TYPE_CHECKING:
@@ -40,7 +42,9 @@ if TYPE_CHECKING:
     from zoro.actors.mailbox import Mailbox
     from zoro.actors.reads import Reader
     from zoro.actors.recovery import Opened
+    from zoro.ann import SegmentedIndex
     from zoro.settings import ActorSettings
+    from zoro.storage.records import VectorChange
     from zoro.types import WriteOp
 
 log = logging.getLogger(__name__)
@@ -262,27 +266,17 @@ class Committer:
     def _apply(self, items: list[tuple[int, WriteOp]]) -> None:
         """Apply durable writes to the store and the index. Synchronous: no reader sees half."""
         result = self._store.apply_many(items)
-        for number, index in self._indexes.items():
+        indexes: list[tuple[int, SegmentedIndex | SparseIndex | MultiIndex]] = [
+            *self._indexes.items(),
+            *self._sparse.items(),
+            *self._multi.items(),
+        ]
+        for number, index in indexes:
             change = result.vectors[number]
             if len(change.removed_slots):
                 index.remove(change.removed_slots)
             if len(change.added_slots):
-                assert change.added_vectors is not None
-                index.add(change.added_slots, change.added_vectors)
-        for number, sparse in self._sparse.items():
-            change = result.vectors[number]
-            if len(change.removed_slots):
-                sparse.remove(change.removed_slots)
-            if len(change.added_slots):
-                assert change.added_sparse is not None
-                sparse.add(change.added_slots, change.added_sparse)
-        for number, multi in self._multi.items():
-            change = result.vectors[number]
-            if len(change.removed_slots):
-                multi.remove(change.removed_slots)
-            if len(change.added_slots):
-                assert change.added_counts is not None and change.added_multi is not None
-                multi.add(change.added_slots, change.added_counts, change.added_multi)
+                _add(index, change)
         if len(result.added_slots):
             self._builders.points_added()
             payload = self._payload
@@ -332,3 +326,16 @@ class _MissingAfterAll(Reply[int]):
             self._writer.fail(PointNotFound(self._missing))
         else:
             self._writer.set(out)
+
+
+def _add(index: SegmentedIndex | SparseIndex | MultiIndex, change: VectorChange) -> None:
+    """Give an index the new slots that carry its vector, in the form it takes them."""
+    if isinstance(index, SparseIndex):
+        assert change.added_sparse is not None
+        index.add(change.added_slots, change.added_sparse)
+    elif isinstance(index, MultiIndex):
+        assert change.added_counts is not None and change.added_multi is not None
+        index.add(change.added_slots, change.added_counts, change.added_multi)
+    else:
+        assert change.added_vectors is not None
+        index.add(change.added_slots, change.added_vectors)

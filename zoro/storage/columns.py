@@ -29,9 +29,14 @@ from .sparse_rows import SparseRowFile
 from .vectors import PresenceFile, VectorFile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
     import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    # writes records for these new slots and gives back each one's offset
+    Placer = Callable[[I64], I64]
 
 SOURCE: Final = "source"
 
@@ -135,14 +140,62 @@ class DenseVectors:
         return self._present.nbytes
 
 
-class SparseVectors:
-    """Sparse vector `number`: its record file, and where each slot's record starts (-1: the
-    slot does not carry it)."""
+class _RecordVectors:
+    """A vector kept as one record per slot that carries it (sparse, multivector): the record
+    file, and where each slot's record starts (-1: the slot does not carry it)."""
 
-    def __init__(self, number: int, file: SparseRowFile, offsets: Growable[np.int64]) -> None:
+    def __init__(
+        self, number: int, file: SparseRowFile | MultiRows, offsets: Growable[np.int64]
+    ) -> None:
         self.number = number
         self.file = file
         self._offsets = offsets
+
+    @staticmethod
+    def _locate(path: Path, located: Iterable[tuple[I64, I64]], slots: int) -> Growable[np.int64]:
+        """Every record's offset by slot, from (offsets, slots) chunks of one scan."""
+        offsets = np.full(slots, -1, dtype=np.int64)
+        for at, owners in located:
+            if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= slots):
+                raise CorruptionError(str(path), int(at[0]), "slot out of range")
+            offsets[owners] = at
+        return Growable(np.dtype(np.int64), offsets)
+
+    def present(self) -> npt.NDArray[np.bool_]:
+        return self._offsets.view() >= 0
+
+    @property
+    def end(self) -> int:
+        return self.file.end
+
+    def _placed(self, first_slot: int, present: npt.NDArray[np.bool_], write: Placer) -> None:
+        """Record the offsets `write(slots)` gives the new slots that carry the vector."""
+        offsets = np.full(len(present), -1, dtype=np.int64)
+        if present.any():
+            offsets[present] = write(np.flatnonzero(present).astype(np.int64) + first_slot)
+        self._offsets.extend(offsets)
+
+    def truncate(self, slots: int, end: int) -> None:
+        self._offsets.truncate(slots)
+        with contextlib.suppress(OSError):
+            self.file.truncate(end)
+
+    def sync(self) -> None:
+        self.file.sync()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+    @property
+    def nbytes(self) -> int:
+        return self._offsets.nbytes
+
+
+class SparseVectors(_RecordVectors):
+    """Sparse vector `number` (source/sparse.<n>)."""
+
+    file: SparseRowFile
 
     @classmethod
     def create(cls, directory: Path, number: int, slots: int) -> SparseVectors:
@@ -152,39 +205,18 @@ class SparseVectors:
     @classmethod
     def open(cls, directory: Path, number: int, end: int, slots: int) -> SparseVectors:
         """Open cut back to `end` bytes and find every record (one scan of the file)."""
-        file = SparseRowFile.open(directory / sparse_name(number), end)
+        path = directory / sparse_name(number)
+        file = SparseRowFile.open(path, end)
         try:
-            offsets = np.full(slots, -1, dtype=np.int64)
-            for at, owners, _ in file.scan_located():
-                if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= slots):
-                    raise CorruptionError(
-                        str(directory / sparse_name(number)), int(at[0]), "slot out of range"
-                    )
-                offsets[owners] = at
+            located = ((at, owners) for at, owners, _ in file.scan_located())
+            return cls(number, file, cls._locate(path, located, slots))
         except BaseException:
             file.close()
             raise
-        return cls(number, file, Growable(np.dtype(np.int64), offsets))
-
-    def present(self) -> npt.NDArray[np.bool_]:
-        return self._offsets.view() >= 0
-
-    @property
-    def end(self) -> int:
-        return self.file.end
 
     def append(self, first_slot: int, present: npt.NDArray[np.bool_], rows: SparseBatch) -> None:
         """Records for the new slots that carry the vector. Raises OSError: then `truncate`."""
-        offsets = np.full(len(present), -1, dtype=np.int64)
-        if len(rows):
-            slots = np.flatnonzero(present).astype(np.int64) + first_slot
-            offsets[present] = self.file.append(slots, rows)
-        self._offsets.extend(offsets)
-
-    def truncate(self, slots: int, end: int) -> None:
-        self._offsets.truncate(slots)
-        with contextlib.suppress(OSError):
-            self.file.truncate(end)
+        self._placed(first_slot, present, lambda slots: self.file.append(slots, rows))
 
     def read(self, slots: npt.NDArray[np.int64]) -> list[SparseBatch | None]:
         """Each slot's vector, None where the slot does not carry it. Raises CorruptionError."""
@@ -198,26 +230,11 @@ class SparseVectors:
             out.append(SparseBatch(indptr, indices, values))
         return out
 
-    def sync(self) -> None:
-        self.file.sync()
 
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.file.close()
+class MultiVectors(_RecordVectors):
+    """Multivector `number` (source/multi.<n>): a matrix per slot that carries it."""
 
-    @property
-    def nbytes(self) -> int:
-        return self._offsets.nbytes
-
-
-class MultiVectors:
-    """Multivector `number`: its record file, and where each slot's record starts (-1: the slot
-    does not carry it)."""
-
-    def __init__(self, number: int, file: MultiRows, offsets: Growable[np.int64]) -> None:
-        self.number = number
-        self.file = file
-        self._offsets = offsets
+    file: MultiRows
 
     @classmethod
     def create(cls, directory: Path, number: int, size: int, slots: int) -> MultiVectors:
@@ -230,22 +247,11 @@ class MultiVectors:
         path = directory / multi_name(number)
         file = MultiRows.open_with(path, end, size)
         try:
-            offsets = np.full(slots, -1, dtype=np.int64)
-            for at, owners, _, _ in file.scan_located():
-                if len(owners) and (int(owners.min()) < 0 or int(owners.max()) >= slots):
-                    raise CorruptionError(str(path), int(at[0]), "slot out of range")
-                offsets[owners] = at
+            located = ((at, owners) for at, owners, _, _ in file.scan_located())
+            return cls(number, file, cls._locate(path, located, slots))
         except BaseException:
             file.close()
             raise
-        return cls(number, file, Growable(np.dtype(np.int64), offsets))
-
-    def present(self) -> npt.NDArray[np.bool_]:
-        return self._offsets.view() >= 0
-
-    @property
-    def end(self) -> int:
-        return self.file.end
 
     def append(
         self,
@@ -255,16 +261,7 @@ class MultiVectors:
         rows: npt.NDArray[np.float32],
     ) -> None:
         """Records for the new slots that carry the vector. Raises OSError: then `truncate`."""
-        offsets = np.full(len(present), -1, dtype=np.int64)
-        if len(counts):
-            slots = np.flatnonzero(present).astype(np.int64) + first_slot
-            offsets[present] = self.file.append(slots, counts, rows)
-        self._offsets.extend(offsets)
-
-    def truncate(self, slots: int, end: int) -> None:
-        self._offsets.truncate(slots)
-        with contextlib.suppress(OSError):
-            self.file.truncate(end)
+        self._placed(first_slot, present, lambda slots: self.file.append(slots, counts, rows))
 
     def read(self, slots: npt.NDArray[np.int64]) -> list[npt.NDArray[np.float32] | None]:
         """Each slot's matrix, None where the slot does not carry it."""
@@ -272,17 +269,6 @@ class MultiVectors:
             None if offset < 0 else self.file.read(offset)[1]
             for offset in self._offsets.view()[slots].tolist()
         ]
-
-    def sync(self) -> None:
-        self.file.sync()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.file.close()
-
-    @property
-    def nbytes(self) -> int:
-        return self._offsets.nbytes
 
 
 def remove_files(directory: Path, number: int) -> None:
