@@ -12,6 +12,8 @@ from zoro.services import filters, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
@@ -44,17 +46,36 @@ async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
 
 
 def _points_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:
+    points = point_entries(value, _POINT_FIELDS, limits)
+    payloads = [
+        validate.payload(p.get("payload"), f"points[{i}].payload", limits)
+        for i, p in enumerate(points)
+    ]
+    return vector_batch(points, payloads, actor)
+
+
+def point_entries(
+    value: object, fields: frozenset[str], limits: LimitSettings
+) -> list[Mapping[str, Any]]:
+    """The `points` list of an upsert or update_vectors: objects with `id` and `vector`."""
     points = validate.sequence(value, "points")
     _check_batch_size(len(points), "points", limits)
-    ids, values, payloads = [], [], []
+    checked = []
     for i, point in enumerate(points):
         point = validate.mapping(point, f"points[{i}]")
-        validate.only_fields(point, _POINT_FIELDS, f"points[{i}]")
+        validate.only_fields(point, fields, f"points[{i}]")
         if "id" not in point or "vector" not in point:
             raise BadRequest(f'points[{i}]: needs "id" and "vector"')
-        ids.append(validate.point_id(point["id"], f"points[{i}].id"))
-        values.append(point["vector"])
-        payloads.append(validate.payload(point.get("payload"), f"points[{i}].payload", limits))
+        checked.append(point)
+    return checked
+
+
+def vector_batch(
+    points: Sequence[Mapping[str, Any]], payloads: list[bytes], actor: CollectionActor
+) -> UpsertBatch:
+    """The UpsertBatch of checked point entries (see `point_entries`) with these payloads."""
+    ids = [validate.point_id(p["id"], f"points[{i}].id") for i, p in enumerate(points)]
+    values = [p["vector"] for p in points]
     where = [f"points[{i}].vector" for i in range(len(points))]
     return vectors.upsert_batch(keys_of(ids), values, payloads, actor.vectors, where)
 

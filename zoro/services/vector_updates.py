@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Final
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import BadRequest
 from zoro.services import filters, shapes, validate, vectors
-from zoro.types import UNNAMED, DenseSpec, SparseSpec, VectorConfig, keys_of
+from zoro.services import points as points_module
+from zoro.types import UNNAMED, DenseSpec, SparseSpec, VectorConfig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -51,22 +52,11 @@ async def update_vectors(ctx: Context, name: str, body: object, *, wait: bool) -
     validate.absent(body, "shard_key", "sharding")
     if "points" not in body:
         raise BadRequest('points: missing; send {"points": [{"id": ..., "vector": {...}}]}')
-    points = validate.sequence(body["points"], "points")
+    points = points_module.point_entries(body["points"], _POINT_FIELDS, ctx.limits)
     if not points:
         raise BadRequest("points: must specify points to update")
-    if len(points) > ctx.limits.max_batch_points:
-        raise BadRequest(f"points: at most {ctx.limits.max_batch_points} points per request")
-    ids, values = [], []
-    for i, point in enumerate(points):
-        point = validate.mapping(point, f"points[{i}]")
-        validate.only_fields(point, _POINT_FIELDS, f"points[{i}]")
-        if "id" not in point or "vector" not in point:
-            raise BadRequest(f'points[{i}]: needs "id" and "vector"')
-        ids.append(validate.point_id(point["id"], f"points[{i}].id"))
-        values.append(point["vector"])
-    where = [f"points[{i}].vector" for i in range(len(points))]
     no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
-    changes = vectors.upsert_batch(keys_of(ids), values, no_payloads, actor.vectors, where)
+    changes = points_module.vector_batch(points, no_payloads, actor)
     condition = filters.parse(body.get("update_filter"), "update_filter")
     lsn = await actor.write(UpdateVectors(changes, condition))
     return shapes.update_result(lsn, completed=wait)
