@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import orjson
@@ -23,7 +24,18 @@ from zoro.ann import SearchView
 from zoro.errors import Overloaded
 from zoro.payload import Range, parse_key
 from zoro.settings import Settings
-from zoro.types import DeleteBatch, Distance, VectorConfig, ids_of, int_keys
+from zoro.sparse import SparseBatch
+from zoro.sparse.search import SparseView
+from zoro.types import (
+    DeleteBatch,
+    Distance,
+    SparseColumn,
+    SparseSpec,
+    UpsertBatch,
+    VectorConfig,
+    ids_of,
+    int_keys,
+)
 
 DIM = 8
 PRICE = parse_key("p")
@@ -242,3 +254,51 @@ def test_search_threads_once_closed_run_work_in_the_caller() -> None:
     assert threads.call(lambda: threading.current_thread().name).startswith("zoro-search-t")
     threads.close()
     assert threads.call(lambda: threading.current_thread().name) == "MainThread"
+
+
+async def test_dear_sparse_searches_run_in_threads_and_drop_hits_deleted_meanwhile(
+    tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the inline budget at 0 every sparse search goes to a thread, on a copied view of
+    the inverted index: it answers as the inline search does, and a hit whose point was
+    deleted or replaced while it ran is dropped."""
+    number = 0
+    config = VectorConfig(MappingProxyType({}), MappingProxyType({"s": SparseSpec(number)}), False)
+    zoro = Opened(tmp_path / "data", nursery, _settings(inline_search_max_us=0.0))
+    manager = await zoro.open()
+    await manager.create("c", config, {"kind": "hnsw"})
+    actor = manager.actor("c")
+    n = 200
+
+    def batch(ids: list[int], weights: list[float]) -> UpsertBatch:
+        rows = SparseBatch.from_lists([[1]] * len(ids), [[w] for w in weights])
+        column = SparseColumn(np.ones(len(ids), dtype=np.bool_), rows)
+        keys = int_keys(np.array(ids, dtype=np.uint64))
+        payloads = [b"{}"] * len(ids)
+        return UpsertBatch(keys, None, payloads, MappingProxyType({number: column}))
+
+    await actor.write(batch(list(range(n)), [float(i) for i in range(n)]))
+    query = SparseBatch.from_lists([[1]], [[1.0]])
+    threaded = await actor.search_sparse(number, query, 5, idf=False)
+    assert threaded.scores[0].tolist() == [199.0, 198.0, 197.0, 196.0, 195.0]
+    real = SparseView.search
+
+    def slow(self: SparseView, *args: object) -> object:
+        assert threading.current_thread() is not threading.main_thread()
+        time.sleep(0.5)
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SparseView, "search", slow)
+    box = []
+
+    async def search() -> None:
+        box.append(await actor.search_sparse(number, query, 5, idf=False))
+
+    async with trio.open_nursery() as searching:
+        searching.start_soon(search)
+        await trio.sleep(0.05)  # the thread has its view: now change the top hits
+        await actor.write(DeleteBatch(int_keys(np.array([199], dtype=np.uint64))))
+        await actor.write(batch([198], [0.5]))
+    ids = [int(i) for i in ids_of(actor.keys_of_slots(box[0].slots[0]))]
+    assert ids == [197, 196, 195]  # 199 deleted, 198's old version replaced: both dropped
+    await manager.close()

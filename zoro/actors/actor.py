@@ -363,11 +363,12 @@ class CollectionActor:
         `select`)."""
         return await self._reads().search(queries, k, using=using, ef=ef, exact=exact, only=only)
 
-    def search_sparse(
+    async def search_sparse(
         self, using: int, query: SparseBatch, k: int, *, idf: bool, only: Selection | None = None
     ) -> Hits:
-        """Best k hits by sparse vector number `using` (see Reader.search_sparse)."""
-        return self._reads().search_sparse(using, query, k, idf=idf, only=only)
+        """Best k hits by sparse vector number `using`, inline or in a worker thread as the
+        planner prices it (see Reader.search_sparse)."""
+        return await self._reads().search_sparse(using, query, k, idf=idf, only=only)
 
     def payload_info(self) -> list[FieldInfo]:
         store = self.store

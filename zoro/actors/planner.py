@@ -163,8 +163,14 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
 # modelled; 1M: ~330 us), and sends to threads an exact scan past ~8,700 x 128 points (the
 # former THREAD_EXACT_POINTS of 8,000 was the same line drawn by hand), a 1,536-dimension
 # walk, and batches past a few queries.
+#
+# Sparse searches (zoro/sparse) are priced by the postings their query's dimensions hold: 15-17
+# ns per posting when every list is read (1M BM25 documents from bench/sparse.py, 413,000
+# postings per query on average: 6-8 ms); MaxScore reads fewer (3 ms for those queries), so
+# the model errs dear. Model: SPARSE_NS_PER_POSTING; 500 us keeps ~33,000 postings inline.
 FLAT_NS = 0.45
 SUBSET_NS = 0.5
+SPARSE_NS_PER_POSTING = 15.0
 HNSW_NS_PER_LOG2 = 0.8
 HNSW_FIXED_BEAM = 32
 INLINE_SEARCH_MAX_US = 500.0
@@ -223,6 +229,11 @@ def plan_search(
             per_dimension_ns += _part_ns(part, beam, exact, share)
         cost = per_dimension_ns * dimension * queries / 1e3
     return SearchPlan(method, cost, cost > inline_max_us, share)
+
+
+def sparse_in_thread(postings: int, inline_max_us: float = INLINE_SEARCH_MAX_US) -> bool:
+    """Does a sparse search whose query terms hold `postings` postings go to a thread?"""
+    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us
 
 
 def part_cost_us(

@@ -24,6 +24,7 @@ from zoro.actors.planner import (
     hits_of,
     plan_search,
     scans_inline,
+    sparse_in_thread,
 )
 from zoro.actors.threads import SearchThreads
 from zoro.ann.scores import empty_result
@@ -177,16 +178,26 @@ class Reader:
         mask[n:] = False
         return Selection(mask, int(np.count_nonzero(mask)))
 
-    def search_sparse(
+    async def search_sparse(
         self, number: int, query: SparseBatch, k: int, *, idf: bool, only: Selection | None
     ) -> Hits:
         """Best k hits by sparse vector `number` (exact dot product, IDF-weighted if `idf`),
-        on the event loop: the inverted index is mutated by applies on this same thread."""
+        for one query (row 0 of a canonical batch). Priced by the postings its dimensions
+        hold (zoro.actors.planner): a cheap one runs inline, on the index as it is between
+        two applied batches; a dear one in a worker thread, on a view of the index taken now
+        (runs are immutable, the per-slot state is copied), its hits whose point was deleted
+        or replaced meanwhile dropped when it comes back. Raises Overloaded as `search`."""
+        index = self._sparse[number]
         allowed = None if only is None else only.mask
-        scores, slots = self._sparse[number].search(
-            query.indices, query.values, k, allowed=allowed, idf=idf
-        )
-        return Hits([scores], [slots])
+        indices, values = query.row(0)
+        view = index.view()
+        if not sparse_in_thread(view.postings(indices), self._inline_max_us):
+            scores, slots = view.search(indices, values, k, allowed, idf)
+            return Hits([scores], [slots])
+        view = index.view(copy=True)
+        scores, slots = await self._in_thread(lambda: view.search(indices, values, k, allowed, idf))
+        current = self.store.live_mask()[slots]
+        return Hits([scores[current]], [slots[current]])
 
     def search_multi(
         self, number: int, query: Vectors, k: int, *, exact: bool, only: Selection | None

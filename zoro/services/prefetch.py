@@ -416,7 +416,7 @@ class _Run:
         allowed[candidates] = True
         only = Selection(allowed, len(candidates))
         p = _plan(node, query)
-        hits = self.actor.search_sparse(
+        hits = await self.actor.search_sparse(
             using.number, query.vector, len(candidates), idf=using.idf, only=only
         )
         scores, slots = await search.pick(self.actor, p, hits.scores[0], hits.slots[0])

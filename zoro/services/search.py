@@ -308,7 +308,7 @@ async def run(
 async def _search(actor: CollectionActor, plan: Plan, only: Selection | None) -> Hits:
     if isinstance(plan.using, SparseSpec):
         assert isinstance(plan.query, SparseBatch)
-        return actor.search_sparse(
+        return await actor.search_sparse(
             plan.using.number, plan.query, plan.k, idf=plan.using.idf, only=only
         )
     assert not isinstance(plan.query, SparseBatch)

@@ -12,21 +12,11 @@ costs O(batch log batch) now and O(log n) merges per posting over its life, and 
 at most about log2(n / batch) runs per query term. Removal flips the slot's state; its postings
 stay until the next merge of its run (or `compact`) drops them, and searches skip them by state.
 
-Search (exact top-k, term at a time). For each query term the posting slices of every run are
-accumulated into a dense float32 scratch array indexed by slot (`acc[slots] += w * values`, one
-fancy-index update per term and run: a slot occurs once per list, so no `np.add.at` is needed).
-The candidates are the slots the query touched; those not live, or not in the caller's `allowed`
-mask, are dropped (so a filter still yields up to `limit` hits), the scratch entries are reset,
-and the best `limit` are picked with one `np.partition` threshold. Scores are float32 sums in
-ascending dimension order, as Qdrant sums its f32 weights. The work is proportional to the
-query terms' posting lists, not to the collection: on 1M BM25 documents from real text this is
-8-11x a scipy CSR brute force (bench/sparse.py). Not done yet: MaxScore-style skipping of long
-lists whose bound cannot reach the top k (each run keeps per-list value bounds, `upper` and
-`lower`, for it). A first try (candidates from the short lists scored exactly by binary search,
-long lists left unread while their bounds add up below the k-th score) was slower on the 1M
-BM25 corpus (5.4x the brute force against 9.8x): BM25 bounds of common words are high (a short
-document repeating one), so most long lists had to be read after all; block-wise bounds would be
-needed.
+Search (exact top-k): search.py, over a `view()` of the runs. Short posting lists are scanned
+whole into a float32 accumulator indexed by slot; long ones go through MaxScore, which leaves
+most of the common words' lists unread. Removed slots, and those not in the caller's `allowed`
+mask, are never hits (so a filter still yields up to `limit` hits). Scores are float32 sums in
+ascending dimension order, as Qdrant sums its f32 weights.
 
 Ties. Results are ordered by score, highest first, then by slot, highest (newest write) first,
 the order qdrant-client's local mode gives them (Qdrant itself orders by score only).
@@ -45,9 +35,10 @@ query_context.rs) and qdrant-client local mode's `_compute_idf`, with local mode
 points only. (The server counts posting-list lengths, so a deleted point stays in its statistics
 until the segment is optimised; local mode drops it at once, and so does this index.)
 
-Threads: none inside. Mutations (`add`, `remove`, `compact`) and searches must not overlap: the
-search scratch arrays are shared, and a merge replaces the run list. The caller (the collection
-actor) serialises them, as it does for the dense index.
+Threads: none inside. Mutations (`add`, `remove`, `compact`) must not overlap each other or a
+search through `search` / `view()`, which share the state array; the caller (the collection
+actor) serialises them. A `view(copy=True)` may be searched in another thread while the index
+changes: it sees the index as it was when taken.
 """
 
 from __future__ import annotations
@@ -60,6 +51,7 @@ import numpy.typing as npt
 
 from ._segment import Segment, merge
 from .persist import IndexArrays, read_index, write_index
+from .search import ABSENT, LIVE, REMOVED, SparseView
 from .vectors import SparseBatch
 
 if TYPE_CHECKING:
@@ -70,10 +62,6 @@ I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
-
-ABSENT: Final = 0
-LIVE: Final = 1
-REMOVED: Final = 2
 
 _MERGE_RATIO: Final = 2  # merge the two newest runs while older <= ratio * newer
 
@@ -97,7 +85,6 @@ class SparseIndex:
         self._state = np.zeros(0, dtype=np.int8)  # per slot: ABSENT, LIVE or REMOVED
         self._live = 0
         self._runs: list[Segment] = []
-        self._acc = np.zeros(0, dtype=np.float32)  # search scratch, all zeros between searches
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -226,10 +213,11 @@ class SparseIndex:
         """n(t): how many live slots' vectors have each dimension."""
         wanted = np.asarray(indices, dtype=np.int64)
         out = np.zeros(len(wanted), dtype=np.int64)
+        view = self.view()
         for i, dim in enumerate(wanted.tolist()):
             internal = self._dim_of.get(dim)
             if internal is not None:
-                out[i] = self._frequency(internal)
+                out[i] = view.frequency(internal)
         return out
 
     def idf(self, indices: npt.ArrayLike) -> F64:
@@ -238,18 +226,6 @@ class SparseIndex:
         df = self.document_frequency(indices).astype(np.float64)
         weights: F64 = np.log1p((n - df + 0.5) / (df + 0.5))
         return weights
-
-    def _frequency(self, internal: int) -> int:
-        total = 0
-        for run in self._runs:
-            start, end = run.span(internal)
-            if start == end:
-                continue
-            if run.dead_members:
-                total += int(np.count_nonzero(self._state[run.slots[start:end]] == LIVE))
-            else:
-                total += end - start
-        return total
 
     def statistics(self) -> SparseIndexStats:
         runs = sum(run.nbytes for run in self._runs)
@@ -260,7 +236,7 @@ class SparseIndex:
             dimensions=len(self._dims),
             segments=len(self._runs),
             slot_capacity=len(self._state),
-            memory_bytes=runs + self._state.nbytes + self._acc.nbytes + per_dim * len(self._dims),
+            memory_bytes=runs + self._state.nbytes + per_dim * len(self._dims),
         )
 
     def search(
@@ -280,99 +256,21 @@ class SparseIndex:
         query (row 0).
         """
         query = SparseBatch.from_arrays([0, np.size(indices)], indices, values)
-        return self._search(query.indices, query.values, limit, allowed, idf)
+        return self.view().search(query.indices, query.values, limit, allowed, idf)
 
     def search_batch(
         self, queries: SparseBatch, limit: int, *, allowed: BOOL | None = None, idf: bool = False
     ) -> list[tuple[F32, I64]]:
         """`search` for each row of a (canonical) batch, with one filter for all."""
-        return [self._search(*queries.row(i), limit, allowed, idf) for i in range(len(queries))]
+        view = self.view()
+        return [view.search(*queries.row(i), limit, allowed, idf) for i in range(len(queries))]
 
-    def _search(
-        self,
-        q_indices: npt.NDArray[np.uint32],
-        q_values: F32,
-        limit: int,
-        allowed: BOOL | None,
-        idf: bool,
-    ) -> tuple[F32, I64]:
-        terms: list[int] = []
-        weights: list[float] = []
-        for dim, value in zip(q_indices.tolist(), q_values.tolist(), strict=True):
-            internal = self._dim_of.get(dim)
-            if internal is not None:
-                terms.append(internal)
-                weights.append(value)
-        if limit <= 0 or not terms or not self._live:
-            return _no_hits()
-        w = np.asarray(weights, dtype=np.float32)
-        if idf:
-            n = float(self._live)
-            df = np.array([self._frequency(t) for t in terms], dtype=np.float64)
-            w = (w * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
-        lists = self._posting_lists(terms)
-        if not lists:
-            return _no_hits()
-        return self._exhaustive(lists, w, limit, allowed)
-
-    def _posting_lists(self, terms: list[int]) -> list[tuple[int, I64, F32]]:
-        """(term position, slots, values) of every nonempty posting slice, term by term."""
-        out = []
-        for position, term in enumerate(terms):
-            for run in self._runs:
-                start, end = run.span(term)
-                if start < end:
-                    out.append((position, run.slots[start:end], run.values[start:end]))
-        return out
-
-    def _ok(self, slots: I64, allowed: BOOL | None) -> BOOL:
-        """Which of `slots` are live and allowed by the caller's filter."""
-        ok: BOOL = self._state[slots] == LIVE
-        if allowed is not None:
-            if len(allowed) >= len(self._state):
-                ok &= allowed[slots]
-            else:
-                inside = slots < len(allowed)
-                ok &= inside
-                ok[inside] &= allowed[slots[inside]]
-        return ok
-
-    def _scratch(self) -> F32:
-        if len(self._acc) < len(self._state):
-            self._acc = np.zeros(len(self._state), dtype=np.float32)
-        return self._acc
-
-    def _exhaustive(
-        self, lists: list[tuple[int, I64, F32]], w: F32, limit: int, allowed: BOOL | None
-    ) -> tuple[F32, I64]:
-        acc = self._scratch()
-        for position, slots, values in lists:
-            acc[slots] += values * w[position]
-        everything = np.concatenate([slots for _, slots, _ in lists])
-        scores = acc[everything]
-        acc[everything] = 0.0
-        keep = self._ok(everything, allowed)
-        return _top(scores[keep], everything[keep], limit, len({p for p, _, _ in lists}))
-
-
-def _top(scores: F32, slots: I64, limit: int, repeats: int) -> tuple[F32, I64]:
-    """The best `limit` distinct slots, by score, then the newest (highest) slot first among
-    equal scores, as Qdrant's local mode orders ties (the points written last come first). A
-    slot occurs at most `repeats` times in the input, always with the same score."""
-    wanted = limit * repeats
-    if len(scores) > wanted:
-        threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
-        pick = scores >= threshold  # every tie at the threshold, so the slot order decides
-        scores, slots = scores[pick], slots[pick]
-    if repeats > 1:
-        slots, first = np.unique(slots, return_index=True)
-        scores = scores[first]
-    order = np.lexsort((-slots, -scores))[:limit]
-    return scores[order], slots[order]
-
-
-def _no_hits() -> tuple[F32, I64]:
-    return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
+    def view(self, *, copy: bool = False) -> SparseView:
+        """What a search reads, now. `copy`: a view for a worker thread, unchanged by later
+        writes (the state array copied; runs are immutable and the dimension map only grows);
+        without it the view shares the state, for a search on the writers' own thread."""
+        state = self._state.copy() if copy else self._state
+        return SparseView(tuple(self._runs), state, self._dim_of, self._live)
 
 
 def _cost(run: Segment) -> int:
