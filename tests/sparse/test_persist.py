@@ -59,6 +59,8 @@ def test_round_trip_answers_the_same(saved: tuple[SparseIndex, SparseRowFile, Pa
     index, _, directory = saved
     loaded = SparseIndex.load(directory)
     assert loaded.statistics().points == index.statistics().points == 340
+    assert loaded.covered_slots == 400  # just past the highest slot written
+    index.compact()  # the file holds the index compacted; saving left the index as it was
     assert loaded.statistics().postings == index.statistics().postings
     assert _answers(loaded, np.random.default_rng(1)) == _answers(index, np.random.default_rng(1))
     # the loaded index keeps working: more writes, removals, another save
@@ -143,3 +145,24 @@ def test_a_good_checksum_over_inconsistent_contents_is_refused(tmp_path: Path) -
 def test_save_leaves_no_temp_file(saved: tuple[SparseIndex, SparseRowFile, Path]) -> None:
     _, _, directory = saved
     assert sorted(p.name for p in directory.iterdir()) == ["rows", FILE_NAME]
+
+
+def test_a_saver_writes_the_index_as_it_was_when_taken(tmp_path: Path) -> None:
+    """The copy is taken at once; the write may come later, while the index changes."""
+    rng = np.random.default_rng(5)
+    index = SparseIndex()
+    index.add(np.arange(100), random_batch(rng, 100, DIMS))
+    write = index.saver(100)
+    assert index.unsaved_changes() > 0
+    index.remove(np.arange(0, 100, 2))
+    index.add(np.arange(100, 150), random_batch(rng, 50, DIMS))
+    changes = index.unsaved_changes()
+    write(tmp_path)
+    loaded = SparseIndex.load(tmp_path)
+    assert len(loaded) == 100
+    assert loaded.covered_slots == 100
+    assert loaded.contains(np.arange(150)).tolist() == [True] * 100 + [False] * 50
+    # what changed after the copy still counts as unsaved
+    assert 0 < index.unsaved_changes() < changes
+    with pytest.raises(ValueError, match="horizon"):
+        index.saver(120)  # slots 120..149 are held: a horizon below them would lie

@@ -287,8 +287,10 @@ class CollectionActor:
             self.name,
             opened.store,
             opened.indexes,
+            opened.sparse,
             opened.multi,
             opened.payload,
+            directory=self._directory,
             ann_limiter=self._ann_limiter,
             io_limiter=self._io_limiter,
         )

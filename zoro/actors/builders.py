@@ -1,4 +1,5 @@
-"""The actor's background builders: HNSW sealing, payload index builds and the index persister.
+"""The actor's background builders: HNSW sealing, payload index builds and the index persister
+(ANN segments, payload indexes, sparse indexes).
 
 Each is a task of the actor's nursery that sleeps until there is work. The work itself runs in
 a worker thread on frozen inputs (a seal job's segments and bitmap copy, the payload file up to
@@ -18,17 +19,21 @@ import numpy as np
 import outcome
 import trio
 
+from zoro.actors.recovery import sparse_dir
 from zoro.ann import SealCancelled
 from zoro.errors import ZoroError
+from zoro.fsutil import fsync_dir
 from zoro.payload import build_index, index_slots
 from zoro.payload.indexes import BuildStopped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from zoro.ann import SealJob, SealResult, SegmentedIndex
     from zoro.multi import MultiIndex
     from zoro.payload import PayloadIndexes
+    from zoro.sparse import SparseIndex
     from zoro.storage import CollectionStore
 
 log = logging.getLogger(__name__)
@@ -50,15 +55,19 @@ class Builders:
         name: str,
         store: CollectionStore,
         indexes: dict[int, SegmentedIndex],
+        sparse: dict[int, SparseIndex],
         multi: dict[int, MultiIndex],
         payload: PayloadIndexes,
         *,
+        directory: Path,
         ann_limiter: trio.CapacityLimiter,
         io_limiter: trio.CapacityLimiter,
     ) -> None:
         self._name = name
         self._store = store
+        self._directory = directory
         self._indexes = indexes  # one per dense vector, each with its own sealing task
+        self._sparse = sparse  # saved by the persister now and then
         self._multi = multi  # one per multivector, each with its own graph task
         self._payload = payload
         self._ann_limiter = ann_limiter  # index builds
@@ -104,6 +113,18 @@ class Builders:
                 nursery.start_soon(self._multi_graph_builder, number)
             nursery.start_soon(self._index_persister)
             nursery.start_soon(self._payload_index_builder)
+
+    def sparse_snapshots(self, *, final: bool = False) -> list[Callable[[], object]]:
+        """Copies (event loop) of the sparse indexes due a save (`SparseIndex.save_due`; with
+        `final`, every one changed since its last save); each returned function writes one (a
+        worker thread). The horizon is the slot count: every slot below it is applied."""
+        horizon = self._store.slot_count()
+        out: list[Callable[[], object]] = []
+        for number, index in self._sparse.items():
+            if index.unsaved_changes() and (final or index.save_due()):
+                path = sparse_dir(self._directory, number)
+                out.append(functools.partial(_save_sparse, index.saver(horizon), path))
+        return out
 
     def payload_snapshot(self) -> Callable[[], None]:
         """Copy the payload indexes as of the last checkpoint (event loop); the returned
@@ -227,12 +248,21 @@ class Builders:
                 for index in self._indexes.values()
             ]
             write_payload_indexes = self.payload_snapshot()
+            save_sparse = self.sparse_snapshots()
             try:
                 for plan in plans:
                     await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
                 await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
+                for save in save_sparse:
+                    await trio.to_thread.run_sync(save, limiter=self._io_limiter)
             except (ZoroError, OSError) as exc:
                 log.warning("collection %s: persisting the index failed: %s", self._name, exc)
+
+
+def _save_sparse(saver: Callable[[Path], Path], directory: Path) -> None:
+    directory.mkdir(exist_ok=True)
+    fsync_dir(directory.parent)
+    saver(directory)
 
 
 async def run_stoppable(

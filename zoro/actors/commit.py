@@ -302,6 +302,8 @@ class Committer:
             await trio.to_thread.run_sync(
                 self._builders.payload_snapshot(), limiter=self._io_limiter
             )
+            for save in self._builders.sparse_snapshots(final=True):
+                await trio.to_thread.run_sync(save, limiter=self._io_limiter)
         else:
             self._builders.persist_soon()
         self.checkpoints += 1

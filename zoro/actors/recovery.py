@@ -16,10 +16,10 @@ import numpy as np
 
 from zoro.actors.vector_changes import remove_dropped_indexes
 from zoro.ann import SegmentedIndex
-from zoro.errors import CorruptionError
+from zoro.errors import CorruptionError, SparseIndexDamaged
 from zoro.multi import MultiIndex
 from zoro.payload import PayloadIndexes
-from zoro.sparse import SparseIndex
+from zoro.sparse import SPARSE_INDEX_FILE, SparseIndex
 from zoro.storage import CollectionStore, Layout
 from zoro.wal import WalWriter, recover, replay
 
@@ -113,6 +113,41 @@ def ann_dir(directory: Path, number: int) -> Path:
     return directory / ("ann" if number == 0 else f"ann.{number}")
 
 
+def sparse_dir(directory: Path, number: int) -> Path:
+    """Where sparse vector `number`'s saved inverted index lives (zoro.sparse.persist)."""
+    return directory / f"sparse.{number}"
+
+
+def open_sparse_index(path: Path, store: CollectionStore, number: int) -> SparseIndex:
+    """Sparse vector `number`'s inverted index: the saved one caught up with the store (the
+    slots deleted since it was saved removed, those written since added from the source
+    file), or, when there is none or it does not fit the store, one rebuilt from the source
+    rows. The saved file is only an accelerator: the source rows are the truth."""
+    try:
+        index = SparseIndex.load(path)
+        horizon = index.covered_slots
+        if horizon > store.slot_count():
+            raise SparseIndexDamaged(
+                str(path), 0, f"covers {horizon} slots, the collection has {store.slot_count()}"
+            )
+        held = index.contains(np.arange(horizon, dtype=np.int64))
+        carried = (store.live_mask() & store.present_mask(number))[:horizon]
+        if bool(np.any(carried & ~held)):
+            raise SparseIndexDamaged(str(path), 0, "lacks live points saved before it")
+        index.remove(np.flatnonzero(held & ~carried))
+        for slots, batch in store.sparse_rows(number, first_slot=horizon):
+            index.add(slots, batch)
+        return index
+    except (SparseIndexDamaged, OSError) as exc:
+        if (path / SPARSE_INDEX_FILE).exists():
+            log.warning("rebuilding sparse vector %d's index from its source rows: %s", number, exc)
+    index = SparseIndex()
+    for slots, batch in store.sparse_rows(number):
+        index.add(slots, batch)
+    index.compact()
+    return index
+
+
 def open_collection(entry: CollectionEntry, directory: Path, settings: Settings) -> Opened:
     """Open the durable state (see `open_durable`), then load the ANN indexes and the payload
     indexes over it and build the sparse and multivector indexes from their files. Blocking
@@ -137,13 +172,10 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
                 valid_slot_limit=store.checkpointed_slots,
                 vectors_of=functools.partial(store.vectors_of_slots, number=spec.number),
             )
-        sparse = {}
-        for number in entry.vectors.sparse_numbers():
-            index = SparseIndex()
-            for slots, batch in store.sparse_rows(number):
-                index.add(slots, batch)
-            index.compact()
-            sparse[number] = index
+        sparse = {
+            number: open_sparse_index(sparse_dir(directory, number), store, number)
+            for number in entry.vectors.sparse_numbers()
+        }
         multi = {}
         for spec in entry.vectors.dense.values():
             if spec.multi:

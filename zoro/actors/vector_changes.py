@@ -227,20 +227,21 @@ class _Points:
 
 # ---------------------------------------------------------------- dropped vectors' index files
 
-_ANN_DIR: Final = re.compile(r"ann(?:\.(\d+))?")
+_INDEX_DIR: Final = re.compile(r"ann(?:\.(\d+))?|sparse\.(\d+)")
 
 
 def remove_dropped_indexes(directory: Path, config: VectorConfig) -> None:
-    """Delete the ANN directories (`ann`, `ann.<n>`) of vector numbers the catalog no longer
-    declares. Best effort and idempotent: what a crash leaves behind goes on the next open, and
-    numbers are never reused, so no new vector ever meets an old one's files."""
+    """Delete the index directories (ANN: `ann`, `ann.<n>`; saved sparse: `sparse.<n>`) of
+    vector numbers the catalog no longer declares. Best effort and idempotent: what a crash
+    leaves behind goes on the next open, and numbers are never reused, so no new vector ever
+    meets an old one's files."""
     specs: list[DenseSpec | SparseSpec] = [*config.dense.values(), *config.sparse.values()]
     declared = {spec.number for spec in specs}
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
-            found = _ANN_DIR.fullmatch(entry.name)
+            found = _INDEX_DIR.fullmatch(entry.name)
             if found is None or not entry.is_dir(follow_symlinks=False):
                 continue
-            number = int(found.group(1) or 0)
+            number = int(found.group(1) or found.group(2) or 0)
             if number not in declared:
                 shutil.rmtree(entry.path, ignore_errors=True)

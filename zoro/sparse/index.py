@@ -55,7 +55,7 @@ from .search import ABSENT, LIVE, REMOVED, SparseView
 from .vectors import SparseBatch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from pathlib import Path
 
 I64 = npt.NDArray[np.int64]
@@ -64,6 +64,8 @@ F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
 
 _MERGE_RATIO: Final = 2  # merge the two newest runs while older <= ratio * newer
+_SAVE_SHARE: Final = 0.25  # save again once changes reach this share of the index's size
+_SAVE_MIN_CHANGES: Final = 1_000_000  # ... and at least this many (about 20,000 documents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,9 @@ class SparseIndex:
         self._state = np.zeros(0, dtype=np.int8)  # per slot: ABSENT, LIVE or REMOVED
         self._live = 0
         self._runs: list[Segment] = []
+        self._changes = 0  # postings and slots added or removed, ever
+        self._changes_saved = 0  # `_changes` when the last successful save was taken
+        self.covered_slots = 0  # loaded: every slot below this had been applied when saved
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -112,6 +117,7 @@ class SparseIndex:
         run = Segment.build(dims, posting_slots, batch.values, members, len(self._dims))
         self._state[members] = LIVE
         self._live += len(members)
+        self._changes += len(members) + batch.nnz
         self._runs.append(run)
         self._merge_tail()
 
@@ -125,6 +131,7 @@ class SparseIndex:
             return 0
         self._state[gone] = REMOVED
         self._live -= len(gone)
+        self._changes += len(gone)
         for run in self._runs:
             run.dead_members += len(run.holds(gone))
         return len(gone)
@@ -163,23 +170,55 @@ class SparseIndex:
 
     # ---- files ---------------------------------------------------------------------------
 
-    def save(self, directory: Path) -> Path:
-        """Compact, then write directory/sparse.index (format: persist.py) atomically and
-        durably. Returns the file's path. Raises OSError."""
-        self.compact()
-        live = np.flatnonzero(self._state == LIVE).astype(np.int64)
-        if self._runs:
-            run = self._runs[0]
-            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
-            ptr[: len(run.ptr)] = run.ptr
-            ptr[len(run.ptr) :] = run.ptr[-1]
-            slots, values = run.slots, run.values
-        else:
-            ptr = np.zeros(len(self._dims) + 1, dtype=np.int64)
-            slots, values = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    def save(self, directory: Path, horizon: int | None = None) -> Path:
+        """Write directory/sparse.index now (see `saver`); `horizon` defaults to just past the
+        highest slot this index has seen. Returns the file's path. Raises OSError."""
+        if horizon is None:
+            seen = np.flatnonzero(self._state != ABSENT)
+            horizon = int(seen[-1]) + 1 if len(seen) else 0
+        return self.saver(horizon)(directory)
+
+    def saver(self, horizon: int) -> Callable[[Path], Path]:
+        """What the index holds now, to be written later (in a worker thread, while the index
+        goes on changing) by the returned function as directory/sparse.index, atomically and
+        durably, compacted into one run. `horizon`: every slot below it has been applied to
+        this index (the collection's slot count); a loaded index says so in `covered_slots`.
+        Once the write succeeds, `unsaved_changes` counts from this moment."""
+        if horizon < len(self._state) and bool(np.any(self._state[horizon:] != ABSENT)):
+            raise ValueError(f"the index holds slots at or past its horizon {horizon}")
+        view = self.view(copy=True)
         dims = np.asarray(self._dims, dtype=np.uint32)
-        arrays = IndexArrays(dims, ptr, slots, values, live, len(self._state))
-        return write_index(directory, arrays)
+        changes = self._changes
+
+        def write(directory: Path) -> Path:
+            live = view.state == LIVE
+            runs = list(view.runs)
+            if len(runs) > 1 or any(run.dead_members for run in runs):
+                runs = [merge(runs, live, len(dims))]
+            ptr = np.zeros(len(dims) + 1, dtype=np.int64)
+            slots, values = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            if runs:
+                run = runs[0]
+                ptr[: len(run.ptr)] = run.ptr
+                ptr[len(run.ptr) :] = run.ptr[-1]
+                slots, values = run.slots, run.values
+            members = np.flatnonzero(live).astype(np.int64)
+            path = write_index(directory, IndexArrays(dims, ptr, slots, values, members, horizon))
+            self._changes_saved = max(self._changes_saved, changes)
+            return path
+
+        return write
+
+    def unsaved_changes(self) -> int:
+        """Postings and slots added or removed since the last successful save (or load)."""
+        return self._changes - self._changes_saved
+
+    def save_due(self) -> bool:
+        """Whether enough changed since the last save to write the index again: a share of
+        what it holds, so that saving costs a bounded multiple of the index's own size over
+        its life, and not before a size whose rebuild takes a moment anyway."""
+        size = sum(_cost(run) for run in self._runs)
+        return self.unsaved_changes() >= max(_SAVE_MIN_CHANGES, _SAVE_SHARE * size)
 
     @classmethod
     def load(cls, directory: Path) -> SparseIndex:
@@ -189,11 +228,12 @@ class SparseIndex:
         index = cls()
         index._dims = arrays.dims.tolist()
         index._dim_of = {dim: i for i, dim in enumerate(index._dims)}
-        index._state = np.zeros(arrays.capacity, dtype=np.int8)
+        index._state = np.zeros(arrays.horizon, dtype=np.int8)
         index._state[arrays.live] = LIVE
         index._live = len(arrays.live)
         run = Segment.from_csr(arrays.ptr, arrays.slots, arrays.values, arrays.live)
         index._runs = [run] if len(arrays.live) else []
+        index.covered_slots = arrays.horizon
         return index
 
     # ---- reads ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@
     8         8          D: dimensions (u64)
     16        8          P: postings (u64)
     24        8          L: live slots (u64)
-    32        8          C: slot capacity (u64), the length of the per-slot state
+    32        8          C: slot horizon (u64): every slot below it had been applied to the
+                         index when it was saved (none at or past it is in the file)
     40        4          CRC32 of the body (bytes 48 .. end)
     44        4          CRC32 of bytes 0..44
     48        body, each array 8-byte aligned (zero padding after the u32 / f32 arrays):
@@ -19,10 +20,11 @@
 
 The index is saved compacted (one run, no removed slots), so a loaded index holds exactly the
 live slots of the moment it was saved; removed slots are not recorded, and removing them again
-after a load is a no-op. The file is an accelerator: the source rows are the truth. Anything
-wrong with it (missing, short, long, a CRC mismatch, an unknown magic or version, inconsistent
-sizes) raises `SparseIndexDamaged`, naming the file; the caller then rebuilds the index from the
-source rows (`zoro.sparse.rebuild`) and saves it again.
+after a load is a no-op. A collection opening it removes the slots deleted since (below C) and
+adds the source rows of the slots written since (from C on). The file is an accelerator: the
+source rows are the truth. Anything wrong with it (missing, short, long, a CRC mismatch, an
+unknown magic or version, inconsistent sizes) raises `SparseIndexDamaged`, naming the file; the
+caller then rebuilds the index from the source rows, and a later save replaces the file.
 
 Writing: a temp file beside the target, fsynced, renamed over it, the directory fsynced, so a
 crash leaves the old file or the new one, never a mix.
@@ -60,13 +62,13 @@ _CHUNK: Final = 64 << 20  # write and checksum big arrays a slice at a time
 class IndexArrays:
     """What the file holds, as arrays (see the layout above)."""
 
-    def __init__(self, dims: U32, ptr: I64, slots: I64, values: F32, live: I64, capacity: int):
+    def __init__(self, dims: U32, ptr: I64, slots: I64, values: F32, live: I64, horizon: int):
         self.dims = dims
         self.ptr = ptr
         self.slots = slots
         self.values = values
         self.live = live
-        self.capacity = capacity
+        self.horizon = horizon
 
 
 def _pad(size: int) -> int:
@@ -93,7 +95,7 @@ def write_index(directory: Path, arrays: IndexArrays) -> Path:
         for start in range(0, len(part), _CHUNK):
             crc = zlib.crc32(part[start : start + _CHUNK], crc)
     fields = (MAGIC, VERSION, 0, len(arrays.dims), len(arrays.slots), len(arrays.live))
-    raw = HEADER.pack(*fields, arrays.capacity, crc, 0)
+    raw = HEADER.pack(*fields, arrays.horizon, crc, 0)
     header = raw[:-4] + zlib.crc32(raw[:-4]).to_bytes(4, "little")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -122,9 +124,7 @@ def read_index(directory: Path) -> IndexArrays:
         raise SparseIndexDamaged(str(path), 0, "file missing") from None
     if len(data) < HEADER.size:
         raise SparseIndexDamaged(str(path), len(data), "shorter than its header")
-    magic, version, _, n_dims, n_postings, n_live, capacity, body_crc, crc = HEADER.unpack_from(
-        data
-    )
+    magic, version, _, n_dims, n_postings, n_live, horizon, body_crc, crc = HEADER.unpack_from(data)
     if crc != zlib.crc32(data[: HEADER.size - 4]):
         raise SparseIndexDamaged(str(path), 0, "header checksum mismatch")
     if magic != MAGIC:
@@ -145,7 +145,7 @@ def read_index(directory: Path) -> IndexArrays:
         arrays.append(np.frombuffer(data, dtype=dtype, count=count, offset=offset))
         offset += size + _pad(size)
     dims, ptr, slots, values, live = arrays
-    out = IndexArrays(dims, ptr, slots, values, live, capacity)
+    out = IndexArrays(dims, ptr, slots, values, live, horizon)
     _check_consistent(out, path)
     return out
 
@@ -158,8 +158,8 @@ def _check_consistent(arrays: IndexArrays, path: Path) -> None:
         ptr[0] != 0
         or ptr[-1] != len(slots)
         or bool(np.any(np.diff(ptr) < 0))
-        or (len(slots) and (int(slots.min()) < 0 or int(slots.max()) >= arrays.capacity))
-        or (len(arrays.live) and int(arrays.live.max()) >= arrays.capacity)
+        or (len(slots) and (int(slots.min()) < 0 or int(slots.max()) >= arrays.horizon))
+        or (len(arrays.live) and int(arrays.live.max()) >= arrays.horizon)
         or bool(np.any(np.diff(arrays.live) <= 0))
         or len(np.unique(arrays.dims)) != len(arrays.dims)
         or not bool(np.all(np.isfinite(arrays.values)))

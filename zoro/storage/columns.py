@@ -164,6 +164,13 @@ class _RecordVectors:
     def present(self) -> npt.NDArray[np.bool_]:
         return self._offsets.view() >= 0
 
+    def offset_from(self, slot: int) -> int | None:
+        """Where the first record of a slot >= `slot` starts (records follow slot order);
+        None if no such slot carries the vector."""
+        offsets = self._offsets.view()[slot:]
+        carried = np.flatnonzero(offsets >= 0)
+        return int(offsets[carried[0]]) if len(carried) else None
+
     @property
     def end(self) -> int:
         return self.file.end

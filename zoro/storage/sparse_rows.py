@@ -132,14 +132,19 @@ class SparseRowFile(RecordFile):
         slot, indices, values, _ = decode_record(raw, offset, self._path)
         return slot, indices, values
 
-    def scan(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, SparseBatch]]:
-        """Every record front to back, as (slots, batch) chunks. Raises CorruptionError."""
-        for _, slots, batch in self.scan_located(rows_per_chunk):
+    def scan(
+        self, rows_per_chunk: int = 65_536, *, start: int | None = None
+    ) -> Iterator[tuple[I64, SparseBatch]]:
+        """Every record front to back (from the record at offset `start`, if given), as
+        (slots, batch) chunks. Raises CorruptionError."""
+        for _, slots, batch in self.scan_located(rows_per_chunk, start=start):
             yield slots, batch
 
-    def scan_located(self, rows_per_chunk: int = 65_536) -> Iterator[tuple[I64, I64, SparseBatch]]:
+    def scan_located(
+        self, rows_per_chunk: int = 65_536, *, start: int | None = None
+    ) -> Iterator[tuple[I64, I64, SparseBatch]]:
         """Like `scan`, with each record's file offset first: (offsets, slots, batch)."""
-        offset = HEADER.size
+        offset = HEADER.size if start is None else start
         buffer = b""
         buffer_at = offset
         offsets: list[int] = []

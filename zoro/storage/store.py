@@ -502,11 +502,18 @@ class CollectionStore:
         """Dense vector `number` of each slot (zeros where a slot lacks it)."""
         return self._dense[number].rows.read(self._checked(slots))
 
-    def sparse_rows(self, number: int) -> Iterator[tuple[npt.NDArray[np.int64], SparseBatch]]:
-        """Sparse vector `number` of every live slot carrying it, in (slots, rows) chunks read
-        front to back from its file: what an inverted index is built from."""
+    def sparse_rows(
+        self, number: int, first_slot: int = 0
+    ) -> Iterator[tuple[npt.NDArray[np.int64], SparseBatch]]:
+        """Sparse vector `number` of every live slot from `first_slot` on carrying it, in
+        (slots, rows) chunks read front to back from its file: what an inverted index is
+        built (or caught up) from."""
         live = self._live.view()
-        for slots, batch in self._sparse[number].file.scan():
+        column = self._sparse[number]
+        start = column.offset_from(first_slot)
+        if start is None:
+            return
+        for slots, batch in column.file.scan(start=start):
             keep = live[slots]
             if bool(keep.all()):
                 yield slots, batch
