@@ -27,16 +27,20 @@ from zoro.actors.builders import IDLE_SEAL_MIN_POINTS
 from zoro.testing import ServerProcess
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 
 @contextlib.contextmanager
-def serve(root: Path) -> Iterator[tuple[ServerProcess, httpx.Client]]:
-    """A Zoro server on a data directory under `root`, and a client bound to it; stopped with
-    SIGTERM afterwards (its log stays in `root`)."""
+def serve(
+    root: Path, overrides: Sequence[str] = ()
+) -> Iterator[tuple[ServerProcess, httpx.Client]]:
+    """A Zoro server on a data directory under `root` (with `zoro serve --set` overrides), and
+    a client bound to it; stopped with SIGTERM afterwards (its log stays in `root`)."""
     data = root / "data"
     data.mkdir()
-    server = ServerProcess(data, log_path=root / "server.log").start(timeout_s=60)
+    extra = tuple(arg for setting in overrides for arg in ("--set", setting))
+    server = ServerProcess(data, log_path=root / "server.log", extra_args=extra)
+    server.start(timeout_s=60)
     try:
         with httpx.Client(base_url=server.url, timeout=120) as client:
             yield server, client

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.sparse_http [--quick] [--docs N] [--seconds S] [--rounds R]
                                           [--json PATH] [--corpus-cache PATH] [--profile]
-                                          [--dir DIR]
+                                          [--dir DIR] [--set LAYER.FIELD=VALUE ...]
 
 Data: N (1,000,000) points in one collection, each with a dense vector `d` (128-d clustered
 float32, bench/http.py's `clustered`, Euclid, HNSW at the server's defaults) and a sparse vector
@@ -223,7 +223,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine_info()}
     corpus = make_corpus(args.docs, args.corpus_cache)
     result["corpus"] = corpus.info
-    with serve(root) as (server, client):
+    with serve(root, args.set) as (server, client):
         result["ingest"] = load_collection(client, server.port, corpus)
         result["recall"] = phase_recall(client, corpus)
         targets = query_files(root, corpus)
@@ -260,6 +260,13 @@ def main() -> None:
     parser.add_argument("--corpus-cache", type=Path, default=None,
                         help="keep the tokenised text here (npz) between runs")  # fmt: skip
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LAYER.FIELD=VALUE",
+        help="a `zoro serve --set` override for the server (repeatable)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     parser.add_argument("--dir", type=Path, default=None, help="parent of the scratch directory")
     args = parser.parse_args()

@@ -49,9 +49,12 @@ def _both(
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("idf", [False, True])
+@pytest.mark.parametrize("lookup", ["binary_search", "spread"])
 def test_maxscore_equals_the_brute_force_bit_for_bit(
-    seed: int, idf: bool, monkeypatch: pytest.MonkeyPatch
+    seed: int, idf: bool, lookup: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    steps = 0 if lookup == "binary_search" else 10**9  # how `_lookup` finds values
+    monkeypatch.setattr(search_module, "_SEARCH_STEPS_PER_PASS", steps)
     index, rng = _index(seed)
     for _ in range(40):
         words = rng.choice(
@@ -93,7 +96,7 @@ def test_maxscore_leaves_a_long_list_unread_when_its_bound_is_low(
     index = SparseIndex()
     index.add(np.arange(n), SparseBatch.from_lists(indices, values))
     real = search_module._accumulator
-    monkeypatch.setattr(search_module, "_accumulator", lambda size: real(size).view(_Counting))
+    monkeypatch.setattr(search_module, "_accumulator", lambda *args: real(*args).view(_Counting))
     monkeypatch.setattr(search_module, "_BRUTE_FORCE_POSTINGS", 0)
     _Counting.written = 0
     scores, slots = index.search([rare, common], [1.0, 1.0], 10)

@@ -166,11 +166,17 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
 #
 # Sparse searches (zoro/sparse) are priced by the postings their query's dimensions hold: 15-17
 # ns per posting when every list is read (1M BM25 documents from bench/sparse.py, 413,000
-# postings per query on average: 6-8 ms); MaxScore reads fewer (3 ms for those queries), so
-# the model errs dear. Model: SPARSE_NS_PER_POSTING; 500 us keeps ~33,000 postings inline.
+# postings per query on average: 6-8 ms); MaxScore reads fewer, so the model errs dear. Unlike
+# FAISS, a sparse search is mostly numpy calls and Python between them, holding the GIL: in a
+# thread it frees little of the event loop and pays two thread hops and a copied view. Measured
+# at 200,000 documents (bench/sparse_http.py, 16 connections): 291-368 req/s inline against
+# 194-223 in threads. So only a search dearer than SPARSE_THREAD_FACTOR times the inline
+# budget (20 ms by default, about 1.3M postings) goes to a thread, where it at least does not
+# hold the loop for all of its length. Model: SPARSE_NS_PER_POSTING.
 FLAT_NS = 0.45
 SUBSET_NS = 0.5
 SPARSE_NS_PER_POSTING = 15.0
+SPARSE_THREAD_FACTOR = 40.0
 HNSW_NS_PER_LOG2 = 0.8
 HNSW_FIXED_BEAM = 32
 INLINE_SEARCH_MAX_US = 500.0
@@ -233,7 +239,7 @@ def plan_search(
 
 def sparse_in_thread(postings: int, inline_max_us: float = INLINE_SEARCH_MAX_US) -> bool:
     """Does a sparse search whose query terms hold `postings` postings go to a thread?"""
-    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us
+    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us * SPARSE_THREAD_FACTOR
 
 
 def part_cost_us(

@@ -48,7 +48,8 @@ ABSENT: Final = 0
 LIVE: Final = 1
 REMOVED: Final = 2
 
-_BRUTE_FORCE_POSTINGS: Final = 20_000  # below this many postings, scan them all
+_BRUTE_FORCE_POSTINGS: Final = 150_000  # up to this many postings, scan them all
+_SEARCH_STEPS_PER_PASS: Final = 4  # a binary search costs about this many reads of a list
 _SEEDS_PER_HIT: Final = 3  # candidates scored exactly after each term, per hit asked for
 _EPS32: Final = float(np.finfo(np.float32).eps)
 
@@ -67,6 +68,7 @@ class _Query:
     lists: list[list[List]]  # per term, its nonempty posting slices (one per run holding some)
     bounds: F64  # per term: the most it can add to a score (>= 0)
     extremes: F64  # per term: the largest |value| in its lists
+    nonnegative: bool  # no term can lower a score (BM25-like weights): partial sums bound it
     postings: int
 
 
@@ -135,7 +137,7 @@ class SparseView:
             df = np.array([self.frequency(t) for t in terms], dtype=np.float64)
             w = (w * np.log1p((n - df + 0.5) / (df + 0.5))).astype(np.float32)
         kept_weights, lists, bounds, extremes = [], [], [], []
-        postings = 0
+        postings, nonnegative = 0, True
         for term, weight in zip(terms, w.tolist(), strict=True):
             slices, bound, extreme = [], 0.0, 0.0
             for run in self.runs:
@@ -144,6 +146,7 @@ class SparseView:
                     slices.append((run.slots[start:end], run.values[start:end]))
                     upper, lower = float(run.upper[term]), float(run.lower[term])
                     bound = max(bound, weight * upper, weight * lower)
+                    nonnegative = nonnegative and min(weight * upper, weight * lower) >= 0
                     extreme = max(extreme, abs(upper), abs(lower))
                     postings += end - start
             if slices:
@@ -158,6 +161,7 @@ class SparseView:
             lists,
             np.asarray(bounds, dtype=np.float64),
             np.asarray(extremes, dtype=np.float64),
+            nonnegative,
             postings,
         )
 
@@ -205,9 +209,12 @@ class SparseView:
             seeds = self._seeds(acc, seeds, query.lists[term], allowed, _SEEDS_PER_HIT * limit)
             if len(seeds) >= limit:
                 scores = acc[seeds]
-                for later in order[i + 1 :].tolist():
-                    scores = scores + _lookup(query.lists[later], seeds) * query.weights[later]
-                theta = max(theta, float(np.partition(scores, len(scores) - limit)[-limit]))
+                if query.nonnegative:  # then scores so far bound the final ones from below
+                    theta = max(theta, float(np.partition(scores, len(scores) - limit)[-limit]))
+                if left[i] >= theta - tolerance:  # not enough to stop: score the seeds wholly
+                    for later in order[i + 1 :].tolist():
+                        scores = scores + _lookup(query.lists[later], seeds) * query.weights[later]
+                    theta = max(theta, float(np.partition(scores, len(scores) - limit)[-limit]))
             if left[i] < theta - tolerance:
                 scanned = i + 1
                 break
@@ -269,11 +276,11 @@ def no_hits() -> tuple[F32, I64]:
     return np.empty(0, dtype=np.float32), np.empty(0, dtype=np.int64)
 
 
-def _accumulator(size: int) -> F32:
-    acc: F32 | None = getattr(_scratch, "acc", None)
+def _accumulator(size: int, name: str = "acc") -> F32:
+    acc: F32 | None = getattr(_scratch, name, None)
     if acc is None or len(acc) < size:
         acc = np.zeros(max(size, 1024), dtype=np.float32)
-        _scratch.acc = acc
+        setattr(_scratch, name, acc)
     return acc
 
 
@@ -301,9 +308,19 @@ def _distinct(slots: I64) -> I64:
 
 
 def _lookup(lists: list[List], slots: I64) -> F32:
-    """The values at sorted `slots` in one term's posting lists (0 where a slot has none)."""
+    """The values at sorted `slots` in one term's posting lists (0 where a slot has none).
+    Binary search for a few slots; for many, the lists are spread over a scratch array by
+    slot and read back, which costs one pass over them instead of a search per slot."""
     out = np.zeros(len(slots), dtype=np.float32)
+    if not len(slots):
+        return out
     for list_slots, values in lists:
+        if len(slots) * _SEARCH_STEPS_PER_PASS > len(list_slots):
+            spread = _accumulator(max(int(slots[-1]), int(list_slots[-1])) + 1, "spread")
+            spread[list_slots] = values
+            out += spread[slots]
+            spread[list_slots] = 0.0
+            continue
         at = np.searchsorted(list_slots, slots)
         at[at == len(list_slots)] = 0
         hit = list_slots[at] == slots
