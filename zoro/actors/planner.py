@@ -164,19 +164,14 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
 # former THREAD_EXACT_POINTS of 8,000 was the same line drawn by hand), a 1,536-dimension
 # walk, and batches past a few queries.
 #
-# Sparse searches (zoro/sparse) are priced by the postings their query's dimensions hold: 15-17
-# ns per posting when every list is read (1M BM25 documents from bench/sparse.py, 413,000
-# postings per query on average: 6-8 ms); MaxScore reads fewer, so the model errs dear. Unlike
-# FAISS, a sparse search is mostly numpy calls and Python between them, holding the GIL: in a
-# thread it frees little of the event loop and pays two thread hops and a copied view. Measured
-# at 200,000 documents (bench/sparse_http.py, 16 connections): 291-368 req/s inline against
-# 194-223 in threads. So only a search dearer than SPARSE_THREAD_FACTOR times the inline
-# budget (20 ms by default, about 1.3M postings) goes to a thread, where it at least does not
-# hold the loop for all of its length. Model: SPARSE_NS_PER_POSTING.
+# Sparse searches (zoro/sparse) are priced by the postings their query's dimensions hold: the
+# compiled scan reads each once, 5.5-8 ns per posting on 1M BM25 documents from bench/sparse.py
+# (413,000 postings per query on average: 2.2-3.4 ms), without the GIL, so in a thread it runs
+# beside the event loop as a FAISS search does. Model: SPARSE_NS_PER_POSTING; 500 us sends a
+# query past ~80,000 postings to a thread.
 FLAT_NS = 0.45
 SUBSET_NS = 0.5
-SPARSE_NS_PER_POSTING = 15.0
-SPARSE_THREAD_FACTOR = 40.0
+SPARSE_NS_PER_POSTING = 6.0
 HNSW_NS_PER_LOG2 = 0.8
 HNSW_FIXED_BEAM = 32
 INLINE_SEARCH_MAX_US = 500.0
@@ -239,7 +234,7 @@ def plan_search(
 
 def sparse_in_thread(postings: int, inline_max_us: float = INLINE_SEARCH_MAX_US) -> bool:
     """Does a sparse search whose query terms hold `postings` postings go to a thread?"""
-    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us * SPARSE_THREAD_FACTOR
+    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us
 
 
 def part_cost_us(

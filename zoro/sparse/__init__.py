@@ -4,7 +4,8 @@ Plain blocking code with no trio in it, like storage/ and ann/. Module map:
 
     vectors.py   SparseBatch (CSR rows), SparseVectorError (a 400 naming the row and fault)
     index.py     SparseIndex: add / remove / compact / views / save and load
-    search.py    SparseView: exact top-k search (brute force or MaxScore), filters, IDF
+    search.py    SparseView: exact top-k search (term at a time), filters, IDF
+    kernels.py   the search's inner loops, compiled by numba (one pass, no GIL)
     _segment.py  one immutable run of posting lists, and the merge of runs
     persist.py   <collection>/sparse.<n>/sparse.index: the saved index (SparseIndexDamaged)
 

@@ -12,11 +12,11 @@ costs O(batch log batch) now and O(log n) merges per posting over its life, and 
 at most about log2(n / batch) runs per query term. Removal flips the slot's state; its postings
 stay until the next merge of its run (or `compact`) drops them, and searches skip them by state.
 
-Search (exact top-k): search.py, over a `view()` of the runs. Short posting lists are scanned
-whole into a float32 accumulator indexed by slot; long ones go through MaxScore, which leaves
-most of the common words' lists unread. Removed slots, and those not in the caller's `allowed`
-mask, are never hits (so a filter still yields up to `limit` hits). Scores are float32 sums in
-ascending dimension order, as Qdrant sums its f32 weights.
+Search (exact top-k): search.py, over a `view()` of the runs: the query terms' posting lists are
+added into a float32 accumulator indexed by slot, in one compiled pass without the GIL
+(kernels.py). Removed slots, and those not in the caller's `allowed` mask, are never hits (so a
+filter still yields up to `limit` hits). Scores are float32 sums in ascending dimension order,
+as Qdrant sums its f32 weights.
 
 Ties. Results are ordered by score, highest first, then by slot, highest (newest write) first,
 the order qdrant-client's local mode gives them (Qdrant itself orders by score only).

@@ -119,7 +119,9 @@ def read_index(directory: Path) -> IndexArrays:
     errors other than a missing file)."""
     path = directory / FILE_NAME
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:  # into a bytearray: the arrays over it must be writable,
+            data = bytearray(os.fstat(f.fileno()).st_size)  # as the compiled search takes them
+            f.readinto(data)
     except FileNotFoundError:
         raise SparseIndexDamaged(str(path), 0, "file missing") from None
     if len(data) < HEADER.size:
