@@ -166,12 +166,17 @@ def hits_of(scores: npt.NDArray[np.float32], slots: npt.NDArray[np.int64]) -> Hi
 #
 # Sparse searches (zoro/sparse) are priced by the postings their query's dimensions hold: the
 # compiled scan reads each once, 5.5-8 ns per posting on 1M BM25 documents from bench/sparse.py
-# (413,000 postings per query on average: 2.2-3.4 ms), without the GIL, so in a thread it runs
-# beside the event loop as a FAISS search does. Model: SPARSE_NS_PER_POSTING; 500 us sends a
-# query past ~80,000 postings to a thread.
+# (413,000 postings per query on average: 2.2-3.4 ms in process), without the GIL. Even so they
+# serve more inline: bench/sparse_http.py, 16 connections, sparse req/s inline against in the
+# collection's one low-priority search thread: 200,000 documents 451-530 against 361-367, 1M
+# 196-245 against 139-177 (the thread's hop and copied view cost more than the loop gains, and
+# at nice 10 it yields the core to the load generator). So only a search estimated at
+# SPARSE_THREAD_FACTOR times the inline budget (20 ms by default, ~3.3M postings) goes to a
+# thread, where it at least does not hold the loop for all of its length.
 FLAT_NS = 0.45
 SUBSET_NS = 0.5
 SPARSE_NS_PER_POSTING = 6.0
+SPARSE_THREAD_FACTOR = 40.0
 HNSW_NS_PER_LOG2 = 0.8
 HNSW_FIXED_BEAM = 32
 INLINE_SEARCH_MAX_US = 500.0
@@ -234,7 +239,7 @@ def plan_search(
 
 def sparse_in_thread(postings: int, inline_max_us: float = INLINE_SEARCH_MAX_US) -> bool:
     """Does a sparse search whose query terms hold `postings` postings go to a thread?"""
-    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us
+    return postings * SPARSE_NS_PER_POSTING / 1e3 > inline_max_us * SPARSE_THREAD_FACTOR
 
 
 def part_cost_us(
