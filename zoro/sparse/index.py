@@ -75,7 +75,7 @@ class SparseIndexStats:
     dimensions: int  # distinct dimension ids ever seen
     segments: int  # posting runs
     slot_capacity: int  # length of the per-slot state array (highest slot seen + 1, rounded up)
-    memory_bytes: int  # arrays held: runs, per-slot state, scratch, dimension map estimate
+    memory_bytes: int  # arrays held: runs, per-slot state, dimension map estimate
 
 
 class SparseIndex:
