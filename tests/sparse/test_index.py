@@ -1,6 +1,4 @@
-"""SparseIndex against the brute-force model: plain and IDF scoring, filters, removals. Every
-test runs twice: every query through the scan, and every query of two or more terms through
-MaxScore (zoro/sparse/search.py)."""
+"""SparseIndex against the brute-force model: plain and IDF scoring, filters, removals."""
 
 from __future__ import annotations
 
@@ -9,16 +7,8 @@ import pytest
 
 from tests.sparse.reference import Model, assert_same_hits, random_batch
 from zoro.sparse import SparseBatch, SparseIndex, SparseVectorError, rebuild
-from zoro.sparse import search as search_module
 
 DIMS = 40
-
-
-@pytest.fixture(autouse=True, params=["scan", "maxscore"])
-def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    threshold = 10**12 if request.param == "scan" else 0
-    monkeypatch.setattr(search_module, "_MAXSCORE_POSTINGS", threshold)
-    return str(request.param)
 
 
 def _filled(seed: int, rounds: int = 6) -> tuple[SparseIndex, Model, np.random.Generator]:

@@ -1,6 +1,6 @@
-"""The compiled search (zoro/sparse/kernels.py: the scan and MaxScore) against the scan written
-in numpy, bit for bit, on data with real float weights: the float32 sums in dimension order,
-ties by newest slot, filters, removed slots, several runs, and an index loaded from its file."""
+"""The compiled scan (zoro/sparse/kernels.py) against the same scan written in numpy, bit for
+bit, on data with real float weights: the float32 sums in dimension order, ties by newest slot,
+filters, removed slots, several runs, and an index loaded from its file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import numpy.typing as npt
 import pytest
 
 from zoro.sparse import SparseBatch, SparseIndex
-from zoro.sparse import search as search_module
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -89,17 +88,9 @@ def _queries(rng: np.random.Generator, count: int) -> list[tuple[npt.NDArray[np.
     return out
 
 
-@pytest.fixture(params=["scan", "maxscore"])
-def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every query of two or more terms through MaxScore, or none."""
-    threshold = 10**12 if request.param == "scan" else 0
-    monkeypatch.setattr(search_module, "_MAXSCORE_POSTINGS", threshold)
-    return str(request.param)
-
-
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("idf", [False, True])
-def test_the_compiled_search_equals_numpy_bit_for_bit(seed: int, idf: bool, method: str) -> None:
+def test_the_compiled_scan_equals_numpy_bit_for_bit(seed: int, idf: bool) -> None:
     index, rng = _index(seed)
     view = index.view()
     for q_indices, q_values in _queries(rng, 40):
@@ -113,7 +104,7 @@ def test_the_compiled_search_equals_numpy_bit_for_bit(seed: int, idf: bool, meth
         assert got[0].tobytes() == want[0].tobytes()
 
 
-def test_a_loaded_index_is_searched_the_same(tmp_path: Path, method: str) -> None:
+def test_a_loaded_index_is_searched_the_same(tmp_path: Path) -> None:
     """A loaded index's arrays come from the file: the compiled loops take them as they are."""
     index, rng = _index(7)
     index.save(tmp_path)

@@ -3,13 +3,10 @@
     ptr      int64[D + 1]   postings of dimension d are positions ptr[d] .. ptr[d+1]
     slots    int64[P]       strictly increasing within each dimension
     values   float32[P]
-    upper    float32[D]     max of each list's values (0 for an empty list)
-    lower    float32[D]     min of each list's values (0 for an empty list)
     members  int64[M]       every slot the run holds a vector for, sorted (empty vectors too)
 
 D is the number of dimensions known when the run was built; a dimension added later has no
-postings here (`span` returns an empty range). `upper`/`lower` bound what one list can add to a
-score (MaxScore, search.py).
+postings here (`span` returns an empty range).
 
 Merging: when the runs' slot ranges ascend (writes arrive in slot order, the usual case), each
 dimension's merged list is the runs' lists one after another, so every posting's place is
@@ -36,8 +33,6 @@ class Segment:
     ptr: I64
     slots: I64
     values: F32
-    upper: F32
-    lower: F32
     members: I64
     dead_members: int = 0  # members removed since the run was built (their postings remain)
 
@@ -51,7 +46,7 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.ptr, self.slots, self.values, self.upper, self.lower, self.members)
+        arrays = (self.ptr, self.slots, self.values, self.members)
         return sum(a.nbytes for a in arrays)
 
     def span(self, dim: int) -> tuple[int, int]:
@@ -80,15 +75,12 @@ class Segment:
         counts = np.bincount(dims, minlength=dimensions) if len(dims) else np.zeros(dimensions)
         ptr = np.zeros(dimensions + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
-        values = np.ascontiguousarray(values, dtype=np.float32)
-        upper = np.zeros(dimensions, dtype=np.float32)
-        lower = np.zeros(dimensions, dtype=np.float32)
-        nonempty = np.flatnonzero(counts)
-        if len(nonempty):
-            upper[nonempty] = np.maximum.reduceat(values, ptr[nonempty])
-            lower[nonempty] = np.minimum.reduceat(values, ptr[nonempty])
-        slots = np.ascontiguousarray(slots, dtype=np.int64)
-        return cls(ptr, slots, values, upper, lower, np.sort(members))
+        return cls(
+            ptr,
+            np.ascontiguousarray(slots, dtype=np.int64),
+            np.ascontiguousarray(values, dtype=np.float32),
+            np.sort(members),
+        )
 
     @classmethod
     def from_csr(cls, ptr: I64, slots: I64, values: F32, members: I64) -> Segment:

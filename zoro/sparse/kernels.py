@@ -22,13 +22,8 @@ if TYPE_CHECKING:
 _SCATTER = "int64(float32[::1], boolean[::1], int64[::1], int64, int64[::1], float32[::1], float32)"
 _COLLECT = (
     "Tuple((float32[::1], int64[::1]))(float32[::1], boolean[::1], int64[::1], int64, "
-    "int8[::1], boolean[::1], boolean, int64, boolean)"
+    "int8[::1], boolean[::1], boolean, int64)"
 )
-_GATHER = (
-    "Tuple((int64[::1], float32[::1]))(float32[::1], boolean[::1], int64[::1], int64, "
-    "int8[::1], boolean[::1], boolean, float64)"
-)
-_LOOKUP = "void(float32[::1], int64[::1], int64[::1], float32[::1], float32)"
 
 
 @numba.njit(_SCATTER, nogil=True, cache=True)
@@ -63,21 +58,19 @@ def collect(
     allowed: npt.NDArray[np.bool_],
     filtered: bool,
     limit: int,
-    reset: bool,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
     """The best `limit` of touched[:count] that are live (state 1) and, if `filtered`, allowed
-    (slots past the end of `allowed` are not), unordered; with `reset`, acc and seen are reset
-    to zero for every touched slot. Better means a higher score, then a higher slot (a
-    min-heap of the best so far, whose root is the worst of them)."""
+    (slots past the end of `allowed` are not), unordered; acc and seen are reset to zero for
+    every touched slot. Better means a higher score, then a higher slot (a min-heap of the
+    best so far, whose root is the worst of them)."""
     scores = np.empty(limit, dtype=np.float32)
     slots = np.empty(limit, dtype=np.int64)
     size = 0
     for i in range(count):
         slot = touched[i]
         score = acc[slot]
-        if reset:
-            acc[slot] = 0.0
-            seen[slot] = False
+        acc[slot] = 0.0
+        seen[slot] = False
         if state[slot] != 1 or (filtered and (slot >= len(allowed) or not allowed[slot])):
             continue
         if size < limit:
@@ -112,64 +105,3 @@ def collect(
             scores[j] = score
             slots[j] = slot
     return scores[:size].copy(), slots[:size].copy()
-
-
-@numba.njit(_GATHER, nogil=True, cache=True)
-def gather(
-    acc: npt.NDArray[np.float32],
-    seen: npt.NDArray[np.bool_],
-    touched: npt.NDArray[np.int64],
-    count: int,
-    state: npt.NDArray[np.int8],
-    allowed: npt.NDArray[np.bool_],
-    filtered: bool,
-    at_least: float,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:  # pragma: no cover - compiled
-    """The touched slots that are live, allowed (as in `collect`) and whose score is at least
-    `at_least`, with their scores, in touched order; acc and seen are reset for every one."""
-    slots = np.empty(count, dtype=np.int64)
-    scores = np.empty(count, dtype=np.float32)
-    size = 0
-    for i in range(count):
-        slot = touched[i]
-        score = acc[slot]
-        acc[slot] = 0.0
-        seen[slot] = False
-        if state[slot] != 1 or (filtered and (slot >= len(allowed) or not allowed[slot])):
-            continue
-        if score >= at_least:
-            slots[size] = slot
-            scores[size] = score
-            size += 1
-    return slots[:size].copy(), scores[:size].copy()
-
-
-@numba.njit(_LOOKUP, nogil=True, cache=True)
-def lookup_add(
-    scores: npt.NDArray[np.float32],
-    slots: npt.NDArray[np.int64],
-    list_slots: npt.NDArray[np.int64],
-    list_values: npt.NDArray[np.float32],
-    weight: np.float32,
-) -> None:  # pragma: no cover - compiled
-    """scores[i] += weight * (the value of slots[i] in one posting list), for each slot the list
-    holds; the others are left as they are. Both `slots` and the list ascend: each search
-    gallops on from where the last one ended, so many slots cost about one pass over the list
-    and few cost a binary search each."""
-    n = len(list_slots)
-    low = 0
-    for i in range(len(slots)):
-        slot = slots[i]
-        step = 1
-        while low + step < n and list_slots[low + step] < slot:
-            step *= 2
-        high = min(low + step, n)
-        low = low + step // 2 if step > 1 else low
-        while low < high:
-            middle = (low + high) >> 1
-            if list_slots[middle] < slot:
-                low = middle + 1
-            else:
-                high = middle
-        if low < n and list_slots[low] == slot:
-            scores[i] += list_values[low] * weight
