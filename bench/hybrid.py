@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.hybrid [--quick] [--docs N] [--seconds S] [--rounds R]
                                      [--json PATH] [--corpus-cache PATH] [--profile] [--dir DIR]
+                                     [--set LAYER.FIELD=VALUE ...]
 
 Data: bench/sparse_http.py's collection, loaded the same way (N points, 1,000,000 by default, each
 with a 128-d clustered dense vector `d` and a real-text BM25 sparse vector `s` with `modifier:
@@ -24,16 +25,14 @@ Goal: <= 1.1x. Beside it, the server's own handler time (its "time" field) per k
 
 from __future__ import annotations
 
-import argparse
 import statistics
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.http import machine_info, write_lines
 from bench.multi_http import load, profile_under_load, runs_json, serve, wrk_rounds
-from bench.scratch import in_scratch, write_json
 from bench.sparse_http import (
     COLLECTION,
+    command_line,
     dense_body,
     load_collection,
     make_corpus,
@@ -42,6 +41,9 @@ from bench.sparse_http import (
 )
 
 if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
     import httpx
 
     from bench.sparse_http import Corpus
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         kind: [str(write_lines(root / f"{kind}.txt", body_list)), path, "POST"]
         for kind, body_list in kinds.items()
     }
-    with serve(root) as (server, client):
+    with serve(root, args.set) as (server, client):
         result["ingest"] = load_collection(client, server.port, corpus)
         result["handler_us"] = handler_times(client, kinds)
         print(f"server handler time, median µs: {result['handler_us']}", flush=True)
@@ -122,30 +124,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 documents, 3 s, 1 round")
-    parser.add_argument("--docs", type=int, default=None)
-    parser.add_argument("--seconds", type=float, default=None, help="per wrk run")
-    parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--corpus-cache", type=Path, default=None,
-                        help="keep the tokenised text here (npz) between runs")  # fmt: skip
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
-    parser.add_argument("--dir", type=Path, default=None, help="parent of the scratch directory")
-    args = parser.parse_args()
-    args.docs = args.docs or (100_000 if args.quick else 1_000_000)
-    args.seconds = args.seconds or (3.0 if args.quick else 10.0)
-    args.rounds = args.rounds or (1 if args.quick else 3)
-    if args.json is None:
-        name = "hybrid-quick.json" if args.quick else "hybrid.json"
-        args.json = Path(__file__).parent / "results" / name
-    result = in_scratch(
-        "zoro-hybrid-", lambda root: run(args, root), keep=args.keep, parent=args.dir
-    )
-    private = ("json", "dir", "corpus_cache")  # machine paths stay out of the recorded figures
-    result["args"] = {k: str(v) for k, v in vars(args).items() if k not in private}
-    write_json(args.json, result)
+    command_line(__doc__.splitlines()[0], "hybrid", run)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ from bench.sparse import documents, queries, recall, token_stream
 from zoro.settings import AnnSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import httpx
     import scipy.sparse as sp
 
@@ -250,8 +252,12 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def command_line(
+    description: str, name: str, run: Callable[[argparse.Namespace, Path], dict[str, Any]]
+) -> None:
+    """The command line this script and bench/hybrid.py share: parse it, run `run` in a scratch
+    directory, write the JSON as bench/results/<name>[-quick].json unless --json says where."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="100,000 documents, 3 s, 1 round")
     parser.add_argument("--docs", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None, help="per wrk run")
@@ -274,14 +280,19 @@ def main() -> None:
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
     if args.json is None:
-        name = "sparse_http-quick.json" if args.quick else "sparse_http.json"
-        args.json = Path(__file__).parent / "results" / name
+        args.json = (
+            Path(__file__).parent / "results" / f"{name}{'-quick' if args.quick else ''}.json"
+        )
     result = in_scratch(
-        "zoro-sparse-", lambda root: run(args, root), keep=args.keep, parent=args.dir
+        f"zoro-{name}-", lambda root: run(args, root), keep=args.keep, parent=args.dir
     )
     private = ("json", "dir", "corpus_cache")  # machine paths stay out of the recorded figures
     result["args"] = {k: str(v) for k, v in vars(args).items() if k not in private}
     write_json(args.json, result)
+
+
+def main() -> None:
+    command_line(__doc__.splitlines()[0], "sparse_http", run)
 
 
 if __name__ == "__main__":
