@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 
     from zoro.actors.planner import Hits, Selection
     from zoro.actors.vector_changes import VectorEdit
-    from zoro.payload import Condition, FieldInfo
+    from zoro.payload import Condition, FieldIndex, FieldInfo
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
@@ -376,6 +376,18 @@ class CollectionActor:
         store = self.store
         assert self._opened is not None
         return self._opened.payload.info(store.live_mask())
+
+    def payload_index(self, key: str) -> FieldIndex | None:
+        """The payload index on `key` if it is built (None: none, or still building)."""
+        self.check_serving()
+        assert self._opened is not None
+        return self._opened.payload.ready_index(key)
+
+    def payload_schema(self, key: str) -> str | None:
+        """The schema of the payload index declared on `key` (built or not), or None."""
+        self.check_serving()
+        assert self._opened is not None
+        return self._opened.payload.schema_of(key)
 
     def unindexed_filter_keys(self) -> list[str]:
         self.check_serving()

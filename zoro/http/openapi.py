@@ -494,6 +494,69 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "required": ["searches"],
     },
 }
+# --- groups, facets and the distance matrix
+_GROUP_FIELDS = {
+    "group_by": {"type": "string"},
+    "group_size": {"type": "integer", "minimum": 1},
+    "limit": {"type": "integer", "minimum": 1},
+    "with_lookup": {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "properties": {
+                    "collection": {"type": "string"},
+                    "with_payload": _WITH_PAYLOAD,
+                    "with_vectors": _WITH_VECTOR,
+                },
+                "required": ["collection"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+_QUERY_GROUPS = {
+    **_QUERY,
+    "properties": {
+        **{k: v for k, v in _QUERY["properties"].items() if k != "offset"},  # type: ignore[attr-defined]
+        **_GROUP_FIELDS,
+    },
+    "required": ["group_by"],
+}
+_SEARCH_GROUPS = {
+    **_SEARCH,
+    "properties": {
+        **{k: v for k, v in _SEARCH["properties"].items() if k != "offset"},  # type: ignore[attr-defined]
+        **_GROUP_FIELDS,
+    },
+    "required": ["vector", "group_by", "group_size", "limit"],
+}
+_MATRIX_REQUEST = {
+    "type": "object",
+    "properties": {
+        "sample": {"type": "integer", "minimum": 2},
+        "limit": {"type": "integer", "minimum": 1},
+        "using": _USING,
+        "filter": _FILTER_REF,
+    },
+    "additionalProperties": False,
+}
+_REQUESTS["query_points_groups"] = _QUERY_GROUPS
+_REQUESTS["search_point_groups"] = _SEARCH_GROUPS
+_REQUESTS["facet"] = {
+    "type": "object",
+    "properties": {
+        "key": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1},
+        "filter": _FILTER_REF,
+        "exact": {"type": "boolean", "description": "accepted; counts are always exact"},
+    },
+    "required": ["key"],
+    "additionalProperties": False,
+}
+_REQUESTS["search_matrix_pairs"] = _MATRIX_REQUEST
+_REQUESTS["search_matrix_offsets"] = _MATRIX_REQUEST
+
 _SCORED = {
     "type": "object",
     "properties": {
@@ -561,6 +624,65 @@ _RESULTS: dict[str, dict[str, Any]] = {
     "search_points": {"type": "array", "items": _SCORED},
     "search_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
 }
+# --- groups, facets and the distance matrix
+_GROUPS_RESULT = {
+    "type": "object",
+    "properties": {
+        "groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                    "hits": {"type": "array", "items": _SCORED},
+                    "lookup": _RECORD,
+                },
+                "required": ["id", "hits"],
+            },
+        }
+    },
+}
+_RESULTS["query_points_groups"] = _GROUPS_RESULT
+_RESULTS["search_point_groups"] = _GROUPS_RESULT
+_RESULTS["facet"] = {
+    "type": "object",
+    "properties": {
+        "hits": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "value": {
+                        "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]
+                    },
+                    "count": {"type": "integer"},
+                },
+            },
+        }
+    },
+}
+_RESULTS["search_matrix_pairs"] = {
+    "type": "object",
+    "properties": {
+        "pairs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"a": _ID, "b": _ID, "score": {"type": "number"}},
+            },
+        }
+    },
+}
+_RESULTS["search_matrix_offsets"] = {
+    "type": "object",
+    "properties": {
+        "offsets_row": {"type": "array", "items": {"type": "integer"}},
+        "offsets_col": {"type": "array", "items": {"type": "integer"}},
+        "scores": {"type": "array", "items": {"type": "number"}},
+        "ids": {"type": "array", "items": _ID},
+    },
+}
+
 _ERROR = {
     "description": "error",
     "content": {
@@ -621,7 +743,13 @@ def _operation(route: Route) -> dict[str, Any]:
         op["parameters"] = params
     if route.name in _REQUESTS:
         op["requestBody"] = {
-            "required": route.name not in ("scroll_points", "count_points"),
+            "required": route.name
+            not in (
+                "scroll_points",
+                "count_points",
+                "search_matrix_pairs",
+                "search_matrix_offsets",
+            ),
             "content": {"application/json": {"schema": _REQUESTS[route.name]}},
         }
     if route.enveloped:

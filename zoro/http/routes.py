@@ -16,7 +16,16 @@ from zoro import __version__
 from zoro.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
-from zoro.services import Context, collections, points, search, vector_updates
+from zoro.services import (
+    Context,
+    collections,
+    facets,
+    groups,
+    matrix,
+    points,
+    search,
+    vector_updates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +287,29 @@ async def _search_batch(call: Call) -> Any:
     return await search.search_batch(call.ctx, call.params["name"], call.json())
 
 
+# --- groups, facets and the distance matrix (zoro.services.groups, .facets, .matrix)
+
+
+async def _query_groups(call: Call) -> Any:
+    return await groups.query_groups(call.ctx, call.params["name"], call.json())
+
+
+async def _search_groups(call: Call) -> Any:
+    return await groups.search_groups(call.ctx, call.params["name"], call.json())
+
+
+async def _facet(call: Call) -> Any:
+    return await facets.facet(call.ctx, call.params["name"], call.json())
+
+
+async def _matrix_pairs(call: Call) -> Any:
+    return await matrix.pairs(call.ctx, call.params["name"], call.json())
+
+
+async def _matrix_offsets(call: Call) -> Any:
+    return await matrix.offsets(call.ctx, call.params["name"], call.json())
+
+
 C = "/collections/{name}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "root", _root, enveloped=False, public=True),
@@ -307,6 +339,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points/query/batch", "query_batch_points", _query_batch),
     Route("POST", C + "/points/search", "search_points", _search),
     Route("POST", C + "/points/search/batch", "search_batch_points", _search_batch),
+    # groups, facets and the distance matrix
+    Route("POST", C + "/points/query/groups", "query_points_groups", _query_groups),
+    Route("POST", C + "/points/search/groups", "search_point_groups", _search_groups),
+    Route("POST", C + "/facet", "facet", _facet),
+    Route("POST", C + "/points/search/matrix/pairs", "search_matrix_pairs", _matrix_pairs),
+    Route("POST", C + "/points/search/matrix/offsets", "search_matrix_offsets", _matrix_offsets),
 )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from array import array
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import numpy as np
@@ -60,6 +61,16 @@ def _kept(slots: I64, keep: Mask) -> I64:
     return slots[_kept_at(slots, keep)]
 
 
+@dataclass(frozen=True, slots=True)
+class FacetEntries:
+    """An index's values and its (value, slot) pairs as flat arrays: `values[codes[i]]` is held
+    by `slots[i]`, each pair once (dead slots included: callers mask them out)."""
+
+    values: list[Any]
+    codes: I64
+    slots: I64
+
+
 class FieldIndex:
     """What every index keeps besides its values: the key, which slots hold indexed values,
     and which slots hold values of other kinds (to be scanned)."""
@@ -82,6 +93,11 @@ class FieldIndex:
     def estimate(self, condition: Condition) -> int:
         """How many entries answering `condition` touches (an upper bound on its points)."""
         return self.entries
+
+    def facet_entries(self) -> FacetEntries | None:
+        """Every (value, slot) pair for counting values (see FacetEntries); None when this
+        kind of index does not facet (float, datetime). Copies, safe to read in a thread."""
+        return None
 
     def _take(self, value: Any) -> Any:
         """The indexed form of one payload value, or None when this index does not hold it."""
@@ -146,6 +162,7 @@ class KeywordIndex(FieldIndex):
     def __init__(self, key: KeyPath) -> None:
         super().__init__(key)
         self._postings: dict[Any, array[int]] = {}
+        self._facets: tuple[int, FacetEntries] | None = None  # (entries when made, them)
 
     def answers(self, condition: Condition) -> bool:
         return isinstance(condition, Match)
@@ -183,6 +200,20 @@ class KeywordIndex(FieldIndex):
 
     def value_count(self) -> int:
         return len(self._postings)
+
+    def facet_entries(self) -> FacetEntries:
+        cached = self._facets
+        if cached is not None and cached[0] == self.entries:
+            return cached[1]
+        values = list(self._postings)
+        parts = [np.frombuffer(self._postings[v], dtype=np.int64) for v in values]
+        lengths = np.array([len(p) for p in parts], dtype=np.int64)
+        slots = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        del parts  # release the views: a posting cannot grow while one is exported
+        codes = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
+        entries = FacetEntries(values, codes, slots)
+        self._facets = (self.entries, entries)
+        return entries
 
     def memory_bytes(self) -> int:
         postings = sum(p.buffer_info()[1] * p.itemsize + 64 for p in self._postings.values())
@@ -397,6 +428,15 @@ class IntegerIndex(NumericIndex):
 
     def _could_match(self, value: Any) -> bool:
         return type(value) in (str, bool, float, int)  # floats for ranges; huge ints; strings
+
+    def facet_entries(self) -> FacetEntries:
+        values: I64 = np.concatenate([self._values, _as_array(self._tail_values)])
+        slots = np.concatenate([self._slots, _as_array(self._tail_slots)])
+        distinct, codes = np.unique(values, return_inverse=True)
+        if self._multi:  # a slot may list one value twice ([1, 1]): count it once
+            pairs = np.unique(slots * len(distinct) + codes)
+            slots, codes = pairs // max(1, len(distinct)), pairs % max(1, len(distinct))
+        return FacetEntries(distinct.tolist(), codes.astype(np.int64), slots)
 
     def mask(self, condition: Condition, n: int) -> Mask:
         if self._big and isinstance(condition, Range):
