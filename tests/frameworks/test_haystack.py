@@ -17,7 +17,6 @@ from haystack_integrations.components.retrievers.qdrant import (
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from tests.frameworks.conftest import (
-    GROUPS,
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
     Backend,
@@ -286,7 +285,7 @@ def group_flow(backend: Backend) -> Answer:
     }
 
 
-@pytest.mark.parametrize("backend", backends(GROUPS), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_group_by(backend: Backend) -> None:
     answer = group_flow(backend)
     assert all(len(ranking) == 6 for ranking in answer.values())  # three topics, two hits each
