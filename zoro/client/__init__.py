@@ -58,6 +58,7 @@ from zoro.client._errors import (
     ZoroClientError,
 )
 from zoro.client._filters import Filter
+from zoro.client._groups import FacetHit, MatrixOffsets, MatrixPair, PointGroup
 from zoro.client._models import (
     CollectionInfo,
     Distance,
@@ -97,18 +98,22 @@ __all__ = [
     "Embedder",
     "EmbedderUnavailable",
     "Engine",
+    "FacetHit",
     "Filter",
     "Fusion",
     "HnswConfig",
     "HnswParams",
     "InvalidInput",
     "Limits",
+    "MatrixOffsets",
+    "MatrixPair",
     "MiniLMEmbedder",
     "Mmr",
     "MultiVector",
     "NotFound",
     "Overloaded",
     "PayloadTooLarge",
+    "PointGroup",
     "PointId",
     "Prefetch",
     "ProgressLine",

@@ -10,6 +10,10 @@
     zoro scroll COLLECTION [--filter JSON]               (one JSON object per line)
     zoro delete-points COLLECTION --ids IDS | --filter JSON
     zoro index create COLLECTION FIELD SCHEMA | index delete COLLECTION FIELD
+    zoro groups COLLECTION KEY --vector V | --sparse S [--using NAME] [--group-size N]
+                                 [--limit GROUPS] [--filter JSON] [--lookup COLLECTION]
+    zoro facet COLLECTION KEY [--limit N] [--filter JSON]
+    zoro matrix COLLECTION [--sample N] [--limit N] [--using NAME] [--filter JSON] [--offsets]
 
 A filter is Qdrant's filter JSON, given inline or as @FILE.
 
@@ -152,6 +156,105 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop = index_actions.add_parser("delete", parents=[common], help="drop a payload index")
     drop.add_argument("collection")
     drop.add_argument("field")
+    _add_group_commands(commands, common)
+
+
+# --- groups, facets and the distance matrix
+
+
+def _add_group_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    groups = commands.add_parser(
+        "groups", parents=[common], help="nearest neighbours grouped by a payload key"
+    )
+    groups.add_argument("collection")
+    groups.add_argument("key", help="the payload key to group by")
+    query = groups.add_mutually_exclusive_group(required=True)
+    query.add_argument("--vector", help="numbers, comma-separated or as a JSON list")
+    query.add_argument("--sparse", metavar="SPARSE", help="a sparse vector, as for search")
+    groups.add_argument("--using", metavar="NAME", help="the named vector to search")
+    groups.add_argument("--group-size", type=int, default=3, help="hits per group")
+    groups.add_argument("--limit", type=int, default=10, help="groups")
+    groups.add_argument("--lookup", metavar="COLLECTION", help="look group ids up there")
+    groups.add_argument("--json", action="store_true", help="print the groups as JSON")
+    _filter_option(groups, "only points the filter keeps")
+
+    facet = commands.add_parser(
+        "facet", parents=[common], help="count the values of an indexed payload key"
+    )
+    facet.add_argument("collection")
+    facet.add_argument("key")
+    facet.add_argument("--limit", type=int, default=10, help="values, most common first")
+    _filter_option(facet, "count only the points the filter keeps")
+
+    matrix = commands.add_parser(
+        "matrix", parents=[common], help="nearest neighbours within a random sample of points"
+    )
+    matrix.add_argument("collection")
+    matrix.add_argument("--sample", type=int, default=10, help="points sampled")
+    matrix.add_argument("--limit", type=int, default=3, help="neighbours per sampled point")
+    matrix.add_argument("--using", metavar="NAME", help="the named vector to compare")
+    matrix.add_argument("--offsets", action="store_true", help="print offsets JSON, not pairs")
+    _filter_option(matrix, "sample only points the filter keeps")
+
+
+async def _groups(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    query = _parse_vector(args.vector) if args.sparse is None else _parse_sparse(args.sparse)
+    found = await client.search_groups(
+        args.collection,
+        query,
+        args.key,
+        group_size=args.group_size,
+        limit=args.limit,
+        using=args.using,
+        filter=_parse_filter(args.filter),
+        with_lookup=args.lookup,
+    )
+    if args.json:
+        rows = [
+            {
+                "id": g.id,
+                "hits": [{"id": h.id, "score": h.score, "payload": h.payload} for h in g.hits],
+                "lookup": None
+                if g.lookup is None
+                else {"id": g.lookup.id, "payload": g.lookup.payload},
+            }
+            for g in found
+        ]
+        print(orjson.dumps(rows).decode())
+        return 0
+    for g in found:
+        for hit in g.hits:
+            payload = "" if hit.payload is None else orjson.dumps(hit.payload).decode()
+            print(f"{g.id}\t{hit.id}\t{hit.score:.6g}\t{payload}")
+    return 0
+
+
+async def _facet(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    for hit in await client.facet(
+        args.collection, args.key, filter=_parse_filter(args.filter), limit=args.limit
+    ):
+        print(f"{orjson.dumps(hit.value).decode()}\t{hit.count}")
+    return 0
+
+
+async def _matrix(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {
+        "sample": args.sample,
+        "limit": args.limit,
+        "filter": _parse_filter(args.filter),
+        "using": args.using,
+    }
+    if args.offsets:
+        m = await client.distance_matrix_offsets(args.collection, **options)
+        out = {"ids": m.ids, "offsets_row": m.rows, "offsets_col": m.cols, "scores": m.scores}
+        print(orjson.dumps(out).decode())
+        return 0
+    for pair in await client.distance_matrix(args.collection, **options):
+        print(f"{pair.a}\t{pair.b}\t{pair.score:.6g}")
+    return 0
 
 
 _IMPORT_FORMATS = """Upload points from a file, in batches (named vectors: any subset per point).
@@ -613,6 +716,9 @@ _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[i
     "collections delete": _delete,
     "import": _import,
     "search": _search,
+    "groups": _groups,
+    "facet": _facet,
+    "matrix": _matrix,
     "count": _count,
     "scroll": _scroll,
     "delete-points": _delete_points,
