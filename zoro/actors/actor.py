@@ -65,6 +65,7 @@ from zoro.errors import (
     ReplayNeeded,
     ZoroError,
 )
+from zoro.payload import facets
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
     from zoro.types import Keys, Vectors, WriteOp
 
 log = logging.getLogger(__name__)
+
+# A facet counting more (value, point) pairs than this runs in a worker thread.
+_FACET_INLINE_ENTRIES = 100_000
 
 
 class ActorState(StrEnum):
@@ -388,6 +392,28 @@ class CollectionActor:
         self.check_serving()
         assert self._opened is not None
         return self._opened.payload.schema_of(key)
+
+    async def facet(
+        self, key: str, condition: Condition | None, limit: int
+    ) -> list[tuple[Any, int]] | None:
+        """The `limit` most common values of payload key `key` among the live points (those
+        that satisfy `condition`, if given), with their counts; None when `key` has no index
+        that lists its values (keyword, uuid, integer, bool). An index still building is
+        waited for. The (value, point) pairs are taken on the event loop; a large count runs
+        in a worker thread over that copy."""
+        if self.payload_schema(key) is not None and self.payload_index(key) is None:
+            await self.payload_index_built(key)
+        index = self.payload_index(key)
+        entries = None if index is None else index.facet_entries()
+        if entries is None:
+            return None
+        if condition is None:
+            counted = self.store.live_mask()
+        else:
+            counted = (await self.select(condition)).mask
+        if len(entries.slots) <= _FACET_INLINE_ENTRIES:
+            return facets.facet(entries, counted, limit)
+        return await trio.to_thread.run_sync(facets.facet, entries, counted, limit)
 
     def unindexed_filter_keys(self) -> list[str]:
         self.check_serving()
