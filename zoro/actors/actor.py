@@ -408,7 +408,7 @@ class CollectionActor:
         if entries is None:
             return None
         if condition is None:
-            counted = self.store.live_mask()
+            counted = self.store.live_mask().copy()  # a view until the next apply
         else:
             counted = (await self.select(condition)).mask
         if len(entries.slots) <= _FACET_INLINE_ENTRIES:

@@ -7,6 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+# Subtract the points left out when they are at most 1/this of the pairs: each costs two binary
+# searches (1M pairs: 20,000 left out take 2.6 ms, as long as the sequential pass over every
+# pair).
+_SUBTRACT_SHARE = 256
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
@@ -14,12 +19,28 @@ if TYPE_CHECKING:
 
 
 def value_counts(entries: FacetEntries, counted: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """How many of the points set in `counted` hold each value (one vectorised pass)."""
+    """How many of the points set in `counted` hold each value.
+
+    Pairs in slot order with few points left out (a facet of every live point, most of them
+    live): each value's total less the pairs of the points left out, found by binary search.
+    Otherwise one gather of `counted` at every pair's slot."""
     slots = entries.slots
-    if len(slots) and int(slots.max()) >= len(counted):  # pairs newer than the mask: not counted
-        padded = np.zeros(int(slots.max()) + 1, dtype=np.bool_)
+    if not len(slots):
+        return np.zeros(len(entries.values), dtype=np.int64)
+    end = int(slots[-1] if entries.by_slot else slots.max()) + 1
+    if end > len(counted):  # pairs newer than the mask: not counted
+        padded = np.zeros(end, dtype=np.bool_)
         padded[: len(counted)] = counted
         counted = padded
+    if entries.by_slot:
+        left_out = np.flatnonzero(~counted[:end])
+        if len(left_out) * _SUBTRACT_SHARE <= len(slots):
+            first = np.searchsorted(slots, left_out, "left")
+            each = np.searchsorted(slots, left_out, "right") - first
+            starts = np.repeat(first - (np.cumsum(each) - each), each)
+            pairs = starts + np.arange(int(each.sum()))
+            less = np.bincount(entries.codes[pairs], minlength=len(entries.values))
+            return (entries.totals - less).astype(np.int64)
     kept = counted[slots]
     return np.bincount(entries.codes[kept], minlength=len(entries.values)).astype(np.int64)
 

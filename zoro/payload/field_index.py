@@ -64,11 +64,14 @@ def _kept(slots: I64, keep: Mask) -> I64:
 @dataclass(frozen=True, slots=True)
 class FacetEntries:
     """An index's values and its (value, slot) pairs as flat arrays: `values[codes[i]]` is held
-    by `slots[i]`, each pair once (dead slots included: callers mask them out)."""
+    by `slots[i]`, each pair once (dead slots included: callers mask them out). `totals`: the
+    pairs of each value. `by_slot`: the pairs are in slot order."""
 
     values: list[Any]
     codes: I64
     slots: I64
+    totals: I64
+    by_slot: bool
 
 
 class FieldIndex:
@@ -153,6 +156,31 @@ class FieldIndex:
         self._others = array("q", data["others"].astype(np.int64).tobytes())
 
 
+def _by_slot(slots: I64, codes: I64) -> tuple[I64, I64]:
+    """(slot, code) pairs put in slot order. When no slot repeats (one value per point, the
+    usual case) a scatter over the slots' range does it in linear time; otherwise a sort."""
+    if not len(slots):
+        return slots, codes
+    low = int(slots.min())
+    column = np.full(int(slots.max()) - low + 1, -1, dtype=np.int64)
+    column[slots - low] = codes
+    held = np.flatnonzero(column >= 0)
+    if len(held) == len(slots):
+        return held + low, column[held]
+    order = np.argsort(slots, kind="stable")
+    return slots[order], codes[order]
+
+
+@dataclass(frozen=True, slots=True)
+class _FacetCache:
+    """An index's facet pairs as they were when it held `seen` entries (for a keyword index,
+    with each posting's length then)."""
+
+    entries: FacetEntries
+    seen: int
+    lengths: list[int]
+
+
 class KeywordIndex(FieldIndex):
     """keyword / uuid: strings; bool: true and false. Value -> posting list (array of slots)."""
 
@@ -162,7 +190,7 @@ class KeywordIndex(FieldIndex):
     def __init__(self, key: KeyPath) -> None:
         super().__init__(key)
         self._postings: dict[Any, array[int]] = {}
-        self._facets: tuple[int, FacetEntries] | None = None  # (entries when made, them)
+        self._facets: _FacetCache | None = None
 
     def answers(self, condition: Condition) -> bool:
         return isinstance(condition, Match)
@@ -202,17 +230,37 @@ class KeywordIndex(FieldIndex):
         return len(self._postings)
 
     def facet_entries(self) -> FacetEntries:
+        """In slot order, kept up to date incrementally: slots only grow and every posting
+        appends in slot order, so the pairs added since the last call all lie beyond the ones
+        before; only they are read (each posting's tail) and sorted."""
         cached = self._facets
-        if cached is not None and cached[0] == self.entries:
-            return cached[1]
+        if cached is not None and cached.seen == self.entries:
+            return cached.entries
+        before = cached.lengths if cached is not None else []
+        new_slots, new_codes, lengths = [], [], []
+        for code, posting in enumerate(self._postings.values()):
+            start = before[code] if code < len(before) else 0
+            lengths.append(len(posting))
+            if len(posting) > start:
+                new_slots.append(np.frombuffer(posting[start:], dtype=np.int64))  # a copy
+                new_codes.append(np.full(len(posting) - start, code, dtype=np.int64))
         values = list(self._postings)
-        parts = [np.frombuffer(self._postings[v], dtype=np.int64) for v in values]
-        lengths = np.array([len(p) for p in parts], dtype=np.int64)
-        slots = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-        del parts  # release the views: a posting cannot grow while one is exported
-        codes = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
-        entries = FacetEntries(values, codes, slots)
-        self._facets = (self.entries, entries)
+        empty = np.empty(0, dtype=np.int64)
+        tail_slots, tail_codes = _by_slot(
+            np.concatenate(new_slots) if new_slots else empty,
+            np.concatenate(new_codes) if new_codes else empty,
+        )
+        old = cached.entries if cached is not None else FacetEntries([], empty, empty, empty, True)
+        totals = np.bincount(tail_codes, minlength=len(values))
+        totals[: len(old.totals)] += old.totals
+        entries = FacetEntries(
+            values,
+            np.concatenate([old.codes, tail_codes]),
+            np.concatenate([old.slots, tail_slots]),
+            totals,
+            True,
+        )
+        self._facets = _FacetCache(entries, self.entries, lengths)
         return entries
 
     def memory_bytes(self) -> int:
@@ -416,6 +464,10 @@ class IntegerIndex(NumericIndex):
     _dtype = np.int64
     _code = "q"
 
+    def __init__(self, key: KeyPath) -> None:
+        super().__init__(key)
+        self._facets: _FacetCache | None = None
+
     def answers(self, condition: Condition) -> bool:
         return isinstance(condition, Match) or super().answers(condition)
 
@@ -430,13 +482,25 @@ class IntegerIndex(NumericIndex):
         return type(value) in (str, bool, float, int)  # floats for ranges; huge ints; strings
 
     def facet_entries(self) -> FacetEntries:
+        """In value order; made again (a sort of every pair) after each change."""
+        cached = self._facets
+        if cached is not None and cached.seen == self.entries:
+            return cached.entries
+        entries = self._facet_pairs()
+        self._facets = _FacetCache(entries, self.entries, [])
+        return entries
+
+    def _facet_pairs(self) -> FacetEntries:
         values: I64 = np.concatenate([self._values, _as_array(self._tail_values)])
         slots = np.concatenate([self._slots, _as_array(self._tail_slots)])
         distinct, codes = np.unique(values, return_inverse=True)
         if self._multi:  # a slot may list one value twice ([1, 1]): count it once
             pairs = np.unique(slots * len(distinct) + codes)
             slots, codes = pairs // max(1, len(distinct)), pairs % max(1, len(distinct))
-        return FacetEntries(distinct.tolist(), codes.astype(np.int64), slots)
+        codes = codes.astype(np.int64)
+        totals = np.bincount(codes, minlength=len(distinct))
+        # deduplicated pairs come out in slot order (sorted by slot * values + code)
+        return FacetEntries(distinct.tolist(), codes, slots, totals, bool(self._multi))
 
     def mask(self, condition: Condition, n: int) -> Mask:
         if self._big and isinstance(condition, Range):

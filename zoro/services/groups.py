@@ -56,6 +56,8 @@ _SEARCH_GROUP_FIELDS: Final = frozenset(
     | GROUP_FIELDS
 )
 _LOOKUP_FIELDS: Final = frozenset({"collection", "with_payload", "with_vectors"})
+_DEFAULT_GROUP_SIZE: Final = 3  # Qdrant's defaults
+_DEFAULT_GROUPS: Final = 10
 # Each widening round ranks this many times the candidates of the one before.
 _GROWTH: Final = 4
 
@@ -95,24 +97,19 @@ def parse_spec(body: Mapping[str, Any], ctx: Context, where: str = "body") -> Sp
         key = parse_key(raw_key)
     except ValueError as exc:
         raise BadRequest(f"{where}.group_by: {exc}") from None
-    limits = ctx.limits
-    size = body.get("group_size")
-    limit = body.get("limit")
-    size = (
-        3
-        if size is None
-        else validate.integer(size, f"{where}.group_size", low=1, high=limits.max_limit)
-    )
-    limit = (
-        10
-        if limit is None
-        else validate.integer(limit, f"{where}.limit", low=1, high=limits.max_limit)
-    )
-    if size * limit > limits.max_limit * 10:
+    high = ctx.limits.max_limit
+    size = _count(body.get("group_size"), _DEFAULT_GROUP_SIZE, f"{where}.group_size", high)
+    limit = _count(body.get("limit"), _DEFAULT_GROUPS, f"{where}.limit", high)
+    # the answer holds up to size x limit hits: at most ten times a plain query's limit
+    if size * limit > high * 10:
         raise BadRequest(
-            f"{where}: group_size x limit is {size * limit}; at most {limits.max_limit * 10} hits"
+            f"{where}: group_size x limit is {size * limit}; at most {high * 10} hits in all"
         )
     return Spec(key, size, limit, _lookup(body.get("with_lookup"), f"{where}.with_lookup"))
+
+
+def _count(value: object, default: int, field: str, high: int) -> int:
+    return default if value is None else validate.integer(value, field, low=1, high=high)
 
 
 def _lookup(value: object, where: str) -> Lookup | None:
