@@ -23,7 +23,7 @@ def value_counts(entries: FacetEntries, counted: npt.NDArray[np.bool_]) -> npt.N
 
     Pairs in slot order with few points left out (a facet of every live point, most of them
     live): each value's total less the pairs of the points left out, found by binary search.
-    Otherwise one gather of `counted` at every pair's slot."""
+    Otherwise one pass: `counted` gathered at every pair's slot, counted by value."""
     slots = entries.slots
     if not len(slots):
         return np.zeros(len(entries.values), dtype=np.int64)
@@ -41,8 +41,10 @@ def value_counts(entries: FacetEntries, counted: npt.NDArray[np.bool_]) -> npt.N
             pairs = starts + np.arange(int(each.sum()))
             less = np.bincount(entries.codes[pairs], minlength=len(entries.values))
             return (entries.totals - less).astype(np.int64)
-    kept = counted[slots]
-    return np.bincount(entries.codes[kept], minlength=len(entries.values)).astype(np.int64)
+    # each pair counts in bin 2 * code + kept: the odd bins hold the counts (a boolean index
+    # of the codes by a mixed mask costs 4x as much, in branch mispredictions)
+    bins = np.bincount(entries.codes * 2 + counted[slots], minlength=2 * len(entries.values))
+    return bins[1::2].astype(np.int64)
 
 
 ValueCounts = list[tuple[Any, int]]
