@@ -113,7 +113,8 @@ def test_every_route_takes_an_alias(pair: tuple[QdrantClient, QdrantClient]) -> 
         client.upsert("by_alias", points=points, wait=True)
         client.delete("by_alias", points_selector=models.PointIdsList(points=[3, 4]), wait=True)
     remote.create_payload_index("by_alias", "i", models.PayloadSchemaType.INTEGER, wait=True)
-    assert remote.collection_exists("by_alias") and local.collection_exists("by_alias")
+    assert remote.collection_exists("by_alias")
+    assert local.collection_exists("by_alias")
     assert remote.get_collection("by_alias").points_count == 48
     even = models.Filter(
         must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))]
@@ -198,11 +199,14 @@ def test_errors_answer_qdrant_statuses(
         return http.post("/collections/aliases", json={"actions": list(actions)})
 
     r = post({"create_alias": {"collection_name": "missing", "alias_name": "m"}})
-    assert r.status_code == 404 and "missing" in r.json()["status"]["error"]
+    assert r.status_code == 404
+    assert "missing" in r.json()["status"]["error"]
     r = post({"rename_alias": {"old_alias_name": "none", "new_alias_name": "m"}})
-    assert r.status_code == 404 and "Alias `none`" in r.json()["status"]["error"]
+    assert r.status_code == 404
+    assert "Alias `none`" in r.json()["status"]["error"]
     r = post({"create_alias": {"collection_name": "al_a", "alias_name": "al_b"}})
     assert r.status_code == 409
     assert post({"create_alias": {"collection_name": "al_a", "alias_name": "m"}}).status_code == 200
     r = http.put("/collections/m", json={"vectors": {"size": DIM, "distance": "Dot"}})
-    assert r.status_code == 409 and "Alias `m`" in r.json()["status"]["error"]
+    assert r.status_code == 409
+    assert "Alias `m`" in r.json()["status"]["error"]

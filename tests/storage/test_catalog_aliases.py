@@ -121,7 +121,8 @@ def test_metadata_and_settings_are_kept(catalog: Catalog, tmp_path: Path) -> Non
     assert dict(again.metadata or {}) == {"team": "search", "n": [1, 2]} == entry.metadata
     assert dict(again.config) == {"params": {"on_disk_payload": True}}
     other = Catalog.open(tmp_path).get("b")
-    assert other is not None and dict(other.metadata or {}) == {"team": "b"}
+    assert other is not None
+    assert dict(other.metadata or {}) == {"team": "b"}
 
 
 def _rewrite(tmp_path: Path, change: dict[str, object]) -> None:
@@ -143,7 +144,9 @@ def test_version_2_catalogs_open_with_no_aliases_and_no_metadata(
     reopened = Catalog.open(tmp_path)
     assert reopened.aliases() == {}
     entry = reopened.get("a")
-    assert entry is not None and entry.metadata is None and dict(entry.config) == {}
+    assert entry is not None
+    assert entry.metadata is None
+    assert dict(entry.config) == {}
 
 
 def test_dangling_aliases_are_dropped_and_a_shadowing_one_refused(
