@@ -33,7 +33,7 @@ async def test_aliases_move_atomically_and_serve_every_call(
     await client.update_aliases([DeleteAlias(alias), CreateAlias(alias, new)])
     hits = await client.search(alias, np.zeros(3, np.float32), limit=1, with_payload=True)
     assert hits[0].payload == {"from": new}
-    await client.rename_alias(alias, f"{alias}2")
+    await client.update_aliases([RenameAlias(alias, f"{alias}2")])
     aliases = await client.list_aliases()
     assert aliases[f"{alias}2"] == new
     assert alias not in aliases
