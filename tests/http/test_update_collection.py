@@ -111,12 +111,19 @@ def test_settings_zoro_acts_on_are_shown_and_persisted(tmp_path: Path) -> None:
             "tuned",
             hnsw_config=models.HnswConfigDiff(m=8, ef_construct=64, on_disk=False),
             optimizers_config=models.OptimizersConfigDiff(
-                deleted_threshold=0.5, indexing_threshold=0
+                deleted_threshold=0.5, indexing_threshold=0, max_optimization_threads=2
             ),
             vectors_config={"v": models.VectorParamsDiff(hnsw_config=models.HnswConfigDiff(m=24))},
             metadata={"k": 1},
         )
-        r = httpx.patch(f"{proc.url}/collections/tuned", json={"zoro": {"ef_search": 77}})
+        assert _shown(proc.url)[0]["optimizer_config"]["max_optimization_threads"] == 2
+        r = httpx.patch(
+            f"{proc.url}/collections/tuned",
+            json={
+                "zoro": {"ef_search": 77},
+                "optimizers_config": {"max_optimization_threads": "auto"},
+            },
+        )
         assert r.status_code == 200, r.text
         before = _shown(proc.url)
     with ServerProcess(tmp_path / "data") as proc:
@@ -132,6 +139,7 @@ def test_settings_zoro_acts_on_are_shown_and_persisted(tmp_path: Path) -> None:
     }
     assert info["optimizer_config"]["deleted_threshold"] == 0.5
     assert info["optimizer_config"]["indexing_threshold"] == 0
+    assert "max_optimization_threads" not in info["optimizer_config"]  # "auto": unset again
     assert info["params"]["vectors"]["v"]["hnsw_config"] == {"m": 24}
     assert info["metadata"] == {"k": 1}
     assert ef == 77
@@ -157,6 +165,10 @@ def _shown(url: str) -> tuple[dict[str, Any], int]:
         ({"sparse_vectors": {"words": {"modifier": "bm25"}}}, "modifier"),
         ({"optimizers_config": {"deleted_threshold": 2}}, "deleted_threshold"),
         ({"optimizers_config": {"vacuum": 1}}, "vacuum"),
+        ({"optimizers_config": {"indexing_threshold": "lots"}}, "indexing_threshold"),
+        ({"optimizers_config": {"max_optimization_threads": "many"}}, "max_optimization"),
+        ({"hnsw_config": {"on_disk": "yes"}}, "hnsw_config.on_disk"),
+        ({"params": {"on_disk_payload": 1}}, "on_disk_payload"),
         ({"params": {"payload": {"storage_type": "mmap"}}}, "params.payload"),
         ({"params": {"shard_number": 3}}, "shard_number"),
         ({"metadata": [1, 2]}, "metadata"),

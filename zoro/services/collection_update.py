@@ -49,28 +49,32 @@ _UNSUPPORTED = {
     "quantization_config": "quantization",
     "strict_mode_config": "strict mode",
 }
-_HNSW_RECORDED = frozenset({"on_disk", "max_indexing_threads"})
+# Recorded fields and their kinds: shown back in collection info, which qdrant-client parses
+# with these types. "threads" is an integer or "auto" (recorded as unset).
+_HNSW_RECORDED = {"on_disk": "bool", "max_indexing_threads": "int"}
 _HNSW_UNSUPPORTED = {
     "payload_m": "payload-aware HNSW graphs",
     "inline_storage": "inline vector storage in the graph",
     "memory": "memory placement",
 }
 _VECTOR_UNSUPPORTED = {"quantization_config": "quantization", "memory": "memory placement"}
-_OPTIMIZER_RECORDED = frozenset(
-    {
-        "vacuum_min_vector_number",
-        "default_segment_number",
-        "max_segment_size",
-        "memmap_threshold",
-        "indexing_threshold",
-        "flush_interval_sec",
-        "max_optimization_threads",
-        "prevent_unoptimized",
-    }
-)
-_PARAMS_RECORDED = frozenset(
-    {"write_consistency_factor", "read_fan_out_factor", "read_fan_out_delay_ms", "on_disk_payload"}
-)
+_OPTIMIZER_RECORDED = {
+    "deleted_threshold": "number",  # also acted on: see _optimizers
+    "vacuum_min_vector_number": "int",
+    "default_segment_number": "int",
+    "max_segment_size": "int",
+    "memmap_threshold": "int",
+    "indexing_threshold": "int",
+    "flush_interval_sec": "int",
+    "max_optimization_threads": "threads",
+    "prevent_unoptimized": "bool",
+}
+_PARAMS_RECORDED = {
+    "write_consistency_factor": "int",
+    "read_fan_out_factor": "int",
+    "read_fan_out_delay_ms": "int",
+    "on_disk_payload": "bool",
+}
 _PARAMS_UNSUPPORTED = {"payload": "payload memory placement", "id_tracker": "id tracker placement"}
 
 
@@ -87,7 +91,8 @@ class Update:
     def apply(self, entry: CollectionEntry) -> CollectionEntry:
         config = {section: dict(values) for section, values in _sections(entry.config).items()}
         for section, values in self.recorded.items():
-            config.setdefault(section, {}).update(values)
+            merged = {**config.get(section, {}), **values}
+            config[section] = {k: v for k, v in merged.items() if v is not None}  # None: unset
         metadata = entry.metadata
         if self.metadata is not None:
             merged = dict(metadata or {})
@@ -163,14 +168,17 @@ def parse(body: object) -> Update:
 def _hnsw(value: object, where: str, update: Update | None) -> dict[str, object]:
     """The engine settings of an hnsw_config diff. Its recorded fields go to `update`; where
     there is none (a vector's own hnsw_config), they are refused."""
-    recorded_fields = _HNSW_RECORDED if update is not None else frozenset()
+    fields = validate.mapping(value, where)
     unsupported = dict(_HNSW_UNSUPPORTED)
     if update is None:
         unsupported |= dict.fromkeys(_HNSW_RECORDED, "a vector's own graph placement")
-    fields = _recorded(value, where, frozenset(vectors.HNSW_FIELDS) | recorded_fields, unsupported)
-    kept = {k: v for k, v in fields.items() if k in recorded_fields}
-    if update is not None and kept:
-        update.recorded.setdefault("hnsw_config", {}).update(kept)
+    _refuse(fields, where, unsupported)
+    validate.only_fields(
+        fields, frozenset(vectors.HNSW_FIELDS) | frozenset(_HNSW_RECORDED) | set(unsupported), where
+    )
+    recorded = {k: v for k, v in fields.items() if k in _HNSW_RECORDED}
+    if update is not None and recorded:
+        update.recorded["hnsw_config"] = _recorded(recorded, where, _HNSW_RECORDED)
     return vectors.hnsw_overrides(
         {k: v for k, v in fields.items() if k in vectors.HNSW_FIELDS}, where
     )
@@ -195,15 +203,10 @@ def _sparse(value: object, where: str) -> bool | None:
 
 
 def _optimizers(value: object, update: Update) -> None:
-    fields = _recorded(
-        value,
-        "optimizers_config",
-        _OPTIMIZER_RECORDED | {"deleted_threshold"},
-        {},
-    )
-    threshold = fields.get("deleted_threshold")
-    if threshold is not None:
-        ratio = validate.number(threshold, "optimizers_config.deleted_threshold")
+    fields = _recorded(value, "optimizers_config", _OPTIMIZER_RECORDED)
+    ratio = fields.get("deleted_threshold")
+    if ratio is not None:
+        assert isinstance(ratio, float)
         if not 0.0 < ratio <= 1.0:
             raise BadRequest("optimizers_config.deleted_threshold: must be in (0, 1]")
         update.engine["rebuild_deleted_ratio"] = ratio
@@ -211,19 +214,28 @@ def _optimizers(value: object, update: Update) -> None:
 
 
 def _recorded(
-    value: object, where: str, allowed: frozenset[str], unsupported: Mapping[str, str]
+    value: object,
+    where: str,
+    kinds: Mapping[str, str],
+    unsupported: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """The non-null fields of a settings object, each a JSON scalar; unsupported ones refused."""
+    """The fields of a settings object, each checked for its kind (null, and "auto" threads,
+    mean unset: recorded as None); unsupported ones refused by name."""
     fields = validate.mapping(value, where)
+    unsupported = unsupported or {}
     _refuse(fields, where, unsupported)
-    validate.only_fields(fields, allowed | frozenset(unsupported), where)
+    validate.only_fields(fields, frozenset(kinds) | frozenset(unsupported), where)
     out: dict[str, object] = {}
     for key, setting in fields.items():
-        if setting is None:
-            continue
-        if not isinstance(setting, bool | int | float | str):
-            raise BadRequest(f"{where}.{key}: must be a number, a string or a boolean")
-        out[key] = setting
+        kind, name = kinds[key], f"{where}.{key}"
+        if setting is None or (kind == "threads" and setting == "auto"):
+            out[key] = None
+        elif kind == "bool":
+            out[key] = validate.boolean(setting, name)
+        elif kind == "number":
+            out[key] = validate.number(setting, name)
+        else:
+            out[key] = validate.integer(setting, name, low=0, high=2**53)
     return out
 
 
