@@ -192,3 +192,11 @@ def test_refusals_name_the_setting_and_change_nothing(
 def test_unknown_collection_is_a_404(http: httpx.Client) -> None:
     r = http.patch("/collections/nowhere", json={"metadata": {"a": 1}})
     assert r.status_code == 404
+
+
+def test_create_refuses_metadata_that_is_not_an_object(http: httpx.Client) -> None:
+    body = {"vectors": {"size": DIM, "distance": "Dot"}, "metadata": ["a"]}
+    r = http.put("/collections/bad_meta", json=body)
+    assert r.status_code == 400
+    assert "metadata" in r.json()["status"]["error"]
+    assert http.get("/collections/bad_meta/exists").json()["result"]["exists"] is False

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from zoro.actors import CollectionEntry
     from zoro.services.context import Context
+    from zoro.settings import LimitSettings
     from zoro.types import VectorConfig
 
 _FIELDS = frozenset(
@@ -131,7 +132,7 @@ def _sections(config: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
     return {k: v for k, v in config.items() if isinstance(v, dict)}
 
 
-def parse(body: object) -> Update:
+def parse(body: object, limits: LimitSettings) -> Update:
     """Raises BadRequest naming the first field Zoro refuses."""
     body = validate.mapping(body, "body")
     validate.only_fields(body, _FIELDS, "body")
@@ -154,7 +155,8 @@ def parse(body: object) -> Update:
             body["params"], "params", _PARAMS_RECORDED, _PARAMS_UNSUPPORTED
         )
     if body.get("metadata") is not None:
-        update.metadata = dict(validate.mapping(body["metadata"], "metadata"))
+        validate.payload(body["metadata"], "metadata", limits)  # an object, of a payload's size
+        update.metadata = dict(body["metadata"])
     if body.get("zoro") is not None:
         zoro = validate.mapping(body["zoro"], "zoro")
         validate.only_fields(zoro, frozenset({"ef_search"}), "zoro")
@@ -246,6 +248,6 @@ def _refuse(fields: Mapping[str, Any], where: str, unsupported: Mapping[str, str
 
 
 async def update_collection(ctx: Context, name: str, body: object) -> bool:
-    update = parse(body)
+    update = parse(body, ctx.limits)
     await ctx.manager.update(name, update.apply)
     return True

@@ -66,7 +66,7 @@ async def create(ctx: Context, name: str, body: object) -> bool:
     config = vectors.parse_config(body, ctx.limits)
     metadata = body.get("metadata")
     if metadata is not None:
-        metadata = validate.mapping(metadata, "metadata")
+        validate.payload(metadata, "metadata", ctx.limits)  # an object, of a payload's size
     await ctx.manager.create(name, config, engine_settings(body), metadata)
     return True
 
