@@ -191,3 +191,12 @@ def test_a_route_zoro_does_not_serve_says_so(
         assert f"Zoro-DB does not support {method} {path}" in message
     if allow:
         assert f"it serves {allow} there" in message
+
+
+def test_the_answer_for_an_unserved_route_needs_the_api_key(tmp_path: Path) -> None:
+    with ServerProcess(tmp_path / "data", extra_args=("--api-key", "s3cret")) as proc:
+        assert httpx.post(proc.url + "/collections/x").status_code == 401
+        assert httpx.get(proc.url + "/cluster", headers={"api-key": "nope"}).status_code == 403
+        r = httpx.post(proc.url + "/collections/x", headers={"api-key": "s3cret"})
+        assert r.status_code == 405
+        assert r.headers["allow"] == "DELETE, GET, PATCH, PUT"

@@ -17,7 +17,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from zoro.errors import PayloadTooLarge
+from zoro.errors import PayloadTooLarge, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
@@ -93,20 +93,26 @@ class ZoroApp:
                 return
             # HEAD: Quart answers it for every GET route
             if found is None and not (method == "HEAD" and match("GET", path)):
-                await self._unserved(method, path, receive, send)
+                await self._unserved(scope, send)
                 return
         await self.quart(scope, receive, send)
 
-    async def _unserved(self, method: str, path: str, receive: Receive, send: Send) -> None:
-        """No route serves the request: say why (routes.no_route), without reading the body."""
-        status, headers, payload = error_response(no_route(method, path), 0.0)
+    async def _unserved(self, scope: HTTPScope, send: Send) -> None:
+        """No route serves the request: say why (routes.no_route), to a caller with the API
+        key as to any other request, without reading the body."""
+        try:
+            self.server.authorize(_headers(scope))
+            error = no_route(scope["method"], scope["path"])
+        except ZoroError as exc:
+            error = exc
+        status, extra, payload = error_response(error, 0.0)
         self.server.metrics.observe("unserved", status, 0.0)
-        await _send(send, status, headers, payload)
+        await _send(send, status, extra, payload)
 
     async def _lean(
         self, route: Route, params: dict[str, str], scope: HTTPScope, receive: Receive, send: Send
     ) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope)
         body = await _read_body(receive, headers, self.max_body)
         if body is None:
             status, extra, payload = error_response(_too_large(self.max_body), 0.0)
@@ -116,6 +122,10 @@ class ZoroApp:
             call = Call(self.server, params, args, body)
             status, extra, payload = await self.server.respond(route, call, headers)
         await _send(send, status, extra, payload)
+
+
+def _headers(scope: HTTPScope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
