@@ -201,7 +201,7 @@ def _sparse(value: object, where: str) -> bool | None:
     validate.only_fields(params, frozenset({"modifier", "index"}), where)
     # the same checks as at create; only the modifier changes what Zoro does
     spec = vectors.sparse_spec(0, params, where)
-    return spec.idf if "modifier" in params else None
+    return spec.idf if params.get("modifier") is not None else None  # null: unchanged
 
 
 def _optimizers(value: object, update: Update) -> None:
