@@ -10,8 +10,11 @@ ZoroError
  +-- NotFound (404)
  |    +-- CollectionNotFound
  |    +-- PointNotFound (also a KeyError)
+ |    +-- AliasNotFound
+ +-- NotSupported (405)               a method Zoro does not serve on a path it serves (Allow)
  +-- Conflict (409)
- |    +-- CollectionExists
+ |    +-- CollectionExists            the name is taken by a collection
+ |    +-- AliasExists                 the name is taken by an alias
  +-- PayloadTooLarge (413)
  +-- Overloaded (429)                 a mailbox is full; retry after a moment
  +-- Unavailable (503)
@@ -21,6 +24,7 @@ ZoroError
  |    +-- DataDirInUse                another process owns the data directory (at start-up)
  |    +-- LoggedNotApplied            durable in the WAL, applied when the collection recovers
  |    +-- ReplayNeeded                (to the supervisor, not to clients) recover from the WAL
+ +-- RouteNotSupported (501)          a route of Qdrant's that Zoro does not serve at all
  +-- StorageError (500)               an I/O error other than a full disk
  |    +-- CorruptionError             a damaged file: names the file and byte offset
  +-- StorageFull (507)                ENOSPC / EDQUOT
@@ -97,6 +101,28 @@ class PointNotFound(NotFound, KeyError):
         return self.message
 
 
+class AliasNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Alias `{name}` does not exist!")
+        self.name = name
+
+
+class NotSupported(ZoroError):
+    """A method Zoro does not serve on a path it serves with `allow` (the Allow header)."""
+
+    status = 405
+
+    def __init__(self, message: str, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
+class RouteNotSupported(ZoroError):
+    """A route of Qdrant's REST API that Zoro does not serve (cluster, shards, snapshots)."""
+
+    status = 501
+
+
 class Conflict(ZoroError):
     status = 409
 
@@ -104,6 +130,12 @@ class Conflict(ZoroError):
 class CollectionExists(Conflict):
     def __init__(self, name: str) -> None:
         super().__init__(f"Collection `{name}` already exists!")
+        self.name = name
+
+
+class AliasExists(Conflict):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Alias `{name}` already exists! A collection cannot take its name")
         self.name = name
 
 

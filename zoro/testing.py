@@ -39,6 +39,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         cwd: Path | None = None,
+        module: str = "zoro.cli",
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -46,6 +47,7 @@ class ServerProcess:
         self.env = env or {}
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
         self.cwd = cwd  # `python -m` imports from here first: not a checkout to run another copy
+        self.module = module  # what `python -m` runs: a test's wrapper of the CLI, say
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +58,7 @@ class ServerProcess:
         command = [
             sys.executable,
             "-m",
-            "zoro.cli",
+            self.module,
             "serve",
             "--data-dir",
             str(self.data_dir),

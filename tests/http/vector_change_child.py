@@ -30,15 +30,15 @@ def _die() -> None:
 
 
 def _patch() -> None:
-    set_vectors = catalog.Catalog.set_vectors
+    update = catalog.Catalog.update
     create_vectors = store._create_vectors
     remove_files = columns.remove_files
 
-    def patched_set_vectors(self: catalog.Catalog, *args: Any, **kwargs: Any) -> Any:
+    def patched_update(self: catalog.Catalog, *args: Any, **kwargs: Any) -> Any:
         global _changed
         if STEP == "before_catalog":
             _die()
-        out = set_vectors(self, *args, **kwargs)
+        out = update(self, *args, **kwargs)
         _changed = True
         if STEP == "after_catalog":
             _die()
@@ -60,7 +60,7 @@ def _patch() -> None:
                     _die()
         remove_files(directory, number)
 
-    catalog.Catalog.set_vectors = patched_set_vectors  # type: ignore[method-assign]
+    catalog.Catalog.update = patched_update  # type: ignore[method-assign]
     store._create_vectors = patched_create_vectors
     columns.remove_files = patched_remove_files
 

@@ -14,14 +14,20 @@ from zoro.actors.actor import ActorState, ActorStatistics, CollectionActor
 from zoro.actors.manager import CollectionManager, CollectionStatus
 from zoro.actors.planner import Hits, Selection
 from zoro.payload import FieldInfo
+from zoro.storage import AliasAction, CollectionEntry, CreateAlias, DeleteAlias, RenameAlias
 
 __all__ = [
     "ActorState",
     "ActorStatistics",
+    "AliasAction",
     "CollectionActor",
+    "CollectionEntry",
     "CollectionManager",
     "CollectionStatus",
+    "CreateAlias",
+    "DeleteAlias",
     "FieldInfo",
     "Hits",
+    "RenameAlias",
     "Selection",
 ]

@@ -9,13 +9,17 @@ Start-up never holds the server hostage: `run` reports started as soon as the ca
 each collection then recovers in its own task and serves as soon as it is ready. A collection
 whose actor fails is marked failed with its reason; the others keep serving. One whose batch
 failed to apply after its WAL sync is reopened and recovers by replay (supervisor.py).
+
+Aliases are resolved here, in `resolve`, so that every lookup by name (`actor`, `serving`,
+`exists`, `update`) takes an alias as well; create and delete take collection names only, as
+Qdrant's do.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -28,11 +32,11 @@ from zoro.errors import CollectionClosed, CollectionFailed, CollectionNotFound, 
 from zoro.storage import Catalog, CollectionStore, Layout
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
     from pathlib import Path
 
     from zoro.settings import Settings
-    from zoro.storage import CollectionEntry
+    from zoro.storage import AliasAction, CollectionEntry
     from zoro.types import VectorConfig
 
 log = logging.getLogger(__name__)
@@ -111,11 +115,14 @@ class CollectionManager:
         actor marks its collection failed and the server stays up; one that needs its WAL
         replayed is reopened."""
         assert self._catalog is not None and self._nursery is not None
-        directory = self._catalog.collection_dir(entry)
+        catalog = self._catalog
+        directory = catalog.collection_dir(entry)
 
         def make_actor() -> CollectionActor:
+            # a reopening (supervisor.py) takes the entry as it is now: `update` may have
+            # changed it in place since the first actor started
             return CollectionActor(
-                entry,
+                catalog.get(entry.name) or entry,
                 directory,
                 self._settings,
                 io_limiter=self._io_limiter,
@@ -130,30 +137,41 @@ class CollectionManager:
     # ------------------------------------------------------------------ catalog operations
 
     async def create(
-        self, name: str, vectors: VectorConfig, engine: Mapping[str, Any]
+        self,
+        name: str,
+        vectors: VectorConfig,
+        engine: Mapping[str, Any],
+        metadata: Mapping[str, Any] | None = None,
     ) -> CollectionEntry:
         """Create a collection durably and start its actor; returns when it serves.
 
         Runs to its end in the manager's own task, whatever happens to the caller: a caller
         cancelled half-way (client gone, timeout) leaves either a serving collection or none.
 
-        Raises CollectionExists if the name is taken (in any state); on an I/O error the
-        half-made collection is rolled back and the name is free again.
+        Raises CollectionExists if the name is taken (in any state), AliasExists if an alias
+        has it; on an I/O error the half-made collection is rolled back and the name is free
+        again.
         """
         self._require_catalog()
         actor = await self._in_own_task(
-            functools.partial(self._create, name, vectors, dict(engine))
+            functools.partial(self._create, name, vectors, dict(engine), metadata)
         )
         await actor.settled.wait()
         actor.check_serving()
         return actor.entry
 
     async def _create(
-        self, name: str, vectors: VectorConfig, engine: dict[str, Any]
+        self,
+        name: str,
+        vectors: VectorConfig,
+        engine: dict[str, Any],
+        metadata: Mapping[str, Any] | None,
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()  # again: close() may have begun meanwhile
-            entry = await trio.to_thread.run_sync(catalog.begin_create, name, vectors, engine)
+            entry = await trio.to_thread.run_sync(
+                catalog.begin_create, name, vectors, engine, metadata
+            )
             try:
                 store = await trio.to_thread.run_sync(
                     CollectionStore.create,
@@ -173,7 +191,8 @@ class CollectionManager:
             return self._spawn(entry)
 
     async def delete(self, name: str) -> bool:
-        """Delete a collection: catalog first, then the actor, then its files. Crash-safe.
+        """Delete a collection: catalog first (with its aliases, in the same write), then the
+        actor, then its files. Crash-safe. `name` is a collection's, not an alias.
 
         Runs to its end in the manager's own task, like `create`. A delete that failed half-way
         (an I/O error removing the files) is finished by the next one. Returns False when there
@@ -201,35 +220,56 @@ class CollectionManager:
     ) -> CollectionEntry:
         """Add or drop a vector of a collection: `change` maps its current vector config to
         the new one (None: nothing to do; it raises BadRequest for a bad change). Returns the
-        entry serving once done. Runs to its end in the manager's own task, like `create`.
+        entry serving once done. See `update`."""
 
-        The catalog is the truth; the store matches its files to the catalog's layout when the
-        collection opens. So: stop the actor (it drains its mailbox and checkpoints, leaving no
-        WAL record behind the checkpoint), write the catalog, start a new actor, whose recovery
+        def change_entry(entry: CollectionEntry) -> CollectionEntry | None:
+            vectors = change(entry.vectors)
+            return None if vectors is None else replace(entry, vectors=vectors)
+
+        return await self.update(name, change_entry)
+
+    async def update(
+        self, name: str, change: Callable[[CollectionEntry], CollectionEntry | None]
+    ) -> CollectionEntry:
+        """Change a collection's catalog entry: `change` maps the current entry to the new one
+        (None: nothing to do; it raises BadRequest for a bad change). `name` may be an alias.
+        Returns the entry serving once done. Runs to its end in the manager's own task, like
+        `create`.
+
+        A change of metadata or recorded settings only is written to the catalog and adopted
+        by the running actor at once. A change of vectors or engine settings reopens the
+        collection, since the store and the indexes take them when they open. The catalog is
+        the truth, so: stop the actor (it drains its mailbox and checkpoints, leaving no WAL
+        record behind the checkpoint), write the catalog, start a new actor, whose recovery
         opens the store with the new layout. Crash-safe at every step: before the catalog write
         the old catalog and a checkpointed store reopen as before (the change was not
         answered); after it, the next open reconciles the files with the new catalog (an added
         vector starts absent from every point, a dropped one's files are removed), exactly
-        what the reopen here does. Writes are refused (503) while the collection reopens.
+        what the reopen here does. Requests are refused (503) while the collection reopens.
         """
         self._require_catalog()
-        actor = await self._in_own_task(functools.partial(self._change_vectors, name, change))
+        actor = await self._in_own_task(functools.partial(self._update, name, change))
         await actor.settled.wait()
         actor.check_serving()
         return actor.entry
 
-    async def _change_vectors(
-        self, name: str, change: Callable[[VectorConfig], VectorConfig | None]
+    async def _update(
+        self, name: str, change: Callable[[CollectionEntry], CollectionEntry | None]
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()
+            name = self.resolve(name)
             supervision = self._collections.get(name)
             if supervision is None:
                 raise CollectionNotFound(name)
             old = supervision.actor
             old.check_serving()  # a recovering or failed collection is not changed
-            vectors = change(old.entry.vectors)  # under the lock: changes never interleave
-            if vectors is None:
+            changed = change(old.entry)  # under the lock: changes never interleave
+            if changed is None:
+                return old
+            new: CollectionEntry = changed
+            if new.vectors == old.entry.vectors and new.engine == old.entry.engine:
+                old.entry = await trio.to_thread.run_sync(catalog.update, name, lambda _: new)
                 return old
             supervision.stop()
             await supervision.done.wait()
@@ -239,13 +279,24 @@ class CollectionManager:
                 # its recovery replays them
                 reason = supervision.actor.failure or "it did not close cleanly"
                 self._spawn(old.entry)
-                raise CollectionFailed(name, f"vectors not changed: {reason}")
+                raise CollectionFailed(name, f"collection not changed: {reason}")
             try:
-                entry = await trio.to_thread.run_sync(catalog.set_vectors, name, vectors)
+                entry = await trio.to_thread.run_sync(catalog.update, name, lambda _: new)
             except Exception:
                 self._spawn(old.entry)  # the catalog on disk still holds the old config
                 raise
             return self._spawn(entry)
+
+    async def change_aliases(self, actions: Sequence[AliasAction]) -> dict[str, str]:
+        """Apply alias actions as one durable catalog change: all of them, or (an error
+        raised) none. Runs to its end in the manager's own task, like `create`."""
+        self._require_catalog()
+        return await self._in_own_task(functools.partial(self._change_aliases, list(actions)))
+
+    async def _change_aliases(self, actions: list[AliasAction]) -> dict[str, str]:
+        async with self._catalog_lock:
+            catalog = self._require_catalog()
+            return await trio.to_thread.run_sync(catalog.change_aliases, actions)
 
     async def _in_own_task(self, job: Callable[[], Awaitable[T]]) -> T:
         """Run `job` in the manager's nursery and wait for its answer.
@@ -275,9 +326,20 @@ class CollectionManager:
 
     # ------------------------------------------------------------------ lookups
 
+    def resolve(self, name: str) -> str:
+        """The collection `name` names: itself, or the one it is an alias of."""
+        if name in self._collections or self._catalog is None:
+            return name
+        return self._catalog.alias_target(name) or name
+
+    def aliases(self) -> dict[str, str]:
+        """alias -> collection name."""
+        return {} if self._catalog is None else self._catalog.aliases()
+
     def actor(self, name: str) -> CollectionActor:
-        """The actor of a collection that exists (in any state); CollectionNotFound otherwise."""
-        supervision = self._collections.get(name)
+        """The actor of a collection that exists (in any state), by its name or an alias;
+        CollectionNotFound otherwise."""
+        supervision = self._collections.get(self.resolve(name))
         if supervision is None:
             raise CollectionNotFound(name)
         return supervision.actor
@@ -292,7 +354,7 @@ class CollectionManager:
         return sorted(self._collections)
 
     def exists(self, name: str) -> bool:
-        return name in self._collections
+        return self.resolve(name) in self._collections
 
     def statuses(self) -> list[CollectionStatus]:
         return [

@@ -111,11 +111,17 @@ class SealJob:
     base: HnswEngine | None = None
     base_slots: I64 | None = None  # the base's slots, ascending (immutable, shared)
     input_points: int = field(init=False)
+    # progress, for GET /collections/{name}/optimizations: written by run()'s thread, read by
+    # the event loop (plain attribute stores; a read sees the old or the new value)
+    started_at: float | None = field(init=False, default=None)  # unix seconds, once run() runs
+    points_done: int = field(init=False, default=0)  # points added so far, of `points_to_add`
+    points_to_add: int = field(init=False)
     _cancelled: threading.Event = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         base = len(self.base) if self.base is not None else 0
-        self.input_points = base + sum(len(engine) for engine in self.inputs)
+        self.points_to_add = sum(len(engine) for engine in self.inputs)
+        self.input_points = base + self.points_to_add
         self._cancelled = threading.Event()
         if (self.base is None) != (self.base_slots is None):
             raise ValueError("a base needs its slots, and only a base has them")
@@ -136,6 +142,7 @@ class SealJob:
         """Build the segment. Blocking (seconds to minutes). Raises SealCancelled if cancel()
         was called; the caller then abandons the job."""
         started = time.perf_counter()
+        self.started_at = time.time()
         self._check()
         batches = self._batches()
         engine: AnnEngine | None
@@ -191,6 +198,7 @@ class SealJob:
                 engine.add(slots, vectors, levels)
             else:
                 engine.add(slots, vectors)
+            self.points_done += len(slots)
         self._check()
         if len(engine) == 0:
             return None, np.empty(0, dtype=np.int64)
@@ -210,6 +218,7 @@ class SealJob:
             self._check()
             engine.add(slots, vectors, levels)
             added.append(slots)
+            self.points_done += len(slots)
         self._check()
         if engine is None:  # nothing live to add: the base is the result, uncopied
             return base, base_slots

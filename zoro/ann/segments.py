@@ -64,6 +64,8 @@ from __future__ import annotations
 
 import logging
 import math
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -103,6 +105,7 @@ log = logging.getLogger(__name__)
 
 ENGINES: Final = ("hnsw", "flat")  # a collection's engine setting
 DEFAULT_MAX_SEALED: Final = 4  # flat segments only: HNSW ones are folded into one
+COMPLETED_JOBS_KEPT: Final = 16  # finished builds remembered for the optimizations route
 
 
 @dataclass(eq=False, slots=True)
@@ -175,6 +178,19 @@ class SegmentStats:
 
 
 @dataclass(frozen=True, slots=True)
+class JobStats:
+    """One background build: the one running, or one of the last few done."""
+
+    kind: str  # what it builds: "hnsw" or "flat"
+    grows: bool  # adds to an HNSW segment rather than building a new one
+    input_segments: tuple[int, ...]  # points held by each segment it replaces
+    points_to_add: int
+    points_done: int
+    started_at: float | None  # unix seconds; None while it waits for a build thread
+    finished_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class IndexStats:
     live_points: int
     fresh_points: int
@@ -185,6 +201,9 @@ class IndexStats:
     memory_bytes: int
     jobs_built: int
     job_running: bool
+    job: JobStats | None = None
+    completed_jobs: tuple[JobStats, ...] = ()  # the last few, oldest first
+    waiting_segments: tuple[int, ...] = ()  # points of each frozen segment no job has taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +341,18 @@ class _Job:
     base_deleted: int  # base.deleted when the job was taken (as in the job's bitmap copy)
     removed: list[I64] = field(default_factory=list)  # slots newly deleted while it ran
 
+    def stats(self, finished_at: float | None = None) -> JobStats:
+        job = self.job
+        return JobStats(
+            job.kind,
+            self.base is not None,
+            tuple(s.size for s in self.inputs),
+            job.points_to_add,
+            job.points_done,
+            job.started_at,
+            finished_at,
+        )
+
 
 class SegmentedIndex:
     """The collection's ANN index. Every method runs on the event loop unless its doc says
@@ -353,6 +384,7 @@ class SegmentedIndex:
         self._sealed: tuple[_Segment, ...] = ()  # replaced whole, never changed in place
         self._deleted = Bitmap()
         self._job: _Job | None = None
+        self._completed: deque[JobStats] = deque(maxlen=COMPLETED_JOBS_KEPT)
         self._max_slot = -1  # highest slot ever indexed: adds above it need no duplicate check
         self._next_seq = next_seq(directory)
         self._jobs_built = 0
@@ -566,6 +598,7 @@ class SegmentedIndex:
         self._parts_cache = None
         self._job = None
         self._jobs_built += 1
+        self._completed.append(running.stats(finished_at=time.time()))
 
     def abandon(self, job: SealJob) -> None:
         """Forget a job that failed, was cancelled or will not be installed; its inputs stay as
@@ -804,7 +837,13 @@ class SegmentedIndex:
             memory_bytes=sum(e.memory_bytes() for e in engines) + self._deleted.nbytes(),
             jobs_built=self._jobs_built,
             job_running=self._job is not None,
+            job=None if self._job is None else self._job.stats(),
+            completed_jobs=tuple(self._completed),
+            waiting_segments=tuple(s.size for s in self._frozen if not self._taken(s)),
         )
+
+    def _taken(self, segment: _Segment) -> bool:
+        return self._job is not None and any(s is segment for s in self._job.inputs)
 
     # --- helpers -------------------------------------------------------------------------------
 

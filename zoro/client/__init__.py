@@ -37,6 +37,7 @@ point (zoro/client/_vectors.py has the wire shapes):
     point.vectors  # {"text": (floats), "words": SparseVector, "colbert": ((row), (row))}
 """
 
+from zoro.client._admin import AliasAction, CreateAlias, DeleteAlias, RenameAlias
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
 from zoro.client._config import NO_RETRY, UPLOAD_RETRY, RetryPolicy, Timeouts
 from zoro.client._embed import Embedder, MiniLMEmbedder
@@ -88,11 +89,14 @@ __all__ = [
     "DEFAULT_URL",
     "NO_RETRY",
     "UPLOAD_RETRY",
+    "AliasAction",
     "AsyncZoroClient",
     "AuthenticationError",
     "CollectionInfo",
     "Conflict",
     "ConnectionFailed",
+    "CreateAlias",
+    "DeleteAlias",
     "DimensionMismatch",
     "Distance",
     "Embedder",
@@ -120,6 +124,7 @@ __all__ = [
     "ProtocolError",
     "Readiness",
     "Record",
+    "RenameAlias",
     "RequestTimeout",
     "RetryPolicy",
     "ScoredPoint",

@@ -10,6 +10,7 @@ import orjson
 
 from zoro.client import _upload
 from zoro.client import _validate as check
+from zoro.client._admin import AdminMixin
 from zoro.client._collections import CollectionsMixin
 from zoro.client._config import NO_RETRY, UPLOAD_RETRY, RetryPolicy, Timeouts
 from zoro.client._errors import ZoroClientError
@@ -34,7 +35,7 @@ DEFAULT_LIMITS = Limits()
 CONNECTIONS_PER_SHARD = 8
 
 
-class AsyncZoroClient(GroupsMixin, TextsMixin, CollectionsMixin):
+class AsyncZoroClient(GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin):
     """An async client for a Zoro-DB server, for trio and asyncio alike.
 
         async with AsyncZoroClient("http://127.0.0.1:6333") as client:

@@ -38,6 +38,7 @@ class CollectionsMixin(ClientBase):
         hnsw_ef_construct: int | None = None,
         full_scan_threshold: int | None = None,
         ef_search: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         """Create a collection: of `dimension`-long vectors (one unnamed dense vector), or of
         named `vectors` (name -> VectorParams: size, distance, its own `hnsw_config`,
@@ -55,7 +56,8 @@ class CollectionsMixin(ClientBase):
         `engine` "hnsw" (approximate, the default) or "flat" (exact). `hnsw_m`,
         `hnsw_ef_construct` and `full_scan_threshold` shape the HNSW graph of every dense
         vector that does not set its own; `ef_search` is the default search breadth. Unset
-        values take the server's defaults.
+        values take the server's defaults. `metadata`: any JSON object, kept with the
+        collection and shown by get_collection (update_collection changes it).
 
         Creating is not idempotent: a second create of the same name is a 409. It is retried
         anyway when an answer was lost (a timeout or a dropped connection after sending), and if
@@ -75,6 +77,8 @@ class CollectionsMixin(ClientBase):
         sparse = _sparse_declarations(sparse_vectors, dense)
         body = _create_body(dense, sparse, dimension is not None)
         body.update(_engine_body(engine, hnsw_m, hnsw_ef_construct, full_scan_threshold, ef_search))
+        if metadata is not None:
+            body["metadata"] = check.payload(metadata, self._limits, "metadata")
         trace = CallTrace()
         try:
             await self._call(name, "PUT", "", body, trace=trace)

@@ -170,6 +170,9 @@ class CollectionInfo:
     # Indexed payload keys -> their schema ("keyword", "integer", ...).
     payload_schema: dict[str, str] = field(default_factory=dict)
     vector: VectorParams | None = None
+    # The collection's own JSON metadata (given on create, merged by update_collection).
+    metadata: dict[str, Any] | None = None
+    ef_search: int | None = None  # the default search breadth, if the server says
 
     def params(self, name: str) -> VectorParams | None:
         """The dense vector called `name` ("" the unnamed one), or None if there is none."""
@@ -209,6 +212,8 @@ class CollectionInfo:
                     for k, v in (data.get("payload_schema") or {}).items()
                 },
                 vector=plain,
+                metadata=None if config.get("metadata") is None else dict(config["metadata"]),
+                ef_search=(data.get("zoro") or {}).get("ef_search"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProtocolError(f"unexpected collection info: {exc!r}") from exc

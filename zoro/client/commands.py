@@ -1,8 +1,9 @@
 """The `zoro` admin commands, all through AsyncZoroClient:
 
-    zoro collections list|create|info|delete
+    zoro collections list|create|info|delete|update
     zoro collections create NAME --dimension D | --vector NAME:SIZE[:DISTANCE][:multi]...
-                                 [--sparse NAME[:idf]...]
+                                 [--sparse NAME[:idf]...] [--metadata JSON]
+    zoro aliases list|create|switch|delete|rename        (see _admin_commands.py)
     zoro import COLLECTION FILE      (.npy, .npz, .jsonl, .parquet; see _sources.py)
     zoro search COLLECTION --vector V | --sparse S | --text T | --id ID  [--using NAME]
                                  [--filter JSON]
@@ -33,6 +34,7 @@ import anyio
 import numpy as np
 import orjson
 
+from zoro.client import _admin_commands as admin
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
 from zoro.client._errors import InvalidInput, NotFound, ZoroClientError
 from zoro.client._models import DISTANCES, SparseVectorParams, VectorParams
@@ -71,6 +73,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--dimension", "--dim", type=int, help="the unnamed dense vector's size (with --distance)"
     )
     _collection_options(create)
+    admin.metadata_option(create, "kept with the collection")
     info = actions.add_parser("info", parents=[common], help="describe a collection")
     info.add_argument("name")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
@@ -156,6 +159,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop = index_actions.add_parser("delete", parents=[common], help="drop a payload index")
     drop.add_argument("collection")
     drop.add_argument("field")
+    admin.add_commands(commands, actions, common)  # aliases, collections update
     _add_group_commands(commands, common)
 
 
@@ -339,11 +343,20 @@ async def _create(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     if args.dimension is None and not dense and not sparse:
         raise InvalidInput("collections create: give --dimension, --vector or --sparse")
     if dense is None:
-        await client.create_collection(args.name, args.dimension, **_settings(args))
+        await client.create_collection(
+            args.name,
+            args.dimension,
+            metadata=admin.parse_metadata(args.metadata),
+            **_settings(args),
+        )
         print(f"created {args.name} ({args.dimension} dimensions, {args.distance}, {args.engine})")
         return 0
     await client.create_collection(
-        args.name, vectors=dense, sparse_vectors=sparse, **_settings(args)
+        args.name,
+        vectors=dense,
+        sparse_vectors=sparse,
+        metadata=admin.parse_metadata(args.metadata),
+        **_settings(args),
     )
     print(f"created {args.name} ({_describe(dense, sparse)}, {args.engine})")
     return 0
@@ -426,6 +439,8 @@ async def _info(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         "hnsw_ef_construct": info.hnsw.ef_construct,
         "full_scan_threshold": info.hnsw.full_scan_threshold,
     }
+    if info.ef_search is not None:
+        fields["ef_search"] = info.ef_search
     named = {k: _params_fields(v) for k, v in info.vectors.items()}
     if info.vector is not None and (named or info.sparse_vectors):
         named = {"": _params_fields(info.vector), **named}
@@ -436,6 +451,8 @@ async def _info(client: AsyncZoroClient, args: argparse.Namespace) -> int:
             k: {"modifier": v.modifier} if v.modifier else {}
             for k, v in info.sparse_vectors.items()
         }
+    if info.metadata is not None:
+        fields["metadata"] = info.metadata
     if args.json:
         print(orjson.dumps(fields).decode())
     else:
@@ -724,4 +741,5 @@ _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[i
     "delete-points": _delete_points,
     "index create": _index_create,
     "index delete": _index_delete,
+    **admin.HANDLERS,
 }

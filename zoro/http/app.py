@@ -17,10 +17,19 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from zoro.errors import PayloadTooLarge
+from zoro.errors import PayloadTooLarge, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
-from zoro.http.routes import ROUTES, Call, Route, Server, error_response, match, not_found
+from zoro.http.routes import (
+    ROUTES,
+    Call,
+    Route,
+    Server,
+    error_response,
+    match,
+    no_route,
+    not_found,
+)
 from zoro.services import Context
 
 if TYPE_CHECKING:
@@ -77,16 +86,33 @@ class ZoroApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            found = match(scope["method"], scope["path"])
+            method, path = scope["method"], scope["path"]
+            found = match(method, path)
             if found is not None and found[0].name in self.lean_routes:
                 await self._lean(found[0], found[1], scope, receive, send)
                 return
+            # HEAD: Quart answers it for every GET route
+            if found is None and not (method == "HEAD" and match("GET", path)):
+                await self._unserved(scope, send)
+                return
         await self.quart(scope, receive, send)
+
+    async def _unserved(self, scope: HTTPScope, send: Send) -> None:
+        """No route serves the request: say why (routes.no_route), to a caller with the API
+        key as to any other request, without reading the body."""
+        try:
+            self.server.authorize(_headers(scope))
+            error = no_route(scope["method"], scope["path"])
+        except ZoroError as exc:
+            error = exc
+        status, extra, payload = error_response(error, 0.0)
+        self.server.metrics.observe("unserved", status, 0.0)
+        await _send(send, status, extra, payload)
 
     async def _lean(
         self, route: Route, params: dict[str, str], scope: HTTPScope, receive: Receive, send: Send
     ) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope)
         body = await _read_body(receive, headers, self.max_body)
         if body is None:
             status, extra, payload = error_response(_too_large(self.max_body), 0.0)
@@ -95,19 +121,27 @@ class ZoroApp:
             args = _query_args(scope.get("query_string", b""))
             call = Call(self.server, params, args, body)
             status, extra, payload = await self.server.respond(route, call, headers)
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": extra,
-            "trailers": False,
-        }
-        await send(start)
-        body_event: HTTPResponseBodyEvent = {
-            "type": "http.response.body",
-            "body": payload,
-            "more_body": False,
-        }
-        await send(body_event)
+        await _send(send, status, extra, payload)
+
+
+def _headers(scope: HTTPScope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+        "trailers": False,
+    }
+    await send(start)
+    body_event: HTTPResponseBodyEvent = {
+        "type": "http.response.body",
+        "body": body,
+        "more_body": False,
+    }
+    await send(body_event)
 
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes | None:

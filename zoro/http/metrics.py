@@ -4,7 +4,9 @@ figures read from the actors at scrape time."""
 from __future__ import annotations
 
 import bisect
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -13,14 +15,36 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+@dataclass(slots=True)
+class Responses:
+    """The answers of one route with one status (GET /telemetry shows them)."""
+
+    count: int = 0
+    total_s: float = 0.0
+    min_s: float = float("inf")
+    max_s: float = 0.0
+    last_at: float = 0.0  # unix seconds
+
+    def add(self, elapsed_s: float) -> None:
+        self.count += 1
+        self.total_s += elapsed_s
+        self.min_s = min(self.min_s, elapsed_s)
+        self.max_s = max(self.max_s, elapsed_s)
+        self.last_at = time.time()
+
+
 class Metrics:
     def __init__(self) -> None:
-        self._requests: dict[tuple[str, int], int] = defaultdict(int)
+        self._requests: dict[tuple[str, int], Responses] = defaultdict(Responses)
         self._buckets: dict[str, list[int]] = {}
         self._sums: dict[str, float] = defaultdict(float)
 
+    def responses(self) -> dict[tuple[str, int], Responses]:
+        """(route name, status) -> its answers so far."""
+        return dict(self._requests)
+
     def observe(self, route: str, status: int, elapsed_s: float) -> None:
-        self._requests[(route, status)] += 1
+        self._requests[(route, status)].add(elapsed_s)
         counts = self._buckets.get(route)
         if counts is None:
             counts = self._buckets[route] = [0] * (len(LATENCY_BUCKETS_S) + 1)
@@ -32,8 +56,10 @@ class Metrics:
             "# HELP zoro_http_requests_total HTTP requests by route and status.",
             "# TYPE zoro_http_requests_total counter",
         ]
-        for (route, status), n in sorted(self._requests.items()):
-            out.append(f'zoro_http_requests_total{{route="{route}",status="{status}"}} {n}')
+        for (route, status), answers in sorted(self._requests.items()):
+            out.append(
+                f'zoro_http_requests_total{{route="{route}",status="{status}"}} {answers.count}'
+            )
         out += [
             "# HELP zoro_http_request_seconds HTTP request latency by route.",
             "# TYPE zoro_http_request_seconds histogram",

@@ -292,6 +292,18 @@ _SEARCH = {
     "required": ["vector", "limit"],
     "additionalProperties": False,
 }
+
+
+def _one(action: str, fields: list[str]) -> dict[str, Any]:
+    """An alias action: {action: {field: name, ...}}."""
+    params = {
+        "type": "object",
+        "properties": {f: {"type": "string"} for f in fields},
+        "required": fields,
+    }
+    return {"type": "object", "properties": {action: params}, "required": [action]}
+
+
 _REQUESTS: dict[str, dict[str, Any]] = {
     "create_collection": {
         "type": "object",
@@ -493,6 +505,66 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "properties": {"searches": {"type": "array", "items": _SEARCH}},
         "required": ["searches"],
     },
+    # -- collection-level API: aliases, update_collection
+    "update_aliases": {
+        "type": "object",
+        "properties": {
+            "actions": {
+                "type": "array",
+                "description": "applied all together, or (an error answered) none of them",
+                "items": {
+                    "anyOf": [
+                        _one("create_alias", ["collection_name", "alias_name"]),
+                        _one("delete_alias", ["alias_name"]),
+                        _one("rename_alias", ["old_alias_name", "new_alias_name"]),
+                    ]
+                },
+            }
+        },
+        "required": ["actions"],
+        "additionalProperties": False,
+    },
+    "update_collection": {
+        "type": "object",
+        "description": "quantization_config, strict_mode_config and memory placement are "
+        "refused (400); optimizers_config fields other than deleted_threshold, params, and "
+        "hnsw_config on_disk / max_indexing_threads are recorded and shown, with no effect",
+        "properties": {
+            "hnsw_config": {
+                "type": "object",
+                "properties": {
+                    "m": {"type": "integer"},
+                    "ef_construct": {"type": "integer"},
+                    "full_scan_threshold": {"type": "integer"},
+                    "on_disk": {"type": "boolean"},
+                    "max_indexing_threads": {"type": "integer"},
+                },
+                "additionalProperties": False,
+            },
+            "vectors": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {
+                        "hnsw_config": {"type": "object"},
+                        "on_disk": {"type": "boolean"},
+                    },
+                },
+            },
+            "sparse_vectors": {"type": "object", "additionalProperties": _SPARSE_PARAMS},
+            "optimizers_config": {"type": "object"},
+            "params": {"type": "object"},
+            "metadata": {
+                "type": "object",
+                "description": "merged into the collection's metadata; null removes a key",
+            },
+            "zoro": {
+                "type": "object",
+                "properties": {"ef_search": {"type": "integer", "minimum": 1}},
+            },
+        },
+        "additionalProperties": False,
+    },
 }
 # --- groups, facets and the distance matrix
 _GROUP_FIELDS = {
@@ -581,6 +653,21 @@ _UPDATE = {
     },
     "required": ["status"],
 }
+_ALIASES = {
+    "type": "object",
+    "properties": {
+        "aliases": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "alias_name": {"type": "string"},
+                    "collection_name": {"type": "string"},
+                },
+            },
+        }
+    },
+}
 _RESULTS: dict[str, dict[str, Any]] = {
     "list_collections": {
         "type": "object",
@@ -623,6 +710,18 @@ _RESULTS: dict[str, dict[str, Any]] = {
     },
     "search_points": {"type": "array", "items": _SCORED},
     "search_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
+    # -- collection-level API: aliases, update_collection, optimizations, telemetry, issues
+    "update_aliases": {"type": "boolean"},
+    "get_aliases": _ALIASES,
+    "get_collection_aliases": _ALIASES,
+    "update_collection": {"type": "boolean"},
+    "get_optimizations": {"type": "object", "description": "Qdrant's OptimizationsResponse"},
+    "telemetry": {"type": "object", "description": "Qdrant's TelemetryData"},
+    "get_issues": {
+        "type": "object",
+        "properties": {"issues": {"type": "array", "items": {"type": "object"}}},
+    },
+    "clear_issues": {"type": "boolean"},
 }
 # --- groups, facets and the distance matrix
 _GROUPS_RESULT = {
@@ -713,6 +812,20 @@ _WAITS = frozenset(
 )
 
 
+# query parameters other than `wait`, by route
+_QUERIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    # -- collection-level API: optimizations, telemetry
+    "get_optimizations": [
+        ("with", {"type": "string", "description": "any of queued, completed, idle_segments"}),
+        ("completed_limit", {"type": "integer", "minimum": 0}),
+    ],
+    "telemetry": [
+        ("details_level", {"type": "integer", "minimum": 0}),
+        ("anonymize", {"type": "boolean"}),
+    ],
+}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -739,6 +852,10 @@ def _operation(route: Route) -> dict[str, Any]:
         params.append(
             {"name": "wait", "in": "query", "required": False, "schema": {"type": "boolean"}}
         )
+    params += [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in _QUERIES.get(route.name, ())
+    ]
     if params:
         op["parameters"] = params
     if route.name in _REQUESTS:

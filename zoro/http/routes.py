@@ -4,26 +4,42 @@ error mapping and metrics are written once."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 import re
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from zoro import __version__
-from zoro.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, ZoroError
+from zoro.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    NotSupported,
+    RouteNotSupported,
+    Unauthorized,
+    Unavailable,
+    ZoroError,
+)
 from zoro.http import codec
 from zoro.http.metrics import Metrics
 from zoro.services import (
     Context,
+    aliases,
+    collection_update,
     collections,
     facets,
     groups,
+    issues,
     matrix,
+    optimizations,
     points,
     search,
+    telemetry,
     vector_updates,
 )
 
@@ -87,6 +103,8 @@ class Server:
     ctx: Context
     metrics: Metrics = field(default_factory=Metrics)
     api_key: str | None = None
+    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))  # GET /telemetry's id
+    started_at: float = field(default_factory=time.time)
 
     def authorize(self, headers: Mapping[str, str]) -> None:
         if self.api_key is None:
@@ -134,6 +152,8 @@ def error_response(
     exc: ZoroError, elapsed_s: float
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     headers = list(JSON)
+    if isinstance(exc, NotSupported):
+        headers.append((b"allow", ", ".join(exc.allow).encode()))
     if exc.retry_after_s is not None:
         headers.append((b"retry-after", str(max(1, round(exc.retry_after_s))).encode()))
     if exc.status >= 500 and exc.status != 503:
@@ -143,6 +163,37 @@ def error_response(
 
 def not_found(path: str) -> ZoroError:
     return NotFound(f"Not found: no route for {path}")
+
+
+def no_route(method: str, path: str) -> ZoroError:
+    """Why nothing serves `method path`: 405 with the methods Zoro serves there (Allow), 501
+    for a route of Qdrant's that Zoro does not serve at all, else 404."""
+    allow = tuple(sorted({r.method for r in ROUTES if r.pattern.match(path)}))
+    if allow:
+        return NotSupported(
+            f"Zoro-DB does not support {method} {path}: it serves {', '.join(allow)} there",
+            allow,
+        )
+    if any(pattern.match(path) for pattern in _UNSERVED_QDRANT):
+        return RouteNotSupported(
+            f"Zoro-DB does not support {method} {path}: a Qdrant route for distributed "
+            "deployments, shards, snapshots or quotas, which one Zoro node does not serve"
+        )
+    return not_found(path)
+
+
+# Qdrant routes for what Zoro has no part of: cluster membership, shards, snapshots, quotas.
+_UNSERVED_QDRANT = tuple(
+    re.compile(p)
+    for p in (
+        r"^/cluster(/.*)?$",
+        r"^/collections/[^/]+/cluster$",
+        r"^/collections/[^/]+/shards(/.*)?$",
+        r"^/collections/[^/]+/snapshots(/.*)?$",
+        r"^/snapshots(/.*)?$",
+        r"^/quotas$",
+    )
+)
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -310,6 +361,74 @@ async def _matrix_offsets(call: Call) -> Any:
     return await matrix.offsets(call.ctx, call.params["name"], call.json())
 
 
+# -- collection-level API: aliases, update_collection, optimizations, telemetry, issues
+
+
+async def _update_aliases(call: Call) -> Any:
+    return await aliases.update(call.ctx, call.json())
+
+
+async def _list_aliases(call: Call) -> Any:
+    return aliases.list_all(call.ctx)
+
+
+async def _collection_aliases(call: Call) -> Any:
+    return aliases.of_collection(call.ctx, call.params["name"])
+
+
+async def _update_collection(call: Call) -> Any:
+    return await collection_update.update_collection(call.ctx, call.params["name"], call.json())
+
+
+async def _optimizations(call: Call) -> Any:
+    return optimizations.optimizations(
+        call.ctx, call.params["name"], call.args.get("with"), call.args.get("completed_limit")
+    )
+
+
+async def _telemetry(call: Call) -> Any:
+    server = call.server
+    return telemetry.telemetry(
+        call.ctx,
+        instance_id=server.instance_id,
+        app={"name": "zoro-db", "version": __version__, "startup": _iso(server.started_at)},
+        requests=_request_figures(server.metrics),
+        details_level=telemetry.parse_level(call.args.get("details_level")),
+        anonymize=call.flag("anonymize", False),
+    )
+
+
+def _request_figures(metrics: Metrics) -> dict[str, dict[str, dict[str, Any]]]:
+    """Qdrant's WebApiTelemetry.responses: "METHOD /path" -> status -> duration figures."""
+    by_name = {
+        r.name: f"{r.method} {r.path.replace('{name}', '{collection_name}')}" for r in ROUTES
+    }
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (name, status), answers in sorted(metrics.responses().items()):
+        out.setdefault(by_name.get(name, name), {})[str(status)] = {
+            "count": answers.count,
+            "fail_count": answers.count if status >= 500 else 0,
+            "avg_duration_micros": answers.total_s / answers.count * 1e6,
+            "min_duration_micros": answers.min_s * 1e6,
+            "max_duration_micros": answers.max_s * 1e6,
+            "total_duration_micros": round(answers.total_s * 1e6),
+            "last_responded": _iso(answers.last_at),
+        }
+    return out
+
+
+def _iso(unix_s: float) -> str:
+    return dt.datetime.fromtimestamp(unix_s, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _issues(call: Call) -> Any:
+    return issues.report(call.ctx)
+
+
+async def _clear_issues(call: Call) -> Any:
+    return issues.clear(call.ctx)
+
+
 C = "/collections/{name}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "root", _root, enveloped=False, public=True),
@@ -345,6 +464,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/facet", "facet", _facet),
     Route("POST", C + "/points/search/matrix/pairs", "search_matrix_pairs", _matrix_pairs),
     Route("POST", C + "/points/search/matrix/offsets", "search_matrix_offsets", _matrix_offsets),
+    # -- collection-level API: aliases, update_collection, optimizations, telemetry, issues
+    Route("POST", "/collections/aliases", "update_aliases", _update_aliases),
+    Route("GET", "/aliases", "get_aliases", _list_aliases),
+    Route("GET", C + "/aliases", "get_collection_aliases", _collection_aliases),
+    Route("PATCH", C, "update_collection", _update_collection),
+    Route("GET", C + "/optimizations", "get_optimizations", _optimizations),
+    Route("GET", "/telemetry", "telemetry", _telemetry),
+    Route("GET", "/issues", "get_issues", _issues),
+    Route("DELETE", "/issues", "clear_issues", _clear_issues),
 )
 
 

@@ -25,10 +25,10 @@ _IGNORED_CREATE_FIELDS = frozenset(
         "wal_config",
         "quantization_config",
         "strict_mode_config",
-        "metadata",
     }
 )
 _CREATE_FIELDS = _IGNORED_CREATE_FIELDS | {
+    "metadata",
     "vectors",
     "hnsw_config",
     "sparse_vectors",
@@ -64,7 +64,10 @@ async def create(ctx: Context, name: str, body: object) -> bool:
     validate.only_fields(body, _CREATE_FIELDS, "body")
     validate.absent(body, "init_from", "init_from")
     config = vectors.parse_config(body, ctx.limits)
-    await ctx.manager.create(name, config, engine_settings(body))
+    metadata = body.get("metadata")
+    if metadata is not None:
+        validate.payload(metadata, "metadata", ctx.limits)  # an object, of a payload's size
+    await ctx.manager.create(name, config, engine_settings(body), metadata)
     return True
 
 
@@ -86,6 +89,7 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
     stats = actor.statistics()
     indexed = stats.indexed
     engine = dict(actor.entry.engine)
+    recorded = actor.entry.config
     ann = ctx.settings.ann
     # The small fresh segment is always searched exactly (that is its job): the collection is
     # yellow only while frozen segments wait for, or a build runs in, the background indexer.
@@ -110,17 +114,25 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
                 "on_disk_payload": True,
+                **_section(recorded, "params"),
             },
             "hnsw_config": {
                 "m": engine.get("hnsw_m", ann.hnsw_m),
                 "ef_construct": engine.get("hnsw_ef_construct", ann.hnsw_ef_construct),
                 "full_scan_threshold": engine.get("full_scan_threshold", ann.full_scan_threshold),
+                **_section(recorded, "hnsw_config"),
             },
-            "optimizer_config": {"default_segment_number": 0, "flush_interval_sec": 5},
+            "optimizer_config": {
+                "deleted_threshold": engine.get("rebuild_deleted_ratio", ann.rebuild_deleted_ratio),
+                "default_segment_number": 0,
+                "flush_interval_sec": 5,
+                **_section(recorded, "optimizers_config"),
+            },
             "wal_config": {
                 "wal_capacity_mb": ctx.settings.wal.segment_max_bytes // (1024 * 1024),
                 "wal_segments_ahead": 0,
             },
+            **({} if actor.entry.metadata is None else {"metadata": dict(actor.entry.metadata)}),
         },
         "payload_schema": {
             f.key: {"data_type": f.schema, "params": {"type": f.schema}, "points": f.points}
@@ -137,6 +149,7 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
             },
             "unindexed_filter_keys": unindexed_keys,
             "engine": engine.get("kind", "hnsw"),
+            "ef_search": engine.get("hnsw_ef_search", ann.hnsw_ef_search),
             "created_at": actor.entry.created_at,
             "wal_syncs": stats.wal_syncs,
             "wal_records": stats.wal_records,
@@ -146,6 +159,12 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
             "index": indexed,
         },
     }
+
+
+def _section(recorded: Mapping[str, object], name: str) -> dict[str, object]:
+    """One section of the Qdrant settings recorded by PATCH (collection_update.py)."""
+    section = recorded.get(name)
+    return dict(section) if isinstance(section, Mapping) else {}
 
 
 def _status(actor: CollectionActor, busy: bool) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from zoro.actors import CollectionManager
+from zoro.services.issues import IssueBoard
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 class Context:
     manager: CollectionManager
     settings: Settings
+    issues: IssueBoard = field(default_factory=IssueBoard)  # GET/DELETE /issues
 
     @classmethod
     def open(

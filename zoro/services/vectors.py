@@ -82,7 +82,7 @@ def parse_config(body: Mapping[str, Any], limits: LimitSettings) -> VectorConfig
         where = f"sparse_vectors[{name!r}]"
         if name in dense:
             raise BadRequest(f"{where}: a dense vector has that name already")
-        sparse[name] = _sparse_spec(len(dense) + len(sparse), params, where)
+        sparse[name] = sparse_spec(len(dense) + len(sparse), params, where)
     return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
 
 
@@ -111,7 +111,7 @@ def multivector(value: object, where: str) -> bool:
     return True
 
 
-def _sparse_spec(number: int, value: object, where: str) -> SparseSpec:
+def sparse_spec(number: int, value: object, where: str) -> SparseSpec:
     params = validate.mapping(value if value is not None else {}, where)
     validate.only_fields(params, _SPARSE_FIELDS, where)
     if params.get("index") is not None:

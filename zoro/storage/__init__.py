@@ -4,6 +4,7 @@ Plain blocking code with no trio in it; the actor decides what runs on the event
 goes to a worker thread. Module map:
 
     catalog.py       <data>/catalog: which collections exist, and crash recovery of create/delete
+    aliases.py       collection aliases and the rules for changing them
     store.py         CollectionStore: one collection's files, apply / read / checkpoint / open
     meta.py          <collection>/meta: the checkpoint record (its atomic replace is the commit)
     vectors.py       source/vectors: fixed-stride float32 rows, one per slot
@@ -16,17 +17,22 @@ goes to a worker thread. Module map:
 """
 
 from ._plan import Layout
+from .aliases import AliasAction, CreateAlias, DeleteAlias, RenameAlias
 from .catalog import Catalog, CollectionEntry, CollectionState
 from .records import ApplyResult, PointRecord, StoreStats
 from .store import CollectionStore
 
 __all__ = [
+    "AliasAction",
     "ApplyResult",
     "Catalog",
     "CollectionEntry",
     "CollectionState",
     "CollectionStore",
+    "CreateAlias",
+    "DeleteAlias",
     "Layout",
     "PointRecord",
+    "RenameAlias",
     "StoreStats",
 ]

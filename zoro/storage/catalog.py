@@ -2,17 +2,24 @@
 
 A checked JSON document (see zoro.checked_json), replaced atomically on every change:
 
-    {"format": "zoro-catalog", "version": 2, "collections": [
+    {"format": "zoro-catalog", "version": 3, "collections": [
         {"id": "<uuid4 hex>", "name": "...",
          "vectors": {"<name>": {"number": 0, "size": 128, "distance": "Cosine",
                                 "options": {...as sent...}, "multivector": false}, ...},
          "sparse_vectors": {"<name>": {"number": 1, "idf": false}, ...},
          "unnamed": true, "next_number": 2,
          "created_at": 1767225600.0, "state": "creating" | "ready" | "deleting",
-         "engine": {...opaque engine settings...}}, ...]}
+         "engine": {...opaque engine settings...},
+         "config": {"optimizers_config": {...}, "params": {...}},
+         "metadata": {...the user's JSON object...} | null}, ...],
+     "aliases": {"<alias>": "<collection name>", ...}}
 
 Version 1 entries had "dimension" and "distance" for the one unnamed vector instead of
 "vectors", "sparse_vectors" and "unnamed"; they are still read (as that one vector, number 0).
+Versions 1 and 2 had no "config", "metadata" or "aliases": they read as empty, and none.
+
+Aliases live in the same document as the collections, so a list of alias actions, or a delete
+together with the removal of the collection's aliases, is one atomic replace: all or nothing.
 
 Creating and deleting a collection are two durable steps around the work on its directory
 (<data>/collections/<id>): an entry is written 'creating' before the directory is made and turns
@@ -36,17 +43,24 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from zoro import checked_json
-from zoro.errors import CollectionExists, CollectionNotFound, CorruptionError, storage_error
+from zoro.errors import (
+    AliasExists,
+    CollectionExists,
+    CollectionNotFound,
+    CorruptionError,
+    storage_error,
+)
 from zoro.fsutil import fsync_dir, make_dirs
+from zoro.storage.aliases import AliasAction, apply_actions
 from zoro.types import DenseSpec, Distance, SparseSpec, VectorConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
 FORMAT: Final = "zoro-catalog"
-VERSION: Final = 2
-_READS: Final = (1, 2)
+VERSION: Final = 3
+_READS: Final = (1, 2, 3)
 CATALOG: Final = "catalog"
 COLLECTIONS: Final = "collections"
 _ID: Final = re.compile(r"[0-9a-f]{32}")
@@ -66,6 +80,9 @@ class CollectionEntry:
     created_at: float  # unix seconds
     state: CollectionState
     engine: Mapping[str, object] = field(hash=False)  # JSON-able engine settings, opaque here
+    # Qdrant settings recorded as set and shown back (optimizers_config, params), opaque here
+    config: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    metadata: Mapping[str, object] | None = field(default=None, hash=False)  # the user's own
 
     @property
     def dimension(self) -> int:
@@ -99,6 +116,8 @@ class CollectionEntry:
             "created_at": self.created_at,
             "state": self.state.value,
             "engine": dict(self.engine),
+            "config": dict(self.config),
+            "metadata": None if self.metadata is None else dict(self.metadata),
         }
 
     @classmethod
@@ -114,6 +133,13 @@ class CollectionEntry:
                 )
             else:
                 vectors = _vector_config(data, path)
+            config: dict[str, object] = {}
+            metadata = None
+            if version >= 3:
+                config = checked_json.field(data, "config", dict, path)
+                metadata = data.get("metadata")
+                if metadata is not None and not isinstance(metadata, dict):
+                    raise CorruptionError(str(path), 0, "a collection's metadata is not an object")
             return cls(
                 id=checked_json.field(data, "id", str, path),
                 name=checked_json.field(data, "name", str, path),
@@ -121,6 +147,8 @@ class CollectionEntry:
                 created_at=checked_json.field(data, "created_at", float, path),
                 state=CollectionState(checked_json.field(data, "state", str, path)),
                 engine=MappingProxyType(checked_json.field(data, "engine", dict, path)),
+                config=MappingProxyType(config),
+                metadata=None if metadata is None else MappingProxyType(metadata),
             )
         except ValueError as exc:  # an unknown distance or state
             raise CorruptionError(str(path), 0, f"catalog entry: {exc}") from exc
@@ -165,9 +193,15 @@ class Catalog:
     holds the previous catalog, and so does this object.
     """
 
-    def __init__(self, data_dir: Path, entries: dict[str, CollectionEntry]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        entries: dict[str, CollectionEntry],
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self._dir = data_dir
         self._entries = entries  # by name, every state; replaced whole, never changed in place
+        self._aliases = aliases or {}  # alias -> collection name; replaced whole, like _entries
         self._lock = threading.Lock()
 
     @classmethod
@@ -184,13 +218,14 @@ class Catalog:
         try:
             make_dirs(data_dir)
             make_dirs(collections)
+            aliases: dict[str, str] = {}
             if path.exists():
-                entries = _read(path)
+                entries, aliases = _read(path)
             elif any(collections.iterdir()):
                 raise CorruptionError(str(path), 0, "catalog missing but collections exist")
             else:
                 entries = {}
-            catalog = cls(data_dir, entries)
+            catalog = cls(data_dir, entries, aliases)
             catalog._recover(changed=not path.exists())
         except OSError as exc:
             raise storage_error(exc, f"opening the catalog in {data_dir}") from exc
@@ -203,12 +238,17 @@ class Catalog:
                 changed = True
         ready = {n: e for n, e in self._entries.items() if e.state is CollectionState.READY}
         self._entries = ready
+        # aliases of a collection that is gone (written before its delete began: not by this
+        # code, which drops them in the same write, but harmless to tidy)
+        aliases = {a: c for a, c in self._aliases.items() if c in ready}
+        changed = changed or aliases != self._aliases
+        self._aliases = aliases
         known = {entry.id for entry in ready.values()}
         for child in (self._dir / COLLECTIONS).iterdir():
             if child.is_dir() and child.name not in known:
                 self._remove_dir(child)
         if changed:
-            self._write(self._entries)
+            self._write(self._entries, self._aliases)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._dir / (CATALOG + ".tmp"))  # an interrupted atomic_write
 
@@ -224,19 +264,34 @@ class Catalog:
         entry = self._entries.get(name)
         return entry if entry is not None and entry.state is CollectionState.READY else None
 
+    def aliases(self) -> dict[str, str]:
+        """alias -> collection name, every alias."""
+        return dict(self._aliases)
+
+    def alias_target(self, name: str) -> str | None:
+        """The collection `name` is an alias of, or None."""
+        return self._aliases.get(name)
+
     def collection_dir(self, entry: CollectionEntry) -> Path:
         return self._dir / COLLECTIONS / entry.id
 
     # ---------------------------------------------------------------- changes
 
     def begin_create(
-        self, name: str, vectors: VectorConfig, engine: Mapping[str, object]
+        self,
+        name: str,
+        vectors: VectorConfig,
+        engine: Mapping[str, object],
+        metadata: Mapping[str, object] | None = None,
     ) -> CollectionEntry:
         """Durably record a 'creating' entry. Raises CollectionExists if the name is taken in
-        any state (a collection being deleted still holds its name until it is gone)."""
+        any state (a collection being deleted still holds its name until it is gone), and
+        AliasExists if an alias has it."""
         with self._lock:
             if name in self._entries:
                 raise CollectionExists(name)
+            if name in self._aliases:
+                raise AliasExists(name)
             entry = CollectionEntry(
                 id=uuid.uuid4().hex,
                 name=name,
@@ -244,6 +299,7 @@ class Catalog:
                 created_at=time.time(),
                 state=CollectionState.CREATING,
                 engine=MappingProxyType(dict(engine)),
+                metadata=None if metadata is None else MappingProxyType(dict(metadata)),
             )
             self._commit({**self._entries, name: entry})
         return entry
@@ -265,20 +321,26 @@ class Catalog:
             remaining = {n: e for n, e in self._entries.items() if n != name}
             try:
                 self._remove_dir(self.collection_dir(entry))
-                self._write(remaining)
+                self._write(remaining, self._aliases)
             except OSError as exc:
                 raise storage_error(exc, f"rolling back the creation of `{name}`") from exc
             finally:
                 self._entries = remaining
 
     def begin_delete(self, name: str) -> CollectionEntry:
-        """'ready' -> 'deleting', durably; an entry already 'deleting' (a delete that failed
-        half-way) is returned as it is, to be finished. Raises CollectionNotFound if there is no
-        such collection."""
-        entry = self._entries.get(name)
-        if entry is not None and entry.state is CollectionState.DELETING:
-            return entry
-        return self._set_state(name, CollectionState.READY, CollectionState.DELETING)
+        """'ready' -> 'deleting', and its aliases gone (as Qdrant does), in one durable write;
+        an entry already 'deleting' (a delete that failed half-way) is returned as it is, to be
+        finished. Raises CollectionNotFound if there is no such collection."""
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is not None and entry.state is CollectionState.DELETING:
+                return entry
+            if entry is None or entry.state is not CollectionState.READY:
+                raise CollectionNotFound(name)
+            entry = replace(entry, state=CollectionState.DELETING)
+            aliases = {a: c for a, c in self._aliases.items() if c != name}
+            self._commit({**self._entries, name: entry}, aliases)
+        return entry
 
     def finish_delete(self, name: str) -> None:
         """Remove the directory of a 'deleting' collection, then its entry, durably."""
@@ -294,13 +356,33 @@ class Catalog:
 
     def set_vectors(self, name: str, vectors: VectorConfig) -> CollectionEntry:
         """Replace a ready collection's vector config, durably (a vector added or dropped)."""
+        return self.update(name, lambda entry: replace(entry, vectors=vectors))
+
+    def update(
+        self, name: str, change: Callable[[CollectionEntry], CollectionEntry]
+    ) -> CollectionEntry:
+        """Replace a ready collection's entry by `change(entry)`, durably. Its id, name and
+        state stay as they are whatever `change` returns."""
         with self._lock:
             entry = self._entries.get(name)
             if entry is None or entry.state is not CollectionState.READY:
                 raise CollectionNotFound(name)
-            entry = replace(entry, vectors=vectors)
+            entry = replace(change(entry), id=entry.id, name=name, state=entry.state)
             self._commit({**self._entries, name: entry})
         return entry
+
+    def change_aliases(self, actions: Sequence[AliasAction]) -> dict[str, str]:
+        """Apply alias actions all together, durably, or none of them (see aliases.py for the
+        rules and what each raises). Returns the new alias map."""
+        with self._lock:
+            ready = {n for n, e in self._entries.items() if e.state is CollectionState.READY}
+            aliases = apply_actions(self._aliases, ready, actions)
+            # a name still held by a collection being created or deleted is not free either
+            taken = [a for a in aliases if a in self._entries and a not in self._aliases]
+            if taken:
+                raise CollectionExists(taken[0])
+            self._commit(self._entries, aliases)
+        return dict(aliases)
 
     def _set_state(
         self, name: str, expected: CollectionState, state: CollectionState
@@ -313,18 +395,28 @@ class Catalog:
             self._commit({**self._entries, name: entry})
         return entry
 
-    def _commit(self, entries: dict[str, CollectionEntry]) -> None:
-        """Write the catalog, then adopt it: on failure both stay as they were."""
+    def _commit(
+        self, entries: dict[str, CollectionEntry], aliases: dict[str, str] | None = None
+    ) -> None:
+        """Write the catalog, then adopt it: on failure both stay as they were. `aliases`:
+        the new alias map, if it changes."""
+        aliases = self._aliases if aliases is None else aliases
         try:
-            self._write(entries)
+            self._write(entries, aliases)
         except OSError as exc:
             raise storage_error(exc, "writing the catalog") from exc
-        self._entries = entries
+        self._entries, self._aliases = entries, aliases
 
-    def _write(self, entries: dict[str, CollectionEntry]) -> None:
+    def _write(self, entries: dict[str, CollectionEntry], aliases: dict[str, str]) -> None:
         collections = [entries[name].to_json() for name in sorted(entries)]
         checked_json.write(
-            self._dir / CATALOG, {"format": FORMAT, "version": VERSION, "collections": collections}
+            self._dir / CATALOG,
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "collections": collections,
+                "aliases": dict(sorted(aliases.items())),
+            },
         )
 
     def _remove_dir(self, directory: Path) -> None:
@@ -334,7 +426,7 @@ class Catalog:
         fsync_dir(directory.parent)
 
 
-def _read(path: Path) -> dict[str, CollectionEntry]:
+def _read(path: Path) -> tuple[dict[str, CollectionEntry], dict[str, str]]:
     data = checked_json.read(path)
     version = checked_json.check_version(data, path, _READS, kind=FORMAT)
     raw = checked_json.field(data, "collections", list, path)
@@ -349,4 +441,16 @@ def _read(path: Path) -> dict[str, CollectionEntry]:
             raise CorruptionError(str(path), 0, f"collection `{entry.name}` is listed twice")
         entries[entry.name] = entry
         ids.add(entry.id)
-    return entries
+    return entries, _read_aliases(data, entries, path) if version >= 3 else {}
+
+
+def _read_aliases(
+    data: dict[str, object], entries: dict[str, CollectionEntry], path: Path
+) -> dict[str, str]:
+    aliases = checked_json.field(data, "aliases", dict, path)
+    for alias, target in aliases.items():
+        if not isinstance(target, str):
+            raise CorruptionError(str(path), 0, f"alias `{alias}` names no collection")
+        if alias in entries:
+            raise CorruptionError(str(path), 0, f"alias `{alias}` is also a collection's name")
+    return aliases

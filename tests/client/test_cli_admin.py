@@ -1,0 +1,67 @@
+"""`zoro aliases ...` and `zoro collections update` (and --metadata), run as subprocesses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import orjson
+
+from tests.client.test_cli import zoro
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from zoro.testing import ServerProcess
+
+
+def test_aliases_and_update_from_the_command_line(server: ServerProcess, tmp_path: Path) -> None:
+    for name in ("cli_v1", "cli_v2"):
+        done = zoro(server, "collections", "create", name, "--dim", "3", "--sparse", "words")
+        assert done.returncode == 0, done.stderr
+    (tmp_path / "meta.json").write_text('{"team": "search", "drop": 1}')
+    done = zoro(
+        server,
+        "collections",
+        "create",
+        "cli_meta",
+        "--dim",
+        "2",
+        "--metadata",
+        "@" + str(tmp_path / "meta.json"),
+    )
+    assert done.returncode == 0, done.stderr
+
+    assert zoro(server, "aliases", "create", "cli_live", "cli_v1").returncode == 0
+    done = zoro(server, "aliases", "switch", "cli_live", "cli_v2")
+    assert done.stdout.strip() == "cli_live -> cli_v2"
+    assert zoro(server, "aliases", "rename", "cli_live", "cli_prod").returncode == 0
+    done = zoro(server, "aliases", "list", "--collection", "cli_v2")
+    assert done.stdout.splitlines() == ["cli_prod -> cli_v2"]
+
+    done = zoro(
+        server, "collections", "update", "cli_prod",
+        "--metadata", '{"env": "prod"}', "--m", "10", "--ef-search", "50", "--sparse", "words:idf",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "updated cli_prod"
+    info = orjson.loads(zoro(server, "collections", "info", "cli_v2", "--json").stdout)
+    assert info["metadata"] == {"env": "prod"}
+    assert info["hnsw_m"] == 10
+    assert info["ef_search"] == 50
+    assert info["sparse_vectors"] == {"words": {"modifier": "idf"}}
+    done = zoro(server, "collections", "update", "cli_meta", "--metadata", '{"drop": null}')
+    assert done.returncode == 0, done.stderr
+    info = orjson.loads(zoro(server, "collections", "info", "cli_meta", "--json").stdout)
+    assert info["metadata"] == {"team": "search"}
+
+    done = zoro(server, "aliases", "create", "cli_v1", "cli_v2")
+    assert done.returncode == 1
+    assert "zoro: error:" in done.stderr
+    assert "already exists" in done.stderr
+    done = zoro(server, "collections", "update", "cli_v1", "--metadata", "[1]")
+    assert done.returncode == 1
+    assert "metadata is a JSON object" in done.stderr
+    done = zoro(server, "collections", "update", "cli_v1", "--sparse", "words:bm25")
+    assert done.returncode == 1
+    assert zoro(server, "aliases", "delete", "cli_prod").returncode == 0
+    assert zoro(server, "aliases", "list").stdout.strip() == ""
