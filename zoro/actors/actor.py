@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 
     from zoro.actors.planner import Hits, Selection
     from zoro.actors.vector_changes import VectorEdit
-    from zoro.payload import Condition, FieldInfo
+    from zoro.payload import Condition, FieldIndex, FieldInfo
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
@@ -376,6 +376,14 @@ class CollectionActor:
         store = self.store
         assert self._opened is not None
         return self._opened.payload.info(store.live_mask())
+
+    def payload_index(self, key: str) -> tuple[str | None, FieldIndex | None]:
+        """The schema of the payload index on `key` (None: no index) and the index itself
+        (None while it is being built)."""
+        self.check_serving()
+        assert self._opened is not None
+        payload = self._opened.payload
+        return payload.schema_of(key), payload.ready_index(key)
 
     def unindexed_filter_keys(self) -> list[str]:
         self.check_serving()

@@ -16,7 +16,7 @@ from zoro import __version__
 from zoro.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
-from zoro.services import Context, collections, points, search, vector_updates
+from zoro.services import Context, collections, points, recommend, search, vector_updates
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +278,25 @@ async def _search_batch(call: Call) -> Any:
     return await search.search_batch(call.ctx, call.params["name"], call.json())
 
 
+# --- the older recommend and discover routes (queries by example) ---
+
+
+async def _recommend(call: Call) -> Any:
+    return await recommend.recommend(call.ctx, call.params["name"], call.json())
+
+
+async def _recommend_batch(call: Call) -> Any:
+    return await recommend.recommend_batch(call.ctx, call.params["name"], call.json())
+
+
+async def _discover(call: Call) -> Any:
+    return await recommend.discover(call.ctx, call.params["name"], call.json())
+
+
+async def _discover_batch(call: Call) -> Any:
+    return await recommend.discover_batch(call.ctx, call.params["name"], call.json())
+
+
 C = "/collections/{name}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "root", _root, enveloped=False, public=True),
@@ -307,6 +326,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points/query/batch", "query_batch_points", _query_batch),
     Route("POST", C + "/points/search", "search_points", _search),
     Route("POST", C + "/points/search/batch", "search_batch_points", _search_batch),
+    # queries by example: the older recommend and discover routes
+    Route("POST", C + "/points/recommend", "recommend_points", _recommend),
+    Route("POST", C + "/points/recommend/batch", "recommend_batch_points", _recommend_batch),
+    Route("POST", C + "/points/discover", "discover_points", _discover),
+    Route("POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch),
 )
 
 

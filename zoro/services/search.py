@@ -207,7 +207,10 @@ def _query_vector(
     if isinstance(query, Mapping) and "indices" not in query:
         if set(query) != {"nearest"}:
             kinds = ", ".join(sorted(map(str, query)))
-            raise BadRequest(f"{field}: only nearest-neighbour queries are supported, not {kinds}")
+            raise BadRequest(
+                f"{field}: unknown query {kinds}; use nearest, recommend, discover, context, "
+                "order_by, sample, fusion or rrf"
+            )
         return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
     if isinstance(query, list | Mapping):
         return _given_vector(query, using, field), -1

@@ -1,0 +1,137 @@
+"""Points ordered by a payload value: `order_by` in scroll and in the Query API (Qdrant's rules).
+
+Qdrant orders only by a key that has a payload index answering ranges (integer, float or
+datetime), and reads the values from that index: a value of another kind at the key is not
+ordered by. A point holding several values appears once per distinct value, each time with that
+value as its `order_value`. Ascending (the default) starts at the lowest value, or at the first
+value >= `start_from`; descending at the highest, or at the first <= `start_from`. Equal values
+keep slot order (the order points were last written). There is no next page: callers page with
+`start_from` (and skip the points already seen at that value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from zoro.errors import BadRequest, Unavailable
+from zoro.payload.conditions import number_of, parse_datetime
+from zoro.services import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from zoro.actors import CollectionActor
+
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+# The schemas whose index answers ranges, so can order (Qdrant's rule).
+RANGE_SCHEMAS: Final = ("integer", "float", "datetime")
+_FIELDS: Final = frozenset({"key", "direction", "start_from"})
+_MICROS: Final = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBy:
+    key: str
+    descending: bool
+    start_from: float | None  # in the index's own units (a datetime as UTC seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Ordered:
+    """Slots in order, each with the value it was ordered by (as Qdrant shows it)."""
+
+    slots: I64
+    values: list[int | float]
+
+
+def parse(value: object, field: str) -> OrderBy:
+    """`"key"` or `{"key", "direction": "asc"|"desc", "start_from": number|datetime}`."""
+    if isinstance(value, str):
+        return OrderBy(_key(value, field), descending=False, start_from=None)
+    body: Mapping[str, Any] = validate.mapping(value, field)
+    validate.only_fields(body, _FIELDS, field)
+    if body.get("key") is None:
+        raise BadRequest(f"{field}.key: missing; name the payload key to order by")
+    direction = body.get("direction")
+    if direction not in (None, "asc", "desc"):
+        raise BadRequest(f'{field}.direction: use "asc" or "desc", not {direction!r}')
+    return OrderBy(
+        _key(body["key"], f"{field}.key"),
+        descending=direction == "desc",
+        start_from=_start(body.get("start_from"), f"{field}.start_from"),
+    )
+
+
+def _key(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{field}: must be a payload key (a non-empty string)")
+    return value
+
+
+def _start(value: object, field: str) -> float | None:
+    if value is None:
+        return None
+    number = number_of(value)
+    if number is not None:
+        return float(number)
+    if isinstance(value, str):
+        seconds = parse_datetime(value)
+        if seconds is not None:
+            return seconds
+    raise BadRequest(f"{field}: must be a number or an RFC 3339 datetime string")
+
+
+def check(actor: CollectionActor, order: OrderBy, field: str) -> None:
+    """Refuse an order Qdrant refuses: no range-capable index on the key."""
+    schema, index = actor.payload_index(order.key)
+    if schema not in RANGE_SCHEMAS:
+        have = "no payload index" if schema is None else f"a {schema} index"
+        raise BadRequest(
+            f"{field}: cannot order by {order.key!r}: it has {have}; order_by needs an integer, "
+            f"float or datetime payload index on the key (PUT /collections/{{name}}/index)"
+        )
+    if index is None:
+        raise Unavailable(f"{field}: the payload index on {order.key!r} is still being built")
+
+
+def ordered(actor: CollectionActor, order: OrderBy, allowed: I64 | None, end: int) -> Ordered:
+    """The first `end` (slot, value) pairs in order among the live slots in `allowed` (None:
+    every live slot). Call `check` first."""
+    schema, index = actor.payload_index(order.key)
+    assert index is not None and schema in RANGE_SCHEMAS
+    keep = actor.store.live_mask().copy()
+    if allowed is not None:
+        chosen = np.zeros(len(keep), dtype=np.bool_)
+        chosen[allowed[allowed < len(keep)]] = True
+        keep &= chosen
+    arrays = index.arrays(keep)  # copies of the (value, slot) pairs of kept slots
+    values: npt.NDArray[Any] = arrays["values"]
+    slots: I64 = arrays["slots"].astype(np.int64)
+    if order.start_from is not None:
+        start = order.start_from
+        inside = values <= start if order.descending else values >= start
+        values, slots = values[inside], slots[inside]
+    # by value (reversed for desc), then by slot; a repeated (value, slot) pair counts once
+    by_value = -values.astype(np.float64) if order.descending else values
+    picked = np.lexsort((slots, by_value))
+    values, slots = values[picked], slots[picked]
+    if len(slots) > 1:
+        first = np.ones(len(slots), dtype=np.bool_)
+        first[1:] = (values[1:] != values[:-1]) | (slots[1:] != slots[:-1])
+        values, slots = values[first], slots[first]
+    return Ordered(slots[:end], _shown(schema, values[:end]))
+
+
+def _shown(schema: str, values: npt.NDArray[Any]) -> list[int | float]:
+    """Order values as Qdrant gives them: integers for an integer index, microseconds since
+    the epoch for a datetime one, floats for a float one."""
+    if schema == "datetime":
+        return [round(v * _MICROS) for v in values.tolist()]
+    out: list[int | float] = values.tolist()
+    return out
