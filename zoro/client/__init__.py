@@ -57,6 +57,7 @@ from zoro.client._errors import (
     Unavailable,
     ZoroClientError,
 )
+from zoro.client._examples import order_by
 from zoro.client._filters import Filter
 from zoro.client._models import (
     CollectionInfo,
@@ -132,4 +133,5 @@ __all__ = [
     "Vector",
     "VectorParams",
     "ZoroClientError",
+    "order_by",
 ]
