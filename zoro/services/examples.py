@@ -81,7 +81,9 @@ class Examples:
         if self.kind == "best_score":
             best_pos = pos.max(axis=1) if pos.shape[1] else np.full(len(rows), -np.inf)
             best_neg = neg.max(axis=1) if neg.shape[1] else np.full(len(rows), -np.inf)
-            out = np.where(best_pos > best_neg, _half(best_pos), -_half(best_neg))
+            positive_side = best_pos > best_neg
+            best = np.where(positive_side, best_pos, best_neg)  # finite: one side has examples
+            out = np.where(positive_side, _half(best), -_half(best))
         elif self.kind == "sum_scores":
             out = pos.sum(axis=1) - neg.sum(axis=1)
         elif self.kind == "discover":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import trio
 
 from zoro.errors import BadRequest, Unavailable
 from zoro.payload.conditions import number_of, parse_datetime
@@ -33,6 +34,8 @@ Mask = npt.NDArray[np.bool_]
 RANGE_SCHEMAS: Final = ("integer", "float", "datetime")
 _FIELDS: Final = frozenset({"key", "direction", "start_from"})
 _MICROS: Final = 1_000_000
+# Above this many (value, slot) pairs, choosing the first ones runs in a worker thread.
+_INLINE_PAIRS: Final = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +103,10 @@ def check(actor: CollectionActor, order: OrderBy, field: str) -> None:
         raise Unavailable(f"{field}: the payload index on {order.key!r} is still being built")
 
 
-def ordered(actor: CollectionActor, order: OrderBy, allowed: I64 | None, end: int) -> Ordered:
+async def ordered(actor: CollectionActor, order: OrderBy, allowed: I64 | None, end: int) -> Ordered:
     """The first `end` (slot, value) pairs in order among the live slots in `allowed` (None:
-    every live slot). Call `check` first."""
+    every live slot). Call `check` first. The index's pairs are copied on the event loop (the
+    index changes there); choosing among many of them goes to a worker thread."""
     schema, index = actor.payload_index(order.key)
     assert index is not None and schema in RANGE_SCHEMAS
     keep = actor.store.live_mask().copy()
@@ -113,19 +117,40 @@ def ordered(actor: CollectionActor, order: OrderBy, allowed: I64 | None, end: in
     arrays = index.arrays(keep)  # copies of the (value, slot) pairs of kept slots
     values: npt.NDArray[Any] = arrays["values"]
     slots: I64 = arrays["slots"].astype(np.int64)
+    if len(values) > _INLINE_PAIRS:
+        values, slots = await trio.to_thread.run_sync(_first, order, values, slots, end)
+    else:
+        values, slots = _first(order, values, slots, end)
+    return Ordered(slots, _shown(schema, values))
+
+
+def _first(
+    order: OrderBy, values: npt.NDArray[Any], slots: I64, end: int
+) -> tuple[npt.NDArray[Any], I64]:
+    """The first `end` distinct (value, slot) pairs in order: by value (reversed for desc),
+    then by slot."""
     if order.start_from is not None:
         start = order.start_from
         inside = values <= start if order.descending else values >= start
         values, slots = values[inside], slots[inside]
-    # by value (reversed for desc), then by slot; a repeated (value, slot) pair counts once
-    by_value = -values.astype(np.float64) if order.descending else values
-    picked = np.lexsort((slots, by_value))
-    values, slots = values[picked], slots[picked]
-    if len(slots) > 1:
-        first = np.ones(len(slots), dtype=np.bool_)
-        first[1:] = (values[1:] != values[:-1]) | (slots[1:] != slots[:-1])
-        values, slots = values[first], slots[first]
-    return Ordered(slots[:end], _shown(schema, values[:end]))
+    key = -values.astype(np.float64) if order.descending else values
+    want = end
+    while True:
+        # only pairs up to the want-th key (ties included) can be among the first `end`
+        if len(key) > 2 * want > 0:
+            bound = np.partition(key, want - 1)[want - 1]
+            near = np.flatnonzero(key <= bound)
+        else:
+            near = np.arange(len(key))
+        picked = near[np.lexsort((slots[near], key[near]))]
+        v, s = values[picked], slots[picked]
+        if len(s) > 1:  # a slot holding one value twice counts once
+            first = np.ones(len(s), dtype=np.bool_)
+            first[1:] = (v[1:] != v[:-1]) | (s[1:] != s[:-1])
+            v, s = v[first], s[first]
+        if len(s) >= end or len(near) == len(key):
+            return v[:end], s[:end]
+        want *= 2  # duplicates were dropped: look further
 
 
 def _shown(schema: str, values: npt.NDArray[Any]) -> list[int | float]:

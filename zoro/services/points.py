@@ -168,7 +168,7 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
         allowed = None
         if condition is not None:
             allowed = np.flatnonzero((await actor.select(condition)).mask).astype(np.int64)
-        got = ordering.ordered(actor, order, allowed, limit)
+        got = await ordering.ordered(actor, order, allowed, limit)
         points = shapes.records(actor, got.slots, selector, with_vector)
         for point, value in zip(points, got.values, strict=True):
             point["order_value"] = value

@@ -70,6 +70,9 @@ MAX_CANDIDATES: Final = 50_000
 # Rescoring reads and scores candidates' vectors this many floats at a time (4 MiB, about a
 # millisecond of work), so memory stays bounded whatever the dimension and the loop stays free.
 _RESCORE_CHUNK_FLOATS: Final = 1 << 20
+# Above this much arithmetic per chunk (rows x examples x dimension), a query by examples
+# scores its chunks in a worker thread.
+_INLINE_SCORE_WORK: Final = 4_000_000
 # Fusion is a Python loop over the sources' points: above this many it runs in a worker thread.
 _FUSE_INLINE_POINTS: Final = 4_096
 _DEFAULT_LIMIT: Final = 10
@@ -510,21 +513,23 @@ class _Run:
             candidates = await self.kept(node, candidates)
         end = node.offset + node.limit
         if isinstance(query, ordering.OrderBy):
-            got = ordering.ordered(self.actor, query, candidates, end)
+            got = await ordering.ordered(self.actor, query, candidates, end)
             slots = got.slots[node.offset :]
             return Ranked(slots, np.ones(len(slots)), got.values[node.offset :])
         if isinstance(query, Sample):
-            picked = np.random.default_rng().permutation(candidates)[node.offset : end]
-            return Ranked(picked, np.ones(len(picked)))
+            size = min(end, len(candidates))
+            picked = np.random.default_rng().choice(candidates, size, replace=False)
+            return Ranked(picked[node.offset :], np.ones(len(picked[node.offset :])))
         assert isinstance(node.using, DenseSpec)
         width = 1 + len(query.positive) + len(query.negative)
         scores = await self.scores(node.using, candidates, query.scores, width)
-        order = np.argsort(-scores, kind="stable")
-        scores, slots = scores[order], candidates[order]
         if node.score_threshold is not None:  # larger is better, whatever the distance
             keep = scores > node.score_threshold
-            scores, slots = scores[keep], slots[keep]
-        return Ranked(slots[node.offset : end], scores[node.offset : end].astype(np.float64))
+            scores, candidates = scores[keep], candidates[keep]
+        order = _best_first(scores, end)
+        return Ranked(
+            candidates[order][node.offset :], scores[order][node.offset :].astype(np.float64)
+        )
 
     async def every(self, node: Node) -> I64:
         """Every live slot the node's filter keeps (that carries the node's dense vector)."""
@@ -582,11 +587,16 @@ class _Run:
         lacking the vector is no candidate: the caller keeps only those that carry it. `width`:
         the floats of scratch `score` takes per row besides the row (one per example)."""
         rows = max(1, _RESCORE_CHUNK_FLOATS // (using.size + width))
+        # scoring against many examples is dear: the chunks (copies) are scored in a thread
+        threaded = rows * width * using.size > _INLINE_SCORE_WORK and len(slots) > rows
         parts = []
         for start in range(0, len(slots), rows):
             rows_read = self.actor.vectors_of_slots(slots[start : start + rows], using.number)
-            parts.append(score(rows_read))
-            await trio.lowlevel.checkpoint()
+            if threaded:
+                parts.append(await trio.to_thread.run_sync(score, rows_read))
+            else:
+                parts.append(score(rows_read))
+                await trio.lowlevel.checkpoint()
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float32)
 
     async def rescore_sparse(
@@ -629,6 +639,14 @@ class _Run:
             inside[inside] = selection.mask[candidates[inside]]
             candidates = candidates[inside]
         return candidates
+
+
+def _best_first(scores: F32, end: int) -> I64:
+    """The positions of the `end` best (largest) scores, best first."""
+    if len(scores) > 2 * end:
+        top = np.argpartition(-scores, end - 1)[:end] if end else np.empty(0, dtype=np.int64)
+        return top[np.argsort(-scores[top], kind="stable")]
+    return np.argsort(-scores, kind="stable")
 
 
 _EMPTY = Ranked(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
