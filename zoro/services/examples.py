@@ -97,20 +97,21 @@ class Examples:
 
 
 def _similarities(distance: Distance, rows: F32, examples: F32) -> F64:
-    """(rows, examples) of "larger is closer" similarities, in float64."""
-    left = rows.astype(np.float64)
-    right = examples.astype(np.float64)
+    """(rows, examples) of "larger is closer" similarities: computed in float32 as Qdrant
+    scores, returned as float64 for the sums and sigmoids that follow."""
     if distance is Distance.EUCLID or distance is Distance.MANHATTAN:
         out = np.empty((len(rows), len(examples)), dtype=np.float64)
-        for i, example in enumerate(right):
-            diff = left - example
+        for i, example in enumerate(examples):
+            diff = rows - example
             out[:, i] = -(
                 np.einsum("ij,ij->i", diff, diff)
                 if distance is Distance.EUCLID
                 else np.abs(diff).sum(axis=1)
             )
         return out
-    product: F64 = left @ right.T
+    # einsum rather than BLAS: a few examples make a narrow product, where BLAS threads cost
+    # more than they give (several times slower on a busy machine)
+    product: F64 = np.einsum("ij,kj->ik", rows, examples).astype(np.float64)
     return product
 
 

@@ -27,6 +27,7 @@ uses none.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -50,7 +51,7 @@ from zoro.services import (
     vectors,
 )
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import DenseSpec, Distance, SparseSpec, key_of
+from zoro.types import KEY_DTYPE, DenseSpec, Distance, SparseSpec, key_of
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -73,6 +74,8 @@ _RESCORE_CHUNK_FLOATS: Final = 1 << 20
 # Above this much arithmetic per chunk (rows x examples x dimension), a query by examples
 # scores its chunks in a worker thread.
 _INLINE_SCORE_WORK: Final = 4_000_000
+# A node that only leaves out up to this many named points searches that many more instead.
+_LEFT_OUT_MAX: Final = 256
 # Fusion is a Python loop over the sources' points: above this many it runs in a worker thread.
 _FUSE_INLINE_POINTS: Final = 4_096
 _DEFAULT_LIMIT: Final = 10
@@ -547,6 +550,17 @@ class _Run:
 
     async def leaf(self, node: Node, query: Nearest) -> Ranked:
         p = _plan(node, query)
+        left_out = _only_left_out(node.filter)
+        if left_out is not None and p.mmr is None:
+            # The node refuses only the few points its query named: a plain search for that
+            # many more hits, without them, costs less than a filtered search.
+            refused = self.actor.slots_of(np.array(sorted(left_out), dtype=KEY_DTYPE))
+            wider = dataclasses.replace(p, limit=p.limit + len(left_out))
+            hits = await search._search(self.actor, wider, None)
+            scores, slots = hits.scores[0], hits.slots[0]
+            keep = ~np.isin(slots, refused)
+            scores, slots = await search.pick(self.actor, p, scores[keep], slots[keep])
+            return Ranked(slots, scores.astype(np.float64))
         only = await self.select(node.filter)
         hits = await search._search(self.actor, p, only)
         scores, slots = await search.pick(self.actor, p, hits.scores[0], hits.slots[0])
@@ -639,6 +653,22 @@ class _Run:
             inside[inside] = selection.mask[candidates[inside]]
             candidates = candidates[inside]
         return candidates
+
+
+def _only_left_out(condition: Filter | None) -> frozenset[bytes] | None:
+    """The keys of a filter that only leaves named points out (what a query by point ids adds
+    to a node without a filter of its own), else None."""
+    if (
+        condition is None
+        or condition.must
+        or condition.should
+        or condition.min_should is not None
+        or len(condition.must_not) != 1
+        or not isinstance(condition.must_not[0], HasId)
+        or len(condition.must_not[0].keys) > _LEFT_OUT_MAX
+    ):
+        return None
+    return condition.must_not[0].keys
 
 
 def _best_first(scores: F32, end: int) -> I64:
