@@ -6,7 +6,7 @@ a plain nearest query on the same collection, in the same run.
 Data: N points (100,000 by default; 20,000 with --quick), 64-d Gaussian, Cosine (HNSW), payload
 `{"price": float, "group": 0..9}` with a float index on `price` and an integer one on `group`,
 loaded over HTTP and indexed
-before timing. Each kind is sent Q times (300; 100 with --quick) one at a time on one keep-alive
+before timing. Each kind is sent Q times (150; 60 with --quick) one at a time on one keep-alive
 connection, the kinds interleaved query by query so load drifts hit them alike; query i of
 every kind is built from the same random point ids and vectors:
 
@@ -147,13 +147,13 @@ def _pct(values: list[float], q: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 points, 100 queries a kind")
+    parser.add_argument("--quick", action="store_true", help="20,000 points, 60 queries a kind")
     parser.add_argument("--points", type=int, default=None)
     parser.add_argument("--queries", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     n = args.points or (20_000 if args.quick else 100_000)
-    queries = args.queries or (100 if args.quick else 300)
+    queries = args.queries or (60 if args.quick else 150)
     out = args.json or RESULTS / f"query_variants{'-quick' if args.quick else ''}.json"
     result: dict[str, Any] = {"machine": machine_info(), "queries_per_kind": queries}
     with tempfile.TemporaryDirectory() as scratch, serve(Path(scratch)) as (_, client):

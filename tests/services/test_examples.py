@@ -102,3 +102,24 @@ async def test_many_examples_are_scored_in_threads_as_inline(
     threaded = await run.scores(using, slots, query.scores, 71)
     assert threads == [64] * 7 + [52]
     np.testing.assert_array_equal(threaded, inline)
+
+
+@pytest.mark.parametrize("distance", [Distance.DOT, Distance.COSINE])
+def test_sum_scores_for_dot_and_cosine_is_one_scaled_vector(distance: Distance) -> None:
+    """The sum of dot products with the examples is the dot product with their sum: searched
+    as one vector (unit for Cosine, as the index searches), times its length."""
+    spec = DenseSpec(0, DIM, distance)
+    source = examples.Lookup(cast("CollectionActor", None), spec, same=True)
+    positive, negative = _rows(11, 3), _rows(12, 2)
+    body = {"positive": positive.tolist(), "negative": negative.tolist(), "strategy": "sum_scores"}
+    summed = examples.recommend(source, spec, body, "q", [])
+    assert isinstance(summed, examples.Summed)
+    stored = examples.unit(_rows(13, 100), distance)
+    full = examples.Examples(
+        "sum_scores", distance, examples.unit(positive, distance), examples.unit(negative, distance)
+    )
+    np.testing.assert_allclose(
+        stored @ summed.vector[0] * summed.scale, full.scores(stored), rtol=1e-5, atol=1e-5
+    )
+    if distance is Distance.COSINE:
+        assert np.linalg.norm(summed.vector) == pytest.approx(1.0)

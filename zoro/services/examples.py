@@ -19,6 +19,12 @@ refused by name).
     half(s(target)).
   - `context`: the sum over pairs of sig(min(s(pos) - s(neg) - EPSILON, 0)) (0 at best).
   Their scores are always "larger is better", whatever the distance.
+
+Cost: `sum_scores` for Dot and Cosine is linear in the examples, so it runs as one nearest search
+(for the sum of the positives minus the sum of the negatives; see Summed), as cheap as any. The
+others are scored exactly over every candidate the filter keeps (a scan, in worker threads when
+large; zoro.services.prefetch), which gives local mode's answers exactly where Qdrant's HNSW
+search with these scores is approximate, and costs time in proportion to the points scanned.
 """
 
 from __future__ import annotations
@@ -94,6 +100,17 @@ class Examples:
             out = _sigmoid(np.minimum(pos - neg - EPSILON, 0.0)).sum(axis=1)
         scores: F32 = out.astype(np.float32)
         return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Summed:
+    """A sum_scores recommendation for Dot or Cosine: the sum of dot products with the examples
+    is the dot product with their sum q, so it is one nearest search for q; `vector` is q as
+    searched (unit length for Cosine) and `scale` its length (1 for Dot), by which the
+    search's scores are multiplied."""
+
+    vector: F32
+    scale: float
 
 
 def _similarities(distance: Distance, rows: F32, examples: F32) -> F64:
@@ -220,9 +237,10 @@ def unit(matrix: F32, distance: Distance) -> F32:
 
 def recommend(
     source: Lookup, using: DenseSpec, value: object, field: str, mentioned: list[PointId]
-) -> F32 | Examples:
+) -> F32 | Summed | Examples:
     """`{"positive", "negative", "strategy"}`: the (1, size) query vector of an average_vector
-    recommendation (normalised for Cosine), or the Examples of a best_score / sum_scores one."""
+    recommendation (normalised for Cosine), a sum_scores one for Dot or Cosine as a Summed
+    vector, or the Examples of any other."""
     body = validate.mapping(value, field)
     validate.only_fields(body, _RECOMMEND_FIELDS, field)
     strategy = body.get("strategy") or "average_vector"
@@ -243,6 +261,14 @@ def recommend(
         return unit(mean.astype(np.float32)[None, :], using.distance)
     if not len(positive) and not len(negative):
         raise BadRequest(f"{field}: {strategy} needs at least one positive or negative example")
+    if strategy == "sum_scores" and using.distance in (Distance.DOT, Distance.COSINE):
+        summed = unit(positive, using.distance).sum(axis=0, dtype=np.float64) - unit(
+            negative, using.distance
+        ).sum(axis=0, dtype=np.float64)
+        if using.distance is Distance.DOT:
+            return Summed(summed.astype(np.float32)[None, :], 1.0)
+        length = float(np.linalg.norm(summed))
+        return Summed(unit(summed.astype(np.float32)[None, :], using.distance), length)
     kind: Literal["best_score", "sum_scores"] = (
         "best_score" if strategy == "best_score" else "sum_scores"
     )

@@ -94,6 +94,7 @@ class Nearest:
 
     vector: Vectors | SparseBatch
     mmr: search.Mmr | None = None
+    scale: float = 1.0  # scores are multiplied by it (see examples.Summed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,14 +384,20 @@ def _by_examples(
     source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
     mentioned: list[PointId] = []
     inner = f"{field}.{kind}"
-    built: F32 | examples.Examples
+    built: F32 | examples.Summed | examples.Examples
     if kind == "recommend":
         built = examples.recommend(source, dense, value, inner, mentioned)
     elif kind == "discover":
         built = examples.discover(source, dense, value, inner, mentioned)
     else:
         built = examples.context(source, dense, value, inner, mentioned)
-    query = Nearest(built) if isinstance(built, np.ndarray) else built
+    query: Query
+    if isinstance(built, np.ndarray):
+        query = Nearest(built)
+    elif isinstance(built, examples.Summed):
+        query = Nearest(built.vector, scale=built.scale)
+    else:
+        query = built
     return query, dense, _leave_out(own, mentioned)
 
 
@@ -484,7 +491,7 @@ class _Run:
     async def node(self, node: Node) -> Ranked:
         if not node.children:
             if isinstance(node.query, Nearest):
-                return await self.leaf(node, node.query)
+                return await self.nearest(node, node.query, None)
             if node.query is None:
                 return await self.by_id(node)
             assert not isinstance(node.query, Fuse)  # checked by plan(): fusion needs prefetches
@@ -499,7 +506,7 @@ class _Run:
             return await trio.to_thread.run_sync(_fused, node, node.query, sources)
         assert node.query is not None  # checked by plan()
         if isinstance(node.query, Nearest):
-            return await self.rescore(node, node.query, _union(sources))
+            return await self.nearest(node, node.query, _union(sources))
         return await self.among(node, node.query, _union(sources))
 
     async def among(
@@ -547,6 +554,25 @@ class _Run:
             keep[n:] = False
             keep[:n] &= selection.mask[:n]
         return np.flatnonzero(keep).astype(np.int64)
+
+    async def nearest(self, node: Node, query: Nearest, candidates: I64 | None) -> Ranked:
+        """A nearest query: searched (no candidates), or scored over the candidates."""
+        if query.scale == 1.0:
+            if candidates is None:
+                return await self.leaf(node, query)
+            return await self.rescore(node, query, candidates)
+        # scores scale by query.scale, and the threshold applies to scaled scores (larger is
+        # better: Dot and Cosine only); the offset and limit commute with the threshold
+        plain = dataclasses.replace(node, score_threshold=None)
+        if candidates is None:
+            ranked = await self.leaf(plain, query)
+        else:
+            ranked = await self.rescore(plain, query, candidates)
+        scores = ranked.scores * query.scale
+        if node.score_threshold is None:
+            return Ranked(ranked.slots, scores)
+        keep = scores > node.score_threshold
+        return Ranked(ranked.slots[keep], scores[keep])
 
     async def leaf(self, node: Node, query: Nearest) -> Ranked:
         p = _plan(node, query)
