@@ -10,6 +10,7 @@ are compared in order.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -306,6 +307,8 @@ def test_order_by_datetime_and_many_values(
     name = loaded[models.Distance.EUCLID]
     for order in (
         models.OrderBy(key="when", start_from="2026-01-20T00:00:00Z"),
+        # a number for a datetime key counts microseconds, as the order values shown do
+        models.OrderBy(key="when", start_from=1_768_900_000_000_000),
         models.OrderBy(key="multi", direction=models.Direction.DESC),
     ):
         local, remote = (c.scroll(name, limit=N, order_by=order)[0] for c in clients)
@@ -492,3 +495,53 @@ def test_bad_input_is_a_clear_400(
             assert r.status_code == status, (body, r.text)
             assert words in r.json()["status"]["error"], (body, r.text)
         assert http.post(f"/collections/{name}/points/count", json={}).json()["result"] == before
+
+
+def test_paging_by_order_value(clients: Clients, loaded: dict[models.Distance, str]) -> None:
+    """Paging an order: the next page starts from the last value seen (its points seen already
+    skipped), and the pages together are the whole order, in both directions."""
+    name = loaded[models.Distance.COSINE]
+    remote = clients[1]
+    for direction in models.Direction:
+        whole = remote.scroll(
+            name, limit=N, order_by=models.OrderBy(key="when", direction=direction)
+        )[0]
+        pages: list[Any] = []
+        start = None
+        while len(pages) < len(whole):
+            order = models.OrderBy(key="when", direction=direction, start_from=start)
+            page = remote.scroll(name, limit=25, order_by=order)[0]
+            seen = {p.id for p in pages if p.order_value == start}
+            fresh = [p for p in page if p.id not in seen]
+            assert fresh
+            pages += fresh
+            start = pages[-1].order_value
+        assert [(p.id, p.order_value) for p in pages] == [(p.id, p.order_value) for p in whole]
+
+
+def test_uuid_examples(clients: Clients) -> None:
+    name = f"qu{next(_names)}"
+    rows = np.random.default_rng(14).normal(size=(30, DIM)).astype(np.float32)
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(30)]
+    for client in clients:
+        client.create_collection(
+            name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT)
+        )
+        client.upsert(
+            name, [models.PointStruct(id=ids[i], vector=rows[i].tolist()) for i in range(30)]
+        )
+    for strategy in STRATEGIES:
+        query = models.RecommendQuery(
+            recommend=models.RecommendInput(
+                positive=[ids[0], ids[1]], negative=[ids[2]], strategy=strategy
+            )
+        )
+        hits = _both(clients, name, query=query, limit=5)
+        assert not {ids[0], ids[1], ids[2]} & {str(h.id) for h in hits}
+    pairs = [models.ContextPair(positive=ids[3], negative=ids[4])]
+    _both(
+        clients,
+        name,
+        query=models.DiscoverQuery(discover=models.DiscoverInput(target=ids[5], context=pairs)),
+        limit=5,
+    )

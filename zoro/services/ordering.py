@@ -6,7 +6,9 @@ ordered by. A point holding several values appears once per distinct value, each
 value as its `order_value`. Ascending (the default) starts at the lowest value, or at the first
 value >= `start_from`; descending at the highest, or at the first <= `start_from`. Equal values
 keep slot order (the order points were last written). There is no next page: callers page with
-`start_from` (and skip the points already seen at that value).
+`start_from` (and skip the points already seen at that value). A datetime key's values are shown
+and compared as microseconds since the epoch: `start_from` may be that number or an RFC 3339
+string.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ _INLINE_PAIRS: Final = 65_536
 class OrderBy:
     key: str
     descending: bool
-    start_from: float | None  # in the index's own units (a datetime as UTC seconds)
+    start_from: float | None  # a number as given, a datetime string as UTC seconds
+    start_is_datetime: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +67,12 @@ def parse(value: object, field: str) -> OrderBy:
     direction = body.get("direction")
     if direction not in (None, "asc", "desc"):
         raise BadRequest(f'{field}.direction: use "asc" or "desc", not {direction!r}')
+    start = body.get("start_from")
     return OrderBy(
         _key(body["key"], f"{field}.key"),
         descending=direction == "desc",
-        start_from=_start(body.get("start_from"), f"{field}.start_from"),
+        start_from=_start(start, f"{field}.start_from"),
+        start_is_datetime=isinstance(start, str),
     )
 
 
@@ -117,11 +122,23 @@ async def ordered(actor: CollectionActor, order: OrderBy, allowed: I64 | None, e
     arrays = index.arrays(keep)  # copies of the (value, slot) pairs of kept slots
     values: npt.NDArray[Any] = arrays["values"]
     slots: I64 = arrays["slots"].astype(np.int64)
+    if schema == "datetime":  # held as UTC seconds, shown (and compared) as microseconds
+        values = np.round(values * _MICROS).astype(np.int64)
+    order = _in_shown_units(order)
     if len(values) > _INLINE_PAIRS:
         values, slots = await trio.to_thread.run_sync(_first, order, values, slots, end)
     else:
         values, slots = _first(order, values, slots, end)
-    return Ordered(slots, _shown(schema, values))
+    return Ordered(slots, _shown(values))
+
+
+def _in_shown_units(order: OrderBy) -> OrderBy:
+    """start_from in the units of the order values shown: a datetime string as microseconds
+    since the epoch (as a datetime key's values are shown, so a page can start from the last
+    value seen), a number as it is."""
+    if order.start_from is None or not order.start_is_datetime:
+        return order
+    return OrderBy(order.key, order.descending, float(round(order.start_from * _MICROS)))
 
 
 def _first(
@@ -153,10 +170,8 @@ def _first(
         want *= 2  # duplicates were dropped: look further
 
 
-def _shown(schema: str, values: npt.NDArray[Any]) -> list[int | float]:
+def _shown(values: npt.NDArray[Any]) -> list[int | float]:
     """Order values as Qdrant gives them: integers for an integer index, microseconds since
-    the epoch for a datetime one, floats for a float one."""
-    if schema == "datetime":
-        return [round(v * _MICROS) for v in values.tolist()]
+    the epoch for a datetime one (converted by `ordered`), floats for a float one."""
     out: list[int | float] = values.tolist()
     return out
