@@ -7,22 +7,28 @@ local mode follows them:
 
 - Filters flow down: each node's filter is merged (Qdrant's `Filter::merge_opts`: the clauses of
   both joined field by field) with the filters of every node above it, so a prefetch's limit counts
-  only points that pass them all. A query by point id (`{"nearest": 7}`) leaves point 7 out of its
-  own node and of the whole subtree below it.
+  only points that pass them all. A query by point id (`{"nearest": 7}`, or the examples of a
+  recommend, discover or context query) leaves those points out of its own node and of the whole
+  subtree below it, unless `lookup_from` reads them from another collection.
 - A node without prefetches is a plain search (or, with no query, the first points by id that
-  pass its filter, each scored 1.0).
+  pass its filter, each scored 1.0). Its query may also be by example (recommend, discover,
+  context: zoro.services.examples), a payload order (`order_by`: zoro.services.ordering, each
+  point scored 1.0 with its `order_value`) or `{"sample": "random"}` (scored 1.0).
 - A node with prefetches needs a query, and answers from the union of its children's answers:
   `{"fusion": "rrf"}`, `{"rrf": {"k": k, "weights": [...]}}` and `{"fusion": "dbsf"}` fuse their
   rankings (zoro.services.fusion) and the fused score becomes the point's score; a nearest query
-  (with or without `mmr`) scores exactly the candidates that pass the node's filter.
-- The score threshold keeps fused scores at or above it, and other scores as a plain search does.
+  (with or without `mmr`) scores exactly the candidates that pass the node's filter, and so do a
+  query by example, an order and a sample.
+- The score threshold keeps fused scores at or above it, the scores of a query by example above
+  it (larger is better there, whatever the distance), and other scores as a plain search does.
   The top-level offset applies after the threshold; nested nodes have none.
 
 The work a tree may ask for is bounded: the limits of all its nodes (and MMR candidate counts)
 together at most MAX_CANDIDATES, so one request cannot ask for an unbounded number of candidates.
 
 Each node searches or re-scores by its own `using` (a dense or a sparse vector); a fusion node
-uses none.
+uses none. `ranked_points` answers a checked tree as ranked slots, for callers that shape the
+answer their own way (groups).
 """
 
 from __future__ import annotations
