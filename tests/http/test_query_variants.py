@@ -545,3 +545,43 @@ def test_uuid_examples(clients: Clients) -> None:
         query=models.DiscoverQuery(discover=models.DiscoverInput(target=ids[5], context=pairs)),
         limit=5,
     )
+
+
+@pytest.mark.parametrize("modifier", [None, models.Modifier.IDF])
+def test_sparse_average_vector(clients: Clients, modifier: models.Modifier | None) -> None:
+    """A sparse vector is recommended by average_vector (a nearest search for avg(positive) +
+    avg(positive) - avg(negative), index by index); other strategies are refused by name."""
+    name = f"qs{next(_names)}"
+    rng = np.random.default_rng(15)
+
+    def sparse(i: int) -> models.SparseVector:
+        indices = sorted(rng.choice(40, size=int(rng.integers(2, 8)), replace=False).tolist())
+        return models.SparseVector(
+            indices=indices, values=rng.random(len(indices)).round(3).tolist()
+        )
+
+    rows = [sparse(i) for i in range(60)]
+    for client in clients:
+        client.create_collection(
+            name,
+            vectors_config={},
+            sparse_vectors_config={"s": models.SparseVectorParams(modifier=modifier)},
+        )
+        client.upsert(name, [models.PointStruct(id=i, vector={"s": rows[i]}) for i in range(60)])
+    given = models.SparseVector(indices=[1, 5, 39], values=[0.5, 1.0, 0.25])
+    for example in (
+        models.RecommendInput(positive=[3, 4]),
+        models.RecommendInput(positive=[3, given], negative=[7]),
+        models.RecommendInput(positive=[given], negative=[8, 9]),
+    ):
+        hits = _both(
+            clients, name, query=models.RecommendQuery(recommend=example), using="s", limit=8
+        )
+        named = [*(example.positive or []), *(example.negative or [])]
+        assert not {e for e in named if isinstance(e, int)} & {h.id for h in hits}
+    r = httpx.post(
+        f"{clients[1].init_options['url']}/collections/{name}/points/query",
+        json={"query": {"recommend": {"positive": [1], "strategy": "best_score"}}, "using": "s"},
+    )
+    assert r.status_code == 400, r.text
+    assert "average_vector only" in r.json()["status"]["error"]

@@ -3,8 +3,8 @@
 An example is a vector or a point id; an id stands for that point's vector, read from the
 collection searched or from `lookup_from` (another collection, and there the vector `vector`, by
 default the one named like `using`). Ids read from the collection searched are left out of the
-answer. Examples are dense vectors of the `using` vector (sparse and multivector examples are
-refused by name).
+answer. Examples are dense vectors of the `using` vector; a sparse `using` takes sparse examples
+for average_vector only (and no lookup_from); multivectors are refused by name.
 
 * `recommend` with `average_vector` (the default) is a plain nearest search for
   avg(positive) + avg(positive) - avg(negative), or avg(positive) with no negatives.
@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from zoro.errors import BadRequest, CollectionNotFound, NotFound, PointNotFound
 from zoro.services import validate, vectors
+from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, Distance, keys_of
 
 if TYPE_CHECKING:
@@ -142,6 +143,62 @@ def _half(x: F64) -> F64:
 
 
 # --- reading the wire shapes ------------------------------------------------------------------
+
+
+def sparse_average(
+    actor: CollectionActor,
+    using: SparseSpec,
+    value: object,
+    field: str,
+    mentioned: list[PointId],
+) -> SparseBatch:
+    """An average_vector recommendation by a sparse vector: avg(positive) + avg(positive) -
+    avg(negative) index by index (an index a vector lacks counts 0 there), or avg(positive)
+    without negatives, as one sparse row for a nearest search. Examples are sparse vectors or
+    ids of this collection's points."""
+    body = validate.mapping(value, field)
+    validate.only_fields(body, _RECOMMEND_FIELDS, field)
+    if (body.get("strategy") or "average_vector") != "average_vector":
+        raise BadRequest(
+            f"{field}.strategy: a sparse vector is recommended by average_vector only "
+            "(best_score and sum_scores are not supported for it)"
+        )
+    averages = []
+    for side in ("positive", "negative"):
+        items = [] if body.get(side) is None else validate.sequence(body[side], f"{field}.{side}")
+        if len(items) > MAX_EXAMPLES:
+            raise BadRequest(f"{field}.{side}: a query takes at most {MAX_EXAMPLES} examples")
+        total: dict[int, float] = {}
+        for i, item in enumerate(items):
+            indices, values = _sparse_example(actor, using, item, f"{field}.{side}[{i}]", mentioned)
+            for index, number in zip(indices.tolist(), values.tolist(), strict=True):
+                total[index] = total.get(index, 0.0) + number
+        averages.append({k: v / len(items) for k, v in total.items()})
+    positive, negative = averages
+    if not body.get("positive"):
+        raise BadRequest(f"{field}.positive: average_vector needs at least one positive example")
+    merged = positive
+    if body.get("negative"):
+        merged = {k: 2 * positive.get(k, 0.0) - negative.get(k, 0.0) for k in positive | negative}
+    order = sorted(merged)
+    return SparseBatch.from_lists([order], [[merged[k] for k in order]])
+
+
+def _sparse_example(
+    actor: CollectionActor, using: SparseSpec, value: object, field: str, mentioned: list[PointId]
+) -> tuple[Any, Any]:
+    """One sparse example's indices and values: as given, or a point's stored vector."""
+    if isinstance(value, Mapping):
+        return vectors.sparse_rows([value], [field]).row(0)
+    point_id = validate.point_id(value, field)
+    slots = actor.slots_of(keys_of([point_id]))
+    if slots[0] < 0:
+        raise PointNotFound(point_id)
+    (row,) = actor.sparse_of_slots(slots, using.number)
+    if row is None:
+        raise BadRequest(f"{field}: point {point_id} has no vector of the kind searched")
+    mentioned.append(point_id)
+    return row.row(0)
 
 
 def dense(using: DenseSpec | SparseSpec, field: str, what: str) -> DenseSpec:

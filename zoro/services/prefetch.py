@@ -382,13 +382,19 @@ def _by_examples(
     field: str,
     using: DenseSpec | SparseSpec,
     own: Filter | None,
-) -> tuple[Query, DenseSpec, Filter | None]:
+) -> tuple[Query, DenseSpec | SparseSpec, Filter | None]:
     """recommend, discover or context (zoro.services.examples); an average_vector
     recommendation becomes a nearest query."""
     where = field.removesuffix(".query")
+    if kind == "recommend" and isinstance(using, SparseSpec):
+        if body.get("lookup_from") is not None:
+            raise BadRequest(f"{where}.lookup_from: reads dense vectors only")
+        mentioned: list[PointId] = []
+        row = examples.sparse_average(actor, using, value, f"{field}.{kind}", mentioned)
+        return Nearest(row), using, _leave_out(own, mentioned)
     dense = examples.dense(using, f"{where}.using", f"a {kind} query")
     source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
-    mentioned: list[PointId] = []
+    mentioned = []
     inner = f"{field}.{kind}"
     built: F32 | examples.Summed | examples.Examples
     if kind == "recommend":
