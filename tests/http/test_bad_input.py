@@ -117,9 +117,9 @@ def test_bad_collection_bodies(http: httpx.Client, body: dict[str, object], text
     [
         ("/points/query", {"query": [1, 2]}, 400, "dimension"),
         ("/points/query", {"query": [1, 2, 3, 4], "limit": -1}, 400, "limit"),
-        ("/points/query", {"query": {"recommend": {}}}, 400, "nearest"),
+        ("/points/query", {"query": {"recommend": {}}}, 400, "positive"),
         ("/points/query", {"query": 424242}, 404, "424242"),
-        ("/points/query", {"limit": 3}, 400, "query"),
+        ("/points/query", {"query": {"formula": {}}, "limit": 3}, 400, "unknown query"),
         ("/points/search", {"vector": [1, 2, 3, 4]}, 400, "limit"),
         ("/points/scroll", {"limit": 0}, 400, "limit"),
         ("/points/delete", {"points": [True]}, 400, "points[0]"),

@@ -418,8 +418,8 @@ def _deep(levels: int) -> dict[str, Any]:
             "body.query.rrf: unknown field(s) 'kk'",
         ),
         (
-            {"prefetch": [{"query": [0.0] * DIM}], "query": {"recommend": {"positive": [1]}}},
-            "only nearest-neighbour queries",
+            {"prefetch": [{"query": [0.0] * DIM}], "query": {"formula": {"sum": []}}},
+            "unknown query",
         ),
         ({"prefetch": [{"query": 10**9}], "query": {"fusion": "rrf"}}, "No point with id"),
         (_deep(10), "nest at most 8 levels"),
@@ -433,7 +433,7 @@ def _deep(levels: int) -> dict[str, Any]:
                 "prefetch": [{"query": [0.0] * DIM, "lookup_from": {"collection": "x"}}],
                 "query": RRF,
             },
-            "lookup_from",
+            "lookup_from.collection: Collection `x` doesn't exist",
         ),
     ],
 )

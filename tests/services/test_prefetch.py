@@ -59,7 +59,9 @@ async def test_rescoring_reads_bounded_chunks(
     monkeypatch.setattr(prefetch, "_RESCORE_CHUNK_FLOATS", 4 * 7)  # 7 rows at a time
     slots = np.array([3, 9, 0, 41, 17, 8, 22, 30, 1, 49, 5], dtype=np.int64)
     run = prefetch._Run(cast("CollectionActor", fake))
-    scores = await run.scores(using, slots, query)
+    scores = await run.scores(
+        using, slots, lambda rows: prefetch.exact_scores(distance, rows, query)
+    )
     assert fake.reads == [7, 4]
     picked = rows[slots]
     expected = {
@@ -69,4 +71,4 @@ async def test_rescoring_reads_bounded_chunks(
         Distance.MANHATTAN: np.abs(picked - query).sum(axis=1),
     }[distance]
     np.testing.assert_allclose(scores, expected, rtol=1e-5)
-    assert len(await run.scores(using, slots[:0], query)) == 0
+    assert len(await run.scores(using, slots[:0], lambda rows: rows[:, 0])) == 0

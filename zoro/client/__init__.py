@@ -58,6 +58,7 @@ from zoro.client._errors import (
     Unavailable,
     ZoroClientError,
 )
+from zoro.client._examples import order_by
 from zoro.client._filters import Filter
 from zoro.client._groups import FacetHit, MatrixOffsets, MatrixPair, PointGroup
 from zoro.client._models import (
@@ -142,4 +143,5 @@ __all__ = [
     "Vector",
     "VectorParams",
     "ZoroClientError",
+    "order_by",
 ]

@@ -14,6 +14,7 @@ from zoro.client._admin import AdminMixin
 from zoro.client._collections import CollectionsMixin
 from zoro.client._config import NO_RETRY, UPLOAD_RETRY, RetryPolicy, Timeouts
 from zoro.client._errors import ZoroClientError
+from zoro.client._examples import ExamplesMixin
 from zoro.client._groups import GroupsMixin
 from zoro.client._models import Readiness, ServerInfo
 from zoro.client._progress import reporter
@@ -35,7 +36,7 @@ DEFAULT_LIMITS = Limits()
 CONNECTIONS_PER_SHARD = 8
 
 
-class AsyncZoroClient(GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin):
+class AsyncZoroClient(ExamplesMixin, GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin):
     """An async client for a Zoro-DB server, for trio and asyncio alike.
 
         async with AsyncZoroClient("http://127.0.0.1:6333") as client:

@@ -229,11 +229,12 @@ class Record:
     # named vectors (name -> dense tuple, SparseVector or multivector rows) when the answer
     # gave them by name ({} for a point without vectors; "" is the unnamed one)
     vectors: dict[str, Vector] | None = None
+    order_value: int | float | None = None  # a scroll by order_by: the value ordered by
 
     @classmethod
     def from_json(cls, data: Any) -> Record:
         vector, named = vectors_out(data.get("vector"))
-        return cls(data["id"], data.get("payload"), vector, named)
+        return cls(data["id"], data.get("payload"), vector, named, data.get("order_value"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +247,13 @@ class ScoredPoint:
     payload: dict[str, Any] | None = None
     vector: tuple[float, ...] | None = None
     vectors: dict[str, Vector] | None = None  # named vectors, as in Record
+    order_value: int | float | None = None  # an order_by query: the value ordered by
 
     @classmethod
     def from_json(cls, data: Any) -> ScoredPoint:
         vector, named = vectors_out(data.get("vector"))
-        return cls(data["id"], data["score"], data.get("payload"), vector, named)
+        order = data.get("order_value")
+        return cls(data["id"], data["score"], data.get("payload"), vector, named, order)
 
 
 @dataclass(frozen=True, slots=True)

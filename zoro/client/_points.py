@@ -216,10 +216,16 @@ class PointsMixin(ClientBase):
         filter: Filter | None = None,
         with_payload: PayloadSelection = True,
         with_vector: bool | Sequence[str] = False,
+        order_by: str | Mapping[str, Any] | None = None,
     ) -> ScrollPage:
         """One page of points in id order from `offset` (inclusive), and where the next starts
         (None at the end). `filter`: only the points it keeps. `with_payload`: True/False, a
         list of keys, or {"include": keys} / {"exclude": keys}.
+
+        `order_by`: a payload key (with an integer, float or datetime index), or
+        {"key", "direction": "asc"|"desc", "start_from"} (see zoro.client.order_by): the page
+        comes in that order instead, each point with its `order_value`, and there is no next
+        page (page on with `start_from`); not with `offset`.
 
         Raises:
             InvalidInput: a bad offset, limit or filter (before sending), or a filter the
@@ -235,6 +241,10 @@ class PointsMixin(ClientBase):
             body["offset"] = check.point_id(offset, "offset")
         if filter is not None:
             body["filter"] = filter_(filter)
+        if order_by is not None:
+            if offset is not None:
+                raise InvalidInput("offset: not with order_by (page with start_from)")
+            body["order_by"] = order_by if isinstance(order_by, Mapping) else {"key": order_by}
         result = await self._call(collection, "POST", "/points/scroll", body)
         return parsed(_page, result)
 

@@ -7,8 +7,10 @@
     zoro import COLLECTION FILE      (.npy, .npz, .jsonl, .parquet; see _sources.py)
     zoro search COLLECTION --vector V | --sparse S | --text T | --id ID  [--using NAME]
                                  [--filter JSON]
+    zoro search COLLECTION --recommend IDS [--negative IDS] [--strategy S]  (by example)
     zoro count COLLECTION [--filter JSON]
     zoro scroll COLLECTION [--filter JSON]               (one JSON object per line)
+    zoro scroll COLLECTION --order-by KEY [--desc]       (by a payload value, one page)
     zoro delete-points COLLECTION --ids IDS | --filter JSON
     zoro index create COLLECTION FIELD SCHEMA | index delete COLLECTION FIELD
     zoro groups COLLECTION KEY --vector V | --sparse S [--using NAME] [--group-size N]
@@ -37,6 +39,7 @@ import orjson
 from zoro.client import _admin_commands as admin
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
 from zoro.client._errors import InvalidInput, NotFound, ZoroClientError
+from zoro.client._examples import order_by
 from zoro.client._models import DISTANCES, SparseVectorParams, VectorParams
 from zoro.client._progress import ProgressLine
 from zoro.client._sources import FORMATS, open_source
@@ -117,6 +120,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     query.add_argument("--text", help="a text, embedded with the built-in model")
     query.add_argument("--id", help="near a stored point (an integer or a UUID)")
+    query.add_argument(
+        "--recommend", metavar="IDS", help="like these stored points (comma-separated ids)"
+    )
+    search.add_argument(
+        "--negative", metavar="IDS", help="with --recommend: and unlike these stored points"
+    )
+    search.add_argument(
+        "--strategy",
+        choices=["average_vector", "best_score", "sum_scores"],
+        default="average_vector",
+        help="with --recommend: how the examples score a point",
+    )
     search.add_argument("--using", metavar="NAME", help='the named vector to search ("" unnamed)')
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--with-vector", action="store_true")
@@ -138,6 +153,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     scroll.add_argument("--page-size", type=int, default=256, help="points per request")
     scroll.add_argument("--with-vector", action="store_true")
     scroll.add_argument("--no-payload", action="store_true")
+    scroll.add_argument(
+        "--order-by",
+        metavar="KEY",
+        help="order by this payload key (it needs an integer, float or datetime index): "
+        "prints one page of --limit points (default --page-size)",
+    )
+    scroll.add_argument("--desc", action="store_true", help="with --order-by: highest first")
 
     remove = commands.add_parser(
         "delete-points", parents=[common], help="delete points by id or by filter"
@@ -561,7 +583,17 @@ async def _search(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         "filter": query_filter,
         "using": args.using,
     }
-    if args.vector is not None or args.sparse is not None:
+    if args.negative is not None and args.recommend is None:
+        raise InvalidInput("--negative: only with --recommend")
+    if args.recommend is not None:
+        hits = await client.recommend(
+            args.collection,
+            _parse_ids(args.recommend),  # type: ignore[arg-type]  # checked by the client
+            [] if args.negative is None else _parse_ids(args.negative),  # type: ignore[arg-type]
+            strategy=args.strategy,
+            **options,
+        )
+    elif args.vector is not None or args.sparse is not None:
         query = _parse_vector(args.vector) if args.sparse is None else _parse_sparse(args.sparse)
         hits = await client.search(args.collection, query, **options)
     elif args.id is not None:
@@ -598,6 +630,10 @@ async def _scroll(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     limit = args.limit
     if limit is not None and limit < 1:
         raise InvalidInput("--limit: must be at least 1")
+    if args.order_by is not None:
+        return await _scroll_ordered(client, args)
+    if args.desc:
+        raise InvalidInput("--desc: only with --order-by")
     page_size = args.page_size if limit is None else min(args.page_size, limit)
     points = client.scroll(
         args.collection,
@@ -618,6 +654,28 @@ async def _scroll(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         printed += 1
         if printed == limit:
             break
+    return 0
+
+
+async def _scroll_ordered(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    """One page in payload order (order_by has no next page)."""
+    if args.offset is not None:
+        raise InvalidInput("--offset: not with --order-by")
+    page = await client.scroll_page(
+        args.collection,
+        limit=args.page_size if args.limit is None else args.limit,
+        filter=_parse_filter(args.filter),
+        with_payload=not args.no_payload,
+        with_vector=args.with_vector,
+        order_by=order_by(args.order_by, descending=args.desc),
+    )
+    for point in page.points:
+        row: dict[str, Any] = {"id": point.id, "order_value": point.order_value}
+        if point.payload is not None:
+            row["payload"] = point.payload
+        if point.vector is not None or point.vectors is not None:
+            row["vector"] = _vector_json(point)
+        sys.stdout.write(orjson.dumps(row).decode() + "\n")
     return 0
 
 

@@ -231,7 +231,102 @@ _QUERY_INTERFACE = {
             "required": ["rrf"],
             "additionalProperties": False,
         },
+        *(
+            {"type": "object", "properties": {kind: shape}, "required": [kind]}
+            for kind, shape in (
+                ("recommend", {"$ref": "#/components/schemas/RecommendInput"}),
+                ("discover", {"$ref": "#/components/schemas/DiscoverInput"}),
+                ("context", {"$ref": "#/components/schemas/ContextInput"}),
+                ("order_by", {"$ref": "#/components/schemas/OrderBy"}),
+                ("sample", {"type": "string", "enum": ["random"]}),
+            )
+        ),
     ]
+}
+# --- queries by example, order_by, sample (zoro.services.examples, .ordering, .recommend) ---
+_EXAMPLE = {"anyOf": [_VECTOR, _ID]}  # a dense vector, or the id of a point holding one
+_EXAMPLES = {"type": "array", "items": _EXAMPLE, "nullable": True}
+_COMPONENTS["ContextPair"] = {
+    "type": "object",
+    "properties": {"positive": _EXAMPLE, "negative": _EXAMPLE},
+    "required": ["positive", "negative"],
+    "additionalProperties": False,
+}
+_PAIR_REF = {"$ref": "#/components/schemas/ContextPair"}
+_COMPONENTS["ContextInput"] = {"anyOf": [_PAIR_REF, {"type": "array", "items": _PAIR_REF}]}
+_STRATEGY = {
+    "type": "string",
+    "enum": ["average_vector", "best_score", "sum_scores"],
+    "nullable": True,
+}
+_COMPONENTS["RecommendInput"] = {
+    "type": "object",
+    "properties": {"positive": _EXAMPLES, "negative": _EXAMPLES, "strategy": _STRATEGY},
+    "additionalProperties": False,
+}
+_COMPONENTS["DiscoverInput"] = {
+    "type": "object",
+    "properties": {
+        "target": _EXAMPLE,
+        "context": {"anyOf": [{"$ref": "#/components/schemas/ContextInput"}, {"nullable": True}]},
+    },
+    "required": ["target"],
+    "additionalProperties": False,
+}
+# order_by: a payload key with an integer, float or datetime index, or {key, direction, start_from}
+_COMPONENTS["OrderBy"] = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {
+                "key": {"type": "string"},
+                "direction": {"type": "string", "enum": ["asc", "desc"], "nullable": True},
+                "start_from": {"anyOf": [{"type": "number"}, {"type": "string"}]},
+            },
+            "required": ["key"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_LOOKUP = {
+    "type": "object",
+    "properties": {"collection": {"type": "string"}, "vector": _USING},
+    "required": ["collection"],
+    "additionalProperties": False,
+    "nullable": True,
+}
+_BY_EXAMPLE_SHARED = {
+    "filter": _FILTER_REF,
+    "params": _PARAMS,
+    "limit": {"type": "integer", "minimum": 0},
+    "offset": {"type": "integer", "minimum": 0},
+    "with_payload": _WITH_PAYLOAD,
+    "with_vector": _WITH_VECTOR,
+    "using": _USING,
+    "lookup_from": _LOOKUP,
+}
+_RECOMMEND = {
+    "type": "object",
+    "properties": {
+        **_BY_EXAMPLE_SHARED,
+        "positive": _EXAMPLES,
+        "negative": _EXAMPLES,
+        "strategy": _STRATEGY,
+        "score_threshold": {"type": "number", "nullable": True},
+    },
+    "required": ["limit"],
+    "additionalProperties": False,
+}
+_DISCOVER = {
+    "type": "object",
+    "properties": {
+        **_BY_EXAMPLE_SHARED,
+        "target": {"anyOf": [_EXAMPLE, {"nullable": True}]},
+        "context": {"type": "array", "items": _PAIR_REF, "nullable": True},
+    },
+    "required": ["limit"],
+    "additionalProperties": False,
 }
 _PREFETCH_REF = {"$ref": "#/components/schemas/Prefetch"}
 _PREFETCHES = {"anyOf": [_PREFETCH_REF, {"type": "array", "items": _PREFETCH_REF}]}
@@ -248,8 +343,8 @@ _QUERY = {
         "using": _USING,
         "params": _PARAMS,
         "filter": _FILTER_REF,
+        "lookup_from": _LOOKUP,
     },
-    "required": ["query"],
     "additionalProperties": False,
 }
 # A prefetch: a search (or a fusion of its own prefetches) whose answer feeds the query above;
@@ -264,6 +359,7 @@ _COMPONENTS["Prefetch"] = {
         "params": _PARAMS,
         "score_threshold": {"type": "number", "nullable": True},
         "limit": {"type": "integer", "minimum": 1, "nullable": True},
+        "lookup_from": _LOOKUP,
     },
     "additionalProperties": False,
 }
@@ -485,6 +581,7 @@ _REQUESTS: dict[str, dict[str, Any]] = {
             "with_payload": _WITH_PAYLOAD,
             "with_vector": _WITH_VECTOR,
             "filter": _FILTER_REF,
+            "order_by": {"anyOf": [{"$ref": "#/components/schemas/OrderBy"}, {"nullable": True}]},
         },
         "additionalProperties": False,
     },
@@ -565,6 +662,19 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         },
         "additionalProperties": False,
     },
+    # queries by example: the older routes
+    "recommend_points": _RECOMMEND,
+    "recommend_batch_points": {
+        "type": "object",
+        "properties": {"searches": {"type": "array", "items": _RECOMMEND}},
+        "required": ["searches"],
+    },
+    "discover_points": _DISCOVER,
+    "discover_batch_points": {
+        "type": "object",
+        "properties": {"searches": {"type": "array", "items": _DISCOVER}},
+        "required": ["searches"],
+    },
 }
 # --- groups, facets and the distance matrix
 _GROUP_FIELDS = {
@@ -637,12 +747,18 @@ _SCORED = {
         "score": {"type": "number"},
         "payload": _PAYLOAD,
         "vector": _VECTOR_STRUCT,
+        "order_value": {"type": "number"},  # an order_by query's value
     },
     "required": ["id", "version", "score"],
 }
 _RECORD = {
     "type": "object",
-    "properties": {"id": _ID, "payload": _PAYLOAD, "vector": _VECTOR_STRUCT},
+    "properties": {
+        "id": _ID,
+        "payload": _PAYLOAD,
+        "vector": _VECTOR_STRUCT,
+        "order_value": {"type": "number"},  # a scroll by order_by: the value ordered by
+    },
     "required": ["id"],
 }
 _UPDATE = {
@@ -722,6 +838,11 @@ _RESULTS: dict[str, dict[str, Any]] = {
         "properties": {"issues": {"type": "array", "items": {"type": "object"}}},
     },
     "clear_issues": {"type": "boolean"},
+    # queries by example: the older routes
+    "recommend_points": {"type": "array", "items": _SCORED},
+    "recommend_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
+    "discover_points": {"type": "array", "items": _SCORED},
+    "discover_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
 }
 # --- groups, facets and the distance matrix
 _GROUPS_RESULT = {

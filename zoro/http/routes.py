@@ -38,6 +38,7 @@ from zoro.services import (
     matrix,
     optimizations,
     points,
+    recommend,
     search,
     telemetry,
     vector_updates,
@@ -429,6 +430,25 @@ async def _clear_issues(call: Call) -> Any:
     return issues.clear(call.ctx)
 
 
+# --- the older recommend and discover routes (queries by example) ---
+
+
+async def _recommend(call: Call) -> Any:
+    return await recommend.recommend(call.ctx, call.params["name"], call.json())
+
+
+async def _recommend_batch(call: Call) -> Any:
+    return await recommend.recommend_batch(call.ctx, call.params["name"], call.json())
+
+
+async def _discover(call: Call) -> Any:
+    return await recommend.discover(call.ctx, call.params["name"], call.json())
+
+
+async def _discover_batch(call: Call) -> Any:
+    return await recommend.discover_batch(call.ctx, call.params["name"], call.json())
+
+
 C = "/collections/{name}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "root", _root, enveloped=False, public=True),
@@ -473,6 +493,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/telemetry", "telemetry", _telemetry),
     Route("GET", "/issues", "get_issues", _issues),
     Route("DELETE", "/issues", "clear_issues", _clear_issues),
+    # queries by example: the older recommend and discover routes
+    Route("POST", C + "/points/recommend", "recommend_points", _recommend),
+    Route("POST", C + "/points/recommend/batch", "recommend_batch_points", _recommend_batch),
+    Route("POST", C + "/points/discover", "discover_points", _discover),
+    Route("POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch),
 )
 
 

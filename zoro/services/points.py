@@ -8,7 +8,7 @@ import numpy as np
 
 from zoro.actors.messages import DeleteWhere
 from zoro.errors import BadRequest, PointNotFound
-from zoro.services import filters, shapes, validate, vectors
+from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
 
 if TYPE_CHECKING:
@@ -153,7 +153,6 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     body = validate.mapping({} if body is None else body, "body")
     validate.only_fields(body, _SCROLL_FIELDS, "body")
-    validate.absent(body, "order_by", "order_by")
     validate.absent(body, "shard_key", "sharding")
     limit = validate.integer(body.get("limit", 10), "limit", low=1, high=ctx.limits.max_limit)
     offset = body.get("offset")
@@ -161,6 +160,19 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     condition = filters.parse(body.get("filter"))
+    if body.get("order_by") is not None:
+        if start is not None:
+            raise BadRequest("offset: not with order_by (page with order_by.start_from)")
+        order = ordering.parse(body["order_by"], "order_by")
+        ordering.check(actor, order, "order_by")
+        allowed = None
+        if condition is not None:
+            allowed = np.flatnonzero((await actor.select(condition)).mask).astype(np.int64)
+        got = await ordering.ordered(actor, order, allowed, limit)
+        points = shapes.records(actor, got.slots, selector, with_vector)
+        for point, value in zip(points, got.values, strict=True):
+            point["order_value"] = value
+        return {"points": points, "next_page_offset": None}
     if condition is None:
         keys, next_key = actor.scroll(start, limit)
     else:

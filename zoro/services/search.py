@@ -102,7 +102,8 @@ _MMR_INLINE_WORK = 2_000_000
 def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
     body = validate.mapping(body, where)
     validate.only_fields(body, _QUERY_FIELDS, where)
-    # a non-empty `prefetch` goes to zoro.services.prefetch; an empty one means none
+    # zoro.services.prefetch answers the rest (see prefetch.wanted): prefetches, queries other
+    # than nearest, no query, lookup_from
     for field, what in (("lookup_from", "lookup_from"), ("shard_key", "sharding")):
         validate.absent(body, field, what)
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
@@ -207,7 +208,10 @@ def _query_vector(
     if isinstance(query, Mapping) and "indices" not in query:
         if set(query) != {"nearest"}:
             kinds = ", ".join(sorted(map(str, query)))
-            raise BadRequest(f"{field}: only nearest-neighbour queries are supported, not {kinds}")
+            raise BadRequest(
+                f"{field}: unknown query {kinds}; use nearest, recommend, discover, context, "
+                "order_by, sample, fusion or rrf"
+            )
         return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
     if isinstance(query, list | Mapping):
         return _given_vector(query, using, field), -1
