@@ -30,10 +30,10 @@ from zoro.payload import (
     prepare,
 )
 from zoro.payload.conditions import Condition, parse_datetime
-from zoro.payload.text_index import TextIndex
-from zoro.payload.tokenize import Tokenizer
 from zoro.payload.field_index import FieldIndex
 from zoro.payload.indexes import new_index
+from zoro.payload.text_index import TextIndex
+from zoro.payload.tokenize import Tokenizer
 from zoro.types import key_of, keys_of
 
 KEYS = ["a", "n", "t", "m.x", "arr[].v"]
