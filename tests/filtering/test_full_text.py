@@ -361,3 +361,92 @@ def test_redefining_the_params_rebuilds_the_index(remote: QdrantClient) -> None:
     assert _ids(remote, name, flt) == [1, 2, 10]
     remote.delete_payload_index(name, "t", wait=True)
     assert _ids(remote, name, flt) == []  # the default tokenization again
+
+
+RESTART_CASES = [
+    ("t", "phrase", "cats run", [2]),
+    ("t", "text", "cat running", [1, 2, 10]),
+    ("t", "phrase", "running cats", [10]),
+    ("u", "text", "星期", [9]),
+]
+
+
+def _answers(client: QdrantClient, name: str) -> list[list[int]]:
+    out = []
+    for key, mode, text, _ in RESTART_CASES:
+        out.append(_ids(client, name, models.Filter(must=[_condition(key, mode, text)])))
+    return out
+
+
+def test_text_indexes_survive_restarts(tmp_path: Any) -> None:
+    """SIGTERM (the index files are written and read back), then kill -9 after more writes (the
+    WAL replay brings the index up to date), then a damaged index file (rebuilt)."""
+    name = "kept"
+    docs: dict[int, Any] = {i: {"t": t, "u": t} for i, t in DOCS.items()}
+    stemmed = {
+        "type": "text",
+        "phrase_matching": True,
+        "stemmer": {"type": "snowball", "language": "english"},
+    }
+    multilingual = {"type": "text", "tokenizer": "multilingual"}
+    proc = ServerProcess(tmp_path / "data").start()
+    try:
+        client = QdrantClient(url=proc.url, timeout=60, check_compatibility=False)
+        _fill(client, name, docs)
+        with httpx.Client(base_url=proc.url) as http:
+            for key, schema in (("t", stemmed), ("u", multilingual)):
+                body = {"field_name": key, "field_schema": schema}
+                assert (
+                    http.put(f"/collections/{name}/index?wait=true", json=body).status_code == 200
+                )
+            before = wait_indexes_ready(http, name)["payload_schema"]
+        expected = [case[3] for case in RESTART_CASES]
+        assert _answers(client, name) == expected
+        client.close()
+        assert proc.stop() == 0
+        payload_dir = next((tmp_path / "data").glob("collections/*/payload"))
+        assert len(list(payload_dir.glob("*.npz"))) == 2  # both written at the last checkpoint
+
+        proc.start()
+        proc.wait_ready()
+        client = QdrantClient(url=proc.url, timeout=60, check_compatibility=False)
+        with httpx.Client(base_url=proc.url) as http:
+            info = http.get(f"/collections/{name}").json()["result"]
+        assert info["payload_schema"] == before
+        assert all(
+            i["ready"] for i in info["zoro"]["payload_indexes"].values()
+        )  # loaded, not rebuilt
+        assert _answers(client, name) == expected
+
+        client.upsert(
+            name,
+            [
+                models.PointStruct(
+                    id=11, vector=[1.0, 1.0, 1.0], payload={"t": "a cat runs", "u": "一"}
+                )
+            ],
+            wait=True,
+        )
+        client.delete(name, models.PointIdsList(points=[2]), wait=True)
+        client.close()
+        proc.kill()
+        expected = [[11], [1, 10, 11], [10], [9]]
+
+        proc.start()
+        proc.wait_ready()
+        client = QdrantClient(url=proc.url, timeout=60, check_compatibility=False)
+        assert _answers(client, name) == expected
+        client.close()
+        assert proc.stop() == 0
+
+        for path in payload_dir.glob("*.npz"):
+            path.write_bytes(path.read_bytes()[:40])  # damaged: rebuilt from the payloads
+        proc.start()
+        proc.wait_ready()
+        client = QdrantClient(url=proc.url, timeout=60, check_compatibility=False)
+        with httpx.Client(base_url=proc.url) as http:
+            assert wait_indexes_ready(http, name)["payload_schema"].keys() == before.keys()
+        assert _answers(client, name) == expected
+        client.close()
+    finally:
+        proc.stop()

@@ -59,7 +59,6 @@ LOCAL = Backend("local", None)
 
 # What Zoro lacks, as named in xfail reasons (one place, so that a landed feature is one edit).
 GROUPS = "query groups (POST /collections/{name}/points/query/groups)"
-TEXT_MATCH = "full-text match (`match: {text: ...}`)"
 
 
 # Warnings qdrant-client gives on purpose (filterwarnings=error would turn them into failures):
