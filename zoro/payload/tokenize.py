@@ -169,7 +169,7 @@ class TextParams:
     phrase_matching: bool = False
     stopwords: frozenset[str] = frozenset()
     stemmer: str | None = None  # a Snowball language
-    shown: str = '{"type":"text","tokenizer":"word"}'
+    shown: str = '{"tokenizer":"word","type":"text"}'  # keys sorted, as parse_params writes
 
     def to_json(self) -> dict[str, Any]:
         shown: dict[str, Any] = orjson.loads(self.shown)
