@@ -230,3 +230,17 @@ def test_bad_text_params_in_the_schema_file_refuse_to_open(tmp_path: Path) -> No
     checked_json.write(path, doc)
     with pytest.raises(CorruptionError, match="tokenizer"):
         PayloadIndexes.open(tmp_path, 0, Source([]))
+
+
+@pytest.mark.parametrize("spec", [{}, {"phrase_matching": True}])
+def test_one_string_must_hold_the_whole_query(spec: dict[str, Any]) -> None:
+    """The postings join a slot's strings; the answer must not (`doubtful` slots are checked)."""
+    items = [{"t": ["cat", "run"]}, {"t": ["cat run", "x"]}, {"t": "run cat"}, {"t": ["run"]}]
+    source = Source(items)
+    index = TextIndex(parse_key("t"), parse_params({"type": "text", **spec}))
+    index.add(list(range(4)), items)
+    live = np.ones(4, dtype=np.bool_)
+    for mode, expected in [("text", [1, 2]), ("phrase", [1]), ("text_any", [0, 1, 2, 3])]:
+        c = text_match(parse_key("t"), mode, "cat run")
+        got = apply_scan(prepare(c, live, OneTextIndex(index), source), source)
+        assert np.flatnonzero(got).tolist() == expected, mode
