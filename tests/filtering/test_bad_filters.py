@@ -85,9 +85,9 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ),
     ("filter not an object", [GOOD], "filter"),
     # full-text match (zoro/payload/tokenize.py): the query must be a string
-    ("text not a string", {"must": [{"key": "a", "match": {"text": 5}}]}, "filter.must[0].match.text"),
-    ("phrase a list", {"must": [{"key": "a", "match": {"phrase": ["a"]}}]}, "filter.must[0].match.phrase"),
-    ("text and value", {"must": [{"key": "a", "match": {"text": "a", "value": "a"}}]}, "filter.must[0].match"),
+    ("text not a string", {"must": [{"key": "a", "match": {"text": 5}}]}, "must[0].match.text"),
+    ("phrase a list", {"must": [{"key": "a", "match": {"phrase": ["a"]}}]}, "must[0].match.phrase"),
+    ("text and value", {"must": [{"key": "a", "match": {"text": "a", "value": "a"}}]}, "must[0].match"),
 ]  # fmt: skip
 
 UNSUPPORTED: list[tuple[str, Any, str]] = [
