@@ -87,7 +87,7 @@ MALFORMED: list[tuple[str, Any, str]] = [
     # full-text match (zoro/payload/tokenize.py): the query must be a string
     ("text not a string", {"must": [{"key": "a", "match": {"text": 5}}]}, "must[0].match.text"),
     ("phrase a list", {"must": [{"key": "a", "match": {"phrase": ["a"]}}]}, "must[0].match.phrase"),
-    ("text and value", {"must": [{"key": "a", "match": {"text": "a", "value": "a"}}]}, "must[0].match"),
+    ("text, value", {"must": [{"key": "a", "match": {"text": "a", "value": 1}}]}, "must[0].match"),
 ]  # fmt: skip
 
 UNSUPPORTED: list[tuple[str, Any, str]] = [
