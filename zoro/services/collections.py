@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
 from zoro.errors import BadRequest
-from zoro.payload import TextParams, parse_params
+from zoro.payload.tokenize import TextParams, parse_params
 from zoro.services import shapes, validate, vectors
 
 if TYPE_CHECKING:
