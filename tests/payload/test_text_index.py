@@ -41,6 +41,8 @@ def _tokens(spec: dict[str, Any], text: str, *, query: bool = False) -> list[str
 def test_word_and_whitespace_tokenizers() -> None:
     assert DEFAULT.document("hello, world! Привет, мир!") == ["hello", "world", "привет", "мир"]
     assert DEFAULT.document("snake_case x2 ½") == ["snake", "case", "x2", "½"]
+    # lowercased word by word: "İ" lowercases to i + a combining dot, which is no word character
+    assert DEFAULT.document("İstanbul") == ["i\u0307stanbul"]
     assert _tokens({"lowercase": False}, "Hello, World") == ["Hello", "World"]
     assert _tokens({"tokenizer": "whitespace"}, "Hello, world!\tok") == ["hello,", "world!", "ok"]
 
