@@ -31,7 +31,6 @@ from zoro.payload.conditions import (
     HasId,
     HasVector,
     Match,
-    MinShould,
     Range,
     TextMatch,
     matches,
@@ -112,11 +111,12 @@ def bind_tokenizers(condition: Condition, indexes: IndexLookup) -> Condition:
         return tuple(bind_tokenizers(c, indexes) for c in conditions)
 
     ms = condition.min_should
-    return Filter(
+    return replace(
+        condition,
         must=bind(condition.must),
         should=bind(condition.should),
         must_not=bind(condition.must_not),
-        min_should=None if ms is None else MinShould(bind(ms.conditions), ms.min_count),
+        min_should=None if ms is None else replace(ms, conditions=bind(ms.conditions)),
     )
 
 
