@@ -313,6 +313,10 @@ def test_index_settings_change_what_matches(
         shown = wait_indexes_ready(http, name)["payload_schema"]["t"]
     assert shown["data_type"] == "text"
     assert shown["params"] == {"tokenizer": "word", **schema}  # as given, the tokenizer named
+    parsed = remote.get_collection(name).payload_schema["t"]  # qdrant-client reads it back
+    assert parsed.data_type == models.PayloadSchemaType.TEXT
+    assert isinstance(parsed.params, models.TextIndexParams)
+    assert parsed.params.model_dump(exclude_none=True, mode="json") == shown["params"]
     for mode, text, expected in cases:
         flt = models.Filter(must=[_condition("t", mode, text)])
         assert _ids(remote, name, flt) == expected, (mode, text)
