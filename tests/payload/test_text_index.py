@@ -246,3 +246,23 @@ def test_one_string_must_hold_the_whole_query(spec: dict[str, Any]) -> None:
         c = text_match(parse_key("t"), mode, "cat run")
         got = apply_scan(prepare(c, live, OneTextIndex(index), source), source)
         assert np.flatnonzero(got).tolist() == expected, mode
+
+
+def test_many_doubtful_slots_are_left_to_the_residual_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking many slots inline would hold the event loop: the index then only narrows."""
+    items = [{"t": ["cat", "run"] if i % 2 else ["cat run"]} for i in range(40)] + [{"t": "x"}]
+    source = Source(items)
+    index = TextIndex(parse_key("t"), parse_params("text"))
+    index.add(list(range(len(items))), items)
+    live = np.ones(len(items), dtype=np.bool_)
+    c = text_match(parse_key("t"), "text", "cat run")
+    for limit, inline in [(100, True), (10, False)]:
+        monkeypatch.setattr("zoro.payload.select.DOUBTFUL_INLINE_SLOTS", limit)
+        for f in (c, Filter(must_not=(c,))):
+            prepared = prepare(f, live, OneTextIndex(index), source)
+            assert (prepared.residual is None) == inline
+            got = np.flatnonzero(apply_scan(prepared, source)).tolist()
+            evens = list(range(0, 40, 2))
+            assert got == (evens if f is c else sorted({*range(41)} - set(evens)))
+        if not inline:  # the index still narrowed the candidates: slot 40 is out
+            assert np.count_nonzero(prepare(c, live, OneTextIndex(index), source).candidates) == 40

@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+# An index's doubtful slots are checked here, on the caller's thread (the event loop) only when
+# they are this few (zoro.actors.planner's INLINE_SCAN_SLOTS); with more, the index only narrows
+# and the condition is left to the residual scan, which the actor runs in a worker thread.
+DOUBTFUL_INLINE_SLOTS = 2_000
 
 
 class PayloadSource(Protocol):
@@ -175,6 +179,7 @@ class _Preparer:
         self._source = source
         self._n = n
         self._vectors = vectors
+        self._exact: dict[Condition, bool] = {}  # can its index answer it (few doubtful slots)?
 
     def run(self, condition: Condition, candidates: Mask) -> Prepared:
         if not isinstance(condition, Filter):
@@ -188,15 +193,30 @@ class _Preparer:
             return all(self.indexable(x) for x in c.children())
         if isinstance(c, Match | TextMatch | Range):
             index = self._indexes.ready_index(c.key.text)
-            return index is not None and index.answers(c) and not index.narrows_only(c)
+            return index is not None and index.answers(c) and self._answers_exactly(index, c)
         return False
 
+    def _answers_exactly(self, index: FieldIndex, c: Condition) -> bool:
+        """Not a superset mask (`narrows_only`), nor too many doubtful slots to check inline."""
+        if not isinstance(c, TextMatch):
+            return True  # only a text index is ever unsure (zoro.payload.text_index)
+        exact = self._exact.get(c)
+        if exact is None:
+            exact = not index.narrows_only(c) and (
+                len(index.doubtful(c, index.mask(c, self._n))) <= DOUBTFUL_INLINE_SLOTS
+            )
+            self._exact[c] = exact
+        return exact
+
     def narrowing(self, c: Condition) -> FieldIndex | None:
-        """An index whose mask for `c` is a superset of the answer (see `narrows_only`)."""
+        """An index whose mask for `c` is a superset of the answer, not indexable as it is:
+        it narrows a `must`, and `c` stays for the scan."""
         if not isinstance(c, TextMatch):
             return None
         index = self._indexes.ready_index(c.key.text)
-        return index if index is not None and index.narrows_only(c) else None
+        if index is None or not index.answers(c) or self._answers_exactly(index, c):
+            return None
+        return index
 
     def _filter(self, f: Filter, mask: Mask) -> Prepared:
         """Narrow `mask` by the indexable parts of `f`; return the rest as the residual."""
@@ -245,7 +265,7 @@ class _Preparer:
             return self._n // 2
         if isinstance(c, Match | TextMatch | Range):
             index = self._indexes.ready_index(c.key.text)
-            if index is not None and index.answers(c) and not index.narrows_only(c):
+            if index is not None and index.answers(c) and self._answers_exactly(index, c):
                 return index.estimate(c)
         return self._n + 1  # scanned: after every indexed condition
 
