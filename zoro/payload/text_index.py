@@ -6,12 +6,12 @@ keeps a posting list of slots, ascending (slots only grow, as in every payload i
 is found by shifting each token's positions back by its place in the phrase and intersecting.
 Positions skip one after each string of a slot, so a phrase never spans two strings.
 
-A condition matches when ONE string value satisfies it (zoro.payload.conditions). The postings
-join the tokens of all of a slot's strings, so for the few slots holding several strings a
-`text` match is only a candidate: those are listed by `doubtful` and checked by scanning their
+A condition matches when ONE string value satisfies it (zoro.payload.conditions; Qdrant's
+index joins a point's strings). The postings join them too, so for slots holding several
+strings a `text` match is only a candidate: those are listed by `doubtful` and checked on their
 payloads (zoro.payload.select does it inline when they are few, else leaves the condition to
-its residual scan). A phrase on an index without positions is answered by the slots holding all its
-tokens, each then checked on its payload (`narrows_only`); Qdrant answers no point at all
+its residual scan). A phrase on an index without positions is answered by the slots holding all
+its tokens, each then checked on its payload (`narrows_only`); Qdrant answers no point at all
 there, Zoro-DB answers the phrase, more slowly.
 """
 
