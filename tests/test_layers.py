@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "zoro"
 
 # what each package may import from zoro (besides the shared domain modules)
-# (the filter language and sparse vectors are vocabulary every layer speaks, like the domain
-# types)
+# (the filter language, its text tokenization, and sparse vectors are vocabulary every layer
+# speaks, like the domain types)
 SHARED = {
     "zoro",
     "zoro.types",
@@ -23,6 +23,7 @@ SHARED = {
     "zoro.dirlock",
     "zoro.checked_json",
     "zoro.payload.conditions",
+    "zoro.payload.tokenize",  # a text index's params are part of that language
     "zoro.sparse.vectors",
 }
 ALLOWED = {

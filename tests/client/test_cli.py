@@ -290,7 +290,7 @@ def test_filter_errors_are_one_line(
         (("search", "cli_filter_bad", "--vector", "1,0", "--filter", refused), server_says),
         (("count", "cli_filter_bad", "--filter", "@" + str(tmp_path / "nope.json")), "nope.json"),
         (("scroll", "cli_filter_bad", "--limit", "0"), "--limit: must be at least 1"),
-        (("index", "create", "cli_filter_bad", "lang", "text"), "field_schema: unknown type"),
+        (("index", "create", "cli_filter_bad", "lang", "texts"), "field_schema: unknown type"),
         (("count", "cli_nope_filter"), "Collection `cli_nope_filter` doesn't exist!"),
     ]
     for args, message in cases:
@@ -305,3 +305,37 @@ def test_filter_errors_are_one_line(
     with pytest.raises(SystemExit) as usage:
         run(server, monkeypatch, capsys, "delete-points", "x", "--ids", "1", "--filter", "{}")
     assert usage.value.code == 2
+
+
+def test_a_text_index_from_the_cli(
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def cli(*args: str) -> tuple[int, str, str]:
+        return run(server, monkeypatch, capsys, *args)
+
+    path = tmp_path / "docs.jsonl"
+    titles = ["cats are running", "a cat runs home", "dogs sleep", "the running dog"]
+    path.write_bytes(
+        b"".join(
+            orjson.dumps({"id": i, "vector": [float(i), 1.0], "payload": {"title": t}}) + b"\n"
+            for i, t in enumerate(titles)
+        )
+    )
+    assert cli("collections", "create", "cli_text", "--dim", "2")[0] == 0
+    assert cli("import", "cli_text", str(path), "--no-progress")[0] == 0
+    running = '{"must": [{"key": "title", "match": {"text": "run"}}]}'
+    assert cli("count", "cli_text", "--filter", running) == (0, "0\n", "")  # no stemming yet
+    schema = '{"type": "text", "stemmer": {"type": "snowball", "language": "english"}}'
+    code, out, err = cli("index", "create", "cli_text", "title", schema)
+    assert (code, err) == (0, ""), err
+    assert out.startswith("index on title (")
+    assert cli("count", "cli_text", "--filter", running) == (0, "3\n", "")
+    code, _, err = cli("index", "create", "cli_text", "title", "{not json")
+    assert code == 1
+    assert "schema: not JSON" in err
+    code, _, err = cli("index", "create", "cli_text", "title", '{"type": "text", "stemmer": {}}')
+    assert code == 1
+    assert "field_schema.stemmer" in err

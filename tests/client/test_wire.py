@@ -24,6 +24,7 @@ from zoro.client import (
     ScoredPoint,
     SparseVector,
     SparseVectorParams,
+    TextIndexParams,
     VectorParams,
 )
 
@@ -422,3 +423,38 @@ async def unnamed_is_named_empty(client: AsyncZoroClient, recorder: Recorder) ->
     assert Record.from_json({"id": 1, "vector": {"": [1.0, 2.0]}}) == Record(
         1, None, (1.0, 2.0), {"": (1.0, 2.0)}
     )
+
+
+async def test_text_index_params(fake: tuple[AsyncZoroClient, Recorder]) -> None:
+    client, recorder = fake
+    await client.create_payload_index("c", "title", "text")
+    assert recorder.body() == {"field_name": "title", "field_schema": "text"}
+    params = TextIndexParams(
+        tokenizer="prefix", min_token_len=2, phrase_matching=True, stemmer="english"
+    )
+    await client.create_payload_index("c", "title", params)
+    assert recorder.body()["field_schema"] == {
+        "type": "text",
+        "tokenizer": "prefix",
+        "min_token_len": 2,
+        "phrase_matching": True,
+        "stemmer": {"type": "snowball", "language": "english"},
+    }
+    await client.create_payload_index("c", "title", TextIndexParams(stopwords="english"))
+    assert recorder.body()["field_schema"] == {"type": "text", "stopwords": "english"}
+    mixed = TextIndexParams(stopwords=["english", "german"], custom_stopwords=["qdrant"])
+    await client.create_payload_index("c", "title", mixed)
+    assert recorder.body()["field_schema"]["stopwords"] == {
+        "languages": ["english", "german"],
+        "custom": ["qdrant"],
+    }
+    sent = len(recorder.requests)
+    for bad, message in [
+        (TextIndexParams(tokenizer="klingon"), "schema.tokenizer"),  # type: ignore[arg-type]
+        (TextIndexParams(min_token_len=-1), "schema.min_token_len"),
+        (TextIndexParams(max_token_len=True), "schema.max_token_len"),
+        (TextIndexParams(stemmer=""), "stemmer and stopwords"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            await client.create_payload_index("c", "title", bad)
+    assert len(recorder.requests) == sent  # refused before sending

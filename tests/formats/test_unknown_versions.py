@@ -144,7 +144,7 @@ def _open_payload_indexes(caplog: pytest.LogCaptureFixture) -> Callable[[Path], 
             return str(exc)
         finally:
             store.close()
-        if "city" not in dict(indexes.pending()):
+        if "city" not in {key for key, *_ in indexes.pending()}:
             return ""  # loaded as if it were version 1
         return _warnings(caplog)
 

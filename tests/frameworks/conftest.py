@@ -57,10 +57,6 @@ class Backend:
 LOCAL = Backend("local", None)
 
 
-# What Zoro lacks, as named in xfail reasons (one place, so that a landed feature is one edit).
-TEXT_MATCH = "full-text match (`match: {text: ...}`)"
-
-
 # Warnings qdrant-client gives on purpose (filterwarnings=error would turn them into failures):
 # local mode has no payload indexes, which frameworks create, and searches exactly whatever the
 # search params; upload_points retries a refused batch

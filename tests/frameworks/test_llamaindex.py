@@ -26,7 +26,6 @@ from llama_index.vector_stores.qdrant import QdrantVectorStore
 from tests.frameworks.conftest import (
     LOCAL,
     QDRANT_CLIENT_WARNINGS,
-    TEXT_MATCH,
     Backend,
     backends,
     fresh_name,
@@ -165,7 +164,7 @@ TEXT_FILTERS = {
 }
 
 
-@pytest.mark.parametrize("backend", backends(TEXT_MATCH), indirect=True)
+@pytest.mark.parametrize("backend", backends(), indirect=True)
 def test_text_match_filter(backend: Backend) -> None:
     answer = filter_flow(backend, TEXT_FILTERS)
     cooking = {d.id for d in DOCS if d.topic == "cooking"}

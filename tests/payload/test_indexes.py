@@ -98,7 +98,7 @@ def test_changes_undo_and_dropped_files_go(tmp_path: Path) -> None:
     assert indexes.schema_of("c") == "keyword"
     assert indexes.ready_index("c") is not None
     with pytest.raises(ValueError, match="unknown type"):
-        indexes.change("c", "text")
+        indexes.change("c", "geo-hash")
     assert indexes.change("p", None) is not None
     indexes.write_schema()
     assert len(list((tmp_path / DIRECTORY).glob("*.npz"))) == 2

@@ -32,6 +32,8 @@ from zoro.payload import (
 from zoro.payload.conditions import Condition, parse_datetime
 from zoro.payload.field_index import FieldIndex
 from zoro.payload.indexes import new_index
+from zoro.payload.text_index import TextIndex
+from zoro.payload.tokenize import Tokenizer
 from zoro.types import key_of, keys_of
 
 KEYS = ["a", "n", "t", "m.x", "arr[].v"]
@@ -149,9 +151,16 @@ class Indexes:
     def ready_index(self, key_text: str) -> FieldIndex | None:
         return self._by_key.get(key_text)
 
+    def text_tokenizer(self, key_text: str) -> Tokenizer | None:
+        index = self._by_key.get(key_text)
+        return index.tokenizer if isinstance(index, TextIndex) else None
+
 
 class NoIndexes:
     def ready_index(self, key_text: str) -> FieldIndex | None:
+        return None
+
+    def text_tokenizer(self, key_text: str) -> Tokenizer | None:
         return None
 
 

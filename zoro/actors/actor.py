@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
     from zoro.actors.planner import Hits, Selection
     from zoro.actors.vector_changes import VectorEdit
-    from zoro.payload import Condition, FieldIndex, FieldInfo
+    from zoro.payload import Condition, FieldIndex, FieldInfo, TextParams
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
@@ -172,11 +172,14 @@ class CollectionActor:
         await self._send(Checkpoint(reply))
         return await reply.wait()
 
-    async def change_payload_index(self, key: str, schema: str | None) -> int:
-        """Create (schema given) or drop (None) a payload index, in order with the writes before
-        it; returns once the change is durable. The index is then built in the background."""
+    async def change_payload_index(
+        self, key: str, schema: str | None, params: TextParams | None = None
+    ) -> int:
+        """Create (schema given; `params` for a text index) or drop (None) a payload index, in
+        order with the writes before it; returns once the change is durable. The index is then
+        built in the background."""
         reply: Reply[int] = Reply()
-        await self._send(IndexChange(key, schema, reply))
+        await self._send(IndexChange(key, schema, reply, params))
         return await reply.wait()
 
     async def payload_index_built(self, key: str) -> None:

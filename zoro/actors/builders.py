@@ -151,14 +151,14 @@ class Builders:
                 await self._payload_wakeup.wait()
                 self._payload_wakeup = trio.Event()
                 continue
-            key, schema = pending[0]
+            key, schema, params = pending[0]
             store = self._store
             limit = store.slot_count()
             stop = threading.Event()
             started = trio.current_time()
             try:
                 index = await run_stoppable(
-                    functools.partial(build_index, schema, key, limit, store, stop.is_set),
+                    functools.partial(build_index, schema, key, limit, store, stop.is_set, params),
                     stop.set,
                     self._ann_limiter,
                 )
@@ -167,7 +167,7 @@ class Builders:
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
-            if payload.install(key, schema, index):
+            if payload.install(key, schema, index, params):
                 log.info(
                     "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
                     self._name,

@@ -211,7 +211,7 @@ class Committer:
     async def _change_payload_index(self, change: IndexChange) -> None:
         payload = self._payload
         try:
-            undo = payload.change(change.key, change.schema)
+            undo = payload.change(change.key, change.schema, change.params)
         except ValueError as exc:
             change.reply.fail(BadRequest(str(exc)))
             return

@@ -12,7 +12,7 @@ from zoro.types import DeleteBatch, UpsertBatch
 
 if TYPE_CHECKING:
     from zoro.actors.reply import Reply
-    from zoro.payload import Condition
+    from zoro.payload import Condition, TextParams
     from zoro.types import WriteOp
 
 
@@ -45,6 +45,7 @@ class IndexChange:
     key: str
     schema: str | None
     reply: Reply[int]
+    params: TextParams | None = None  # a text index's settings
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -11,9 +11,11 @@ from zoro.client import _vectors as vec
 from zoro.client._base import ClientBase
 from zoro.client._errors import Conflict, InvalidInput, ProtocolError
 from zoro.client._models import (
+    TOKENIZERS,
     CollectionInfo,
     HnswParams,
     SparseVectorParams,
+    TextIndexParams,
     UpdateResult,
     VectorParams,
     parsed,
@@ -142,19 +144,22 @@ class CollectionsMixin(ClientBase):
         self,
         collection: str,
         field: str,
-        schema: str | Mapping[str, Any],
+        schema: str | Mapping[str, Any] | TextIndexParams,
         *,
         wait: bool = True,
     ) -> UpdateResult:
         """Index a payload key (dotted paths and `name[]` as in filters) so that filters on it
-        need not scan payloads. `schema`: keyword, integer, float, bool, uuid or datetime (the
-        types Zoro-DB serves), or Qdrant's {"type": ..., ...} form. With `wait`, returns once
-        the index is built; otherwise once it is declared (durably) and building. Creating
-        the same index again changes nothing, so it is retried.
+        need not scan payloads. `schema`: keyword, integer, float, bool, uuid, datetime or text
+        (the types Zoro-DB serves), Qdrant's {"type": ..., ...} form, or TextIndexParams (a
+        full-text index with its tokenizer, stopwords, stemmer...; `match: {"text": ...}`,
+        `{"text_any": ...}` and `{"phrase": ...}` filters on the key then use it). With `wait`,
+        returns once the index is built; otherwise once it is declared (durably) and building.
+        Creating the same index again changes nothing, so it is retried.
 
         Raises:
-            InvalidInput: an empty field or a schema that is not a string or {"type": ...}
-                (before sending); a schema or key the server refuses (its message).
+            InvalidInput: an empty field, a schema that is not a string or {"type": ...}, or
+                TextIndexParams out of range (before sending); a schema or key the server
+                refuses (its message).
             NotFound: no such collection.
         """
         body = {"field_name": _field(field), "field_schema": _schema(schema)}
@@ -185,13 +190,30 @@ def _field(value: object) -> str:
 
 
 def _schema(value: object) -> str | dict[str, Any]:
+    if isinstance(value, TextIndexParams):
+        return _text_schema(value)
     if isinstance(value, str) and value:
         return value
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         return dict(value)
     raise InvalidInput(
-        'schema: a type name (keyword, integer, float, bool, uuid, datetime) or {"type": ...}'
+        'schema: a type name (keyword, integer, float, bool, uuid, datetime, text) or {"type": ...}'
     )
+
+
+def _text_schema(params: TextIndexParams) -> dict[str, Any]:
+    if params.tokenizer is not None and params.tokenizer not in TOKENIZERS:
+        raise InvalidInput(f"schema.tokenizer: one of {', '.join(TOKENIZERS)}")
+    for name in ("min_token_len", "max_token_len"):
+        value = getattr(params, name)
+        if value is not None and (type(value) is not int or value < 0):
+            raise InvalidInput(f"schema.{name}: a whole number of characters, 0 or more")
+    stopwords = params.stopwords
+    words = [params.stemmer] if params.stemmer is not None else []
+    words += [stopwords] if isinstance(stopwords, str) else list(stopwords or ())
+    if not all(isinstance(w, str) and w for w in [*words, *params.custom_stopwords]):
+        raise InvalidInput("schema: stemmer and stopwords name languages; custom stopwords: words")
+    return params.to_json()
 
 
 def _dense_declarations(

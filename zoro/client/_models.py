@@ -6,7 +6,7 @@ you need an array). Payloads are the decoded JSON objects as the server stored t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -134,6 +134,53 @@ class VectorParams:
             None if on_disk is None else bool(on_disk),
             bool(multi) and multi.get("comparator", "max_sim") == "max_sim",
         )
+
+
+Tokenizer = Literal["word", "whitespace", "prefix", "multilingual"]
+TOKENIZERS: tuple[Tokenizer, ...] = ("word", "whitespace", "prefix", "multilingual")
+
+
+@dataclass(frozen=True, slots=True)
+class TextIndexParams:
+    """A full-text payload index (Qdrant's TextIndexParams), for `create_payload_index`.
+
+    `stopwords`: a language ("english") or several plus your own words; `stemmer`: a Snowball
+    language ("english"); `phrase_matching` keeps token positions, for fast `phrase` matches.
+    Unset fields (None) take the server's defaults (word tokenizer, lowercased)."""
+
+    tokenizer: Tokenizer | None = None
+    lowercase: bool | None = None
+    ascii_folding: bool | None = None
+    min_token_len: int | None = None
+    max_token_len: int | None = None
+    phrase_matching: bool | None = None
+    stopwords: str | Sequence[str] | None = None
+    custom_stopwords: Sequence[str] = ()
+    stemmer: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form: {"type": "text", ...} with the fields that are set."""
+        out: dict[str, Any] = {"type": "text"}
+        for name in (
+            "tokenizer",
+            "lowercase",
+            "ascii_folding",
+            "phrase_matching",
+            "min_token_len",
+            "max_token_len",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        stopwords = self.stopwords
+        if self.custom_stopwords or not (stopwords is None or isinstance(stopwords, str)):
+            languages = [stopwords] if isinstance(stopwords, str) else list(stopwords or ())
+            out["stopwords"] = {"languages": languages, "custom": list(self.custom_stopwords)}
+        elif stopwords is not None:
+            out["stopwords"] = stopwords
+        if self.stemmer is not None:
+            out["stemmer"] = {"type": "snowball", "language": self.stemmer}
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     build = index_actions.add_parser("create", parents=[common], help="index a payload key")
     build.add_argument("collection")
     build.add_argument("field", help='a payload key, e.g. "lang", "meta.lang" or "tags[]"')
-    build.add_argument("schema", help="keyword, integer, float, bool, uuid or datetime")
+    build.add_argument(
+        "schema",
+        help="keyword, integer, float, bool, uuid, datetime, text, or Qdrant's params as JSON, "
+        'e.g. \'{"type": "text", "tokenizer": "prefix", "stopwords": "english"}\'',
+    )
     build.add_argument(
         "--no-wait", action="store_true", help="return once declared, not once built"
     )
@@ -689,8 +693,14 @@ async def _delete_points(client: AsyncZoroClient, args: argparse.Namespace) -> i
 
 
 async def _index_create(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    schema: str | dict[str, Any] = args.schema
+    if args.schema.lstrip().startswith("{"):
+        try:
+            schema = orjson.loads(args.schema)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"schema: not JSON ({exc})") from None
     result = await client.create_payload_index(
-        args.collection, args.field, args.schema, wait=not args.no_wait
+        args.collection, args.field, schema, wait=not args.no_wait
     )
     state = "declared" if args.no_wait else "built"
     print(f"index on {args.field} ({args.schema}) {state} in {args.collection} ({result.status})")

@@ -97,6 +97,60 @@ _BOUNDS = {
     },
     "additionalProperties": False,
 }
+# Full text (zoro/payload/tokenize.py): the match modes, and a text index's params.
+_TEXT_MATCHES = [
+    {"type": "object", "properties": {mode: {"type": "string"}}, "required": [mode]}
+    for mode in ("text", "text_any", "phrase")
+]
+_LANGUAGE = {"type": "string", "description": "a Qdrant stopword language, e.g. english"}
+_TEXT_INDEX_PARAMS = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["text"]},
+        "tokenizer": {"type": "string", "enum": ["word", "whitespace", "prefix", "multilingual"]},
+        "lowercase": {"type": "boolean"},
+        "ascii_folding": {"type": "boolean"},
+        "min_token_len": {"type": "integer", "minimum": 0},
+        "max_token_len": {"type": "integer", "minimum": 0},
+        "phrase_matching": {"type": "boolean"},
+        "stopwords": {
+            "anyOf": [
+                _LANGUAGE,
+                {
+                    "type": "object",
+                    "properties": {
+                        "languages": {"type": "array", "items": _LANGUAGE},
+                        "custom": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+        "stemmer": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "enum": ["snowball"]},
+                        "language": {"type": "string"},
+                    },
+                    "required": ["type", "language"],
+                },
+                {
+                    "type": "object",
+                    "properties": {"type": {"type": "string", "enum": ["none"]}},
+                    "required": ["type"],
+                },
+            ]
+        },
+        "on_disk": {"type": "boolean"},
+        "memory": {"type": "string", "enum": ["cold", "cached", "pinned"]},
+        "enable_hnsw": {"type": "boolean"},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+
 # The filter language (Qdrant's): a filter, and the conditions it is made of (filters nest).
 _COMPONENTS: dict[str, Any] = {
     "Filter": {
@@ -150,6 +204,7 @@ _COMPONENTS: dict[str, Any] = {
                                 "properties": {"except": {"type": "array"}},
                                 "required": ["except"],
                             },
+                            *_TEXT_MATCHES,
                         ]
                     },
                     "range": _BOUNDS,
@@ -561,13 +616,14 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "anyOf": [
                     {
                         "type": "string",
-                        "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime"],
+                        "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime", "text"],
                     },
                     {
                         "type": "object",
                         "properties": {"type": {"type": "string"}},
                         "required": ["type"],
                     },
+                    _TEXT_INDEX_PARAMS,
                 ]
             },
         },

@@ -15,13 +15,17 @@ from zoro.payload.conditions import (
     Match,
     MinShould,
     Range,
+    TextMatch,
     ValuesCount,
     matches,
     parse_key,
+    text_match,
 )
-from zoro.payload.field_index import SCHEMAS, FieldIndex
-from zoro.payload.indexes import FieldInfo, PayloadIndexes, build_index, index_slots
+from zoro.payload.field_index import FieldIndex
+from zoro.payload.indexes import SCHEMAS, FieldInfo, PayloadIndexes, build_index, index_slots
 from zoro.payload.select import Prepared, apply_scan, prepare, scan
+from zoro.payload.text_index import TextIndex
+from zoro.payload.tokenize import TextParams, Tokenizer, parse_params
 
 __all__ = [
     "SCHEMAS",
@@ -38,12 +42,18 @@ __all__ = [
     "PayloadIndexes",
     "Prepared",
     "Range",
+    "TextIndex",
+    "TextMatch",
+    "TextParams",
+    "Tokenizer",
     "ValuesCount",
     "apply_scan",
     "build_index",
     "index_slots",
     "matches",
     "parse_key",
+    "parse_params",
     "prepare",
     "scan",
+    "text_match",
 ]

@@ -26,8 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from zoro.payload.tokenize import DEFAULT as DEFAULT_TOKENIZER
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+
+    from zoro.payload.tokenize import Tokenizer
 
 Scalar = str | int | bool
 
@@ -122,6 +126,52 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class TextMatch:
+    """Full-text `match`: `text` (every query token in one string value), `text_any` (any of
+    them) or `phrase` (the tokens side by side, in order, in one string value).
+
+    Strings are tokenized by `tokenizer`: the key's text index's when it has one (bound by
+    zoro.payload.select before anything is checked), else Qdrant's default word tokenizer.
+    A query without tokens matches nothing. Build one with `text_match`."""
+
+    key: KeyPath
+    mode: str  # "text" | "text_any" | "phrase"
+    text: str
+    tokenizer: Tokenizer
+    tokens: tuple[str, ...]  # the query's tokens (a phrase's in order)
+
+    def holds(self, value: object) -> bool:
+        if type(value) is not str or not self.tokens:
+            return False
+        found = self.tokenizer.document(value)
+        if self.mode == "phrase":
+            return has_phrase(found, self.tokens)
+        present = set(found)
+        if self.mode == "text_any":
+            return any(t in present for t in self.tokens)
+        return all(t in present for t in self.tokens)
+
+
+def text_match(
+    key: KeyPath, mode: str, text: str, tokenizer: Tokenizer = DEFAULT_TOKENIZER
+) -> TextMatch:
+    """A TextMatch with its query tokenized (a phrase as a document is, as Qdrant does)."""
+    tokens = tokenizer.document(text) if mode == "phrase" else tokenizer.query(text)
+    return TextMatch(key, mode, text, tokenizer, tuple(tokens))
+
+
+def has_phrase(document: list[str], phrase: tuple[str, ...]) -> bool:
+    """Do the phrase's tokens stand side by side, in order, somewhere in the document?"""
+    n = len(phrase)
+    if not n:
+        return False
+    first = phrase[0]
+    return any(
+        token == first and tuple(document[i : i + n]) == phrase for i, token in enumerate(document)
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Range:
     """`range`: bounds on numbers, or (datetime=True) on RFC 3339 datetimes as UTC seconds."""
 
@@ -204,7 +254,7 @@ class Filter:
             yield from self.min_should.conditions
 
 
-FieldCondition = Match | Range | ValuesCount | IsEmpty | IsNull
+FieldCondition = Match | TextMatch | Range | ValuesCount | IsEmpty | IsNull
 Condition = FieldCondition | HasId | HasVector | Filter
 
 
@@ -248,7 +298,7 @@ def matches(
         return key in condition.keys
     if isinstance(condition, HasVector):
         return carries is not None and carries(condition.name)
-    if isinstance(condition, Match | Range):
+    if isinstance(condition, Match | TextMatch | Range):
         return any(map(condition.holds, condition.key.values(payload)))
     if isinstance(condition, ValuesCount):
         values = [v for v in condition.key.values(payload) if v is not None]

@@ -102,6 +102,16 @@ class FieldIndex:
         kind of index does not facet (float, datetime). Copies, safe to read in a thread."""
         return None
 
+    def narrows_only(self, condition: Condition) -> bool:
+        """Is this index's mask for `condition` only a superset of the answer (every candidate
+        to be checked on its payload)? Then it narrows a `must`, and the condition stays."""
+        return False
+
+    def doubtful(self, condition: Condition, found: Mask) -> I64:
+        """A few slots set in `found` (this index's mask for `condition`) that may not satisfy
+        it after all, to be checked on their payloads. Exact indexes have none."""
+        return np.empty(0, dtype=np.int64)
+
     def _take(self, value: Any) -> Any:
         """The indexed form of one payload value, or None when this index does not hold it."""
         raise NotImplementedError

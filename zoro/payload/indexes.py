@@ -1,8 +1,10 @@
 """A collection's payload indexes: which exist, their state, and their files.
 
-    <collection>/payload/schema       checked JSON: {"format": 1, "next",
-                                      "fields": {key: {"schema", "file"}}} (format is the
-                                      version; any other is refused)
+    <collection>/payload/schema       checked JSON: {"format": 1 or 2, "next",
+                                      "fields": {key: {"schema", "file"[, "params"]}}} (format
+                                      is the version; any other is refused). Version 2 adds a
+                                      text index's "params" (Qdrant's TextIndexParams); a
+                                      schema without text indexes is still written as 1.
     <collection>/payload/<file>.npz   one index's arrays as of a checkpoint (zip members carry a
                                       CRC32), with the slot limit they cover
 
@@ -34,7 +36,10 @@ from zoro import checked_json
 from zoro.errors import CorruptionError
 from zoro.fsutil import atomic_write, fsync_dir, make_dirs
 from zoro.payload.conditions import KeyPath, keys_in, parse_key
-from zoro.payload.field_index import INDEX_CLASSES, SCHEMAS, FieldIndex
+from zoro.payload.field_index import INDEX_CLASSES, FieldIndex
+from zoro.payload.field_index import SCHEMAS as VALUE_SCHEMAS
+from zoro.payload.text_index import TextIndex
+from zoro.payload.tokenize import TextParams, Tokenizer, parse_params, tokenizer_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -47,7 +52,9 @@ log = logging.getLogger(__name__)
 
 DIRECTORY: Final = "payload"
 SCHEMA_FILE: Final = "schema"
-FORMAT: Final = 1
+FORMAT: Final = 1  # of the index files (and of a schema file without params)
+SCHEMA_FORMATS: Final = (1, 2)  # of the schema file: 2 when a field carries params
+SCHEMAS: Final = (*VALUE_SCHEMAS, TextIndex.schema)
 CHUNK_SLOTS: Final = 8192
 # Keys seen in filters without an index, reported in the collection info (bounded).
 MAX_UNINDEXED_KEYS: Final = 32
@@ -62,6 +69,7 @@ class _Field:
     schema: str
     file: str
     index: FieldIndex | None  # None while it is being built
+    params: TextParams | None = None  # a text index's settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +80,17 @@ class FieldInfo:
     points: int  # live points holding at least one indexed value
     entries: int  # (value, slot) pairs, dead slots included
     memory_bytes: int
+    params: dict[str, Any]  # the index's params as Qdrant shows them
 
 
-def new_index(schema: str, key: KeyPath) -> FieldIndex:
+def new_index(schema: str, key: KeyPath, params: TextParams | None = None) -> FieldIndex:
+    if schema == TextIndex.schema:
+        return TextIndex(key, params)
     return INDEX_CLASSES[schema](key)
+
+
+def shown_params(schema: str, params: TextParams | None) -> dict[str, Any]:
+    return params.to_json() if params is not None else {"type": schema}
 
 
 class BuildStopped(Exception):
@@ -102,10 +117,11 @@ def build_index(
     limit: int,
     source: PayloadSource,
     stopped: Callable[[], bool] = lambda: False,
+    params: TextParams | None = None,
 ) -> FieldIndex:
     """A new index over slots [0, limit) (a worker thread: those records never change).
     Checks `stopped` between chunks and raises BuildStopped when it says so."""
-    index = new_index(schema, parse_key(key_text))
+    index = new_index(schema, parse_key(key_text), params)
     index_slots(index, np.arange(limit, dtype=np.int64), source, stopped)
     return index
 
@@ -127,13 +143,21 @@ class PayloadIndexes:
     def any_ready(self) -> bool:
         return any(f.index is not None for f in self._fields.values())
 
-    def pending(self) -> list[tuple[str, str]]:
-        """(key, schema) of every index waiting to be built."""
-        return [(k, f.schema) for k, f in self._fields.items() if f.index is None]
+    def pending(self) -> list[tuple[str, str, TextParams | None]]:
+        """(key, schema, params) of every index waiting to be built."""
+        return [(k, f.schema, f.params) for k, f in self._fields.items() if f.index is None]
 
     def schema_of(self, key_text: str) -> str | None:
         field = self._fields.get(key_text)
         return None if field is None else field.schema
+
+    def text_tokenizer(self, key_text: str) -> Tokenizer | None:
+        """The tokenizer of the text index declared on this key (built or not), if any: full-text
+        conditions on the key tokenize with it everywhere, index or scan."""
+        field = self._fields.get(key_text)
+        if field is None or field.schema != TextIndex.schema:
+            return None
+        return tokenizer_for(field.params or TextParams())
 
     def note_filter(self, condition: Condition) -> None:
         """Remember the keys this filter reads that have no index (for the collection info)."""
@@ -158,18 +182,26 @@ class PayloadIndexes:
                     points=points,
                     entries=0 if index is None else index.entries,
                     memory_bytes=0 if index is None else index.memory_bytes(),
+                    params=shown_params(f.schema, f.params),
                 )
             )
         return out
 
     # --- changes (event loop) -----------------------------------------------------------------
 
-    def change(self, key_text: str, schema: str | None) -> Callable[[], None] | None:
-        """Declare an index (built later; a key with another schema is redefined), or drop one
-        (schema None). Returns a function that undoes the change (if persisting it fails), or
-        None when nothing changed. Raises ValueError for an unknown schema or a bad key."""
+    def change(
+        self, key_text: str, schema: str | None, params: TextParams | None = None
+    ) -> Callable[[], None] | None:
+        """Declare an index (built later; a key with another schema or other params is
+        redefined), or drop one (schema None). A text index takes `params` (None: the
+        defaults). Returns a function that undoes the change (if persisting it fails), or None
+        when nothing changed. Raises ValueError for an unknown schema or a bad key."""
         if schema is not None and schema not in SCHEMAS:
             raise ValueError(f"field_schema: unknown type {schema!r}; one of {', '.join(SCHEMAS)}")
+        if params is not None and schema != TextIndex.schema:
+            raise ValueError(f"field_schema: text index params given for a {schema} index")
+        if schema == TextIndex.schema and params is None:
+            params = TextParams()
         try:
             key = parse_key(key_text)
         except ValueError as exc:
@@ -180,9 +212,9 @@ class PayloadIndexes:
                 return None
             del self._fields[key.text]
         else:
-            if before is not None and before.schema == schema:
+            if before is not None and before.schema == schema and before.params == params:
                 return None
-            self._fields[key.text] = _Field(key, schema, f"f{self._next_file}", None)
+            self._fields[key.text] = _Field(key, schema, f"f{self._next_file}", None, params)
             self._next_file += 1
             self.unindexed_keys.discard(key.text)
         self.version += 1
@@ -206,10 +238,14 @@ class PayloadIndexes:
             index.add(as_list, decoded)
         self.version += 1
 
-    def install(self, key_text: str, schema: str, index: FieldIndex) -> bool:
+    def install(
+        self, key_text: str, schema: str, index: FieldIndex, params: TextParams | None = None
+    ) -> bool:
         """Swap in a finished build, unless the index was dropped or redefined meanwhile."""
         field = self._fields.get(key_text)
         if field is None or field.schema != schema or field.index is not None:
+            return False
+        if field.params != params:
             return False
         field.index = index
         self.version += 1
@@ -220,9 +256,14 @@ class PayloadIndexes:
     def write_schema(self) -> None:
         """Persist which indexes exist (atomic). Raises OSError."""
         make_dirs(self._dir)  # its entry in the collection directory must be durable too
-        fields = {k: {"schema": f.schema, "file": f.file} for k, f in self._fields.items()}
+        fields: dict[str, dict[str, Any]] = {}
+        for k, f in self._fields.items():
+            fields[k] = {"schema": f.schema, "file": f.file}
+            if f.params is not None:
+                fields[k]["params"] = f.params.to_json()
+        version = 2 if any(f.params is not None for f in self._fields.values()) else 1
         checked_json.write(
-            self._dir / SCHEMA_FILE, {"format": FORMAT, "fields": fields, "next": self._next_file}
+            self._dir / SCHEMA_FILE, {"format": version, "fields": fields, "next": self._next_file}
         )
         self._remove_stray_files()
 
@@ -261,7 +302,7 @@ class PayloadIndexes:
         if not path.exists():
             return self
         data = checked_json.read(path)
-        checked_json.check_version(data, path, FORMAT, key="format")
+        checked_json.check_version(data, path, SCHEMA_FORMATS, key="format")
         fields = data.get("fields")
         if not isinstance(fields, dict) or not isinstance(data.get("next"), int):
             raise CorruptionError(str(path), 0, "not a payload index schema")
@@ -270,7 +311,13 @@ class PayloadIndexes:
             if not isinstance(spec, dict) or spec.get("schema") not in SCHEMAS:
                 raise CorruptionError(str(path), 0, f"bad entry for key {text!r}")
             key = parse_key(text)
-            field = _Field(key, spec["schema"], str(spec["file"]), None)
+            params = None
+            if spec["schema"] == TextIndex.schema:
+                try:
+                    params = parse_params(spec.get("params", "text"))
+                except ValueError as exc:
+                    raise CorruptionError(str(path), 0, f"key {text!r}: {exc}") from None
+            field = _Field(key, spec["schema"], str(spec["file"]), None, params)
             field.index = self._load(field, slot_count, source)
             self._fields[key.text] = field
         self._remove_stray_files()
@@ -285,7 +332,7 @@ class PayloadIndexes:
             expected = {"key": field.key.text, "schema": field.schema, "format": FORMAT}
             if any(meta.get(k) != v for k, v in expected.items()) or meta["limit"] > slot_count:
                 raise ValueError(f"made for {meta}")
-            index = new_index(field.schema, field.key)
+            index = new_index(field.schema, field.key, field.params)
             index.load_arrays(_loaded(arrays))
         except FileNotFoundError:
             return None

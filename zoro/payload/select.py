@@ -11,7 +11,10 @@ Two steps, so that the slow one can run off the event loop:
    thread is safe while the event loop appends new ones.
 
 Nothing is approximate: an index answers a condition only for the value kinds it holds, and the
-slots that also hold other kinds are scanned (see zoro.payload.field_index).
+slots that also hold other kinds are scanned (see zoro.payload.field_index); slots an index is
+unsure of (`doubtful`: a text index's slots holding several strings) are checked by scanning.
+Full-text conditions on a key with a text index tokenize with that index's tokenizer, on the
+index path and the scan path alike (`bind_tokenizers`, first thing in `prepare`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from zoro.payload.conditions import Filter, HasId, HasVector, Match, Range, matches, vector_names
+from zoro.payload.conditions import (
+    Filter,
+    HasId,
+    HasVector,
+    Match,
+    Range,
+    TextMatch,
+    matches,
+    text_match,
+    vector_names,
+)
 from zoro.types import KEY_DTYPE, full_key
 
 if TYPE_CHECKING:
@@ -31,10 +44,15 @@ if TYPE_CHECKING:
 
     from zoro.payload.conditions import Condition
     from zoro.payload.field_index import FieldIndex
+    from zoro.payload.tokenize import Tokenizer
     from zoro.types import Keys
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+# An index's doubtful slots are checked here, on the caller's thread (the event loop) only when
+# they are this few (zoro.actors.planner's INLINE_SCAN_SLOTS); with more, the index only narrows
+# and the condition is left to the residual scan, which the actor runs in a worker thread.
+DOUBTFUL_INLINE_SLOTS = 2_000
 
 
 class PayloadSource(Protocol):
@@ -49,6 +67,8 @@ class PayloadSource(Protocol):
 
 class IndexLookup(Protocol):
     def ready_index(self, key_text: str) -> FieldIndex | None: ...
+
+    def text_tokenizer(self, key_text: str) -> Tokenizer | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +91,37 @@ def prepare(
     `has_vector` is answered by `vector_mask(name)` (does each slot carry that vector; it
     raises for an unknown name), copied here for the scan."""
     n = len(live)
+    condition = bind_tokenizers(condition, indexes)
     names = vector_names(condition)
     if names and vector_mask is None:
         raise ValueError("has_vector needs the collection's vector masks")
     vectors = {name: _fit(vector_mask(name), n) for name in names} if vector_mask else {}
     prepared = _Preparer(indexes, source, n, vectors).run(condition, live.copy())
     return replace(prepared, vectors=vectors)
+
+
+def bind_tokenizers(condition: Condition, indexes: IndexLookup) -> Condition:
+    """`condition` with each full-text match on a key with a text index tokenized by that
+    index's tokenizer (the parser gives them the default one)."""
+    if isinstance(condition, TextMatch):
+        tokenizer = indexes.text_tokenizer(condition.key.text)
+        if tokenizer is None or tokenizer is condition.tokenizer:
+            return condition
+        return text_match(condition.key, condition.mode, condition.text, tokenizer)
+    if not isinstance(condition, Filter):
+        return condition
+
+    def bind(conditions: tuple[Condition, ...]) -> tuple[Condition, ...]:
+        return tuple(bind_tokenizers(c, indexes) for c in conditions)
+
+    ms = condition.min_should
+    return replace(
+        condition,
+        must=bind(condition.must),
+        should=bind(condition.should),
+        must_not=bind(condition.must_not),
+        min_should=None if ms is None else replace(ms, conditions=bind(ms.conditions)),
+    )
 
 
 def _fit(mask: Mask, n: int) -> Mask:
@@ -134,6 +179,7 @@ class _Preparer:
         self._source = source
         self._n = n
         self._vectors = vectors
+        self._exact: dict[Condition, bool] = {}  # can its index answer it (few doubtful slots)?
 
     def run(self, condition: Condition, candidates: Mask) -> Prepared:
         if not isinstance(condition, Filter):
@@ -145,10 +191,32 @@ class _Preparer:
             return True
         if isinstance(c, Filter):
             return all(self.indexable(x) for x in c.children())
-        if isinstance(c, Match | Range):
+        if isinstance(c, Match | TextMatch | Range):
             index = self._indexes.ready_index(c.key.text)
-            return index is not None and index.answers(c)
+            return index is not None and index.answers(c) and self._answers_exactly(index, c)
         return False
+
+    def _answers_exactly(self, index: FieldIndex, c: Condition) -> bool:
+        """Not a superset mask (`narrows_only`), nor too many doubtful slots to check inline."""
+        if not isinstance(c, TextMatch):
+            return True  # only a text index is ever unsure (zoro.payload.text_index)
+        exact = self._exact.get(c)
+        if exact is None:
+            exact = not index.narrows_only(c) and (
+                len(index.doubtful(c, index.mask(c, self._n))) <= DOUBTFUL_INLINE_SLOTS
+            )
+            self._exact[c] = exact
+        return exact
+
+    def narrowing(self, c: Condition) -> FieldIndex | None:
+        """An index whose mask for `c` is a superset of the answer, not indexable as it is:
+        it narrows a `must`, and `c` stays for the scan."""
+        if not isinstance(c, TextMatch):
+            return None
+        index = self._indexes.ready_index(c.key.text)
+        if index is None or not index.answers(c) or self._answers_exactly(index, c):
+            return None
+        return index
 
     def _filter(self, f: Filter, mask: Mask) -> Prepared:
         """Narrow `mask` by the indexable parts of `f`; return the rest as the residual."""
@@ -156,8 +224,11 @@ class _Preparer:
         for c in sorted(f.must, key=self._cost):
             if self.indexable(c):
                 mask = self._indexed(c, mask)
-            else:
-                left_must.append(c)
+                continue
+            index = self.narrowing(c)
+            if index is not None:
+                mask = mask & index.mask(c, self._n)
+            left_must.append(c)
         left = Filter(must=tuple(left_must))
         if f.should:
             if all(self.indexable(c) for c in f.should):
@@ -192,9 +263,9 @@ class _Preparer:
             return len(c.keys)
         if isinstance(c, HasVector):
             return self._n // 2
-        if isinstance(c, Match | Range):
+        if isinstance(c, Match | TextMatch | Range):
             index = self._indexes.ready_index(c.key.text)
-            if index is not None and index.answers(c):
+            if index is not None and index.answers(c) and self._answers_exactly(index, c):
                 return index.estimate(c)
         return self._n + 1  # scanned: after every indexed condition
 
@@ -213,10 +284,13 @@ class _Preparer:
             return found & mask
         if isinstance(c, HasVector):
             return self._vectors[c.name] & mask
-        assert isinstance(c, Match | Range)
+        assert isinstance(c, Match | TextMatch | Range)
         index = self._indexes.ready_index(c.key.text)
         assert index is not None
         out = index.mask(c, self._n) & mask
+        doubtful = index.doubtful(c, out)
+        if len(doubtful):
+            out[doubtful[~scan(c, doubtful, self._source)]] = False
         others = index.others()
         if len(others):
             others = others[others < self._n]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
 from zoro.errors import BadRequest
+from zoro.payload.tokenize import TextParams, parse_params
 from zoro.services import shapes, validate, vectors
 
 if TYPE_CHECKING:
@@ -135,8 +136,7 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
             **({} if actor.entry.metadata is None else {"metadata": dict(actor.entry.metadata)}),
         },
         "payload_schema": {
-            f.key: {"data_type": f.schema, "params": {"type": f.schema}, "points": f.points}
-            for f in payload
+            f.key: {"data_type": f.schema, "params": f.params, "points": f.points} for f in payload
         },
         "warnings": [
             {"message": f"Filtered key `{key}` has no payload index: filters on it scan payloads"}
@@ -192,17 +192,33 @@ async def create_payload_index(
     if not isinstance(key, str):
         raise BadRequest('field_name: missing; the payload key to index, e.g. "meta.lang"')
     schema = body.get("field_schema", body.get("field_type"))
-    if isinstance(schema, Mapping):
+    params = _text_params(schema)
+    if params is not None:
+        schema = "text"
+    elif isinstance(schema, Mapping):
         validate.only_fields(schema, _SCHEMA_PARAM_FIELDS, "field_schema")
         schema = schema.get("type")
     if not isinstance(schema, str):
         raise BadRequest(
-            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime"
+            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, text"
         )
-    lsn = await actor.change_payload_index(key, schema.lower())
+    lsn = await actor.change_payload_index(key, schema.lower(), params)
     if wait:
         await actor.payload_index_built(key)
     return shapes.update_result(lsn, completed=wait)
+
+
+def _text_params(schema: object) -> TextParams | None:
+    """A text schema's settings (`"text"` or Qdrant's TextIndexParams); None for another."""
+    is_text = (isinstance(schema, str) and schema.lower() == "text") or (
+        isinstance(schema, Mapping) and schema.get("type") == "text"
+    )
+    if not is_text:
+        return None
+    try:
+        return parse_params(schema)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 async def delete_payload_index(ctx: Context, name: str, key: str, *, wait: bool) -> dict[str, Any]:

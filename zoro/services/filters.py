@@ -1,7 +1,7 @@
 """Qdrant's filter JSON -> zoro.payload.conditions, checked part by part.
 
 Every error names the part at fault as a JSON path (`filter.must[1].range.gte`). Conditions
-Zoro-DB does not serve (geo, full text, nested, has_vector) are refused by name rather than
+Zoro-DB does not serve (geo, nested, prefix match) are refused by name rather than
 ignored: a filter that silently matched more than asked would be worse than an error.
 """
 
@@ -22,9 +22,11 @@ from zoro.payload.conditions import (
     Match,
     MinShould,
     Range,
+    TextMatch,
     ValuesCount,
     parse_datetime,
     parse_key,
+    text_match,
 )
 from zoro.services import validate
 from zoro.types import key_of
@@ -52,11 +54,9 @@ _UNSUPPORTED: Final = {
     "nested": "nested object filters",
 }
 _UNSUPPORTED_MATCH: Final = {
-    "text": "full-text match",
-    "text_any": "full-text match",
-    "phrase": "full-text match",
     "prefix": "prefix match",
 }
+_TEXT_MATCH: Final = ("text", "text_any", "phrase")
 _BOUNDS: Final = ("gt", "gte", "lt", "lte")
 
 
@@ -168,15 +168,21 @@ def _key(value: object, where: str) -> KeyPath:
         raise BadRequest(f"{where}: {exc}") from None
 
 
-def _match(key: KeyPath, value: object, where: str) -> Match:
+def _match(key: KeyPath, value: object, where: str) -> Match | TextMatch:
     body = {k: v for k, v in validate.mapping(value, where).items() if v is not None}
     for name, what in _UNSUPPORTED_MATCH.items():
         if name in body:
             raise BadRequest(f"{where}.{name}: {what} is not supported by Zoro-DB")
-    validate.only_fields(body, frozenset({"value", "any", "except"}), where)
+    validate.only_fields(body, frozenset({"value", "any", "except", *_TEXT_MATCH}), where)
     if len(body) != 1:
-        raise BadRequest(f'{where}: give exactly one of "value", "any", "except"')
+        raise BadRequest(
+            f'{where}: give exactly one of "value", "any", "except", "text", "text_any", "phrase"'
+        )
     ((mode, raw),) = body.items()
+    if mode in _TEXT_MATCH:
+        if not isinstance(raw, str):
+            raise BadRequest(f"{where}.{mode}: must be a string")
+        return text_match(key, mode, raw)
     if mode == "value":
         if not isinstance(raw, str | int) or (isinstance(raw, int) and not _int64(raw)):
             raise BadRequest(f"{where}.value: must be a string, an integer or a boolean")
