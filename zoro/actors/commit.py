@@ -21,6 +21,8 @@ import outcome
 import trio
 
 from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
+from zoro.actors.point_changes import PointChanges
+from zoro.actors.point_changes import resolve as resolve_changes
 from zoro.actors.reply import Reply
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors, resolve
 from zoro.errors import (
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from zoro.ann import SegmentedIndex
     from zoro.settings import ActorSettings
     from zoro.storage.records import VectorChange
-    from zoro.types import WriteOp
+    from zoro.types import PointId, VectorConfig, WriteOp
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,10 @@ class Committer:
         builders: Builders,
         io_limiter: trio.CapacityLimiter,
         fail: Callable[[str], None],
+        vectors: VectorConfig,
     ) -> None:
         self._name = name
+        self._vectors = vectors  # names of vectors, for has_vector in a change's filters
         self._settings = settings
         self._mailbox = mailbox
         self._store = opened.store
@@ -154,16 +158,20 @@ class Committer:
         return batch
 
     async def _commit_in_order(self, writes: list[Write]) -> None:
-        """Commit runs of plain writes; a delete by filter or a change of some vectors alone,
-        resolved right before it is logged (after everything ahead of it has been applied)."""
+        """Commit runs of plain writes; a delete by filter, a change of some vectors or other
+        changes made against the current state (zoro.actors.point_changes) alone, resolved
+        right before it is logged (after everything ahead of it has been applied)."""
         run: list[Write] = []
         for w in writes:
-            if not isinstance(w.op, DeleteWhere | UpdateVectors | DeleteVectors):
+            if not isinstance(w.op, DeleteWhere | UpdateVectors | DeleteVectors | PointChanges):
                 run.append(w)
                 continue
             if run:
                 await self._commit(run)
                 run = []
+            if isinstance(w.op, PointChanges):
+                await self._commit_point_changes(w, w.op)
+                continue
             if not isinstance(w.op, DeleteWhere):
                 await self._commit_vector_edit(w, w.op)
                 continue
@@ -195,8 +203,33 @@ class Committer:
             self._mailbox.taken(w.nbytes)
             w.reply.fail(exc)
             return
-        missing = resolved.missing
-        if resolved.batch is None:
+        await self._commit_resolved(w, resolved.batch, resolved.missing)
+
+    async def _commit_point_changes(self, w: Write, changes: PointChanges) -> None:
+        """Log payload updates, conditional upserts or a batch as the plain writes they come
+        to now, as ONE record (see zoro.actors.point_changes). Each operation's filter is
+        evaluated first, on the store before any of them; the resolution checks it again on
+        the points earlier operations of the batch touched."""
+        try:
+            selections = []
+            for condition in changes.conditions():
+                selected = None
+                if condition is not None:
+                    selected = (await self._reader.select(condition, bounded=False)).mask
+                selections.append(selected)
+            store = self._reader.store
+            resolved = await trio.to_thread.run_sync(
+                resolve_changes, changes, store, selections, self._vectors, limiter=self._io_limiter
+            )
+        except ZoroError as exc:
+            self._mailbox.taken(w.nbytes)
+            w.reply.fail(exc)
+            return
+        await self._commit_resolved(w, resolved.op, resolved.missing)
+
+    async def _commit_resolved(self, w: Write, op: WriteOp | None, missing: PointId | None) -> None:
+        """Log and apply what a change resolved to (nothing: answer at once)."""
+        if op is None:
             self._mailbox.taken(w.nbytes)
             if missing is not None:
                 w.reply.fail(PointNotFound(missing))
@@ -206,7 +239,7 @@ class Committer:
         # Qdrant writes the points that exist, then answers 404 for the first one that does
         # not: once logged and applied, the writer hears of the missing point instead.
         reply: Reply[int] = w.reply if missing is None else _MissingAfterAll(w.reply, missing)
-        await self._commit([Write(resolved.batch, w.nbytes, reply)])
+        await self._commit([Write(op, w.nbytes, reply)])
 
     async def _change_payload_index(self, change: IndexChange) -> None:
         payload = self._payload

@@ -16,7 +16,14 @@ from zoro import __version__
 from zoro.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, ZoroError
 from zoro.http import codec
 from zoro.http.metrics import Metrics
-from zoro.services import Context, collections, points, search, vector_updates
+from zoro.services import (
+    Context,
+    collections,
+    payload_updates,
+    points,
+    search,
+    vector_updates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +269,29 @@ async def _delete_vector_name(call: Call) -> Any:
     )
 
 
+# --- payload and batch updates (issue 13)
+
+
+def _updating(
+    service: Callable[..., Awaitable[Any]],
+) -> Handler:
+    """A handler for a write that takes a body and `?wait=` (false by default, as Qdrant)."""
+
+    async def handler(call: Call) -> Any:
+        return await service(
+            call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
+        )
+
+    return handler
+
+
+_set_payload = _updating(payload_updates.set_payload)
+_overwrite_payload = _updating(payload_updates.overwrite_payload)
+_delete_payload = _updating(payload_updates.delete_payload)
+_clear_payload = _updating(payload_updates.clear_payload)
+_batch_update = _updating(payload_updates.batch_update)
+
+
 async def _query(call: Call) -> Any:
     return await search.query(call.ctx, call.params["name"], call.json())
 
@@ -307,6 +337,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points/query/batch", "query_batch_points", _query_batch),
     Route("POST", C + "/points/search", "search_points", _search),
     Route("POST", C + "/points/search/batch", "search_batch_points", _search_batch),
+    # payload and batch updates (issue 13)
+    Route("POST", C + "/points/payload", "set_payload", _set_payload),
+    Route("PUT", C + "/points/payload", "overwrite_payload", _overwrite_payload),
+    Route("POST", C + "/points/payload/delete", "delete_payload", _delete_payload),
+    Route("POST", C + "/points/payload/clear", "clear_payload", _clear_payload),
+    Route("POST", C + "/points/batch", "batch_update", _batch_update),
 )
 
 
