@@ -23,6 +23,7 @@ SHARED = {
     "zoro.dirlock",
     "zoro.checked_json",
     "zoro.payload.conditions",
+    "zoro.payload.edits",
     "zoro.sparse.vectors",
 }
 ALLOWED = {
