@@ -148,7 +148,7 @@ def test_missing_ids_write_the_rest_then_answer_404(clients: Clients) -> None:
     ):
         assert _both(clients, call) == "missing"
         _same_everything(name, *clients)
-    local, remote = clients
+    _local, remote = clients
     with pytest.raises(UnexpectedResponse) as caught:
         remote.set_payload(name, {"m": 1}, points=[12345])
     assert "12345" in caught.value.content.decode()
@@ -194,7 +194,7 @@ def test_batch_applies_in_order_and_later_operations_see_earlier_ones(clients: C
     ]
     assert _both(clients, lambda c: c.batch_update_points(name, ops)) is None
     _same_everything(name, *clients)
-    local, remote = clients
+    _local, remote = clients
     results = remote.batch_update_points(
         name, [models.ClearPayloadOperation(clear_payload=models.PointIdsList(points=[3]))] * 2
     )
@@ -249,49 +249,43 @@ def test_upsert_with_update_filter_and_update_mode(clients: Clients) -> None:
     _same_everything(name, *clients)
 
 
+def _random_call(rng: np.random.Generator, name: str) -> tuple[str, list[Any], dict[str, Any]]:
+    """One random client call: (method, arguments after the collection name, keywords)."""
+    ids = [int(i) for i in rng.integers(0, N + 5, size=int(rng.integers(1, 4)))]
+    where = _match("g", int(rng.integers(0, 4)))
+    selector: Any = ids if rng.random() < 0.5 else where
+    value = {str(rng.choice(["g", "tag", "extra", "n"])): int(rng.integers(0, 4))}
+    kind = int(rng.integers(0, 6))
+    if kind == 0:
+        key = str(rng.choice(["nest", "nest.list[]", "nest.new"])) if rng.random() < 0.3 else None
+        return "set_payload", [value], {"points": selector, "key": key}
+    if kind == 1:
+        return "overwrite_payload", [value], {"points": selector}
+    if kind == 2:
+        keys = ["g", "tag", "nest", "nest.a", "nest.list[].x", "i", "extra"]
+        return "delete_payload", [[str(k) for k in rng.choice(keys, size=2)]], {"points": selector}
+    if kind == 3:
+        return "clear_payload", [], {"points_selector": selector}
+    if kind == 4:
+        new = [models.PointStruct(id=i, vector=_vectors(rng), payload=value) for i in ids]
+        mode = [None, *models.UpdateMode][int(rng.integers(0, 4))]
+        flt = where if rng.random() < 0.5 else None
+        return "upsert", [new], {"update_mode": mode, "update_filter": flt}
+    one = models.PointStruct(id=ids[-1], vector=_vectors(rng), payload=value)
+    ops = [
+        models.SetPayloadOperation(set_payload=models.SetPayload(payload=value, filter=where)),
+        models.DeleteOperation(delete=models.PointIdsList(points=ids[:1])),
+        models.UpsertOperation(upsert=models.PointsList(points=[one])),
+    ]
+    return "batch_update_points", [ops], {}
+
+
 def test_random_sequences_match_local_mode(clients: Clients) -> None:
     name = _create(clients, seed=21)
     rng = np.random.default_rng(5)
-    keys = ["g", "tag", "nest", "nest.a", "nest.list[].x", "i", "extra"]
-    for step in range(60):
-        ids = [int(i) for i in rng.integers(0, N + 5, size=int(rng.integers(1, 4)))]
-        where = _match("g", int(rng.integers(0, 4)))
-        selector: Any = ids if rng.random() < 0.5 else where
-        value = {str(rng.choice(["g", "tag", "extra", "n"])): int(rng.integers(0, 4))}
-        kind = int(rng.integers(0, 6))
-        if kind == 0:
-            key = (
-                str(rng.choice(["nest", "nest.list[]", "nest.new"])) if rng.random() < 0.3 else None
-            )
-            call: Any = lambda c, s=selector, v=value, k=key: c.set_payload(
-                name, v, points=s, key=k
-            )
-        elif kind == 1:
-            call = lambda c, s=selector, v=value: c.overwrite_payload(name, v, points=s)
-        elif kind == 2:
-            drop = [str(k) for k in rng.choice(keys, size=2)]
-            call = lambda c, s=selector, d=drop: c.delete_payload(name, d, points=s)
-        elif kind == 3:
-            call = lambda c, s=selector: c.clear_payload(name, points_selector=s)
-        elif kind == 4:
-            new = [models.PointStruct(id=i, vector=_vectors(rng), payload=value) for i in ids]
-            mode = [None, *models.UpdateMode][int(rng.integers(0, 4))]
-            flt = where if rng.random() < 0.5 else None
-            call = lambda c, p=new, m=mode, f=flt: c.upsert(name, p, update_mode=m, update_filter=f)
-        else:
-            ops = [
-                models.SetPayloadOperation(
-                    set_payload=models.SetPayload(payload=value, filter=where)
-                ),
-                models.DeleteOperation(delete=models.PointIdsList(points=ids[:1])),
-                models.UpsertOperation(
-                    upsert=models.PointsList(
-                        points=[models.PointStruct(id=ids[-1], vector=_vectors(rng), payload=value)]
-                    )
-                ),
-            ]
-            call = lambda c, o=ops: c.batch_update_points(name, o)
-        _both(clients, call)
+    for _ in range(60):
+        method, args, kwargs = _random_call(rng, name)
+        _both(clients, lambda c: getattr(c, method)(name, *args, **kwargs))  # noqa: B023
         _same_everything(name, *clients)
 
 
@@ -300,7 +294,7 @@ def test_a_payload_index_answers_by_the_new_values_at_once(
 ) -> None:
     """Local mode keeps no payload index: the counts it gives are the truth to match."""
     name = _create(clients)
-    local, remote = clients
+    _local, remote = clients
     for schema, key in (("keyword", "tag"), ("integer", "g")):
         remote.create_payload_index(name, key, schema, wait=True)
     deadline = time.monotonic() + 30
@@ -323,7 +317,8 @@ def test_a_payload_index_answers_by_the_new_values_at_once(
     for client in clients:
         client.set_payload(name, {"tag": "violet", "g": 42}, points=_match("tag", "red"), wait=True)
     after = counts()
-    assert after == [0, before[0], after[2], after[3]] and after[3] > 0
+    assert after == [0, before[0], after[2], after[3]]
+    assert after[3] > 0
     _same_everything(name, *clients)
 
 
