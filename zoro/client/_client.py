@@ -14,6 +14,7 @@ from zoro.client._collections import CollectionsMixin
 from zoro.client._config import NO_RETRY, UPLOAD_RETRY, RetryPolicy, Timeouts
 from zoro.client._errors import ZoroClientError
 from zoro.client._models import Readiness, ServerInfo
+from zoro.client._payload import PayloadMixin
 from zoro.client._progress import reporter
 from zoro.client._texts import TextsMixin
 from zoro.client._transport import Transport
@@ -33,7 +34,7 @@ DEFAULT_LIMITS = Limits()
 CONNECTIONS_PER_SHARD = 8
 
 
-class AsyncZoroClient(TextsMixin, CollectionsMixin):
+class AsyncZoroClient(TextsMixin, CollectionsMixin, PayloadMixin):
     """An async client for a Zoro-DB server, for trio and asyncio alike.
 
         async with AsyncZoroClient("http://127.0.0.1:6333") as client:
