@@ -36,13 +36,13 @@ from zoro.payload.edits import delete_at, merge, set_at
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import (
     KEY_DTYPE,
+    KEY_SIZE,
     DeleteBatch,
     DenseColumn,
     MultiColumn,
     SparseColumn,
     UpsertBatch,
     WriteGroup,
-    full_key,
     id_of,
 )
 
@@ -241,7 +241,7 @@ class _Overlay:
 
     def _upsert(self, op: Upsert, selected: Mask | None) -> None:
         batch = op.batch
-        keys = [full_key(k) for k in batch.keys.tolist()]
+        keys = _key_list(batch.keys)
         current = self._lookup(batch.keys)
         if op.condition is not None:
             self._read_payloads([p for p in current if p is not None])
@@ -257,7 +257,7 @@ class _Overlay:
 
     def _update_vectors(self, op: UpdateVectors, selected: Mask | None) -> PointId | None:
         changes = op.changes
-        keys = [full_key(k) for k in changes.keys.tolist()]
+        keys = _key_list(changes.keys)
         current = self._lookup(changes.keys)
         if op.condition is not None:
             self._read_payloads([p for p in current if p is not None])
@@ -279,8 +279,7 @@ class _Overlay:
         """Each key's point as it is now: the overlay's, else the store's (not yet copied in)."""
         slots = self._store.slots_of(keys).tolist()
         out: list[_Point | None] = []
-        for key, slot in zip(keys.tolist(), slots, strict=True):
-            raw = full_key(key)
+        for raw, slot in zip(_key_list(keys), slots, strict=True):
             if raw in self.points:
                 out.append(self.points[raw])
             else:
@@ -301,8 +300,7 @@ class _Overlay:
         if selector.condition is not None:
             self._read_payloads([p for p in current if p is not None])
         chosen, missing = [], None
-        for key, point in zip(keys.tolist(), current, strict=True):
-            raw = full_key(key)
+        for raw, point in zip(_key_list(keys), current, strict=True):
             if point is None:
                 missing = id_of(raw) if missing is None else missing
             elif self._holds(selector.condition, selected, raw, point):
@@ -313,15 +311,16 @@ class _Overlay:
         """The points satisfying `condition` now: the store's selection for points no earlier
         operation touched, the condition checked again on those one did."""
         slots = np.flatnonzero(selected)
-        keys = self._store.keys_of_slots(slots).tolist()
+        keys = _key_list(self._store.keys_of_slots(slots))
+        touched = self.points
         out = [
             (raw, _Point(slot, None, {}))
-            for raw, slot in zip(map(full_key, keys), slots.tolist(), strict=True)
-            if raw not in self.points
+            for raw, slot in zip(keys, slots.tolist(), strict=True)
+            if raw not in touched
         ]
-        touched = [(k, p) for k, p in self.points.items() if p is not None]
-        self._read_payloads([p for _, p in touched])
-        out += [(k, p) for k, p in touched if self._matches(condition, k, p)]
+        again = [(k, p) for k, p in touched.items() if p is not None]
+        self._read_payloads([p for _, p in again])
+        out += [(k, p) for k, p in again if self._matches(condition, k, p)]
         return out
 
     def _holds(
@@ -444,6 +443,14 @@ class _Overlay:
         for i, value in zip(from_slot.tolist(), read(slots[from_slot], number), strict=True):
             values[i] = value
         return values
+
+
+def _key_list(keys: Keys) -> list[bytes]:
+    """Keys as 17-byte strings (numpy's own bytes drop trailing zeros), without a loop."""
+    return list(np.ascontiguousarray(keys, dtype=KEY_DTYPE).view(_WHOLE_KEY).tolist())
+
+
+_WHOLE_KEY = np.dtype((np.void, KEY_SIZE))
 
 
 def _vectors_of(batch: UpsertBatch, store: CollectionStore) -> list[dict[int, Any]]:

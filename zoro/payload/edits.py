@@ -76,8 +76,8 @@ def merge(into: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if value is None:
             into.pop(key, None)
-        else:
-            into[key] = copy.deepcopy(value)
+        else:  # each point its own copy of a container: a later edit by path changes one
+            into[key] = copy.deepcopy(value) if isinstance(value, dict | list) else value
     return into
 
 
