@@ -314,8 +314,7 @@ class Committer:
             self._builders.points_added()
             payload = self._payload
             if payload.any_ready():
-                slots = result.added_slots
-                payload.add(slots, self._store.payloads_of_slots(slots))
+                payload.add(result.added_slots, list(result.added_payloads))
 
     async def checkpoint(self, *, persist_index_now: bool = False) -> int:
         """Make storage durable, trim the WAL, and have the index persisted.

@@ -101,7 +101,7 @@ def _resolve_update(
     slots = store.slots_of(keys)
     missing = _first_missing(keys, slots)
     chosen = _chosen(slots, selected)
-    points = _Points.read(store, _unique_in_order(slots[chosen]))
+    points = WholePoints.read(store, _unique_in_order(slots[chosen]))
     where = {slot: u for u, slot in enumerate(points.slots.tolist())}
     for number in store.layout.dense:
         column = edit.changes.column(number)
@@ -139,7 +139,7 @@ def _resolve_delete(
         slots = store.slots_of(edit.keys)
         missing = _first_missing(edit.keys, slots)
         slots = _unique_in_order(slots[_chosen(slots, selected)])
-    points = _Points.read(store, slots)
+    points = WholePoints.read(store, slots)
     for number in edit.numbers:
         if number in points.dense:
             points.dense[number][0][:] = False
@@ -172,8 +172,9 @@ def _unique_in_order(slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 @dataclass(slots=True)
-class _Points:
-    """Some existing points as they are now, to be changed and logged whole."""
+class WholePoints:
+    """Some existing points as they are now, to be changed and logged whole (also used by
+    zoro.actors.point_changes for payload changes)."""
 
     slots: npt.NDArray[np.int64]
     keys: Keys
@@ -184,7 +185,10 @@ class _Points:
     layout_sizes: dict[int, int]  # multivector number -> row size
 
     @classmethod
-    def read(cls, store: CollectionStore, slots: npt.NDArray[np.int64]) -> _Points:
+    def read(
+        cls, store: CollectionStore, slots: npt.NDArray[np.int64], *, with_payloads: bool = True
+    ) -> WholePoints:
+        """`with_payloads`: False when the caller replaces them all (payloads left empty)."""
         # Every vector the store keeps is carried over: a kind of vector this does not read
         # would be lost by the rewrite (tests/actors/test_vector_changes.py pins the layout).
         dense = {
@@ -197,7 +201,7 @@ class _Points:
         sparse = {number: store.sparse_of_slots(slots, number) for number in store.layout.sparse}
         multi = {number: store.multi_of_slots(slots, number) for number in store.layout.multi}
         keys = store.keys_of_slots(slots)
-        payloads = store.payloads_of_slots(slots)
+        payloads = store.payloads_of_slots(slots) if with_payloads else []
         return cls(slots, keys, payloads, dense, sparse, multi, dict(store.layout.multi))
 
     def set_dense(self, number: int, at: int, row: npt.NDArray[np.float32]) -> None:
