@@ -73,3 +73,23 @@ async def test_bad_calls_are_refused_before_sending(
         await client.batch_update(collection, [{"explode": {}}])
     with pytest.raises(InvalidInput, match="key"):  # the server's word on a bad path
         await client.set_payload(collection, {"a": 1}, [1], key="a..b")
+
+
+async def test_conditional_upserts(client: AsyncZoroClient, collection: str) -> None:
+    await client.upsert(collection, [1, 2], np.ones((2, 4)), [{"color": "red"}, {"color": "blue"}])
+    await client.upsert(collection, [1, 2, 3], np.zeros((3, 4)), [{"v": 1}] * 3, update_filter=RED)
+    assert await _payloads(client, collection) == {1: {"v": 1}, 2: {"color": "blue"}, 3: {"v": 1}}
+    await client.upsert(
+        collection, [3, 4], np.zeros((2, 4)), [{"v": 2}] * 2, update_mode="insert_only"
+    )
+    await client.upsert(
+        collection, [4, 5], np.zeros((2, 4)), [{"v": 3}] * 2, update_mode="update_only"
+    )
+    assert await _payloads(client, collection) == {
+        1: {"v": 1},
+        2: {"color": "blue"},
+        3: {"v": 1},
+        4: {"v": 3},
+    }
+    with pytest.raises(InvalidInput, match="update_mode"):
+        await client.upsert(collection, [1], np.zeros((1, 4)), update_mode="sometimes")
