@@ -201,6 +201,32 @@ def test_batch_applies_in_order_and_later_operations_see_earlier_ones(clients: C
     assert [r.status for r in results] == [models.UpdateStatus.COMPLETED] * 2
 
 
+def test_batch_filters_see_vectors_changed_earlier_in_it(clients: Clients) -> None:
+    name = _create(clients)
+    has_image = models.Filter(must=[models.HasVectorCondition(has_vector="image")])
+    ops: list[Any] = [
+        models.DeleteVectorsOperation(
+            delete_vectors=models.DeleteVectors(vector=["image"], points=[0, 1, 2])
+        ),
+        models.UpdateVectorsOperation(
+            update_vectors=models.UpdateVectors(
+                points=[models.PointVectors(id=3, vector={"image": [1.0, 0.0, 0.0]})]
+            )
+        ),
+        models.SetPayloadOperation(
+            set_payload=models.SetPayload(payload={"has_image": True}, filter=has_image)
+        ),
+        models.UpsertOperation(
+            upsert=models.PointsList(
+                points=[models.PointStruct(id=4, vector={"text": [0.0, 1.0]}, payload={"u": 1})],
+                update_filter=has_image,
+            )
+        ),
+    ]
+    assert _both(clients, lambda c: c.batch_update_points(name, ops)) is None
+    _same_everything(name, *clients)
+
+
 def test_batch_stops_at_a_missing_point_keeping_what_came_before(clients: Clients) -> None:
     name = _create(clients)
     ops: list[Any] = [
