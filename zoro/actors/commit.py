@@ -24,7 +24,7 @@ from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, 
 from zoro.actors.point_changes import PointChanges
 from zoro.actors.point_changes import resolve as resolve_changes
 from zoro.actors.reply import Reply
-from zoro.actors.vector_changes import DeleteVectors, UpdateVectors, resolve
+from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import (
     BadRequest,
     LoggedNotApplied,
@@ -169,11 +169,9 @@ class Committer:
             if run:
                 await self._commit(run)
                 run = []
-            if isinstance(w.op, PointChanges):
-                await self._commit_point_changes(w, w.op)
-                continue
             if not isinstance(w.op, DeleteWhere):
-                await self._commit_vector_edit(w, w.op)
+                lone = w.op if isinstance(w.op, PointChanges) else PointChanges((w.op,))
+                await self._commit_point_changes(w, lone)
                 continue
             try:
                 selection = await self._reader.select(w.op.condition, bounded=False)
@@ -186,30 +184,14 @@ class Committer:
         if run:
             await self._commit(run)
 
-    async def _commit_vector_edit(self, w: Write, edit: UpdateVectors | DeleteVectors) -> None:
-        """Log an update_vectors / delete_vectors as the whole points it comes to now (see
-        zoro.actors.vector_changes), so that replay needs no knowledge of the state it was
-        made against. The reads run in a worker thread: nothing applies meanwhile (this is
-        the only task that applies), and reads on the event loop mutate nothing."""
-        try:
-            selected = None
-            if edit.condition is not None:
-                selected = (await self._reader.select(edit.condition, bounded=False)).mask
-            store = self._reader.store
-            resolved = await trio.to_thread.run_sync(
-                resolve, edit, store, selected, limiter=self._io_limiter
-            )
-        except ZoroError as exc:
-            self._mailbox.taken(w.nbytes)
-            w.reply.fail(exc)
-            return
-        await self._commit_resolved(w, resolved.batch, resolved.missing)
-
     async def _commit_point_changes(self, w: Write, changes: PointChanges) -> None:
-        """Log payload updates, conditional upserts or a batch as the plain writes they come
-        to now, as ONE record (see zoro.actors.point_changes). Each operation's filter is
+        """Log payload updates, vector updates, conditional upserts or a batch as the plain
+        writes they come to now, as ONE record (see zoro.actors.point_changes), so that replay
+        needs no knowledge of the state they were made against. Each operation's filter is
         evaluated first, on the store before any of them; the resolution checks it again on
-        the points earlier operations of the batch touched."""
+        the points earlier operations of the batch touched. The reads run in a worker thread:
+        nothing applies meanwhile (this is the only task that applies), and reads on the event
+        loop mutate nothing."""
         try:
             selections = []
             for condition in changes.conditions():

@@ -174,11 +174,9 @@ def resolve(
     StorageError/CorruptionError from the reads.
     """
     if len(changes.operations) == 1:
-        (op,) = changes.operations
-        if isinstance(op, PayloadOperation) and (
-            op.selector.keys is None or op.selector.condition is None
-        ):
-            return _payloads_only(op, store, selections[0])
+        alone = _resolve_alone(changes.operations[0], store, selections[0])
+        if alone is not None:
+            return alone
     overlay = _Overlay(store, config)
     for op, selected in zip(changes.operations, selections, strict=True):
         missing = overlay.apply(op, selected)
@@ -187,16 +185,25 @@ def resolve(
     return Resolved(overlay.writes(), None)
 
 
-def _payloads_only(op: PayloadOperation, store: CollectionStore, selected: Mask | None) -> Resolved:
-    """One payload operation alone needs no overlay: its points are read, changed and
-    written column by column (the common case, and the big one: a set by filter)."""
+def _resolve_alone(op: Operation, store: CollectionStore, selected: Mask | None) -> Resolved | None:
+    """A payload operation or a delete_vectors alone, by ids or by filter, needs no overlay:
+    its points are read, changed and written column by column (the common case, and the big
+    one: a change by filter). None: not such an operation (the overlay resolves it)."""
+    if isinstance(op, DeleteVectors):
+        keys, condition = op.keys, op.condition
+    elif isinstance(op, PayloadOperation):
+        keys, condition = op.selector.keys, op.selector.condition
+    else:
+        return None
+    if keys is not None and condition is not None:
+        return None
     missing = None
-    if op.selector.keys is None:
+    if keys is None:
         assert selected is not None
         slots = np.flatnonzero(selected).astype(np.int64)
     else:
-        _, first = np.unique(op.selector.keys, return_index=True)
-        keys = op.selector.keys[np.sort(first)]
+        _, first = np.unique(keys, return_index=True)
+        keys = keys[np.sort(first)]
         slots = store.slots_of(keys)
         absent = np.flatnonzero(slots < 0)
         if len(absent):
@@ -204,10 +211,12 @@ def _payloads_only(op: PayloadOperation, store: CollectionStore, selected: Mask 
         slots = slots[slots >= 0]
     if not len(slots):
         return Resolved(None, missing)
-    points = WholePoints.read(
-        store, slots, with_payloads=not isinstance(op, OverwritePayload | ClearPayload)
-    )
-    points.payloads = _changed_payloads(op, points.payloads, len(slots))
+    replaced = isinstance(op, OverwritePayload | ClearPayload)
+    points = WholePoints.read(store, slots, with_payloads=not replaced)
+    if isinstance(op, DeleteVectors):
+        points.drop(op.numbers)
+    else:
+        points.payloads = _changed_payloads(op, points.payloads, len(slots))
     return Resolved(points.batch(), missing)
 
 
