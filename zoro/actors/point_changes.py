@@ -1,13 +1,14 @@
 """Changes to points made against their current state: payload updates (set, overwrite, delete
-keys, clear), upserts with Qdrant's update_filter / update_mode, and batches of Qdrant's update
-operations (upsert, delete, the four payload ones, update_vectors, delete_vectors).
+keys, clear), update_vectors and delete_vectors, upserts with Qdrant's update_filter /
+update_mode, and batches of Qdrant's update operations (any of these, and deletes).
 
-None reaches the WAL as it was sent. Like update_vectors (vector_changes.py) and a delete by
-filter, the commit loop resolves a change at the moment it is logged, after every write ahead
-of it has been applied, into plain writes: the points it deletes and the whole points it writes
-(vectors carried over, payload changed). Replay then needs neither the filters nor the state
+None reaches the WAL as it was sent. Like a delete by filter, the commit loop resolves a change
+at the moment it is logged, after every write ahead of it has been applied, into plain writes:
+the points it deletes and the whole points it writes (vectors carried over, payload changed,
+or payload carried over, vectors changed). Replay then needs neither the filters nor the state
 the change was made against, and a payload path or filter rule changed by a later version of
-Zoro cannot change what an old log replays to.
+Zoro cannot change what an old log replays to. The cost: a changed point gets a new slot, its
+vectors copied and indexed again (a payload-only record keeping the slot would avoid it).
 
 The operations of a batch are resolved in order against an overlay: the points earlier
 operations wrote or deleted, over the store as it is. So each operation sees what the ones
