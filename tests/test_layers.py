@@ -24,6 +24,7 @@ SHARED = {
     "zoro.checked_json",
     "zoro.payload.conditions",
     "zoro.payload.tokenize",  # a text index's params are part of that language
+    "zoro.payload.edits",
     "zoro.sparse.vectors",
 }
 ALLOWED = {

@@ -256,4 +256,16 @@ class DeleteBatch:
         return len(self.keys)
 
 
-WriteOp = UpsertBatch | DeleteBatch
+@dataclass(frozen=True, slots=True, eq=False)
+class WriteGroup:
+    """Writes logged as ONE WAL record, so that a crash keeps all of them or none (a batch
+    update, resolved into the points it deletes and the whole points it writes). Applied in
+    order, as if logged one after another under the same LSN."""
+
+    ops: tuple[UpsertBatch | DeleteBatch, ...]
+
+    def __len__(self) -> int:
+        return sum(len(op) for op in self.ops)
+
+
+WriteOp = UpsertBatch | DeleteBatch | WriteGroup

@@ -88,7 +88,7 @@ async def _loaded(zoro: Opened) -> CollectionActor:
 
 def test_the_resolver_knows_every_kind_of_vector_the_store_keeps() -> None:
     """The rewrite of a point carries over every vector the store keeps; a new kind of vector
-    in the layout (multivectors, say) must be read by vector_changes._Points.read as well, or
+    in the layout (multivectors, say) must be read by vector_changes.WholePoints.read as well, or
     update_vectors would drop it. This test fails until that is done."""
     assert [f.name for f in dataclasses.fields(Layout)] == ["dense", "sparse", "multi"]
 

@@ -339,3 +339,34 @@ def test_a_text_index_from_the_cli(
     code, _, err = cli("index", "create", "cli_text", "title", '{"type": "text", "stemmer": {}}')
     assert code == 1
     assert "field_schema.stemmer" in err
+
+
+def test_payload_and_batch_commands(server: ServerProcess, tmp_path: Path) -> None:
+    name = "cli_payload"
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        http.put(f"/collections/{name}", json={"vectors": {"size": 2, "distance": "Dot"}})
+        points = [{"id": i, "vector": [1, i], "payload": {"i": i, "c": i % 2}} for i in range(4)]
+        http.put(f"/collections/{name}/points?wait=true", json={"points": points})
+        odd = '{"must": [{"key": "c", "match": {"value": 1}}]}'
+        assert (
+            zoro(server, "payload", "set", name, '{"odd": true}', "--filter", odd).returncode == 0
+        )
+        assert (
+            zoro(server, "payload", "set", name, '{"x": 1}', "--ids", "0", "--key", "m").returncode
+            == 0
+        )
+        assert zoro(server, "payload", "overwrite", name, '{"o": 1}', "--ids", "2").returncode == 0
+        assert zoro(server, "payload", "delete", name, "i,c", "--ids", "1,3").returncode == 0
+        ops = tmp_path / "ops.json"
+        ops.write_text(
+            orjson.dumps([{"clear_payload": {"points": [2]}}, {"delete": {"points": [3]}}]).decode()
+        )
+        done = zoro(server, "batch", name, f"@{ops}")
+        assert done.returncode == 0, done.stderr
+        assert "2 operations" in done.stdout
+        missing = zoro(server, "payload", "clear", name, "--ids", "99")
+        assert missing.returncode == 1
+        assert "99" in missing.stderr
+        r = http.post(f"/collections/{name}/points/scroll", json={"limit": 10})
+        got = {p["id"]: p["payload"] for p in r.json()["result"]["points"]}
+    assert got == {0: {"i": 0, "c": 0, "m": {"x": 1}}, 1: {"odd": True}, 2: {}}

@@ -16,7 +16,7 @@ from zoro.types import WriteOp
 from zoro.wal import WalRecovery, WalWriter, recover
 from zoro.wal._codec import encode_body
 from zoro.wal._format import (
-    FORMAT_VERSION,
+    FORMAT_V1,
     RECORD,
     SEGMENT,
     pack_segment_header,
@@ -44,8 +44,9 @@ OPS: list[WriteOp] = [upsert(2), delete(1), upsert(1, start=7), delete(3, 4), up
 def raw_record(
     lsn: int, rtype: int, body: bytes, version: int = 1, *, index: int = 0, fmt: int = 2
 ) -> bytes:
-    """A record with a good CRC, whatever is in it; `index`: its place in its batch (format 2)."""
-    extra = (index,) if fmt == FORMAT_VERSION else ()
+    """A record with a good CRC, whatever is in it; `index`: its place in its batch (format 2
+    and later)."""
+    extra = () if fmt == FORMAT_V1 else (index,)
     tail = record_layout(fmt).pack(0, len(body), lsn, rtype, version, 0, *extra)[4:] + body
     return zlib.crc32(tail).to_bytes(4, "little") + tail
 

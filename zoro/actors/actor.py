@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from zoro.actors.planner import Hits, Selection
+    from zoro.actors.point_changes import PointChanges
     from zoro.actors.vector_changes import VectorEdit
     from zoro.payload import Condition, FieldIndex, FieldInfo, TextParams
     from zoro.settings import Settings
@@ -143,7 +144,7 @@ class CollectionActor:
 
     # ------------------------------------------------------------------ sending side
 
-    async def write(self, op: WriteOp | DeleteWhere | VectorEdit) -> int:
+    async def write(self, op: WriteOp | DeleteWhere | VectorEdit | PointChanges) -> int:
         """Log, apply and acknowledge one write; returns its LSN.
 
         Raises Overloaded at once when the mailbox is full (by count or bytes), CollectionClosed /
@@ -310,6 +311,7 @@ class CollectionActor:
             builders=self._builders,
             io_limiter=self._io_limiter,
             fail=self.mark_failed,
+            vectors=self.vectors,
         )
         return self._committer
 

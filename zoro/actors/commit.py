@@ -21,8 +21,10 @@ import outcome
 import trio
 
 from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
+from zoro.actors.point_changes import PointChanges
+from zoro.actors.point_changes import resolve as resolve_changes
 from zoro.actors.reply import Reply
-from zoro.actors.vector_changes import DeleteVectors, UpdateVectors, resolve
+from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import (
     BadRequest,
     LoggedNotApplied,
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from zoro.ann import SegmentedIndex
     from zoro.settings import ActorSettings
     from zoro.storage.records import VectorChange
-    from zoro.types import WriteOp
+    from zoro.types import PointId, VectorConfig, WriteOp
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,10 @@ class Committer:
         builders: Builders,
         io_limiter: trio.CapacityLimiter,
         fail: Callable[[str], None],
+        vectors: VectorConfig,
     ) -> None:
         self._name = name
+        self._vectors = vectors  # names of vectors, for has_vector in a change's filters
         self._settings = settings
         self._mailbox = mailbox
         self._store = opened.store
@@ -154,18 +158,20 @@ class Committer:
         return batch
 
     async def _commit_in_order(self, writes: list[Write]) -> None:
-        """Commit runs of plain writes; a delete by filter or a change of some vectors alone,
-        resolved right before it is logged (after everything ahead of it has been applied)."""
+        """Commit runs of plain writes; a delete by filter, a change of some vectors or other
+        changes made against the current state (zoro.actors.point_changes) alone, resolved
+        right before it is logged (after everything ahead of it has been applied)."""
         run: list[Write] = []
         for w in writes:
-            if not isinstance(w.op, DeleteWhere | UpdateVectors | DeleteVectors):
+            if not isinstance(w.op, DeleteWhere | UpdateVectors | DeleteVectors | PointChanges):
                 run.append(w)
                 continue
             if run:
                 await self._commit(run)
                 run = []
             if not isinstance(w.op, DeleteWhere):
-                await self._commit_vector_edit(w, w.op)
+                lone = w.op if isinstance(w.op, PointChanges) else PointChanges((w.op,))
+                await self._commit_point_changes(w, lone)
                 continue
             try:
                 selection = await self._reader.select(w.op.condition, bounded=False)
@@ -178,25 +184,34 @@ class Committer:
         if run:
             await self._commit(run)
 
-    async def _commit_vector_edit(self, w: Write, edit: UpdateVectors | DeleteVectors) -> None:
-        """Log an update_vectors / delete_vectors as the whole points it comes to now (see
-        zoro.actors.vector_changes), so that replay needs no knowledge of the state it was
-        made against. The reads run in a worker thread: nothing applies meanwhile (this is
-        the only task that applies), and reads on the event loop mutate nothing."""
+    async def _commit_point_changes(self, w: Write, changes: PointChanges) -> None:
+        """Log payload updates, vector updates, conditional upserts or a batch as the plain
+        writes they come to now, as ONE record (see zoro.actors.point_changes), so that replay
+        needs no knowledge of the state they were made against. Each operation's filter is
+        evaluated first, on the store before any of them; the resolution checks it again on
+        the points earlier operations of the batch touched. The reads run in a worker thread:
+        nothing applies meanwhile (this is the only task that applies), and reads on the event
+        loop mutate nothing."""
         try:
-            selected = None
-            if edit.condition is not None:
-                selected = (await self._reader.select(edit.condition, bounded=False)).mask
+            selections = []
+            for condition in changes.conditions():
+                selected = None
+                if condition is not None:
+                    selected = (await self._reader.select(condition, bounded=False)).mask
+                selections.append(selected)
             store = self._reader.store
             resolved = await trio.to_thread.run_sync(
-                resolve, edit, store, selected, limiter=self._io_limiter
+                resolve_changes, changes, store, selections, self._vectors, limiter=self._io_limiter
             )
         except ZoroError as exc:
             self._mailbox.taken(w.nbytes)
             w.reply.fail(exc)
             return
-        missing = resolved.missing
-        if resolved.batch is None:
+        await self._commit_resolved(w, resolved.op, resolved.missing)
+
+    async def _commit_resolved(self, w: Write, op: WriteOp | None, missing: PointId | None) -> None:
+        """Log and apply what a change resolved to (nothing: answer at once)."""
+        if op is None:
             self._mailbox.taken(w.nbytes)
             if missing is not None:
                 w.reply.fail(PointNotFound(missing))
@@ -206,7 +221,7 @@ class Committer:
         # Qdrant writes the points that exist, then answers 404 for the first one that does
         # not: once logged and applied, the writer hears of the missing point instead.
         reply: Reply[int] = w.reply if missing is None else _MissingAfterAll(w.reply, missing)
-        await self._commit([Write(resolved.batch, w.nbytes, reply)])
+        await self._commit([Write(op, w.nbytes, reply)])
 
     async def _change_payload_index(self, change: IndexChange) -> None:
         payload = self._payload
@@ -281,8 +296,7 @@ class Committer:
             self._builders.points_added()
             payload = self._payload
             if payload.any_ready():
-                slots = result.added_slots
-                payload.add(slots, self._store.payloads_of_slots(slots))
+                payload.add(result.added_slots, list(result.added_payloads))
 
     async def checkpoint(self, *, persist_index_now: bool = False) -> int:
         """Make storage durable, trim the WAL, and have the index persisted.

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
-from zoro.types import DeleteBatch, UpsertBatch
+from zoro.types import DeleteBatch, UpsertBatch, WriteGroup
 
 if TYPE_CHECKING:
+    from zoro.actors.point_changes import Operation
     from zoro.actors.reply import Reply
     from zoro.payload import Condition, TextParams
     from zoro.types import WriteOp
@@ -32,7 +34,7 @@ class DeleteWhere:
 class Write:
     """One client write. The reply carries the LSN the write was logged under."""
 
-    op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors
+    op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors | PointChanges
     nbytes: int
     reply: Reply[int]
 
@@ -58,10 +60,14 @@ class Checkpoint:
 Message = Write | IndexChange | Checkpoint
 
 
-def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors) -> int:
+def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors | PointChanges) -> int:
     """About how much memory a queued op holds; bounds the mailbox in bytes as well as count."""
     if isinstance(op, DeleteWhere):
         return 1024
+    if isinstance(op, PointChanges):
+        return sum(_operation_nbytes(o) for o in op.operations)
+    if isinstance(op, WriteGroup):
+        return sum(op_nbytes(o) for o in op.ops)
     if isinstance(op, UpdateVectors):
         return op_nbytes(op.changes)
     if isinstance(op, DeleteVectors):
@@ -74,3 +80,12 @@ def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors) -> int:
         return op.keys.nbytes + vectors + sum(len(p) for p in op.payloads)
     assert isinstance(op, DeleteBatch)
     return op.keys.nbytes
+
+
+def _operation_nbytes(op: Operation) -> int:
+    if isinstance(op, Upsert):
+        return op_nbytes(op.batch)
+    if isinstance(op, UpdateVectors | DeleteVectors):
+        return op_nbytes(op)
+    keys = op.selector.keys
+    return 1024 + (0 if keys is None else keys.nbytes)

@@ -1,15 +1,11 @@
 """Changing some vectors of existing points: Qdrant's update_vectors and delete_vectors.
 
-Neither reaches the WAL as it was sent. The commit loop resolves each one into a whole-point
-upsert at the moment it is logged, after every write ahead of it has been applied (the way a
-delete by filter is resolved into a list of ids): it reads each chosen point's current vectors
-(every dense and sparse one the store keeps) and payload, changes the named vectors, and logs
-an UpsertBatch in the general form. Replay is then a pure re-application of plain upserts: it
+Neither reaches the WAL as it was sent. Like the payload updates, the commit loop resolves each
+one (zoro.actors.point_changes) into a whole-point upsert at the moment it is logged, after
+every write ahead of it has been applied: it reads each chosen point's current vectors (every
+kind the store keeps, `WholePoints`) and payload, changes the named vectors, and logs an
+UpsertBatch in the general form. Replay is then a pure re-application of plain upserts: it
 needs neither the filter nor the state the change was made against.
-
-`resolve` is plain blocking code without trio: it only reads the store, and the commit loop
-runs it in a worker thread while nothing applies (reads on the event loop go on beside it;
-they mutate nothing either).
 
 Also here: removing the ANN directories of vectors dropped from the catalog, which recovery
 calls on every open (the catalog is the truth; see CollectionManager.change_vectors).
@@ -28,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import DenseColumn, MultiColumn, SparseColumn, UpsertBatch, full_key, id_of
+from zoro.types import DenseColumn, MultiColumn, SparseColumn, UpsertBatch
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,7 +33,7 @@ if TYPE_CHECKING:
 
     from zoro.payload import Condition
     from zoro.storage import CollectionStore
-    from zoro.types import Column, DenseSpec, Keys, PointId, SparseSpec, VectorConfig
+    from zoro.types import Column, DenseSpec, Keys, SparseSpec, VectorConfig
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -70,110 +66,10 @@ class DeleteVectors:
 VectorEdit = UpdateVectors | DeleteVectors
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Resolved:
-    """What an edit comes to: `batch`, the whole points to log (None: nothing changes), and
-    `missing`, the first point asked for by id that does not exist (Qdrant writes the rest,
-    then answers 404 naming it)."""
-
-    batch: UpsertBatch | None
-    missing: PointId | None
-
-
-def resolve(
-    edit: VectorEdit, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
-) -> Resolved:
-    """The whole-point upsert `edit` comes to on the store as it is now. `selected`: the
-    edit's condition evaluated now (a mask over slots), None when it has none.
-
-    Blocking (reads vectors and payloads): call it while no apply runs. Raises
-    StorageError/CorruptionError from the reads.
-    """
-    if isinstance(edit, UpdateVectors):
-        return _resolve_update(edit, store, selected)
-    return _resolve_delete(edit, store, selected)
-
-
-def _resolve_update(
-    edit: UpdateVectors, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
-) -> Resolved:
-    keys = edit.changes.keys
-    slots = store.slots_of(keys)
-    missing = _first_missing(keys, slots)
-    chosen = _chosen(slots, selected)
-    points = _Points.read(store, _unique_in_order(slots[chosen]))
-    where = {slot: u for u, slot in enumerate(points.slots.tolist())}
-    for number in store.layout.dense:
-        column = edit.changes.column(number)
-        if isinstance(column, DenseColumn):
-            rank = np.cumsum(column.present) - 1
-            for i in np.flatnonzero(column.present & chosen).tolist():
-                points.set_dense(number, where[int(slots[i])], column.rows[rank[i]])
-    for number in store.layout.sparse:
-        column = edit.changes.column(number)
-        if isinstance(column, SparseColumn):
-            rank = np.cumsum(column.present) - 1
-            for i in np.flatnonzero(column.present & chosen).tolist():
-                one = column.rows.rows(np.array([rank[i]], dtype=np.int64))
-                points.sparse[number][where[int(slots[i])]] = one
-    for number in store.layout.multi:
-        column = edit.changes.column(number)
-        if isinstance(column, MultiColumn):
-            rank = np.cumsum(column.present) - 1
-            starts = np.concatenate([[0], np.cumsum(column.counts)]).astype(np.int64)
-            for i in np.flatnonzero(column.present & chosen).tolist():
-                j = int(rank[i])
-                matrix = column.rows[starts[j] : starts[j + 1]]
-                points.multi[number][where[int(slots[i])]] = matrix
-    return Resolved(points.batch(), missing)
-
-
-def _resolve_delete(
-    edit: DeleteVectors, store: CollectionStore, selected: npt.NDArray[np.bool_] | None
-) -> Resolved:
-    if edit.keys is None:
-        assert selected is not None, "a delete_vectors without ids has a filter"
-        slots = np.flatnonzero(selected).astype(np.int64)
-        missing = None
-    else:
-        slots = store.slots_of(edit.keys)
-        missing = _first_missing(edit.keys, slots)
-        slots = _unique_in_order(slots[_chosen(slots, selected)])
-    points = _Points.read(store, slots)
-    for number in edit.numbers:
-        if number in points.dense:
-            points.dense[number][0][:] = False
-        elif number in points.sparse:
-            points.sparse[number] = [None] * len(slots)
-        elif number in points.multi:
-            points.multi[number] = [None] * len(slots)
-    return Resolved(points.batch(), missing)
-
-
-def _first_missing(keys: Keys, slots: npt.NDArray[np.int64]) -> PointId | None:
-    absent = np.flatnonzero(slots < 0)
-    return id_of(full_key(keys[int(absent[0])])) if len(absent) else None
-
-
-def _chosen(
-    slots: npt.NDArray[np.int64], selected: npt.NDArray[np.bool_] | None
-) -> npt.NDArray[np.bool_]:
-    """Which request rows touch a point: it exists and the condition (if any) keeps it. The
-    selection was made on this very state, so every live slot is inside it."""
-    chosen = slots >= 0
-    if selected is not None:
-        chosen[chosen] = selected[slots[chosen]]
-    return chosen
-
-
-def _unique_in_order(slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    _, first = np.unique(slots, return_index=True)
-    return slots[np.sort(first)]
-
-
 @dataclass(slots=True)
-class _Points:
-    """Some existing points as they are now, to be changed and logged whole."""
+class WholePoints:
+    """Some existing points as they are now, to be changed and logged whole (also used by
+    zoro.actors.point_changes for payload changes)."""
 
     slots: npt.NDArray[np.int64]
     keys: Keys
@@ -184,7 +80,10 @@ class _Points:
     layout_sizes: dict[int, int]  # multivector number -> row size
 
     @classmethod
-    def read(cls, store: CollectionStore, slots: npt.NDArray[np.int64]) -> _Points:
+    def read(
+        cls, store: CollectionStore, slots: npt.NDArray[np.int64], *, with_payloads: bool = True
+    ) -> WholePoints:
+        """`with_payloads`: False when the caller replaces them all (payloads left empty)."""
         # Every vector the store keeps is carried over: a kind of vector this does not read
         # would be lost by the rewrite (tests/actors/test_vector_changes.py pins the layout).
         dense = {
@@ -197,13 +96,18 @@ class _Points:
         sparse = {number: store.sparse_of_slots(slots, number) for number in store.layout.sparse}
         multi = {number: store.multi_of_slots(slots, number) for number in store.layout.multi}
         keys = store.keys_of_slots(slots)
-        payloads = store.payloads_of_slots(slots)
+        payloads = store.payloads_of_slots(slots) if with_payloads else []
         return cls(slots, keys, payloads, dense, sparse, multi, dict(store.layout.multi))
 
-    def set_dense(self, number: int, at: int, row: npt.NDArray[np.float32]) -> None:
-        present, rows = self.dense[number]
-        present[at] = True
-        rows[at] = row
+    def drop(self, numbers: tuple[int, ...]) -> None:
+        """Remove vectors `numbers` from every point."""
+        for number in numbers:
+            if number in self.dense:
+                self.dense[number][0][:] = False
+            elif number in self.sparse:
+                self.sparse[number] = [None] * len(self.slots)
+            elif number in self.multi:
+                self.multi[number] = [None] * len(self.slots)
 
     def batch(self) -> UpsertBatch | None:
         if not len(self.slots):

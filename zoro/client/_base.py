@@ -98,8 +98,11 @@ class ClientBase:
         params: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         trace: CallTrace | None = None,
+        idempotent: bool = True,
     ) -> Any:
-        """A request about one collection; keeps the dimension cache honest on errors."""
+        """A request about one collection; keeps the dimension cache honest on errors.
+        `idempotent`: False when sending it twice could differ from once (not retried once
+        it may have reached the server)."""
         content = None if body is None else check.body(encode(body), self._limits)
         try:
             return await self._transport.call(
@@ -109,6 +112,7 @@ class ClientBase:
                 params=params,
                 retry=retry,
                 trace=trace,
+                idempotent=idempotent,
             )
         except (DimensionMismatch, NotFound):
             self._forget(name)

@@ -17,6 +17,7 @@ from zoro.client._errors import ZoroClientError
 from zoro.client._examples import ExamplesMixin
 from zoro.client._groups import GroupsMixin
 from zoro.client._models import Readiness, ServerInfo
+from zoro.client._payload import PayloadMixin
 from zoro.client._progress import reporter
 from zoro.client._texts import TextsMixin
 from zoro.client._transport import Transport
@@ -36,7 +37,9 @@ DEFAULT_LIMITS = Limits()
 CONNECTIONS_PER_SHARD = 8
 
 
-class AsyncZoroClient(ExamplesMixin, GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin):
+class AsyncZoroClient(
+    ExamplesMixin, GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin, PayloadMixin
+):
     """An async client for a Zoro-DB server, for trio and asyncio alike.
 
         async with AsyncZoroClient("http://127.0.0.1:6333") as client:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from zoro.client._validate import Ids
 
 
+_UPDATE_MODES = ("upsert", "insert_only", "update_only")
+
+
 class PointsMixin(ClientBase):
     async def upsert(
         self,
@@ -35,6 +38,8 @@ class PointsMixin(ClientBase):
         *,
         wait: bool = True,
         retry: RetryPolicy | None = None,
+        update_filter: Filter | None = None,
+        update_mode: str | None = None,
     ) -> UpdateResult:
         """Insert or replace points, in one request (use upload() for more than a batch).
 
@@ -53,13 +58,25 @@ class PointsMixin(ClientBase):
         checked as the server checks it; a dense vector or multivector also against its
         declared size (and kind) when the collection info lists the name.
 
+        Qdrant's conditional upsert: `update_filter` replaces an existing point only if it
+        satisfies the filter (new points are written whatever it says); `update_mode`
+        "insert_only" leaves existing points alone, "update_only" writes only existing ones
+        ("upsert", the default, both).
+
         Raises:
-            InvalidInput: bad ids, vectors, payloads or too many points (before sending).
+            InvalidInput: bad ids, vectors, payloads, update_mode or too many points (before
+                sending).
             DimensionMismatch: vectors that do not fit the collection (before sending).
             PayloadTooLarge: a payload or the whole request over the limit (before sending).
             NotFound: no such collection.
         """
         body = await self._upsert_body(collection, ids, vectors, payloads)
+        if update_filter is not None:
+            body["update_filter"] = filter_(update_filter)
+        if update_mode is not None:
+            if update_mode not in _UPDATE_MODES:
+                raise InvalidInput(f"update_mode: one of {', '.join(_UPDATE_MODES)}")
+            body["update_mode"] = update_mode
         return await self._send_upsert(collection, body, wait=wait, retry=retry)
 
     async def upsert_point(

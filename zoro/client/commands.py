@@ -187,6 +187,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop.add_argument("field")
     admin.add_commands(commands, actions, common)  # aliases, collections update
     _add_group_commands(commands, common)
+    _add_payload_commands(commands, common)
 
 
 # --- groups, facets and the distance matrix
@@ -285,6 +286,39 @@ async def _matrix(client: AsyncZoroClient, args: argparse.Namespace) -> int:
     for pair in await client.distance_matrix(args.collection, **options):
         print(f"{pair.a}\t{pair.b}\t{pair.score:.6g}")
     return 0
+
+
+def _add_payload_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    payload = commands.add_parser("payload", help="set, overwrite, delete or clear payloads")
+    actions = payload.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("set", "merge JSON into the payloads (null removes a key)"),
+        ("overwrite", "replace the whole payloads"),
+        ("delete", "remove payload keys"),
+        ("clear", "empty the payloads"),
+    ):
+        parser = actions.add_parser(action, parents=[common], help=text)
+        parser.add_argument("collection")
+        if action in ("set", "overwrite"):
+            parser.add_argument("payload", metavar="JSON", help="a JSON object, or @FILE")
+        if action == "delete":
+            parser.add_argument("keys", help="payload keys (paths), comma-separated")
+        if action == "set":
+            parser.add_argument("--key", help="merge into the object at this path, e.g. meta.a")
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--ids", help="ids, comma-separated or as a JSON list")
+        _filter_option(which, "the points the filter keeps")
+    batch = commands.add_parser(
+        "batch", parents=[common], help="apply update operations in order, as one write"
+    )
+    batch.add_argument("collection")
+    batch.add_argument(
+        "operations",
+        metavar="JSON",
+        help='Qdrant\'s operation list (or {"operations": [...]}), or @FILE holding it',
+    )
 
 
 _IMPORT_FORMATS = """Upload points from a file, in batches (named vectors: any subset per point).
@@ -713,22 +747,57 @@ async def _index_delete(client: AsyncZoroClient, args: argparse.Namespace) -> in
     return 0
 
 
-def _parse_filter(text: str | None) -> dict[str, Any] | None:
-    """--filter's JSON (inline, or @FILE); the client checks its shape, the server the rest."""
-    if text is None:
-        return None
-    where = "--filter"
+async def _payload(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    ids = None if args.ids is None else _parse_ids(args.ids)
+    where: dict[str, Any] = {"filter": _parse_filter(args.filter)}
+    if args.action == "set":
+        value = _json_argument(args.payload, "payload")
+        result = await client.set_payload(args.collection, value, ids, key=args.key, **where)
+    elif args.action == "overwrite":
+        value = _json_argument(args.payload, "payload")
+        result = await client.overwrite_payload(args.collection, value, ids, **where)
+    elif args.action == "delete":
+        keys = [k.strip() for k in args.keys.split(",") if k.strip()]
+        result = await client.delete_payload(args.collection, keys, ids, **where)
+    else:
+        result = await client.clear_payload(args.collection, ids, **where)
+    print(f"payload {args.action} in {args.collection} ({result.status})")
+    return 0
+
+
+async def _batch(client: AsyncZoroClient, args: argparse.Namespace) -> int:
+    value = _json_argument(args.operations, "operations")
+    if isinstance(value, dict):
+        value = value.get("operations")
+    if not isinstance(value, list):
+        raise InvalidInput('operations: a JSON list of operations, or {"operations": [...]}')
+    results = await client.batch_update(args.collection, value)
+    print(f"{len(results)} operations applied to {args.collection}")
+    return 0
+
+
+def _json_argument(text: str, what: str) -> Any:
+    """A JSON argument given inline or as @FILE."""
+    where = what
     if text.startswith("@"):
         where = text[1:]
         try:
             text = Path(where).read_text(encoding="utf-8")
         except OSError as exc:
-            raise InvalidInput(f"--filter {where}: {exc.strerror or exc}") from None
+            raise InvalidInput(f"{what} {where}: {exc.strerror or exc}") from None
     try:
-        value = orjson.loads(text)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"{where}: not JSON ({exc})") from None
+
+
+def _parse_filter(text: str | None) -> dict[str, Any] | None:
+    """--filter's JSON (inline, or @FILE); the client checks its shape, the server the rest."""
+    if text is None:
+        return None
+    value = _json_argument(text, "--filter")
     if not isinstance(value, dict):
+        where = text[1:] if text.startswith("@") else "--filter"
         raise InvalidInput(f"{where}: a filter is a JSON object, e.g. " + _FILTER_EXAMPLE)
     return value
 
@@ -795,6 +864,11 @@ def _parse_sparse(text: str) -> dict[str, Any]:
 
 
 _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[int]]] = {
+    "payload set": _payload,
+    "payload overwrite": _payload,
+    "payload delete": _payload,
+    "payload clear": _payload,
+    "batch": _batch,
     "collections list": _list,
     "collections create": _create,
     "collections info": _info,

@@ -519,6 +519,8 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "required": ["ids", "vectors"],
                 "additionalProperties": False,
             },
+            "update_filter": _FILTER_REF,
+            "update_mode": {"type": "string", "enum": ["upsert", "insert_only", "update_only"]},
         },
         "additionalProperties": False,
     },
@@ -840,6 +842,69 @@ _ALIASES = {
         }
     },
 }
+
+# --- payload and batch updates (issue 13)
+_PATH = {"type": "string", "description": 'a payload key path: a.b, a[0].b, a[].b, "a.b"'}
+_IDS = {"type": "array", "items": _ID, "minItems": 1}
+
+
+def _by_points_or_filter(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A payload update's body: its own fields and `points` (ids) or `filter`."""
+    return {
+        "type": "object",
+        "properties": {**properties, "points": _IDS, "filter": _FILTER_REF},
+        "required": required,
+        "additionalProperties": False,
+        "description": "needs points or filter (points win when both are given)",
+    }
+
+
+_SET_PAYLOAD = _by_points_or_filter({"payload": _PAYLOAD, "key": _PATH}, ["payload"])
+_OVERWRITE_PAYLOAD = _by_points_or_filter({"payload": _PAYLOAD}, ["payload"])
+_DELETE_PAYLOAD = _by_points_or_filter({"keys": {"type": "array", "items": _PATH}}, ["keys"])
+_POINTS_SELECTOR = _by_points_or_filter({}, [])
+
+
+def _one_operation(name: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: body},
+        "required": [name],
+        "additionalProperties": False,
+    }
+
+
+_REQUESTS.update(
+    {
+        "set_payload": _SET_PAYLOAD,
+        "overwrite_payload": _OVERWRITE_PAYLOAD,
+        "delete_payload": _DELETE_PAYLOAD,
+        "clear_payload": _POINTS_SELECTOR,
+        "batch_update": {
+            "type": "object",
+            "properties": {
+                "operations": {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [
+                            _one_operation("upsert", _REQUESTS["upsert_points"]),
+                            _one_operation("delete", _POINTS_SELECTOR),
+                            _one_operation("set_payload", _SET_PAYLOAD),
+                            _one_operation("overwrite_payload", _OVERWRITE_PAYLOAD),
+                            _one_operation("delete_payload", _DELETE_PAYLOAD),
+                            _one_operation("clear_payload", _POINTS_SELECTOR),
+                            _one_operation("update_vectors", _REQUESTS["update_vectors"]),
+                            _one_operation("delete_vectors", _REQUESTS["delete_vectors"]),
+                        ]
+                    },
+                }
+            },
+            "required": ["operations"],
+            "additionalProperties": False,
+            "description": "applied in order and logged as one record: all or nothing",
+        },
+    }
+)
 _RESULTS: dict[str, dict[str, Any]] = {
     "list_collections": {
         "type": "object",
@@ -899,6 +964,12 @@ _RESULTS: dict[str, dict[str, Any]] = {
     "recommend_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
     "discover_points": {"type": "array", "items": _SCORED},
     "discover_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
+    # payload and batch updates (issue 13)
+    "set_payload": _UPDATE,
+    "overwrite_payload": _UPDATE,
+    "delete_payload": _UPDATE,
+    "clear_payload": _UPDATE,
+    "batch_update": {"type": "array", "items": _UPDATE},
 }
 # --- groups, facets and the distance matrix
 _GROUPS_RESULT = {
@@ -985,6 +1056,12 @@ _WAITS = frozenset(
         "delete_vectors",
         "create_vector_name",
         "delete_vector_name",
+        # payload and batch updates (issue 13)
+        "set_payload",
+        "overwrite_payload",
+        "delete_payload",
+        "clear_payload",
+        "batch_update",
     }
 )
 

@@ -37,6 +37,7 @@ from zoro.services import (
     issues,
     matrix,
     optimizations,
+    payload_updates,
     points,
     recommend,
     search,
@@ -323,6 +324,29 @@ async def _delete_vector_name(call: Call) -> Any:
     )
 
 
+# --- payload and batch updates (issue 13)
+
+
+def _updating(
+    service: Callable[..., Awaitable[Any]],
+) -> Handler:
+    """A handler for a write that takes a body and `?wait=` (false by default, as Qdrant)."""
+
+    async def handler(call: Call) -> Any:
+        return await service(
+            call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
+        )
+
+    return handler
+
+
+_set_payload = _updating(payload_updates.set_payload)
+_overwrite_payload = _updating(payload_updates.overwrite_payload)
+_delete_payload = _updating(payload_updates.delete_payload)
+_clear_payload = _updating(payload_updates.clear_payload)
+_batch_update = _updating(payload_updates.batch_update)
+
+
 async def _query(call: Call) -> Any:
     return await search.query(call.ctx, call.params["name"], call.json())
 
@@ -498,6 +522,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points/recommend/batch", "recommend_batch_points", _recommend_batch),
     Route("POST", C + "/points/discover", "discover_points", _discover),
     Route("POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch),
+    # payload and batch updates (issue 13)
+    Route("POST", C + "/points/payload", "set_payload", _set_payload),
+    Route("PUT", C + "/points/payload", "overwrite_payload", _overwrite_payload),
+    Route("POST", C + "/points/payload/delete", "delete_payload", _delete_payload),
+    Route("POST", C + "/points/payload/clear", "clear_payload", _clear_payload),
+    Route("POST", C + "/points/batch", "batch_update", _batch_update),
 )
 
 

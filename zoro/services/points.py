@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoro.actors.messages import DeleteWhere
+from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
 
-_UPSERT_FIELDS = frozenset({"points", "batch", "shard_key", "update_filter"})
+_UPSERT_FIELDS = frozenset({"points", "batch", "shard_key", "update_filter", "update_mode"})
+_UPDATE_MODES = ("upsert", "insert_only", "update_only")
 _POINT_FIELDS = frozenset({"id", "vector", "payload"})
 _BATCH_FIELDS = frozenset({"ids", "vectors", "payloads"})
 _DELETE_FIELDS = frozenset({"points", "filter", "shard_key"})
@@ -31,18 +33,33 @@ _COUNT_FIELDS = frozenset({"filter", "exact", "shard_key"})
 
 async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _UPSERT_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    validate.absent(body, "update_filter", "update_filter")
-    if ("points" in body) == ("batch" in body):
-        raise BadRequest('body: send either "points": [...] or "batch": {...}')
-    if "points" in body:
-        op = _points_form(body["points"], actor, ctx.limits)
-    else:
-        op = _batch_form(body["batch"], actor, ctx.limits)
-    lsn = await actor.write(op)
+    op = upsert_operation(body, "body", actor, ctx.limits)
+    # a plain upsert needs nothing from the current state: it skips the resolution step
+    lsn = await actor.write(op if isinstance(op, UpsertBatch) else PointChanges((op,)))
     return shapes.update_result(lsn, completed=wait)
+
+
+def upsert_operation(
+    body: object, where: str, actor: CollectionActor, limits: LimitSettings
+) -> UpsertBatch | Upsert:
+    """An upsert request (`points` or `batch`, with Qdrant's `update_filter` and
+    `update_mode`): the plain batch, or an Upsert resolved against the points as they are."""
+    body = validate.mapping(body, where)
+    validate.only_fields(body, _UPSERT_FIELDS, where)
+    validate.absent(body, "shard_key", "sharding")
+    if ("points" in body) == ("batch" in body):
+        raise BadRequest(f'{where}: send either "points": [...] or "batch": {{...}}')
+    if "points" in body:
+        batch = _points_form(body["points"], actor, limits)
+    else:
+        batch = _batch_form(body["batch"], actor, limits)
+    condition = filters.parse(body.get("update_filter"), "update_filter")
+    mode = body.get("update_mode")
+    if mode is not None and mode not in _UPDATE_MODES:
+        raise BadRequest(f"update_mode: one of {', '.join(_UPDATE_MODES)}, not {mode!r}")
+    if condition is None and mode in (None, "upsert"):
+        return batch
+    return Upsert(batch, condition, mode or "upsert")
 
 
 def _points_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:

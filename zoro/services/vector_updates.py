@@ -78,12 +78,13 @@ async def delete_vectors(ctx: Context, name: str, body: object, *, wait: bool) -
         keys = validate.point_keys(body["points"], "points", ctx.limits)
         if not len(keys):
             raise BadRequest("points: must name at least one point")
-    numbers = _vector_numbers(body.get("vector"), actor.vectors)
+    numbers = vector_numbers(body.get("vector"), actor.vectors)
     lsn = await actor.write(DeleteVectors(numbers, keys, condition))
     return shapes.update_result(lsn, completed=wait)
 
 
-def _vector_numbers(value: object, config: VectorConfig) -> tuple[int, ...]:
+def vector_numbers(value: object, config: VectorConfig) -> tuple[int, ...]:
+    """The numbers of the vectors a delete_vectors names in `vector`."""
     if value is None:
         raise BadRequest('vector: missing; the names of the vectors to delete, e.g. ["image"]')
     names = validate.sequence(value, "vector")

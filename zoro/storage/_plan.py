@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import KEY_DTYPE, DenseColumn, MultiColumn, SparseColumn, UpsertBatch
+from zoro.types import (
+    KEY_DTYPE,
+    DeleteBatch,
+    DenseColumn,
+    MultiColumn,
+    SparseColumn,
+    UpsertBatch,
+    WriteGroup,
+)
 
 from . import _keys
 
@@ -92,7 +100,7 @@ def _dedupe(keys: Keys) -> _Deduped:
     return _Deduped(order[last], np.sort(order[last]))
 
 
-def _keys_of(op: WriteOp) -> Keys:
+def _keys_of(op: UpsertBatch | DeleteBatch) -> Keys:
     keys = np.asarray(op.keys, dtype=KEY_DTYPE)
     if keys.ndim != 1 or not _keys.valid(keys):
         raise ValueError("keys must be a 1-d array of point keys made by zoro.types")
@@ -254,12 +262,13 @@ def plan(
         if lsn <= applied_lsn:
             continue  # already applied: replay after a crash, or a retry
         last = lsn
-        if isinstance(op, UpsertBatch):
-            run.append(op)
-            continue
-        flush()
-        keys = _keys_of(op)
-        order = _dedupe(keys).order
-        steps.append(Delete(keys if order is None else keys[order]))
+        for part in op.ops if isinstance(op, WriteGroup) else (op,):
+            if isinstance(part, UpsertBatch):
+                run.append(part)
+                continue
+            flush()
+            keys = _keys_of(part)
+            order = _dedupe(keys).order
+            steps.append(Delete(keys if order is None else keys[order]))
     flush()
     return steps, last

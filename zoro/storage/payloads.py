@@ -20,6 +20,7 @@ offset and length as well, so a damaged length is caught twice.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from typing import TYPE_CHECKING, Final
@@ -45,6 +46,12 @@ RECORD: Final = struct.Struct("<II")  # body length, crc32(body, length)
 assert (HEADER.size, RECORD.size) == (16, 8)
 
 MAX_BODY: Final = 2**32 - 1
+# read_many: below this many records, one pread each; records closer than the gap are read
+# together (the bytes between them are cheaper than another syscall); a stretch holds at most
+# STRETCH_RECORDS records, so that one read stays a few MB.
+READ_MANY_MIN: Final = 64
+READ_MANY_GAP: Final = 4096
+STRETCH_RECORDS: Final = 8192
 
 
 def encode_records(
@@ -96,3 +103,34 @@ class PayloadFile(RecordFile):
             length,
             self._path,
         )
+
+    def read_many(
+        self, offsets: npt.NDArray[np.uint64], lengths: npt.NDArray[np.uint32]
+    ) -> list[bytes]:
+        """The bodies of the records at `offsets` (their lengths from the slot table), in the
+        order given, each checked as `read` checks it. Records near each other in the file
+        (the payloads of points written together) are read by one pread a stretch."""
+        n = len(offsets)
+        if n < READ_MANY_MIN:
+            pairs = zip(offsets.tolist(), lengths.tolist(), strict=True)
+            return [self.read(offset, length) for offset, length in pairs]
+        order = np.argsort(offsets, kind="stable")
+        starts = offsets[order].astype(np.int64)
+        sizes = lengths[order].astype(np.int64)
+        ends = starts + RECORD.size + sizes
+        cuts = set((np.flatnonzero(starts[1:] - ends[:-1] > READ_MANY_GAP) + 1).tolist())
+        cuts.update(range(STRETCH_RECORDS, n, STRETCH_RECORDS))
+        bounds = [0, *sorted(cuts), n]
+        out: list[bytes] = [b""] * n
+        where, at_list, size_list = order.tolist(), starts.tolist(), sizes.tolist()
+        unpack, crc32, head = RECORD.unpack_from, zlib.crc32, RECORD.size
+        for a, b in itertools.pairwise(bounds):
+            first = at_list[a]
+            raw = pread_exact(self._fd, int(ends[b - 1]) - first, first, self._path)
+            for i in range(a, b):
+                at, size = at_list[i] - first, size_list[i]
+                body = raw[at + head : at + head + size]
+                if unpack(raw, at) != (size, crc32(body, size)):
+                    decode_record(raw[at : at + head + size], at_list[i], size, self._path)
+                out[where[i]] = body
+        return out

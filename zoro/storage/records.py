@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     import numpy as np
     import numpy.typing as npt
@@ -51,6 +51,7 @@ class ApplyResult:
     added_slots: npt.NDArray[np.int64]
     removed_slots: npt.NDArray[np.int64]
     vectors: Mapping[int, VectorChange]
+    added_payloads: Sequence[bytes] = ()  # the payload of each added slot, from memory
 
     @property
     def added_vectors(self) -> npt.NDArray[np.float32]:

@@ -402,7 +402,15 @@ class CollectionStore:
             changes[number] = VectorChange(
                 mine, None, None, gone[present[gone]], added_counts=counts, added_multi=matrices
             )
-        return ApplyResult(added_slots=added, removed_slots=gone, vectors=changes)
+        written = [p for u in upserts for p in u.payloads]  # slot order from first_slot
+        payloads = (
+            written
+            if len(added) == len(written)
+            else [written[i] for i in (added - first_slot).tolist()]
+        )
+        return ApplyResult(
+            added_slots=added, removed_slots=gone, vectors=changes, added_payloads=payloads
+        )
 
     def checkpoint(self) -> int:
         """Make everything applied durable and record `applied_lsn` as the checkpoint; return it.
@@ -556,10 +564,7 @@ class CollectionStore:
         """Payload JSON bytes of each slot. Raises CorruptionError on a checksum mismatch."""
         offsets, lengths = self._slots.payload_locations(self._checked(slots))
         try:
-            return [
-                self._payloads.read(offset, length)
-                for offset, length in zip(offsets.tolist(), lengths.tolist(), strict=True)
-            ]
+            return self._payloads.read_many(offsets, lengths)
         except OSError as exc:
             raise storage_error(exc, f"reading payloads in {self._dir}") from exc
 

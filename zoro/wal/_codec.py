@@ -31,6 +31,7 @@ from zoro.types import (
     MultiColumn,
     SparseColumn,
     UpsertBatch,
+    WriteGroup,
     WriteOp,
 )
 from zoro.wal._format import (
@@ -38,12 +39,15 @@ from zoro.wal._format import (
     COLUMNS_COUNTS,
     CRC,
     DELETE_COUNT,
+    GROUP_COUNT,
+    GROUP_ITEM,
     KIND_DENSE,
     KIND_MULTI,
     KIND_SPARSE,
     RECORD,
     RECORD_VERSION,
     TYPE_DELETE,
+    TYPE_GROUP,
     TYPE_UPSERT,
     TYPE_UPSERT_COLUMNS,
     U32_MAX,
@@ -84,6 +88,8 @@ def body_parts(op: WriteOp) -> tuple[int, int, list[Buffer]]:
     """(record type, body length, the body's pieces in order), without copying any array."""
     if isinstance(op, UpsertBatch):
         return _upsert_parts(op) if op.vectors is not None else _columns_parts(op)
+    if isinstance(op, WriteGroup):
+        return _group_parts(op)
     keys = _contiguous_keys(op.keys)
     return TYPE_DELETE, DELETE_COUNT.size + keys.nbytes, [DELETE_COUNT.pack(len(keys)), keys.data]
 
@@ -102,7 +108,45 @@ def decode_body(rtype: int, body: bytes) -> WriteOp:
         return _decode_delete(body)
     if rtype == TYPE_UPSERT_COLUMNS:
         return _decode_columns(body)
+    if rtype == TYPE_GROUP:
+        return _decode_group(body)
     raise ValueError(f"unknown record type {rtype}")
+
+
+def _group_parts(group: WriteGroup) -> tuple[int, int, list[Buffer]]:
+    parts: list[Buffer] = [GROUP_COUNT.pack(len(group.ops))]
+    length = GROUP_COUNT.size
+    for op in group.ops:
+        if not isinstance(op, UpsertBatch | DeleteBatch):
+            raise ValueError("a group holds upserts and deletes only")
+        rtype, size, body = body_parts(op)
+        parts += [GROUP_ITEM.pack(rtype, b"", size), *body]
+        length += GROUP_ITEM.size + size
+    if length > U32_MAX:
+        raise ValueError(f"a group of {length} bytes does not fit in one WAL record")
+    return TYPE_GROUP, length, parts
+
+
+def _decode_group(body: bytes) -> WriteGroup:
+    if len(body) < GROUP_COUNT.size:
+        raise ValueError(f"group body of {len(body)} bytes is shorter than its count")
+    (count,) = GROUP_COUNT.unpack_from(body)
+    at = GROUP_COUNT.size
+    ops: list[UpsertBatch | DeleteBatch] = []
+    for _ in range(count):
+        if at + GROUP_ITEM.size > len(body):
+            raise ValueError("group cut short")
+        rtype, reserved, size = GROUP_ITEM.unpack_from(body, at)
+        at += GROUP_ITEM.size
+        if reserved != bytes(3) or rtype == TYPE_GROUP or at + size > len(body):
+            raise ValueError(f"group item of type {rtype} is malformed")
+        op = decode_body(rtype, body[at : at + size])
+        assert not isinstance(op, WriteGroup)
+        ops.append(op)
+        at += size
+    if at != len(body):
+        raise ValueError(f"group body of {len(body)} bytes has {len(body) - at} bytes left over")
+    return WriteGroup(tuple(ops))
 
 
 SMALL_BATCH = 32  # up to this many points, payload offsets are summed in plain Python

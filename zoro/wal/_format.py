@@ -8,7 +8,7 @@ Segment header, at offset 0 of every segment (SEGMENT, 20 bytes):
 
     offset  size  field
     0       4     magic b"ZWAL"
-    4       2     format version: 2 is written; 1 (written before 2) is still read
+    4       2     format version: 3 is written; 2 and 1 (written before it) are still read
     6       2     reserved, zero
     8       8     first LSN: the LSN of the segment's first record, equal to the file name
     16      4     CRC32 of bytes 0..15
@@ -21,7 +21,7 @@ Then records, back to back, until the end of the file. Record header, format ver
     4       4     body length in bytes
     8       8     LSN: 1, 2, 3 ... with no gap and no repeat, across segments too
     16      1     record type: 1 = upsert, 2 = delete, 3 = upsert with named, optional or
-                  sparse vectors (anything else is refused by name)
+                  sparse vectors, 4 = group (format 3 only; anything else is refused by name)
     17      1     record version (1 for every type)
     18      2     reserved, zero
     20      4     batch index: the record's place in its batch (0 for the first), so that the
@@ -35,6 +35,11 @@ batch. Recovery cuts that off as a torn tail, and still refuses a bad spot follo
 record of a LATER batch (that batch was written only after the bad spot was synced: rot). A
 version 1 segment cannot tell the two apart, so a bad spot followed by any good record there
 is refused. The writer never appends to a version 1 segment: it starts a new one.
+
+Format version 3 has the same segment and record headers as version 2 and adds record type 4,
+the group: several writes in ONE record, so that a crash keeps all of them or none (a batch
+update). A build that knows only version 2 refuses a version 3 segment by its version rather
+than misreading a group; the writer never appends to an older version's segment.
 
 Upsert body (type 1, version 1), for n points of dimension dim:
 
@@ -76,6 +81,16 @@ Delete body (type 2, version 1):
     0       4      n (u32)
     4       17 n   keys
 
+Group body (type 4, version 1): the writes in the order they apply, each with its own type.
+
+    offset  size   field
+    0       4      k: how many writes (u32)
+    then k writes, each:
+    +0      1      record type of the write: 1, 2 or 3 (a group holds no group)
+    +1      3      reserved, zero
+    +4      4      body length L (u32)
+    +8      L      the write's body, as a record of that type would hold it
+
 A record's body length is a u32, so one record (one UpsertBatch) holds less than 4 GiB; the
 u32 payload offsets follow from that. Nothing is aligned: decoders copy what they take out.
 """
@@ -91,8 +106,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 MAGIC: Final = b"ZWAL"
-FORMAT_VERSION: Final = 2  # written
-FORMAT_V1: Final = 1  # still read
+FORMAT_VERSION: Final = 3  # written
+FORMAT_V2: Final = 2  # still read: no group records
+FORMAT_V1: Final = 1  # still read: no batch index in record headers
 
 SEGMENT: Final = struct.Struct("<4sHHQI")  # magic, format version, reserved, first LSN, crc
 # crc, body length, LSN, type, version, reserved, batch index
@@ -110,10 +126,14 @@ KIND_DENSE: Final = 1
 KIND_SPARSE: Final = 2
 KIND_MULTI: Final = 3
 assert (UPSERT_COUNTS.size, DELETE_COUNT.size) == (8, 4)
+GROUP_COUNT: Final = struct.Struct("<I")  # k
+GROUP_ITEM: Final = struct.Struct("<B3sI")  # record type, reserved, body length
+assert (GROUP_COUNT.size, GROUP_ITEM.size) == (4, 8)
 
 TYPE_UPSERT: Final = 1
 TYPE_DELETE: Final = 2
 TYPE_UPSERT_COLUMNS: Final = 3
+TYPE_GROUP: Final = 4
 RECORD_VERSION: Final = 1
 U32_MAX: Final = 2**32 - 1
 
@@ -163,16 +183,20 @@ def check_segment_header(raw: bytes, first_lsn: int) -> int:
         raise ValueError(f"not a WAL segment header (magic {magic!r})")
     if not segment_header_whole(raw):
         raise ValueError("segment header CRC mismatch")
-    if version not in (FORMAT_V1, FORMAT_VERSION) or reserved:
+    if version not in (FORMAT_V1, FORMAT_V2, FORMAT_VERSION) or reserved:
         raise ValueError(f"unsupported WAL format version {version} (reserved {reserved:#x})")
     if lsn != first_lsn:
         raise ValueError(f"segment header says first LSN {lsn}, its file name says {first_lsn}")
     return int(version)
 
 
-def check_record_kind(rtype: int, version: int, reserved: int) -> None:
-    """Raise ValueError for a record this code cannot read (a newer writer, or a bug)."""
-    if rtype not in (TYPE_UPSERT, TYPE_DELETE, TYPE_UPSERT_COLUMNS):
+def check_record_kind(
+    rtype: int, version: int, reserved: int, segment_version: int = FORMAT_VERSION
+) -> None:
+    """Raise ValueError for a record this code cannot read (a newer writer, or a bug), or one
+    its segment's format does not allow (a group before format 3)."""
+    known = (TYPE_UPSERT, TYPE_DELETE, TYPE_UPSERT_COLUMNS)
+    if rtype not in known and not (rtype == TYPE_GROUP and segment_version >= FORMAT_VERSION):
         raise ValueError(f"unknown record type {rtype}")
     if version != RECORD_VERSION:
         raise ValueError(f"unsupported version {version} of record type {rtype}")

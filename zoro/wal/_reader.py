@@ -116,7 +116,7 @@ class SegmentReader:
             if got_lsn != lsn:
                 raise BadRecord(pos, f"LSN {got_lsn} where {lsn} was expected", tearable=False)
             try:
-                check_record_kind(rtype, version, reserved)
+                check_record_kind(rtype, version, reserved, self.version)
             except ValueError as exc:
                 raise BadRecord(pos, f"LSN {lsn}: {exc}", tearable=False) from None
             if rest and rest[0] not in (0, index + 1):
@@ -169,6 +169,6 @@ def _good_record_batch(data: bytes, at: int, version: int) -> int | None:
     end = at + layout.size + length
     if end > len(data) or zlib.crc32(memoryview(data)[at + CRC.size : end]) != crc:
         return None
-    if version == FORMAT_VERSION:
+    if version != FORMAT_V1:
         return int(lsn - last) if last <= lsn else None
     return int(lsn) + 1
