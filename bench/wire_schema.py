@@ -24,9 +24,10 @@ Cosine; payloads as JSON bytes; point keys; the parsed filter; limit/offset/thre
 The filter is the same on every path: each candidate checks its shape as far as its library
 allows and hands it to today's zoro.services.filters.parse, which turns it into the engine's
 Filter (the conversion any design keeps). Every candidate's output is checked equal to today's
-before timing. Rounds interleave the paths; the figure is the median over rounds of each path's
-median time, and the ratio is today's QPS over the candidate's (>= 0.95x is the issue's goal for
-the hot routes).
+before timing. In each round the paths take turns call by call; a path's time is
+its median call, its ratio is today's time over its own in the same round (QPS relative to
+today's; >= 0.95x is the issue's goal for the hot routes), and the figure is the median ratio
+over the rounds, with the lowest and highest.
 
 Then error messages: the same bad bodies through each path, the messages recorded as they come
 (the design needs "field: rule" 400s), and whether each library's schema export gives an
@@ -612,34 +613,42 @@ def check_outputs(data: dict[str, bytes]) -> None:
 # ---------------------------------------------------------------- timing
 
 
-def _time(fn: Callable[[bytes], Any], body: bytes, reps: int) -> float:
-    """Median seconds of one call over `reps` calls."""
-    samples = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        fn(body)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+REPS = {"query": 800, "upsert": 40, "batch": 40}
 
 
-REPS = {"query": 800, "upsert": 20, "batch": 20}
+def _round(paths: dict[str, Callable[[bytes], Any]], body: bytes, reps: int) -> dict[str, float]:
+    """Each path's median seconds per call over `reps` calls, the paths taking turns call by
+    call (the first one rotating), so a change in the machine's load hits them all alike."""
+    names = list(paths)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
+            started = time.perf_counter()
+            paths[name](body)
+            samples[name].append(time.perf_counter() - started)
+    return {name: statistics.median(v) for name, v in samples.items()}
 
 
 def measure(data: dict[str, bytes], rounds: int, scale: float) -> dict[str, Any]:
+    """Per route: each path's median time, and its QPS over today's as the median of the
+    rounds' ratios (each round's paths measured side by side), with the rounds' lowest and
+    highest ratio."""
     out: dict[str, Any] = {}
     for route, paths in PATHS.items():
         reps = max(3, int(REPS[route] * scale))
-        per_round: dict[str, list[float]] = {name: [] for name in paths}
-        for _ in range(rounds):
-            for name, fn in paths.items():
-                per_round[name].append(_time(fn, data[route], reps))
-        medians = {name: statistics.median(v) for name, v in per_round.items()}
+        per_round = [_round(paths, data[route], reps) for _ in range(rounds)]
+        ratios = {n: [r["today"] / r[n] for r in per_round] for n in paths}
         out[route] = {
             "body_bytes": len(data[route]),
             "calls_per_round": reps,
-            "median_ms": {n: round(t * 1e3, 4) for n, t in medians.items()},
-            "qps_vs_today": {n: round(medians["today"] / t, 3) for n, t in medians.items()},
-            "rounds_ms": {n: [round(t * 1e3, 4) for t in v] for n, v in per_round.items()},
+            "median_ms": {
+                n: round(statistics.median(r[n] for r in per_round) * 1e3, 4) for n in paths
+            },
+            "qps_vs_today": {n: round(statistics.median(v), 3) for n, v in ratios.items()},
+            "qps_vs_today_range": {
+                n: [round(min(v), 3), round(max(v), 3)] for n, v in ratios.items()
+            },
+            "rounds_ms": {n: [round(r[n] * 1e3, 4) for r in per_round] for n in paths},
         }
     return out
 
@@ -747,7 +756,11 @@ def main() -> None:
     for route, fig in figures.items():
         print(f"{route:7} ({fig['body_bytes']:,} bytes)")
         for name, ms in fig["median_ms"].items():
-            print(f"  {name:11} {ms:9.3f} ms   {fig['qps_vs_today'][name]:.2f}x today's QPS")
+            low, high = fig["qps_vs_today_range"][name]
+            print(
+                f"  {name:11} {ms:9.3f} ms   {fig['qps_vs_today'][name]:.2f}x today's QPS"
+                f"  (rounds {low:.2f}-{high:.2f})"
+            )
     if args.json is None:
         suffix = "-quick" if args.quick else ""
         args.json = Path(__file__).parent / "results" / f"wire_schema{suffix}.json"
