@@ -410,8 +410,18 @@ _J_QUERY = {
             "anyOf": [
                 _J_VECTOR,
                 _J_ID,
-                {"type": "object", "required": ["nearest"]},
-                {"type": "object", "required": ["fusion"]},
+                {
+                    "type": "object",
+                    "properties": {"nearest": {"anyOf": [_J_VECTOR, _J_ID]}},
+                    "required": ["nearest"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"fusion": {"enum": ["rrf", "dbsf"]}},
+                    "required": ["fusion"],
+                    "additionalProperties": False,
+                },
             ]
         },
         "prefetch": {},
@@ -478,18 +488,93 @@ _J_BATCH_V = jsonschema_rs.Draft202012Validator(_J_BATCH, validate_formats=True)
 _J_UPSERT_V = jsonschema_rs.Draft202012Validator(_J_UPSERT, validate_formats=True)
 
 
-def _j_checked(validator: Any, body: bytes) -> Any:
+def _j_checked(validator: Any, schema: dict[str, Any], body: bytes, where: str) -> Any:
     data = orjson.loads(body)
     if validator.is_valid(data):  # only a refused body pays for collecting the error
         return data
-    error = next(iter(validator.iter_errors(data)), None)
-    if error is not None:
-        path = ".".join(map(str, error.instance_path)) or "body"
-        raise BadRequest(f"{path}: {error.message}")
-    return data
+    error = next(iter(validator.iter_errors(data)))
+    raise BadRequest(_j_message(error, schema, where))
+
+
+# A prototype of the message writer the design needs (docs/wire-schema.md): jsonschema_rs's
+# structured error (path, kind, schema path) in today's "field: rule" wording.
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a JSON object",
+    "array": "a list",
+    "string": "a string",
+    "null": "null",
+}
+
+
+def _j_path(where: str, parts: list[str | int]) -> str:
+    text = where
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else part
+    return text or "body"
+
+
+def _j_branch(error: Any) -> Any:
+    """The error to report from a union: the branch that got furthest (the value's type matched
+    it, so its error is about a bound or a deeper item), else the failure itself."""
+    if type(error.kind).__name__ != "AnyOf":
+        return error
+    best = error
+    for branch in error.kind.context:
+        first = _j_branch(branch[0])
+        deeper = len(first.instance_path) > len(error.instance_path)
+        matched = deeper or type(first.kind).__name__ != "Type"
+        if matched and (best is error or len(first.instance_path) > len(best.instance_path)):
+            best = first
+    return best
+
+
+def _j_node(schema: dict[str, Any], schema_path: list[str | int]) -> dict[str, Any]:
+    node: Any = schema
+    for step in schema_path[:-1]:
+        node = node[step]
+    return node  # type: ignore[no-any-return]
+
+
+def _j_message(error: Any, schema: dict[str, Any], where: str) -> str:
+    chosen = _j_branch(error)
+    kind = type(chosen.kind).__name__
+    path = _j_path(where, list(chosen.instance_path))
+    if chosen is error and kind == "AnyOf":
+        types = [t for b in error.kind.context for t in getattr(_j_branch(b[0]).kind, "types", [])]
+        return f"{path}: must be {' or '.join(_TYPE_WORDS[t] for t in dict.fromkeys(types))}"
+    if kind in ("Minimum", "Maximum"):
+        node = _j_node(schema, list(chosen.schema_path))
+        low, high = node.get("minimum"), node.get("maximum")
+        if low is not None and high is not None:
+            return f"{path}: must be between {low} and {high}"
+        bound = f"at least {low}" if high is None else f"at most {high}"
+        return f"{path}: must be {bound}"
+    if kind == "Type":
+        words = " or ".join(_TYPE_WORDS[t] for t in chosen.kind.types)
+        return f"{path}: must be {words}"
+    if kind == "Required":
+        return f"{_j_path(where, [*chosen.instance_path, chosen.kind.property])}: missing"
+    if kind == "AdditionalProperties":
+        names = ", ".join(map(repr, chosen.kind.unexpected))
+        return f"{path}: unknown field(s) {names}"
+    if kind == "Enum":
+        return f"{path}: use one of {', '.join(map(repr, chosen.kind.options))}"
+    if kind == "MaxItems":
+        return f"{path}: at most {chosen.kind.limit} items"
+    if kind == "Format":
+        return f"{path}: not a valid {chosen.kind.format}"
+    return f"{path}: {chosen.message}"
 
 
 def _j_plan(q: dict[str, Any]) -> QueryOut:
+    if not isinstance(q["query"], list):
+        raise BadRequest("query: the bench's bodies send a dense vector")
     params = q.get("params") or {}
     offset = q.get("offset")
     return QueryOut(
@@ -506,11 +591,11 @@ def _j_plan(q: dict[str, Any]) -> QueryOut:
 
 
 def j_query(body: bytes) -> QueryOut:
-    return _j_plan(_j_checked(_J_QUERY_V, body))
+    return _j_plan(_j_checked(_J_QUERY_V, _J_QUERY, body, "body"))
 
 
 def j_batch(body: bytes) -> list[QueryOut]:
-    return [_j_plan(q) for q in _j_checked(_J_BATCH_V, body)["searches"]]
+    return [_j_plan(q) for q in _j_checked(_J_BATCH_V, _J_BATCH, body, "")["searches"]]
 
 
 def _j_id(value: int | str) -> int | uuid.UUID:
@@ -518,7 +603,7 @@ def _j_id(value: int | str) -> int | uuid.UUID:
 
 
 def j_upsert(body: bytes) -> UpsertBatch:
-    pts = _j_checked(_J_UPSERT_V, body)["points"]
+    pts = _j_checked(_J_UPSERT_V, _J_UPSERT, body, "")["points"]
     keys = keys_of([_j_id(p["id"]) for p in pts])
     rows = _normalised([p["vector"] for p in pts], "points.vector")
     payloads = [
