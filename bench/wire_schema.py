@@ -37,11 +37,13 @@ OpenAPI document the constraints.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
 import uuid
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -878,11 +880,11 @@ def main() -> None:
         "versions": {
             "msgspec": msgspec.__version__,
             "pydantic": pydantic.VERSION,
-            "jsonschema_rs": _version("jsonschema_rs"),
+            "jsonschema_rs": version("jsonschema_rs"),
             "orjson": orjson.__version__,
             "numpy": np.__version__,
         },
-        "load_avg": [round(x, 2) for x in _loadavg()],
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
         "routes": figures,
         "parts": parts(data, max(3, int(20 * scale))),
         "errors": error_messages(),
@@ -900,18 +902,6 @@ def main() -> None:
         suffix = "-quick" if args.quick else ""
         args.json = Path(__file__).parent / "results" / f"wire_schema{suffix}.json"
     write_json(args.json, result)
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
-
-
-def _loadavg() -> tuple[float, float, float]:
-    import os
-
-    return os.getloadavg()
 
 
 if __name__ == "__main__":
