@@ -8,19 +8,23 @@ thread (`scan` of many payloads, `build_index`, writing index files).
 from zoro.payload.conditions import (
     Condition,
     Filter,
+    GeoBoundingBox,
+    GeoPolygon,
+    GeoRadius,
     HasId,
     IsEmpty,
     IsNull,
     KeyPath,
     Match,
     MinShould,
+    Nested,
     Range,
     ValuesCount,
     matches,
     parse_key,
 )
-from zoro.payload.field_index import SCHEMAS, FieldIndex
-from zoro.payload.indexes import FieldInfo, PayloadIndexes, build_index, index_slots
+from zoro.payload.field_index import FieldIndex
+from zoro.payload.indexes import SCHEMAS, FieldInfo, PayloadIndexes, build_index, index_slots
 from zoro.payload.select import Prepared, apply_scan, prepare, scan
 
 __all__ = [
@@ -29,12 +33,16 @@ __all__ = [
     "FieldIndex",
     "FieldInfo",
     "Filter",
+    "GeoBoundingBox",
+    "GeoPolygon",
+    "GeoRadius",
     "HasId",
     "IsEmpty",
     "IsNull",
     "KeyPath",
     "Match",
     "MinShould",
+    "Nested",
     "PayloadIndexes",
     "Prepared",
     "Range",

@@ -34,7 +34,9 @@ from zoro import checked_json
 from zoro.errors import CorruptionError
 from zoro.fsutil import atomic_write, fsync_dir, make_dirs
 from zoro.payload.conditions import KeyPath, keys_in, parse_key
-from zoro.payload.field_index import INDEX_CLASSES, SCHEMAS, FieldIndex
+from zoro.payload.field_index import INDEX_CLASSES as VALUE_INDEX_CLASSES
+from zoro.payload.field_index import FieldIndex
+from zoro.payload.geo_index import GeoIndex
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -54,6 +56,13 @@ MAX_UNINDEXED_KEYS: Final = 32
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+
+# Every index schema: the value indexes, and the geo index in its own module.
+INDEX_CLASSES: Final[dict[str, type[FieldIndex]]] = {
+    **VALUE_INDEX_CLASSES,
+    GeoIndex.schema: GeoIndex,
+}
+SCHEMAS: Final = tuple(INDEX_CLASSES)
 
 
 @dataclass(slots=True)

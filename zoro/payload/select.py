@@ -23,7 +23,18 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from zoro.payload.conditions import Filter, HasId, HasVector, Match, Range, matches, vector_names
+from zoro.payload.conditions import (
+    Filter,
+    GeoBoundingBox,
+    GeoPolygon,
+    GeoRadius,
+    HasId,
+    HasVector,
+    Match,
+    Range,
+    matches,
+    vector_names,
+)
 from zoro.types import KEY_DTYPE, full_key
 
 if TYPE_CHECKING:
@@ -35,6 +46,9 @@ if TYPE_CHECKING:
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+
+# The conditions a payload index may answer (each index says which of them it does).
+_INDEXED_KINDS = (Match, Range, GeoBoundingBox, GeoRadius, GeoPolygon)
 
 
 class PayloadSource(Protocol):
@@ -145,7 +159,7 @@ class _Preparer:
             return True
         if isinstance(c, Filter):
             return all(self.indexable(x) for x in c.children())
-        if isinstance(c, Match | Range):
+        if isinstance(c, _INDEXED_KINDS):
             index = self._indexes.ready_index(c.key.text)
             return index is not None and index.answers(c)
         return False
@@ -192,7 +206,7 @@ class _Preparer:
             return len(c.keys)
         if isinstance(c, HasVector):
             return self._n // 2
-        if isinstance(c, Match | Range):
+        if isinstance(c, _INDEXED_KINDS):
             index = self._indexes.ready_index(c.key.text)
             if index is not None and index.answers(c):
                 return index.estimate(c)
@@ -213,7 +227,7 @@ class _Preparer:
             return found & mask
         if isinstance(c, HasVector):
             return self._vectors[c.name] & mask
-        assert isinstance(c, Match | Range)
+        assert isinstance(c, _INDEXED_KINDS)
         index = self._indexes.ready_index(c.key.text)
         assert index is not None
         out = index.mask(c, self._n) & mask
