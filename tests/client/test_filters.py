@@ -303,12 +303,13 @@ async def test_payload_indexes(
     assert set((await client.get_collection(points)).payload_schema) == {"lang", "n"}
 
 
+VECTOR, ID = {"has_vector": ""}, {"has_id": [1]}
 BAD_FOR_THE_SERVER: list[tuple[str, dict[str, Any]]] = [
     ("a key alone", {"must": [{"key": "lang"}]}),
     ("two match modes", {"must": [{"key": "n", "match": {"value": 1, "any": [1]}}]}),
-    ("geo", {"must": [{"key": "at", "geo_radius": {"center": {"lat": 0, "lon": 0}, "radius": 1}}]}),
+    ("has_vector in nested", {"must": [{"nested": {"key": "m", "filter": {"must": VECTOR}}}]}),
     ("full text", {"must": [{"key": "lang", "match": {"text": "en"}}]}),
-    ("nested object", {"must": [{"nested": {"key": "meta", "filter": {"must": [GOLD]}}}]}),
+    ("has_id in nested", {"must": [{"nested": {"key": "meta", "filter": {"must": [ID]}}}]}),
     ("mixed range", {"must": [{"key": "n", "range": {"gt": 1, "lt": "2026-01-01T00:00:00Z"}}]}),
     ("bad datetime", {"must": [{"key": "when", "range": {"gt": "yesterday"}}]}),
     ("min_should without count", {"min_should": {"conditions": [EN]}}),
@@ -379,6 +380,7 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
     by_field = {"has_id": "HasIdCondition", "is_empty": "IsEmptyCondition"}
     by_field["is_null"] = "IsNullCondition"
     by_field["has_vector"] = "HasVectorCondition"
+    by_field["nested"] = "NestedCondition"
     for other in others:
         if "$ref" in other:
             assert other["$ref"].endswith("/Filter")
@@ -386,4 +388,8 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
         (name,) = other["required"]
         assert set(other["properties"]) <= set(SHAPES[by_field[name]])
         inner = other["properties"][name].get("properties", {})
-        assert set(inner) <= set(SHAPES["KeyOnly"])
+        inner_shape = "Nested" if name == "nested" else "KeyOnly"
+        assert set(inner) <= set(SHAPES[inner_shape])
+    for geo in ("geo_bounding_box", "geo_radius", "geo_polygon"):
+        shape = SHAPES[SHAPES["FieldCondition"][geo]]
+        assert set(field["properties"][geo]["properties"]) == set(shape)

@@ -566,7 +566,7 @@ def filters(ids: range, max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]
                 st.builds(
                     lambda cs, n: {"conditions": cs, "min_count": n},
                     st.lists(inner, min_size=1, max_size=3),
-                    st.integers(0, 2),
+                    st.integers(1, 2),
                 ),
             ),
         ).filter(lambda f: any(v not in (None, []) for v in f.values()))

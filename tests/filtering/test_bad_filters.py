@@ -100,6 +100,11 @@ MALFORMED: list[tuple[str, Any, str]] = [
         "filter.should[0].must[1].must_not[0].range.lt",
     ),
     ("filter not an object", [GOOD], "filter"),
+    (
+        "zero min_count",
+        {"min_should": {"conditions": [GOOD], "min_count": 0}},
+        "filter.min_should.min_count",
+    ),
     # geo and nested conditions
     (
         "latitude out of range",

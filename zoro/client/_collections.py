@@ -186,7 +186,7 @@ def _schema(value: object) -> str | dict[str, Any]:
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         return dict(value)
     raise InvalidInput(
-        'schema: a type name (keyword, integer, float, bool, uuid, datetime) or {"type": ...}'
+        'schema: a type name (keyword, integer, float, bool, uuid, datetime, geo) or {"type": ...}'
     )
 
 

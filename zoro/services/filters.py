@@ -90,7 +90,8 @@ def _filter(body: Mapping[str, Any], where: str, depth: int, nested: bool = Fals
             raise BadRequest(f'{where}.min_should: needs "conditions" and "min_count"')
         min_should = MinShould(
             _conditions(ms["conditions"], f"{where}.min_should.conditions", depth, nested),
-            validate.integer(ms["min_count"], f"{where}.min_should.min_count", low=0, high=2**31),
+            # at least 1, as Qdrant's server checks (0 would make min_should match everything)
+            validate.integer(ms["min_count"], f"{where}.min_should.min_count", low=1, high=2**31),
         )
     return Filter(
         must=_conditions(body.get("must"), f"{where}.must", depth, nested),
