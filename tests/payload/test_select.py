@@ -269,3 +269,26 @@ def test_indexed_filters_leave_no_residual() -> None:
     assert np.flatnonzero(prepared.candidates).tolist() == _expected(f, items, live) == [0, 2, 3, 5]
     unindexed = prepare(f, live, NoIndexes(), source)
     assert unindexed.residual is not None  # has_id alone is answered without an index
+
+
+def test_except_holds_for_values_an_index_does_not_hold() -> None:
+    """A float, a bool, an object or an array under a keyword or integer index is no target,
+    so `except` holds for it (found against local mode); the index hands those slots back."""
+    items: list[dict[str, Any]] = [
+        {"a": 0.5, "n": 0.5},
+        {"a": True, "n": True},
+        {"a": {"x": 1}, "n": {"x": 1}},
+        {"a": [[1]], "n": [["red"]]},
+        {"a": "red", "n": 1},
+        {"a": None, "n": None},
+        {},
+    ]
+    live = np.ones(len(items), dtype=np.bool_)
+    for key, target in (("a", "red"), ("n", 1)):
+        for targets in ([target], []):
+            kind = type(target) if targets else None
+            condition = Match(parse_key(key), "except", frozenset(targets), kind)
+            _check(items, condition, live)
+            assert _expected(condition, items, live) == (
+                [0, 1, 2, 3] if targets else [0, 1, 2, 3, 4]
+            )

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from zoro.payload import geo
+from zoro.payload.datetimes import parse_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -125,9 +125,10 @@ class Match:
 
     def holds(self, value: object) -> bool:
         kind = kind_of(value)
+        listed = kind is not None and kind is self.kind and value in self.targets
         if self.mode == "except":
-            return value is not None and not (kind is self.kind and value in self.targets)
-        return kind is not None and kind is self.kind and value in self.targets
+            return value is not None and not listed
+        return listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,16 +296,6 @@ def timestamp(value: object) -> float | None:
     if type(value) is not str:
         return None
     return parse_datetime(value)
-
-
-def parse_datetime(text: str) -> float | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def matches(
