@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qdrant_client.local.datetime_utils import parse as reference
 
-from zoro.payload.conditions import parse_datetime
+from zoro.payload.datetimes import parse_datetime
 
 # pieces that make valid layouts, near misses and junk when put together
 _DATES = [

@@ -33,7 +33,8 @@ from zoro.payload import (
     parse_key,
     prepare,
 )
-from zoro.payload.conditions import Condition, parse_datetime
+from zoro.payload.conditions import Condition
+from zoro.payload.datetimes import parse_datetime
 from zoro.payload.field_index import FieldIndex
 from zoro.payload.indexes import new_index
 from zoro.types import key_of, keys_of

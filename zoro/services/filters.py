@@ -27,9 +27,9 @@ from zoro.payload.conditions import (
     Nested,
     Range,
     ValuesCount,
-    parse_datetime,
     parse_key,
 )
+from zoro.payload.datetimes import parse_datetime
 from zoro.payload.geo import MIN_RING_POINTS
 from zoro.services import validate
 from zoro.types import key_of
