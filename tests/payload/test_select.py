@@ -293,3 +293,16 @@ def test_except_holds_for_values_an_index_does_not_hold() -> None:
             assert _expected(condition, items, live) == (
                 [0, 1, 2, 3] if targets else [0, 1, 2, 3, 4]
             )
+
+
+def test_geo_conditions_are_answered_by_the_geo_index() -> None:
+    items: list[dict[str, Any]] = [{"g": {"lon": float(i % 5), "lat": 1.0}} for i in range(20)]
+    source = Source(items)
+    live = np.ones(len(items), dtype=np.bool_)
+    box = GeoBoundingBox(parse_key("g"), (0.5, 2.0), (2.5, 0.0))
+    f = Filter(must=(box,), must_not=(GeoRadius(parse_key("g"), (2.0, 1.0), 1000.0),))
+    prepared = prepare(f, live, Indexes(source, live), source)
+    assert prepared.residual is None
+    assert np.flatnonzero(prepared.candidates).tolist() == _expected(f, items, live)
+    assert _expected(f, items, live) == [1, 6, 11, 16]
+    assert prepare(f, live, NoIndexes(), source).residual is not None
