@@ -312,6 +312,7 @@ def test_filters_select_what_local_mode_selects(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(*_cases)
 def test_filters_select_what_local_mode_selects_many(
