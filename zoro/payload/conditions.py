@@ -33,7 +33,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from zoro.payload import geo
-from zoro.payload.datetimes import parse_datetime
+
+# re-exported: the filter parser (zoro.services.filters) reads these rules from here
+from zoro.payload.datetimes import parse_datetime as parse_datetime
+from zoro.payload.geo import MIN_RING_POINTS as MIN_RING_POINTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
 from zoro.errors import BadRequest
-from zoro.payload import SCHEMAS
 from zoro.services import shapes, validate, vectors
 
 if TYPE_CHECKING:
@@ -178,7 +177,9 @@ async def create_payload_index(
         validate.only_fields(schema, _SCHEMA_PARAM_FIELDS, "field_schema")
         schema = schema.get("type")
     if not isinstance(schema, str):
-        raise BadRequest(f"field_schema: missing; one of {', '.join(SCHEMAS)}")
+        raise BadRequest(
+            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, geo"
+        )
     lsn = await actor.change_payload_index(key, schema.lower())
     if wait:
         await actor.payload_index_built(key)

@@ -8,10 +8,11 @@ more than asked would be worse than an error.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from zoro.errors import BadRequest
 from zoro.payload.conditions import (
+    MIN_RING_POINTS,
     Condition,
     Filter,
     GeoBoundingBox,
@@ -27,15 +28,14 @@ from zoro.payload.conditions import (
     Nested,
     Range,
     ValuesCount,
+    parse_datetime,
     parse_key,
 )
-from zoro.payload.datetimes import parse_datetime
-from zoro.payload.geo import MIN_RING_POINTS
 from zoro.services import validate
 from zoro.types import key_of
 
-if TYPE_CHECKING:
-    from zoro.payload.geo import LonLat, Ring
+LonLat = tuple[float, float]
+Ring = tuple[LonLat, ...]
 
 MAX_DEPTH: Final = 32
 _FILTER_FIELDS: Final = frozenset({"must", "should", "must_not", "min_should"})
