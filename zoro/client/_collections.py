@@ -143,7 +143,7 @@ class CollectionsMixin(ClientBase):
         wait: bool = True,
     ) -> UpdateResult:
         """Index a payload key (dotted paths and `name[]` as in filters) so that filters on it
-        need not scan payloads. `schema`: keyword, integer, float, bool, uuid or datetime (the
+        need not scan payloads. `schema`: keyword, integer, float, bool, uuid, datetime or geo (the
         types Zoro-DB serves), or Qdrant's {"type": ..., ...} form. With `wait`, returns once
         the index is built; otherwise once it is declared (durably) and building. Creating
         the same index again changes nothing, so it is retried.

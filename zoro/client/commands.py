@@ -145,7 +145,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     build = index_actions.add_parser("create", parents=[common], help="index a payload key")
     build.add_argument("collection")
     build.add_argument("field", help='a payload key, e.g. "lang", "meta.lang" or "tags[]"')
-    build.add_argument("schema", help="keyword, integer, float, bool, uuid or datetime")
+    build.add_argument("schema", help="keyword, integer, float, bool, uuid, datetime or geo")
     build.add_argument(
         "--no-wait", action="store_true", help="return once declared, not once built"
     )
