@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from qdrant_client import QdrantClient, models
 
 from tests.filtering.conftest import fresh_name
-from tests.filtering.reference import count, create, create_index, ok, scroll_ids, upsert
+from tests.filtering.reference import count, create_index, ok, scroll_ids
 
 STRINGS = ["a", "b", "", "a b"]
 INTS = [-1, 0, 1, 2, 3, 2**53 + 1]  # the last is no float64
@@ -192,8 +192,9 @@ def leaf(keys: list[str], ids: bool) -> st.SearchStrategy[dict[str, Any]]:
                                                                  "interiors": holes}},
                   key, _ring(), st.lists(_ring(), max_size=1)),
     ]  # fmt: skip
-    if ids:
+    if ids:  # about the point, not its payload: refused inside `nested`
         field.append(st.builds(lambda xs: {"has_id": xs}, st.lists(st.integers(0, 12), max_size=4)))
+        field.append(st.builds(lambda name: {"has_vector": name}, st.sampled_from(["a", "b"])))
     return st.one_of(*field)
 
 
@@ -249,25 +250,30 @@ def local() -> Iterator[QdrantClient]:
     client.close()
 
 
+def _vectors(i: int) -> dict[str, list[float]]:
+    """Every point has vector "a"; one in three lacks "b" (for has_vector)."""
+    both = {"a": [1.0, float(i)], "b": [float(i), 1.0]}
+    return both if i % 3 != 1 else {"a": both["a"]}
+
+
 def _fill(http: httpx.Client, local: QdrantClient, items: list[dict[str, Any]], index: str) -> str:
     name = fresh_name("lm")
-    create(http, name, 2)
+    params = {"size": 2, "distance": "Dot"}
+    ok(http.put(f"/collections/{name}", json={"vectors": {"a": params, "b": params}}))
     if index == "before":
         for key, schema in INDEXES.items():
             create_index(http, name, key, schema)
     ids = list(range(len(items)))
-    upsert(http, name, ids, [[1.0, float(i)] for i in ids], items)
+    points = [
+        {"id": i, "vector": _vectors(i), "payload": p} for i, p in zip(ids, items, strict=True)
+    ]
+    ok(http.put(f"/collections/{name}/points", params={"wait": "true"}, json={"points": points}))
     if index == "after":
         for key, schema in INDEXES.items():
             create_index(http, name, key, schema)
-    local.create_collection(
-        name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
-    )
-    points = [
-        models.PointStruct(id=i, vector=[1.0, float(i)], payload=p)
-        for i, p in zip(ids, items, strict=True)
-    ]
-    local.upsert(name, points)
+    config = models.VectorParams(size=2, distance=models.Distance.DOT)
+    local.create_collection(name, vectors_config={"a": config, "b": config})
+    local.upsert(name, [models.PointStruct(**p) for p in points])
     return name
 
 
