@@ -306,7 +306,7 @@ _cases = (
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(*_cases)
 def test_filters_select_what_local_mode_selects(
     mhttp: httpx.Client, local: QdrantClient, items: list[dict[str, Any]],
