@@ -267,6 +267,39 @@ def test_count_scroll_search_and_delete_with_filters(
     raw.close()
 
 
+def test_geo_and_nested_filters_and_a_geo_index(
+    server: ServerProcess,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def cli(*args: str) -> tuple[int, str, str]:
+        return run(server, monkeypatch, capsys, *args)
+
+    path = tmp_path / "places.jsonl"
+    with path.open("wb") as out:
+        for i in range(20):  # point i on the equator at longitude i (about 111 km apart)
+            payload = {"at": {"lon": i, "lat": 0}, "offers": [{"kind": "a", "k": i % 2}]}
+            out.write(orjson.dumps({"id": i, "vector": [float(i), 0.0], "payload": payload}))
+            out.write(b"\n")
+    assert cli("collections", "create", "cli_geo", "--dim", "2")[0] == 0
+    assert cli("import", "cli_geo", str(path), "--no-progress")[0] == 0
+    radius = {"center": {"lon": 0, "lat": 0}, "radius": 250000}
+    near = orjson.dumps({"must": [{"key": "at", "geo_radius": radius}]}).decode()
+    one = {"must": [{"key": "k", "match": {"value": 1}}]}
+    odd = orjson.dumps({"must": [{"nested": {"key": "offers", "filter": one}}]}).decode()
+    assert cli("count", "cli_geo", "--filter", near) == (0, "3\n", "")
+    assert cli("count", "cli_geo", "--filter", odd) == (0, "10\n", "")
+    assert cli("index", "create", "cli_geo", "at", "geo")[1] == (
+        "index on at (geo) built in cli_geo (completed)\n"
+    )
+    assert cli("count", "cli_geo", "--filter", near) == (0, "3\n", "")
+    far = near.replace('"lat":0}', '"lat":91}')
+    code, _, err = cli("count", "cli_geo", "--filter", far)
+    assert (code, err.count("\n")) == (1, 1)
+    assert "center.lat: must be a number within [-90, 90]" in err
+
+
 def test_filter_errors_are_one_line(
     server: ServerProcess,
     tmp_path: Path,

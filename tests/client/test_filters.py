@@ -35,7 +35,27 @@ def payload(i: int) -> dict[str, Any]:
         p["note"] = "x"
     if i < 28:
         p["when"] = f"2026-01-{i + 1:02d}T00:00:00Z"
+    p["at"] = {"lon": float(i), "lat": 0.0}  # one degree (about 111 km) apart on the equator
+    p["offers"] = [{"kind": "a", "k": i % 3}, {"kind": "b", "k": i % 2}]
     return p
+
+
+def geo(shape: str, **body: Any) -> dict[str, Any]:
+    return {"key": "at", shape: body}
+
+
+def point(lon: float, lat: float) -> dict[str, float]:
+    return {"lon": lon, "lat": lat}
+
+
+def box(west: float, east: float) -> dict[str, Any]:
+    """A closed ring from `west` to `east`, 1 degree north and south of the equator."""
+    corners = [point(west, -1), point(east, -1), point(east, 1), point(west, 1)]
+    return {"points": [*corners, corners[0]]}
+
+
+def nested(*must: dict[str, Any]) -> dict[str, Any]:
+    return {"nested": {"key": "offers", "filter": {"must": list(must)}}}
 
 
 P = [payload(i) for i in range(N)]
@@ -116,6 +136,30 @@ CASES: list[tuple[str, dict[str, Any], Pred]] = [
         lambda p: (p["lang"] == "en" or p["n"] % 5 == 0) and p["n"] >= 5,
     ),
     ("empty filter", {}, lambda p: True),
+    (
+        "geo radius",
+        {"must": [geo("geo_radius", center=point(0, 0), radius=350_000)]},
+        lambda p: p["n"] <= 3,
+    ),
+    (
+        "geo bounding box",
+        {"must": [geo("geo_bounding_box", top_left=point(9.5, 1), bottom_right=point(20.5, -1))]},
+        lambda p: 10 <= p["n"] <= 20,
+    ),
+    (
+        "geo polygon",
+        {"must": [geo("geo_polygon", exterior=box(4.5, 8.5), interiors=[box(5.5, 6.5)])]},
+        lambda p: p["n"] in (5, 7, 8),
+    ),
+    (
+        "nested: both on one object",
+        {
+            "must": [
+                nested({"key": "kind", "match": {"value": "b"}}, {"key": "k", "range": {"gte": 1}})
+            ]
+        },
+        lambda p: p["n"] % 2 == 1,
+    ),
 ]
 
 
@@ -278,7 +322,12 @@ async def test_payload_indexes(
 ) -> None:
     en = {"must": [EN]}
     before = await client.count(points, en)
-    for field, schema in [("lang", "keyword"), ("meta.score", "float"), ("tags[]", "keyword")]:
+    for field, schema in [
+        ("lang", "keyword"),
+        ("meta.score", "float"),
+        ("tags[]", "keyword"),
+        ("at", "geo"),
+    ]:
         result = await client.create_payload_index(points, field, schema)
         assert result.status == "completed"
     await client.create_payload_index(points, "n", {"type": "integer"}, wait=False)
@@ -288,6 +337,7 @@ async def test_payload_indexes(
         "lang": "keyword",
         "meta.score": "float",
         "tags[]": "keyword",
+        "at": "geo",
         "n": "integer",
     }
     answer = await raw.get(f"/collections/{points}")
@@ -299,15 +349,17 @@ async def test_payload_indexes(
     # a key with brackets and a dot travels in the URL path intact
     await client.delete_payload_index(points, "tags[]")
     await client.delete_payload_index(points, "meta.score")
+    await client.delete_payload_index(points, "at")
     await client.delete_payload_index(points, "never.indexed")  # nothing to drop: no error
     assert set((await client.get_collection(points)).payload_schema) == {"lang", "n"}
 
 
+VECTOR, ID = {"has_vector": ""}, {"has_id": [1]}
 BAD_FOR_THE_SERVER: list[tuple[str, dict[str, Any]]] = [
     ("a key alone", {"must": [{"key": "lang"}]}),
     ("two match modes", {"must": [{"key": "n", "match": {"value": 1, "any": [1]}}]}),
-    ("geo", {"must": [{"key": "at", "geo_radius": {"center": {"lat": 0, "lon": 0}, "radius": 1}}]}),
-    ("nested object", {"must": [{"nested": {"key": "meta", "filter": {"must": [GOLD]}}}]}),
+    ("has_vector in nested", {"must": [{"nested": {"key": "m", "filter": {"must": VECTOR}}}]}),
+    ("has_id in nested", {"must": [{"nested": {"key": "meta", "filter": {"must": [ID]}}}]}),
     ("mixed range", {"must": [{"key": "n", "range": {"gt": 1, "lt": "2026-01-01T00:00:00Z"}}]}),
     ("bad datetime", {"must": [{"key": "when", "range": {"gt": "yesterday"}}]}),
     ("min_should without count", {"min_should": {"conditions": [EN]}}),
@@ -379,6 +431,7 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
     by_field = {"has_id": "HasIdCondition", "is_empty": "IsEmptyCondition"}
     by_field["is_null"] = "IsNullCondition"
     by_field["has_vector"] = "HasVectorCondition"
+    by_field["nested"] = "NestedCondition"
     for other in others:
         if "$ref" in other:
             assert other["$ref"].endswith("/Filter")
@@ -386,4 +439,8 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
         (name,) = other["required"]
         assert set(other["properties"]) <= set(SHAPES[by_field[name]])
         inner = other["properties"][name].get("properties", {})
-        assert set(inner) <= set(SHAPES["KeyOnly"])
+        inner_shape = "Nested" if name == "nested" else "KeyOnly"
+        assert set(inner) <= set(SHAPES[inner_shape])
+    for geo in ("geo_bounding_box", "geo_radius", "geo_polygon"):
+        shape = SHAPES[SHAPES["FieldCondition"][geo]]
+        assert set(field["properties"][geo]["properties"]) == set(shape)

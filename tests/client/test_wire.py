@@ -86,6 +86,16 @@ async def fake() -> AsyncIterator[tuple[AsyncZoroClient, Recorder]]:
 
 EN = {"key": "lang", "match": {"value": "en"}}
 
+
+def _radius(center: dict[str, Any], radius: float) -> dict[str, Any]:
+    return {"key": "at", "geo_radius": {"center": center, "radius": radius}}
+
+
+def _polygon(points: list[tuple[float, float]]) -> dict[str, Any]:
+    ring = {"points": [{"lon": lon, "lat": lat} for lon, lat in points]}
+    return {"key": "at", "geo_polygon": {"exterior": ring}}
+
+
 BAD_SHAPES: list[tuple[object, str]] = [
     ("must", "filter: must be a JSON object"),
     ({"must": "lang"}, "filter.must: must be a list, not str"),
@@ -101,7 +111,27 @@ BAD_SHAPES: list[tuple[object, str]] = [
     ({"must": [{"has_id": 1}]}, "has_id: must be a list"),
     ({"must": [{"is_empty": {"key": "a", "x": 1}}]}, "unknown field 'x' .a KeyOnly"),
     ({"must": [{"key": "a", "is_null": "yes"}]}, "is_null: must be true or false"),
-    ({"min_should": {"conditions": [EN], "min_count": -1}}, "min_count: must be at least 0"),
+    ({"min_should": {"conditions": [EN], "min_count": 0}}, "min_count: must be at least 1"),
+    (
+        {"must": [_radius({"lat": 91, "lon": 0}, 1)]},
+        r"center.lat: must be a number within \[-90, 90\]",
+    ),
+    ({"must": [_radius({"lat": 0, "lon": -180.5}, 1)]}, r"center.lon: must be a number within"),
+    ({"must": [_radius({"lat": 0, "lon": "1"}, 1)]}, "center.lon: must be a number, not str"),
+    ({"must": [_radius({"lat": 0}, 1)]}, "center: a GeoPoint needs 'lon'"),
+    ({"must": [_radius({"lat": 0, "lon": 0}, -1)]}, "radius: must be a number within"),
+    ({"must": [_radius({"lat": 0, "lon": 0}, float("inf"))]}, "radius: must be a number within"),
+    ({"must": [{"key": "at", "geo_radius": {"radius": 1}}]}, "a GeoRadius needs 'center'"),
+    ({"must": [_polygon([(0, 0), (1, 0), (0, 0)])]}, "exterior.points: a ring needs at least 4"),
+    (
+        {"must": [_polygon([(0, 0), (1, 0), (1, 1), (0, 1)])]},
+        "exterior.points: a ring must be closed",
+    ),
+    ({"must": [{"nested": {"key": "offers"}}]}, "a Nested needs 'filter'"),
+    (
+        {"must": [{"nested": {"key": "o", "filter": {"must": [{"key": "a"}], "x": 1}}}]},
+        "unknown field 'x'",
+    ),
     ({"should": [{"must": [{"must_nto": []}]}]}, r"filter.should\[0\].must\[0\]: unknown field"),
 ]
 

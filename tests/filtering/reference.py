@@ -106,13 +106,8 @@ def _match(match: Mapping[str, Any], vals: list[Any]) -> bool:
         return any(kind(v) in kinds and v in items for v in vals)
     items = match["except"]
     kinds = {kind(i) for i in items}
-    for v in vals:
-        k = kind(v)
-        if k not in (str, int):
-            continue
-        if not (k in kinds and v in items):
-            return True
-    return False
+    # every non-null value that is not one of the targets (floats, bools, objects included)
+    return any(v is not None and not (kind(v) in kinds and v in items) for v in vals)
 
 
 def _field(cond: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
@@ -131,8 +126,9 @@ def _field(cond: Mapping[str, Any], payload: Mapping[str, Any]) -> bool:
         else:
             results.append(any(is_number(v) and _within(v, bounds) for v in vals))
     if cond.get("values_count") is not None:
-        n = sum(v is not None for v in vals)
-        results.append(n > 0 and _within(n, cond["values_count"]))
+        # each value found counts: an array its length, null 0, anything else 1; none found: 0
+        counts = [_count(v) for v in raw_values(payload, key)] or [0]
+        results.append(any(_within(n, cond["values_count"]) for n in counts))
     if cond.get("is_empty") is not None:
         results.append(is_empty(payload, key) == cond["is_empty"])
     if cond.get("is_null") is not None:
@@ -146,8 +142,15 @@ def is_empty(payload: Mapping[str, Any], key: str) -> bool:
     return all(v is None or v == [] for v in raw_values(payload, key))
 
 
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    return len(value) if isinstance(value, list) else 1
+
+
 def is_null(payload: Mapping[str, Any], key: str) -> bool:
-    return any(v is None for v in values_at(payload, key))
+    """A value found is null, or an array holding a null (qdrant#10101, Qdrant 1.19.1 on)."""
+    return any(v is None or (isinstance(v, list) and None in v) for v in raw_values(payload, key))
 
 
 def holds(cond: Mapping[str, Any], payload: Mapping[str, Any], point_id: PointId) -> bool:
@@ -563,7 +566,7 @@ def filters(ids: range, max_leaves: int = 8) -> st.SearchStrategy[dict[str, Any]
                 st.builds(
                     lambda cs, n: {"conditions": cs, "min_count": n},
                     st.lists(inner, min_size=1, max_size=3),
-                    st.integers(0, 2),
+                    st.integers(1, 2),
                 ),
             ),
         ).filter(lambda f: any(v not in (None, []) for v in f.values()))

@@ -16,6 +16,22 @@ if TYPE_CHECKING:
 
 GOOD = {"key": "a", "match": {"value": "x"}}
 
+
+def _box(top_left: dict[str, Any], bottom_right: dict[str, Any]) -> dict[str, Any]:
+    return {"key": "loc", "geo_bounding_box": {"top_left": top_left, "bottom_right": bottom_right}}
+
+
+def _ring(points: list[tuple[float, float]]) -> dict[str, Any]:
+    return {"points": [{"lon": lon, "lat": lat} for lon, lat in points]}
+
+
+def _polygon(
+    exterior: list[tuple[float, float]], interiors: tuple[list[tuple[float, float]], ...] = ()
+) -> dict[str, Any]:
+    shape = {"exterior": _ring(exterior), "interiors": [_ring(r) for r in interiors]}
+    return {"key": "loc", "geo_polygon": shape}
+
+
 # (what, filter, text the error message must contain)
 MALFORMED: list[tuple[str, Any, str]] = [
     (
@@ -88,27 +104,80 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("text not a string", {"must": [{"key": "a", "match": {"text": 5}}]}, "must[0].match.text"),
     ("phrase a list", {"must": [{"key": "a", "match": {"phrase": ["a"]}}]}, "must[0].match.phrase"),
     ("text, value", {"must": [{"key": "a", "match": {"text": "a", "value": 1}}]}, "must[0].match"),
+    (
+        "zero min_count",
+        {"min_should": {"conditions": [GOOD], "min_count": 0}},
+        "filter.min_should.min_count",
+    ),
+    # geo and nested conditions
+    (
+        "latitude out of range",
+        {"must": [{"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 91}, "radius": 9}}]},
+        "filter.must[0].geo_radius.center.lat",
+    ),
+    (
+        "longitude out of range",
+        {"must": [_box({"lon": -181, "lat": 1}, {"lon": 1, "lat": 0})]},
+        "filter.must[0].geo_bounding_box.top_left.lon",
+    ),
+    (
+        "negative radius",
+        {"must": [{"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": -1}}]},
+        "filter.must[0].geo_radius.radius",
+    ),
+    (
+        "geo point without lat",
+        {"must": [_box({"lon": 0}, {"lon": 1, "lat": 0})]},
+        "filter.must[0].geo_bounding_box.top_left",
+    ),
+    (
+        "geo coordinate not a number",
+        {"must": [_box({"lon": 0, "lat": "1"}, {"lon": 1, "lat": 0})]},
+        "filter.must[0].geo_bounding_box.top_left.lat",
+    ),
+    (
+        "radius missing",
+        {"must": [{"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 0}}}]},
+        "filter.must[0].geo_radius",
+    ),
+    (
+        "ring too short",
+        {"must": [_polygon([(0, 0), (1, 0), (0, 0)])]},
+        "filter.must[0].geo_polygon.exterior.points",
+    ),
+    (
+        "ring not closed",
+        {"must": [_polygon([(0, 0), (1, 0), (1, 1), (0, 1)])]},
+        "filter.must[0].geo_polygon.exterior.points",
+    ),
+    (
+        "interior ring not closed",
+        {"must": [_polygon([(0, 0), (4, 0), (4, 4), (0, 0)], ([(1, 1), (2, 1), (2, 2), (1, 2)],))]},
+        "filter.must[0].geo_polygon.interiors[0].points",
+    ),
+    (
+        "has_id inside nested",
+        {"must": [{"nested": {"key": "o", "filter": {"must": [GOOD, {"has_id": [1]}]}}}]},
+        "filter.must[0].nested.filter.must[1].has_id",
+    ),
+    (
+        "has_vector deep inside nested",
+        {"must": [{"nested": {"key": "o", "filter": {"should": [{"must": {"has_vector": ""}}]}}}]},
+        "filter.must[0].nested.filter.should[0].must.has_vector",
+    ),
+    (
+        "nested without filter",
+        {"must": [{"nested": {"key": "o"}}]},
+        "filter.must[0].nested",
+    ),
+    (
+        "nested unknown field",
+        {"must": [{"nested": {"key": "o", "filter": {}, "extra": 1}}]},
+        "filter.must[0].nested",
+    ),
 ]  # fmt: skip
 
 UNSUPPORTED: list[tuple[str, Any, str]] = [
-    (
-        "geo_radius",
-        {"key": "loc", "geo_radius": {"center": {"lon": 0, "lat": 0}, "radius": 9}},
-        "geo_radius",
-    ),
-    (
-        "geo_bounding_box",
-        {
-            "key": "loc",
-            "geo_bounding_box": {
-                "top_left": {"lon": 0, "lat": 1},
-                "bottom_right": {"lon": 1, "lat": 0},
-            },
-        },
-        "geo_bounding_box",
-    ),
-    ("geo_polygon", {"key": "loc", "geo_polygon": {"exterior": {"points": []}}}, "geo_polygon"),
-    ("nested", {"nested": {"key": "offers", "filter": {"must": [GOOD]}}}, "nested"),
     ("prefix", {"key": "a", "match": {"prefix": "he"}}, "prefix"),
 ]
 

@@ -17,11 +17,15 @@ from hypothesis import strategies as st
 
 from zoro.payload import (
     Filter,
+    GeoBoundingBox,
+    GeoPolygon,
+    GeoRadius,
     HasId,
     IsEmpty,
     IsNull,
     Match,
     MinShould,
+    Nested,
     Range,
     ValuesCount,
     apply_scan,
@@ -29,7 +33,8 @@ from zoro.payload import (
     parse_key,
     prepare,
 )
-from zoro.payload.conditions import Condition, parse_datetime
+from zoro.payload.conditions import Condition
+from zoro.payload.datetimes import parse_datetime
 from zoro.payload.field_index import FieldIndex
 from zoro.payload.indexes import new_index
 from zoro.payload.text_index import TextIndex
@@ -37,7 +42,14 @@ from zoro.payload.tokenize import Tokenizer
 from zoro.types import key_of, keys_of
 
 KEYS = ["a", "n", "t", "m.x", "arr[].v"]
-SCHEMAS = {"a": "keyword", "n": "integer", "t": "datetime", "m.x": "float", "arr[].v": "keyword"}
+SCHEMAS = {
+    "a": "keyword",
+    "n": "integer",
+    "t": "datetime",
+    "m.x": "float",
+    "arr[].v": "keyword",
+    "g": "geo",
+}
 WORDS = ["red", "green", "blue"]
 DATES = ["2024-01-01T00:00:00Z", "2024-06-01T12:00:00+02:00", "2025-01-01", "not a date"]
 
@@ -50,9 +62,14 @@ scalars = st.one_of(
     st.sampled_from(DATES),
 )
 values = st.one_of(scalars, st.lists(scalars, max_size=3))
+# geo points on a coarse grid, so that points on a shape's edge are drawn too
+_grid = st.integers(-4, 4).map(float)
+points = st.builds(lambda lon, lat: {"lon": lon, "lat": lat}, _grid, _grid)
+geo_values = st.one_of(points, st.lists(st.one_of(points, scalars), max_size=3), scalars)
 payloads = st.fixed_dictionaries(
     {},
     optional={
+        "g": geo_values,
         "a": values,
         "n": values,
         "t": values,
@@ -70,7 +87,48 @@ def _bound() -> st.SearchStrategy[float | None]:
     return st.one_of(st.none(), st.sampled_from([-1.0, 0.0, 1.0, 2.5]))
 
 
+def _ring(lons: list[float], lats: list[float]) -> tuple[tuple[float, float], ...]:
+    ring = list(zip(lons, lats, strict=False))
+    return (*ring, ring[0])
+
+
+_coord = st.integers(-4, 4).map(float)
+_geo_key = st.just(parse_key("g"))
+geo_leaves: st.SearchStrategy[Condition] = st.one_of(
+    st.builds(
+        lambda k, a, b, c, d: GeoBoundingBox(k, (a, b), (c, d)),
+        _geo_key,
+        _coord,
+        _coord,
+        _coord,
+        _coord,
+    ),
+    st.builds(
+        lambda k, a, b, r: GeoRadius(k, (a, b), r),
+        _geo_key,
+        _coord,
+        _coord,
+        st.sampled_from([0.0, 1.0, 111_195.0, 200_000.0, 500_000.0]),
+    ),
+    st.builds(
+        lambda k, lons, lats, hole: GeoPolygon(k, _ring(lons, lats), hole),
+        _geo_key,
+        st.lists(_coord, min_size=3, max_size=5),
+        st.lists(_coord, min_size=3, max_size=5),
+        st.one_of(st.just(()), st.just((_ring([-1.0, 1.0, 1.0, -1.0], [-1.0, -1.0, 1.0, 1.0]),))),
+    ),
+)
+nested_leaves: st.SearchStrategy[Condition] = st.builds(
+    lambda vs, mode: Nested(
+        parse_key("arr"), Filter(must=(Match(parse_key("v"), mode, frozenset(vs), str),))
+    ),
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=2),
+    st.sampled_from(["any", "except"]),
+)
+
 leaves: st.SearchStrategy[Condition] = st.one_of(
+    geo_leaves,
+    nested_leaves,
     st.builds(
         lambda k, v: Match(k, "value", frozenset([v]), type(v)),
         _key(),
@@ -221,3 +279,39 @@ def test_indexed_filters_leave_no_residual() -> None:
     assert np.flatnonzero(prepared.candidates).tolist() == _expected(f, items, live) == [0, 2, 3, 5]
     unindexed = prepare(f, live, NoIndexes(), source)
     assert unindexed.residual is not None  # has_id alone is answered without an index
+
+
+def test_except_holds_for_values_an_index_does_not_hold() -> None:
+    """A float, a bool, an object or an array under a keyword or integer index is no target,
+    so `except` holds for it (found against local mode); the index hands those slots back."""
+    items: list[dict[str, Any]] = [
+        {"a": 0.5, "n": 0.5},
+        {"a": True, "n": True},
+        {"a": {"x": 1}, "n": {"x": 1}},
+        {"a": [[1]], "n": [["red"]]},
+        {"a": "red", "n": 1},
+        {"a": None, "n": None},
+        {},
+    ]
+    live = np.ones(len(items), dtype=np.bool_)
+    for key, target in (("a", "red"), ("n", 1)):
+        for targets in ([target], []):
+            kind = type(target) if targets else None
+            condition = Match(parse_key(key), "except", frozenset(targets), kind)
+            _check(items, condition, live)
+            assert _expected(condition, items, live) == (
+                [0, 1, 2, 3] if targets else [0, 1, 2, 3, 4]
+            )
+
+
+def test_geo_conditions_are_answered_by_the_geo_index() -> None:
+    items: list[dict[str, Any]] = [{"g": {"lon": float(i % 5), "lat": 1.0}} for i in range(20)]
+    source = Source(items)
+    live = np.ones(len(items), dtype=np.bool_)
+    box = GeoBoundingBox(parse_key("g"), (0.5, 2.0), (2.5, 0.0))
+    f = Filter(must=(box,), must_not=(GeoRadius(parse_key("g"), (2.0, 1.0), 1000.0),))
+    prepared = prepare(f, live, Indexes(source, live), source)
+    assert prepared.residual is None
+    assert np.flatnonzero(prepared.candidates).tolist() == _expected(f, items, live)
+    assert _expected(f, items, live) == [1, 6, 11, 16]
+    assert prepare(f, live, NoIndexes(), source).residual is not None

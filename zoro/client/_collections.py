@@ -149,8 +149,8 @@ class CollectionsMixin(ClientBase):
         wait: bool = True,
     ) -> UpdateResult:
         """Index a payload key (dotted paths and `name[]` as in filters) so that filters on it
-        need not scan payloads. `schema`: keyword, integer, float, bool, uuid, datetime or text
-        (the types Zoro-DB serves), Qdrant's {"type": ..., ...} form, or TextIndexParams (a
+        need not scan payloads. `schema`: keyword, integer, float, bool, uuid, datetime, geo or
+        text (the types Zoro-DB serves), Qdrant's {"type": ..., ...} form, or TextIndexParams (a
         full-text index with its tokenizer, stopwords, stemmer...; `match: {"text": ...}`,
         `{"text_any": ...}` and `{"phrase": ...}` filters on the key then use it). With `wait`,
         returns once the index is built; otherwise once it is declared (durably) and building.
@@ -197,7 +197,8 @@ def _schema(value: object) -> str | dict[str, Any]:
     if isinstance(value, Mapping) and isinstance(value.get("type"), str):
         return dict(value)
     raise InvalidInput(
-        'schema: a type name (keyword, integer, float, bool, uuid, datetime, text) or {"type": ...}'
+        "schema: a type name (keyword, integer, float, bool, uuid, datetime, geo, text) "
+        'or {"type": ...}'
     )
 
 

@@ -3,10 +3,12 @@
 The client checks the *shape* of a filter only: objects where objects go, lists where lists go,
 the field names each shape has, and the JSON type of each leaf. A typo ("must_nto"), a Python
 slip (a set of ids, a condition that is a string) or a value JSON cannot carry fails before
-sending, naming the part at fault as a path (`filter.must[1].match`). What a filter *means*, and
-which of Qdrant's conditions Zoro-DB serves (it refuses geo, full-text and nested conditions by
-name), is the server's call: its 400 comes back as InvalidInput carrying its message verbatim.
-The table therefore describes Qdrant's language, not the subset the server serves today.
+sending, naming the part at fault as a path (`filter.must[1].match`). Geo points are checked
+whole (finite numbers, longitude within [-180, 180], latitude within [-90, 90]), and so are
+polygon rings (at least 4 points, closed) and radii (not negative). What a filter *means*, and
+which of Qdrant's conditions Zoro-DB serves, is the server's call: its 400 comes back as
+InvalidInput carrying its message verbatim. The table therefore describes Qdrant's language,
+not the subset the server serves today.
 """
 
 from __future__ import annotations
@@ -45,10 +47,15 @@ SHAPES: Final[Mapping[str, Mapping[str, str]]] = {
         "values_count": "Range",
         "is_empty": "bool",
         "is_null": "bool",
-        "geo_bounding_box": "object",
-        "geo_radius": "object",
-        "geo_polygon": "object",
+        "geo_bounding_box": "GeoBoundingBox",
+        "geo_radius": "GeoRadius",
+        "geo_polygon": "GeoPolygon",
     },
+    "GeoBoundingBox": {"top_left": "GeoPoint", "bottom_right": "GeoPoint"},
+    "GeoRadius": {"center": "GeoPoint", "radius": "radius"},
+    "GeoPolygon": {"exterior": "GeoLineString", "interiors": "rings"},
+    "GeoLineString": {"points": "ring"},
+    "GeoPoint": {"lon": "longitude", "lat": "latitude"},
     "Match": {
         "value": "scalar",
         "any": "scalars",
@@ -76,6 +83,16 @@ _CONDITION_BY_FIELD: Final = (
     ("nested", "NestedCondition"),
     ("has_vector", "HasVectorCondition"),
 )
+# Every field a shape must have (the others are optional).
+_REQUIRED: Final[Mapping[str, frozenset[str]]] = {
+    "GeoBoundingBox": frozenset({"top_left", "bottom_right"}),
+    "GeoRadius": frozenset({"center", "radius"}),
+    "GeoPolygon": frozenset({"exterior"}),
+    "GeoLineString": frozenset({"points"}),
+    "GeoPoint": frozenset({"lon", "lat"}),
+    "Nested": frozenset({"key", "filter"}),
+}
+_MIN_RING_POINTS: Final = 4
 # Deeper than the server's own limit (32), so that the server's message is the one users see;
 # this one only keeps a cyclic dict from exhausting the stack.
 _MAX_DEPTH: Final = 64
@@ -109,6 +126,9 @@ def _shape(value: object, shape: str, where: str, depth: int) -> Any:
         if item is None:  # Qdrant's own clients send unset fields as null
             continue
         out[name] = _value(item, fields[name], f"{where}.{name}", depth + 1)
+    missing = sorted(_REQUIRED.get(shape, frozenset()) - set(out))
+    if missing:
+        raise InvalidInput(f"{where}: a {shape} needs {', '.join(map(repr, missing))}")
     return out
 
 
@@ -179,17 +199,47 @@ def _bound(value: object, where: str) -> float | int | str:
 
 
 def _count(value: object, where: str) -> int:
-    return check.positive(value, where, low=0)
+    return check.positive(value, where, low=1)  # min_count 0 would match everything
+
+
+def _number(value: object, where: str, low: float, high: float) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        raise InvalidInput(f"{where}: must be a number, not {_kind(value)}")
+    number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InvalidInput(f"{where}: must be a number within [{low:g}, {high:g}], not {value!r}")
+    return number
+
+
+def _longitude(value: object, where: str) -> float:
+    return _number(value, where, -180.0, 180.0)
+
+
+def _latitude(value: object, where: str) -> float:
+    return _number(value, where, -90.0, 90.0)
+
+
+def _radius(value: object, where: str) -> float:
+    return _number(value, where, 0.0, math.inf)
+
+
+def _ring(value: object, where: str) -> list[dict[str, float]]:
+    points = [_shape(p, "GeoPoint", f"{where}[{i}]", 0) for i, p in enumerate(_list(value, where))]
+    if len(points) < _MIN_RING_POINTS:
+        raise InvalidInput(f"{where}: a ring needs at least {_MIN_RING_POINTS} points")
+    if points[0] != points[-1]:
+        raise InvalidInput(f"{where}: a ring must be closed (its first and last points equal)")
+    return points
+
+
+def _rings(value: object, where: str) -> list[Any]:
+    return [
+        _shape(r, "GeoLineString", f"{where}[{i}]", 0) for i, r in enumerate(_list(value, where))
+    ]
 
 
 def _ids(value: object, where: str) -> list[Any]:
     return [check.point_id(v, f"{where}[{i}]") for i, v in enumerate(_list(value, where))]
-
-
-def _object(value: object, where: str) -> Any:
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{where}: must be a JSON object, not {_kind(value)}")
-    return dict(value)
 
 
 def _kind(value: object) -> str:
@@ -205,6 +255,10 @@ _LEAVES: Final[Mapping[str, Callable[[object, str], Any]]] = {
     "bound": _bound,
     "count": _count,
     "ids": _ids,
-    "object": _object,
+    "longitude": _longitude,
+    "latitude": _latitude,
+    "radius": _radius,
+    "ring": _ring,
+    "rings": _rings,
 }
 assert {k for s in SHAPES.values() for k in s.values() if k[0].islower()} <= set(_LEAVES)

@@ -176,8 +176,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     build.add_argument("field", help='a payload key, e.g. "lang", "meta.lang" or "tags[]"')
     build.add_argument(
         "schema",
-        help="keyword, integer, float, bool, uuid, datetime, text, or Qdrant's params as JSON, "
-        'e.g. \'{"type": "text", "tokenizer": "prefix", "stopwords": "english"}\'',
+        help="keyword, integer, float, bool, uuid, datetime, geo, text, or Qdrant's params as "
+        'JSON, e.g. \'{"type": "text", "tokenizer": "prefix", "stopwords": "english"}\'',
     )
     build.add_argument(
         "--no-wait", action="store_true", help="return once declared, not once built"

@@ -151,6 +151,62 @@ _TEXT_INDEX_PARAMS = {
     "additionalProperties": False,
 }
 
+# Geo conditions (filters area): a point, and the three shapes.
+_GEO_POINT = {
+    "type": "object",
+    "properties": {
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    },
+    "required": ["lon", "lat"],
+    "additionalProperties": False,
+}
+_GEO_RING = {
+    "type": "object",
+    "description": "at least 4 points, the first and the last equal",
+    "properties": {"points": {"type": "array", "items": _GEO_POINT, "minItems": 4}},
+    "required": ["points"],
+    "additionalProperties": False,
+}
+_GEO_CONDITIONS = {
+    "geo_bounding_box": {
+        "type": "object",
+        "properties": {"top_left": _GEO_POINT, "bottom_right": _GEO_POINT},
+        "required": ["top_left", "bottom_right"],
+        "additionalProperties": False,
+    },
+    "geo_radius": {
+        "type": "object",
+        "properties": {
+            "center": _GEO_POINT,
+            "radius": {"type": "number", "minimum": 0, "description": "meters"},
+        },
+        "required": ["center", "radius"],
+        "additionalProperties": False,
+    },
+    "geo_polygon": {
+        "type": "object",
+        "properties": {
+            "exterior": _GEO_RING,
+            "interiors": {"type": "array", "items": _GEO_RING},
+        },
+        "required": ["exterior"],
+        "additionalProperties": False,
+    },
+}
+# `nested`: the filter holds for one object of the array at `key` (no has_id/has_vector inside)
+_NESTED_CONDITION = {
+    "type": "object",
+    "properties": {
+        "nested": {
+            "type": "object",
+            "properties": {"key": {"type": "string"}, "filter": _FILTER_REF},
+            "required": ["key", "filter"],
+            "additionalProperties": False,
+        }
+    },
+    "required": ["nested"],
+}
 # The filter language (Qdrant's): a filter, and the conditions it is made of (filters nest).
 _COMPONENTS: dict[str, Any] = {
     "Filter": {
@@ -166,7 +222,7 @@ _COMPONENTS: dict[str, Any] = {
                         "type": "array",
                         "items": {"$ref": "#/components/schemas/Condition"},
                     },
-                    "min_count": {"type": "integer", "minimum": 0},
+                    "min_count": {"type": "integer", "minimum": 1},
                 },
                 "required": ["conditions", "min_count"],
             },
@@ -211,6 +267,7 @@ _COMPONENTS: dict[str, Any] = {
                     "values_count": _BOUNDS,
                     "is_empty": {"type": "boolean"},
                     "is_null": {"type": "boolean"},
+                    **_GEO_CONDITIONS,
                 },
                 "required": ["key"],
             },
@@ -238,6 +295,7 @@ _COMPONENTS: dict[str, Any] = {
                 },
                 "required": ["is_null"],
             },
+            _NESTED_CONDITION,
             _FILTER_REF,
         ]
     },
@@ -618,7 +676,16 @@ _REQUESTS: dict[str, dict[str, Any]] = {
                 "anyOf": [
                     {
                         "type": "string",
-                        "enum": ["keyword", "integer", "float", "bool", "uuid", "datetime", "text"],
+                        "enum": [
+                            "keyword",
+                            "integer",
+                            "float",
+                            "bool",
+                            "uuid",
+                            "datetime",
+                            "geo",
+                            "text",
+                        ],
                     },
                     {
                         "type": "object",

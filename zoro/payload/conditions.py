@@ -1,8 +1,9 @@
 """The filter language (Qdrant's), as plain values, and what it means for one payload.
 
 A filter is a tree: `Filter(must, should, must_not, min_should)` whose leaves are conditions on
-a key path (`Match`, `Range`, `ValuesCount`, `IsEmpty`, `IsNull`), on the point id (`HasId`)
-or on the vectors the point carries (`HasVector`).
+a key path (`Match`, `Range`, `ValuesCount`, `IsEmpty`, `IsNull`, the geo shapes), on the point
+id (`HasId`) or on the vectors the point carries (`HasVector`); `Nested` applies a filter to each
+object of an array in turn.
 The HTTP shapes are parsed into these by zoro.services.filters; this module holds the meaning:
 
 * A key path walks objects by name (`meta.lang`); `name[]` walks into every element of an array
@@ -10,10 +11,16 @@ The HTTP shapes are parsed into these by zoro.services.filters; this module hold
   array at the end standing for its elements: `{"tags": ["a", "b"]}` has values a and b at
   `tags` (and at `tags[]`).
 * A condition on values matches when ANY value matches. A missing key (no values) never matches
-  a positive condition.
+  a positive condition, except `values_count`, which counts it as 0 values.
+* `values_count`, `is_empty` and `is_null` look at what the path reaches before arrays at its end
+  are spread (`KeyPath.raw`): each value found counts as its length when it is an array, 0 when
+  null, 1 otherwise, and the condition holds when one of those counts is within all the bounds
+  (a missing key counts 0); `is_empty` holds when every value found is null or `[]`; `is_null`
+  when one is null or an array holding a null (Qdrant 1.19.1 on, qdrant#10101).
 * Values compare by kind: a string only equals a string, an integer only an integer (never a
-  bool, never a float), a bool only a bool. Ranges take any number (not bools); a datetime range
-  takes RFC 3339 strings.
+  bool, never a float), a bool only a bool. `except` holds for every non-null value that is not
+  one of its targets (floats, bools, objects and nested arrays included), as Qdrant's does.
+  Ranges take any number (not bools); a datetime range takes RFC 3339 strings.
 
 `matches()` evaluates a condition on one decoded payload in Python: it is the scan path (for keys
 without an index) and the definition the indexes must agree with.
@@ -23,14 +30,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from zoro.payload import geo
+
+# re-exported: the filter parser (zoro.services.filters) reads these rules from here
+from zoro.payload.datetimes import parse_datetime as parse_datetime
+from zoro.payload.geo import MIN_RING_POINTS as MIN_RING_POINTS
 from zoro.payload.tokenize import DEFAULT as DEFAULT_TOKENIZER
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from zoro.payload.geo import F64, LonLat, Mask, Ring
     from zoro.payload.tokenize import Tokenizer
 
 Scalar = str | int | bool
@@ -118,11 +130,10 @@ class Match:
 
     def holds(self, value: object) -> bool:
         kind = kind_of(value)
+        listed = kind is not None and kind is self.kind and value in self.targets
         if self.mode == "except":
-            if kind not in (str, int):
-                return False
-            return not (kind is self.kind and value in self.targets)
-        return kind is not None and kind is self.kind and value in self.targets
+            return value is not None and not listed
+        return listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +204,8 @@ class Range:
 
 @dataclass(frozen=True, slots=True)
 class ValuesCount:
-    """`values_count`: bounds on how many values the key holds (a missing key never matches)."""
+    """`values_count`: bounds on how many values one value found at the key holds (an array:
+    its length; null: 0; anything else: 1; a missing key: 0)."""
 
     key: KeyPath
     gt: int | None = None
@@ -201,19 +213,82 @@ class ValuesCount:
     lt: int | None = None
     lte: int | None = None
 
+    def holds(self, payload: Mapping[str, Any]) -> bool:
+        counts = [_count(v) for v in self.key.raw(payload)] or [0]
+        return any(_within(n, self.gt, self.gte, self.lt, self.lte) for n in counts)
+
+
+def _count(value: object) -> int:
+    if value is None:
+        return 0
+    return len(value) if isinstance(value, list) else 1
+
 
 @dataclass(frozen=True, slots=True)
 class IsEmpty:
-    """The key is missing, null, or an empty array."""
+    """The key is missing, or every value found at it is null or an empty array."""
 
     key: KeyPath
 
 
 @dataclass(frozen=True, slots=True)
 class IsNull:
-    """The key is present and null (an array holding a null counts too)."""
+    """A value found at the key is null, or an array holding a null (one level deep)."""
 
     key: KeyPath
+
+
+@dataclass(frozen=True, slots=True)
+class GeoBoundingBox:
+    """`geo_bounding_box`: points strictly inside the box (see zoro.payload.geo)."""
+
+    key: KeyPath
+    top_left: LonLat
+    bottom_right: LonLat
+
+    def inside(self, lon: F64, lat: F64) -> Mask:
+        return geo.in_box(lon, lat, self.top_left, self.bottom_right)
+
+
+@dataclass(frozen=True, slots=True)
+class GeoRadius:
+    """`geo_radius`: points less than `radius_m` meters from the center."""
+
+    key: KeyPath
+    center: LonLat
+    radius_m: float
+
+    def inside(self, lon: F64, lat: F64) -> Mask:
+        return geo.in_radius(lon, lat, self.center, self.radius_m)
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPolygon:
+    """`geo_polygon`: points inside the exterior ring and outside every interior one."""
+
+    key: KeyPath
+    exterior: Ring
+    interiors: tuple[Ring, ...] = ()
+
+    def inside(self, lon: F64, lat: F64) -> Mask:
+        return geo.in_polygon(lon, lat, self.exterior, self.interiors)
+
+
+GeoCondition = GeoBoundingBox | GeoRadius | GeoPolygon
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """`nested`: `filter` holds for one object of the array at `key` (keys inside the filter are
+    relative to that object). `key` names the array itself: a trailing `[]` is dropped."""
+
+    key: KeyPath
+    filter: Filter
+
+    def elements(self, payload: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+        for value in self.key.raw(payload):
+            if isinstance(value, list):
+                yield from (element for element in value if isinstance(element, dict))
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,8 +329,8 @@ class Filter:
             yield from self.min_should.conditions
 
 
-FieldCondition = Match | TextMatch | Range | ValuesCount | IsEmpty | IsNull
-Condition = FieldCondition | HasId | HasVector | Filter
+FieldCondition = Match | TextMatch | Range | ValuesCount | IsEmpty | IsNull | GeoCondition
+Condition = FieldCondition | HasId | HasVector | Nested | Filter
 
 
 def number_of(value: object) -> float | int | None:
@@ -274,16 +349,6 @@ def timestamp(value: object) -> float | None:
     return parse_datetime(value)
 
 
-def parse_datetime(text: str) -> float | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
 def matches(
     condition: Condition,
     payload: Mapping[str, Any],
@@ -300,14 +365,22 @@ def matches(
         return carries is not None and carries(condition.name)
     if isinstance(condition, Match | TextMatch | Range):
         return any(map(condition.holds, condition.key.values(payload)))
+    if isinstance(condition, GeoBoundingBox | GeoRadius | GeoPolygon):
+        lon, lat = geo.coordinates(condition.key.values(payload))
+        return len(lon) > 0 and bool(condition.inside(lon, lat).any())
     if isinstance(condition, ValuesCount):
-        values = [v for v in condition.key.values(payload) if v is not None]
-        c = condition
-        return bool(values) and _within(len(values), c.gt, c.gte, c.lt, c.lte)
+        return condition.holds(payload)
     if isinstance(condition, IsEmpty):
         return all(v is None or v == [] for v in condition.key.raw(payload))
     if isinstance(condition, IsNull):
-        return any(v is None for v in condition.key.values(payload))
+        return any(
+            v is None or (isinstance(v, list) and None in v) for v in condition.key.raw(payload)
+        )
+    if isinstance(condition, Nested):
+        # has_id and has_vector are refused inside `nested`, so neither id nor vectors matter
+        return any(
+            _filter_matches(condition.filter, e, b"", None) for e in condition.elements(payload)
+        )
     raise TypeError(f"not a condition: {condition!r}")
 
 
@@ -350,5 +423,8 @@ def keys_in(condition: Condition) -> Iterable[KeyPath]:
     if isinstance(condition, Filter):
         for c in condition.children():
             yield from keys_in(c)
+    elif isinstance(condition, Nested):
+        for inner in keys_in(condition.filter):
+            yield parse_key(f"{condition.key.text}[].{inner.text}")
     elif not isinstance(condition, HasId | HasVector):
         yield condition.key

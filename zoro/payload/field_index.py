@@ -209,7 +209,7 @@ class KeywordIndex(FieldIndex):
         return value if type(value) is self._kind else None
 
     def _could_match(self, value: Any) -> bool:
-        return type(value) in (str, int, bool)
+        return True  # `except` holds for any value not listed: a float, an object, an array
 
     def _store(self, slot: int, values: list[Any]) -> None:
         postings = self._postings
@@ -311,9 +311,6 @@ class UuidIndex(KeywordIndex):
 class BoolIndex(KeywordIndex):
     schema = "bool"
     _kind = bool
-
-    def _could_match(self, value: Any) -> bool:
-        return type(value) in (str, int)
 
 
 class NumericIndex(FieldIndex):
@@ -489,7 +486,7 @@ class IntegerIndex(NumericIndex):
         return value
 
     def _could_match(self, value: Any) -> bool:
-        return type(value) in (str, bool, float, int)  # floats for ranges; huge ints; strings
+        return True  # floats for ranges; huge ints; anything else for `except`
 
     def facet_entries(self) -> FacetEntries:
         """In value order; made again (a sort of every pair) after each change."""

@@ -36,8 +36,9 @@ from zoro import checked_json
 from zoro.errors import CorruptionError
 from zoro.fsutil import atomic_write, fsync_dir, make_dirs
 from zoro.payload.conditions import KeyPath, keys_in, parse_key
-from zoro.payload.field_index import INDEX_CLASSES, FieldIndex
-from zoro.payload.field_index import SCHEMAS as VALUE_SCHEMAS
+from zoro.payload.field_index import INDEX_CLASSES as VALUE_INDEX_CLASSES
+from zoro.payload.field_index import FieldIndex
+from zoro.payload.geo_index import GeoIndex
 from zoro.payload.text_index import TextIndex
 from zoro.payload.tokenize import TextParams, Tokenizer, parse_params, tokenizer_for
 
@@ -54,13 +55,20 @@ DIRECTORY: Final = "payload"
 SCHEMA_FILE: Final = "schema"
 FORMAT: Final = 1  # of the index files (and of a schema file without params)
 SCHEMA_FORMATS: Final = (1, 2)  # of the schema file: 2 when a field carries params
-SCHEMAS: Final = (*VALUE_SCHEMAS, TextIndex.schema)
 CHUNK_SLOTS: Final = 8192
 # Keys seen in filters without an index, reported in the collection info (bounded).
 MAX_UNINDEXED_KEYS: Final = 32
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+
+# The index classes built from a key alone: the value indexes and the geo index (each in its
+# own module). A text index also takes its params (see `_new_index`).
+INDEX_CLASSES: Final[dict[str, type[FieldIndex]]] = {
+    **VALUE_INDEX_CLASSES,
+    GeoIndex.schema: GeoIndex,
+}
+SCHEMAS: Final = (*INDEX_CLASSES, TextIndex.schema)
 
 
 @dataclass(slots=True)

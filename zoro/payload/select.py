@@ -28,6 +28,9 @@ import orjson
 
 from zoro.payload.conditions import (
     Filter,
+    GeoBoundingBox,
+    GeoPolygon,
+    GeoRadius,
     HasId,
     HasVector,
     Match,
@@ -53,6 +56,9 @@ Mask = npt.NDArray[np.bool_]
 # they are this few (zoro.actors.planner's INLINE_SCAN_SLOTS); with more, the index only narrows
 # and the condition is left to the residual scan, which the actor runs in a worker thread.
 DOUBTFUL_INLINE_SLOTS = 2_000
+
+# The conditions a payload index may answer (each index says which of them it does).
+_INDEXED_KINDS = (Match, TextMatch, Range, GeoBoundingBox, GeoRadius, GeoPolygon)
 
 
 class PayloadSource(Protocol):
@@ -191,7 +197,7 @@ class _Preparer:
             return True
         if isinstance(c, Filter):
             return all(self.indexable(x) for x in c.children())
-        if isinstance(c, Match | TextMatch | Range):
+        if isinstance(c, _INDEXED_KINDS):
             index = self._indexes.ready_index(c.key.text)
             return index is not None and index.answers(c) and self._answers_exactly(index, c)
         return False
@@ -263,7 +269,7 @@ class _Preparer:
             return len(c.keys)
         if isinstance(c, HasVector):
             return self._n // 2
-        if isinstance(c, Match | TextMatch | Range):
+        if isinstance(c, _INDEXED_KINDS):
             index = self._indexes.ready_index(c.key.text)
             if index is not None and index.answers(c) and self._answers_exactly(index, c):
                 return index.estimate(c)
@@ -284,7 +290,7 @@ class _Preparer:
             return found & mask
         if isinstance(c, HasVector):
             return self._vectors[c.name] & mask
-        assert isinstance(c, Match | TextMatch | Range)
+        assert isinstance(c, _INDEXED_KINDS)
         index = self._indexes.ready_index(c.key.text)
         assert index is not None
         out = index.mask(c, self._n) & mask

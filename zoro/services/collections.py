@@ -200,7 +200,7 @@ async def create_payload_index(
         schema = schema.get("type")
     if not isinstance(schema, str):
         raise BadRequest(
-            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, text"
+            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, geo, text"
         )
     lsn = await actor.change_payload_index(key, schema.lower(), params)
     if wait:
