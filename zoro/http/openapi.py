@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from zoro import __version__
 from zoro.http.routes import ROUTES, Route
@@ -1147,6 +1147,12 @@ _QUERIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+# Routes whose request body may be left out (or sent as `null`), as Qdrant's are.
+OPTIONAL_BODY: Final = frozenset(
+    {"scroll_points", "count_points", "search_matrix_pairs", "search_matrix_offsets"}
+)
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -1181,13 +1187,7 @@ def _operation(route: Route) -> dict[str, Any]:
         op["parameters"] = params
     if route.name in _REQUESTS:
         op["requestBody"] = {
-            "required": route.name
-            not in (
-                "scroll_points",
-                "count_points",
-                "search_matrix_pairs",
-                "search_matrix_offsets",
-            ),
+            "required": route.name not in OPTIONAL_BODY,
             "content": {"application/json": {"schema": _REQUESTS[route.name]}},
         }
     if route.enveloped:
