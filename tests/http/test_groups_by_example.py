@@ -210,6 +210,13 @@ def test_lookup_from_in_groups(
         g.lookup is not None and g.lookup.payload == {"rank": _payload(int(g.id))["rank"]}
         for g in found.groups
     )
+    # lookup_from in a prefetch only: its examples are read there, the top query's here
+    inner = models.Prefetch(
+        query=_recommend(models.RecommendStrategy.BEST_SCORE, positive=[12], negative=[13]),
+        lookup_from=lookup,
+        limit=N,
+    )
+    _both(clients, name, prefetch=inner, query=models.NearestQuery(nearest=14), group_by="s")
 
 
 # --- the older route -----------------------------------------------------------------------------
