@@ -47,6 +47,43 @@ async def test_search_groups(client: AsyncZoroClient, line: str, name: str) -> N
         await client.search_groups(line, [0, 0, 0, 0], "c", with_lookup=f"{name}-none")
 
 
+async def test_recommend_groups(client: AsyncZoroClient, line: str, name: str) -> None:
+    # the average of point 4 and (4.4, 0, 0, 0) is (4.2, 0, 0, 0): nearest 5, 3, 6, 2 (4 left out)
+    found = await client.recommend_groups(line, "c", [4, [4.4, 0, 0, 0]], group_size=2, limit=2)
+    assert [(g.id, [h.id for h in g.hits]) for g in found] == [("blue", [5, 2]), ("red", [3, 6])]
+    assert found[0].hits[0].score == pytest.approx(0.8)
+    # best_score: like 0 and unlike 11, read in another collection (so not left out here)
+    other = f"{name}-other"
+    await client.create_collection(other, 4, "Euclid", engine="flat")
+    await client.upsert(other, [0, 11], [[8.2, 0, 0, 0], [0.0, 0, 0, 0]], [{"c": "x"}] * 2)
+    found = await client.recommend_groups(
+        line,
+        "c",
+        [0],
+        [11],
+        strategy="best_score",
+        lookup_from=other,
+        group_size=1,
+        limit=3,
+        with_lookup=other,
+        filter={"must_not": [{"has_id": [8]}]},
+    )
+    assert [(g.id, [h.id for h in g.hits]) for g in found] == [
+        ("red", [9]),
+        ("green", [7]),
+        ("blue", [11]),
+    ]
+    assert all(g.lookup is None for g in found)  # no point there has a colour's id
+    with pytest.raises(InvalidInput, match="strategy"):
+        await client.recommend_groups(line, "c", [1], strategy="median")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="group_by"):
+        await client.recommend_groups(line, "", [1])
+    with pytest.raises(InvalidInput, match="positive"):
+        await client.recommend_groups(line, "c", negative=[1])
+    with pytest.raises(NotFound):
+        await client.recommend_groups(line, "c", [77])
+
+
 def _hit(found: list[PointGroup], group: int, hit: int) -> object:
     return found[group].hits[hit]
 
@@ -89,6 +126,12 @@ async def test_cli(server: ServerProcess, line: str) -> None:
     assert counted.stdout.splitlines() == ['"blue"\t4', '"green"\t4']
     matrix = zoro(server, "matrix", line, "--sample", "4", "--limit", "1", "--offsets")
     assert len(orjson.loads(matrix.stdout)["ids"]) == 4
+    liked = zoro(server, "groups", line, "c", "--recommend", "4", "--negative", "1", "--limit", "1")
+    assert liked.returncode == 0, liked.stderr
+    assert [row.split("\t")[:2] for row in liked.stdout.splitlines()] == [
+        ["green", "7"],  # nearest to 4 + (4 - 1); 1 and 4 left out
+        ["green", "10"],
+    ]
     missing = zoro(server, "facet", line, "nothing")
     assert missing.returncode == 1
     assert "No appropriate index" in missing.stderr

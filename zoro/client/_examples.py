@@ -58,18 +58,9 @@ class ExamplesMixin(SearchMixin):
                 server's refusal (its message).
             NotFound: no such collection, or no such example point.
         """
-        if strategy not in STRATEGIES:
-            raise InvalidInput(f"strategy: use one of {', '.join(STRATEGIES)}")
-        query = {
-            "recommend": {
-                "positive": _examples(positive, "positive"),
-                "negative": _examples(negative, "negative"),
-                "strategy": strategy,
-            }
-        }
         return await self._ask(
-            collection, query, using, lookup_from, lookup_vector, filter, limit, offset,
-            with_payload, with_vector, score_threshold,
+            collection, recommend_query(positive, negative, strategy), using, lookup_from,
+            lookup_vector, filter, limit, offset, with_payload, with_vector, score_threshold,
         )  # fmt: skip
 
     async def discover(
@@ -205,12 +196,33 @@ class ExamplesMixin(SearchMixin):
         )
         body = options.body(query)
         if lookup_from is not None:
-            check.collection_name(lookup_from, self._limits)
-            body["lookup_from"] = {"collection": lookup_from}
-            if lookup_vector is not None:
-                body["lookup_from"]["vector"] = lookup_vector
+            body["lookup_from"] = lookup_location(lookup_from, lookup_vector, self._limits)
         result = await self._call(collection, "POST", "/points/query", body)
         return parsed(_hits, result)
+
+
+def recommend_query(
+    positive: Sequence[Example], negative: Sequence[Example], strategy: Strategy
+) -> dict[str, Any]:
+    """Qdrant's RecommendQuery, its examples checked."""
+    if strategy not in STRATEGIES:
+        raise InvalidInput(f"strategy: use one of {', '.join(STRATEGIES)}")
+    return {
+        "recommend": {
+            "positive": _examples(positive, "positive"),
+            "negative": _examples(negative, "negative"),
+            "strategy": strategy,
+        }
+    }
+
+
+def lookup_location(collection: str, vector: str | None, limits: check.Limits) -> dict[str, Any]:
+    """Qdrant's LookupLocation: where example ids' vectors are read."""
+    check.collection_name(collection, limits)
+    out: dict[str, Any] = {"collection": collection}
+    if vector is not None:
+        out["vector"] = vector
+    return out
 
 
 def order_by(

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.client import _vectors as vec
 from zoro.client._errors import InvalidInput
+from zoro.client._examples import lookup_location, recommend_query
 from zoro.client._filters import filter_
 from zoro.client._models import PointId, Record, ScoredPoint, parsed
 from zoro.client._search import SearchMixin
 from zoro.client._validate import positive
 
 if TYPE_CHECKING:
+    from zoro.client._examples import Example, Strategy
     from zoro.client._filters import Filter
     from zoro.client._search import PayloadSelection, Query
 
@@ -94,20 +96,53 @@ class GroupsMixin(SearchMixin):
             InvalidInput: a bad vector, filter or option (before sending, or the server's).
             NotFound: no such collection (or lookup collection).
         """
-        if not isinstance(group_by, str) or not group_by:
-            raise InvalidInput("group_by: name a payload key")
-        top = self._limits.max_limit
+        grouping = group_fields(group_by, group_size, limit, with_lookup, self._limits.max_limit)
         options = self._options(
             1, 0, with_payload, with_vector, score_threshold, hnsw_ef, exact, filter, using
         )
         body = options.body(await self._query(collection, vector, options.using, "vector"))
-        body.update(
-            group_by=group_by,
-            group_size=positive(group_size, "group_size", high=top),
-            limit=positive(limit, "limit", high=top),
+        return await self._grouped(collection, {**body, **grouping})
+
+    async def recommend_groups(
+        self,
+        collection: str,
+        group_by: str,
+        positive: Sequence[Example] = (),
+        negative: Sequence[Example] = (),
+        *,
+        strategy: Strategy = "average_vector",
+        group_size: int = 3,
+        limit: int = 10,
+        using: str | None = None,
+        lookup_from: str | None = None,
+        lookup_vector: str | None = None,
+        filter: Filter | None = None,
+        with_payload: PayloadSelection = True,
+        with_vector: bool | Sequence[str] = False,
+        score_threshold: float | None = None,
+        with_lookup: str | Mapping[str, Any] | None = None,
+    ) -> list[PointGroup]:
+        """recommend()'s answer grouped as search_groups() groups: the `limit` groups of
+        payload key `group_by` whose points are most like `positive` and unlike `negative`,
+        each with its best `group_size` hits. Examples, `strategy` and `lookup_from` as for
+        recommend(); grouping options as for search_groups().
+
+        Raises:
+            InvalidInput: a bad example, strategy, filter or option (before sending), or the
+                server's refusal (its message).
+            NotFound: no such collection (lookup collection), or no such example point.
+        """
+        grouping = group_fields(group_by, group_size, limit, with_lookup, self._limits.max_limit)
+        options = self._options(
+            1, 0, with_payload, with_vector, score_threshold, None, False, filter, using
         )
-        if with_lookup is not None:
-            body["with_lookup"] = _lookup(with_lookup)
+        body = options.body(recommend_query(positive, negative, strategy))
+        if lookup_from is not None:
+            body["lookup_from"] = lookup_location(lookup_from, lookup_vector, self._limits)
+        return await self._grouped(collection, {**body, **grouping})
+
+    async def _grouped(self, collection: str, body: dict[str, Any]) -> list[PointGroup]:
+        """A query/groups request (its query and group fields checked) and its groups."""
         result = await self._call(collection, "POST", "/points/query/groups", body)
         return parsed(lambda r: [PointGroup.from_json(g) for g in r["groups"]], result)
 
@@ -195,6 +230,22 @@ class GroupsMixin(SearchMixin):
         if using is not None:
             body["using"] = vec.vector_name(using)
         return body
+
+
+def group_fields(
+    group_by: str, group_size: int, limit: int, with_lookup: object, top: int
+) -> dict[str, Any]:
+    """The fields a query/groups request adds to its query, checked."""
+    if not isinstance(group_by, str) or not group_by:
+        raise InvalidInput("group_by: name a payload key")
+    fields: dict[str, Any] = {
+        "group_by": group_by,
+        "group_size": positive(group_size, "group_size", high=top),
+        "limit": positive(limit, "limit", high=top),
+    }
+    if with_lookup is not None:
+        fields["with_lookup"] = _lookup(with_lookup)
+    return fields
 
 
 def _lookup(value: object) -> object:

@@ -15,6 +15,7 @@
     zoro index create COLLECTION FIELD SCHEMA | index delete COLLECTION FIELD
     zoro groups COLLECTION KEY --vector V | --sparse S [--using NAME] [--group-size N]
                                  [--limit GROUPS] [--filter JSON] [--lookup COLLECTION]
+    zoro groups COLLECTION KEY --recommend IDS [--negative IDS] [--strategy S] ...
     zoro facet COLLECTION KEY [--limit N] [--filter JSON]
     zoro matrix COLLECTION [--sample N] [--limit N] [--using NAME] [--filter JSON] [--offsets]
 
@@ -205,6 +206,14 @@ def _add_group_commands(
     query = groups.add_mutually_exclusive_group(required=True)
     query.add_argument("--vector", help="numbers, comma-separated or as a JSON list")
     query.add_argument("--sparse", metavar="SPARSE", help="a sparse vector, as for search")
+    query.add_argument("--recommend", metavar="IDS", help="like these stored points, as search")
+    groups.add_argument("--negative", metavar="IDS", help="with --recommend, as for search")
+    groups.add_argument(
+        "--strategy",
+        choices=["average_vector", "best_score", "sum_scores"],
+        default="average_vector",
+        help="with --recommend, as for search",
+    )
     groups.add_argument("--using", metavar="NAME", help="the named vector to search")
     groups.add_argument("--group-size", type=int, default=3, help="hits per group")
     groups.add_argument("--limit", type=int, default=10, help="groups")
@@ -232,17 +241,27 @@ def _add_group_commands(
 
 
 async def _groups(client: AsyncZoroClient, args: argparse.Namespace) -> int:
-    query = _parse_vector(args.vector) if args.sparse is None else _parse_sparse(args.sparse)
-    found = await client.search_groups(
-        args.collection,
-        query,
-        args.key,
-        group_size=args.group_size,
-        limit=args.limit,
-        using=args.using,
-        filter=_parse_filter(args.filter),
-        with_lookup=args.lookup,
-    )
+    options: dict[str, Any] = {
+        "group_size": args.group_size,
+        "limit": args.limit,
+        "using": args.using,
+        "filter": _parse_filter(args.filter),
+        "with_lookup": args.lookup,
+    }
+    if args.negative is not None and args.recommend is None:
+        raise InvalidInput("--negative: only with --recommend")
+    if args.recommend is not None:
+        found = await client.recommend_groups(
+            args.collection,
+            args.key,
+            _parse_ids(args.recommend),  # type: ignore[arg-type]  # checked by the client
+            [] if args.negative is None else _parse_ids(args.negative),  # type: ignore[arg-type]
+            strategy=args.strategy,
+            **options,
+        )
+    else:
+        query = _parse_vector(args.vector) if args.sparse is None else _parse_sparse(args.sparse)
+        found = await client.search_groups(args.collection, query, args.key, **options)
     if args.json:
         rows = [
             {

@@ -838,6 +838,15 @@ _SEARCH_GROUPS = {
     },
     "required": ["vector", "group_by", "group_size", "limit"],
 }
+# the older route's recommend request, grouped (answered as a query/groups recommend query)
+_RECOMMEND_GROUPS = {
+    **_RECOMMEND,
+    "properties": {
+        **{k: v for k, v in _RECOMMEND["properties"].items() if k != "offset"},  # type: ignore[attr-defined]
+        **_GROUP_FIELDS,
+    },
+    "required": ["group_by", "group_size", "limit"],
+}
 _MATRIX_REQUEST = {
     "type": "object",
     "properties": {
@@ -850,6 +859,7 @@ _MATRIX_REQUEST = {
 }
 _REQUESTS["query_points_groups"] = _QUERY_GROUPS
 _REQUESTS["search_point_groups"] = _SEARCH_GROUPS
+_REQUESTS["recommend_point_groups"] = _RECOMMEND_GROUPS
 _REQUESTS["facet"] = {
     "type": "object",
     "properties": {
@@ -1058,6 +1068,7 @@ _GROUPS_RESULT = {
 }
 _RESULTS["query_points_groups"] = _GROUPS_RESULT
 _RESULTS["search_point_groups"] = _GROUPS_RESULT
+_RESULTS["recommend_point_groups"] = _GROUPS_RESULT
 _RESULTS["facet"] = {
     "type": "object",
     "properties": {

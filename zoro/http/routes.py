@@ -465,6 +465,10 @@ async def _recommend_batch(call: Call) -> Any:
     return await recommend.recommend_batch(call.ctx, call.params["name"], call.json())
 
 
+async def _recommend_groups(call: Call) -> Any:
+    return await recommend.recommend_groups(call.ctx, call.params["name"], call.json())
+
+
 async def _discover(call: Call) -> Any:
     return await recommend.discover(call.ctx, call.params["name"], call.json())
 
@@ -520,6 +524,7 @@ ROUTES: tuple[Route, ...] = (
     # queries by example: the older recommend and discover routes
     Route("POST", C + "/points/recommend", "recommend_points", _recommend),
     Route("POST", C + "/points/recommend/batch", "recommend_batch_points", _recommend_batch),
+    Route("POST", C + "/points/recommend/groups", "recommend_point_groups", _recommend_groups),
     Route("POST", C + "/points/discover", "discover_points", _discover),
     Route("POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch),
     # payload and batch updates (issue 13)

@@ -108,6 +108,14 @@ def parse_spec(body: Mapping[str, Any], ctx: Context, where: str = "body") -> Sp
     return Spec(key, size, limit, _lookup(body.get("with_lookup"), f"{where}.with_lookup"))
 
 
+def require_sizes(body: Mapping[str, Any], where: str) -> None:
+    """The older routes' group requests must name `group_size` and `limit` (the Query API's
+    have defaults)."""
+    for field in ("group_size", "limit"):
+        if field not in body:
+            raise BadRequest(f"{where}.{field}: missing")
+
+
 def _count(value: object, default: int, field: str, high: int) -> int:
     return default if value is None else validate.integer(value, field, low=1, high=high)
 
@@ -146,9 +154,7 @@ async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]
     actor = ctx.manager.serving(name)
     body = validate.mapping(body, "body")
     validate.only_fields(body, _SEARCH_GROUP_FIELDS, "body")
-    for field in ("group_size", "limit"):
-        if field not in body:
-            raise BadRequest(f"body.{field}: missing")
+    require_sizes(body, "body")
     spec = parse_spec(body, ctx)
     if "vector" not in body:
         raise BadRequest("body.vector: missing")

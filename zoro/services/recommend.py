@@ -1,9 +1,12 @@
-"""The older routes `points/recommend[/batch]` and `points/discover[/batch]`.
+"""The older routes `points/recommend[/batch]`, `points/recommend/groups` and
+`points/discover[/batch]`.
 
 Each request is rewritten as the Query API body that asks the same (`{"query": {"recommend":
 ...}}`, `{"discover": ...}` or, for a discover request without a target, `{"context": ...}`) and
 answered by the Query API's own code (zoro.services.prefetch); only the shapes differ: these
-routes answer with a bare list of ScoredPoints (a list of lists for a batch).
+routes answer with a bare list of ScoredPoints (a list of lists for a batch). A recommend groups
+request becomes a `query/groups` body and is answered by zoro.services.groups, as that route is.
+(Qdrant has no discover groups route.)
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from zoro.errors import BadRequest
-from zoro.services import prefetch, search, validate
+from zoro.services import groups, prefetch, search, validate
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,6 +37,8 @@ _SHARED: Final = frozenset(
     }
 )
 _RECOMMEND_FIELDS: Final = _SHARED | {"positive", "negative", "strategy"}
+# A RecommendGroupsRequest: no offset (groups do not page), and the group fields.
+_RECOMMEND_GROUPS_FIELDS: Final = (_RECOMMEND_FIELDS - {"offset"}) | groups.GROUP_FIELDS
 _DISCOVER_FIELDS: Final = (_SHARED - {"score_threshold"}) | {"target", "context"}
 
 
@@ -42,6 +47,16 @@ def recommend_body(body: object, where: str = "body") -> dict[str, Any]:
     request = _request(body, _RECOMMEND_FIELDS, where)
     example = {k: request[k] for k in ("positive", "negative", "strategy") if k in request}
     return _query_body(request, {"recommend": example})
+
+
+def recommend_groups_body(body: object, where: str = "body") -> dict[str, Any]:
+    """A RecommendGroupsRequest as a Query API groups body."""
+    request = _request(body, _RECOMMEND_GROUPS_FIELDS, where)
+    groups.require_sizes(request, where)
+    example = {k: request[k] for k in ("positive", "negative", "strategy") if k in request}
+    out = _query_body(request, {"recommend": example})
+    out.update((k, v) for k, v in request.items() if k in groups.GROUP_FIELDS)
+    return out
 
 
 def discover_body(body: object, where: str = "body") -> dict[str, Any]:
@@ -74,6 +89,10 @@ def _query_body(request: Mapping[str, Any], query: dict[str, Any]) -> dict[str, 
 
 async def recommend(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     return await _one(ctx, name, recommend_body(body))
+
+
+async def recommend_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
+    return await groups.query_groups(ctx, name, recommend_groups_body(body))
 
 
 async def discover(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
