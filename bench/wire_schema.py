@@ -14,7 +14,7 @@ Paths, each from the body's bytes to what the actor is handed (float32 matrices,
 Cosine; payloads as JSON bytes; point keys; the parsed filter; limit/offset/threshold/params):
 
 - today: orjson.loads (zoro.http.codec.parse) + the real service functions
-  (search.query_plan / points.upsert up to actor.write, search._searches), no HTTP, no actor;
+  (search.query_plan / points.upsert up to actor.write, search.batch_searches), no HTTP, no actor;
 - msgspec: Structs with Meta constraints decoded straight from the bytes (`msgspec.json.Decoder`);
   a payload decodes as `msgspec.Raw`, the body's own bytes, so it is never encoded again;
 - pydantic: v2 models, `TypeAdapter.validate_json` on the bytes;
@@ -147,7 +147,7 @@ def today_query(body: bytes) -> QueryOut:
 
 
 def today_batch(body: bytes) -> list[QueryOut]:
-    searches = search._searches(codec.parse(body), CTX)
+    searches = search.batch_searches(codec.parse(body), CTX)
     return [
         _from_plan(search.query_plan(ACTOR, s, CTX, f"searches[{i}]"))  # type: ignore[arg-type]
         for i, s in enumerate(searches)

@@ -50,7 +50,7 @@ among the points that also pass `extra` when it is given. Fewer than k means no 
 
 # The fields a group request adds to the query or search it groups.
 GROUP_FIELDS: Final = frozenset({"group_by", "group_size", "limit", "with_lookup"})
-_QUERY_GROUP_FIELDS: Final = (search._QUERY_FIELDS - {"offset"}) | GROUP_FIELDS
+_QUERY_GROUP_FIELDS: Final = (search.QUERY_FIELDS - {"offset"}) | GROUP_FIELDS
 _SEARCH_GROUP_FIELDS: Final = frozenset(
     {"vector", "filter", "params", "with_payload", "with_vector", "score_threshold", "shard_key"}
     | GROUP_FIELDS
@@ -187,7 +187,7 @@ def tree_ranking(actor: CollectionActor, root: prefetch.Node, groups: int) -> Ra
         node = dataclasses.replace(widened, limit=k, offset=0)
         if extra is not None:
             node = _restricted(node, extra)
-        return await prefetch._Run(actor).node(node)
+        return await prefetch.ranked_node(actor, node)
 
     return ranking
 

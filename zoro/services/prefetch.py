@@ -201,7 +201,7 @@ class _Budget:
 def plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Tree:
     """Check a query body with prefetches; raises BadRequest naming the JSON path at fault."""
     body = validate.mapping(body, where)
-    validate.only_fields(body, search._QUERY_FIELDS, where)
+    validate.only_fields(body, search.QUERY_FIELDS, where)
     validate.absent(body, "shard_key", "sharding")
     limits = ctx.limits
     limit = validate.integer(body.get("limit", 10), f"{where}.limit", low=0, high=limits.max_limit)
@@ -482,7 +482,12 @@ async def run(ctx: Context, actor: CollectionActor, tree: Tree) -> list[dict[str
 
 async def ranked_points(actor: CollectionActor, tree: Tree) -> Ranked:
     """A checked tree's answer as ranked slots and scores (best first), before shaping."""
-    return await _Run(actor).node(tree.root)
+    return await ranked_node(actor, tree.root)
+
+
+async def ranked_node(actor: CollectionActor, node: Node) -> Ranked:
+    """One checked node's answer (its prefetches run first) as ranked slots and scores."""
+    return await _Run(actor).node(node)
 
 
 class _Run:

@@ -100,14 +100,14 @@ async def discover(ctx: Context, name: str, body: object) -> list[dict[str, Any]
 
 
 async def recommend_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
-    searches = search._searches(body, ctx)
+    searches = search.batch_searches(body, ctx)
     return await _many(
         ctx, name, [recommend_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
     )
 
 
 async def discover_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
-    searches = search._searches(body, ctx)
+    searches = search.batch_searches(body, ctx)
     return await _many(
         ctx, name, [discover_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
     )

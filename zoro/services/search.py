@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from zoro.services.context import Context
     from zoro.types import Vectors
 
-_QUERY_FIELDS = frozenset(
+QUERY_FIELDS = frozenset(
     {
         "query",
         "prefetch",
@@ -101,7 +101,7 @@ _MMR_INLINE_WORK = 2_000_000
 
 def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
     body = validate.mapping(body, where)
-    validate.only_fields(body, _QUERY_FIELDS, where)
+    validate.only_fields(body, QUERY_FIELDS, where)
     # zoro.services.prefetch answers the rest (see prefetch.wanted): prefetches, queries other
     # than nearest, no query, lookup_from
     for field, what in (("lookup_from", "lookup_from"), ("shard_key", "sharding")):
@@ -378,7 +378,7 @@ async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
 
 async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     actor = ctx.manager.serving(name)
-    searches = _searches(body, ctx)
+    searches = batch_searches(body, ctx)
     # every search is checked before any runs; those with a prefetch run on their own, the
     # rest together (one matrix when they can share it)
     plans: dict[int, Plan] = {}
@@ -402,12 +402,13 @@ async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
 
 async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     actor = ctx.manager.serving(name)
-    searches = _searches(body, ctx)
+    searches = batch_searches(body, ctx)
     plans = [search_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
     return await run(ctx, actor, plans)
 
 
-def _searches(body: object, ctx: Context) -> list[Any]:
+def batch_searches(body: object, ctx: Context) -> list[Any]:
+    """The `searches` list of a batch request, checked for shape and count."""
     body = validate.mapping(body, "body")
     validate.only_fields(body, frozenset({"searches"}), "body")
     searches = validate.sequence(body.get("searches"), "searches")
