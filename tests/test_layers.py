@@ -35,11 +35,12 @@ ALLOWED = {
     "sparse": set(),
     "multi": set(),
     "actors": {"wal", "storage", "ann", "payload", "sparse", "multi"},
-    "services": {"actors"},
-    "http": {"services"},
+    "wire": set(),  # the wire's shapes: services validate with them, http documents them
+    "services": {"actors", "wire"},
+    "http": {"services", "wire"},
     "client": set(),
 }
-NO_TRIO = {"wal", "storage", "ann", "payload", "sparse", "multi"}
+NO_TRIO = {"wal", "storage", "ann", "payload", "sparse", "multi", "wire"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,11 +1,18 @@
-"""The OpenAPI 3.0 document for every route in the route table (GET /openapi.json)."""
+"""The OpenAPI 3.0 document for every route in the route table (GET /openapi.json).
+
+The request schemas of the routes converted to zoro.wire come from there (the same objects
+their services validate with); the others are still written here (docs/wire-schema.md)."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from zoro import __version__
 from zoro.http.routes import ROUTES, Route
+from zoro.wire.requests import request_schemas
+
+if TYPE_CHECKING:
+    from zoro.settings import LimitSettings
 
 _ID = {
     "anyOf": [
@@ -503,16 +510,6 @@ _SEARCH = {
 }
 
 
-def _one(action: str, fields: list[str]) -> dict[str, Any]:
-    """An alias action: {action: {field: name, ...}}."""
-    params = {
-        "type": "object",
-        "properties": {f: {"type": "string"} for f in fields},
-        "required": fields,
-    }
-    return {"type": "object", "properties": {action: params}, "required": [action]}
-
-
 _REQUESTS: dict[str, dict[str, Any]] = {
     "create_collection": {
         "type": "object",
@@ -710,11 +707,6 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         },
         "additionalProperties": False,
     },
-    "count_points": {
-        "type": "object",
-        "properties": {"exact": {"type": "boolean"}, "filter": _FILTER_REF},
-        "additionalProperties": False,
-    },
     "query_points": _QUERY,
     "query_batch_points": {
         "type": "object",
@@ -728,24 +720,6 @@ _REQUESTS: dict[str, dict[str, Any]] = {
         "required": ["searches"],
     },
     # -- collection-level API: aliases, update_collection
-    "update_aliases": {
-        "type": "object",
-        "properties": {
-            "actions": {
-                "type": "array",
-                "description": "applied all together, or (an error answered) none of them",
-                "items": {
-                    "anyOf": [
-                        _one("create_alias", ["collection_name", "alias_name"]),
-                        _one("delete_alias", ["alias_name"]),
-                        _one("rename_alias", ["old_alias_name", "new_alias_name"]),
-                    ]
-                },
-            }
-        },
-        "required": ["actions"],
-        "additionalProperties": False,
-    },
     "update_collection": {
         "type": "object",
         "description": "quantization_config, strict_mode_config and memory placement are "
@@ -847,33 +821,9 @@ _RECOMMEND_GROUPS = {
     },
     "required": ["group_by", "group_size", "limit"],
 }
-_MATRIX_REQUEST = {
-    "type": "object",
-    "properties": {
-        "sample": {"type": "integer", "minimum": 2},
-        "limit": {"type": "integer", "minimum": 1},
-        "using": _USING,
-        "filter": _FILTER_REF,
-    },
-    "additionalProperties": False,
-}
 _REQUESTS["query_points_groups"] = _QUERY_GROUPS
 _REQUESTS["search_point_groups"] = _SEARCH_GROUPS
 _REQUESTS["recommend_point_groups"] = _RECOMMEND_GROUPS
-_REQUESTS["facet"] = {
-    "type": "object",
-    "properties": {
-        "key": {"type": "string"},
-        "limit": {"type": "integer", "minimum": 1},
-        "filter": _FILTER_REF,
-        "exact": {"type": "boolean", "description": "accepted; counts are always exact"},
-    },
-    "required": ["key"],
-    "additionalProperties": False,
-}
-_REQUESTS["search_matrix_pairs"] = _MATRIX_REQUEST
-_REQUESTS["search_matrix_offsets"] = _MATRIX_REQUEST
-
 _SCORED = {
     "type": "object",
     "properties": {
@@ -1164,10 +1114,13 @@ OPTIONAL_BODY: Final = frozenset(
 )
 
 
-def document() -> dict[str, Any]:
+def document(limits: LimitSettings) -> dict[str, Any]:
+    """The document for a server with these limits (the converted routes' schemas, from
+    zoro.wire, state them)."""
+    requests = {**_REQUESTS, **request_schemas(limits)}
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, requests)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -1180,7 +1133,7 @@ def document() -> dict[str, Any]:
     }
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def _operation(route: Route, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": route.name, "responses": {"default": _ERROR}}
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -1196,10 +1149,10 @@ def _operation(route: Route) -> dict[str, Any]:
     ]
     if params:
         op["parameters"] = params
-    if route.name in _REQUESTS:
+    if route.name in requests:
         op["requestBody"] = {
             "required": route.name not in OPTIONAL_BODY,
-            "content": {"application/json": {"schema": _REQUESTS[route.name]}},
+            "content": {"application/json": {"schema": requests[route.name]}},
         }
     if route.enveloped:
         result = _RESULTS.get(route.name, {})

@@ -233,7 +233,7 @@ async def _metrics(call: Call) -> Any:
 async def _openapi(call: Call) -> Any:
     from zoro.http.openapi import document  # it reads ROUTES, defined below
 
-    return b"application/json", codec.plain(document())
+    return b"application/json", codec.plain(document(call.ctx.limits))
 
 
 async def _list_collections(call: Call) -> Any:

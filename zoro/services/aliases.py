@@ -5,7 +5,8 @@ GET /collections/{name}/aliases.
                  {"delete_alias": {"alias_name": a}},
                  {"rename_alias": {"old_alias_name": a, "new_alias_name": b}}]}
 
-The whole list is checked here for shape, then applied by the catalog as one durable change.
+The whole list is checked against its schema (zoro.wire), then applied by the catalog as one
+durable change.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoro.actors import AliasAction, CreateAlias, DeleteAlias, RenameAlias
 from zoro.errors import BadRequest
 from zoro.services import validate
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from zoro.services.context import Context
@@ -29,34 +31,20 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
 
 def parse_actions(body: object, ctx: Context) -> list[AliasAction]:
     """The `actions` of a request, as actions. Raises BadRequest naming the first bad one."""
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, frozenset({"actions"}), "body")
-    if "actions" not in body:
-        raise BadRequest('actions: missing; send {"actions": [{"create_alias": {...}}, ...]}')
-    return [
-        _action(raw, f"actions[{i}]", ctx)
-        for i, raw in enumerate(validate.sequence(body["actions"], "actions"))
-    ]
+    body = check("update_aliases", body, ctx.limits)
+    return [_action(raw, f"actions[{i}]", ctx) for i, raw in enumerate(body["actions"])]
 
 
-def _action(raw: object, where: str, ctx: Context) -> AliasAction:
-    action = validate.mapping(raw, where)
-    if len(action) != 1 or next(iter(action)) not in _ACTIONS:
-        raise BadRequest(f"{where}: must be one of {', '.join(_ACTIONS)}, each its own object")
-    kind, params = next(iter(action.items()))
-    where = f"{where}.{kind}"
-    params = validate.mapping(params, where)
-    fields = _ACTIONS[kind]
-    validate.only_fields(params, frozenset(fields), where)
+def _action(action: dict[str, dict[str, str]], where: str, ctx: Context) -> AliasAction:
+    """One action the schema has shaped; the names' characters are a registered rule
+    (rules.COLLECTION_NAME), checked here."""
+    ((kind, params),) = action.items()
     names = []
-    for field in fields:
-        value = params.get(field)
-        if not isinstance(value, str):
-            raise BadRequest(f"{where}.{field}: missing; a collection or alias name (a string)")
+    for field in _ACTIONS[kind]:
         try:
-            names.append(validate.collection_name(value, ctx.limits))
+            names.append(validate.collection_name(params[field], ctx.limits))
         except BadRequest as exc:
-            raise BadRequest(f"{where}.{field}: {exc.message}") from None
+            raise BadRequest(f"{where}.{kind}.{field}: {exc.message}") from None
     if kind == "create_alias":
         return CreateAlias(names[0], names[1])
     if kind == "delete_alias":

@@ -17,35 +17,24 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zoro.errors import BadRequest
 from zoro.payload.conditions import parse_key
-from zoro.services import filters, validate
+from zoro.services import filters
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.services.context import Context
 
-_FIELDS: Final = frozenset({"key", "limit", "filter", "exact", "shard_key"})
 _DEFAULT_LIMIT: Final = 10
 
 
 async def facet(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    key = body.get("key")
-    if not isinstance(key, str):
-        raise BadRequest("body.key: missing; name the payload key to count the values of")
+    body = check("facet", body, ctx.limits)
     try:
-        key = parse_key(key).text
+        key = parse_key(body["key"]).text
     except ValueError as exc:
         raise BadRequest(f"body.key: {exc}") from None
     limit = body.get("limit")
-    limit = (
-        _DEFAULT_LIMIT
-        if limit is None
-        else validate.integer(limit, "body.limit", low=1, high=ctx.limits.max_limit)
-    )
-    if body.get("exact") is not None:
-        validate.boolean(body["exact"], "body.exact")
+    limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
     condition = filters.parse(body.get("filter"), "body.filter")
     found = await actor.facet(key, condition, limit)
     if found is None:

@@ -21,9 +21,10 @@ import numpy.typing as npt
 import trio
 
 from zoro.errors import BadRequest
-from zoro.services import filters, validate, vectors
+from zoro.services import filters, vectors
 from zoro.services.prefetch import exact_scores
 from zoro.types import DenseSpec, ids_of
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.services.context import Context
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
-_FIELDS: Final = frozenset({"filter", "sample", "limit", "using", "shard_key"})
 _DEFAULT_SAMPLE: Final = 10
 _DEFAULT_LIMIT: Final = 3
 # Scores are computed this many floats of the score matrix at a time.
@@ -62,20 +62,11 @@ async def offsets(ctx: Context, name: str, body: object) -> dict[str, Any]:
 
 async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64, I64, F32]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping({} if body is None else body, "body")
-    validate.only_fields(body, _FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    high = ctx.limits.max_limit
+    body = check("search_matrix_pairs", {} if body is None else body, ctx.limits)
     sample = body.get("sample")
-    sample = (
-        _DEFAULT_SAMPLE
-        if sample is None
-        else validate.integer(sample, "body.sample", low=2, high=high)
-    )
+    sample = _DEFAULT_SAMPLE if sample is None else whole(sample, "body.sample")
     limit = body.get("limit")
-    limit = (
-        _DEFAULT_LIMIT if limit is None else validate.integer(limit, "body.limit", low=1, high=high)
-    )
+    limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), "body.using")
     if not isinstance(using, DenseSpec) or using.multi:
         raise BadRequest(

@@ -11,6 +11,7 @@ from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -28,7 +29,6 @@ _RETRIEVE_FIELDS = frozenset({"ids", "with_payload", "with_vector", "shard_key"}
 _SCROLL_FIELDS = frozenset(
     {"offset", "limit", "filter", "with_payload", "with_vector", "order_by", "shard_key"}
 )
-_COUNT_FIELDS = frozenset({"filter", "exact", "shard_key"})
 
 
 async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
@@ -236,11 +236,7 @@ def _scroll_selected(
 
 async def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping({} if body is None else body, "body")
-    validate.only_fields(body, _COUNT_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    if body.get("exact") is not None:
-        validate.boolean(body["exact"], "exact")
+    body = check("count_points", {} if body is None else body, ctx.limits)
     condition = filters.parse(body.get("filter"))
     if condition is None:
         return {"count": actor.count()}

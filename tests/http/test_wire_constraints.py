@@ -1,0 +1,200 @@
+"""Every constraint a converted route's schema documents is enforced by a real server, and the
+schema is what /openapi.json serves (docs/wire-schema.md, "The constraint test").
+
+Each route registered in zoro.wire (request_schemas, EXAMPLES) takes part: the test walks the
+schema along each example body and, for every constraint on the way (type, minimum/maximum,
+minLength/maxLength, enum, required, additionalProperties: false, a union), sends the example
+broken at exactly that place, expecting a 400 whose message starts with the field's path; a
+numeric bound's own value must be accepted (the server is not stricter than the document)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import pytest
+
+from zoro.http.routes import ROUTES
+from zoro.settings import LimitSettings
+from zoro.wire.check import validation_form
+from zoro.wire.messages import field_path
+from zoro.wire.requests import EXAMPLES, ROOTS, request_schemas
+
+LIMITS = LimitSettings()  # the test server runs with the default limits
+COLLECTION = "wire_c"
+_DELETE = object()  # a case that removes the field
+# values of each JSON type: a type's break is the first of these its schema refuses
+_OTHER_TYPES: tuple[Any, ...] = ("zz", 12345, 0.5, True, [], {"zz_unknown": 1})
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    what: str  # the constraint, for the failure list
+    at: tuple[str | int, ...]  # where the example is changed
+    value: Any  # the new value there (or _DELETE)
+    field: tuple[str | int, ...]  # the path the 400 must name
+    accepted: bool = False
+
+
+def _refuses(schema: Any, value: Any) -> bool:
+    return not jsonschema_rs.Draft202012Validator(validation_form(schema)).is_valid(value)
+
+
+def cases(schema: Any, value: Any, at: tuple[str | int, ...] = ()) -> Iterator[Case]:
+    """The breaking (and boundary) cases of every constraint met along `value`."""
+    if "$ref" in schema:  # a component the schema leaves to a registered rule (the filter)
+        return
+    for union in ("oneOf", "anyOf"):
+        if union in schema:
+            breaks = [v for v in _OTHER_TYPES if _refuses(schema, v)]
+            yield Case(f"{union} at {at}", at, breaks[0], at)
+            branch = next(b for b in schema[union] if not _refuses(b, value))
+            for case in cases(branch, value, at):
+                # without one of its branch's own required fields the value matches no branch:
+                # the 400 names the union's place
+                top = case.value is _DELETE and len(case.at) == len(at) + 1
+                yield dataclasses.replace(case, field=at) if top else case
+    if "type" in schema:
+        wrong = next(v for v in _OTHER_TYPES if _refuses(schema, v))
+        yield Case(f"type at {at}", at, wrong, at)
+    if "enum" in schema:
+        yield Case(f"enum at {at}", at, "zz_not_an_option", at)
+    if "minimum" in schema:
+        yield Case(f"minimum at {at}", at, schema["minimum"] - 1, at)
+        yield Case(f"minimum at {at} (itself)", at, schema["minimum"], at, accepted=True)
+    if "maximum" in schema:
+        yield Case(f"maximum at {at}", at, schema["maximum"] + 1, at)
+        yield Case(f"maximum at {at} (itself)", at, schema["maximum"], at, accepted=True)
+    if "minLength" in schema:
+        yield Case(f"minLength at {at}", at, "a" * (schema["minLength"] - 1), at)
+    if "maxLength" in schema:
+        yield Case(f"maxLength at {at}", at, "a" * (schema["maxLength"] + 1), at)
+    if schema.get("additionalProperties") is False:
+        yield Case(f"closed object at {at}", (*at, "zz_unknown"), 1, at)
+    for name in schema.get("required", ()):
+        yield Case(f"required {name} at {at}", (*at, name), _DELETE, (*at, name))
+    if isinstance(value, dict):
+        for name, inner in schema.get("properties", {}).items():
+            if name in value:
+                yield from cases(inner, value[name], (*at, name))
+    if isinstance(value, list) and value and "items" in schema:
+        yield from cases(schema["items"], value[0], (*at, 0))
+
+
+def changed(example: dict[str, Any], case: Case) -> Any:
+    if not case.at:
+        return case.value
+    body = copy.deepcopy(example)
+    node: Any = body
+    for step in case.at[:-1]:
+        node = node[step]
+    if case.value is _DELETE:
+        del node[case.at[-1]]
+    else:
+        node[case.at[-1]] = case.value
+    return body
+
+
+def _documented_fields(schema: Any, at: str = "") -> Iterator[str]:
+    if not isinstance(schema, dict):
+        return
+    for name, inner in schema.get("properties", {}).items():
+        yield f"{at}.{name}"
+        yield from _documented_fields(inner, f"{at}.{name}")
+    for key in ("oneOf", "anyOf"):
+        for branch in schema.get(key, ()):
+            yield from _documented_fields(branch, at)
+    yield from _documented_fields(schema.get("items"), f"{at}[]")
+
+
+def _fields_of(value: Any, at: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            yield f"{at}.{name}"
+            yield from _fields_of(inner, f"{at}.{name}")
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _fields_of(inner, f"{at}[]")
+
+
+def _filled(example: Any) -> Any:
+    return json.loads(json.dumps(example).replace("{collection}", COLLECTION))
+
+
+def _route(name: str) -> tuple[str, str]:
+    route = next(r for r in ROUTES if r.name == name)
+    return route.method, route.path.replace("{name}", COLLECTION)
+
+
+@pytest.fixture(scope="module")
+def wire_http(http: httpx.Client) -> httpx.Client:
+    r = http.put(f"/collections/{COLLECTION}", json={"vectors": {"size": 4, "distance": "Dot"}})
+    assert r.status_code == 200, r.text
+    points = [
+        {"id": i, "vector": [i, 1.0, 0.5, -1.0], "payload": {"color": ["red", "blue"][i % 2]}}
+        for i in range(6)
+    ]
+    r = http.put(f"/collections/{COLLECTION}/points?wait=true", json={"points": points})
+    assert r.status_code == 200, r.text
+    r = http.put(
+        f"/collections/{COLLECTION}/index?wait=true",
+        json={"field_name": "color", "field_schema": "keyword"},
+    )
+    assert r.status_code == 200, r.text
+    return http
+
+
+@pytest.fixture(scope="module")
+def http(server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        yield client
+
+
+def test_every_registered_route_has_examples() -> None:
+    assert set(EXAMPLES) == set(request_schemas(LIMITS))
+
+
+@pytest.mark.parametrize("route", sorted(EXAMPLES))
+def test_examples_touch_every_documented_field(route: str) -> None:
+    """A field no example holds would have its constraints go unchecked."""
+    documented = set(_documented_fields(request_schemas(LIMITS)[route]))
+    held = {f for example in EXAMPLES[route] for f in _fields_of(example)}
+    assert documented <= held, f"no example holds {sorted(documented - held)}"
+
+
+@pytest.mark.parametrize("route", sorted(EXAMPLES))
+def test_every_documented_constraint_is_enforced(wire_http: httpx.Client, route: str) -> None:
+    schema = request_schemas(LIMITS)[route]
+    method, path = _route(route)
+    root = ROOTS.get(route, "body")
+    failures = []
+    for raw in EXAMPLES[route]:
+        example = _filled(raw)
+        for case in cases(schema, example):
+            r = wire_http.request(method, path, json=changed(example, case))
+            if case.accepted:
+                if r.status_code != 200:
+                    failures.append(f"{case.what}: refused: {r.text}")
+                continue
+            error = r.json().get("status", {}).get("error", "") if r.status_code == 400 else ""
+            named = field_path(root, list(case.field))
+            if r.status_code != 400 or not error.startswith(f"{named}:"):
+                failures.append(f"{case.what}: expected a 400 naming {named}, got {r.text}")
+        r = wire_http.request(method, path, json=example)  # and the example itself is served
+        assert r.status_code == 200, f"{route} example {example}: {r.text}"
+    assert not failures, "\n".join(failures)
+
+
+def test_openapi_serves_the_wire_schemas(wire_http: httpx.Client) -> None:
+    document = wire_http.get("/openapi.json").json()
+    for route, schema in request_schemas(LIMITS).items():
+        method, _ = _route(route)
+        path = next(r.path for r in ROUTES if r.name == route)
+        body = document["paths"][path][method.lower()]["requestBody"]
+        served = body["content"]["application/json"]["schema"]
+        assert served == json.loads(json.dumps(schema)), route

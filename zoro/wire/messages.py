@@ -1,0 +1,99 @@
+"""jsonschema_rs's first error on a body, in the services' "field: rule" wording
+(`body.limit: must be between 1 and 10000`, `body: unknown field(s) 'limti'`,
+`body.key: missing`), with a union's error taken from the branch the value got furthest into."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jsonschema_rs import ValidationErrorKind as Kind
+
+if TYPE_CHECKING:
+    from jsonschema_rs import ValidationError
+
+    from zoro.wire.schema import Schema
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a JSON object",
+    "array": "a list",
+    "string": "a string",
+    "null": "null",
+}
+
+
+def message(error: ValidationError, schema: Schema, where: str) -> str:
+    """`schema` is the form the validator compiled (the error's schema path points into it)."""
+    chosen = _branch(error)
+    path = field_path(where, list(chosen.instance_path))
+    node = _node(schema, list(chosen.schema_path))
+    match chosen.kind:
+        case Kind.AnyOf(context) | Kind.OneOfNotValid(context):
+            if "description" in node:
+                return f"{path}: must be {node['description']}"
+            types = [
+                t for b in context for e in b if isinstance(e.kind, Kind.Type) for t in e.kind.types
+            ]
+            return f"{path}: must be {_words(dict.fromkeys(types))}"
+        case Kind.Minimum() | Kind.Maximum():
+            return f"{path}: {_bounds(node.get('minimum'), node.get('maximum'))}"
+        case Kind.MinLength() | Kind.MaxLength():
+            low, high = node.get("minLength"), node.get("maxLength")
+            return f"{path}: {_bounds(low, high)} characters long"
+        case Kind.Type(types):
+            return f"{path}: must be {_words(types)}"
+        case Kind.Required(field):
+            return f"{field_path(where, [*chosen.instance_path, field])}: missing"
+        case Kind.AdditionalProperties(unexpected):
+            return f"{path}: unknown field(s) {', '.join(map(repr, unexpected))}"
+        case Kind.Enum(options):
+            if options == [None]:
+                return f"{path}: {node.get('description', 'only null')}"
+            return f"{path}: use one of {', '.join(map(repr, options))}"
+    return f"{path}: does not match the request's schema ({type(chosen.kind).__name__})"
+
+
+def field_path(where: str, parts: list[str | int]) -> str:
+    """`where` followed by the instance path, as the services write it: body.a[3].b."""
+    text = where
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else part
+    return text or "body"
+
+
+def _branch(error: ValidationError) -> ValidationError:
+    """The error to report from a union: the one from the branch whose error lies deepest in the
+    value (its type and outer shape matched), else the union's own failure."""
+    if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        return error
+    best = error
+    for branch in error.kind.context:
+        if not branch:
+            continue
+        first = _branch(branch[0])
+        if len(first.instance_path) > len(best.instance_path):
+            best = first
+    return best
+
+
+def _node(schema: Schema, schema_path: list[str | int]) -> dict[str, Any]:
+    """The schema object holding the keyword that failed."""
+    node: Any = schema
+    for step in schema_path[:-1]:
+        node = node[step]
+    return node if isinstance(node, dict) else {}
+
+
+def _bounds(low: object, high: object) -> str:
+    if low is not None and high is not None:
+        return f"must be between {low} and {high}"
+    return f"must be at least {low}" if high is None else f"must be at most {high}"
+
+
+def _words(types: Any) -> str:
+    return " or ".join(_TYPE_WORDS.get(t, t) for t in types if t != "null")
