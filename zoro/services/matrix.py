@@ -62,6 +62,7 @@ async def offsets(ctx: Context, name: str, body: object) -> dict[str, Any]:
 
 async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64, I64, F32]:
     actor = ctx.manager.serving(name)
+    # pairs and offsets take the same body (one schema, registered under both names)
     body = check("search_matrix_pairs", {} if body is None else body, ctx.limits)
     sample = body.get("sample")
     sample = _DEFAULT_SAMPLE if sample is None else whole(sample, "body.sample")
