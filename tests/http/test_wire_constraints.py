@@ -23,7 +23,7 @@ from zoro.http.routes import ROUTES
 from zoro.settings import LimitSettings
 from zoro.wire.check import validation_form
 from zoro.wire.messages import field_path
-from zoro.wire.requests import EXAMPLES, ROOTS, request_schemas
+from zoro.wire.requests import EXAMPLES, ROOTS, RULE_EXAMPLES, request_schemas
 
 LIMITS = LimitSettings()  # the test server runs with the default limits
 COLLECTION = "wire_c"
@@ -188,6 +188,21 @@ def test_every_documented_constraint_is_enforced(wire_http: httpx.Client, route:
         r = wire_http.request(method, path, json=example)  # and the example itself is served
         assert r.status_code == 200, f"{route} example {example}: {r.text}"
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("route", sorted(EXAMPLES))
+def test_every_registered_rule_is_enforced(wire_http: httpx.Client, route: str) -> None:
+    """What the schema cannot say is listed in its x-zoro-rules; each rule's example is a 400
+    that changes nothing (the aliases stay as they were)."""
+    listed = request_schemas(LIMITS)[route]["x-zoro-rules"]
+    assert sorted(RULE_EXAMPLES.get(route, {})) == sorted(listed)
+    method, path = _route(route)
+    before = wire_http.get("/aliases").json()["result"]
+    for rule, body in RULE_EXAMPLES[route].items():
+        r = wire_http.request(method, path, json=_filled(body))
+        assert r.status_code == 400, f"{rule}: {r.text}"
+        assert r.json()["status"]["error"], rule
+    assert wire_http.get("/aliases").json()["result"] == before
 
 
 def test_openapi_serves_the_wire_schemas(wire_http: httpx.Client) -> None:

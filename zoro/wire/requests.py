@@ -131,6 +131,32 @@ EXAMPLES: Final[dict[str, list[dict[str, Any]]]] = {
 }
 
 
+# For each route, one body per registered rule its schema lists, breaking just that rule.
+RULE_EXAMPLES: Final[dict[str, dict[str, dict[str, Any]]]] = {
+    "count_points": {"filter": {"filter": {"must": [{"zz_unknown": 1}]}}},
+    "facet": {
+        "facet-index": {"key": "no_index_here"},
+        "filter": {"key": "color", "filter": {"must": [{"zz_unknown": 1}]}},
+        "whole-integers": {"key": "color", "limit": 10.0},
+    },
+    "search_matrix_pairs": {
+        "matrix-vector": {"using": "no_such_vector"},
+        "filter": {"filter": {"must": [{"zz_unknown": 1}]}},
+        "whole-integers": {"sample": 4.0},
+    },
+    "search_matrix_offsets": {
+        "matrix-vector": {"using": "no_such_vector"},
+        "filter": {"filter": {"must": [{"zz_unknown": 1}]}},
+        "whole-integers": {"limit": 2.0},
+    },
+    "update_aliases": {
+        "collection-name": {
+            "actions": [{"create_alias": {"collection_name": "{collection}", "alias_name": "a/b"}}]
+        }
+    },
+}
+
+
 @cache
 def request_schemas(limits: LimitSettings) -> dict[str, Schema]:
     """Every converted route's request schema for a server with these limits."""
