@@ -59,6 +59,7 @@ from zoro.http import codec
 from zoro.services import filters, points, search, shapes, validate
 from zoro.settings import LimitSettings, Settings
 from zoro.types import U64_MAX, Distance, UpsertBatch, VectorConfig, keys_of
+from zoro.wire.messages import message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -508,83 +509,7 @@ def _j_checked(validator: Any, schema: dict[str, Any], body: bytes, where: str) 
     if validator.is_valid(data):  # only a refused body pays for collecting the error
         return data
     error = next(iter(validator.iter_errors(data)))
-    raise BadRequest(_j_message(error, schema, where))
-
-
-# A prototype of the message writer the design needs (docs/wire-schema.md): jsonschema_rs's
-# structured error (path, kind, schema path) in today's "field: rule" wording.
-_TYPE_WORDS = {
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "true or false",
-    "object": "a JSON object",
-    "array": "a list",
-    "string": "a string",
-    "null": "null",
-}
-
-
-def _j_path(where: str, parts: list[str | int]) -> str:
-    text = where
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text = f"{text}.{part}" if text else part
-    return text or "body"
-
-
-def _j_branch(error: Any) -> Any:
-    """The error to report from a union: the branch that got furthest (the value's type matched
-    it, so its error is about a bound or a deeper item), else the failure itself."""
-    if type(error.kind).__name__ != "AnyOf":
-        return error
-    best = error
-    for branch in error.kind.context:
-        first = _j_branch(branch[0])
-        deeper = len(first.instance_path) > len(error.instance_path)
-        matched = deeper or type(first.kind).__name__ != "Type"
-        if matched and (best is error or len(first.instance_path) > len(best.instance_path)):
-            best = first
-    return best
-
-
-def _j_node(schema: dict[str, Any], schema_path: list[str | int]) -> dict[str, Any]:
-    node: Any = schema
-    for step in schema_path[:-1]:
-        node = node[step]
-    return node  # type: ignore[no-any-return]
-
-
-def _j_message(error: Any, schema: dict[str, Any], where: str) -> str:
-    chosen = _j_branch(error)
-    kind = type(chosen.kind).__name__
-    path = _j_path(where, list(chosen.instance_path))
-    if chosen is error and kind == "AnyOf":
-        types = [t for b in error.kind.context for t in getattr(_j_branch(b[0]).kind, "types", [])]
-        return f"{path}: must be {' or '.join(_TYPE_WORDS[t] for t in dict.fromkeys(types))}"
-    if kind in ("Minimum", "Maximum"):
-        node = _j_node(schema, list(chosen.schema_path))
-        low, high = node.get("minimum"), node.get("maximum")
-        if low is not None and high is not None:
-            return f"{path}: must be between {low} and {high}"
-        bound = f"at least {low}" if high is None else f"at most {high}"
-        return f"{path}: must be {bound}"
-    if kind == "Type":
-        words = " or ".join(_TYPE_WORDS[t] for t in chosen.kind.types)
-        return f"{path}: must be {words}"
-    if kind == "Required":
-        return f"{_j_path(where, [*chosen.instance_path, chosen.kind.property])}: missing"
-    if kind == "AdditionalProperties":
-        names = ", ".join(map(repr, chosen.kind.unexpected))
-        return f"{path}: unknown field(s) {names}"
-    if kind == "Enum":
-        return f"{path}: use one of {', '.join(map(repr, chosen.kind.options))}"
-    if kind == "MaxItems":
-        return f"{path}: at most {chosen.kind.limit} items"
-    if kind == "Format":
-        return f"{path}: not a valid {chosen.kind.format}"
-    return f"{path}: {chosen.message}"
+    raise BadRequest(message(error, schema, where))
 
 
 def _j_plan(q: dict[str, Any]) -> QueryOut:

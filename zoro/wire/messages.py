@@ -48,6 +48,8 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
             return f"{field_path(where, [*chosen.instance_path, field])}: missing"
         case Kind.AdditionalProperties(unexpected):
             return f"{path}: unknown field(s) {', '.join(map(repr, unexpected))}"
+        case Kind.Format(format):
+            return f"{path}: not a valid {format}"
         case Kind.Enum(options):
             if options == [None]:
                 return f"{path}: {node.get('description', 'only null')}"
@@ -67,8 +69,10 @@ def field_path(where: str, parts: list[str | int]) -> str:
 
 
 def _branch(error: ValidationError) -> ValidationError:
-    """The error to report from a union: the one from the branch whose error lies deepest in the
-    value (its type and outer shape matched), else the union's own failure."""
+    """The error to report from a union: the one from the branch the value matched furthest
+    (an error deeper in the value, or a bound or format of a value of the branch's type: -1 for
+    an id is out of the integer branch's range, not "not a string"), else the union's own
+    failure (an object that fits none of several shapes is not told one shape's missing field)."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
     best = error
@@ -76,9 +80,16 @@ def _branch(error: ValidationError) -> ValidationError:
         if not branch:
             continue
         first = _branch(branch[0])
-        if len(first.instance_path) > len(best.instance_path):
+        deeper = len(first.instance_path) > len(error.instance_path)
+        if not (deeper or isinstance(first.kind, _VALUE_RULES)):
+            continue  # the value is not of this branch's type or shape at all
+        if best is error or len(first.instance_path) > len(best.instance_path):
             best = first
     return best
+
+
+# Errors about a value that has the branch's type: the value meant that branch.
+_VALUE_RULES = (Kind.Minimum, Kind.Maximum, Kind.MinLength, Kind.MaxLength, Kind.Format)
 
 
 def _node(schema: Schema, schema_path: list[str | int]) -> dict[str, Any]:
