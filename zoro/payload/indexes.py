@@ -2,9 +2,10 @@
 
     <collection>/payload/schema       checked JSON: {"format": 1 or 2, "next",
                                       "fields": {key: {"schema", "file"[, "params"]}}} (format
-                                      is the version; any other is refused). Version 2 adds a
-                                      text index's "params" (Qdrant's TextIndexParams); a
-                                      schema without text indexes is still written as 1.
+                                      is the version; any other is refused). Version 2 adds the
+                                      text and geo schemas and a text index's "params"
+                                      (Qdrant's TextIndexParams); a schema with neither is
+                                      still written as 1.
     <collection>/payload/<file>.npz   one index's arrays as of a checkpoint (zip members carry a
                                       CRC32), with the slot limit they cover
 
@@ -269,7 +270,10 @@ class PayloadIndexes:
             fields[k] = {"schema": f.schema, "file": f.file}
             if f.params is not None:
                 fields[k]["params"] = f.params.to_json()
-        version = 2 if any(f.params is not None for f in self._fields.values()) else 1
+        # Version 1 readers know only the value schemas: a text or geo index makes it version 2,
+        # which they refuse by its version rather than as a damaged entry.
+        newer = any(f.schema not in VALUE_INDEX_CLASSES for f in self._fields.values())
+        version = 2 if newer else 1
         checked_json.write(
             self._dir / SCHEMA_FILE, {"format": version, "fields": fields, "next": self._next_file}
         )
