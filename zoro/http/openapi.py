@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zoro import __version__
 from zoro.http.routes import ROUTES, Route
-from zoro.wire.requests import request_schemas
+from zoro.wire.requests import components, request_schemas
+from zoro.wire.schema import nullable
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
@@ -1117,20 +1118,33 @@ OPTIONAL_BODY: Final = frozenset(
 def document(limits: LimitSettings) -> dict[str, Any]:
     """The document for a server with these limits (the converted routes' schemas, from
     zoro.wire, state them)."""
-    requests = {**_REQUESTS, **request_schemas(limits)}
+    requests = {**_as_31(_REQUESTS), **request_schemas(limits)}
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, requests)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Zoro-DB",
             "version": __version__,
             "description": "Qdrant-compatible REST API of Zoro-DB",
         },
         "paths": paths,
-        "components": {"schemas": _COMPONENTS},
+        "components": {"schemas": {**_as_31(_COMPONENTS), **components(limits)}},
     }
+
+
+def _as_31(schema: Any) -> Any:
+    """A schema written here in OpenAPI 3.0's form (`nullable`) as 3.1's JSON Schema. Goes with
+    the last route moved to zoro.wire."""
+    if isinstance(schema, list):
+        return [_as_31(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _as_31(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable") is True:
+        out = nullable(out)
+    return out
 
 
 def _operation(route: Route, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -1155,7 +1169,7 @@ def _operation(route: Route, requests: dict[str, dict[str, Any]]) -> dict[str, A
             "content": {"application/json": {"schema": requests[route.name]}},
         }
     if route.enveloped:
-        result = _RESULTS.get(route.name, {})
+        result = _as_31(_RESULTS.get(route.name, {}))
         schema = {
             "type": "object",
             "properties": {

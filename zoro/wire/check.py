@@ -10,7 +10,7 @@ import jsonschema_rs
 
 from zoro.errors import BadRequest
 from zoro.wire.messages import message
-from zoro.wire.requests import ROOTS, request_schemas
+from zoro.wire.requests import ROOTS, components, request_schemas
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
@@ -39,21 +39,21 @@ def whole(value: object, field: str) -> int:
 def _compiled(
     route: str, limits: LimitSettings
 ) -> tuple[Schema, jsonschema_rs.Draft202012Validator]:
-    schema = validation_form(request_schemas(limits)[route])
-    return schema, jsonschema_rs.Draft202012Validator(schema)
+    shared = components(limits)
+    schema = validation_form(request_schemas(limits)[route], shared)
+    # the components ride along, so "#/components/schemas/..." resolves as in /openapi.json
+    whole_schema = {**schema, "components": {"schemas": shared}}
+    return whole_schema, jsonschema_rs.Draft202012Validator(whole_schema)
 
 
-def validation_form(schema: Any) -> Any:
-    """The document's schema as the validator reads it: OpenAPI 3.0's `nullable` as JSON
-    Schema's null type, and a component `$ref` (the filter, checked as it is parsed) as any
-    value. Goes when /openapi.json moves to 3.1 and carries the components (docs/wire-schema.md)."""
+def validation_form(schema: Any, shared: dict[str, Any]) -> Any:
+    """The schema as the validator reads it: a `$ref` to a component zoro.wire does not hold
+    yet (the filter, still checked as it is parsed) reads as any value."""
     if isinstance(schema, list):
-        return [validation_form(item) for item in schema]
+        return [validation_form(item, shared) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    if "$ref" in schema:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.rsplit("/", 1)[-1] not in shared:
         return {}
-    out = {key: validation_form(value) for key, value in schema.items() if key != "nullable"}
-    if schema.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"]
-    return out
+    return {key: validation_form(value, shared) for key, value in schema.items()}
