@@ -123,3 +123,8 @@ ORDER_BY: Schema = any_of(
     ),
     about='a payload key, or {"key", "direction": "asc"|"desc", "start_from"}',
 )
+
+
+def payload_object(limits: LimitSettings) -> Schema:
+    """A payload a request must give (set and overwrite payload): an object, never null."""
+    return map_of({}, about=f"a JSON object, at most {limits.max_payload_bytes} bytes encoded")

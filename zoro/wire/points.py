@@ -3,7 +3,7 @@ payload updates (set, overwrite, delete keys, clear)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from zoro.wire import rules
 from zoro.wire.common import (
@@ -12,23 +12,34 @@ from zoro.wire.common import (
     SHARD_KEY,
     WITH_PAYLOAD,
     WITH_VECTOR,
+    payload_object,
     point_ids,
 )
 from zoro.wire.schema import (
     Schema,
     WireRequest,
+    array,
     boolean,
     integer,
     nullable,
     obj,
     one_of,
     ref,
+    string,
 )
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
 
 FILTER: Final = ref("Filter")
+_KEY = string(about='a payload key path: a.b, a[0].b, a[].b, "a.b"')
+# what every payload update's conversion checks: its filter, and its ids
+_SELECTOR_RULES: Final = (
+    rules.POINTS_OR_FILTER,
+    rules.FILTER,
+    rules.WHOLE_INTEGERS,
+    rules.POINT_ID_UUID,
+)
 
 
 def _count(limits: LimitSettings) -> Schema:
@@ -97,6 +108,57 @@ def _delete(limits: LimitSettings) -> Schema:
     )
 
 
+def _by_points_or_filter(
+    limits: LimitSettings, fields: dict[str, Schema], required: tuple[str, ...]
+) -> Schema:
+    """A payload update's body: its own `fields`, and the points it changes, named by `points`
+    or chosen by `filter` (rule points-or-filter: one of them, not null)."""
+    return obj(
+        {
+            **fields,
+            "points": nullable(point_ids(limits, min_items=1)),
+            "filter": nullable(FILTER),
+            "shard_key": SHARD_KEY,
+        },
+        required=required,
+    )
+
+
+def _set_payload(limits: LimitSettings) -> Schema:
+    fields = {
+        "payload": payload_object(limits),
+        "key": nullable(
+            string(about='set the payload under this key path: a.b, a[0].b, a[].b, "a.b"')
+        ),
+    }
+    return rules.with_rules(
+        _by_points_or_filter(limits, fields, ("payload",)),
+        rules.PAYLOAD_SIZE,
+        rules.KEY_PATH,
+        *_SELECTOR_RULES,
+    )
+
+
+def _overwrite_payload(limits: LimitSettings) -> Schema:
+    return rules.with_rules(
+        _by_points_or_filter(limits, {"payload": payload_object(limits)}, ("payload",)),
+        rules.PAYLOAD_SIZE,
+        *_SELECTOR_RULES,
+    )
+
+
+def _delete_payload(limits: LimitSettings) -> Schema:
+    return rules.with_rules(
+        _by_points_or_filter(limits, {"keys": array(_KEY)}, ("keys",)),
+        rules.KEY_PATH,
+        *_SELECTOR_RULES,
+    )
+
+
+def _clear_payload(limits: LimitSettings) -> Schema:
+    return rules.with_rules(_by_points_or_filter(limits, {}, ()), *_SELECTOR_RULES)
+
+
 # The examples that change points change these, never the fixture's: they are written before
 # each example (`_POINTS_FIRST`), and a filter picks them by id. UUIDs, so the constraint test's
 # id bounds (0, 2**64-1) are not tried on them.
@@ -116,6 +178,18 @@ _POINTS_FIRST: Final = (
     ),
 )
 _BAD_FILTER: Final = {"must": [{"zz_unknown": 1}]}
+_TOO_LARGE: Final = {"big": "x" * (2**20)}  # the default max_payload_bytes, 1 MiB
+
+
+def _selector_rule_examples(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The rules every payload update shares, each broken along `body` (which names points)."""
+    by_filter = {k: v for k, v in body.items() if k != "points"}
+    return {
+        "points-or-filter": by_filter,
+        "filter": {**by_filter, "filter": _BAD_FILTER},
+        "whole-integers": {**body, "points": [100.0]},
+        "point-id-uuid": {**body, "points": ["not-a-uuid"]},
+    }
 
 
 REQUESTS: Final = (
@@ -189,6 +263,62 @@ REQUESTS: Final = (
             "whole-integers": {"points": [100.0]},
             "point-id-uuid": {"points": ["not-a-uuid"]},
         },
+        prepare=_POINTS_FIRST,
+    ),
+    WireRequest(
+        "set_payload",
+        _set_payload,
+        examples=(
+            {
+                "payload": {"wire": 1},
+                "points": [_A, _B],
+                "filter": None,
+                "key": None,
+                "shard_key": None,
+            },
+            {"payload": {"wire": 2}, "filter": _THESE, "points": None, "key": "nest"},
+        ),
+        rule_examples={
+            **_selector_rule_examples({"payload": {"wire": 1}, "points": [_A]}),
+            "payload-size": {"payload": _TOO_LARGE, "points": [_A]},
+            "key-path": {"payload": {"wire": 1}, "points": [_A], "key": "a..b"},
+        },
+        prepare=_POINTS_FIRST,
+    ),
+    WireRequest(
+        "overwrite_payload",
+        _overwrite_payload,
+        examples=(
+            {"payload": {"nest": {"a": 3}}, "points": [_A], "filter": None, "shard_key": None},
+            {"payload": {"nest": {"a": 4}}, "filter": _THESE, "points": None},
+        ),
+        rule_examples={
+            **_selector_rule_examples({"payload": {"wire": 1}, "points": [_A]}),
+            "payload-size": {"payload": _TOO_LARGE, "points": [_A]},
+        },
+        prepare=_POINTS_FIRST,
+    ),
+    WireRequest(
+        "delete_payload",
+        _delete_payload,
+        examples=(
+            {"keys": ["nest.a"], "points": [_A], "filter": None, "shard_key": None},
+            {"keys": ["nest"], "filter": _THESE, "points": None},
+        ),
+        rule_examples={
+            **_selector_rule_examples({"keys": ["nest"], "points": [_A]}),
+            "key-path": {"keys": ["a..b"], "points": [_A]},
+        },
+        prepare=_POINTS_FIRST,
+    ),
+    WireRequest(
+        "clear_payload",
+        _clear_payload,
+        examples=(
+            {"points": [_A], "filter": None, "shard_key": None},
+            {"filter": _THESE, "points": None},
+        ),
+        rule_examples=_selector_rule_examples({"points": [_A]}),
         prepare=_POINTS_FIRST,
     ),
 )

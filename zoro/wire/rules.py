@@ -47,6 +47,15 @@ ORDER_BY_OFFSET: Final = Rule(
 START_FROM_DATETIME: Final = Rule(
     "start-from-datetime", "a string `start_from` is an RFC 3339 datetime"
 )
+PAYLOAD_SIZE: Final = Rule(
+    "payload-size",
+    "a payload encodes to at most the server's max_payload_bytes of JSON (default 1 MiB)",
+)
+KEY_PATH: Final = Rule("key-path", 'payload keys are key paths: a.b, a[0].b, a[].b, "a.b"')
+POINTS_OR_FILTER: Final = Rule(
+    "points-or-filter",
+    "the points are named by `points` (ids) or chosen by `filter`; the ids win when both are given",
+)
 
 
 def with_rules(schema: Schema, *rules: Rule) -> Schema:
