@@ -47,8 +47,11 @@ def _refuses(schema: Any, value: Any) -> bool:
     return not jsonschema_rs.Draft202012Validator(whole).is_valid(value)
 
 
-def cases(schema: Any, value: Any, at: tuple[str | int, ...] = ()) -> Iterator[Case]:
-    """The breaking (and boundary) cases of every constraint met along `value`."""
+def cases(
+    schema: Any, value: Any, at: tuple[str | int, ...] = (), within: Any = None
+) -> Iterator[Case]:
+    """The breaking (and boundary) cases of every constraint met along `value` (`within`: the
+    union `schema` is a branch of, whose other branches may take what this one refuses)."""
     if "$ref" in schema:
         held = components(LIMITS).get(schema["$ref"].rsplit("/", 1)[-1])
         if held is not None:  # (one zoro.wire does not hold is left to a registered rule)
@@ -60,14 +63,20 @@ def cases(schema: Any, value: Any, at: tuple[str | int, ...] = ()) -> Iterator[C
             if breaks:  # (a union with a component left to a rule takes anything)
                 yield Case(f"{union} at {at}", at, breaks[0], at)
             branch = next(b for b in schema[union] if not _refuses(b, value))
-            for case in cases(branch, value, at):
+            for case in cases(branch, value, at, schema):
                 # without one of its branch's own required fields the value matches no branch:
                 # the 400 names the union's place
                 top = case.value is _DELETE and len(case.at) == len(at) + 1
                 yield dataclasses.replace(case, field=at) if top else case
     if "type" in schema:
-        wrong = next(v for v in _OTHER_TYPES if _refuses(schema, v))
-        yield Case(f"type at {at}", at, wrong, at)
+        # a value the branch refuses but another branch takes breaks nothing
+        wrong = [
+            v
+            for v in _OTHER_TYPES
+            if _refuses(schema, v) and (within is None or _refuses(within, v))
+        ]
+        if wrong:  # (none when the union's other branches take every other type)
+            yield Case(f"type at {at}", at, wrong[0], at)
     if "enum" in schema:
         yield Case(f"enum at {at}", at, "zz_not_an_option", at)
     if "minimum" in schema:

@@ -20,6 +20,7 @@ _SCHEMA = {
     "properties": {
         "id": _ID,
         "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+        "ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 2},
         "vector": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "object"}]},
     },
     "additionalProperties": False,
@@ -38,6 +39,8 @@ _VALIDATOR = jsonschema_rs.Draft202012Validator(_SCHEMA, validate_formats=True)
         ({"vector": [1, "x"]}, "body.vector[1]: must be a number"),
         ({"vector": 3}, "body.vector: must be a list or a JSON object"),
         ({"limti": 3}, "body: unknown field(s) 'limti'"),
+        ({"ids": []}, "body.ids: must hold at least 1 item"),
+        ({"ids": [1, 2, 3]}, "body.ids: must hold at most 2 items"),
         ({"id": "not-a-uuid"}, "body.id: not a valid uuid"),
     ],
 )

@@ -961,7 +961,7 @@ _RESULTS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "points": {"type": "array", "items": _RECORD},
-            "next_page_offset": {"anyOf": [_ID]},
+            "next_page_offset": {"anyOf": [_ID, {"type": "null"}]},  # null: the last page
         },
     },
     "count_points": {"type": "object", "properties": {"count": {"type": "integer"}}},

@@ -76,6 +76,20 @@ def parse(value: object, field: str) -> OrderBy:
     )
 
 
+def checked(value: str | Mapping[str, Any], field: str) -> OrderBy:
+    """An `order_by` its request's schema checked (zoro.wire.common.ORDER_BY); a string
+    `start_from` is read here, as an RFC 3339 datetime (rule start-from-datetime)."""
+    if isinstance(value, str):
+        return OrderBy(value, descending=False, start_from=None)
+    start = value.get("start_from")
+    return OrderBy(
+        value["key"],
+        descending=value.get("direction") == "desc",
+        start_from=_start(start, f"{field}.start_from"),
+        start_is_datetime=isinstance(start, str),
+    )
+
+
 def _key(value: object, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise BadRequest(f"{field}: must be a payload key (a non-empty string)")

@@ -38,6 +38,7 @@ from zoro.payload.edits import parse_path
 from zoro.services import filters, shapes, validate
 from zoro.services import points as points_module
 from zoro.services.vector_updates import vector_numbers
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -60,22 +61,26 @@ _BATCH_FIELDS: Final = frozenset({"operations"})
 
 async def set_payload(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    return await _write(actor, _set(body, "body", ctx.limits), wait)
+    body = check("set_payload", body, ctx.limits)
+    return await _write(actor, _set_operation(body, "body", ctx.limits), wait)
 
 
 async def overwrite_payload(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    return await _write(actor, _overwrite(body, "body", ctx.limits), wait)
+    body = check("overwrite_payload", body, ctx.limits)
+    return await _write(actor, _overwrite_operation(body, "body", ctx.limits), wait)
 
 
 async def delete_payload(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    return await _write(actor, _delete_keys(body, "body", ctx.limits), wait)
+    body = check("delete_payload", body, ctx.limits)
+    return await _write(actor, _delete_keys_operation(body, "body"), wait)
 
 
 async def clear_payload(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    return await _write(actor, ClearPayload(_points_selector(body, "body", ctx.limits)), wait)
+    body = check("clear_payload", body, ctx.limits)
+    return await _write(actor, ClearPayload(_selection(body, "body")), wait)
 
 
 async def batch_update(
@@ -140,17 +145,24 @@ def _operation(
     )
 
 
+# A batch's operations are checked by hand (the batch is not yet checked against a schema),
+# then converted as the single routes' checked bodies are.
+
+
 def _set(body: object, where: str, limits: LimitSettings) -> SetPayload:
     body = _checked(body, _SET_FIELDS, where)
-    path: Path | None = None
-    if body.get("key") is not None:
-        path = _path(body["key"], f"{where}.key")
-    return SetPayload(_payload(body, where, limits), _selector(body, where, limits), path)
+    _check_payload(body, where)
+    if body.get("key") is not None and not isinstance(body["key"], str):
+        raise BadRequest(f"{where}.key: must be a payload key (a string)")
+    _check_selector(body, where, limits)
+    return _set_operation(body, where, limits)
 
 
 def _overwrite(body: object, where: str, limits: LimitSettings) -> OverwritePayload:
     body = _checked(body, _OVERWRITE_FIELDS, where)
-    return OverwritePayload(_payload(body, where, limits), _selector(body, where, limits))
+    _check_payload(body, where)
+    _check_selector(body, where, limits)
+    return _overwrite_operation(body, where, limits)
 
 
 def _delete_keys(body: object, where: str, limits: LimitSettings) -> DeletePayload:
@@ -158,8 +170,27 @@ def _delete_keys(body: object, where: str, limits: LimitSettings) -> DeletePaylo
     if "keys" not in body:
         raise BadRequest(f'{where}.keys: missing; the payload keys to delete, e.g. ["color"]')
     keys = validate.sequence(body["keys"], f"{where}.keys")
-    paths = tuple(_path(k, f"{where}.keys[{i}]") for i, k in enumerate(keys))
-    return DeletePayload(paths, _selector(body, where, limits))
+    for i, key in enumerate(keys):
+        if not isinstance(key, str):
+            raise BadRequest(f"{where}.keys[{i}]: must be a payload key (a string)")
+    _check_selector(body, where, limits)
+    return _delete_keys_operation(body, where)
+
+
+def _set_operation(body: Mapping[str, Any], where: str, limits: LimitSettings) -> SetPayload:
+    path = None if body.get("key") is None else _path(body["key"], f"{where}.key")
+    return SetPayload(_payload(body, where, limits), _selection(body, where), path)
+
+
+def _overwrite_operation(
+    body: Mapping[str, Any], where: str, limits: LimitSettings
+) -> OverwritePayload:
+    return OverwritePayload(_payload(body, where, limits), _selection(body, where))
+
+
+def _delete_keys_operation(body: Mapping[str, Any], where: str) -> DeletePayload:
+    paths = tuple(_path(k, f"{where}.keys[{i}]") for i, k in enumerate(body["keys"]))
+    return DeletePayload(paths, _selection(body, where))
 
 
 def _update_vectors(
@@ -195,12 +226,28 @@ def _checked(body: object, fields: frozenset[str], where: str) -> Mapping[str, A
 
 
 def _selector(body: Mapping[str, Any], where: str, limits: LimitSettings) -> Selector:
-    """`points` (ids; they win when a filter is given too) or `filter`."""
+    """`points` (ids; they win when a filter is given too) or `filter`, checked by hand."""
+    _check_selector(body, where, limits)
+    return _selection(body, where)
+
+
+def _check_selector(body: Mapping[str, Any], where: str, limits: LimitSettings) -> None:
+    """What the payload routes' schemas say of `points` and `filter`, for a batch's operations."""
     if body.get("points") is not None:
-        keys = validate.point_keys(body["points"], f"{where}.points", limits)
-        if not len(keys):
+        ids = validate.sequence(body["points"], f"{where}.points")
+        if len(ids) > limits.max_batch_points:
+            raise BadRequest(f"{where}.points: at most {limits.max_batch_points} ids per request")
+        if not ids:
             raise BadRequest(f"{where}.points: Empty update request: name at least one point")
-        return Selector(keys=keys)
+    elif body.get("filter") is None:
+        raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
+
+
+def _selection(body: Mapping[str, Any], where: str) -> Selector:
+    """The points a checked body names: by `points` (which win when a filter is given too), else
+    by `filter` (rule points-or-filter: one of them; rule filter: parsed here)."""
+    if body.get("points") is not None:
+        return Selector(keys=points_module.point_keys(body["points"], f"{where}.points"))
     condition = filters.parse(body.get("filter"), f"{where}.filter")
     if condition is None:
         raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
@@ -212,18 +259,20 @@ def _points_selector(body: object, where: str, limits: LimitSettings) -> Selecto
     return _selector(_checked(body, _SELECTOR_FIELDS, where), where, limits)
 
 
-def _payload(body: Mapping[str, Any], where: str, limits: LimitSettings) -> dict[str, Any]:
-    value = body.get("payload")
-    if not isinstance(value, dict):
+def _check_payload(body: Mapping[str, Any], where: str) -> None:
+    if not isinstance(body.get("payload"), dict):
         raise BadRequest(f"{where}.payload: must be a JSON object")
-    validate.payload(value, f"{where}.payload", limits)  # storable, and within the size limit
-    decoded: dict[str, Any] = orjson.loads(orjson.dumps(value))  # our own copy
+
+
+def _payload(body: Mapping[str, Any], where: str, limits: LimitSettings) -> dict[str, Any]:
+    """A checked body's payload, as our own copy, within the size limit (rule payload-size)."""
+    encoded = validate.payload(body["payload"], f"{where}.payload", limits)
+    decoded: dict[str, Any] = orjson.loads(encoded)
     return decoded
 
 
-def _path(value: object, where: str) -> Path:
-    if not isinstance(value, str):
-        raise BadRequest(f"{where}: must be a payload key (a string)")
+def _path(value: str, where: str) -> Path:
+    """A payload key path (rule key-path)."""
     try:
         return parse_path(value)
     except ValueError as exc:

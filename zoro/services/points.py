@@ -11,7 +11,7 @@ from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.errors import BadRequest, PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
-from zoro.wire.check import check
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -19,16 +19,12 @@ if TYPE_CHECKING:
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
+    from zoro.types import Keys
 
 _UPSERT_FIELDS = frozenset({"points", "batch", "shard_key", "update_filter", "update_mode"})
 _UPDATE_MODES = ("upsert", "insert_only", "update_only")
 _POINT_FIELDS = frozenset({"id", "vector", "payload"})
 _BATCH_FIELDS = frozenset({"ids", "vectors", "payloads"})
-_DELETE_FIELDS = frozenset({"points", "filter", "shard_key"})
-_RETRIEVE_FIELDS = frozenset({"ids", "with_payload", "with_vector", "shard_key"})
-_SCROLL_FIELDS = frozenset(
-    {"offset", "limit", "filter", "with_payload", "with_vector", "order_by", "shard_key"}
-)
 
 
 async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
@@ -124,30 +120,27 @@ def _check_batch_size(n: int, field: str, limits: LimitSettings) -> None:
 
 async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _DELETE_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    if ("points" in body) == ("filter" in body):
-        raise BadRequest('body: send either "points": [ids] or "filter": {...}')
+    body = check("delete_points", body, ctx.limits)
     if "filter" in body:
         condition = filters.parse(body["filter"], "filter")
-        if condition is None:
+        if condition is None:  # null: the filter rule's, until the filter is a schema component
             raise BadRequest("filter: must be an object (an empty one deletes every point)")
         lsn = await actor.write(DeleteWhere(condition))
     else:
-        keys = validate.point_keys(body["points"], "points", ctx.limits)
-        lsn = await actor.write(DeleteBatch(keys))
+        lsn = await actor.write(DeleteBatch(point_keys(body["points"], "points")))
     return shapes.update_result(lsn, completed=wait)
+
+
+def point_keys(ids: Sequence[Any], field: str) -> Keys:
+    """The keys of ids a schema checked (zoro.wire.common.POINT_ID): a string is read as a UUID
+    (rule point-id-uuid) and an integer written with a fraction refused (rule whole-integers)."""
+    return keys_of([validate.point_id(v, f"{field}[{i}]") for i, v in enumerate(ids)])
 
 
 def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _RETRIEVE_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    if "ids" not in body:
-        raise BadRequest("ids: missing")
-    keys = validate.point_keys(body["ids"], "ids", ctx.limits)
+    body = check("retrieve_points", body, ctx.limits)
+    keys = point_keys(body["ids"], "ids")
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     slots = actor.slots_of(keys)
@@ -168,19 +161,17 @@ def get_point(ctx: Context, name: str, raw_id: str) -> dict[str, Any]:
 
 async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping({} if body is None else body, "body")
-    validate.only_fields(body, _SCROLL_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    limit = validate.integer(body.get("limit", 10), "limit", low=1, high=ctx.limits.max_limit)
+    body = check("scroll_points", {} if body is None else body, ctx.limits)
+    limit = 10 if body.get("limit") is None else whole(body["limit"], "limit")
     offset = body.get("offset")
     start = None if offset is None else key_of(validate.point_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     condition = filters.parse(body.get("filter"))
     if body.get("order_by") is not None:
-        if start is not None:
+        if start is not None:  # rule order-by-offset
             raise BadRequest("offset: not with order_by (page with order_by.start_from)")
-        order = ordering.parse(body["order_by"], "order_by")
+        order = ordering.checked(body["order_by"], "order_by")
         ordering.check(actor, order, "order_by")
         allowed = None
         if condition is not None:

@@ -102,3 +102,29 @@ STRATEGY: Schema = nullable(
 CONTEXT_PAIR: Schema = obj(
     {"positive": EXAMPLE, "negative": EXAMPLE}, required=("positive", "negative")
 )
+
+
+# scroll's and the Query API's order: a payload key with a range index, or the full form
+ORDER_BY: Schema = any_of(
+    string(min_length=1, about="a payload key, ascending"),
+    obj(
+        {
+            "key": string(min_length=1, about="a payload key with a range index"),
+            "direction": nullable(enum("asc", "desc", about="default asc")),
+            "start_from": nullable(
+                any_of(
+                    number(),
+                    string(about="an RFC 3339 datetime"),
+                    about="a number or an RFC 3339 datetime string (the first value)",
+                )
+            ),
+        },
+        required=("key",),
+    ),
+    about='a payload key, or {"key", "direction": "asc"|"desc", "start_from"}',
+)
+
+
+def payload_object(limits: LimitSettings) -> Schema:
+    """A payload a request must give (set and overwrite payload): an object, never null."""
+    return map_of({}, about=f"a JSON object, at most {limits.max_payload_bytes} bytes encoded")

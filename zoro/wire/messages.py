@@ -42,6 +42,10 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
         case Kind.MinLength() | Kind.MaxLength():
             low, high = node.get("minLength"), node.get("maxLength")
             return f"{path}: {_bounds(low, high)} characters long"
+        case Kind.MinItems(limit):
+            return f"{path}: must hold at least {limit} item{'s' if limit != 1 else ''}"
+        case Kind.MaxItems(limit):
+            return f"{path}: must hold at most {limit} item{'s' if limit != 1 else ''}"
         case Kind.Type(types):
             return f"{path}: must be {_words(types)}"
         case Kind.Required(field):
@@ -89,7 +93,15 @@ def _branch(error: ValidationError) -> ValidationError:
 
 
 # Errors about a value that has the branch's type: the value meant that branch.
-_VALUE_RULES = (Kind.Minimum, Kind.Maximum, Kind.MinLength, Kind.MaxLength, Kind.Format)
+_VALUE_RULES = (
+    Kind.Minimum,
+    Kind.Maximum,
+    Kind.MinLength,
+    Kind.MaxLength,
+    Kind.MinItems,
+    Kind.MaxItems,
+    Kind.Format,
+)
 
 
 def _node(schema: Schema, schema_path: list[str | int]) -> dict[str, Any]:

@@ -31,6 +31,31 @@ COLLECTION_NAME: Final = Rule(
     "collection-name",
     "names use letters, digits, '_', '-' and '.', start with a letter, digit or '_', no '..'",
 )
+POINT_ID_UUID: Final = Rule(
+    "point-id-uuid",
+    "a string point id is a UUID: hyphenated, 32 hex digits, braced or urn:uuid:",
+)
+WITH_VECTOR_NAMES: Final = Rule(
+    "with-vector-names", "`with_vector` lists vector names the collection has"
+)
+ORDER_BY_INDEX: Final = Rule(
+    "order-by-index", "`order_by.key` needs an integer, float or datetime payload index"
+)
+ORDER_BY_OFFSET: Final = Rule(
+    "order-by-offset", "`offset` is not given with `order_by` (page with `order_by.start_from`)"
+)
+START_FROM_DATETIME: Final = Rule(
+    "start-from-datetime", "a string `start_from` is an RFC 3339 datetime"
+)
+PAYLOAD_SIZE: Final = Rule(
+    "payload-size",
+    "a payload encodes to at most the server's max_payload_bytes of JSON (default 1 MiB)",
+)
+KEY_PATH: Final = Rule("key-path", 'payload keys are key paths: a.b, a[0].b, a[].b, "a.b"')
+POINTS_OR_FILTER: Final = Rule(
+    "points-or-filter",
+    "the points are named by `points` (ids) or chosen by `filter`; the ids win when both are given",
+)
 
 
 def with_rules(schema: Schema, *rules: Rule) -> Schema:
