@@ -21,6 +21,7 @@ _SCHEMA = {
         "id": _ID,
         "limit": {"type": "integer", "minimum": 1, "maximum": 100},
         "vector": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "object"}]},
+        "names": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
     },
     "additionalProperties": False,
 }
@@ -39,6 +40,8 @@ _VALIDATOR = jsonschema_rs.Draft202012Validator(_SCHEMA, validate_formats=True)
         ({"vector": 3}, "body.vector: must be a list or a JSON object"),
         ({"limti": 3}, "body: unknown field(s) 'limti'"),
         ({"id": "not-a-uuid"}, "body.id: not a valid uuid"),
+        ({"names": []}, "body.names: must hold at least 1 item"),
+        ({"names": ["a", "b", "c"]}, "body.names: must hold at most 2 items"),
     ],
 )
 def test_the_message_names_the_field_and_the_rule(body: dict[str, Any], expected: str) -> None:

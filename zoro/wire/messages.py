@@ -42,6 +42,10 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
         case Kind.MinLength() | Kind.MaxLength():
             low, high = node.get("minLength"), node.get("maxLength")
             return f"{path}: {_bounds(low, high)} characters long"
+        case Kind.MinItems(limit):
+            return f"{path}: must hold at least {limit} item{'' if limit == 1 else 's'}"
+        case Kind.MaxItems(limit):
+            return f"{path}: must hold at most {limit} items"
         case Kind.Type(types):
             return f"{path}: must be {_words(types)}"
         case Kind.Required(field):
