@@ -17,7 +17,7 @@ UPSERT_CASES = [
         "non-object payload",
         b'{"points":[{"id":1,"vector":[1,2,3,4],"payload":[1]}]}',
         400,
-        "payload must be a JSON object",
+        "points[0].payload: must be a JSON object",
     ),
     ("negative id", b'{"points":[{"id":-1,"vector":[1,2,3,4]}]}', 400, "points[0].id"),
     ("float id", b'{"points":[{"id":1.5,"vector":[1,2,3,4]}]}', 400, "points[0].id"),

@@ -165,13 +165,13 @@ def test_bad_bodies_are_400_and_change_nothing(
     local, remote = clients
     c = f"/collections/{name}"
     bad: list[tuple[str, str, dict[str, Any], str]] = [
-        ("PUT", "/points/vectors", {"points": []}, "must specify points"),
+        ("PUT", "/points/vectors", {"points": []}, "points: must hold at least 1 item"),
         ("PUT", "/points/vectors", {}, "points: missing"),
         ("PUT", "/points/vectors", {"points": [{"id": 1, "vector": {"nope": [1.0]}}]}, "'nope'"),
         ("PUT", "/points/vectors", {"points": [{"id": 1, "vector": {"text": [1.0]}}]}, "text"),
         ("PUT", "/points/vectors", {"points": [{"id": 1, "vector": [1.0, 2.0, 3.0]}]}, "unnamed"),
         ("PUT", "/points/vectors", {"points": [{"id": -1, "vector": {}}]}, "points[0].id"),
-        ("PUT", "/points/vectors", {"points": [{"id": 1}]}, '"vector"'),
+        ("PUT", "/points/vectors", {"points": [{"id": 1}]}, "points[0].vector: missing"),
         (
             "PUT",
             "/points/vectors",
@@ -179,11 +179,21 @@ def test_bad_bodies_are_400_and_change_nothing(
             "words",
         ),
         ("PUT", "/points/vectors", {"points": [{"id": 1, "vector": {}}], "bogus": 1}, "bogus"),
-        ("POST", "/points/vectors/delete", {"points": [1], "vector": []}, "vector names"),
+        (
+            "POST",
+            "/points/vectors/delete",
+            {"points": [1], "vector": []},
+            "vector: must hold at least 1",
+        ),
         ("POST", "/points/vectors/delete", {"points": [1], "vector": ["nope"]}, "'nope'"),
         ("POST", "/points/vectors/delete", {"points": [1]}, "vector: missing"),
         ("POST", "/points/vectors/delete", {"vector": ["text"]}, "either"),
-        ("POST", "/points/vectors/delete", {"points": [], "vector": ["text"]}, "at least one"),
+        (
+            "POST",
+            "/points/vectors/delete",
+            {"points": [], "vector": ["text"]},
+            "points: must hold at least 1",
+        ),
         ("PUT", "/vectors/new", {}, "either"),
         ("PUT", "/vectors/new", {"dense": {"size": 0, "distance": "Dot"}}, "dense.size"),
         ("PUT", "/vectors/new", {"dense": {"size": 3, "distance": "Far"}}, "distance"),

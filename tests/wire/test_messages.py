@@ -22,6 +22,7 @@ _SCHEMA = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 100},
         "ids": {"type": "array", "items": _ID, "minItems": 1, "maxItems": 2},
         "vector": {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "object"}]},
+        "names": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2},
     },
     "additionalProperties": False,
 }
@@ -42,6 +43,8 @@ _VALIDATOR = jsonschema_rs.Draft202012Validator(_SCHEMA, validate_formats=True)
         ({"ids": []}, "body.ids: must hold at least 1 item"),
         ({"ids": [1, 2, 3]}, "body.ids: must hold at most 2 items"),
         ({"id": "not-a-uuid"}, "body.id: not a valid uuid"),
+        ({"names": []}, "body.names: must hold at least 1 item"),
+        ({"names": ["a", "b", "c"]}, "body.names: must hold at most 2 items"),
     ],
 )
 def test_the_message_names_the_field_and_the_rule(body: dict[str, Any], expected: str) -> None:

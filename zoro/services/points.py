@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from zoro.actors.messages import DeleteWhere
 from zoro.actors.point_changes import PointChanges, Upsert
@@ -17,19 +19,16 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from zoro.actors import CollectionActor
+    from zoro.actors.point_changes import UpdateMode
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
-    from zoro.types import Keys
+    from zoro.types import Keys, PointId
 
-_UPSERT_FIELDS = frozenset({"points", "batch", "shard_key", "update_filter", "update_mode"})
-_UPDATE_MODES = ("upsert", "insert_only", "update_only")
-_POINT_FIELDS = frozenset({"id", "vector", "payload"})
-_BATCH_FIELDS = frozenset({"ids", "vectors", "payloads"})
 
 
 async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    op = upsert_operation(body, "body", actor, ctx.limits)
+    op = upsert_change(check("upsert_points", body, ctx.limits), actor, ctx.limits)
     # a plain upsert needs nothing from the current state: it skips the resolution step
     lsn = await actor.write(op if isinstance(op, UpsertBatch) else PointChanges((op,)))
     return shapes.update_result(lsn, completed=wait)
@@ -38,39 +37,109 @@ async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
 def upsert_operation(
     body: object, where: str, actor: CollectionActor, limits: LimitSettings
 ) -> UpsertBatch | Upsert:
-    """An upsert request (`points` or `batch`, with Qdrant's `update_filter` and
+    """An upsert inside another request (a batch of updates): checked against the upsert's
+    schema, an error about the whole body named by `where` (`operations[2].upsert`)."""
+    try:
+        checked = check("upsert_points", body, limits)
+    except BadRequest as exc:
+        if where == "body" or not exc.message.startswith("body:"):
+            raise
+        raise BadRequest(where + exc.message.removeprefix("body")) from None
+    return upsert_change(checked, actor, limits)
+
+
+def upsert_change(
+    body: Mapping[str, Any], actor: CollectionActor, limits: LimitSettings
+) -> UpsertBatch | Upsert:
+    """A checked upsert body (`points` or `batch`, with Qdrant's `update_filter` and
     `update_mode`): the plain batch, or an Upsert resolved against the points as they are."""
-    body = validate.mapping(body, where)
-    validate.only_fields(body, _UPSERT_FIELDS, where)
-    validate.absent(body, "shard_key", "sharding")
-    if ("points" in body) == ("batch" in body):
-        raise BadRequest(f'{where}: send either "points": [...] or "batch": {{...}}')
     if "points" in body:
-        batch = _points_form(body["points"], actor, limits)
+        points = body["points"]
+        payloads = payload_bytes([p.get("payload") for p in points], "points", ".payload", limits)
+        batch = entries_batch(points, payloads, actor)
     else:
         batch = _batch_form(body["batch"], actor, limits)
     condition = filters.parse(body.get("update_filter"), "update_filter")
-    mode = body.get("update_mode")
-    if mode is not None and mode not in _UPDATE_MODES:
-        raise BadRequest(f"update_mode: one of {', '.join(_UPDATE_MODES)}, not {mode!r}")
-    if condition is None and mode in (None, "upsert"):
+    mode: UpdateMode = body.get("update_mode") or "upsert"  # the schema's enum
+    if condition is None and mode == "upsert":
         return batch
-    return Upsert(batch, condition, mode or "upsert")
+    return Upsert(batch, condition, mode)
 
 
-def _points_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:
-    points = point_entries(value, _POINT_FIELDS, limits)
-    payloads = [
-        validate.payload(p.get("payload"), f"points[{i}].payload", limits)
-        for i, p in enumerate(points)
-    ]
-    return vector_batch(points, payloads, actor)
+def entries_batch(
+    points: Sequence[Mapping[str, Any]], payloads: list[bytes], actor: CollectionActor
+) -> UpsertBatch:
+    """The UpsertBatch of a checked `points` list (objects with `id` and `vector`, as upsert and
+    update_vectors send them) with these payloads."""
+    keys = checked_keys([p["id"] for p in points], "points", ".id")
+    values = [p["vector"] for p in points]
+    where = vectors.FieldNames("points", len(points), ".vector")
+    return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
+
+
+def checked_keys(ids: Sequence[object], field: str, suffix: str = "") -> Keys:
+    """The keys of ids the schema checked (integers in the u64 range, or strings): a string
+    must read as a UUID (rules.UUID_IDS), an integer be written whole (rules.WHOLE_INTEGERS)."""
+    if all(type(i) is int for i in ids):
+        return keys_of(ids)  # type: ignore[arg-type]
+    out: list[PointId] = []
+    for i, value in enumerate(ids):
+        if isinstance(value, str):
+            try:
+                out.append(uuid.UUID(value))
+            except ValueError:
+                raise BadRequest(f"{field}[{i}]{suffix}: {value!r} is not a valid UUID") from None
+        else:
+            out.append(whole(value, f"{field}[{i}]{suffix}"))
+    return keys_of(out)
+
+
+def payload_bytes(
+    values: Sequence[object], field: str, suffix: str, limits: LimitSettings
+) -> list[bytes]:
+    """Checked payloads (objects or null) as the JSON bytes stored, each at most
+    max_payload_bytes (rules.PAYLOAD_SIZE); an error names `{field}[i]{suffix}`."""
+    high = limits.max_payload_bytes
+    out: list[bytes] = []
+    for i, value in enumerate(values):
+        if value is None:
+            out.append(b"{}")
+            continue
+        try:
+            encoded = orjson.dumps(value)
+        except orjson.JSONEncodeError as exc:
+            where = f"{field}[{i}]{suffix}"
+            raise BadRequest(f"{where}: payload cannot be stored as JSON: {exc}") from None
+        if len(encoded) > high:
+            raise BadRequest(f"{field}[{i}]{suffix}: payload is larger than {high} bytes")
+        out.append(encoded)
+    return out
+
+
+def _batch_form(
+    batch: Mapping[str, Any], actor: CollectionActor, limits: LimitSettings
+) -> UpsertBatch:
+    keys = checked_keys(batch["ids"], "batch.ids")
+    n = len(keys)
+    values, where = vectors.batch_values(batch["vectors"], n, "batch.vectors")
+    raw_payloads = batch.get("payloads")
+    if raw_payloads is None:
+        payloads = [b"{}"] * n
+    elif len(raw_payloads) != n:  # rules.BATCH_LENGTHS
+        raise BadRequest(f"batch.payloads: {len(raw_payloads)} payloads for {n} ids")
+    else:
+        payloads = payload_bytes(raw_payloads, "batch.payloads", "", limits)
+    return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
+
+
+# The hand-checked forms of a `points` list: the batch of updates (payload_updates) still sends
+# its update_vectors bodies through these until that route is checked by a schema too.
 
 
 def point_entries(
     value: object, fields: frozenset[str], limits: LimitSettings
 ) -> list[Mapping[str, Any]]:
-    """The `points` list of an upsert or update_vectors: objects with `id` and `vector`."""
+    """The `points` list of an update_vectors: objects with `id` and `vector`."""
     points = validate.sequence(value, "points")
     _check_batch_size(len(points), "points", limits)
     checked = []
@@ -91,26 +160,6 @@ def vector_batch(
     values = [p["vector"] for p in points]
     where = [f"points[{i}].vector" for i in range(len(points))]
     return vectors.upsert_batch(keys_of(ids), values, payloads, actor.vectors, where)
-
-
-def _batch_form(value: object, actor: CollectionActor, limits: LimitSettings) -> UpsertBatch:
-    batch = validate.mapping(value, "batch")
-    validate.only_fields(batch, _BATCH_FIELDS, "batch")
-    if "ids" not in batch or "vectors" not in batch:
-        raise BadRequest('batch: needs "ids" and "vectors"')
-    keys = validate.point_keys(batch["ids"], "batch.ids", limits)
-    values, where = vectors.batch_values(batch["vectors"], len(keys), "batch.vectors")
-    raw_payloads = batch.get("payloads")
-    if raw_payloads is None:
-        payloads = [b"{}"] * len(keys)
-    else:
-        items = validate.sequence(raw_payloads, "batch.payloads")
-        if len(items) != len(keys):
-            raise BadRequest(f"batch.payloads: {len(items)} payloads for {len(keys)} ids")
-        payloads = [
-            validate.payload(p, f"batch.payloads[{i}]", limits) for i, p in enumerate(items)
-        ]
-    return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
 
 
 def _check_batch_size(n: int, field: str, limits: LimitSettings) -> None:

@@ -22,15 +22,13 @@ from zoro.errors import BadRequest
 from zoro.services import filters, shapes, validate, vectors
 from zoro.services import points as points_module
 from zoro.types import UNNAMED, DenseSpec, SparseSpec, VectorConfig
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from zoro.services.context import Context
 
-_UPDATE_FIELDS = frozenset({"points", "update_filter", "shard_key"})
-_POINT_FIELDS = frozenset({"id", "vector"})
-_DELETE_FIELDS = frozenset({"points", "filter", "vector", "shard_key"})
 _NAME_CONFIG_FIELDS = frozenset({"dense", "sparse"})
 _DENSE_FIELDS = frozenset({"size", "distance", "multivector_config", "datatype"})
 _SPARSE_FIELDS = frozenset({"modifier", "datatype"})
@@ -47,16 +45,10 @@ _SIZE_MAX: Final = 65_536
 
 async def update_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _UPDATE_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    if "points" not in body:
-        raise BadRequest('points: missing; send {"points": [{"id": ..., "vector": {...}}]}')
-    points = points_module.point_entries(body["points"], _POINT_FIELDS, ctx.limits)
-    if not points:
-        raise BadRequest("points: must specify points to update")
+    body = check("update_vectors", body, ctx.limits)
+    points = body["points"]
     no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
-    changes = points_module.vector_batch(points, no_payloads, actor)
+    changes = points_module.entries_batch(points, no_payloads, actor)
     condition = filters.parse(body.get("update_filter"), "update_filter")
     lsn = await actor.write(UpdateVectors(changes, condition))
     return shapes.update_result(lsn, completed=wait)
@@ -64,36 +56,37 @@ async def update_vectors(ctx: Context, name: str, body: object, *, wait: bool) -
 
 async def delete_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _DELETE_FIELDS, "body")
-    validate.absent(body, "shard_key", "sharding")
-    if ("points" in body) == ("filter" in body):
-        raise BadRequest('body: send either "points": [ids] or "filter": {...}')
+    body = check("delete_vectors", body, ctx.limits)
     keys, condition = None, None
     if "filter" in body:
         condition = filters.parse(body["filter"], "filter")
-        if condition is None:
+        if condition is None:  # rules.FILTER (the schema reads the filter as any value yet)
             raise BadRequest("filter: must be an object (an empty one selects every point)")
     else:
-        keys = validate.point_keys(body["points"], "points", ctx.limits)
-        if not len(keys):
-            raise BadRequest("points: must name at least one point")
-    numbers = vector_numbers(body.get("vector"), actor.vectors)
+        keys = points_module.checked_keys(body["points"], "points")
+    numbers = named_numbers(body["vector"], actor.vectors)
     lsn = await actor.write(DeleteVectors(numbers, keys, condition))
     return shapes.update_result(lsn, completed=wait)
 
 
 def vector_numbers(value: object, config: VectorConfig) -> tuple[int, ...]:
-    """The numbers of the vectors a delete_vectors names in `vector`."""
+    """The numbers of the vectors a delete_vectors names in `vector`, from a body no schema
+    checked (the batch of updates)."""
     if value is None:
         raise BadRequest('vector: missing; the names of the vectors to delete, e.g. ["image"]')
     names = validate.sequence(value, "vector")
     if not names:
         raise BadRequest("vector: must specify vector names to delete")
-    numbers: list[int] = []
     for i, name in enumerate(names):
         if not isinstance(name, str):
             raise BadRequest(f"vector[{i}]: must be a vector name (a string)")
+    return named_numbers(names, config)
+
+
+def named_numbers(names: Sequence[str], config: VectorConfig) -> tuple[int, ...]:
+    """The numbers of the vectors `names` (strings) name, each once (rules.VECTOR_NAMES)."""
+    numbers: list[int] = []
+    for i, name in enumerate(names):
         spec = _spec(config, name)
         if spec is None:
             raise BadRequest(f"vector[{i}]: {_no_such(config, name)}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -309,22 +309,46 @@ def sparse_rows(rows: list[object], where: Sequence[str]) -> SparseBatch:
         raise BadRequest(f"{where[exc.row]}: {exc.fault}") from None
 
 
-def batch_values(value: object, n: int, field: str) -> tuple[list[object], list[str]]:
-    """The batch form's `vectors` (a list, or {name: list with one entry per point}) as one
-    value per point in the points form, and each one's field name for errors."""
+def batch_values(value: Any, n: int, field: str) -> tuple[list[object], FieldNames]:
+    """The checked batch form's `vectors` (a list, or {name: list with one entry per point}) as
+    one value per point in the points form, and each one's field name for errors."""
     if isinstance(value, list):
-        if len(value) != n:
+        if len(value) != n:  # rules.BATCH_LENGTHS
             raise BadRequest(f"{field}: {len(value)} vectors for {n} ids")
-        return value, [f"{field}[{i}]" for i in range(n)]
-    named = validate.mapping(value, field)
+        return value, FieldNames(field, n)
     values: list[object] = [{} for _ in range(n)]
-    for name, column in named.items():
-        column = validate.sequence(column, f"{field}[{name!r}]")
+    for name, column in value.items():
         if len(column) != n:
             raise BadRequest(f"{field}[{name!r}]: {len(column)} vectors for {n} ids")
         for i, one in enumerate(column):
             values[i][name] = one  # type: ignore[index]
-    return values, [f"{field}[{i}]" for i in range(n)]
+    return values, FieldNames(field, n)
+
+
+class FieldNames(Sequence[str]):
+    """`{prefix}[i]{suffix}` for each point i, written only when an error names one (a write
+    of many points would otherwise format a name per point it never uses)."""
+
+    __slots__ = ("_n", "_prefix", "_suffix")
+
+    def __init__(self, prefix: str, n: int, suffix: str = "") -> None:
+        self._prefix, self._n, self._suffix = prefix, n, suffix
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if not -self._n <= i < self._n:
+            raise IndexError(i)
+        return f"{self._prefix}[{i % self._n}]{self._suffix}"
 
 
 # ---------------------------------------------------------------- vectors out

@@ -57,6 +57,29 @@ POINTS_OR_FILTER: Final = Rule(
     "the points are named by `points` (ids) or chosen by `filter`; the ids win when both are given",
 )
 
+UUID_IDS: Final = Rule(
+    "uuid-ids",
+    "a string point id is a UUID: 32 hex digits, hyphenated or not, braced or urn:uuid: allowed",
+)
+VECTOR_NAMES: Final = Rule(
+    "vector-names",
+    "vector names are ones the collection declares, each vector in its declared form (dense, "
+    "multivector or sparse); a bare vector needs the collection's unnamed one",
+)
+VECTOR_SIZE: Final = Rule(
+    "vector-size", "a dense vector, and each row of a multivector, has its vector's size"
+)
+VECTOR_VALUES: Final = Rule(
+    "vector-values",
+    "vector numbers are finite as float32; a sparse vector's indices are unique, one value each",
+)
+PAYLOAD_SIZE: Final = Rule(
+    "payload-size", "a payload's JSON encoding is at most max_payload_bytes (a server setting)"
+)
+BATCH_LENGTHS: Final = Rule(
+    "batch-lengths", "a batch holds one vector (per name) and, if given, one payload per id"
+)
+
 
 def with_rules(schema: Schema, *rules: Rule) -> Schema:
     """`schema` documenting `rules`: their ids in `x-zoro-rules`, their text in `description`."""
