@@ -57,10 +57,6 @@ POINTS_OR_FILTER: Final = Rule(
     "the points are named by `points` (ids) or chosen by `filter`; the ids win when both are given",
 )
 
-UUID_IDS: Final = Rule(
-    "uuid-ids",
-    "a string point id is a UUID: 32 hex digits, hyphenated or not, braced or urn:uuid: allowed",
-)
 VECTOR_NAMES: Final = Rule(
     "vector-names",
     "vector names are ones the collection declares, each vector in its declared form (dense, "
@@ -72,9 +68,6 @@ VECTOR_SIZE: Final = Rule(
 VECTOR_VALUES: Final = Rule(
     "vector-values",
     "vector numbers are finite as float32; a sparse vector's indices are unique, one value each",
-)
-PAYLOAD_SIZE: Final = Rule(
-    "payload-size", "a payload's JSON encoding is at most max_payload_bytes (a server setting)"
 )
 BATCH_LENGTHS: Final = Rule(
     "batch-lengths", "a batch holds one vector (per name) and, if given, one payload per id"

@@ -96,7 +96,7 @@ def upsert(limits: LimitSettings) -> Schema:
         rules.VECTOR_VALUES,
         rules.PAYLOAD_SIZE,
         rules.BATCH_LENGTHS,
-        rules.UUID_IDS,
+        rules.POINT_ID_UUID,
         rules.WHOLE_INTEGERS,
         rules.FILTER,
     )
@@ -116,7 +116,7 @@ def update_vectors(limits: LimitSettings) -> Schema:
         rules.VECTOR_NAMES,
         rules.VECTOR_SIZE,
         rules.VECTOR_VALUES,
-        rules.UUID_IDS,
+        rules.POINT_ID_UUID,
         rules.WHOLE_INTEGERS,
         rules.FILTER,
     )
@@ -134,7 +134,7 @@ def delete_vectors(limits: LimitSettings) -> Schema:
     )
     body |= either(("points", "filter"), 'an object with either "points": [ids] or "filter"')
     return rules.with_rules(
-        body, rules.VECTOR_NAMES, rules.UUID_IDS, rules.WHOLE_INTEGERS, rules.FILTER
+        body, rules.VECTOR_NAMES, rules.POINT_ID_UUID, rules.WHOLE_INTEGERS, rules.FILTER
     )
 
 
@@ -191,7 +191,7 @@ REQUESTS: Final = (
             "vector-values": _one(vector=[1e39, 1.0, 1.0, 1.0]),
             "payload-size": _one(payload={"big": _BIG}),
             "batch-lengths": {"batch": {"ids": [100, 101], "vectors": [_V]}},
-            "uuid-ids": _one(id="not-a-uuid"),
+            "point-id-uuid": _one(id="not-a-uuid"),
             "whole-integers": _one(id=100.0),
             "filter": {**_one(), "update_filter": {"must": [{"zz_unknown": 1}]}},
         },
@@ -211,7 +211,7 @@ REQUESTS: Final = (
             "vector-names": _one(vector={"nope": _V}),
             "vector-size": _one(vector=[1.0, 2.0, 3.0]),
             "vector-values": _one(vector=[1e39, 1.0, 1.0, 1.0]),
-            "uuid-ids": _one(id="not-a-uuid"),
+            "point-id-uuid": _one(id="not-a-uuid"),
             "whole-integers": _one(id=100.0),
             "filter": {**_one(), "update_filter": {"must": [{"zz_unknown": 1}]}},
         },
@@ -227,7 +227,7 @@ REQUESTS: Final = (
         ),
         rule_examples={
             "vector-names": {"points": [100], "vector": ["nope"]},
-            "uuid-ids": {"points": ["not-a-uuid"], "vector": [""]},
+            "point-id-uuid": {"points": ["not-a-uuid"], "vector": [""]},
             "whole-integers": {"points": [100.0], "vector": [""]},
             "filter": {"filter": {"must": [{"zz_unknown": 1}]}, "vector": [""]},
         },
