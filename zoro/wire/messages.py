@@ -26,7 +26,7 @@ _TYPE_WORDS = {
 
 def message(error: ValidationError, schema: Schema, where: str) -> str:
     """`schema` is the form the validator compiled (the error's schema path points into it)."""
-    chosen = _branch(error)
+    chosen = _branch(error, schema)
     path = field_path(where, list(chosen.instance_path))
     node = _node(schema, list(chosen.schema_path))
     match chosen.kind:
@@ -53,6 +53,8 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
         case Kind.Enum(options):
             if options == [None]:
                 return f"{path}: {node.get('description', 'only null')}"
+            if chosen is not error:  # a union's tag: every branch's options
+                options = list(dict.fromkeys(_options_at(error, list(chosen.instance_path))))
             return f"{path}: use one of {', '.join(map(repr, options))}"
     return f"{path}: does not match the request's schema ({type(chosen.kind).__name__})"
 
@@ -68,24 +70,71 @@ def field_path(where: str, parts: list[str | int]) -> str:
     return text or "body"
 
 
-def _branch(error: ValidationError) -> ValidationError:
+def _branch(error: ValidationError, schema: Schema) -> ValidationError:
     """The error to report from a union: the one from the branch the value matched furthest
     (an error deeper in the value, or a bound or format of a value of the branch's type: -1 for
     an id is out of the integer branch's range, not "not a string"), else the union's own
-    failure (an object that fits none of several shapes is not told one shape's missing field)."""
+    failure (an object that fits none of several shapes is not told one shape's missing field).
+
+    A branch the value's shape contradicts is not the one it meant, however deep its other
+    errors: one missing a required field or holding a field it does not list (at the union's
+    own place), or one whose tag (a required field's enum: `"type": "text"`) the value does not
+    carry. When every branch is contradicted and just one only by fields it does not list, that
+    object was meant and its unknown fields are the error."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
+    depth = len(error.instance_path)
     best = error
+    extra_only: list[ValidationError] = []  # branches contradicted by unknown fields alone
+    tags: list[ValidationError] = []  # branches contradicted by their tag alone
     for branch in error.kind.context:
         if not branch:
             continue
-        first = _branch(branch[0])
-        deeper = len(first.instance_path) > len(error.instance_path)
-        if not (deeper or isinstance(first.kind, _VALUE_RULES)):
+        misfits = [e for e in branch if _contradicts(e, depth, schema)]
+        if misfits:
+            if all(isinstance(e.kind, Kind.AdditionalProperties) for e in misfits):
+                extra_only.append(misfits[0])
+            elif all(isinstance(e.kind, Kind.Enum) for e in misfits):
+                tags.append(misfits[0])
+            continue
+        first = _branch(branch[0], schema)
+        deeper = len(first.instance_path) > depth
+        chosen_inside = first is not branch[0]  # a union in the branch picked its own error
+        if not (deeper or chosen_inside or isinstance(first.kind, _VALUE_RULES)):
             continue  # the value is not of this branch's type or shape at all
         if best is error or len(first.instance_path) > len(best.instance_path):
             best = first
-    return best
+    if best is not error:
+        return best
+    if len(extra_only) == 1:
+        return extra_only[0]
+    if tags and not extra_only and len({tuple(t.instance_path) for t in tags}) == 1:
+        return tags[0]  # a tag no branch has: the tag is the error (message lists them all)
+    return error
+
+
+def _options_at(error: ValidationError, where: list[str | int]) -> list[Any]:
+    """The enum options every branch of a union offers for the value at `where`."""
+    if isinstance(error.kind, Kind.Enum) and list(error.instance_path) == where:
+        return list(error.kind.options)
+    if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        return []
+    return [o for branch in error.kind.context for e in branch for o in _options_at(e, where)]
+
+
+# Errors at a union's own place that say the value has another shape than the branch's.
+_SHAPE_RULES = (Kind.Required, Kind.AdditionalProperties, Kind.PropertyNames, Kind.Not)
+
+
+def _contradicts(error: ValidationError, depth: int, schema: Schema) -> bool:
+    at = len(error.instance_path)
+    if at == depth:
+        return isinstance(error.kind, _SHAPE_RULES)
+    if at != depth + 1 or not isinstance(error.kind, Kind.Enum):
+        return False
+    # an enum refusing a required field's value: the branch's tag
+    owner = _node(schema, list(error.schema_path)[:-2])
+    return error.instance_path[-1] in owner.get("required", ())
 
 
 # Errors about a value that has the branch's type: the value meant that branch.
@@ -96,7 +145,10 @@ def _node(schema: Schema, schema_path: list[str | int]) -> dict[str, Any]:
     """The schema object holding the keyword that failed."""
     node: Any = schema
     for step in schema_path[:-1]:
-        node = node[step]
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return {}  # (a step through a $ref)
     return node if isinstance(node, dict) else {}
 
 
