@@ -75,10 +75,29 @@ _KEYWORD = {
     "additionalProperties": False,
 }
 _PARAMS = {"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}}
+_STEMMER = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"type": {"enum": ["snowball"]}, "language": {"enum": ["english"]}},
+            "required": ["type", "language"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"type": {"enum": ["none"]}},
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+    ],
+    "description": "a stemmer",
+}
 _TAGGED = {
     "type": "object",
     "properties": {
         "schema": {"anyOf": [{"enum": ["keyword", "text"]}, _TEXT, _KEYWORD], "description": "x"},
+        "stemmer": _STEMMER,
+        "ratio": {"type": "number", "exclusiveMinimum": 0},
         "vectors": {
             "anyOf": [
                 {**_PARAMS, "required": ["size"], "additionalProperties": False},
@@ -119,6 +138,14 @@ _TAGGED = {
         ({"vectors": {"size": 0}}, "body.vectors.size: must be at least 1"),
         ({"vectors": {"a": {"size": 0}}}, "body.vectors.a.size: must be at least 1"),
         ({"vectors": {}, "schema": 3}, "body.schema: must be x"),
+        # a required field that only one branch has is not what tells them apart
+        (
+            {"stemmer": {"type": "snowball", "language": "latin"}},
+            "body.stemmer.language: use one of 'english'",
+        ),
+        ({"stemmer": {"type": "snowball"}}, "body.stemmer: must be a stemmer"),
+        ({"stemmer": {"type": "porter"}}, "body.stemmer.type: use one of 'snowball', 'none'"),
+        ({"ratio": 0}, "body.ratio: must be above 0"),
     ],
 )
 def test_a_union_reports_the_branch_the_shape_names(body: dict[str, Any], expected: str) -> None:

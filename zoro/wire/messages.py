@@ -39,6 +39,8 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
             return f"{path}: must be {_words(dict.fromkeys(types))}"
         case Kind.Minimum() | Kind.Maximum():
             return f"{path}: {_bounds(node.get('minimum'), node.get('maximum'))}"
+        case Kind.ExclusiveMinimum(limit):
+            return f"{path}: must be above {limit}"
         case Kind.MinLength() | Kind.MaxLength():
             low, high = node.get("minLength"), node.get("maxLength")
             return f"{path}: {_bounds(low, high)} characters long"
@@ -78,24 +80,30 @@ def _branch(error: ValidationError, schema: Schema) -> ValidationError:
 
     A branch the value's shape contradicts is not the one it meant, however deep its other
     errors: one missing a required field or holding a field it does not list (at the union's
-    own place), or one whose tag (a required field's enum: `"type": "text"`) the value does not
-    carry. When every branch is contradicted and just one only by fields it does not list, that
-    object was meant and its unknown fields are the error."""
+    own place), one whose property names or `not` exclude the value, or one whose tag (a field
+    every object branch requires, with an enum: `"type": "text"`) the value does not carry.
+    When no branch is meant, one contradicted only by fields it does not list was (its unknown
+    fields are the error); and a tag no branch takes is the error itself."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
     depth = len(error.instance_path)
+    tags = _tags(_node(schema, list(error.schema_path)))
     best = error
-    extra_only: list[ValidationError] = []  # branches contradicted by unknown fields alone
-    tags: list[ValidationError] = []  # branches contradicted by their tag alone
+    extra_only: list[ValidationError] = []  # contradicted only by fields it does not list
+    tag_errors: list[ValidationError] = []
+    incomplete = False  # a branch the value may have meant, short of a required field
     for branch in error.kind.context:
         if not branch:
             continue
-        misfits = [e for e in branch if _contradicts(e, depth, schema)]
+        misfits = [e for e in branch if _contradicts(e, depth, tags)]
         if misfits:
-            if all(isinstance(e.kind, Kind.AdditionalProperties) for e in misfits):
+            excluded = [e for e in misfits if isinstance(e.kind, _EXCLUDING)]
+            if excluded:
+                tag_errors += [e for e in excluded if isinstance(e.kind, Kind.Enum)]
+            elif all(isinstance(e.kind, Kind.AdditionalProperties) for e in misfits):
                 extra_only.append(misfits[0])
-            elif all(isinstance(e.kind, Kind.Enum) for e in misfits):
-                tags.append(misfits[0])
+            else:
+                incomplete = True
             continue
         first = _branch(branch[0], schema)
         deeper = len(first.instance_path) > depth
@@ -108,9 +116,29 @@ def _branch(error: ValidationError, schema: Schema) -> ValidationError:
         return best
     if len(extra_only) == 1:
         return extra_only[0]
-    if tags and not extra_only and len({tuple(t.instance_path) for t in tags}) == 1:
-        return tags[0]  # a tag no branch has: the tag is the error (message lists them all)
+    if tag_errors and not (extra_only or incomplete):
+        return tag_errors[0]  # a tag no branch takes (message lists every branch's options)
     return error
+
+
+# Errors at a union's own place that say the value has another shape than the branch's, and
+# of those, the ones that rule the branch out (the others: the value may still have meant it).
+_SHAPE_RULES = (Kind.Required, Kind.AdditionalProperties, Kind.PropertyNames, Kind.Not)
+_EXCLUDING = (Kind.PropertyNames, Kind.Not, Kind.Enum)
+
+
+def _tags(union: dict[str, Any]) -> set[str]:
+    """The fields every object branch of a union requires: what tells its branches apart."""
+    branches = union.get("anyOf") or union.get("oneOf") or []
+    required = [set(b.get("required", ())) for b in branches if "properties" in b]
+    return set.intersection(*required) if len(required) > 1 else set()
+
+
+def _contradicts(error: ValidationError, depth: int, tags: set[str]) -> bool:
+    at = len(error.instance_path)
+    if at == depth:
+        return isinstance(error.kind, _SHAPE_RULES)
+    return at == depth + 1 and isinstance(error.kind, Kind.Enum) and error.instance_path[-1] in tags
 
 
 def _options_at(error: ValidationError, where: list[str | int]) -> list[Any]:
@@ -120,21 +148,6 @@ def _options_at(error: ValidationError, where: list[str | int]) -> list[Any]:
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return []
     return [o for branch in error.kind.context for e in branch for o in _options_at(e, where)]
-
-
-# Errors at a union's own place that say the value has another shape than the branch's.
-_SHAPE_RULES = (Kind.Required, Kind.AdditionalProperties, Kind.PropertyNames, Kind.Not)
-
-
-def _contradicts(error: ValidationError, depth: int, schema: Schema) -> bool:
-    at = len(error.instance_path)
-    if at == depth:
-        return isinstance(error.kind, _SHAPE_RULES)
-    if at != depth + 1 or not isinstance(error.kind, Kind.Enum):
-        return False
-    # an enum refusing a required field's value: the branch's tag
-    owner = _node(schema, list(error.schema_path)[:-2])
-    return error.instance_path[-1] in owner.get("required", ())
 
 
 # Errors about a value that has the branch's type: the value meant that branch.
