@@ -104,6 +104,10 @@ async def create_vector_name(
     exists with the same parameters changes nothing (as in Qdrant)."""
     ctx.manager.serving(name)  # 404 for a missing collection before the body is judged
     body = check("create_vector_name", body, ctx.limits)
+    if len(body) != 1:  # rules.DENSE_OR_SPARSE
+        raise BadRequest(
+            'body: send either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}'
+        )
     _check_new_name(vector)
     if "dense" in body:
         dense = body["dense"]

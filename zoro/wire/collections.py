@@ -285,11 +285,8 @@ def _new_vector(limits: LimitSettings) -> Schema:
         )
     )
     return rules.with_rules(
-        one_of(
-            obj({"dense": dense}, required=("dense",)),
-            obj({"sparse": sparse}, required=("sparse",)),
-            about='either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}',
-        ),
+        obj({"dense": dense, "sparse": sparse}),
+        rules.DENSE_OR_SPARSE,
         rules.WHOLE_INTEGERS,
     )
 
@@ -539,7 +536,10 @@ REQUESTS: Final = (
             },
             {"sparse": {"modifier": "idf", "datatype": "float32"}},
         ),
-        rule_examples={"whole-integers": {"dense": {"size": 4.0, "distance": "Dot"}}},
+        rule_examples={
+            "dense-or-sparse": {},
+            "whole-integers": {"dense": {"size": 4.0, "distance": "Dot"}},
+        },
     ),
     WireRequest(
         "create_field_index",

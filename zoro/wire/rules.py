@@ -69,3 +69,6 @@ STOPWORD_LISTS: Final = Rule(
     "Zoro-DB has no stopword list for azerbaijani, bengali, hebrew, hinglish, kazakh, nepali, "
     "tajik: give those words in `custom`",
 )
+DENSE_OR_SPARSE: Final = Rule(
+    "dense-or-sparse", 'a new vector is either {"dense": {...}} or {"sparse": {...}}, not both'
+)
