@@ -323,7 +323,7 @@ def test_filter_errors_are_one_line(
         (("search", "cli_filter_bad", "--vector", "1,0", "--filter", refused), server_says),
         (("count", "cli_filter_bad", "--filter", "@" + str(tmp_path / "nope.json")), "nope.json"),
         (("scroll", "cli_filter_bad", "--limit", "0"), "--limit: must be at least 1"),
-        (("index", "create", "cli_filter_bad", "lang", "texts"), "field_schema: unknown type"),
+        (("index", "create", "cli_filter_bad", "lang", "texts"), "field_schema: must be an index"),
         (("count", "cli_nope_filter"), "Collection `cli_nope_filter` doesn't exist!"),
     ]
     for args, message in cases:

@@ -100,7 +100,7 @@ def test_bad_collection_names(http: httpx.Client, name: str) -> None:
     [
         ({"vectors": {"size": 0, "distance": "Dot"}}, "vectors.size"),
         ({"vectors": {"size": 4, "distance": "Hamming"}}, "distance"),
-        ({"vectors": {"a": {"size": 4}}}, "vectors['a'].distance"),
+        ({"vectors": {"a": {"size": 4}}}, "vectors.a.distance: missing"),
         ({"vectors": {"a": {"size": 4, "distance": "Dot"}}, "sparse_vectors": {"a": {}}}, "name"),
         ({"vectors": {}, "sparse_vectors": {"s": {"modifier": "bm25"}}}, "modifier"),
         ({}, "vectors"),

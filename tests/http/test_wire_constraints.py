@@ -149,7 +149,8 @@ def _filled(example: Any) -> Any:
 
 def _route(name: str) -> tuple[str, str]:
     route = next(r for r in ROUTES if r.name == name)
-    return route.method, route.path.replace("{name}", COLLECTION)
+    path = REQUESTS[name].path if name in REQUESTS else ""
+    return route.method, _filled(path) if path else route.path.replace("{name}", COLLECTION)
 
 
 def _prepare(http: httpx.Client, route: str) -> None:

@@ -58,3 +58,102 @@ def test_an_object_that_fits_no_shape_is_not_told_one_shapes_field() -> None:
     schema = {"anyOf": [one, other], "description": "{a: ...} or {b: ...}"}
     error = next(iter(jsonschema_rs.Draft202012Validator(schema).iter_errors({})))
     assert message(error, schema, "body") == "body: must be {a: ...} or {b: ...}"
+
+
+_TEXT = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": ["text"]},
+        "tokenizer": {"enum": ["word", "prefix"]},
+        "on_disk": {"type": "boolean"},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+_KEYWORD = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": ["keyword", "integer"]},
+        "is_tenant": {"type": "boolean"},
+        "on_disk": {"type": "boolean"},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+_PARAMS = {"type": "object", "properties": {"size": {"type": "integer", "minimum": 1}}}
+_STEMMER = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"type": {"enum": ["snowball"]}, "language": {"enum": ["english"]}},
+            "required": ["type", "language"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"type": {"enum": ["none"]}},
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+    ],
+    "description": "a stemmer",
+}
+_TAGGED = {
+    "type": "object",
+    "properties": {
+        "schema": {"anyOf": [{"enum": ["keyword", "text"]}, _TEXT, _KEYWORD], "description": "x"},
+        "stemmer": _STEMMER,
+        "ratio": {"type": "number", "exclusiveMinimum": 0},
+        "vectors": {
+            "anyOf": [
+                {**_PARAMS, "required": ["size"], "additionalProperties": False},
+                {
+                    "type": "object",
+                    "propertyNames": {"not": {"enum": ["size"]}},
+                    "additionalProperties": _PARAMS,
+                },
+            ],
+            "description": "params or {name: params}",
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # the branch the tag names, not the first one with an error as deep
+        (
+            {"schema": {"type": "keyword", "on_disk": 1}},
+            "body.schema.on_disk: must be true or false",
+        ),
+        (
+            {"schema": {"type": "text", "is_tenant": True}},
+            "body.schema: unknown field(s) 'is_tenant'",
+        ),
+        (
+            {"schema": {"type": "texts"}},
+            "body.schema.type: use one of 'text', 'keyword', 'integer'",
+        ),
+        (
+            {"schema": {"type": "text", "tokenizer": 1}},
+            "body.schema.tokenizer: use one of 'word', 'prefix'",
+        ),
+        # an object with a field it does not list is not the other branch's map of objects
+        ({"vectors": {"size": 4, "bogus": 1}}, "body.vectors: unknown field(s) 'bogus'"),
+        ({"vectors": {"size": 0}}, "body.vectors.size: must be at least 1"),
+        ({"vectors": {"a": {"size": 0}}}, "body.vectors.a.size: must be at least 1"),
+        ({"vectors": {}, "schema": 3}, "body.schema: must be x"),
+        # a required field that only one branch has is not what tells them apart
+        (
+            {"stemmer": {"type": "snowball", "language": "latin"}},
+            "body.stemmer.language: use one of 'english'",
+        ),
+        ({"stemmer": {"type": "snowball"}}, "body.stemmer: must be a stemmer"),
+        ({"stemmer": {"type": "porter"}}, "body.stemmer.type: use one of 'snowball', 'none'"),
+        ({"ratio": 0}, "body.ratio: must be above 0"),
+    ],
+)
+def test_a_union_reports_the_branch_the_shape_names(body: dict[str, Any], expected: str) -> None:
+    error = next(iter(jsonschema_rs.Draft202012Validator(_TAGGED).iter_errors(body)))
+    assert message(error, _TAGGED, "body") == expected

@@ -12,8 +12,9 @@
     zoro                {"ef_search": N}: the default ef of searches that name none
 
 Anything else, and parts of these Zoro has no counterpart for (quantization, strict mode,
-memory placement, payload-aware graphs), is refused with a 400 naming it. The whole body is
-checked before anything changes; the change is one durable catalog write (manager.update).
+memory placement, payload-aware graphs), is refused with a 400 naming it: the body's schema is
+zoro.wire's "update_collection". The whole body is checked before anything changes; the change
+is one durable catalog write (manager.update).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.errors import BadRequest
 from zoro.services import validate, vectors
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,32 +35,9 @@ if TYPE_CHECKING:
     from zoro.settings import LimitSettings
     from zoro.types import VectorConfig
 
-_FIELDS = frozenset(
-    {
-        "vectors",
-        "optimizers_config",
-        "params",
-        "hnsw_config",
-        "quantization_config",
-        "sparse_vectors",
-        "strict_mode_config",
-        "metadata",
-        "zoro",
-    }
-)
-_UNSUPPORTED = {
-    "quantization_config": "quantization",
-    "strict_mode_config": "strict mode",
-}
 # Recorded fields and their kinds: shown back in collection info, which qdrant-client parses
 # with these types. "threads" is an integer or "auto" (recorded as unset).
 _HNSW_RECORDED = {"on_disk": "bool", "max_indexing_threads": "int"}
-_HNSW_UNSUPPORTED = {
-    "payload_m": "payload-aware HNSW graphs",
-    "inline_storage": "inline vector storage in the graph",
-    "memory": "memory placement",
-}
-_VECTOR_UNSUPPORTED = {"quantization_config": "quantization", "memory": "memory placement"}
 _OPTIMIZER_RECORDED = {
     "deleted_threshold": "number",  # also acted on: see _optimizers
     "vacuum_min_vector_number": "int",
@@ -76,7 +55,6 @@ _PARAMS_RECORDED = {
     "read_fan_out_delay_ms": "int",
     "on_disk_payload": "bool",
 }
-_PARAMS_UNSUPPORTED = {"payload": "payload memory placement", "id_tracker": "id tracker placement"}
 
 
 @dataclass
@@ -116,6 +94,7 @@ class Update:
         for name, options in self.dense.items():
             spec = dense.get(name)
             if spec is None:
+                # rules.VECTOR_NAMES_KNOWN
                 raise BadRequest(f"vectors: Not existing vector name error: {name!r}")
             dense[name] = replace(spec, options=MappingProxyType({**spec.options, **options}))
         sparse = dict(config.sparse)
@@ -134,117 +113,67 @@ def _sections(config: Mapping[str, object]) -> dict[str, Mapping[str, object]]:
 
 def parse(body: object, limits: LimitSettings) -> Update:
     """Raises BadRequest naming the first field Zoro refuses."""
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _FIELDS, "body")
-    for key, what in _UNSUPPORTED.items():
-        if body.get(key) is not None:
-            raise BadRequest(f"{key}: {what} is not supported by Zoro-DB")
+    body = check("update_collection", body, limits)
     update = Update()
-    if body.get("hnsw_config") is not None:
-        update.engine.update(_hnsw(body["hnsw_config"], "hnsw_config", update))
-    for name, diff in validate.mapping(body.get("vectors") or {}, "vectors").items():
-        update.dense[name] = _vector(diff, f"vectors[{name!r}]")
-    for name, params in validate.mapping(
-        body.get("sparse_vectors") or {}, "sparse_vectors"
-    ).items():
-        update.idf[name] = _sparse(params, f"sparse_vectors[{name!r}]")
+    hnsw = body.get("hnsw_config")
+    if hnsw is not None:
+        update.engine.update(vectors.hnsw_overrides(hnsw, "hnsw_config"))
+        recorded = {k: v for k, v in hnsw.items() if k in _HNSW_RECORDED}
+        if recorded:
+            update.recorded["hnsw_config"] = _recorded(recorded, "hnsw_config", _HNSW_RECORDED)
+    for name, diff in (body.get("vectors") or {}).items():
+        update.dense[name] = _vector(diff, f"vectors.{name}")
+    for name, params in (body.get("sparse_vectors") or {}).items():
+        # only the modifier changes what Zoro does; null (or none given): unchanged
+        modifier = (params or {}).get("modifier")
+        update.idf[name] = None if modifier is None else modifier == "idf"
     if body.get("optimizers_config") is not None:
         _optimizers(body["optimizers_config"], update)
     if body.get("params") is not None:
-        update.recorded["params"] = _recorded(
-            body["params"], "params", _PARAMS_RECORDED, _PARAMS_UNSUPPORTED
-        )
+        update.recorded["params"] = _recorded(body["params"], "params", _PARAMS_RECORDED)
     if body.get("metadata") is not None:
-        validate.payload(body["metadata"], "metadata", limits)  # an object, of a payload's size
+        validate.payload(body["metadata"], "metadata", limits)  # rules.METADATA_SIZE
         update.metadata = dict(body["metadata"])
-    if body.get("zoro") is not None:
-        zoro = validate.mapping(body["zoro"], "zoro")
-        validate.only_fields(zoro, frozenset({"ef_search"}), "zoro")
-        if zoro.get("ef_search") is not None:
-            update.engine["hnsw_ef_search"] = validate.integer(
-                zoro["ef_search"], "zoro.ef_search", low=1, high=100_000
-            )
+    zoro = body.get("zoro")
+    if zoro is not None and zoro.get("ef_search") is not None:
+        update.engine["hnsw_ef_search"] = whole(zoro["ef_search"], "zoro.ef_search")
     return update
 
 
-def _hnsw(value: object, where: str, update: Update | None) -> dict[str, object]:
-    """The engine settings of an hnsw_config diff. Its recorded fields go to `update`; where
-    there is none (a vector's own hnsw_config), they are refused."""
-    fields = validate.mapping(value, where)
-    unsupported = dict(_HNSW_UNSUPPORTED)
-    if update is None:
-        unsupported |= dict.fromkeys(_HNSW_RECORDED, "a vector's own graph placement")
-    _refuse(fields, where, unsupported)
-    validate.only_fields(
-        fields, frozenset(vectors.HNSW_FIELDS) | frozenset(_HNSW_RECORDED) | set(unsupported), where
-    )
-    recorded = {k: v for k, v in fields.items() if k in _HNSW_RECORDED}
-    if update is not None and recorded:
-        update.recorded["hnsw_config"] = _recorded(recorded, where, _HNSW_RECORDED)
-    return vectors.hnsw_overrides(
-        {k: v for k, v in fields.items() if k in vectors.HNSW_FIELDS}, where
-    )
-
-
-def _vector(value: object, where: str) -> dict[str, object]:
-    diff = validate.mapping(value, where)
-    _refuse(diff, where, _VECTOR_UNSUPPORTED)
-    validate.only_fields(diff, frozenset({"hnsw_config", "on_disk"}), where)
-    options = _hnsw(diff.get("hnsw_config") or {}, f"{where}.hnsw_config", None)
+def _vector(diff: Mapping[str, Any], where: str) -> dict[str, object]:
+    """One dense vector's own settings (its graph placement fields are refused by the schema)."""
+    options = vectors.hnsw_overrides(diff.get("hnsw_config"), f"{where}.hnsw_config")
     if diff.get("on_disk") is not None:
-        options["on_disk"] = validate.boolean(diff["on_disk"], f"{where}.on_disk")
+        options["on_disk"] = diff["on_disk"]
     return options
 
 
-def _sparse(value: object, where: str) -> bool | None:
-    params = validate.mapping(value if value is not None else {}, where)
-    validate.only_fields(params, frozenset({"modifier", "index"}), where)
-    # the same checks as at create; only the modifier changes what Zoro does
-    spec = vectors.sparse_spec(0, params, where)
-    return spec.idf if params.get("modifier") is not None else None  # null: unchanged
-
-
-def _optimizers(value: object, update: Update) -> None:
-    fields = _recorded(value, "optimizers_config", _OPTIMIZER_RECORDED)
-    ratio = fields.get("deleted_threshold")
+def _optimizers(fields: Mapping[str, Any], update: Update) -> None:
+    recorded = _recorded(fields, "optimizers_config", _OPTIMIZER_RECORDED)
+    ratio = recorded.get("deleted_threshold")
     if ratio is not None:
-        assert isinstance(ratio, float)
-        if not 0.0 < ratio <= 1.0:
-            raise BadRequest("optimizers_config.deleted_threshold: must be in (0, 1]")
+        assert isinstance(ratio, float)  # in (0, 1]: the schema's bounds
         update.engine["rebuild_deleted_ratio"] = ratio
-    update.recorded["optimizers_config"] = fields
+    update.recorded["optimizers_config"] = recorded
 
 
-def _recorded(
-    value: object,
-    where: str,
-    kinds: Mapping[str, str],
-    unsupported: Mapping[str, str] | None = None,
-) -> dict[str, object]:
-    """The fields of a settings object, each checked for its kind (null, and "auto" threads,
-    mean unset: recorded as None); unsupported ones refused by name."""
-    fields = validate.mapping(value, where)
-    unsupported = unsupported or {}
-    _refuse(fields, where, unsupported)
-    validate.only_fields(fields, frozenset(kinds) | frozenset(unsupported), where)
+def _recorded(fields: Mapping[str, Any], where: str, kinds: Mapping[str, str]) -> dict[str, object]:
+    """The recorded fields of a checked settings object (null, and "auto" threads, mean unset:
+    recorded as None); the fields Zoro refuses are only ever null here."""
     out: dict[str, object] = {}
     for key, setting in fields.items():
-        kind, name = kinds[key], f"{where}.{key}"
+        kind = kinds.get(key)
+        if kind is None:
+            continue
         if setting is None or (kind == "threads" and setting == "auto"):
             out[key] = None
-        elif kind == "bool":
-            out[key] = validate.boolean(setting, name)
         elif kind == "number":
-            out[key] = validate.number(setting, name)
+            out[key] = float(setting)
+        elif kind == "bool":
+            out[key] = setting
         else:
-            out[key] = validate.integer(setting, name, low=0, high=2**53)
+            out[key] = whole(setting, f"{where}.{key}")
     return out
-
-
-def _refuse(fields: Mapping[str, Any], where: str, unsupported: Mapping[str, str]) -> None:
-    for key, what in unsupported.items():
-        if fields.get(key) is not None:
-            raise BadRequest(f"{where}.{key}: {what} is not supported by Zoro-DB")
 
 
 async def update_collection(ctx: Context, name: str, body: object) -> bool:

@@ -9,65 +9,35 @@ from zoro.actors import ActorState
 from zoro.errors import BadRequest
 from zoro.payload.tokenize import TextParams, parse_params
 from zoro.services import shapes, validate, vectors
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
     from zoro.services.context import Context
 
-# Qdrant's CreateCollection fields that Zoro accepts without acting on them (one shard, one node).
-_IGNORED_CREATE_FIELDS = frozenset(
-    {
-        "shard_number",
-        "sharding_method",
-        "replication_factor",
-        "write_consistency_factor",
-        "on_disk_payload",
-        "optimizers_config",
-        "wal_config",
-        "quantization_config",
-        "strict_mode_config",
-    }
-)
-_CREATE_FIELDS = _IGNORED_CREATE_FIELDS | {
-    "metadata",
-    "vectors",
-    "hnsw_config",
-    "sparse_vectors",
-    "init_from",
-    "zoro",
-}
-_ENGINES = ("hnsw", "flat")
-
 
 def engine_settings(body: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine part of a create request, as stored in the catalog (each vector's own
+    """The engine part of a checked create request, as stored in the catalog (each vector's own
     hnsw_config goes with that vector, see zoro.services.vectors)."""
     engine: dict[str, Any] = {"kind": "hnsw"}
     engine.update(vectors.hnsw_overrides(body.get("hnsw_config"), "hnsw_config"))
     zoro = body.get("zoro")
     if zoro is not None:
-        zoro = validate.mapping(zoro, "zoro")
-        validate.only_fields(zoro, frozenset({"engine", "ef_search"}), "zoro")
-        kind = zoro.get("engine", "hnsw")
-        if kind not in _ENGINES:
-            raise BadRequest(f"zoro.engine: use one of {', '.join(_ENGINES)}")
-        engine["kind"] = kind
+        engine["kind"] = zoro.get("engine", "hnsw")
         if zoro.get("ef_search") is not None:
-            engine["hnsw_ef_search"] = validate.integer(
-                zoro["ef_search"], "zoro.ef_search", low=1, high=100_000
-            )
+            engine["hnsw_ef_search"] = whole(zoro["ef_search"], "zoro.ef_search")
     return engine
 
 
 async def create(ctx: Context, name: str, body: object) -> bool:
+    """PUT /collections/{name}: Qdrant's CreateCollection; the settings of one shard on one
+    node are accepted and ignored (zoro.wire "create_collection")."""
     validate.collection_name(name, ctx.limits)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _CREATE_FIELDS, "body")
-    validate.absent(body, "init_from", "init_from")
-    config = vectors.parse_config(body, ctx.limits)
+    body = check("create_collection", body, ctx.limits)
+    config = vectors.parse_config(body)
     metadata = body.get("metadata")
     if metadata is not None:
-        validate.payload(metadata, "metadata", ctx.limits)  # an object, of a payload's size
+        validate.payload(metadata, "metadata", ctx.limits)  # rules.METADATA_SIZE
     await ctx.manager.create(name, config, engine_settings(body), metadata)
     return True
 
@@ -174,47 +144,31 @@ def _status(actor: CollectionActor, busy: bool) -> str:
     return "yellow" if busy and actor.entry.engine.get("kind") != "flat" else "green"
 
 
-_INDEX_FIELDS = frozenset({"field_name", "field_schema", "field_type"})
-_SCHEMA_PARAM_FIELDS = frozenset(
-    {"type", "is_tenant", "on_disk", "is_principal", "lookup", "range", "enable_hnsw"}
-)
-
-
 async def create_payload_index(
     ctx: Context, name: str, body: object, *, wait: bool
 ) -> dict[str, Any]:
-    """PUT /collections/{name}/index: {"field_name": key, "field_schema": type or {"type": ...}}.
-    With wait=true, answers once the index is built; otherwise once it is declared (durably)."""
+    """PUT /collections/{name}/index: {"field_name": key, "field_schema": type or {"type": ...}}
+    (zoro.wire "create_field_index"). With wait=true, answers once the index is built;
+    otherwise once it is declared (durably). The key path is checked by the payload indexes
+    (rules.PAYLOAD_KEY)."""
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _INDEX_FIELDS, "body")
-    key = body.get("field_name")
-    if not isinstance(key, str):
-        raise BadRequest('field_name: missing; the payload key to index, e.g. "meta.lang"')
-    schema = body.get("field_schema", body.get("field_type"))
-    params = _text_params(schema)
-    if params is not None:
-        schema = "text"
-    elif isinstance(schema, Mapping):
-        validate.only_fields(schema, _SCHEMA_PARAM_FIELDS, "field_schema")
-        schema = schema.get("type")
-    if not isinstance(schema, str):
+    body = check("create_field_index", body, ctx.limits)
+    schema = body["field_schema"] if "field_schema" in body else body.get("field_type")
+    if schema is None:  # rules.INDEX_SCHEMA
         raise BadRequest(
             "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, geo, text"
         )
-    lsn = await actor.change_payload_index(key, schema.lower(), params)
+    kind = schema if isinstance(schema, str) else schema["type"]
+    params = _text_params(schema) if kind == "text" else None
+    lsn = await actor.change_payload_index(body["field_name"], kind, params)
     if wait:
-        await actor.payload_index_built(key)
+        await actor.payload_index_built(body["field_name"])
     return shapes.update_result(lsn, completed=wait)
 
 
-def _text_params(schema: object) -> TextParams | None:
-    """A text schema's settings (`"text"` or Qdrant's TextIndexParams); None for another."""
-    is_text = (isinstance(schema, str) and schema.lower() == "text") or (
-        isinstance(schema, Mapping) and schema.get("type") == "text"
-    )
-    if not is_text:
-        return None
+def _text_params(schema: str | Mapping[str, Any]) -> TextParams:
+    """A checked text schema's settings (`"text"` or Qdrant's TextIndexParams); what its schema
+    cannot say is refused here (rules.TOKEN_LENGTHS, rules.STOPWORD_LISTS)."""
     try:
         return parse_params(schema)
     except ValueError as exc:

@@ -78,7 +78,8 @@ def entries_batch(
 
 def checked_keys(ids: Sequence[object], field: str, suffix: str = "") -> Keys:
     """The keys of ids the schema checked (integers in the u64 range, or strings): a string
-    must read as a UUID (rules.POINT_ID_UUID), an integer be written whole (rules.WHOLE_INTEGERS)."""
+    must read as a UUID (rules.POINT_ID_UUID), an integer be written whole
+    (rules.WHOLE_INTEGERS)."""
     if all(type(i) is int for i in ids):
         return keys_of(ids)  # type: ignore[arg-type]
     out: list[PointId] = []

@@ -21,23 +21,17 @@ from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import BadRequest
 from zoro.services import filters, shapes, validate, vectors
 from zoro.services import points as points_module
-from zoro.types import UNNAMED, DenseSpec, SparseSpec, VectorConfig
-from zoro.wire.check import check
+from zoro.types import UNNAMED, DenseSpec, Distance, SparseSpec, VectorConfig
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from zoro.services.context import Context
 
-_NAME_CONFIG_FIELDS = frozenset({"dense", "sparse"})
-_DENSE_FIELDS = frozenset({"size", "distance", "multivector_config", "datatype"})
-_SPARSE_FIELDS = frozenset({"modifier", "datatype"})
-# Qdrant's VectorStorageDatatype; Zoro stores float32 whatever is asked (as local mode does)
-_DATATYPES = frozenset({"float32", "float16", "uint8", "turbo4", "turbo8", "turbo16"})
 # Qdrant's rules for a new vector name (it keeps each vector in a directory named after it)
 _NAME_MAX_BYTES: Final = 200
 _BAD_NAME_CHARS: Final = ("<", ">", ":", '"', "/", "\\", "|", "?", "*", "\0", "\x1f")
-_SIZE_MAX: Final = 65_536
 
 
 # ---------------------------------------------------------------- some vectors of some points
@@ -103,21 +97,24 @@ async def create_vector_name(
     """Declare a new dense or sparse vector; every existing point lacks it. Declaring one that
     exists with the same parameters changes nothing (as in Qdrant)."""
     ctx.manager.serving(name)  # 404 for a missing collection before the body is judged
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _NAME_CONFIG_FIELDS, "body")
-    if len(body) != 1:
+    body = check("create_vector_name", body, ctx.limits)
+    if len(body) != 1:  # rules.DENSE_OR_SPARSE
         raise BadRequest(
             'body: send either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}'
         )
     _check_new_name(vector)
     if "dense" in body:
-        size, distance, multi = _dense_params(body["dense"], ctx.limits.max_dimension)
+        dense = body["dense"]
+        size = whole(dense["size"], "dense.size")
+        distance = Distance(dense["distance"])
+        multi = vectors.multivector(dense.get("multivector_config"))
 
         def change(config: VectorConfig) -> VectorConfig | None:
             return _with_dense(config, vector, size, distance, multi=multi)
 
     else:
-        idf = _sparse_params(body["sparse"])
+        # the datatype is accepted and stored as float32, as Qdrant's local mode does
+        idf = (body["sparse"] or {}).get("modifier") == "idf"
 
         def change(config: VectorConfig) -> VectorConfig | None:
             return _with_sparse(config, vector, idf)
@@ -147,35 +144,6 @@ def _check_new_name(vector: str) -> None:
             raise BadRequest(f"{where}: cannot contain {char!r}")
     if vector in (".", ".."):
         raise BadRequest(f"{where}: not a valid name")
-
-
-def _dense_params(value: object, max_dimension: int) -> tuple[int, Any, bool]:
-    params = validate.mapping(value, "dense")
-    validate.only_fields(params, _DENSE_FIELDS, "dense")
-    multi = vectors.multivector(params.get("multivector_config"), "dense.multivector_config")
-    _datatype(params, "dense")
-    if "size" not in params or "distance" not in params:
-        raise BadRequest('dense: needs "size" and "distance"')
-    high = min(_SIZE_MAX, max_dimension)
-    size = validate.integer(params["size"], "dense.size", low=1, high=high)
-    return size, validate.distance(params["distance"], "dense.distance"), multi
-
-
-def _sparse_params(value: object) -> bool:
-    params = validate.mapping({} if value is None else value, "sparse")
-    validate.only_fields(params, _SPARSE_FIELDS, "sparse")
-    _datatype(params, "sparse")
-    modifier = params.get("modifier")
-    if modifier not in (None, "none", "idf"):
-        raise BadRequest(f'sparse.modifier: use "idf" or "none", not {modifier!r}')
-    return modifier == "idf"
-
-
-def _datatype(params: Mapping[str, Any], where: str) -> None:
-    datatype = params.get("datatype")
-    if datatype is not None and (not isinstance(datatype, str) or datatype not in _DATATYPES):
-        names = ", ".join(sorted(_DATATYPES))
-        raise BadRequest(f"{where}.datatype: use one of {names}, not {datatype!r}")
 
 
 def _with_dense(

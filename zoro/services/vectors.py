@@ -26,33 +26,22 @@ from zoro.types import (
     UNNAMED,
     DenseColumn,
     DenseSpec,
+    Distance,
     MultiColumn,
     SparseColumn,
     SparseSpec,
     UpsertBatch,
     VectorConfig,
 )
+from zoro.wire.check import whole
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from zoro.actors import CollectionActor
-    from zoro.settings import AnnSettings, LimitSettings
+    from zoro.settings import AnnSettings
     from zoro.types import Column, Keys, Vectors
 
-_VECTOR_FIELDS = frozenset(
-    {
-        "size",
-        "distance",
-        "hnsw_config",
-        "on_disk",
-        "quantization_config",
-        "multivector_config",
-        "datatype",
-    }
-)
-_SPARSE_FIELDS = frozenset({"index", "modifier"})
-_SPARSE_INDEX_FIELDS = frozenset({"full_scan_threshold", "on_disk", "datatype"})
 # Qdrant's hnsw_config keys -> the engine settings (zoro.settings.AnnSettings) they set
 HNSW_FIELDS = {
     "m": "hnsw_m",
@@ -64,79 +53,54 @@ HNSW_FIELDS = {
 # ---------------------------------------------------------------- the collection's config
 
 
-def parse_config(body: Mapping[str, Any], limits: LimitSettings) -> VectorConfig:
-    """`vectors` and `sparse_vectors` of a create request. Numbers are given in order: dense
-    names first (as sent), then sparse names."""
-    if "vectors" not in body and not body.get("sparse_vectors"):
+def parse_config(body: Mapping[str, Any]) -> VectorConfig:
+    """`vectors` and `sparse_vectors` of a create request its schema has checked
+    (zoro.wire "create_collection"), with its rules. Numbers are given in order: dense names
+    first (as sent), then sparse names."""
+    if "vectors" not in body and not body.get("sparse_vectors"):  # rules.VECTORS_OR_SPARSE
         raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
-    raw = validate.mapping(body.get("vectors", {}), "vectors")
+    raw = body.get("vectors", {})
     unnamed = "size" in raw or "distance" in raw
     named = {UNNAMED: raw} if unnamed else raw
     dense: dict[str, DenseSpec] = {}
     for number, (name, params) in enumerate(named.items()):
-        where = "vectors" if unnamed else f"vectors[{name!r}]"
-        dense[name] = _dense_spec(number, params, where, limits)
+        where = "vectors" if unnamed else f"vectors.{name}"
+        dense[name] = _dense_spec(number, params, where)
     sparse: dict[str, SparseSpec] = {}
-    raw_sparse = body.get("sparse_vectors") or {}
-    for name, params in validate.mapping(raw_sparse, "sparse_vectors").items():
-        where = f"sparse_vectors[{name!r}]"
-        if name in dense:
-            raise BadRequest(f"{where}: a dense vector has that name already")
-        sparse[name] = sparse_spec(len(dense) + len(sparse), params, where)
+    for name, params in (body.get("sparse_vectors") or {}).items():
+        if name in dense:  # rules.SPARSE_NAME
+            raise BadRequest(f"sparse_vectors.{name}: a dense vector has that name already")
+        sparse[name] = sparse_spec(len(dense) + len(sparse), params)
     return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
 
 
-def _dense_spec(number: int, value: object, where: str, limits: LimitSettings) -> DenseSpec:
-    params = validate.mapping(value, where)
-    validate.only_fields(params, _VECTOR_FIELDS, where)
-    multi = multivector(params.get("multivector_config"), f"{where}.multivector_config")
-    if "size" not in params:
-        raise BadRequest(f'{where}.size: missing; send {{"size": N, "distance": "Cosine"}}')
-    size = validate.integer(params["size"], f"{where}.size", low=1, high=limits.max_dimension)
-    distance = validate.distance(params.get("distance"), f"{where}.distance")
+def _dense_spec(number: int, params: Mapping[str, Any], where: str) -> DenseSpec:
+    multi = multivector(params.get("multivector_config"))
+    size = whole(params["size"], f"{where}.size")
+    distance = Distance(params["distance"])
     options: dict[str, object] = hnsw_overrides(params.get("hnsw_config"), f"{where}.hnsw_config")
     if params.get("on_disk") is not None:
-        options["on_disk"] = validate.boolean(params["on_disk"], f"{where}.on_disk")
+        options["on_disk"] = params["on_disk"]
     return DenseSpec(number, size, distance, MappingProxyType(options), multi=multi)
 
 
-def multivector(value: object, where: str) -> bool:
-    """Qdrant's multivector_config: max_sim is the one comparator."""
-    if value is None:
-        return False
-    config = validate.mapping(value, where)
-    validate.only_fields(config, frozenset({"comparator"}), where)
-    if config.get("comparator") != "max_sim":
-        raise BadRequest(f'{where}.comparator: "max_sim" is the comparator Qdrant offers')
-    return True
+def multivector(config: Mapping[str, Any] | None) -> bool:
+    """Qdrant's multivector_config, checked by its schema: max_sim is the one comparator."""
+    return config is not None
 
 
-def sparse_spec(number: int, value: object, where: str) -> SparseSpec:
-    params = validate.mapping(value if value is not None else {}, where)
-    validate.only_fields(params, _SPARSE_FIELDS, where)
-    if params.get("index") is not None:
-        validate.only_fields(
-            validate.mapping(params["index"], f"{where}.index"),
-            _SPARSE_INDEX_FIELDS,
-            f"{where}.index",
-        )
-    modifier = params.get("modifier")
-    if modifier not in (None, "none", "idf"):
-        raise BadRequest(f'{where}.modifier: use "idf" or "none", not {modifier!r}')
-    return SparseSpec(number, idf=modifier == "idf")
+def sparse_spec(number: int, params: Mapping[str, Any] | None) -> SparseSpec:
+    """A sparse vector's checked params: only the modifier changes what Zoro-DB does."""
+    return SparseSpec(number, idf=(params or {}).get("modifier") == "idf")
 
 
-def hnsw_overrides(value: object, where: str) -> dict[str, object]:
-    """Qdrant's hnsw_config as engine settings (hnsw_m, hnsw_ef_construct, ...)."""
+def hnsw_overrides(value: Mapping[str, Any] | None, where: str) -> dict[str, object]:
+    """A checked hnsw_config as engine settings (hnsw_m, hnsw_ef_construct, ...); its other
+    fields set nothing here."""
     out: dict[str, object] = {}
-    if value is None:
-        return out
-    for key, setting in validate.mapping(value, where).items():
-        if key in HNSW_FIELDS and setting is not None:
-            low = 0 if key == "full_scan_threshold" else (2 if key == "m" else 4)
-            out[HNSW_FIELDS[key]] = validate.integer(
-                setting, f"{where}.{key}", low=low, high=10_000_000
-            )
+    for key, setting in HNSW_FIELDS.items():
+        if value is not None and value.get(key) is not None:
+            out[setting] = whole(value[key], f"{where}.{key}")
     return out
 
 

@@ -26,3 +26,13 @@ VALUES_COUNT_MAX: Final = 2**63 - 1
 DISTANCES: Final = ("Cosine", "Euclid", "Dot", "Manhattan")
 FUSIONS: Final = ("rrf", "dbsf")
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+VECTOR_SIZE_MAX: Final = 65_536  # a vector name declared later (Qdrant's own limit)
+SETTING_INT_MAX: Final = 2**53  # the Qdrant settings update_collection records and shows back
+TOKEN_LEN_MAX: Final = 2**32 - 1  # a text index's min_token_len / max_token_len
+
+# Qdrant's VectorStorageDatatype: accepted, vectors are stored as float32 whatever is asked
+DATATYPES: Final = ("float32", "float16", "uint8", "turbo4", "turbo8", "turbo16")
+ENGINES: Final = ("hnsw", "flat")  # a collection's zoro.engine
+SPARSE_MODIFIERS: Final = ("none", "idf")
+# the payload index types (zoro.payload's SCHEMAS), as field_schema names them
+INDEX_TYPES: Final = ("keyword", "integer", "float", "bool", "uuid", "datetime", "geo", "text")

@@ -26,7 +26,7 @@ _TYPE_WORDS = {
 
 def message(error: ValidationError, schema: Schema, where: str) -> str:
     """`schema` is the form the validator compiled (the error's schema path points into it)."""
-    chosen = _branch(error)
+    chosen = _branch(error, schema)
     path = field_path(where, list(chosen.instance_path))
     node = _node(schema, list(chosen.schema_path))
     match chosen.kind:
@@ -39,6 +39,8 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
             return f"{path}: must be {_words(dict.fromkeys(types))}"
         case Kind.Minimum() | Kind.Maximum():
             return f"{path}: {_bounds(node.get('minimum'), node.get('maximum'))}"
+        case Kind.ExclusiveMinimum(limit):
+            return f"{path}: must be above {limit}"
         case Kind.MinLength() | Kind.MaxLength():
             low, high = node.get("minLength"), node.get("maxLength")
             return f"{path}: {_bounds(low, high)} characters long"
@@ -57,6 +59,8 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
         case Kind.Enum(options):
             if options == [None]:
                 return f"{path}: {node.get('description', 'only null')}"
+            if chosen is not error:  # a union's tag: every branch's options
+                options = list(dict.fromkeys(_options_at(error, list(chosen.instance_path))))
             return f"{path}: use one of {', '.join(map(repr, options))}"
     return f"{path}: does not match the request's schema ({type(chosen.kind).__name__})"
 
@@ -72,24 +76,82 @@ def field_path(where: str, parts: list[str | int]) -> str:
     return text or "body"
 
 
-def _branch(error: ValidationError) -> ValidationError:
+def _branch(error: ValidationError, schema: Schema) -> ValidationError:
     """The error to report from a union: the one from the branch the value matched furthest
     (an error deeper in the value, or a bound or format of a value of the branch's type: -1 for
     an id is out of the integer branch's range, not "not a string"), else the union's own
-    failure (an object that fits none of several shapes is not told one shape's missing field)."""
+    failure (an object that fits none of several shapes is not told one shape's missing field).
+
+    A branch the value's shape contradicts is not the one it meant, however deep its other
+    errors: one missing a required field or holding a field it does not list (at the union's
+    own place), one whose property names or `not` exclude the value, or one whose tag (a field
+    every object branch requires, with an enum: `"type": "text"`) the value does not carry.
+    When no branch is meant, one contradicted only by fields it does not list was (its unknown
+    fields are the error); and a tag no branch takes is the error itself."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
+    depth = len(error.instance_path)
+    tags = _tags(_node(schema, list(error.schema_path)))
     best = error
+    extra_only: list[ValidationError] = []  # contradicted only by fields it does not list
+    tag_errors: list[ValidationError] = []
+    incomplete = False  # a branch the value may have meant, short of a required field
     for branch in error.kind.context:
         if not branch:
             continue
-        first = _branch(branch[0])
-        deeper = len(first.instance_path) > len(error.instance_path)
-        if not (deeper or isinstance(first.kind, _VALUE_RULES)):
+        misfits = [e for e in branch if _contradicts(e, depth, tags)]
+        if misfits:
+            excluded = [e for e in misfits if isinstance(e.kind, _EXCLUDING)]
+            if excluded:
+                tag_errors += [e for e in excluded if isinstance(e.kind, Kind.Enum)]
+            elif all(isinstance(e.kind, Kind.AdditionalProperties) for e in misfits):
+                extra_only.append(misfits[0])
+            else:
+                incomplete = True
+            continue
+        first = _branch(branch[0], schema)
+        deeper = len(first.instance_path) > depth
+        chosen_inside = first is not branch[0]  # a union in the branch picked its own error
+        if not (deeper or chosen_inside or isinstance(first.kind, _VALUE_RULES)):
             continue  # the value is not of this branch's type or shape at all
         if best is error or len(first.instance_path) > len(best.instance_path):
             best = first
-    return best
+    if best is not error:
+        return best
+    if len(extra_only) == 1:
+        return extra_only[0]
+    if tag_errors and not (extra_only or incomplete):
+        return tag_errors[0]  # a tag no branch takes (message lists every branch's options)
+    return error
+
+
+# Errors at a union's own place that say the value has another shape than the branch's, and
+# of those, the ones that rule the branch out (the others: the value may still have meant it).
+_SHAPE_RULES = (Kind.Required, Kind.AdditionalProperties, Kind.PropertyNames, Kind.Not)
+_EXCLUDING = (Kind.PropertyNames, Kind.Not, Kind.Enum)
+
+
+def _tags(union: dict[str, Any]) -> set[str]:
+    """The fields every object branch of a union requires: what tells its branches apart."""
+    branches = union.get("anyOf") or union.get("oneOf") or []
+    required = [set(b.get("required", ())) for b in branches if "properties" in b]
+    return set.intersection(*required) if len(required) > 1 else set()
+
+
+def _contradicts(error: ValidationError, depth: int, tags: set[str]) -> bool:
+    at = len(error.instance_path)
+    if at == depth:
+        return isinstance(error.kind, _SHAPE_RULES)
+    return at == depth + 1 and isinstance(error.kind, Kind.Enum) and error.instance_path[-1] in tags
+
+
+def _options_at(error: ValidationError, where: list[str | int]) -> list[Any]:
+    """The enum options every branch of a union offers for the value at `where`."""
+    if isinstance(error.kind, Kind.Enum) and list(error.instance_path) == where:
+        return list(error.kind.options)
+    if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        return []
+    return [o for branch in error.kind.context for e in branch for o in _options_at(e, where)]
 
 
 # Errors about a value that has the branch's type: the value meant that branch.
@@ -108,7 +170,10 @@ def _node(schema: Schema, schema_path: list[str | int]) -> dict[str, Any]:
     """The schema object holding the keyword that failed."""
     node: Any = schema
     for step in schema_path[:-1]:
-        node = node[step]
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return {}  # (a step through a $ref)
     return node if isinstance(node, dict) else {}
 
 

@@ -83,3 +83,33 @@ def with_rules(schema: Schema, *rules: Rule) -> Schema:
         "description": f"{about}. {text}" if about else text,
         "x-zoro-rules": [rule.id for rule in rules],
     }
+
+
+VECTORS_OR_SPARSE: Final = Rule(
+    "vectors-or-sparse", "`vectors` is required unless `sparse_vectors` declares at least one"
+)
+SPARSE_NAME: Final = Rule("sparse-name", "a sparse vector's name is not also a dense vector's name")
+METADATA_SIZE: Final = Rule(
+    "metadata-size", "`metadata` encoded as JSON is at most max_payload_bytes, as a payload"
+)
+VECTOR_NAMES_KNOWN: Final = Rule(
+    "vector-names-known",
+    "`vectors` and `sparse_vectors` name dense and sparse vectors the collection has",
+)
+INDEX_SCHEMA: Final = Rule(
+    "index-schema", "`field_schema` (or Qdrant's older `field_type`) gives the index type"
+)
+PAYLOAD_KEY: Final = Rule(
+    "payload-key", "`field_name` is a payload key path: a.b, a[].b (no empty step; only [])"
+)
+TOKEN_LENGTHS: Final = Rule(
+    "token-lengths", "a text index's min_token_len is at most its max_token_len"
+)
+STOPWORD_LISTS: Final = Rule(
+    "stopword-lists",
+    "Zoro-DB has no stopword list for azerbaijani, bengali, hebrew, hinglish, kazakh, nepali, "
+    "tajik: give those words in `custom`",
+)
+DENSE_OR_SPARSE: Final = Rule(
+    "dense-or-sparse", 'a new vector is either {"dense": {...}} or {"sparse": {...}}, not both'
+)

@@ -29,6 +29,9 @@ class WireRequest:
     # requests (method, path under the collection "{collection}", body) the constraint test
     # sends before each example, so an example can run again (create after delete...)
     prepare: tuple[tuple[str, str, dict[str, Any] | None], ...] = ()
+    # the path the constraint test sends the examples to ("{collection}" as above), where the
+    # route's own path on the fixture does not fit: a create names the collection it makes
+    path: str = ""
 
 
 def integer(*, low: int | None = None, high: int | None = None, about: str = "") -> Schema:
