@@ -247,7 +247,7 @@ def _selection(body: Mapping[str, Any], where: str) -> Selector:
     """The points a checked body names: by `points` (which win when a filter is given too), else
     by `filter` (rule points-or-filter: one of them; rule filter: parsed here)."""
     if body.get("points") is not None:
-        return Selector(keys=points_module.point_keys(body["points"], f"{where}.points"))
+        return Selector(keys=points_module.checked_keys(body["points"], f"{where}.points"))
     condition = filters.parse(body.get("filter"), f"{where}.filter")
     if condition is None:
         raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')

@@ -176,20 +176,14 @@ async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
             raise BadRequest("filter: must be an object (an empty one deletes every point)")
         lsn = await actor.write(DeleteWhere(condition))
     else:
-        lsn = await actor.write(DeleteBatch(point_keys(body["points"], "points")))
+        lsn = await actor.write(DeleteBatch(checked_keys(body["points"], "points")))
     return shapes.update_result(lsn, completed=wait)
-
-
-def point_keys(ids: Sequence[Any], field: str) -> Keys:
-    """The keys of ids a schema checked (zoro.wire.common.POINT_ID): a string is read as a UUID
-    (rule point-id-uuid) and an integer written with a fraction refused (rule whole-integers)."""
-    return keys_of([validate.point_id(v, f"{field}[{i}]") for i, v in enumerate(ids)])
 
 
 def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     actor = ctx.manager.serving(name)
     body = check("retrieve_points", body, ctx.limits)
-    keys = point_keys(body["ids"], "ids")
+    keys = checked_keys(body["ids"], "ids")
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     slots = actor.slots_of(keys)
