@@ -43,7 +43,8 @@ class Case:
 
 def _refuses(schema: Any, value: Any) -> bool:
     shared = components(LIMITS)
-    whole = {**validation_form(schema, shared), "components": {"schemas": shared}}
+    held = validation_form(shared, shared)
+    whole = {**validation_form(schema, shared), "components": {"schemas": held}}
     return not jsonschema_rs.Draft202012Validator(whole).is_valid(value)
 
 
