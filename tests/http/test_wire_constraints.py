@@ -62,6 +62,8 @@ def cases(schema: Any, value: Any, at: tuple[str | int, ...] = ()) -> Iterator[C
                 yield Case(f"{union} at {at}", at, breaks[0], at)
             branch = next(b for b in schema[union] if not _refuses(b, value))
             for case in cases(branch, value, at):
+                if case.at == at and not case.accepted and not _refuses(schema, case.value):
+                    continue  # a value of another type that another branch takes
                 # without one of its branch's own required fields the value matches no branch:
                 # the 400 names the union's place
                 top = case.value is _DELETE and len(case.at) == len(at) + 1
