@@ -26,3 +26,4 @@ VALUES_COUNT_MAX: Final = 2**63 - 1
 DISTANCES: Final = ("Cosine", "Euclid", "Dot", "Manhattan")
 FUSIONS: Final = ("rrf", "dbsf")
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+QUERY_EXAMPLES_MAX: Final = 4_096  # a recommend, discover or context query's examples in all

@@ -102,3 +102,27 @@ STRATEGY: Schema = nullable(
 CONTEXT_PAIR: Schema = obj(
     {"positive": EXAMPLE, "negative": EXAMPLE}, required=("positive", "negative")
 )
+
+
+def group_fields(limits: LimitSettings) -> dict[str, Schema]:
+    """The fields a groups request adds to the query or search it groups."""
+    return {
+        "group_by": string(about="the payload key path whose values make the groups"),
+        "group_size": nullable(integer(low=1, high=limits.max_limit, about="default 3")),
+        "limit": nullable(integer(low=1, high=limits.max_limit, about="groups; default 10")),
+        "with_lookup": nullable(
+            any_of(
+                string(),
+                obj(
+                    {
+                        "collection": string(),
+                        "with_payload": WITH_PAYLOAD,
+                        "with_vectors": WITH_VECTOR,
+                    },
+                    required=("collection",),
+                ),
+                about="a collection name, or {collection, with_payload, with_vectors}: each "
+                "group's id looked up as a point id there",
+            )
+        ),
+    }
