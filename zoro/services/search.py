@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
-from zoro.errors import BadRequest, PointNotFound
+from zoro.errors import BadRequest, DimensionMismatch, PointNotFound
 from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import DenseSpec, SparseSpec, keys_of
+from zoro.types import DenseSpec, Distance, SparseSpec, keys_of
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -206,6 +206,8 @@ def _query_vector(
     `using`), or {"nearest": either}."""
     if isinstance(query, Mapping) and "nearest" in query:
         return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
+    if isinstance(query, list) and isinstance(using, DenseSpec) and not using.multi:
+        return _dense_query(query, using, field), -1
     if isinstance(query, list | Mapping):
         return _given_vector(query, using, field), -1
     point_id = validate.point_id(query, field)
@@ -224,6 +226,24 @@ def _query_vector(
         if row is not None:
             return row, int(slots[0])
     raise BadRequest(f"{field}: point {point_id} has no vector {_name(actor, using)!r}")
+
+
+def _dense_query(values: list[Any], using: DenseSpec, field: str) -> Vectors:
+    """A checked dense query vector (the schema's list of numbers) as a (1, size) float32
+    matrix, normalised for Cosine: as validate.vector makes it, read once into float32."""
+    if not values or isinstance(values[0], list):  # a matrix for a single vector
+        return validate.vector(values, field, using.size, using.distance)
+    if len(values) != using.size:
+        raise DimensionMismatch(f"{field}: expected dimension {using.size}, got {len(values)}")
+    with np.errstate(over="ignore"):
+        out = np.array(values, dtype=np.float32).reshape(1, -1)
+    if not np.isfinite(out).all():
+        raise BadRequest(f"{field}: vector 0 holds NaN or infinity (or a number too large)")
+    if using.distance is Distance.COSINE:
+        # np.linalg.norm's own sum, without its dispatch
+        norms = np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True))
+        np.divide(out, norms, out=out, where=norms > 0)
+    return out
 
 
 def _given_vector(
