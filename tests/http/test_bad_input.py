@@ -119,7 +119,7 @@ def test_bad_collection_bodies(http: httpx.Client, body: dict[str, object], text
         ("/points/query", {"query": [1, 2, 3, 4], "limit": -1}, 400, "limit"),
         ("/points/query", {"query": {"recommend": {}}}, 400, "positive"),
         ("/points/query", {"query": 424242}, 404, "424242"),
-        ("/points/query", {"query": {"formula": {}}, "limit": 3}, 400, "unknown query"),
+        ("/points/query", {"query": {"formula": {}}, "limit": 3}, 400, "one of the query objects"),
         ("/points/search", {"vector": [1, 2, 3, 4]}, 400, "limit"),
         ("/points/scroll", {"limit": 0}, 400, "limit"),
         ("/points/delete", {"points": [True]}, 400, "points[0]"),

@@ -419,7 +419,7 @@ def _deep(levels: int) -> dict[str, Any]:
         ),
         (
             {"prefetch": [{"query": [0.0] * DIM}], "query": {"formula": {"sum": []}}},
-            "unknown query",
+            "body.query: must be a vector, a point id, or one of the query objects",
         ),
         ({"prefetch": [{"query": 10**9}], "query": {"fusion": "rrf"}}, "No point with id"),
         (_deep(10), "nest at most 8 levels"),

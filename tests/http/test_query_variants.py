@@ -472,7 +472,7 @@ def test_bad_input_is_a_clear_400(
         (q, {"query": {"order_by": {"key": "rank", "direction": "up"}}}, 400, "direction"),
         (q, {"query": {"order_by": {"key": "rank", "start_from": [1]}}}, 400, "start_from"),
         (q, {"query": {"sample": "first"}}, 400, "random"),
-        (q, {"query": {"formula": {}}}, 400, "unknown query"),
+        (q, {"query": {"formula": {}}}, 400, "one of the query objects"),
         (q, {"query": {"nearest": 1}, "lookup_from": {"collection": "missing"}}, 404, "missing"),
         (
             q,

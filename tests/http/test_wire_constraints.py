@@ -43,7 +43,8 @@ class Case:
 
 def _refuses(schema: Any, value: Any) -> bool:
     shared = components(LIMITS)
-    whole = {**validation_form(schema, shared), "components": {"schemas": shared}}
+    held = validation_form(shared, shared)
+    whole = {**validation_form(schema, shared), "components": {"schemas": held}}
     return not jsonschema_rs.Draft202012Validator(whole).is_valid(value)
 
 
@@ -64,6 +65,8 @@ def cases(
                 yield Case(f"{union} at {at}", at, breaks[0], at)
             branch = next(b for b in schema[union] if not _refuses(b, value))
             for case in cases(branch, value, at, schema):
+                if case.at == at and not case.accepted and not _refuses(schema, case.value):
+                    continue  # a value of another type that another branch takes
                 # without one of its branch's own required fields the value matches no branch:
                 # the 400 names the union's place
                 top = case.value is _DELETE and len(case.at) == len(at) + 1

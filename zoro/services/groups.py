@@ -35,8 +35,9 @@ import orjson
 
 from zoro.errors import BadRequest
 from zoro.payload.conditions import Filter, KeyPath, Match, parse_key
-from zoro.services import prefetch, search, shapes, validate, vectors
+from zoro.services import prefetch, shapes, validate, vectors
 from zoro.types import keys_of
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -50,7 +51,6 @@ among the points that also pass `extra` when it is given. Fewer than k means no 
 
 # The fields a group request adds to the query or search it groups.
 GROUP_FIELDS: Final = frozenset({"group_by", "group_size", "limit", "with_lookup"})
-_QUERY_GROUP_FIELDS: Final = (search.QUERY_FIELDS - {"offset"}) | GROUP_FIELDS
 _SEARCH_GROUP_FIELDS: Final = frozenset(
     {"vector", "filter", "params", "with_payload", "with_vector", "score_threshold", "shard_key"}
     | GROUP_FIELDS
@@ -141,8 +141,7 @@ def _lookup(value: object, where: str) -> Lookup | None:
 
 async def query_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _QUERY_GROUP_FIELDS, "body")
+    body = check("query_points_groups", body, ctx.limits)
     spec = parse_spec(body, ctx)
     query = {k: v for k, v in body.items() if k not in GROUP_FIELDS}
     return await _answer(ctx, actor, query, spec)

@@ -58,6 +58,8 @@ from zoro.services import (
 )
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import KEY_DTYPE, DenseSpec, Distance, SparseSpec, key_of
+from zoro.wire import bounds
+from zoro.wire.check import whole
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -71,9 +73,9 @@ I64 = npt.NDArray[np.int64]
 # How deep prefetches may nest (the request's own prefetches are level 0, as zoro.client counts),
 # how many nodes a tree may have, and how many candidates (the sum of every node's limit and MMR
 # candidate count) one query may ask for in all.
-MAX_DEPTH: Final = 8
-MAX_NODES: Final = 64
-MAX_CANDIDATES: Final = 50_000
+MAX_DEPTH: Final = bounds.PREFETCH_MAX_DEPTH
+MAX_NODES: Final = bounds.PREFETCH_MAX_NODES
+MAX_CANDIDATES: Final = bounds.PREFETCH_MAX_CANDIDATES
 # Rescoring reads and scores candidates' vectors this many floats at a time (4 MiB, about a
 # millisecond of work), so memory stays bounded whatever the dimension and the loop stays free.
 _RESCORE_CHUNK_FLOATS: Final = 1 << 20
@@ -85,12 +87,6 @@ _LEFT_OUT_MAX: Final = 256
 # Fusion is a Python loop over the sources' points: above this many it runs in a worker thread.
 _FUSE_INLINE_POINTS: Final = 4_096
 _DEFAULT_LIMIT: Final = 10
-
-_PREFETCH_FIELDS: Final = frozenset(
-    {"prefetch", "query", "using", "filter", "params", "score_threshold", "limit", "lookup_from"}
-)
-_RRF_FIELDS: Final = frozenset({"k", "weights"})
-_RRF_K_MAX: Final = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,16 +194,15 @@ class _Budget:
             )
 
 
-def plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Tree:
-    """Check a query body with prefetches; raises BadRequest naming the JSON path at fault."""
-    body = validate.mapping(body, where)
-    validate.only_fields(body, search.QUERY_FIELDS, where)
-    validate.absent(body, "shard_key", "sharding")
-    limits = ctx.limits
-    limit = validate.integer(body.get("limit", 10), f"{where}.limit", low=0, high=limits.max_limit)
-    offset = validate.integer(
-        body.get("offset") or 0, f"{where}.offset", low=0, high=limits.max_limit
-    )
+def plan(
+    actor: CollectionActor, body: Mapping[str, Any], ctx: Context, where: str = "body"
+) -> Tree:
+    """A query body checked against its schema (zoro.wire.query), with prefetches, as a Tree;
+    raises BadRequest naming the JSON path at fault for a registered rule it breaks."""
+    limit = body.get("limit")
+    limit = _DEFAULT_LIMIT if limit is None else whole(limit, f"{where}.limit")
+    offset = body.get("offset")
+    offset = 0 if offset is None else whole(offset, f"{where}.offset")
     root = _node(ctx, actor, body, where, None, 0, _Budget(), limit=limit, offset=offset)
     return Tree(
         root=root,
@@ -234,7 +229,7 @@ def _node(
 ) -> Node:
     own = merge(above, filters.parse(body.get("filter"), f"{where}.filter"))
     query, using, own = _query(ctx, actor, body, f"{where}.query", own, limit)
-    children = _children(body.get("prefetch"), f"{where}.prefetch")
+    children = _children(body.get("prefetch"))
     if query is None and children:
         raise BadRequest(f"{where}.query: missing; a query is needed to merge the prefetches")
     if query is None and body.get("score_threshold") is not None:
@@ -255,7 +250,7 @@ def _node(
         raise BadRequest(
             f"{where}.prefetch: prefetches nest at most {MAX_DEPTH} levels below the request's own"
         )
-    ef, exact = search._params(body.get("params"), f"{where}.params")
+    ef, exact = search.params_of(body.get("params"), f"{where}.params")
     threshold = body.get("score_threshold")
     return Node(
         query=query,
@@ -263,9 +258,7 @@ def _node(
         filter=own,
         limit=limit,
         offset=offset,
-        score_threshold=None
-        if threshold is None
-        else validate.number(threshold, f"{where}.score_threshold"),
+        score_threshold=None if threshold is None else float(threshold),
         ef=ef,
         exact=exact,
         children=tuple(
@@ -275,34 +268,27 @@ def _node(
     )
 
 
-def _children(value: object, where: str) -> list[tuple[str, object]]:
+def _children(value: object) -> list[tuple[str, Mapping[str, Any]]]:
     """A prefetch is one object or a list of them; each with its JSON path suffix."""
     if value is None:
         return []
     if isinstance(value, Mapping):
         return [("", value)]
-    if isinstance(value, list):
-        return [(f"[{i}]", item) for i, item in enumerate(value)]
-    raise BadRequest(f"{where}: must be a prefetch object or a list of them")
+    assert isinstance(value, list)  # the schema's
+    return [(f"[{i}]", item) for i, item in enumerate(value)]
 
 
 def _prefetch(
     ctx: Context,
     actor: CollectionActor,
-    value: object,
+    body: Mapping[str, Any],
     where: str,
     above: Filter | None,
     depth: int,
     budget: _Budget,
 ) -> Node:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, _PREFETCH_FIELDS, where)
     raw_limit = body.get("limit")
-    limit = (
-        _DEFAULT_LIMIT
-        if raw_limit is None
-        else validate.integer(raw_limit, f"{where}.limit", low=1, high=MAX_CANDIDATES)
-    )
+    limit = _DEFAULT_LIMIT if raw_limit is None else whole(raw_limit, f"{where}.limit")
     return _node(ctx, actor, body, where, above, depth, budget, limit=limit, offset=0)
 
 
@@ -327,10 +313,7 @@ def _query(
         order = ordering.parse(raw["order_by"], f"{field}.order_by")
         ordering.check(actor, order, f"{field}.order_by")
         return order, None, own
-    if kind == "sample":
-        assert isinstance(raw, Mapping)
-        if raw["sample"] != "random":
-            raise BadRequest(f'{field}.sample: use "random", not {raw["sample"]!r}')
+    if kind == "sample":  # the schema's only sample: "random"
         return SAMPLE, None, own
     where = field.removesuffix(".query")
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
@@ -338,10 +321,11 @@ def _query(
         assert isinstance(raw, Mapping)
         return _by_examples(ctx, actor, body, kind, raw[kind], field, using, own)
     mmr = None
-    if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
-        if isinstance(using, SparseSpec) or using.multi:
-            raise BadRequest(f"{field}.mmr: MMR needs a dense vector (not sparse, not multi)")
-        mmr = search._mmr(raw["mmr"], limit, f"{field}.mmr")
+    if isinstance(raw, Mapping) and "nearest" in raw:
+        if raw.get("mmr") is not None:
+            if isinstance(using, SparseSpec) or using.multi:
+                raise BadRequest(f"{field}.mmr: MMR needs a dense vector (not sparse, not multi)")
+            mmr = search.mmr_of(raw["mmr"], limit, f"{field}.mmr")
         raw = {"nearest": raw["nearest"]}
     point = raw["nearest"] if isinstance(raw, Mapping) and "nearest" in raw else raw
     if body.get("lookup_from") is not None:  # checked even when the query names no point
@@ -421,28 +405,16 @@ def _leave_out(own: Filter | None, ids: list[PointId]) -> Filter | None:
 
 
 def _fuse(raw: Mapping[str, Any], field: str) -> Fuse:
-    if set(raw) == {"fusion"}:
-        method = raw["fusion"]
-        if method not in ("rrf", "dbsf"):
-            raise BadRequest(f'{field}.fusion: use "rrf" or "dbsf", not {method!r}')
-        return Fuse("rrf" if method == "rrf" else "dbsf")
-    if set(raw) != {"rrf"}:
-        raise BadRequest(f'{field}: use {{"fusion": "rrf"|"dbsf"}} or {{"rrf": {{"k": ...}}}}')
-    options = validate.mapping(raw["rrf"], f"{field}.rrf")
-    validate.only_fields(options, _RRF_FIELDS, f"{field}.rrf")
+    """A checked fusion: {"fusion": "rrf"|"dbsf"} or {"rrf": {"k", "weights"}}."""
+    if "fusion" in raw:
+        return Fuse("rrf" if raw["fusion"] == "rrf" else "dbsf")
+    options = raw["rrf"]
     k = options.get("k")
     weights = options.get("weights")
     return Fuse(
         "rrf",
-        fusion.DEFAULT_RRF_K
-        if k is None
-        else validate.integer(k, f"{field}.rrf.k", low=1, high=_RRF_K_MAX),
-        None
-        if weights is None
-        else tuple(
-            validate.number(w, f"{field}.rrf.weights[{i}]")
-            for i, w in enumerate(validate.sequence(weights, f"{field}.rrf.weights"))
-        ),
+        fusion.DEFAULT_RRF_K if k is None else whole(k, f"{field}.rrf.k"),
+        None if weights is None else tuple(float(w) for w in weights),
     )
 
 

@@ -7,7 +7,6 @@ parameters goes as one matrix.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
-from zoro.errors import BadRequest, PointNotFound
+from zoro.errors import BadRequest, DimensionMismatch, PointNotFound
 from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
 from zoro.sparse.vectors import SparseBatch
-from zoro.types import DenseSpec, SparseSpec, keys_of
+from zoro.types import DenseSpec, Distance, SparseSpec, keys_of
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor, Hits, Selection
@@ -28,22 +28,6 @@ if TYPE_CHECKING:
     from zoro.services.context import Context
     from zoro.types import Vectors
 
-QUERY_FIELDS = frozenset(
-    {
-        "query",
-        "prefetch",
-        "using",
-        "filter",
-        "params",
-        "score_threshold",
-        "limit",
-        "offset",
-        "with_vector",
-        "with_payload",
-        "lookup_from",
-        "shard_key",
-    }
-)
 _SEARCH_FIELDS = frozenset(
     {
         "vector",
@@ -93,53 +77,68 @@ class Mmr:
     candidates: int
 
 
-# Qdrant's bound on mmr.candidates_limit
-_MMR_CANDIDATES_MAX = 16_384
 # Above this much arithmetic (picks x candidates x dimension) MMR runs in a worker thread.
 _MMR_INLINE_WORK = 2_000_000
+_DEFAULT_LIMIT = 10
 
 
-def query_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
-    body = validate.mapping(body, where)
-    validate.only_fields(body, QUERY_FIELDS, where)
-    # zoro.services.prefetch answers the rest (see prefetch.wanted): prefetches, queries other
-    # than nearest, no query, lookup_from
-    for field, what in (("lookup_from", "lookup_from"), ("shard_key", "sharding")):
-        validate.absent(body, field, what)
+def query_plan(
+    actor: CollectionActor, body: Mapping[str, Any], ctx: Context, where: str = "body"
+) -> Plan:
+    """A query body checked against its schema (zoro.wire.query) with a nearest query and no
+    prefetch (see prefetch.wanted), as a Plan: only the registered rules are left to check
+    (the vector named and the query's fit to it, the filter)."""
     using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
-    if body.get("query") is None:
-        raise BadRequest(f'{where}.query: missing; send a vector or {{"nearest": vector}}')
     raw = body["query"]
     mmr = None
-    if isinstance(raw, Mapping) and set(raw) == {"nearest", "mmr"}:
-        raw = {"nearest": raw["nearest"]}
-        mmr = body["query"]["mmr"]
-        if isinstance(using, SparseSpec) or using.multi:
+    if isinstance(raw, Mapping) and "nearest" in raw:
+        mmr = raw.get("mmr")
+        if mmr is not None and (isinstance(using, SparseSpec) or using.multi):
             raise BadRequest(f"{where}.query.mmr: MMR needs a dense vector (not sparse, not multi)")
     query, exclude = _query_vector(actor, raw, using, f"{where}.query")
-    plan = _plan(actor, body, ctx, where, using, query, exclude, default_payload=False)
-    if mmr is None:
-        return plan
-    return dataclasses.replace(plan, mmr=_mmr(mmr, plan.limit, f"{where}.query.mmr"))
+    limit = body.get("limit")
+    limit = _DEFAULT_LIMIT if limit is None else whole(limit, f"{where}.limit")
+    offset = body.get("offset")
+    offset = 0 if offset is None else whole(offset, f"{where}.offset")
+    threshold = body.get("score_threshold")
+    ef, exact = params_of(body.get("params"), f"{where}.params")
+    return Plan(
+        using=using,
+        query=query,
+        limit=limit,
+        offset=offset,
+        score_threshold=None if threshold is None else float(threshold),
+        selector=shapes.payload_selector(
+            body.get("with_payload"), f"{where}.with_payload", default=False
+        ),
+        with_vector=vectors.with_vector(
+            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
+        ),
+        ef=ef,
+        exact=exact,
+        exclude_slot=exclude,
+        filter=filters.parse(body.get("filter"), f"{where}.filter"),
+        mmr=None if mmr is None else mmr_of(mmr, limit, f"{where}.query.mmr"),
+    )
 
 
-def _mmr(value: object, limit: int, field: str) -> Mmr:
-    """Qdrant's defaults: diversity 0.5, candidates_limit the query's limit."""
-    options = validate.mapping(value, field)
-    validate.only_fields(options, frozenset({"diversity", "candidates_limit"}), field)
+def mmr_of(options: Mapping[str, Any], limit: int, field: str) -> Mmr:
+    """A checked `mmr` object; Qdrant's defaults: diversity 0.5, candidates_limit the query's
+    limit."""
     diversity = options.get("diversity")
-    diversity = 0.5 if diversity is None else validate.number(diversity, f"{field}.diversity")
-    if not 0.0 <= diversity <= 1.0:
-        raise BadRequest(f"{field}.diversity: must be between 0 and 1")
     candidates = options.get("candidates_limit")
     return Mmr(
-        diversity,
-        limit
-        if candidates is None
-        else validate.integer(
-            candidates, f"{field}.candidates_limit", low=0, high=_MMR_CANDIDATES_MAX
-        ),
+        0.5 if diversity is None else float(diversity),
+        limit if candidates is None else whole(candidates, f"{field}.candidates_limit"),
     )
+
+
+def params_of(value: Mapping[str, Any] | None, field: str) -> tuple[int | None, bool]:
+    """A checked query's `params`: hnsw_ef and exact (the others are accepted and ignored)."""
+    if value is None:
+        return None, False
+    ef = value.get("hnsw_ef")
+    return None if ef is None else whole(ef, f"{field}.hnsw_ef"), value.get("exact") is True
 
 
 def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
@@ -203,16 +202,12 @@ def _plan(
 def _query_vector(
     actor: CollectionActor, query: object, using: DenseSpec | SparseSpec, field: str
 ) -> tuple[Vectors | SparseBatch, int]:
-    """A query is a vector, a point id (search near that point's vector `using`), or
-    {"nearest": either}."""
-    if isinstance(query, Mapping) and "indices" not in query:
-        if set(query) != {"nearest"}:
-            kinds = ", ".join(sorted(map(str, query)))
-            raise BadRequest(
-                f"{field}: unknown query {kinds}; use nearest, recommend, discover, context, "
-                "order_by, sample, fusion or rrf"
-            )
+    """A checked nearest query: a vector, a point id (search near that point's vector
+    `using`), or {"nearest": either}."""
+    if isinstance(query, Mapping) and "nearest" in query:
         return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
+    if isinstance(query, list) and isinstance(using, DenseSpec) and not using.multi:
+        return _dense_query(query, using, field), -1
     if isinstance(query, list | Mapping):
         return _given_vector(query, using, field), -1
     point_id = validate.point_id(query, field)
@@ -231,6 +226,24 @@ def _query_vector(
         if row is not None:
             return row, int(slots[0])
     raise BadRequest(f"{field}: point {point_id} has no vector {_name(actor, using)!r}")
+
+
+def _dense_query(values: list[Any], using: DenseSpec, field: str) -> Vectors:
+    """A checked dense query vector (the schema's list of numbers) as a (1, size) float32
+    matrix, normalised for Cosine: as validate.vector makes it, read once into float32."""
+    if not values or isinstance(values[0], list):  # a matrix for a single vector
+        return validate.vector(values, field, using.size, using.distance)
+    if len(values) != using.size:
+        raise DimensionMismatch(f"{field}: expected dimension {using.size}, got {len(values)}")
+    with np.errstate(over="ignore"):
+        out = np.array(values, dtype=np.float32).reshape(1, -1)
+    if not np.isfinite(out).all():
+        raise BadRequest(f"{field}: vector 0 holds NaN or infinity (or a number too large)")
+    if using.distance is Distance.COSINE:
+        # np.linalg.norm's own sum, without its dispatch
+        norms = np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True))
+        np.divide(out, norms, out=out, where=norms > 0)
+    return out
 
 
 def _given_vector(
@@ -369,6 +382,7 @@ async def _mmr_order(plan: Plan, using: DenseSpec, candidates: Vectors, picks: i
 
 async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
+    body = check("query_points", body, ctx.limits)
     if prefetch.wanted(body):
         tree = prefetch.plan(actor, body, ctx)
         return {"points": await prefetch.run(ctx, actor, tree)}
@@ -378,7 +392,7 @@ async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
 
 async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     actor = ctx.manager.serving(name)
-    searches = batch_searches(body, ctx)
+    searches = check("query_batch_points", body, ctx.limits)["searches"]
     # every search is checked before any runs; those with a prefetch run on their own, the
     # rest together (one matrix when they can share it)
     plans: dict[int, Plan] = {}

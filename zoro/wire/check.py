@@ -42,7 +42,8 @@ def _compiled(
     shared = components(limits)
     schema = validation_form(request_schemas(limits)[route], shared)
     # the components ride along, so "#/components/schemas/..." resolves as in /openapi.json
-    whole_schema = {**schema, "components": {"schemas": shared}}
+    # (in their validation form too: a component may refer to one not held yet)
+    whole_schema = {**schema, "components": {"schemas": validation_form(shared, shared)}}
     return whole_schema, jsonschema_rs.Draft202012Validator(whole_schema)
 
 

@@ -128,3 +128,27 @@ ORDER_BY: Schema = any_of(
 def payload_object(limits: LimitSettings) -> Schema:
     """A payload a request must give (set and overwrite payload): an object, never null."""
     return map_of({}, about=f"a JSON object, at most {limits.max_payload_bytes} bytes encoded")
+
+
+def group_fields(limits: LimitSettings) -> dict[str, Schema]:
+    """The fields a groups request adds to the query or search it groups."""
+    return {
+        "group_by": string(about="the payload key path whose values make the groups"),
+        "group_size": nullable(integer(low=1, high=limits.max_limit, about="default 3")),
+        "limit": nullable(integer(low=1, high=limits.max_limit, about="groups; default 10")),
+        "with_lookup": nullable(
+            any_of(
+                string(),
+                obj(
+                    {
+                        "collection": string(),
+                        "with_payload": WITH_PAYLOAD,
+                        "with_vectors": WITH_VECTOR,
+                    },
+                    required=("collection",),
+                ),
+                about="a collection name, or {collection, with_payload, with_vectors}: each "
+                "group's id looked up as a point id there",
+            )
+        ),
+    }

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from zoro.wire import bounds
+
 if TYPE_CHECKING:
     from zoro.wire.schema import Schema
 
@@ -113,3 +115,36 @@ STOPWORD_LISTS: Final = Rule(
 DENSE_OR_SPARSE: Final = Rule(
     "dense-or-sparse", 'a new vector is either {"dense": {...}} or {"sparse": {...}}, not both'
 )
+# The Query API (query, query batch, query groups): what its schema cannot say.
+QUERY_VECTOR: Final = Rule(
+    "query-vector",
+    "a query's vector fits the vector searched: its dimension and its kind (dense, sparse or "
+    "multivector; MMR and queries by example need a dense, single one); a point id names a "
+    "point holding that vector, and a string id is a UUID",
+)
+QUERY_USING: Final = Rule(
+    "query-using",
+    "`using` names a vector of the collection (null: the first dense one); `lookup_from` a "
+    "collection, and there a dense vector of the same size",
+)
+PREFETCH_TREE: Final = Rule(
+    "prefetch-tree",
+    f"prefetches nest at most {bounds.PREFETCH_MAX_DEPTH} levels below the request's own, at "
+    f"most {bounds.PREFETCH_MAX_NODES} nodes in all, and the limits (with the offset and MMR "
+    "candidates) of a query and all its prefetches add up to at most "
+    f"{bounds.PREFETCH_MAX_CANDIDATES}",
+)
+FUSION: Final = Rule(
+    "fusion",
+    "a fusion (fusion, rrf) needs prefetches and takes no `using`; a request with prefetches "
+    "needs a query to merge them; a score_threshold needs a query",
+)
+RRF_WEIGHTS: Final = Rule("rrf-weights", "rrf `weights` has one weight per prefetch")
+QUERY_EXAMPLES: Final = Rule(
+    "query-examples",
+    f"a query by example takes at most {bounds.QUERY_EXAMPLES_MAX} examples; average_vector "
+    "needs a positive one, the other strategies one of either; a sparse vector is recommended "
+    "by average_vector only",
+)
+GROUP_BY: Final = Rule("group-by", '`group_by` is a payload key path (a.b, a[0].b, a[].b, "a.b")')
+GROUP_HITS: Final = Rule("group-hits", "group_size x limit is at most 10 x max_limit")
