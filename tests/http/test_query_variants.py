@@ -465,7 +465,7 @@ def test_bad_input_is_a_clear_400(
         (q, {"query": {"recommend": {"positive": [1.5]}}}, 400, "positive[0]"),
         (q, {"query": {"recommend": {"positive": [99999]}}}, 404, "99999"),
         (q, {"query": {"discover": {"context": []}}}, 400, "target"),
-        (q, {"query": {"context": []}}, 400, "pair"),
+        (q, {"query": {"context": []}}, 400, "context: must hold at least 1"),
         (q, {"query": {"context": [{"positive": 1}]}}, 400, "negative"),
         (q, {"query": {"order_by": "group"}}, 400, "keyword index"),
         (q, {"query": {"order_by": "nothing"}}, 400, "no payload index"),
