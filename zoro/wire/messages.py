@@ -42,6 +42,10 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
         case Kind.MinLength() | Kind.MaxLength():
             low, high = node.get("minLength"), node.get("maxLength")
             return f"{path}: {_bounds(low, high)} characters long"
+        case Kind.MinItems() | Kind.MaxItems():
+            low, high = node.get("minItems"), node.get("maxItems")
+            words = _bounds(low, high).replace("must be", "must hold", 1)
+            return f"{path}: {words} items"
         case Kind.Type(types):
             return f"{path}: must be {_words(types)}"
         case Kind.Required(field):
