@@ -61,6 +61,8 @@ def cases(schema: Any, value: Any, at: tuple[str | int, ...] = ()) -> Iterator[C
                 yield Case(f"{union} at {at}", at, breaks[0], at)
             branch = next(b for b in schema[union] if not _refuses(b, value))
             for case in cases(branch, value, at):
+                if case.what == f"type at {at}":
+                    continue  # the union's own break above: another branch may take the type
                 # without one of its branch's own required fields the value matches no branch:
                 # the 400 names the union's place
                 top = case.value is _DELETE and len(case.at) == len(at) + 1
