@@ -37,6 +37,7 @@ from zoro.errors import BadRequest
 from zoro.payload.conditions import Filter, KeyPath, Match, parse_key
 from zoro.services import prefetch, search, shapes, validate, vectors
 from zoro.types import keys_of
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -51,10 +52,6 @@ among the points that also pass `extra` when it is given. Fewer than k means no 
 # The fields a group request adds to the query or search it groups.
 GROUP_FIELDS: Final = frozenset({"group_by", "group_size", "limit", "with_lookup"})
 _QUERY_GROUP_FIELDS: Final = (search.QUERY_FIELDS - {"offset"}) | GROUP_FIELDS
-_SEARCH_GROUP_FIELDS: Final = frozenset(
-    {"vector", "filter", "params", "with_payload", "with_vector", "score_threshold", "shard_key"}
-    | GROUP_FIELDS
-)
 _LOOKUP_FIELDS: Final = frozenset({"collection", "with_payload", "with_vectors"})
 _DEFAULT_GROUP_SIZE: Final = 3  # Qdrant's defaults
 _DEFAULT_GROUPS: Final = 10
@@ -152,18 +149,12 @@ async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]
     """The older search API's groups: its `vector` (plain, or `{"name", "vector"}`) becomes a
     query by that vector, so both requests rank alike."""
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _SEARCH_GROUP_FIELDS, "body")
-    require_sizes(body, "body")
+    body = check("search_point_groups", body, ctx.limits)
     spec = parse_spec(body, ctx)
-    if "vector" not in body:
-        raise BadRequest("body.vector: missing")
     query = {k: v for k, v in body.items() if k not in GROUP_FIELDS and k != "vector"}
     vector = body["vector"]
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:
+    if isinstance(vector, dict):  # the schema's only object form: {"name", "vector"}
         query["using"], vector = vector["name"], vector["vector"]
-        if not isinstance(query["using"], str):
-            raise BadRequest("body.vector.name: must be a vector name (a string)")
     query["query"] = vector
     return await _answer(ctx, actor, query, spec)
 

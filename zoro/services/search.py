@@ -21,6 +21,7 @@ from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, SparseSpec, keys_of
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor, Hits, Selection
@@ -41,19 +42,6 @@ QUERY_FIELDS = frozenset(
         "with_vector",
         "with_payload",
         "lookup_from",
-        "shard_key",
-    }
-)
-_SEARCH_FIELDS = frozenset(
-    {
-        "vector",
-        "filter",
-        "params",
-        "limit",
-        "offset",
-        "with_payload",
-        "with_vector",
-        "score_threshold",
         "shard_key",
     }
 )
@@ -142,23 +130,46 @@ def _mmr(value: object, limit: int, field: str) -> Mmr:
     )
 
 
-def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
-    body = validate.mapping(body, where)
-    validate.only_fields(body, _SEARCH_FIELDS, where)
-    validate.absent(body, "shard_key", "sharding")
-    if "vector" not in body:
-        raise BadRequest(f"{where}.vector: missing")
-    if "limit" not in body:
-        raise BadRequest(f"{where}.limit: missing")
+def search_plan(actor: CollectionActor, body: object, ctx: Context) -> Plan:
+    """A search request (`points/search`) as the plan the actor runs."""
+    return _search_plan(actor, check("search_points", body, ctx.limits), "body")
+
+
+def search_batch_plans(actor: CollectionActor, body: object, ctx: Context) -> list[Plan]:
+    """A search batch's plans, every search checked before any runs."""
+    searches = check("search_batch_points", body, ctx.limits)["searches"]
+    return [_search_plan(actor, s, f"searches[{i}]") for i, s in enumerate(searches)]
+
+
+def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) -> Plan:
+    """A search its route's schema accepted: what is left to do is read the vector by the
+    collection's own (the registered rules) and convert."""
     vector = body["vector"]
     name = None
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:  # Named(Sparse)Vector
+    if isinstance(vector, dict):  # Named(Sparse)Vector: the schema's only object form
         name, vector = vector["name"], vector["vector"]
-        if name is None:
-            raise BadRequest(f"{where}.vector.name: must be a vector name (a string)")
     using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
-    query = _given_vector(vector, using, f"{where}.vector")
-    return _plan(actor, body, ctx, where, using, query, -1, default_payload=False)
+    offset = body.get("offset")
+    threshold = body.get("score_threshold")
+    params = body.get("params") or {}
+    ef = params.get("hnsw_ef")
+    return Plan(
+        using=using,
+        query=_given_vector(vector, using, f"{where}.vector"),
+        limit=whole(body["limit"], f"{where}.limit"),
+        offset=0 if offset is None else whole(offset, f"{where}.offset"),
+        score_threshold=None if threshold is None else float(threshold),
+        selector=shapes.payload_selector(
+            body.get("with_payload"), f"{where}.with_payload", default=False
+        ),
+        with_vector=vectors.with_vector(
+            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
+        ),
+        ef=None if ef is None else whole(ef, f"{where}.params.hnsw_ef"),
+        exact=params.get("exact") is True,
+        exclude_slot=-1,
+        filter=filters.parse(body.get("filter"), f"{where}.filter"),
+    )
 
 
 def _plan(
@@ -402,9 +413,7 @@ async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
 
 async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     actor = ctx.manager.serving(name)
-    searches = batch_searches(body, ctx)
-    plans = [search_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
-    return await run(ctx, actor, plans)
+    return await run(ctx, actor, search_batch_plans(actor, body, ctx))
 
 
 def batch_searches(body: object, ctx: Context) -> list[Any]:

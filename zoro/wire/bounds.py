@@ -26,3 +26,5 @@ VALUES_COUNT_MAX: Final = 2**63 - 1
 DISTANCES: Final = ("Cosine", "Euclid", "Dot", "Manhattan")
 FUSIONS: Final = ("rrf", "dbsf")
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+# examples one query by example may give (each costs a pass over every candidate)
+MAX_EXAMPLES: Final = 4_096

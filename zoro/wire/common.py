@@ -102,3 +102,27 @@ STRATEGY: Schema = nullable(
 CONTEXT_PAIR: Schema = obj(
     {"positive": EXAMPLE, "negative": EXAMPLE}, required=("positive", "negative")
 )
+
+
+def group_fields(limits: LimitSettings) -> dict[str, Schema]:
+    """What a grouped request adds to the search it groups (`limit` then counts groups)."""
+    count = nullable(integer(low=1, high=limits.max_limit))
+    return {
+        "group_by": string(about="a payload key path; its string and integer values make groups"),
+        "group_size": count,
+        "limit": count,
+        "with_lookup": nullable(
+            any_of(
+                string(about="a collection name"),
+                obj(
+                    {
+                        "collection": string(),
+                        "with_payload": WITH_PAYLOAD,
+                        "with_vectors": WITH_VECTOR,
+                    },
+                    required=("collection",),
+                ),
+                about="the collection whose point of the group's id each group shows",
+            )
+        ),
+    }

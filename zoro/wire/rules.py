@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from zoro.wire import bounds
+
 if TYPE_CHECKING:
     from zoro.wire.schema import Schema
 
@@ -42,3 +44,29 @@ def with_rules(schema: Schema, *rules: Rule) -> Schema:
         "description": f"{about}. {text}" if about else text,
         "x-zoro-rules": [rule.id for rule in rules],
     }
+
+
+VECTOR_NAME: Final = Rule(
+    "vector-name",
+    "a vector name (`using`, `vector.name`, `lookup_from.vector`, `with_vector`) is one the "
+    "collection has; without one, the collection's unnamed vector or its only dense one",
+)
+VECTOR_SHAPE: Final = Rule(
+    "vector-shape",
+    "a vector sent matches the vector it is compared with: dense, sparse or a multivector as "
+    "that one is, as many numbers as its size, each finite as a float32; a sparse vector's "
+    "indices unique",
+)
+GROUP_HITS: Final = Rule("group-hits", "group_size x limit is at most 10 x max_limit")
+GROUP_BY: Final = Rule("group-by", "`group_by` is a key path: a.b, a[].b, no empty step")
+EXAMPLE_COUNT: Final = Rule(
+    "example-count",
+    "average_vector needs a positive example, best_score and sum_scores an example of either "
+    f"side, discover a target or context pairs; at most {bounds.MAX_EXAMPLES} examples in all",
+)
+EXAMPLE_VECTOR: Final = Rule(
+    "example-vector",
+    "queries by example search a dense `using` vector (a sparse one only by average_vector, "
+    "with sparse examples); an example id names a point holding that vector; lookup_from's "
+    "vector is dense and of the searched vector's size",
+)
