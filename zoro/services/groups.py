@@ -105,14 +105,6 @@ def parse_spec(body: Mapping[str, Any], ctx: Context, where: str = "body") -> Sp
     return Spec(key, size, limit, _lookup(body.get("with_lookup"), f"{where}.with_lookup"))
 
 
-def require_sizes(body: Mapping[str, Any], where: str) -> None:
-    """The older routes' group requests must name `group_size` and `limit` (the Query API's
-    have defaults)."""
-    for field in ("group_size", "limit"):
-        if field not in body:
-            raise BadRequest(f"{where}.{field}: missing")
-
-
 def _count(value: object, default: int, field: str, high: int) -> int:
     return default if value is None else validate.integer(value, field, low=1, high=high)
 

@@ -122,7 +122,8 @@ def group_fields(limits: LimitSettings) -> dict[str, Schema]:
                     },
                     required=("collection",),
                 ),
-                about="the collection whose point of the group's id each group shows",
+                about='a collection name or {"collection": name, "with_payload", "with_vectors"}: '
+                "each group shows the point of its id there",
             )
         ),
     }

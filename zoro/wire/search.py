@@ -211,7 +211,6 @@ _RECOMMEND_BODIES: Final = (
         **_READ,
         "score_threshold": -100.0,
         "using": None,
-        "lookup_from": None,
     },
     {
         "positive": [_SPARSE_V],
@@ -277,7 +276,7 @@ _RECOMMEND_RULE_EXAMPLES: Final = {
     "example-count": {"negative": [_V], "limit": 3},
     "example-vector": {"positive": [_SPARSE_V], "limit": 3},
 }
-_DISCOVER_RULE_EXAMPLES: Final = {
+_DISCOVER_RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "vector-name": {"target": _V, "using": "zz_no_such", "limit": 3},
     "vector-shape": {"target": [1.0, 2.0, 3.0], "limit": 3},
     "filter": {"target": _V, "limit": 3, "filter": {"must": [{"zz_unknown": 1}]}},
@@ -335,5 +334,27 @@ REQUESTS: Final = (
         _search_groups,
         _grouped_examples(_SEARCH_EXAMPLES),
         _grouped_rules(_SEARCH_RULE_EXAMPLES),
+    ),
+    _request("recommend_points", _recommend, _RECOMMEND_BODIES, _RECOMMEND_RULE_EXAMPLES),
+    _request(
+        "recommend_batch_points",
+        _batch(_recommend),
+        _in_batches(_RECOMMEND_BODIES),
+        _batched_rules(_RECOMMEND_RULE_EXAMPLES),
+        root="",
+    ),
+    _request(
+        "recommend_point_groups",
+        _recommend_groups,
+        _grouped_examples(_RECOMMEND_BODIES),
+        _grouped_rules(_RECOMMEND_RULE_EXAMPLES),
+    ),
+    _request("discover_points", _discover, _DISCOVER_EXAMPLES, _DISCOVER_RULE_EXAMPLES),
+    _request(
+        "discover_batch_points",
+        _batch(_discover),
+        _in_batches(_DISCOVER_EXAMPLES),
+        _batched_rules(_DISCOVER_RULE_EXAMPLES),
+        root="",
     ),
 )
