@@ -40,6 +40,7 @@ from zoro.errors import BadRequest, CollectionNotFound, NotFound, PointNotFound
 from zoro.services import validate, vectors
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, Distance, keys_of
+from zoro.wire.bounds import MAX_EXAMPLES
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -54,8 +55,6 @@ KINDS: Final = frozenset({"recommend", "discover", "context"})
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
 # Rust's f32::EPSILON, as Qdrant subtracts it in the context score
 EPSILON: Final = 1.1920929e-7
-# Each example costs a pass over every candidate: a bound on how many one query may give.
-MAX_EXAMPLES: Final = 4_096
 _LOOKUP_FIELDS: Final = frozenset({"collection", "vector", "shard_key"})
 _RECOMMEND_FIELDS: Final = frozenset({"positive", "negative", "strategy"})
 _PAIR_FIELDS: Final = frozenset({"positive", "negative"})
