@@ -51,10 +51,6 @@ among the points that also pass `extra` when it is given. Fewer than k means no 
 
 # The fields a group request adds to the query or search it groups.
 GROUP_FIELDS: Final = frozenset({"group_by", "group_size", "limit", "with_lookup"})
-_SEARCH_GROUP_FIELDS: Final = frozenset(
-    {"vector", "filter", "params", "with_payload", "with_vector", "score_threshold", "shard_key"}
-    | GROUP_FIELDS
-)
 _LOOKUP_FIELDS: Final = frozenset({"collection", "with_payload", "with_vectors"})
 _DEFAULT_GROUP_SIZE: Final = 3  # Qdrant's defaults
 _DEFAULT_GROUPS: Final = 10
@@ -108,14 +104,6 @@ def parse_spec(body: Mapping[str, Any], ctx: Context, where: str = "body") -> Sp
     return Spec(key, size, limit, _lookup(body.get("with_lookup"), f"{where}.with_lookup"))
 
 
-def require_sizes(body: Mapping[str, Any], where: str) -> None:
-    """The older routes' group requests must name `group_size` and `limit` (the Query API's
-    have defaults)."""
-    for field in ("group_size", "limit"):
-        if field not in body:
-            raise BadRequest(f"{where}.{field}: missing")
-
-
 def _count(value: object, default: int, field: str, high: int) -> int:
     return default if value is None else validate.integer(value, field, low=1, high=high)
 
@@ -151,18 +139,12 @@ async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]
     """The older search API's groups: its `vector` (plain, or `{"name", "vector"}`) becomes a
     query by that vector, so both requests rank alike."""
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _SEARCH_GROUP_FIELDS, "body")
-    require_sizes(body, "body")
+    body = check("search_point_groups", body, ctx.limits)
     spec = parse_spec(body, ctx)
-    if "vector" not in body:
-        raise BadRequest("body.vector: missing")
     query = {k: v for k, v in body.items() if k not in GROUP_FIELDS and k != "vector"}
     vector = body["vector"]
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:
+    if isinstance(vector, dict):  # the schema's only object form: {"name", "vector"}
         query["using"], vector = vector["name"], vector["vector"]
-        if not isinstance(query["using"], str):
-            raise BadRequest("body.vector.name: must be a vector name (a string)")
     query["query"] = vector
     return await _answer(ctx, actor, query, spec)
 

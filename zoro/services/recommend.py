@@ -14,14 +14,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from zoro.errors import BadRequest
-from zoro.services import groups, prefetch, search, validate
+from zoro.services import groups, prefetch
+from zoro.wire.check import check
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from zoro.services.context import Context
 
-# The fields both request shapes share with the Query API, passed on as they are.
+# The fields the requests share with the Query API, passed on as they are.
 _SHARED: Final = frozenset(
     {
         "filter",
@@ -36,32 +37,25 @@ _SHARED: Final = frozenset(
         "shard_key",
     }
 )
-_RECOMMEND_FIELDS: Final = _SHARED | {"positive", "negative", "strategy"}
-# A RecommendGroupsRequest: no offset (groups do not page), and the group fields.
-_RECOMMEND_GROUPS_FIELDS: Final = (_RECOMMEND_FIELDS - {"offset"}) | groups.GROUP_FIELDS
-_DISCOVER_FIELDS: Final = (_SHARED - {"score_threshold"}) | {"target", "context"}
+_EXAMPLE_FIELDS: Final = ("positive", "negative", "strategy")
 
 
-def recommend_body(body: object, where: str = "body") -> dict[str, Any]:
-    """A RecommendRequest as a Query API body."""
-    request = _request(body, _RECOMMEND_FIELDS, where)
-    example = {k: request[k] for k in ("positive", "negative", "strategy") if k in request}
+def recommend_body(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A RecommendRequest its schema accepted, as a Query API body."""
+    example = {k: request[k] for k in _EXAMPLE_FIELDS if k in request}
     return _query_body(request, {"recommend": example})
 
 
-def recommend_groups_body(body: object, where: str = "body") -> dict[str, Any]:
-    """A RecommendGroupsRequest as a Query API groups body."""
-    request = _request(body, _RECOMMEND_GROUPS_FIELDS, where)
-    groups.require_sizes(request, where)
-    example = {k: request[k] for k in ("positive", "negative", "strategy") if k in request}
-    out = _query_body(request, {"recommend": example})
+def recommend_groups_body(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A RecommendGroupsRequest its schema accepted, as a Query API groups body."""
+    out = recommend_body(request)
     out.update((k, v) for k, v in request.items() if k in groups.GROUP_FIELDS)
     return out
 
 
-def discover_body(body: object, where: str = "body") -> dict[str, Any]:
-    """A DiscoverRequest as a Query API body (a context query when it has no target)."""
-    request = _request(body, _DISCOVER_FIELDS, where)
+def discover_body(request: Mapping[str, Any], where: str = "body") -> dict[str, Any]:
+    """A DiscoverRequest its schema accepted, as a Query API body (a context query when it has
+    no target)."""
     context = request.get("context")
     if request.get("target") is None:
         if not context:
@@ -73,14 +67,6 @@ def discover_body(body: object, where: str = "body") -> dict[str, Any]:
     )
 
 
-def _request(body: object, fields: frozenset[str], where: str) -> Mapping[str, Any]:
-    request = validate.mapping(body, where)
-    validate.only_fields(request, fields, where)
-    if "limit" not in request:
-        raise BadRequest(f"{where}.limit: missing")
-    return request
-
-
 def _query_body(request: Mapping[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in request.items() if k in _SHARED}
     out["query"] = query
@@ -88,26 +74,27 @@ def _query_body(request: Mapping[str, Any], query: dict[str, Any]) -> dict[str, 
 
 
 async def recommend(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
-    return await _one(ctx, name, recommend_body(body))
+    request = check("recommend_points", body, ctx.limits)
+    return await _one(ctx, name, recommend_body(request))
 
 
 async def recommend_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
-    return await groups.query_groups(ctx, name, recommend_groups_body(body))
+    request = check("recommend_point_groups", body, ctx.limits)
+    return await groups.query_groups(ctx, name, recommend_groups_body(request))
 
 
 async def discover(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
-    return await _one(ctx, name, discover_body(body))
+    request = check("discover_points", body, ctx.limits)
+    return await _one(ctx, name, discover_body(request))
 
 
 async def recommend_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
-    searches = search.batch_searches(body, ctx)
-    return await _many(
-        ctx, name, [recommend_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
-    )
+    searches = check("recommend_batch_points", body, ctx.limits)["searches"]
+    return await _many(ctx, name, [recommend_body(s) for s in searches])
 
 
 async def discover_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
-    searches = search.batch_searches(body, ctx)
+    searches = check("discover_batch_points", body, ctx.limits)["searches"]
     return await _many(
         ctx, name, [discover_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
     )

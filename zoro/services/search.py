@@ -28,21 +28,6 @@ if TYPE_CHECKING:
     from zoro.services.context import Context
     from zoro.types import Vectors
 
-_SEARCH_FIELDS = frozenset(
-    {
-        "vector",
-        "filter",
-        "params",
-        "limit",
-        "offset",
-        "with_payload",
-        "with_vector",
-        "score_threshold",
-        "shard_key",
-    }
-)
-_PARAMS_FIELDS = frozenset({"hnsw_ef", "exact", "quantization", "indexed_only", "acorn"})
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -141,60 +126,43 @@ def params_of(value: Mapping[str, Any] | None, field: str) -> tuple[int | None, 
     return None if ef is None else whole(ef, f"{field}.hnsw_ef"), value.get("exact") is True
 
 
-def search_plan(actor: CollectionActor, body: object, ctx: Context, where: str = "body") -> Plan:
-    body = validate.mapping(body, where)
-    validate.only_fields(body, _SEARCH_FIELDS, where)
-    validate.absent(body, "shard_key", "sharding")
-    if "vector" not in body:
-        raise BadRequest(f"{where}.vector: missing")
-    if "limit" not in body:
-        raise BadRequest(f"{where}.limit: missing")
+def search_plan(actor: CollectionActor, body: object, ctx: Context) -> Plan:
+    """A search request (`points/search`) as the plan the actor runs."""
+    return _search_plan(actor, check("search_points", body, ctx.limits), "body")
+
+
+def search_batch_plans(actor: CollectionActor, body: object, ctx: Context) -> list[Plan]:
+    """A search batch's plans, every search checked before any runs."""
+    searches = check("search_batch_points", body, ctx.limits)["searches"]
+    return [_search_plan(actor, s, f"searches[{i}]") for i, s in enumerate(searches)]
+
+
+def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) -> Plan:
+    """A search its route's schema accepted: what is left to do is read the vector by the
+    collection's own (the registered rules) and convert."""
     vector = body["vector"]
     name = None
-    if isinstance(vector, Mapping) and set(vector) == {"name", "vector"}:  # Named(Sparse)Vector
+    if isinstance(vector, dict):  # Named(Sparse)Vector: the schema's only object form
         name, vector = vector["name"], vector["vector"]
-        if name is None:
-            raise BadRequest(f"{where}.vector.name: must be a vector name (a string)")
     using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
-    query = _given_vector(vector, using, f"{where}.vector")
-    return _plan(actor, body, ctx, where, using, query, -1, default_payload=False)
-
-
-def _plan(
-    actor: CollectionActor,
-    body: Mapping[str, Any],
-    ctx: Context,
-    where: str,
-    using: DenseSpec | SparseSpec,
-    query: Vectors | SparseBatch,
-    exclude: int,
-    *,
-    default_payload: bool,
-) -> Plan:
-    limits = ctx.limits
-    limit = validate.integer(body.get("limit", 10), f"{where}.limit", low=0, high=limits.max_limit)
-    offset = validate.integer(
-        body.get("offset") or 0, f"{where}.offset", low=0, high=limits.max_limit
-    )
+    offset = body.get("offset")
     threshold = body.get("score_threshold")
-    ef, exact = _params(body.get("params"), f"{where}.params")
+    ef, exact = params_of(body.get("params"), f"{where}.params")
     return Plan(
         using=using,
-        query=query,
-        limit=limit,
-        offset=offset,
-        score_threshold=None
-        if threshold is None
-        else validate.number(threshold, f"{where}.score_threshold"),
+        query=_given_vector(vector, using, f"{where}.vector"),
+        limit=whole(body["limit"], f"{where}.limit"),
+        offset=0 if offset is None else whole(offset, f"{where}.offset"),
+        score_threshold=None if threshold is None else float(threshold),
         selector=shapes.payload_selector(
-            body.get("with_payload"), f"{where}.with_payload", default=default_payload
+            body.get("with_payload"), f"{where}.with_payload", default=False
         ),
         with_vector=vectors.with_vector(
             body.get("with_vector"), actor.vectors, f"{where}.with_vector"
         ),
         ef=ef,
         exact=exact,
-        exclude_slot=exclude,
+        exclude_slot=-1,
         filter=filters.parse(body.get("filter"), f"{where}.filter"),
     )
 
@@ -263,19 +231,6 @@ def _given_vector(
 def _name(actor: CollectionActor, spec: DenseSpec | SparseSpec) -> str:
     names = actor.vectors.dense if isinstance(spec, DenseSpec) else actor.vectors.sparse
     return next(n for n, s in names.items() if s == spec)
-
-
-def _params(value: object, field: str) -> tuple[int | None, bool]:
-    if value is None:
-        return None, False
-    params = validate.mapping(value, field)
-    validate.only_fields(params, _PARAMS_FIELDS, field)
-    ef = params.get("hnsw_ef")
-    exact = params.get("exact")
-    return (
-        None if ef is None else validate.integer(ef, f"{field}.hnsw_ef", low=1, high=100_000),
-        False if exact is None else validate.boolean(exact, f"{field}.exact"),
-    )
 
 
 async def run(
@@ -416,9 +371,7 @@ async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
 
 async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     actor = ctx.manager.serving(name)
-    searches = batch_searches(body, ctx)
-    plans = [search_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
-    return await run(ctx, actor, plans)
+    return await run(ctx, actor, search_batch_plans(actor, body, ctx))
 
 
 def batch_searches(body: object, ctx: Context) -> list[Any]:

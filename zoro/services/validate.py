@@ -138,14 +138,27 @@ def _checked(array: np.ndarray[Any, Any], field: str, dimension: int, dist: Dist
         raise DimensionMismatch(f"{field}: expected dimension {dimension}, got {array.shape[1]}")
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(array, dtype=np.float32)
+    if dist is not Distance.COSINE:
+        _finite(out, field)
+        return out
+    # np.linalg.norm's own sum, without its dispatch (a query's vector is on the hot path); the
+    # norms are finite when every value is, so only a non-finite norm needs the full check
+    norms = np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True))
+    if not np.isfinite(norms).all():
+        _finite(out, field)
+    if len(out) == 1:
+        if norms[0, 0] > 0:
+            out /= norms
+    else:
+        np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
+def _finite(out: Vectors, field: str) -> None:
     finite = np.isfinite(out)
     if not finite.all():
         row = int(np.flatnonzero(~finite.all(axis=1))[0])
         raise BadRequest(f"{field}: vector {row} holds NaN or infinity (or a number too large)")
-    if dist is Distance.COSINE:
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-    return out
 
 
 def payload(value: object, field: str, limits: LimitSettings) -> bytes:

@@ -22,7 +22,11 @@ def check(route: str, body: object, limits: LimitSettings) -> dict[str, Any]:
     schema, validator = _compiled(route, limits)
     if not validator.is_valid(body):
         where = ROOTS.get(route, "body")
-        raise BadRequest(message(next(validator.iter_errors(body)), schema, where))
+        try:
+            error = next(validator.iter_errors(body))
+        except ValueError:  # jsonschema_rs stops describing a value nested past its limit
+            raise BadRequest(f"{where or 'body'}: nested too deeply") from None
+        raise BadRequest(message(error, schema, where))
     assert isinstance(body, dict)  # every request schema is an object's
     return body
 

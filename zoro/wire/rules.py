@@ -148,3 +148,27 @@ QUERY_EXAMPLES: Final = Rule(
 )
 GROUP_BY: Final = Rule("group-by", '`group_by` is a payload key path (a.b, a[0].b, a[].b, "a.b")')
 GROUP_HITS: Final = Rule("group-hits", "group_size x limit is at most 10 x max_limit")
+# The older search, recommend and discover routes.
+VECTOR_NAME: Final = Rule(
+    "vector-name",
+    "a vector name (`using`, `vector.name`, `lookup_from.vector`, `with_vector`) is one the "
+    "collection has; without one, the collection's unnamed vector or its only dense one",
+)
+VECTOR_SHAPE: Final = Rule(
+    "vector-shape",
+    "a vector sent matches the vector it is compared with: dense, sparse or a multivector as "
+    "that one is, as many numbers as its size, each finite as a float32; a sparse vector's "
+    "indices unique",
+)
+EXAMPLE_COUNT: Final = Rule(
+    "example-count",
+    "average_vector needs a positive example, best_score and sum_scores an example of either "
+    "side, discover a target or context pairs; at most "
+    f"{bounds.QUERY_EXAMPLES_MAX} examples in all",
+)
+EXAMPLE_VECTOR: Final = Rule(
+    "example-vector",
+    "queries by example search a dense `using` vector (a sparse one only by average_vector, "
+    "with sparse examples); an example id names a point holding that vector; lookup_from's "
+    "vector is dense and of the searched vector's size",
+)
