@@ -18,7 +18,7 @@ mode does).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -32,12 +32,10 @@ from zoro.actors.point_changes import (
     SetPayload,
     Upsert,
 )
-from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import BadRequest
 from zoro.payload.edits import parse_path
-from zoro.services import filters, shapes, validate
+from zoro.services import filters, shapes, validate, vector_updates
 from zoro.services import points as points_module
-from zoro.services.vector_updates import vector_numbers
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
@@ -48,15 +46,6 @@ if TYPE_CHECKING:
     from zoro.payload.edits import Path
     from zoro.services.context import Context
     from zoro.settings import LimitSettings
-
-_SET_FIELDS: Final = frozenset({"payload", "points", "filter", "key", "shard_key"})
-_OVERWRITE_FIELDS: Final = frozenset({"payload", "points", "filter", "shard_key"})
-_DELETE_KEYS_FIELDS: Final = frozenset({"keys", "points", "filter", "shard_key"})
-_SELECTOR_FIELDS: Final = frozenset({"points", "filter", "shard_key"})
-_UPDATE_VECTORS_FIELDS: Final = frozenset({"points", "update_filter", "shard_key"})
-_DELETE_VECTORS_FIELDS: Final = frozenset({"points", "filter", "vector", "shard_key"})
-_VECTOR_POINT_FIELDS: Final = frozenset({"id", "vector"})
-_BATCH_FIELDS: Final = frozenset({"operations"})
 
 
 async def set_payload(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
@@ -86,19 +75,15 @@ async def clear_payload(ctx: Context, name: str, body: object, *, wait: bool) ->
 async def batch_update(
     ctx: Context, name: str, body: object, *, wait: bool
 ) -> list[dict[str, Any]]:
-    """Every operation checked first; then all of them logged as one record. The answer is
-    one result per operation (they share the record's LSN)."""
+    """Every operation checked and converted first; then all of them logged as one record. The
+    answer is one result per operation (they share the record's LSN)."""
     actor = ctx.manager.serving(name)
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, _BATCH_FIELDS, "body")
-    if "operations" not in body:
-        raise BadRequest('operations: missing; send {"operations": [{"upsert": {...}}, ...]}')
-    items = validate.sequence(body["operations"], "operations")
+    items = check("batch_update", body, ctx.limits)["operations"]
     operations = tuple(
         _operation(item, f"operations[{i}]", actor, ctx.limits) for i, item in enumerate(items)
     )
     changes = PointChanges(operations)
-    if len(changes) > ctx.limits.max_batch_points:
+    if len(changes) > ctx.limits.max_batch_points:  # rule batch-points
         raise BadRequest(f"operations: at most {ctx.limits.max_batch_points} points per request")
     if not operations:
         return []
@@ -115,66 +100,45 @@ async def _write(actor: CollectionActor, op: Operation, wait: bool) -> dict[str,
 
 
 def _operation(
-    item: object, where: str, actor: CollectionActor, limits: LimitSettings
+    item: Mapping[str, Any], where: str, actor: CollectionActor, limits: LimitSettings
 ) -> Operation:
-    item = validate.mapping(item, where)
-    if len(item) != 1:
-        raise BadRequest(f'{where}: must hold exactly one operation, e.g. {{"upsert": {{...}}}}')
+    """A checked operation ({name: the body of that name's single route}) as its change; an
+    error the conversion words from the single route's root is named under `where`."""
     ((kind, body),) = item.items()
     inner = f"{where}.{kind}"
-    if kind == "upsert":
-        op = points_module.upsert_operation(body, inner, actor, limits)
-        return op if isinstance(op, Upsert) else Upsert(op)
-    if kind == "delete":
-        return DeletePoints(_points_selector(body, inner, limits))
-    if kind == "set_payload":
-        return _set(body, inner, limits)
-    if kind == "overwrite_payload":
-        return _overwrite(body, inner, limits)
-    if kind == "delete_payload":
-        return _delete_keys(body, inner, limits)
-    if kind == "clear_payload":
-        return ClearPayload(_points_selector(body, inner, limits))
-    if kind == "update_vectors":
-        return _update_vectors(body, inner, actor, limits)
-    if kind == "delete_vectors":
-        return _delete_vectors(body, inner, actor, limits)
-    raise BadRequest(
-        f"{where}: unknown operation {kind!r}; one of upsert, delete, set_payload, "
-        "overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors"
-    )
+    try:
+        return _convert(kind, body, inner, actor, limits)
+    except BadRequest as exc:
+        text = exc.message
+        if text.startswith(inner):
+            raise
+        # "body.x: ..." or "x: ..." (a single route's root) -> "operations[i].upsert.x: ..."
+        rest = text[len("body") :] if text.startswith(("body.", "body:")) else f".{text}"
+        raise BadRequest(inner + rest) from None
 
 
-# A batch's operations are checked by hand (the batch is not yet checked against a schema),
-# then converted as the single routes' checked bodies are.
-
-
-def _set(body: object, where: str, limits: LimitSettings) -> SetPayload:
-    body = _checked(body, _SET_FIELDS, where)
-    _check_payload(body, where)
-    if body.get("key") is not None and not isinstance(body["key"], str):
-        raise BadRequest(f"{where}.key: must be a payload key (a string)")
-    _check_selector(body, where, limits)
-    return _set_operation(body, where, limits)
-
-
-def _overwrite(body: object, where: str, limits: LimitSettings) -> OverwritePayload:
-    body = _checked(body, _OVERWRITE_FIELDS, where)
-    _check_payload(body, where)
-    _check_selector(body, where, limits)
-    return _overwrite_operation(body, where, limits)
-
-
-def _delete_keys(body: object, where: str, limits: LimitSettings) -> DeletePayload:
-    body = _checked(body, _DELETE_KEYS_FIELDS, where)
-    if "keys" not in body:
-        raise BadRequest(f'{where}.keys: missing; the payload keys to delete, e.g. ["color"]')
-    keys = validate.sequence(body["keys"], f"{where}.keys")
-    for i, key in enumerate(keys):
-        if not isinstance(key, str):
-            raise BadRequest(f"{where}.keys[{i}]: must be a payload key (a string)")
-    _check_selector(body, where, limits)
-    return _delete_keys_operation(body, where)
+def _convert(
+    kind: str, body: Mapping[str, Any], where: str, actor: CollectionActor, limits: LimitSettings
+) -> Operation:
+    match kind:
+        case "upsert":
+            op = points_module.upsert_change(body, actor, limits)
+            return op if isinstance(op, Upsert) else Upsert(op)
+        case "delete":
+            return DeletePoints(_selection(body, where))
+        case "set_payload":
+            return _set_operation(body, where, limits)
+        case "overwrite_payload":
+            return _overwrite_operation(body, where, limits)
+        case "delete_payload":
+            return _delete_keys_operation(body, where)
+        case "clear_payload":
+            return ClearPayload(_selection(body, where))
+        case "update_vectors":
+            return vector_updates.update_vectors_change(body, actor)
+        case "delete_vectors":
+            return vector_updates.delete_vectors_change(body, actor)
+    raise AssertionError(f"the batch's schema lets through no operation {kind!r}")
 
 
 def _set_operation(body: Mapping[str, Any], where: str, limits: LimitSettings) -> SetPayload:
@@ -193,56 +157,6 @@ def _delete_keys_operation(body: Mapping[str, Any], where: str) -> DeletePayload
     return DeletePayload(paths, _selection(body, where))
 
 
-def _update_vectors(
-    body: object, where: str, actor: CollectionActor, limits: LimitSettings
-) -> UpdateVectors:
-    body = _checked(body, _UPDATE_VECTORS_FIELDS, where)
-    if "points" not in body:
-        raise BadRequest(f'{where}.points: missing; send {{"points": [{{"id", "vector"}}]}}')
-    points = points_module.point_entries(body["points"], _VECTOR_POINT_FIELDS, limits)
-    if not points:
-        raise BadRequest(f"{where}.points: must specify points to update")
-    changes = points_module.vector_batch(points, [b"{}"] * len(points), actor)
-    return UpdateVectors(changes, filters.parse(body.get("update_filter"), "update_filter"))
-
-
-def _delete_vectors(
-    body: object, where: str, actor: CollectionActor, limits: LimitSettings
-) -> DeleteVectors:
-    body = _checked(body, _DELETE_VECTORS_FIELDS, where)
-    selector = _selector(body, where, limits)
-    numbers = vector_numbers(body.get("vector"), actor.vectors)
-    return DeleteVectors(numbers, selector.keys, selector.condition)
-
-
-# ---------------------------------------------------------------- pieces
-
-
-def _checked(body: object, fields: frozenset[str], where: str) -> Mapping[str, Any]:
-    body = validate.mapping(body, where)
-    validate.only_fields(body, fields, where)
-    validate.absent(body, "shard_key", "sharding")
-    return body
-
-
-def _selector(body: Mapping[str, Any], where: str, limits: LimitSettings) -> Selector:
-    """`points` (ids; they win when a filter is given too) or `filter`, checked by hand."""
-    _check_selector(body, where, limits)
-    return _selection(body, where)
-
-
-def _check_selector(body: Mapping[str, Any], where: str, limits: LimitSettings) -> None:
-    """What the payload routes' schemas say of `points` and `filter`, for a batch's operations."""
-    if body.get("points") is not None:
-        ids = validate.sequence(body["points"], f"{where}.points")
-        if len(ids) > limits.max_batch_points:
-            raise BadRequest(f"{where}.points: at most {limits.max_batch_points} ids per request")
-        if not ids:
-            raise BadRequest(f"{where}.points: Empty update request: name at least one point")
-    elif body.get("filter") is None:
-        raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
-
-
 def _selection(body: Mapping[str, Any], where: str) -> Selector:
     """The points a checked body names: by `points` (which win when a filter is given too), else
     by `filter` (rule points-or-filter: one of them; rule filter: parsed here)."""
@@ -252,16 +166,6 @@ def _selection(body: Mapping[str, Any], where: str) -> Selector:
     if condition is None:
         raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
     return Selector(condition=condition)
-
-
-def _points_selector(body: object, where: str, limits: LimitSettings) -> Selector:
-    """Qdrant's PointsSelector: {"points": [ids]} or {"filter": {...}}."""
-    return _selector(_checked(body, _SELECTOR_FIELDS, where), where, limits)
-
-
-def _check_payload(body: Mapping[str, Any], where: str) -> None:
-    if not isinstance(body.get("payload"), dict):
-        raise BadRequest(f"{where}.payload: must be a JSON object")
 
 
 def _payload(body: Mapping[str, Any], where: str, limits: LimitSettings) -> dict[str, Any]:

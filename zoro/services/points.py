@@ -33,20 +33,6 @@ async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
     return shapes.update_result(lsn, completed=wait)
 
 
-def upsert_operation(
-    body: object, where: str, actor: CollectionActor, limits: LimitSettings
-) -> UpsertBatch | Upsert:
-    """An upsert inside another request (a batch of updates): checked against the upsert's
-    schema, an error about the whole body named by `where` (`operations[2].upsert`)."""
-    try:
-        checked = check("upsert_points", body, limits)
-    except BadRequest as exc:
-        if where == "body" or not exc.message.startswith("body:"):
-            raise
-        raise BadRequest(where + exc.message.removeprefix("body")) from None
-    return upsert_change(checked, actor, limits)
-
-
 def upsert_change(
     body: Mapping[str, Any], actor: CollectionActor, limits: LimitSettings
 ) -> UpsertBatch | Upsert:
@@ -134,37 +120,6 @@ def _batch_form(
 
 # The hand-checked forms of a `points` list: the batch of updates (payload_updates) still sends
 # its update_vectors bodies through these until that route is checked by a schema too.
-
-
-def point_entries(
-    value: object, fields: frozenset[str], limits: LimitSettings
-) -> list[Mapping[str, Any]]:
-    """The `points` list of an update_vectors: objects with `id` and `vector`."""
-    points = validate.sequence(value, "points")
-    _check_batch_size(len(points), "points", limits)
-    checked = []
-    for i, point in enumerate(points):
-        point = validate.mapping(point, f"points[{i}]")
-        validate.only_fields(point, fields, f"points[{i}]")
-        if "id" not in point or "vector" not in point:
-            raise BadRequest(f'points[{i}]: needs "id" and "vector"')
-        checked.append(point)
-    return checked
-
-
-def vector_batch(
-    points: Sequence[Mapping[str, Any]], payloads: list[bytes], actor: CollectionActor
-) -> UpsertBatch:
-    """The UpsertBatch of checked point entries (see `point_entries`) with these payloads."""
-    ids = [validate.point_id(p["id"], f"points[{i}].id") for i, p in enumerate(points)]
-    values = [p["vector"] for p in points]
-    where = [f"points[{i}].vector" for i in range(len(points))]
-    return vectors.upsert_batch(keys_of(ids), values, payloads, actor.vectors, where)
-
-
-def _check_batch_size(n: int, field: str, limits: LimitSettings) -> None:
-    if n > limits.max_batch_points:
-        raise BadRequest(f"{field}: at most {limits.max_batch_points} points per request")
 
 
 async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import BadRequest
-from zoro.services import filters, shapes, validate, vectors
+from zoro.services import filters, shapes, vectors
 from zoro.services import points as points_module
 from zoro.types import UNNAMED, DenseSpec, Distance, SparseSpec, VectorConfig
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
+    from zoro.actors import CollectionActor
     from zoro.services.context import Context
 
 # Qdrant's rules for a new vector name (it keeps each vector in a directory named after it)
@@ -39,18 +40,29 @@ _BAD_NAME_CHARS: Final = ("<", ">", ":", '"', "/", "\\", "|", "?", "*", "\0", "\
 
 async def update_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = check("update_vectors", body, ctx.limits)
-    points = body["points"]
-    no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
-    changes = points_module.entries_batch(points, no_payloads, actor)
-    condition = filters.parse(body.get("update_filter"), "update_filter")
-    lsn = await actor.write(UpdateVectors(changes, condition))
+    change = update_vectors_change(check("update_vectors", body, ctx.limits), actor)
+    lsn = await actor.write(change)
     return shapes.update_result(lsn, completed=wait)
 
 
 async def delete_vectors(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
-    body = check("delete_vectors", body, ctx.limits)
+    change = delete_vectors_change(check("delete_vectors", body, ctx.limits), actor)
+    lsn = await actor.write(change)
+    return shapes.update_result(lsn, completed=wait)
+
+
+def update_vectors_change(body: Mapping[str, Any], actor: CollectionActor) -> UpdateVectors:
+    """A checked update_vectors body (also a batch's operation) as the change to log."""
+    points = body["points"]
+    no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
+    changes = points_module.entries_batch(points, no_payloads, actor)
+    condition = filters.parse(body.get("update_filter"), "update_filter")
+    return UpdateVectors(changes, condition)
+
+
+def delete_vectors_change(body: Mapping[str, Any], actor: CollectionActor) -> DeleteVectors:
+    """A checked delete_vectors body (also a batch's operation) as the change to log."""
     keys, condition = None, None
     if "filter" in body:
         condition = filters.parse(body["filter"], "filter")
@@ -58,23 +70,7 @@ async def delete_vectors(ctx: Context, name: str, body: object, *, wait: bool) -
             raise BadRequest("filter: must be an object (an empty one selects every point)")
     else:
         keys = points_module.checked_keys(body["points"], "points")
-    numbers = named_numbers(body["vector"], actor.vectors)
-    lsn = await actor.write(DeleteVectors(numbers, keys, condition))
-    return shapes.update_result(lsn, completed=wait)
-
-
-def vector_numbers(value: object, config: VectorConfig) -> tuple[int, ...]:
-    """The numbers of the vectors a delete_vectors names in `vector`, from a body no schema
-    checked (the batch of updates)."""
-    if value is None:
-        raise BadRequest('vector: missing; the names of the vectors to delete, e.g. ["image"]')
-    names = validate.sequence(value, "vector")
-    if not names:
-        raise BadRequest("vector: must specify vector names to delete")
-    for i, name in enumerate(names):
-        if not isinstance(name, str):
-            raise BadRequest(f"vector[{i}]: must be a vector name (a string)")
-    return named_numbers(names, config)
+    return DeleteVectors(named_numbers(body["vector"], actor.vectors), keys, condition)
 
 
 def named_numbers(names: Sequence[str], config: VectorConfig) -> tuple[int, ...]:

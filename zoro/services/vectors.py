@@ -200,8 +200,7 @@ def upsert_batch(
                     f"{{name: vector}} ({_no_such(config, UNNAMED).split('(')[1]}"
                 )
             value = {UNNAMED: value}
-        if not isinstance(value, Mapping):
-            raise BadRequest(f"{where[i]}: a list of numbers, or an object of named vectors")
+        assert isinstance(value, Mapping)  # the schema's VECTOR_STRUCT: a list or an object
         for name, one in value.items():
             if name not in config.dense and name not in config.sparse:
                 raise BadRequest(f"{where[i]}: {_no_such(config, name)}")

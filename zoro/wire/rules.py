@@ -172,3 +172,7 @@ EXAMPLE_VECTOR: Final = Rule(
     "with sparse examples); an example id names a point holding that vector; lookup_from's "
     "vector is dense and of the searched vector's size",
 )
+BATCH_POINTS: Final = Rule(
+    "batch-points",
+    "a batch's operations name at most max_batch_points points in all (a filter counts one)",
+)
