@@ -26,7 +26,7 @@ _TYPE_WORDS = {
 
 def message(error: ValidationError, schema: Schema, where: str) -> str:
     """`schema` is the form the validator compiled (the error's schema path points into it)."""
-    chosen = _branch(error)
+    chosen = _branch(error, schema)
     path = field_path(where, list(chosen.instance_path))
     node = _node(schema, list(chosen.schema_path))
     match chosen.kind:
@@ -37,6 +37,15 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
                 t for b in context for e in b if isinstance(e.kind, Kind.Type) for t in e.kind.types
             ]
             return f"{path}: must be {_words(dict.fromkeys(types))}"
+        case Kind.OneOfMultipleValid():
+            return f"{path}: must be {node.get('description', 'one shape only, not several')}"
+        case Kind.Not():
+            return f"{path}: {node.get('description', 'not allowed here')}"
+        case Kind.Pattern():
+            return f"{path}: must be {node.get('description', 'of the documented form')}"
+        case Kind.MinItems() | Kind.MaxItems():
+            held = _bounds(node.get("minItems"), node.get("maxItems"))
+            return f"{path}: {held.replace('must be', 'must hold', 1)} items"
         case Kind.Minimum() | Kind.Maximum():
             return f"{path}: {_bounds(node.get('minimum'), node.get('maximum'))}"
         case Kind.MinLength() | Kind.MaxLength():
@@ -68,24 +77,83 @@ def field_path(where: str, parts: list[str | int]) -> str:
     return text or "body"
 
 
-def _branch(error: ValidationError) -> ValidationError:
-    """The error to report from a union: the one from the branch the value matched furthest
-    (an error deeper in the value, or a bound or format of a value of the branch's type: -1 for
-    an id is out of the integer branch's range, not "not a string"), else the union's own
-    failure (an object that fits none of several shapes is not told one shape's missing field)."""
+def _branch(error: ValidationError, schema: Schema) -> ValidationError:
+    """The error to report from a union: the one from the branch the value meant.
+
+    An object meant the one branch whose required fields it has (`{"key": ..}` a field
+    condition, `{"has_id": ..}` has_id); otherwise the branch it matched furthest (an error
+    deeper in the value, or a bound or format of a value of the branch's type: -1 for an id is
+    out of the integer branch's range, not "not a string"); otherwise the one branch of the
+    value's type (an object for `nullable(object)`) when that branch says something precise.
+    Else the union's own failure: an object that fits none of several shapes is not told one
+    shape's missing field."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
+    context = error.kind.context
+    if isinstance(error.instance, dict):
+        path = list(error.schema_path)
+        branches = _node(schema, path).get(str(path[-1]), [])
+        keyed = [
+            i
+            for i, branch in enumerate(branches)
+            if (needs := _resolve(schema, branch).get("required"))
+            and set(needs) <= error.instance.keys()
+        ]
+        if len(keyed) > 1:  # a shape the object has fields of others' beside: not that one
+            keyed = [i for i in keyed if not _unknown_fields(context[i], error)]
+            if len(keyed) != 1:
+                return error  # fields of two shapes at once: neither shape's error is the answer
+        if keyed and context[keyed[0]]:
+            return _branch(context[keyed[0]][0], schema)
     best = error
-    for branch in error.kind.context:
+    typed = []
+    for branch in context:
         if not branch:
             continue
-        first = _branch(branch[0])
+        first = _branch(branch[0], schema)
         deeper = len(first.instance_path) > len(error.instance_path)
+        if not _wrong_type(first, error):
+            typed.append(first)
         if not (deeper or isinstance(first.kind, _VALUE_RULES)):
             continue  # the value is not of this branch's type or shape at all
         if best is error or len(first.instance_path) > len(best.instance_path):
             best = first
+    if best is error and len(typed) == 1 and _precise(typed[0], schema):
+        return typed[0]
     return best
+
+
+def _wrong_type(error: ValidationError, union: ValidationError) -> bool:
+    """Refused for its JSON type at the union's place (by every branch, for a union)."""
+    if len(error.instance_path) != len(union.instance_path):
+        return False
+    if isinstance(error.kind, Kind.Type):
+        return True
+    if isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        return all(b and _wrong_type(b[0], union) for b in error.kind.context)
+    return False
+
+
+def _unknown_fields(errors: list[ValidationError], union: ValidationError) -> bool:
+    depth = len(union.instance_path)
+    return any(
+        isinstance(e.kind, Kind.AdditionalProperties) and len(e.instance_path) == depth
+        for e in errors
+    )
+
+
+def _precise(error: ValidationError, schema: Schema) -> bool:
+    """Says more than its union would: not a union itself unless it is described."""
+    if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid | Kind.OneOfMultipleValid):
+        return True
+    return "description" in _node(schema, list(error.schema_path))
+
+
+def _resolve(schema: Schema, node: Any) -> dict[str, Any]:
+    """A branch's schema, through a `$ref` to a component carried in `schema`."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        node = schema.get("components", {}).get("schemas", {}).get(node["$ref"].rsplit("/", 1)[-1])
+    return node if isinstance(node, dict) else {}
 
 
 # Errors about a value that has the branch's type: the value meant that branch.
