@@ -26,3 +26,4 @@ VALUES_COUNT_MAX: Final = 2**63 - 1
 DISTANCES: Final = ("Cosine", "Euclid", "Dot", "Manhattan")
 FUSIONS: Final = ("rrf", "dbsf")
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+GEO_RING_MIN_POINTS: Final = 4  # a closed polygon ring: a triangle and its first point again

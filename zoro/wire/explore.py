@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from zoro.wire import rules
+from zoro.wire import filters, rules
 from zoro.wire.common import SHARD_KEY
 from zoro.wire.points import FILTER
 from zoro.wire.schema import Schema, WireRequest, boolean, integer, nullable, obj, string
@@ -26,8 +26,7 @@ def _facet(limits: LimitSettings) -> Schema:
             required=("key",),
         ),
         rules.FACET_INDEX,
-        rules.FILTER,
-        rules.WHOLE_INTEGERS,
+        *filters.RULES,
     )
 
 
@@ -43,8 +42,7 @@ def _matrix(limits: LimitSettings) -> Schema:
             }
         ),
         rules.MATRIX_VECTOR,
-        rules.FILTER,
-        rules.WHOLE_INTEGERS,
+        *filters.RULES,
     )
 
 
@@ -63,8 +61,8 @@ def _matrix_request(route: str, whole_example: dict[str, object]) -> WireRequest
         _matrix,
         examples=(_MATRIX_EXAMPLE,),
         rule_examples={
+            **filters.rule_examples(),
             "matrix-vector": {"using": "no_such_vector"},
-            "filter": {"filter": {"must": [{"zz_unknown": 1}]}},
             "whole-integers": whole_example,
         },
     )
@@ -84,8 +82,8 @@ REQUESTS: Final = (
             },
         ),
         rule_examples={
+            **filters.rule_examples(key="color"),
             "facet-index": {"key": "no_index_here"},
-            "filter": {"key": "color", "filter": {"must": [{"zz_unknown": 1}]}},
             "whole-integers": {"key": "color", "limit": 10.0},
         },
     ),

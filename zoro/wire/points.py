@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from zoro.wire import rules
+from zoro.wire import filters, rules
 from zoro.wire.common import SHARD_KEY
 from zoro.wire.schema import Schema, WireRequest, boolean, nullable, obj, ref
 
@@ -24,7 +24,7 @@ def _count(limits: LimitSettings) -> Schema:
                 "shard_key": SHARD_KEY,
             }
         ),
-        rules.FILTER,
+        *filters.RULES,
     )
 
 
@@ -32,7 +32,8 @@ REQUESTS: Final = (
     WireRequest(
         "count_points",
         _count,
+        root="",  # as the service wrote them: `filter.must[0]...`, `exact: ...`
         examples=({"exact": True, "filter": {"must": []}, "shard_key": None},),
-        rule_examples={"filter": {"filter": {"must": [{"zz_unknown": 1}]}}},
+        rule_examples=filters.rule_examples(),
     ),
 )

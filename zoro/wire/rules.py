@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from zoro.wire import bounds
+
 if TYPE_CHECKING:
     from zoro.wire.schema import Schema
 
@@ -42,3 +44,23 @@ def with_rules(schema: Schema, *rules: Rule) -> Schema:
         "description": f"{about}. {text}" if about else text,
         "x-zoro-rules": [rule.id for rule in rules],
     }
+
+
+# The filter language (zoro/wire/filters.py): what its schema cannot say.
+FILTER_DEPTH: Final = Rule(
+    "filter-depth",
+    f"filters (conditions that are filters, nested filters) nest at most "
+    f"{bounds.FILTER_MAX_DEPTH} levels deep",
+)
+GEO_RING_CLOSED: Final = Rule(
+    "geo-ring-closed", "a geo_polygon ring is closed: its first and last points are equal"
+)
+FILTER_DATETIME: Final = Rule(
+    "filter-datetime",
+    "a range bound written as a string, and every datetime_range bound, is an RFC 3339 "
+    "datetime as Qdrant reads it",
+)
+POINT_ID_UUID: Final = Rule(
+    "point-id-uuid",
+    "a point id written as a string is a UUID (hyphenated, 32 hex digits, braced or urn:uuid:)",
+)
