@@ -22,7 +22,10 @@ def check(route: str, body: object, limits: LimitSettings) -> dict[str, Any]:
     schema, validator = _compiled(route, limits)
     if not validator.is_valid(body):
         where = ROOTS.get(route, "body")
-        raise BadRequest(message(next(validator.iter_errors(body)), schema, where))
+        try:  # validate stops at the first error; iter_errors would build every one first
+            validator.validate(body)
+        except jsonschema_rs.ValidationError as error:
+            raise BadRequest(message(error, schema, where)) from None
     assert isinstance(body, dict)  # every request schema is an object's
     return body
 
