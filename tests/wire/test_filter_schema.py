@@ -120,15 +120,15 @@ def test_a_single_value_match_converts_as_before() -> None:
 @pytest.mark.parametrize(
     ("flt", "message"),
     [
-        # a condition's branch is the one whose fields it has
         ({"must": [{"key": "a"}]}, "filter.must[0]: must be a key with at least one of match"),
         (
             {"must": [{"key": "a", "match": {"value": "x"}, "zz": 1}]},
             "filter.must[0]: unknown field(s) 'zz'",
         ),
         ({"must": [{"key": "a", "is_null": "yes"}]}, "filter.must[0].is_null: must be true"),
-        ({"must": [{"has_id": [1], "key": "a"}]}, "filter.must[0]: must be a condition: key"),
-        ({"must": [{"colour": "red"}]}, "filter.must[0]: must be a condition: key"),
+        # a condition is told apart by the first of key, has_id, ... it has; else it is a filter
+        ({"must": [{"has_id": [1], "key": "a"}]}, "filter.must[0]: unknown field(s) 'has_id'"),
+        ({"must": [{"colour": "red"}]}, "filter.must[0]: unknown field(s) 'colour'"),
         ({"must": [{"key": "a..b", "match": {"value": 1}}]}, "filter.must[0].key: must be a"),
         (
             {"must": [{"key": "a", "match": {"value": 1, "text": "b"}}]},
@@ -147,7 +147,7 @@ def test_a_single_value_match_converts_as_before() -> None:
             {"must": [{"key": "a", "datetime_range": {"gt": 5}}]},
             "filter.must[0].datetime_range.gt: must be a string",
         ),
-        ({"must": 5}, "filter.must: must be a condition or a list of conditions"),
+        ({"must": 5}, "filter.must: must be a list or a JSON object"),
         ({"must": [], "maybe": 1}, "filter: unknown field(s) 'maybe'"),
         ({"min_should": {"conditions": [], "min_count": 0}}, "filter.min_should.min_count: must"),
         (

@@ -60,7 +60,10 @@ def parse(value: object, where: str = "filter", *, checked: bool = False) -> Fil
     if not checked:
         schema, validator = _validator()
         if not validator.is_valid(value):
-            raise BadRequest(message(next(validator.iter_errors(value)), schema, where))
+            try:  # (validate stops at the first error; iter_errors would find them all)
+                validator.validate(value)
+            except jsonschema_rs.ValidationError as error:
+                raise BadRequest(message(error, schema, where)) from None
     assert isinstance(value, dict)
     return _filter(value, where, 0)
 

@@ -19,7 +19,7 @@ def _facet(limits: LimitSettings) -> Schema:
             {
                 "key": string(about='a payload key path: a.b, a[0].b, a[].b, "a.b"'),
                 "limit": nullable(integer(low=1, high=limits.max_limit, about="default 10")),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "exact": nullable(boolean("accepted; counts are always exact")),
                 "shard_key": SHARD_KEY,
             },
@@ -37,7 +37,7 @@ def _matrix(limits: LimitSettings) -> Schema:
                 "sample": nullable(integer(low=2, high=limits.max_limit, about="default 10")),
                 "limit": nullable(integer(low=1, high=limits.max_limit, about="default 3")),
                 "using": nullable(string()),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "shard_key": SHARD_KEY,
             }
         ),

@@ -53,6 +53,8 @@ FIELD_CONDITIONS: Final = (
 )
 _BOUNDS: Final = ("gt", "gte", "lt", "lte")
 _DATETIME: Final = "an RFC 3339 datetime (as Qdrant reads it: 2024-01-31T12:00:00Z...)"
+_ABOUT: Final = "all of must, at least one of should (when given), none of must_not"
+_ONE_MODE: Final = "an object with exactly one of " + ", ".join(MATCH_MODES)
 _POINT_ONLY: Final = (
     "not allowed inside a nested filter (it is about the point, not about one object of the "
     "array); put it beside the nested condition"
@@ -73,71 +75,80 @@ def _present(*names: str) -> list[Schema]:
 
 
 def _conditions(component: str) -> Schema:
-    """`must`/`should`/`must_not`: one condition or a list of them (Qdrant takes both), or null."""
-    return nullable(
-        any_of(
-            ref(component),
-            array(ref(component)),
-            about="a condition or a list of conditions",
-        )
-    )
+    """`must`/`should`/`must_not`: one condition or a list of them (Qdrant takes both), or null.
+    Said with `items` and `if`/`then` rather than a union, so an error deep in a filter is
+    reported without every level's union context."""
+    return {
+        "type": ["object", "array", "null"],
+        "items": ref(component),
+        "if": {"type": "object"},
+        "then": ref(component),
+        "description": "a condition or a list of conditions",
+    }
 
 
 def _filter(nested: str) -> Builder:
     def build(limits: LimitSettings) -> Schema:
         conditions = _conditions(f"{nested}Condition")
-        return obj(
+        schema = obj(
             {
                 "must": conditions,
                 "should": conditions,
                 "must_not": conditions,
-                "min_should": nullable(ref(f"{nested}MinShould")),
+                "min_should": ref(f"{nested}MinShould"),
             },
-            about="all of must, at least one of should (when given), none of must_not",
+            about=_ABOUT,
         )
+        # a request's filter may be null (no filter); a nested condition's may not
+        return schema if nested else {**nullable(schema), "description": f"{_ABOUT}; null: none"}
 
     return build
 
 
 def _min_should(nested: str) -> Builder:
     def build(limits: LimitSettings) -> Schema:
-        return obj(
-            {
-                "conditions": _conditions(f"{nested}Condition"),
-                "min_count": integer(low=1, high=bounds.MIN_SHOULD_MAX),
-            },
-            required=("conditions", "min_count"),
-            about="at least min_count of the conditions",
+        return nullable(
+            obj(
+                {
+                    "conditions": _conditions(f"{nested}Condition"),
+                    "min_count": integer(low=1, high=bounds.MIN_SHOULD_MAX),
+                },
+                required=("conditions", "min_count"),
+                about="at least min_count of the conditions",
+            )
         )
 
     return build
 
 
 def _condition(nested: str) -> Builder:
+    """Told apart by the first of its fields a condition has, as the service and Qdrant's
+    clients do (`key`: a field condition; none of these: a filter): an `if`/`then` chain rather
+    than an `anyOf`, so only that shape is checked, an error names that shape's fault, and a
+    deep filter's error does not carry every other shape's failure at every level."""
+
     def build(limits: LimitSettings) -> Schema:
-        if nested:
-            point: tuple[Schema, ...] = (
-                obj({"has_id": {"not": {}, "description": _POINT_ONLY}}, required=("has_id",)),
-                obj(
-                    {"has_vector": {"not": {}, "description": _POINT_ONLY}},
-                    required=("has_vector",),
-                ),
-            )
-        else:
-            point = (ref("HasId"), ref("HasVector"))
-        return any_of(
-            ref("FieldCondition"),
-            *point,
-            ref("IsEmpty"),
-            ref("IsNull"),
-            ref("Nested"),
-            ref(f"{nested}Filter"),
-            about=(
-                "a condition: key with match/range/datetime_range/values_count/is_empty/"
-                "is_null/geo_bounding_box/geo_radius/geo_polygon, has_id, has_vector, is_empty, "
-                "is_null, nested, or a filter (must/should/must_not)"
+        refused = {"not": {}, "description": _POINT_ONLY}
+        shapes: list[tuple[str, Schema]] = [
+            ("key", ref("FieldCondition")),
+            ("has_id", obj({"has_id": refused}) if nested else ref("HasId")),
+            ("has_vector", obj({"has_vector": refused}) if nested else ref("HasVector")),
+            ("nested", ref("Nested")),
+            ("is_empty", ref("IsEmpty")),
+            ("is_null", ref("IsNull")),
+        ]
+        chain = ref(f"{nested}Filter")
+        for name, shape in reversed(shapes):
+            chain = {"if": {"required": [name]}, "then": shape, "else": chain}
+        return {
+            **chain,
+            "description": (
+                "a condition, by the first of these fields it has: key (with match/range/"
+                "datetime_range/values_count/is_empty/is_null/geo_bounding_box/geo_radius/"
+                "geo_polygon), has_id, has_vector, nested, is_empty, is_null; else a filter "
+                "(must/should/must_not/min_should)"
             ),
-        )
+        }
 
     return build
 
@@ -146,15 +157,17 @@ def _field_condition(limits: LimitSettings) -> Schema:
     schema = obj(
         {
             "key": KEY,
-            "match": nullable(ref("Match")),
-            "range": nullable(ref("Range")),
-            "datetime_range": nullable(ref("DatetimeRange")),
-            "values_count": nullable(ref("ValuesCount")),
+            # (the components take null themselves: a union with null would report an error
+            # with every error of the other branch, costly on a long list)
+            "match": ref("Match"),
+            "range": ref("Range"),
+            "datetime_range": ref("DatetimeRange"),
+            "values_count": ref("ValuesCount"),
             "is_empty": nullable(boolean("the key is missing, null or []")),
             "is_null": nullable(boolean("a value at the key is null")),
-            "geo_bounding_box": nullable(ref("GeoBoundingBox")),
-            "geo_radius": nullable(ref("GeoRadius")),
-            "geo_polygon": nullable(ref("GeoPolygon")),
+            "geo_bounding_box": ref("GeoBoundingBox"),
+            "geo_radius": ref("GeoRadius"),
+            "geo_polygon": ref("GeoPolygon"),
         },
         required=("key",),
         about="a key with at least one of " + ", ".join(FIELD_CONDITIONS),
@@ -163,42 +176,52 @@ def _field_condition(limits: LimitSettings) -> Schema:
 
 
 def _match(limits: LimitSettings) -> Schema:
-    targets = any_of(array(string()), array(INT64), about="a list of strings or a list of integers")
+    # the first item's type says which list it is (a union of the two lists would report a
+    # long list's every error)
+    targets = {
+        "type": ["array", "null"],
+        "if": {"prefixItems": [{"type": "string"}]},
+        "then": {"items": string()},
+        "else": {"items": INT64},
+        "description": "a list of strings or a list of integers",
+    }
     words = string(about="full-text query, tokenized as the key's text index does")
     schema = obj(
         {
             "value": nullable(
                 any_of(string(), INT64, boolean(), about="a string, an integer or a boolean")
             ),
-            "any": nullable(targets),
-            "except": nullable(targets),
+            "any": targets,
+            "except": targets,
             "text": nullable(words),
             "text_any": nullable(words),
             "phrase": nullable(words),
             "prefix": unsupported("prefix match"),
         },
-        about="an object with exactly one of " + ", ".join(MATCH_MODES),
+        about=_ONE_MODE,
     )
-    return {**schema, "oneOf": _present(*MATCH_MODES)}
+    one = {"oneOf": _present(*MATCH_MODES), "description": _ONE_MODE}
+    return {**nullable(schema), "if": {"type": "object"}, "then": one}
 
 
 def _range(limits: LimitSettings) -> Schema:
-    return any_of(
-        obj({b: nullable(number()) for b in _BOUNDS}),
-        obj({b: nullable(string(about=_DATETIME)) for b in _BOUNDS}),
-        about="bounds gt/gte/lt/lte, all numbers or all RFC 3339 datetimes",
+    return nullable(
+        any_of(
+            obj({b: nullable(number()) for b in _BOUNDS}),
+            obj({b: nullable(string(about=_DATETIME)) for b in _BOUNDS}),
+            about="bounds gt/gte/lt/lte, all numbers or all RFC 3339 datetimes",
+        )
     )
 
 
 def _datetime_range(limits: LimitSettings) -> Schema:
-    return obj({b: nullable(string(about=_DATETIME)) for b in _BOUNDS})
+    return nullable(obj({b: nullable(string(about=_DATETIME)) for b in _BOUNDS}))
 
 
 def _values_count(limits: LimitSettings) -> Schema:
     count = integer(low=0, high=bounds.VALUES_COUNT_MAX)
-    return obj(
-        {b: nullable(count) for b in _BOUNDS},
-        about="bounds on how many values the key holds",
+    return nullable(
+        obj({b: nullable(count) for b in _BOUNDS}, about="bounds on how many values the key holds")
     )
 
 
@@ -210,16 +233,20 @@ def _geo_point(limits: LimitSettings) -> Schema:
 
 
 def _geo_bounding_box(limits: LimitSettings) -> Schema:
-    return obj(
-        {"top_left": ref("GeoPoint"), "bottom_right": ref("GeoPoint")},
-        required=("top_left", "bottom_right"),
+    return nullable(
+        obj(
+            {"top_left": ref("GeoPoint"), "bottom_right": ref("GeoPoint")},
+            required=("top_left", "bottom_right"),
+        )
     )
 
 
 def _geo_radius(limits: LimitSettings) -> Schema:
-    return obj(
-        {"center": ref("GeoPoint"), "radius": number(low=0, about="meters")},
-        required=("center", "radius"),
+    return nullable(
+        obj(
+            {"center": ref("GeoPoint"), "radius": number(low=0, about="meters")},
+            required=("center", "radius"),
+        )
     )
 
 
@@ -232,9 +259,11 @@ def _geo_ring(limits: LimitSettings) -> Schema:
 
 
 def _geo_polygon(limits: LimitSettings) -> Schema:
-    return obj(
-        {"exterior": ref("GeoRing"), "interiors": nullable(array(ref("GeoRing")))},
-        required=("exterior",),
+    return nullable(
+        obj(
+            {"exterior": ref("GeoRing"), "interiors": nullable(array(ref("GeoRing")))},
+            required=("exterior",),
+        )
     )
 
 

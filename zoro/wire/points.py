@@ -20,7 +20,7 @@ def _count(limits: LimitSettings) -> Schema:
         obj(
             {
                 "exact": nullable(boolean("accepted; counts are always exact")),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "shard_key": SHARD_KEY,
             }
         ),
