@@ -440,21 +440,36 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
         "Nested": "NestedCondition",
     }
     inner = {"IsEmpty": "KeyOnly", "IsNull": "KeyOnly", "Nested": "Nested"}
+
+    def objects(schema: dict[str, Any]) -> list[dict[str, Any]]:
+        """The object shapes of a component (a range: numbers or datetimes; or null)."""
+        if "anyOf" in schema:
+            return [o for branch in schema["anyOf"] for o in objects(branch)]
+        return [schema] if "properties" in schema else []
+
     for component, shape in client_shape.items():
-        schema = schemas[component]
-        for variant in schema.get("anyOf", [schema]):  # a range: numbers or datetimes
+        for variant in objects(schemas[component]):
             assert set(variant["properties"]) <= set(SHAPES[shape]), component
             if component in inner:
                 (only,) = variant["properties"].values()
                 assert set(only["properties"]) <= set(SHAPES[inner[component]]), component
+    # a condition is told apart by the first of these fields it has, else it is a filter
+    by_field = {"key", "has_id", "has_vector", "nested", "is_empty", "is_null"}
     for name in ("Condition", "NestedCondition"):
-        for branch in schemas[name]["anyOf"]:
-            if "$ref" in branch:
-                assert branch["$ref"].rsplit("/", 1)[-1] in {*client_shape, "NestedFilter"}
+        node, fields = schemas[name], set()
+        while "if" in node:
+            (field,) = node["if"]["required"]
+            fields.add(field)
+            then = node["then"]
+            if "$ref" in then:
+                assert then["$ref"].rsplit("/", 1)[-1] in client_shape, field
             else:  # has_id / has_vector, refused inside nested
-                assert set(branch["properties"]) <= {"has_id", "has_vector"}
+                assert set(then["properties"]) == {field} <= {"has_id", "has_vector"}
+            node = node["else"]
+        assert fields == by_field, name
+        assert node["$ref"].endswith("Filter"), name
     assert schemas["FieldCondition"]["required"] == ["key"]
     for geo in ("geo_bounding_box", "geo_radius", "geo_polygon"):
         shape = SHAPES[SHAPES["FieldCondition"][geo]]
-        ref = schemas["FieldCondition"]["properties"][geo]["anyOf"][0]["$ref"]
+        ref = schemas["FieldCondition"]["properties"][geo]["$ref"]
         assert set(schemas[ref.rsplit("/", 1)[-1]]["properties"]) == set(shape)
