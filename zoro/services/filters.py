@@ -113,10 +113,12 @@ def _condition(value: dict[str, Any], where: str, depth: int) -> Condition:
     if "nested" in body:
         return _nested(body["nested"], f"{where}.nested", depth)
     if "has_id" in body:
-        ids = body["has_id"]
+        # the schema bounded the integers; a string is a UUID (rules.POINT_ID_UUID) and a
+        # float an integer written with a fraction (rules.WHOLE_INTEGERS): point_id names both
         return HasId(
             frozenset(
-                key_of(validate.point_id(v, f"{where}.has_id[{i}]")) for i, v in enumerate(ids)
+                key_of(v if type(v) is int else validate.point_id(v, f"{where}.has_id[{i}]"))
+                for i, v in enumerate(body["has_id"])
             )
         )
     if "has_vector" in body:
