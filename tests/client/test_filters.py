@@ -417,30 +417,59 @@ async def test_the_clients_filter_shapes_cover_the_servers_openapi(
     """The client's one table of filter shapes names every field the server documents (the
     server may serve less than Qdrant's language, never more than the client lets through)."""
     schemas = (await raw.get("/openapi.json")).json()["components"]["schemas"]
-    assert set(schemas["Filter"]["properties"]) <= set(SHAPES["Filter"])
-    assert set(schemas["Filter"]["properties"]["min_should"]["properties"]) <= set(
-        SHAPES["MinShould"]
-    )
-    field, *others = schemas["Condition"]["anyOf"]
-    assert field["required"] == ["key"]
-    assert set(field["properties"]) <= set(SHAPES["FieldCondition"])
-    for variant in field["properties"]["match"]["anyOf"]:
-        assert set(variant["properties"]) <= set(SHAPES["Match"])
-    for bounds in ("range", "values_count"):
-        assert set(field["properties"][bounds]["properties"]) <= set(SHAPES["Range"])
-    by_field = {"has_id": "HasIdCondition", "is_empty": "IsEmptyCondition"}
-    by_field["is_null"] = "IsNullCondition"
-    by_field["has_vector"] = "HasVectorCondition"
-    by_field["nested"] = "NestedCondition"
-    for other in others:
-        if "$ref" in other:
-            assert other["$ref"].endswith("/Filter")
-            continue
-        (name,) = other["required"]
-        assert set(other["properties"]) <= set(SHAPES[by_field[name]])
-        inner = other["properties"][name].get("properties", {})
-        inner_shape = "Nested" if name == "nested" else "KeyOnly"
-        assert set(inner) <= set(SHAPES[inner_shape])
+    # the server's filter components, each with the client's shape for it
+    client_shape = {
+        "Filter": "Filter",
+        "NestedFilter": "Filter",
+        "MinShould": "MinShould",
+        "NestedMinShould": "MinShould",
+        "FieldCondition": "FieldCondition",
+        "Match": "Match",
+        "Range": "Range",
+        "DatetimeRange": "Range",
+        "ValuesCount": "Range",
+        "GeoPoint": "GeoPoint",
+        "GeoBoundingBox": "GeoBoundingBox",
+        "GeoRadius": "GeoRadius",
+        "GeoRing": "GeoLineString",
+        "GeoPolygon": "GeoPolygon",
+        "HasId": "HasIdCondition",
+        "HasVector": "HasVectorCondition",
+        "IsEmpty": "IsEmptyCondition",
+        "IsNull": "IsNullCondition",
+        "Nested": "NestedCondition",
+    }
+    inner = {"IsEmpty": "KeyOnly", "IsNull": "KeyOnly", "Nested": "Nested"}
+
+    def objects(schema: dict[str, Any]) -> list[dict[str, Any]]:
+        """The object shapes of a component (a range: numbers or datetimes; or null)."""
+        if "anyOf" in schema:
+            return [o for branch in schema["anyOf"] for o in objects(branch)]
+        return [schema] if "properties" in schema else []
+
+    for component, shape in client_shape.items():
+        for variant in objects(schemas[component]):
+            assert set(variant["properties"]) <= set(SHAPES[shape]), component
+            if component in inner:
+                (only,) = variant["properties"].values()
+                assert set(only["properties"]) <= set(SHAPES[inner[component]]), component
+    # a condition is told apart by the first of these fields it has, else it is a filter
+    by_field = {"key", "has_id", "has_vector", "nested", "is_empty", "is_null"}
+    for name in ("Condition", "NestedCondition"):
+        node, fields = schemas[name], set()
+        while "if" in node:
+            (field,) = node["if"]["required"]
+            fields.add(field)
+            then = node["then"]
+            if "$ref" in then:
+                assert then["$ref"].rsplit("/", 1)[-1] in client_shape, field
+            else:  # has_id / has_vector, refused inside nested
+                assert set(then["properties"]) == {field} <= {"has_id", "has_vector"}
+            node = node["else"]
+        assert fields == by_field, name
+        assert node["$ref"].endswith("Filter"), name
+    assert schemas["FieldCondition"]["required"] == ["key"]
     for geo in ("geo_bounding_box", "geo_radius", "geo_polygon"):
         shape = SHAPES[SHAPES["FieldCondition"][geo]]
-        assert set(field["properties"][geo]["properties"]) == set(shape)
+        ref = schemas["FieldCondition"]["properties"][geo]["$ref"]
+        assert set(schemas[ref.rsplit("/", 1)[-1]]["properties"]) == set(shape)

@@ -264,9 +264,7 @@ def test_bad_geo_values_in_a_filter_are_refused_by_the_client_and_the_server(
     with httpx.Client(base_url=server.url, timeout=30) as http:
         r = http.post("/collections/cities-bad/points/delete?wait=true", json={"filter": bad})
         assert r.status_code == 400
-        assert error_of(r) == (
-            "filter.must[0].geo_radius.center.lat: a latitude is within [-90, 90], got 95.0"
-        )
+        assert error_of(r) == "filter.must[0].geo_radius.center.lat: must be between -90 and 90"
         assert count(http, "cities-bad", None) == len(CITIES)
     with pytest.raises(UnexpectedResponse) as caught:
         remote.count("cities-bad", count_filter=models.Filter.model_validate(bad))

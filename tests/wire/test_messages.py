@@ -157,3 +157,78 @@ _TAGGED = {
 def test_a_union_reports_the_branch_the_shape_names(body: dict[str, Any], expected: str) -> None:
     error = next(iter(jsonschema_rs.Draft202012Validator(_TAGGED).iter_errors(body)))
     assert message(error, _TAGGED, "body") == expected
+
+
+_SHAPES = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {"key": {"type": "string"}, "match": {"type": "integer"}},
+            "required": ["key"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"has_id": {"type": "array"}},
+            "required": ["has_id"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {"must": {"type": "array"}},
+            "additionalProperties": False,
+        },
+    ],
+    "description": "a condition",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # the one shape whose required fields the object has is the one it meant
+        ({"key": "a", "zz": 1}, "body: unknown field(s) 'zz'"),
+        ({"key": 5}, "body.key: must be a string"),
+        # of two shapes' fields, the one not refusing the other's fields
+        ({"key": "a", "has_id": [1]}, "body: must be a condition"),
+        ({"must": 5}, "body.must: must be a list"),
+        # fields of no shape, one shape lacking only them: that shape's unknown fields
+        ({"colour": "red"}, "body: unknown field(s) 'colour'"),
+    ],
+)
+def test_an_object_is_told_about_the_shape_it_meant(body: dict[str, Any], expected: str) -> None:
+    error = next(iter(jsonschema_rs.Draft202012Validator(_SHAPES).iter_errors(body)))
+    assert message(error, _SHAPES, "body") == expected
+
+
+def test_a_nullable_object_reports_its_own_error() -> None:
+    schema = {
+        "anyOf": [
+            {"type": "object", "properties": {"a": {}}, "additionalProperties": False},
+            {"type": "null"},
+        ]
+    }
+    error = next(iter(jsonschema_rs.Draft202012Validator(schema).iter_errors({"b": 1})))
+    assert message(error, schema, "body") == "body: unknown field(s) 'b'"
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "expected"),
+    [
+        ({"type": "array", "minItems": 4}, [1], "body: must hold at least 4 items"),
+        (
+            {"type": "string", "pattern": "^a", "description": "an a-word"},
+            "b",
+            "body: must be an a-word",
+        ),
+        ({"not": {}, "description": "not allowed here: x"}, 1, "body: not allowed here: x"),
+        (
+            {"oneOf": [{"type": "integer"}, {"minimum": 0}], "description": "one of those"},
+            1,
+            "body: must be one of those",
+        ),
+    ],
+)
+def test_other_keywords_are_worded(schema: dict[str, Any], value: Any, expected: str) -> None:
+    error = next(iter(jsonschema_rs.Draft202012Validator(schema).iter_errors(value)))
+    assert message(error, schema, "body") == expected

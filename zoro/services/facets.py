@@ -35,7 +35,7 @@ async def facet(ctx: Context, name: str, body: object) -> dict[str, Any]:
         raise BadRequest(f"body.key: {exc}") from None
     limit = body.get("limit")
     limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
-    condition = filters.parse(body.get("filter"), "body.filter")
+    condition = filters.parse(body.get("filter"), "body.filter", checked=True)
     found = await actor.facet(key, condition, limit)
     if found is None:
         raise BadRequest(

@@ -1,18 +1,21 @@
-"""Qdrant's filter JSON -> zoro.payload.conditions, checked part by part.
+"""Qdrant's filter JSON -> zoro.payload.conditions.
 
-Every error names the part at fault as a JSON path (`filter.must[1].range.gte`). Conditions
-Zoro-DB does not serve are refused by name rather than ignored: a filter that silently matched
-more than asked would be worse than an error.
+The shape is the `Filter` component's (zoro/wire/filters.py): a route converted to zoro.wire has
+checked it with the body, and `parse` checks it against the component itself otherwise. What
+remains here is conversion and the rules the schema cannot say (rules.FILTER_DEPTH,
+GEO_RING_CLOSED, FILTER_DATETIME, POINT_ID_UUID, WHOLE_INTEGERS), each error naming the part at
+fault as a JSON path (`filter.must[1].range.gte`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import cache
 from typing import Any, Final
+
+import jsonschema_rs
 
 from zoro.errors import BadRequest
 from zoro.payload.conditions import (
-    MIN_RING_POINTS,
     Condition,
     Filter,
     GeoBoundingBox,
@@ -34,139 +37,108 @@ from zoro.payload.conditions import (
     text_match,
 )
 from zoro.services import validate
+from zoro.settings import LimitSettings
 from zoro.types import key_of
+from zoro.wire.bounds import FILTER_MAX_DEPTH
+from zoro.wire.messages import message
+from zoro.wire.requests import components
 
 LonLat = tuple[float, float]
 Ring = tuple[LonLat, ...]
 
-MAX_DEPTH: Final = 32
-_FILTER_FIELDS: Final = frozenset({"must", "should", "must_not", "min_should"})
-_FIELD_CONDITION: Final = frozenset(
-    {
-        "key",
-        "match",
-        "range",
-        "values_count",
-        "is_empty",
-        "is_null",
-        "geo_bounding_box",
-        "geo_radius",
-        "geo_polygon",
-        "datetime_range",
-    }
-)
-_GEO_SHAPES: Final = {
-    "geo_bounding_box": frozenset({"top_left", "bottom_right"}),
-    "geo_radius": frozenset({"center", "radius"}),
-    "geo_polygon": frozenset({"exterior", "interiors"}),
-}
-_UNSUPPORTED_MATCH: Final = {
-    "prefix": "prefix match",
-}
+MAX_DEPTH: Final = FILTER_MAX_DEPTH
 _TEXT_MATCH: Final = ("text", "text_any", "phrase")
 _BOUNDS: Final = ("gt", "gte", "lt", "lte")
+_GEO: Final = ("geo_bounding_box", "geo_radius", "geo_polygon")
 
 
-def parse(value: object, where: str = "filter") -> Filter | None:
-    """A request's `filter` (None when absent or null)."""
+def parse(value: object, where: str = "filter", *, checked: bool = False) -> Filter | None:
+    """A request's `filter` (None when absent or null). `checked`: the route's schema already
+    validated it (its `filter` is the `Filter` component), so only the rules remain."""
     if value is None:
         return None
-    f = _filter(validate.mapping(value, where), where, 0)
-    return f
+    if not checked:
+        schema, validator = _validator()
+        if not validator.is_valid(value):
+            try:  # (validate stops at the first error; iter_errors would find them all)
+                validator.validate(value)
+            except jsonschema_rs.ValidationError as error:
+                raise BadRequest(message(error, schema, where)) from None
+    assert isinstance(value, dict)
+    return _filter(value, where, 0)
 
 
-# `nested` says whether the filter is inside a `nested` condition, where has_id and has_vector
-# are refused (they are about the point, not about one object of its array).
-def _filter(body: Mapping[str, Any], where: str, depth: int, nested: bool = False) -> Filter:
+@cache
+def _validator() -> tuple[dict[str, Any], jsonschema_rs.Draft202012Validator]:
+    """The `Filter` component alone, for callers whose route is not converted yet (the filter's
+    shape depends on no limit setting, so the defaults build it)."""
+    schema = {
+        "$ref": "#/components/schemas/Filter",
+        "components": {"schemas": components(LimitSettings())},
+    }
+    return schema, jsonschema_rs.Draft202012Validator(schema)
+
+
+def _filter(body: dict[str, Any], where: str, depth: int) -> Filter:
     if depth > MAX_DEPTH:
         raise BadRequest(f"{where}: filters nest at most {MAX_DEPTH} levels deep")
-    validate.only_fields(body, _FILTER_FIELDS, where)
     min_should = None
-    raw = body.get("min_should")
-    if raw is not None:
-        ms = validate.mapping(raw, f"{where}.min_should")
-        validate.only_fields(ms, frozenset({"conditions", "min_count"}), f"{where}.min_should")
-        if "conditions" not in ms or "min_count" not in ms:
-            raise BadRequest(f'{where}.min_should: needs "conditions" and "min_count"')
+    ms = body.get("min_should")
+    if ms is not None:
         min_should = MinShould(
-            _conditions(ms["conditions"], f"{where}.min_should.conditions", depth, nested),
-            # at least 1, as Qdrant's server checks (0 would make min_should match everything)
-            validate.integer(ms["min_count"], f"{where}.min_should.min_count", low=1, high=2**31),
+            _conditions(ms["conditions"], f"{where}.min_should.conditions", depth),
+            _whole(ms["min_count"], f"{where}.min_should.min_count"),
         )
     return Filter(
-        must=_conditions(body.get("must"), f"{where}.must", depth, nested),
-        should=_conditions(body.get("should"), f"{where}.should", depth, nested),
-        must_not=_conditions(body.get("must_not"), f"{where}.must_not", depth, nested),
+        must=_conditions(body.get("must"), f"{where}.must", depth),
+        should=_conditions(body.get("should"), f"{where}.should", depth),
+        must_not=_conditions(body.get("must_not"), f"{where}.must_not", depth),
         min_should=min_should,
     )
 
 
-def _conditions(value: object, where: str, depth: int, nested: bool) -> tuple[Condition, ...]:
+def _conditions(value: Any, where: str, depth: int) -> tuple[Condition, ...]:
     """A list of conditions, or a single one (Qdrant accepts both), or null."""
     if value is None:
         return ()
-    if isinstance(value, Mapping):
-        return (_condition(value, where, depth, nested),)
-    items = validate.sequence(value, where)
-    return tuple(_condition(c, f"{where}[{i}]", depth, nested) for i, c in enumerate(items))
+    if isinstance(value, dict):
+        return (_condition(value, where, depth),)
+    return tuple(_condition(c, f"{where}[{i}]", depth) for i, c in enumerate(value))
 
 
-def _condition(value: object, where: str, depth: int, nested: bool) -> Condition:
-    body = {k: v for k, v in validate.mapping(value, where).items() if v is not None}
+def _condition(value: dict[str, Any], where: str, depth: int) -> Condition:
+    body = {k: v for k, v in value.items() if v is not None}
     if "key" in body:
         return _field_condition(body, where)
-    if nested and ("has_id" in body or "has_vector" in body):
-        name = "has_id" if "has_id" in body else "has_vector"
-        raise BadRequest(
-            f"{where}.{name}: not allowed inside a nested filter (it is about the point, not "
-            "about one object of the array); put it beside the nested condition"
-        )
     if "nested" in body:
-        validate.only_fields(body, frozenset({"nested"}), where)
         return _nested(body["nested"], f"{where}.nested", depth)
     if "has_id" in body:
-        validate.only_fields(body, frozenset({"has_id"}), where)
-        ids = validate.sequence(body["has_id"], f"{where}.has_id")
-        where_id = f"{where}.has_id"
+        # the schema bounded the integers; a string is a UUID (rules.POINT_ID_UUID) and a
+        # float an integer written with a fraction (rules.WHOLE_INTEGERS): point_id names both
         return HasId(
-            frozenset(key_of(validate.point_id(v, f"{where_id}[{i}]")) for i, v in enumerate(ids))
+            frozenset(
+                key_of(v if type(v) is int else validate.point_id(v, f"{where}.has_id[{i}]"))
+                for i, v in enumerate(body["has_id"])
+            )
         )
     if "has_vector" in body:
-        validate.only_fields(body, frozenset({"has_vector"}), where)
-        if not isinstance(body["has_vector"], str):
-            raise BadRequest(f"{where}.has_vector: a vector name (a string)")
         return HasVector(body["has_vector"])
-    for name, kind in (("is_empty", IsEmpty), ("is_null", IsNull)):
-        if name in body:
-            validate.only_fields(body, frozenset({name}), where)
-            inner = validate.mapping(body[name], f"{where}.{name}")
-            validate.only_fields(inner, frozenset({"key"}), f"{where}.{name}")
-            return kind(_key(inner.get("key"), f"{where}.{name}.key"))
-    if not body or set(body) <= _FILTER_FIELDS:
-        return _filter(body, where, depth + 1, nested)
-    names = ", ".join(sorted(map(str, body)))
-    raise BadRequest(
-        f"{where}: not a condition ({names}); expected key + match/range/values_count/is_empty/"
-        "is_null/geo_bounding_box/geo_radius/geo_polygon, has_id, has_vector, is_empty, "
-        "is_null, nested, or a filter (must/should/must_not)"
-    )
+    if "is_empty" in body:
+        return IsEmpty(parse_key(body["is_empty"]["key"]))
+    if "is_null" in body:
+        return IsNull(parse_key(body["is_null"]["key"]))
+    return _filter(body, where, depth + 1)
 
 
-def _nested(value: object, where: str, depth: int) -> Nested:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, frozenset({"key", "filter"}), where)
-    if "key" not in body or "filter" not in body:
-        raise BadRequest(f'{where}: needs "key" (an array of objects) and "filter"')
-    key = _key(body["key"], f"{where}.key")
+def _nested(body: dict[str, Any], where: str, depth: int) -> Nested:
+    key = parse_key(body["key"])
     if key.steps[-1][1]:  # `offers[]` names the same array as `offers`
-        key = _key(key.text[:-2], f"{where}.key")
-    inner = validate.mapping(body["filter"], f"{where}.filter")
-    return Nested(key, _filter(inner, f"{where}.filter", depth + 1, nested=True))
+        key = parse_key(key.text[:-2])
+    return Nested(key, _filter(body["filter"], f"{where}.filter", depth + 1))
 
 
-def _field_condition(body: Mapping[str, Any], where: str) -> Condition:
-    validate.only_fields(body, _FIELD_CONDITION, where)
-    key = _key(body["key"], f"{where}.key")
+def _field_condition(body: dict[str, Any], where: str) -> Condition:
+    key = parse_key(body["key"])
     parts: list[Condition] = []
     if "match" in body:
         parts.append(_match(key, body["match"], f"{where}.match"))
@@ -176,152 +148,74 @@ def _field_condition(body: Mapping[str, Any], where: str) -> Condition:
         if name in body
     )
     if "values_count" in body:
-        bounds = _bounds(body["values_count"], f"{where}.values_count", integers=True)
-        parts.append(ValuesCount(key, *bounds))
+        given = body["values_count"]
+        counts = [
+            None if given.get(b) is None else _whole(given[b], f"{where}.values_count.{b}")
+            for b in _BOUNDS
+        ]
+        parts.append(ValuesCount(key, *counts))
     for name, kind in (("is_empty", IsEmpty), ("is_null", IsNull)):
         if name in body:
-            flag = validate.boolean(body[name], f"{where}.{name}")
             cond = kind(key)
-            parts.append(cond if flag else Filter(must_not=(cond,)))
-    parts.extend(
-        _geo(key, name, body[name], f"{where}.{name}") for name in _GEO_SHAPES if name in body
-    )
-    if not parts:
-        raise BadRequest(
-            f"{where}: a key needs match, range, values_count, is_empty, is_null, "
-            "geo_bounding_box, geo_radius or geo_polygon"
-        )
+            parts.append(cond if body[name] else Filter(must_not=(cond,)))
+    parts.extend(_geo(key, name, body[name], f"{where}.{name}") for name in _GEO if name in body)
     return parts[0] if len(parts) == 1 else Filter(must=tuple(parts))
 
 
-def _key(value: object, where: str) -> KeyPath:
-    if not isinstance(value, str):
-        raise BadRequest(f'{where}: must be a string such as "meta.lang" or "tags[]"')
-    try:
-        return parse_key(value)
-    except ValueError as exc:
-        raise BadRequest(f"{where}: {exc}") from None
-
-
-def _match(key: KeyPath, value: object, where: str) -> Match | TextMatch:
-    body = {k: v for k, v in validate.mapping(value, where).items() if v is not None}
-    for name, what in _UNSUPPORTED_MATCH.items():
-        if name in body:
-            raise BadRequest(f"{where}.{name}: {what} is not supported by Zoro-DB")
-    validate.only_fields(body, frozenset({"value", "any", "except", *_TEXT_MATCH}), where)
-    if len(body) != 1:
-        raise BadRequest(
-            f'{where}: give exactly one of "value", "any", "except", "text", "text_any", "phrase"'
-        )
-    ((mode, raw),) = body.items()
+def _match(key: KeyPath, value: dict[str, Any], where: str) -> Match | TextMatch:
+    ((mode, raw),) = ((k, v) for k, v in value.items() if v is not None)
     if mode in _TEXT_MATCH:
-        if not isinstance(raw, str):
-            raise BadRequest(f"{where}.{mode}: must be a string")
         return text_match(key, mode, raw)
     if mode == "value":
-        if not isinstance(raw, str | int) or (isinstance(raw, int) and not _int64(raw)):
+        if type(raw) is float:  # JSON Schema's integer admits 5.0 (rules.WHOLE_INTEGERS)
             raise BadRequest(f"{where}.value: must be a string, an integer or a boolean")
         return Match(key, "value", frozenset([raw]), type(raw))
-    items = validate.sequence(raw, f"{where}.{mode}")
-    kinds = {type(v) for v in items}
-    if not kinds <= {str} and not kinds <= {int}:
+    kinds = {type(v) for v in raw}
+    if float in kinds:
         raise BadRequest(f"{where}.{mode}: must be a list of strings or a list of integers")
-    if any(isinstance(v, int) and not _int64(v) for v in items):
-        raise BadRequest(f"{where}.{mode}: integers must fit in 64 bits")
-    kind = next(iter(kinds)) if kinds else None
-    return Match(key, mode, frozenset(items), kind)
+    return Match(key, mode, frozenset(raw), next(iter(kinds)) if kinds else None)
 
 
-def _int64(value: int) -> bool:
-    return isinstance(value, bool) or -(2**63) <= value < 2**63
-
-
-def _range(key: KeyPath, value: object, where: str, datetimes: bool) -> Range:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, frozenset(_BOUNDS), where)
-    given = {k: v for k, v in body.items() if v is not None}
-    strings = [k for k, v in given.items() if isinstance(v, str)]
-    if datetimes or strings:
-        if len(strings) != len(given):
-            raise BadRequest(f"{where}: bounds must be all numbers or all RFC 3339 datetimes")
+def _range(key: KeyPath, value: dict[str, Any], where: str, datetimes: bool) -> Range:
+    given = {k: v for k, v in value.items() if v is not None}
+    if datetimes or any(isinstance(v, str) for v in given.values()):
         bounds: dict[str, float] = {}
         for name, text in given.items():
             moment = parse_datetime(text)
-            if moment is None:
+            if moment is None:  # rules.FILTER_DATETIME
                 raise BadRequest(f"{where}.{name}: {text!r} is not an RFC 3339 datetime")
             bounds[name] = moment
         return Range(key, datetime=True, **bounds)
-    return Range(key, *_bounds(body, where, integers=False))
+    gt, gte, lt, lte = (None if value.get(b) is None else float(value[b]) for b in _BOUNDS)
+    return Range(key, gt, gte, lt, lte)
 
 
-def _bounds(value: object, where: str, *, integers: bool) -> tuple[Any, Any, Any, Any]:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, frozenset(_BOUNDS), where)
-    out: list[float | int | None] = []
-    for name in _BOUNDS:
-        raw = body.get(name)
-        if raw is None:
-            out.append(None)
-        elif integers:
-            out.append(validate.integer(raw, f"{where}.{name}", low=0, high=2**63 - 1))
-        else:
-            out.append(validate.number(raw, f"{where}.{name}"))
-    return out[0], out[1], out[2], out[3]
+def _whole(value: object, where: str) -> int:
+    if type(value) is not int:  # rules.WHOLE_INTEGERS
+        raise BadRequest(f"{where}: must be an integer")
+    return value
 
 
-def _geo(key: KeyPath, name: str, value: object, where: str) -> Condition:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, _GEO_SHAPES[name], where)
-    required = _GEO_SHAPES[name] - {"interiors"}
-    missing = sorted(required - {k for k, v in body.items() if v is not None})
-    if missing:
-        raise BadRequest(f"{where}: needs {', '.join(repr(m) for m in missing)}")
+def _geo(key: KeyPath, name: str, body: dict[str, Any], where: str) -> Condition:
     if name == "geo_bounding_box":
-        return GeoBoundingBox(
-            key,
-            _geo_point(body["top_left"], f"{where}.top_left"),
-            _geo_point(body["bottom_right"], f"{where}.bottom_right"),
-        )
+        return GeoBoundingBox(key, _point(body["top_left"]), _point(body["bottom_right"]))
     if name == "geo_radius":
-        radius = validate.number(body["radius"], f"{where}.radius")
-        if radius < 0:
-            raise BadRequest(f"{where}.radius: must be at least 0 (meters), got {radius}")
-        return GeoRadius(key, _geo_point(body["center"], f"{where}.center"), float(radius))
-    interiors = body.get("interiors") or []
+        return GeoRadius(key, _point(body["center"]), float(body["radius"]))
     return GeoPolygon(
         key,
         _ring(body["exterior"], f"{where}.exterior"),
         tuple(
-            _ring(r, f"{where}.interiors[{i}]")
-            for i, r in enumerate(validate.sequence(interiors, f"{where}.interiors"))
+            _ring(r, f"{where}.interiors[{i}]") for i, r in enumerate(body.get("interiors") or ())
         ),
     )
 
 
-def _geo_point(value: object, where: str) -> LonLat:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, frozenset({"lon", "lat"}), where)
-    if "lon" not in body or "lat" not in body:
-        raise BadRequest(f'{where}: a geo point needs "lon" and "lat"')
-    lon = validate.number(body["lon"], f"{where}.lon")
-    lat = validate.number(body["lat"], f"{where}.lat")
-    if not -180 <= lon <= 180:
-        raise BadRequest(f"{where}.lon: a longitude is within [-180, 180], got {lon}")
-    if not -90 <= lat <= 90:
-        raise BadRequest(f"{where}.lat: a latitude is within [-90, 90], got {lat}")
-    return float(lon), float(lat)
+def _point(body: dict[str, Any]) -> LonLat:
+    return float(body["lon"]), float(body["lat"])
 
 
-def _ring(value: object, where: str) -> Ring:
-    body = validate.mapping(value, where)
-    validate.only_fields(body, frozenset({"points"}), where)
-    points = validate.sequence(body.get("points"), f"{where}.points")
-    ring = tuple(_geo_point(p, f"{where}.points[{i}]") for i, p in enumerate(points))
-    if len(ring) < MIN_RING_POINTS:
-        raise BadRequest(
-            f"{where}.points: a polygon ring needs at least {MIN_RING_POINTS} points, "
-            f"got {len(ring)}"
-        )
-    if ring[0] != ring[-1]:
+def _ring(body: dict[str, Any], where: str) -> Ring:
+    ring = tuple(_point(p) for p in body["points"])
+    if ring[0] != ring[-1]:  # rules.GEO_RING_CLOSED
         raise BadRequest(f"{where}.points: a ring must be closed: its first and last points equal")
     return ring

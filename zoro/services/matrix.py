@@ -73,7 +73,7 @@ async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64
         raise BadRequest(
             "body.using: the distance matrix needs a dense vector (not sparse, not multi)"
         )
-    condition = filters.parse(body.get("filter"), "body.filter")
+    condition = filters.parse(body.get("filter"), "body.filter", checked=True)
     chosen = np.array(actor.store.live_mask(), copy=True)
     present = actor.present_mask(using.number)
     chosen[len(present) :] = False

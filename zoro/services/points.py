@@ -226,7 +226,7 @@ def _scroll_selected(
 async def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     body = check("count_points", {} if body is None else body, ctx.limits)
-    condition = filters.parse(body.get("filter"))
+    condition = filters.parse(body.get("filter"), checked=True)
     if condition is None:
         return {"count": actor.count()}
     return {"count": (await actor.select(condition)).count}

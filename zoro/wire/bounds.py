@@ -37,3 +37,4 @@ SPARSE_MODIFIERS: Final = ("none", "idf")
 # the payload index types (zoro.payload's SCHEMAS), as field_schema names them
 INDEX_TYPES: Final = ("keyword", "integer", "float", "bool", "uuid", "datetime", "geo", "text")
 QUERY_EXAMPLES_MAX: Final = 4_096  # a recommend, discover or context query's examples in all
+GEO_RING_MIN_POINTS: Final = 4  # a closed polygon ring: a triangle and its first point again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from zoro.wire import rules
+from zoro.wire import filters, rules
 from zoro.wire.common import SHARD_KEY
 from zoro.wire.points import FILTER
 from zoro.wire.schema import Schema, WireRequest, boolean, integer, nullable, obj, string
@@ -19,15 +19,14 @@ def _facet(limits: LimitSettings) -> Schema:
             {
                 "key": string(about='a payload key path: a.b, a[0].b, a[].b, "a.b"'),
                 "limit": nullable(integer(low=1, high=limits.max_limit, about="default 10")),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "exact": nullable(boolean("accepted; counts are always exact")),
                 "shard_key": SHARD_KEY,
             },
             required=("key",),
         ),
         rules.FACET_INDEX,
-        rules.FILTER,
-        rules.WHOLE_INTEGERS,
+        *filters.RULES,
     )
 
 
@@ -38,13 +37,12 @@ def _matrix(limits: LimitSettings) -> Schema:
                 "sample": nullable(integer(low=2, high=limits.max_limit, about="default 10")),
                 "limit": nullable(integer(low=1, high=limits.max_limit, about="default 3")),
                 "using": nullable(string()),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "shard_key": SHARD_KEY,
             }
         ),
         rules.MATRIX_VECTOR,
-        rules.FILTER,
-        rules.WHOLE_INTEGERS,
+        *filters.RULES,
     )
 
 
@@ -63,8 +61,8 @@ def _matrix_request(route: str, whole_example: dict[str, object]) -> WireRequest
         _matrix,
         examples=(_MATRIX_EXAMPLE,),
         rule_examples={
+            **filters.rule_examples(),
             "matrix-vector": {"using": "no_such_vector"},
-            "filter": {"filter": {"must": [{"zz_unknown": 1}]}},
             "whole-integers": whole_example,
         },
     )
@@ -84,8 +82,8 @@ REQUESTS: Final = (
             },
         ),
         rule_examples={
+            **filters.rule_examples(key="color"),
             "facet-index": {"key": "no_index_here"},
-            "filter": {"key": "color", "filter": {"must": [{"zz_unknown": 1}]}},
             "whole-integers": {"key": "color", "limit": 10.0},
         },
     ),

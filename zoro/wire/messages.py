@@ -37,6 +37,12 @@ def message(error: ValidationError, schema: Schema, where: str) -> str:
                 t for b in context for e in b if isinstance(e.kind, Kind.Type) for t in e.kind.types
             ]
             return f"{path}: must be {_words(dict.fromkeys(types))}"
+        case Kind.OneOfMultipleValid():
+            return f"{path}: must be {node.get('description', 'one shape only, not several')}"
+        case Kind.Not():
+            return f"{path}: {node.get('description', 'not allowed here')}"
+        case Kind.Pattern():
+            return f"{path}: must be {node.get('description', 'of the documented form')}"
         case Kind.Minimum() | Kind.Maximum():
             return f"{path}: {_bounds(node.get('minimum'), node.get('maximum'))}"
         case Kind.ExclusiveMinimum(limit):
@@ -90,6 +96,9 @@ def _branch(error: ValidationError, schema: Schema) -> ValidationError:
     fields are the error); and a tag no branch takes is the error itself."""
     if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
         return error
+    keyed = _keyed(error, schema)
+    if keyed is not None:
+        return _branch(keyed[0], schema)
     depth = len(error.instance_path)
     tags = _tags(_node(schema, list(error.schema_path)))
     best = error
@@ -122,7 +131,71 @@ def _branch(error: ValidationError, schema: Schema) -> ValidationError:
         return extra_only[0]
     if tag_errors and not (extra_only or incomplete):
         return tag_errors[0]  # a tag no branch takes (message lists every branch's options)
+    typed = [
+        first
+        for branch in error.kind.context
+        if branch and not _wrong_type(first := _branch(branch[0], schema), error)
+    ]
+    if len(typed) == 1 and _precise(typed[0], schema):
+        return typed[0]  # the one branch of the value's type (an object for nullable(object))
     return error
+
+
+def _keyed(error: ValidationError, schema: Schema) -> list[ValidationError] | None:
+    """The errors of the one branch whose required fields an object has (`{"key": ..}` a field
+    condition, `{"has_id": ..}` has_id), if exactly one has them and no others' fields."""
+    if not isinstance(error.instance, dict):
+        return None
+    assert isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid)
+    context = error.kind.context
+    path = list(error.schema_path)
+    if _tags(_node(schema, path)):
+        return None  # branches told apart by a tag's value, not by which fields they require
+    branches = _node(schema, path).get(str(path[-1]), [])
+    keyed = [
+        i
+        for i, branch in enumerate(branches)
+        if (needs := _resolve(schema, branch).get("required"))
+        and set(needs) <= error.instance.keys()
+    ]
+    if len(keyed) > 1:  # a shape the object has fields of others' beside: not that one
+        keyed = [i for i in keyed if not _unknown_fields(context[i], error)]
+    if len(keyed) == 1 and context[keyed[0]]:
+        return context[keyed[0]]
+    return None
+
+
+def _wrong_type(error: ValidationError, union: ValidationError) -> bool:
+    """Refused for its JSON type at the union's place (by every branch, for a union)."""
+    if len(error.instance_path) != len(union.instance_path):
+        return False
+    if isinstance(error.kind, Kind.Type | Kind.Enum):
+        return True
+    if isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        return all(b and _wrong_type(b[0], union) for b in error.kind.context)
+    return False
+
+
+def _unknown_fields(errors: list[ValidationError], union: ValidationError) -> bool:
+    depth = len(union.instance_path)
+    return any(
+        isinstance(e.kind, Kind.AdditionalProperties) and len(e.instance_path) == depth
+        for e in errors
+    )
+
+
+def _precise(error: ValidationError, schema: Schema) -> bool:
+    """Says more than its union would: not a union itself unless it is described."""
+    if not isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid | Kind.OneOfMultipleValid):
+        return True
+    return "description" in _node(schema, list(error.schema_path))
+
+
+def _resolve(schema: Schema, node: Any) -> dict[str, Any]:
+    """A branch's schema, through a `$ref` to a component carried in `schema`."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        node = schema.get("components", {}).get("schemas", {}).get(node["$ref"].rsplit("/", 1)[-1])
+    return node if isinstance(node, dict) else {}
 
 
 # Errors at a union's own place that say the value has another shape than the branch's, and

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.wire import rules
+from zoro.wire import filters, rules
 from zoro.wire.common import (
     ORDER_BY,
     POINT_ID,
@@ -47,11 +47,11 @@ def _count(limits: LimitSettings) -> Schema:
         obj(
             {
                 "exact": nullable(boolean("accepted; counts are always exact")),
-                "filter": nullable(FILTER),
+                "filter": FILTER,  # (the component takes null)
                 "shard_key": SHARD_KEY,
             }
         ),
-        rules.FILTER,
+        *filters.RULES,
     )
 
 
@@ -196,8 +196,9 @@ REQUESTS: Final = (
     WireRequest(
         "count_points",
         _count,
+        root="",  # as the service wrote them: `filter.must[0]...`, `exact: ...`
         examples=({"exact": True, "filter": {"must": []}, "shard_key": None},),
-        rule_examples={"filter": {"filter": _BAD_FILTER}},
+        rule_examples=filters.rule_examples(),
     ),
     WireRequest(
         "scroll_points",

@@ -176,3 +176,17 @@ BATCH_POINTS: Final = Rule(
     "batch-points",
     "a batch's operations name at most max_batch_points points in all (a filter counts one)",
 )
+# The filter language (zoro/wire/filters.py): what its schema cannot say.
+FILTER_DEPTH: Final = Rule(
+    "filter-depth",
+    f"filters (conditions that are filters, nested filters) nest at most "
+    f"{bounds.FILTER_MAX_DEPTH} levels deep",
+)
+GEO_RING_CLOSED: Final = Rule(
+    "geo-ring-closed", "a geo_polygon ring is closed: its first and last points are equal"
+)
+FILTER_DATETIME: Final = Rule(
+    "filter-datetime",
+    "a range bound written as a string, and every datetime_range bound, is an RFC 3339 "
+    "datetime as Qdrant reads it",
+)
