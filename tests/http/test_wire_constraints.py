@@ -39,6 +39,7 @@ class Case:
     value: Any  # the new value there (or _DELETE)
     field: tuple[str | int, ...]  # the path the 400 must name
     accepted: bool = False
+    or_field: tuple[str | int, ...] | None = None  # another path it may name instead
 
 
 def _refuses(schema: Any, value: Any) -> bool:
@@ -68,9 +69,14 @@ def cases(
                 if case.at == at and not case.accepted and not _refuses(schema, case.value):
                     continue  # a value of another type that another branch takes
                 # without one of its branch's own required fields the value matches no branch:
-                # the 400 names the union's place
+                # the 400 names the union's place, or the field when the rest of the object
+                # still tells which branch it meant
                 top = case.value is _DELETE and len(case.at) == len(at) + 1
-                yield dataclasses.replace(case, field=at) if top else case
+                yield (
+                    dataclasses.replace(case, field=at, or_field=case.or_field or case.field)
+                    if top
+                    else case
+                )
     if "type" in schema:
         # a value the branch refuses but another branch takes breaks nothing
         wrong = [
@@ -98,11 +104,12 @@ def cases(
         yield Case(f"minLength at {at}", at, "a" * (schema["minLength"] - 1), at)
     if "maxLength" in schema:
         yield Case(f"maxLength at {at}", at, "a" * (schema["maxLength"] + 1), at)
-    if schema.get("additionalProperties") is False:
-        yield Case(f"closed object at {at}", (*at, "zz_unknown"), 1, at)
-    for name in schema.get("required", ()):
-        yield Case(f"required {name} at {at}", (*at, name), _DELETE, (*at, name))
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # (a null where an object may be has no fields to break)
+        if schema.get("additionalProperties") is False:
+            yield Case(f"closed object at {at}", (*at, "zz_unknown"), 1, at)
+        for name in schema.get("required", ()):
+            if name in value:
+                yield Case(f"required {name} at {at}", (*at, name), _DELETE, (*at, name))
         for name, inner in schema.get("properties", {}).items():
             if name in value:
                 yield from cases(inner, value[name], (*at, name))
@@ -216,7 +223,9 @@ def test_every_documented_constraint_is_enforced(wire_http: httpx.Client, route:
                 continue
             error = r.json().get("status", {}).get("error", "") if r.status_code == 400 else ""
             named = field_path(root, list(case.field))
-            if r.status_code != 400 or not error.startswith(f"{named}:"):
+            fields = [case.field] if case.or_field is None else [case.field, case.or_field]
+            starts = tuple(f"{field_path(root, list(f))}:" for f in fields)
+            if r.status_code != 400 or not error.startswith(starts):
                 failures.append(f"{case.what}: expected a 400 naming {named}, got {r.text}")
         _prepare(wire_http, route)
         r = wire_http.request(method, path, json=example)  # and the example itself is served
