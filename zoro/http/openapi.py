@@ -1,7 +1,8 @@
-"""The OpenAPI 3.0 document for every route in the route table (GET /openapi.json).
+"""The OpenAPI 3.1 document for every route in the route table (GET /openapi.json).
 
 The request schemas of the routes converted to zoro.wire come from there (the same objects
-their services validate with); the others are still written here (docs/wire-schema.md)."""
+their services validate with); the others are still written here (docs/wire-schema.md). Every
+result schema and the error's come from zoro.wire.results."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 from zoro import __version__
 from zoro.http.routes import ROUTES, Route
 from zoro.wire.requests import components, request_schemas
+from zoro.wire.results import ERROR, RESULTS
 from zoro.wire.schema import nullable
 
 if TYPE_CHECKING:
@@ -825,52 +827,6 @@ _RECOMMEND_GROUPS = {
 _REQUESTS["query_points_groups"] = _QUERY_GROUPS
 _REQUESTS["search_point_groups"] = _SEARCH_GROUPS
 _REQUESTS["recommend_point_groups"] = _RECOMMEND_GROUPS
-_SCORED = {
-    "type": "object",
-    "properties": {
-        "id": _ID,
-        "version": {"type": "integer"},
-        "score": {"type": "number"},
-        "payload": _PAYLOAD,
-        "vector": _VECTOR_STRUCT,
-        "order_value": {"type": "number"},  # an order_by query's value
-    },
-    "required": ["id", "version", "score"],
-}
-_RECORD = {
-    "type": "object",
-    "properties": {
-        "id": _ID,
-        "payload": _PAYLOAD,
-        "vector": _VECTOR_STRUCT,
-        "order_value": {"type": "number"},  # a scroll by order_by: the value ordered by
-    },
-    "required": ["id"],
-}
-_UPDATE = {
-    "type": "object",
-    "properties": {
-        "operation_id": {"type": "integer"},
-        "status": {"type": "string", "enum": ["acknowledged", "completed"]},
-    },
-    "required": ["status"],
-}
-_ALIASES = {
-    "type": "object",
-    "properties": {
-        "aliases": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "alias_name": {"type": "string"},
-                    "collection_name": {"type": "string"},
-                },
-            },
-        }
-    },
-}
-
 # --- payload and batch updates (issue 13)
 _PATH = {"type": "string", "description": 'a payload key path: a.b, a[0].b, a[].b, "a.b"'}
 _IDS = {"type": "array", "items": _ID, "minItems": 1}
@@ -933,147 +889,10 @@ _REQUESTS.update(
         },
     }
 )
-_RESULTS: dict[str, dict[str, Any]] = {
-    "list_collections": {
-        "type": "object",
-        "properties": {
-            "collections": {
-                "type": "array",
-                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
-            }
-        },
-    },
-    "get_collection": {"type": "object", "description": "Qdrant's CollectionInfo"},
-    "create_collection": {"type": "boolean"},
-    "delete_collection": {"type": "boolean"},
-    "collection_exists": {"type": "object", "properties": {"exists": {"type": "boolean"}}},
-    "upsert_points": _UPDATE,
-    "delete_points": _UPDATE,
-    "update_vectors": _UPDATE,
-    "delete_vectors": _UPDATE,
-    "create_vector_name": _UPDATE,
-    "delete_vector_name": _UPDATE,
-    "create_field_index": _UPDATE,
-    "delete_field_index": _UPDATE,
-    "retrieve_points": {"type": "array", "items": _RECORD},
-    "get_point": _RECORD,
-    "scroll_points": {
-        "type": "object",
-        "properties": {
-            "points": {"type": "array", "items": _RECORD},
-            "next_page_offset": {"anyOf": [_ID]},
-        },
-    },
-    "count_points": {"type": "object", "properties": {"count": {"type": "integer"}}},
-    "query_points": {
-        "type": "object",
-        "properties": {"points": {"type": "array", "items": _SCORED}},
-    },
-    "query_batch_points": {
-        "type": "array",
-        "items": {"type": "object", "properties": {"points": {"type": "array", "items": _SCORED}}},
-    },
-    "search_points": {"type": "array", "items": _SCORED},
-    "search_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
-    # -- collection-level API: aliases, update_collection, optimizations, telemetry, issues
-    "update_aliases": {"type": "boolean"},
-    "get_aliases": _ALIASES,
-    "get_collection_aliases": _ALIASES,
-    "update_collection": {"type": "boolean"},
-    "get_optimizations": {"type": "object", "description": "Qdrant's OptimizationsResponse"},
-    "telemetry": {"type": "object", "description": "Qdrant's TelemetryData"},
-    "get_issues": {
-        "type": "object",
-        "properties": {"issues": {"type": "array", "items": {"type": "object"}}},
-    },
-    "clear_issues": {"type": "boolean"},
-    # queries by example: the older routes
-    "recommend_points": {"type": "array", "items": _SCORED},
-    "recommend_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
-    "discover_points": {"type": "array", "items": _SCORED},
-    "discover_batch_points": {"type": "array", "items": {"type": "array", "items": _SCORED}},
-    # payload and batch updates (issue 13)
-    "set_payload": _UPDATE,
-    "overwrite_payload": _UPDATE,
-    "delete_payload": _UPDATE,
-    "clear_payload": _UPDATE,
-    "batch_update": {"type": "array", "items": _UPDATE},
-}
-# --- groups, facets and the distance matrix
-_GROUPS_RESULT = {
-    "type": "object",
-    "properties": {
-        "groups": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
-                    "hits": {"type": "array", "items": _SCORED},
-                    "lookup": _RECORD,
-                },
-                "required": ["id", "hits"],
-            },
-        }
-    },
-}
-_RESULTS["query_points_groups"] = _GROUPS_RESULT
-_RESULTS["search_point_groups"] = _GROUPS_RESULT
-_RESULTS["recommend_point_groups"] = _GROUPS_RESULT
-_RESULTS["facet"] = {
-    "type": "object",
-    "properties": {
-        "hits": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "value": {
-                        "anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]
-                    },
-                    "count": {"type": "integer"},
-                },
-            },
-        }
-    },
-}
-_RESULTS["search_matrix_pairs"] = {
-    "type": "object",
-    "properties": {
-        "pairs": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"a": _ID, "b": _ID, "score": {"type": "number"}},
-            },
-        }
-    },
-}
-_RESULTS["search_matrix_offsets"] = {
-    "type": "object",
-    "properties": {
-        "offsets_row": {"type": "array", "items": {"type": "integer"}},
-        "offsets_col": {"type": "array", "items": {"type": "integer"}},
-        "scores": {"type": "array", "items": {"type": "number"}},
-        "ids": {"type": "array", "items": _ID},
-    },
-}
-
-_ERROR = {
+_ERROR_RESPONSE = {
     "description": "error",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "status": {"type": "object", "properties": {"error": {"type": "string"}}},
-                    "time": {"type": "number"},
-                },
-            }
-        }
-    },
+    "content": {"application/json": {"schema": ERROR}},
 }
-
 
 _WAITS = frozenset(
     {
@@ -1148,7 +967,7 @@ def _as_31(schema: Any) -> Any:
 
 
 def _operation(route: Route, requests: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    op: dict[str, Any] = {"operationId": route.name, "responses": {"default": _ERROR}}
+    op: dict[str, Any] = {"operationId": route.name, "responses": {"default": _ERROR_RESPONSE}}
     params = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in route.pattern.groupindex
@@ -1169,7 +988,7 @@ def _operation(route: Route, requests: dict[str, dict[str, Any]]) -> dict[str, A
             "content": {"application/json": {"schema": requests[route.name]}},
         }
     if route.enveloped:
-        result = _as_31(_RESULTS.get(route.name, {}))
+        result = RESULTS.get(route.name, {})
         schema = {
             "type": "object",
             "properties": {
