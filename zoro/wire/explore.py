@@ -28,6 +28,7 @@ def _facet(limits: LimitSettings) -> Schema:
         rules.FACET_INDEX,
         rules.FILTER,
         rules.WHOLE_INTEGERS,
+        rules.KEY_PATH,
     )
 
 
@@ -87,6 +88,7 @@ REQUESTS: Final = (
             "facet-index": {"key": "no_index_here"},
             "filter": {"key": "color", "filter": {"must": [{"zz_unknown": 1}]}},
             "whole-integers": {"key": "color", "limit": 10.0},
+            "key-path": {"key": "a..b"},
         },
     ),
     _matrix_request("search_matrix_pairs", {"sample": 4.0}),

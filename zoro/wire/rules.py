@@ -72,3 +72,9 @@ def with_rules(schema: Schema, *rules: Rule) -> Schema:
         "description": f"{about}. {text}" if about else text,
         "x-zoro-rules": [rule.id for rule in rules],
     }
+
+
+KEY_PATH: Final = Rule(
+    "key-path",
+    '`key` is a payload key path: a.b, a[].b, "a.b", no empty step, only `name[]` in brackets',
+)
