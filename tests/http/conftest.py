@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.http import wire_setup
 from zoro.testing import ServerProcess
 
 _names = itertools.count()
@@ -33,3 +34,11 @@ def collection(http: httpx.Client) -> str:
     r = http.put(f"/collections/{name}", json={"vectors": {"size": 4, "distance": "Euclid"}})
     assert r.status_code == 200, r.text
     return name
+
+
+@pytest.fixture(scope="module")
+def wire_http(server: ServerProcess) -> Iterator[httpx.Client]:
+    """A client of the module's server holding the wire tests' collection (wire_setup.seed)."""
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        wire_setup.seed(client)
+        yield client

@@ -19,14 +19,14 @@ import httpx
 import jsonschema_rs
 import pytest
 
+from tests.http.wire_setup import filled, prepare, route_of
 from zoro.http.routes import ROUTES
 from zoro.settings import LimitSettings
 from zoro.wire.check import validation_form
 from zoro.wire.messages import field_path
-from zoro.wire.requests import EXAMPLES, REQUESTS, ROOTS, RULE_EXAMPLES, components, request_schemas
+from zoro.wire.requests import EXAMPLES, ROOTS, RULE_EXAMPLES, components, request_schemas
 
 LIMITS = LimitSettings()  # the test server runs with the default limits
-COLLECTION = "wire_c"
 _DELETE = object()  # a case that removes the field
 # values of each JSON type: a type's break is the first of these its schema refuses
 _OTHER_TYPES: tuple[Any, ...] = ("zz", 12345, 0.5, True, [], {"zz_unknown": 1})
@@ -153,47 +153,6 @@ def _fields_of(value: Any, at: str = "") -> Iterator[str]:
             yield from _fields_of(inner, f"{at}[]")
 
 
-def _filled(example: Any) -> Any:
-    return json.loads(json.dumps(example).replace("{collection}", COLLECTION))
-
-
-def _route(name: str) -> tuple[str, str]:
-    route = next(r for r in ROUTES if r.name == name)
-    path = REQUESTS[name].path if name in REQUESTS else ""
-    return route.method, _filled(path) if path else route.path.replace("{name}", COLLECTION)
-
-
-def _prepare(http: httpx.Client, route: str) -> None:
-    """The requests a route's examples need first (each may be refused: it only sets the
-    stage, as deleting what a previous example created)."""
-    for method, path, body in REQUESTS[route].prepare:
-        http.request(method, _filled(path), json=_filled(body) if body is not None else None)
-
-
-@pytest.fixture(scope="module")
-def wire_http(http: httpx.Client) -> httpx.Client:
-    r = http.put(f"/collections/{COLLECTION}", json={"vectors": {"size": 4, "distance": "Dot"}})
-    assert r.status_code == 200, r.text
-    points = [
-        {"id": i, "vector": [i, 1.0, 0.5, -1.0], "payload": {"color": ["red", "blue"][i % 2]}}
-        for i in range(6)
-    ]
-    r = http.put(f"/collections/{COLLECTION}/points?wait=true", json={"points": points})
-    assert r.status_code == 200, r.text
-    r = http.put(
-        f"/collections/{COLLECTION}/index?wait=true",
-        json={"field_name": "color", "field_schema": "keyword"},
-    )
-    assert r.status_code == 200, r.text
-    return http
-
-
-@pytest.fixture(scope="module")
-def http(server: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30.0) as client:
-        yield client
-
-
 def test_every_registered_route_has_examples() -> None:
     assert set(EXAMPLES) == set(request_schemas(LIMITS))
 
@@ -209,13 +168,13 @@ def test_examples_touch_every_documented_field(route: str) -> None:
 @pytest.mark.parametrize("route", sorted(EXAMPLES))
 def test_every_documented_constraint_is_enforced(wire_http: httpx.Client, route: str) -> None:
     schema = request_schemas(LIMITS)[route]
-    method, path = _route(route)
+    method, path = route_of(route)
     root = ROOTS.get(route, "body")
     failures = []
     for raw in EXAMPLES[route]:
-        example = _filled(raw)
+        example = filled(raw)
         for case in cases(schema, example):
-            _prepare(wire_http, route)
+            prepare(wire_http, route)
             r = wire_http.request(method, path, json=changed(example, case))
             if case.accepted:
                 if r.status_code != 200:
@@ -227,7 +186,7 @@ def test_every_documented_constraint_is_enforced(wire_http: httpx.Client, route:
             starts = tuple(f"{field_path(root, list(f))}:" for f in fields)
             if r.status_code != 400 or not error.startswith(starts):
                 failures.append(f"{case.what}: expected a 400 naming {named}, got {r.text}")
-        _prepare(wire_http, route)
+        prepare(wire_http, route)
         r = wire_http.request(method, path, json=example)  # and the example itself is served
         assert r.status_code == 200, f"{route} example {example}: {r.text}"
     assert not failures, "\n".join(failures)
@@ -239,11 +198,11 @@ def test_every_registered_rule_is_enforced(wire_http: httpx.Client, route: str) 
     that changes nothing (the aliases stay as they were)."""
     listed = request_schemas(LIMITS)[route]["x-zoro-rules"]
     assert sorted(RULE_EXAMPLES.get(route, {})) == sorted(listed)
-    method, path = _route(route)
+    method, path = route_of(route)
     before = wire_http.get("/aliases").json()["result"]
     for rule, body in RULE_EXAMPLES[route].items():
-        _prepare(wire_http, route)
-        r = wire_http.request(method, path, json=_filled(body))
+        prepare(wire_http, route)
+        r = wire_http.request(method, path, json=filled(body))
         assert r.status_code == 400, f"{rule}: {r.text}"
         assert r.json()["status"]["error"], rule
     assert wire_http.get("/aliases").json()["result"] == before
@@ -252,7 +211,7 @@ def test_every_registered_rule_is_enforced(wire_http: httpx.Client, route: str) 
 def test_openapi_serves_the_wire_schemas(wire_http: httpx.Client) -> None:
     document = wire_http.get("/openapi.json").json()
     for route, schema in request_schemas(LIMITS).items():
-        method, _ = _route(route)
+        method, _ = route_of(route)
         path = next(r.path for r in ROUTES if r.name == route)
         body = document["paths"][path][method.lower()]["requestBody"]
         served = body["content"]["application/json"]["schema"]

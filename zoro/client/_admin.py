@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from zoro.client import _validate as check
+from zoro.client import _wire
 from zoro.client._base import ClientBase, encode
 from zoro.client._collections import _hnsw
 from zoro.client._errors import InvalidInput, ProtocolError
@@ -115,7 +116,9 @@ class AdminMixin(ClientBase):
         if hnsw:
             body["hnsw_config"] = hnsw
         if ef_search is not None:
-            body["zoro"] = {"ef_search": check.positive(ef_search, "ef_search", high=100_000)}
+            body["zoro"] = {
+                "ef_search": check.positive(ef_search, "ef_search", high=_wire.HNSW_EF_MAX)
+            }
         if deleted_threshold is not None:
             if not isinstance(deleted_threshold, int | float) or not 0 < deleted_threshold <= 1:
                 raise InvalidInput("deleted_threshold: a share in (0, 1]")

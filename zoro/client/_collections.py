@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoro.client import _validate as check
 from zoro.client import _vectors as vec
+from zoro.client import _wire
 from zoro.client._base import ClientBase
 from zoro.client._errors import Conflict, InvalidInput, ProtocolError
 from zoro.client._models import (
@@ -75,7 +76,7 @@ class CollectionsMixin(ClientBase):
             Conflict: the collection already exists.
             Unavailable, Overloaded, ServerError: as for every call.
         """
-        dense = _dense_declarations(dimension, distance, vectors)
+        dense = _dense_declarations(dimension, distance, vectors, self._limits.max_dimension)
         sparse = _sparse_declarations(sparse_vectors, dense)
         body = _create_body(dense, sparse, dimension is not None)
         body.update(_engine_body(engine, hnsw_m, hnsw_ef_construct, full_scan_threshold, ef_search))
@@ -218,13 +219,17 @@ def _text_schema(params: TextIndexParams) -> dict[str, Any]:
 
 
 def _dense_declarations(
-    dimension: int | None, distance: str, vectors: Mapping[str, VectorParams] | None
+    dimension: int | None,
+    distance: str,
+    vectors: Mapping[str, VectorParams] | None,
+    max_dimension: int,
 ) -> dict[str, VectorParams]:
     """The dense vectors to declare, by name ("" for `dimension`), checked."""
     if dimension is not None and vectors is not None:
         raise InvalidInput("create_collection: give dimension or vectors=, not both")
     if dimension is not None:
-        return {"": _declared(VectorParams(dimension, distance), "vectors", "dimension")}
+        unnamed = VectorParams(dimension, distance)
+        return {"": _declared(unnamed, "vectors", "dimension", max_dimension)}
     if vectors is None:
         return {}
     if not isinstance(vectors, Mapping):
@@ -234,12 +239,14 @@ def _dense_declarations(
         where = f"vectors[{vec.vector_name(key, 'vectors')!r}]"
         if not isinstance(params, VectorParams):
             raise InvalidInput(f"{where}: must be a VectorParams, not {type(params).__name__}")
-        out[key] = _declared(params, where, f"{where}.size")
+        out[key] = _declared(params, where, f"{where}.size", max_dimension)
     return out
 
 
-def _declared(params: VectorParams, where: str, size_field: str) -> VectorParams:
-    check.positive(params.size, size_field, high=65_536)
+def _declared(
+    params: VectorParams, where: str, size_field: str, max_dimension: int
+) -> VectorParams:
+    check.positive(params.size, size_field, high=max_dimension)
     check.distance(str(params.distance))
     hnsw = params.hnsw_config
     if hnsw is not None:
@@ -311,7 +318,7 @@ def _engine_body(
         body["hnsw_config"] = hnsw
     zoro: dict[str, Any] = {"engine": engine}
     if ef_search is not None:
-        zoro["ef_search"] = check.positive(ef_search, "ef_search", high=100_000)
+        zoro["ef_search"] = check.positive(ef_search, "ef_search", high=_wire.HNSW_EF_MAX)
     body["zoro"] = zoro
     return body
 
@@ -321,12 +328,12 @@ def _hnsw(
 ) -> dict[str, int]:
     hnsw: dict[str, int] = {}
     for key, value, low in (
-        ("m", m, 2),
-        ("ef_construct", ef_construct, 4),
+        ("m", m, _wire.HNSW_M_MIN),
+        ("ef_construct", ef_construct, _wire.HNSW_EF_CONSTRUCT_MIN),
         ("full_scan_threshold", full_scan_threshold, 0),
     ):
         if value is not None:
-            hnsw[key] = check.positive(value, f"{where} {key}", low=low, high=10_000_000)
+            hnsw[key] = check.positive(value, f"{where} {key}", low=low, high=_wire.HNSW_PARAM_MAX)
     return hnsw
 
 

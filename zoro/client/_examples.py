@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 
 from zoro.client import _validate as check
+from zoro.client import _wire
 from zoro.client._errors import InvalidInput
 from zoro.client._models import ScoredPoint, parsed
 from zoro.client._search import SearchMixin, _hits
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     Example = int | str | uuid.UUID | Sequence[float] | npt.NDArray[np.floating[Any]]
     Strategy = Literal["average_vector", "best_score", "sum_scores"]
 
-STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+STRATEGIES: Final = _wire.STRATEGIES
 
 
 class ExamplesMixin(SearchMixin):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from zoro.client import _validate as check
+from zoro.client import _wire
 from zoro.client._errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ SHAPES: Final[Mapping[str, Mapping[str, str]]] = {
         "match": "Match",
         "range": "Range",
         "datetime_range": "Range",
-        "values_count": "Range",
+        "values_count": "ValuesCount",
         "is_empty": "bool",
         "is_null": "bool",
         "geo_bounding_box": "GeoBoundingBox",
@@ -66,6 +67,7 @@ SHAPES: Final[Mapping[str, Mapping[str, str]]] = {
         "prefix": "text",
     },
     "Range": {"gt": "bound", "gte": "bound", "lt": "bound", "lte": "bound"},
+    "ValuesCount": {"gt": "values", "gte": "values", "lt": "values", "lte": "values"},
     "HasIdCondition": {"has_id": "ids"},
     "IsEmptyCondition": {"is_empty": "KeyOnly"},
     "IsNullCondition": {"is_null": "KeyOnly"},
@@ -93,9 +95,9 @@ _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
     "Nested": frozenset({"key", "filter"}),
 }
 _MIN_RING_POINTS: Final = 4
-# Deeper than the server's own limit (32), so that the server's message is the one users see;
-# this one only keeps a cyclic dict from exhausting the stack.
-_MAX_DEPTH: Final = 64
+# The server's own bound on filters within filters; it also keeps a cyclic dict (every cycle
+# passes through a Filter) from exhausting the stack.
+_MAX_DEPTH: Final = _wire.FILTER_MAX_DEPTH
 
 
 def filter_(value: object, field: str = "filter") -> dict[str, Any] | None:
@@ -113,6 +115,8 @@ def filter_(value: object, field: str = "filter") -> dict[str, Any] | None:
 
 
 def _shape(value: object, shape: str, where: str, depth: int) -> Any:
+    """`depth`: how many filters hold this one (as the server counts: the filters of conditions
+    and of nested conditions, not the other shapes)."""
     if depth > _MAX_DEPTH:
         raise InvalidInput(f"{where}: nested more than {_MAX_DEPTH} levels deep")
     if not isinstance(value, Mapping):
@@ -125,7 +129,7 @@ def _shape(value: object, shape: str, where: str, depth: int) -> Any:
             raise InvalidInput(f"{where}: unknown field {name!r} (a {shape} has {known})")
         if item is None:  # Qdrant's own clients send unset fields as null
             continue
-        out[name] = _value(item, fields[name], f"{where}.{name}", depth + 1)
+        out[name] = _value(item, fields[name], f"{where}.{name}", depth)
     missing = sorted(_REQUIRED.get(shape, frozenset()) - set(out))
     if missing:
         raise InvalidInput(f"{where}: a {shape} needs {', '.join(map(repr, missing))}")
@@ -139,7 +143,7 @@ def _value(value: object, kind: str, where: str, depth: int) -> Any:
         items = _list(value, where)
         return [_condition(c, f"{where}[{i}]", depth) for i, c in enumerate(items)]
     if kind[0].isupper():
-        return _shape(value, kind, where, depth)
+        return _shape(value, kind, where, depth + (kind == "Filter"))
     return _LEAVES[kind](value, where)
 
 
@@ -147,7 +151,7 @@ def _condition(value: object, where: str, depth: int) -> Any:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{where}: a condition must be a JSON object, not {_kind(value)}")
     shape = next((s for f, s in _CONDITION_BY_FIELD if value.get(f) is not None), "Filter")
-    return _shape(value, shape, where, depth)
+    return _shape(value, shape, where, depth + (shape == "Filter"))
 
 
 def _list(value: object, where: str) -> Sequence[Any]:
@@ -199,7 +203,13 @@ def _bound(value: object, where: str) -> float | int | str:
 
 
 def _count(value: object, where: str) -> int:
-    return check.positive(value, where, low=1)  # min_count 0 would match everything
+    # min_count 0 would match everything
+    return check.positive(value, where, low=1, high=_wire.MIN_SHOULD_MAX)
+
+
+def _values(value: object, where: str) -> int:
+    """A values_count bound: how many values a key holds."""
+    return check.positive(value, where, low=0, high=_wire.VALUES_COUNT_MAX)
 
 
 def _number(value: object, where: str, low: float, high: float) -> float:
@@ -254,6 +264,7 @@ _LEAVES: Final[Mapping[str, Callable[[object, str], Any]]] = {
     "scalars": _scalars,
     "bound": _bound,
     "count": _count,
+    "values": _values,
     "ids": _ids,
     "longitude": _longitude,
     "latitude": _latitude,

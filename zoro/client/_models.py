@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from zoro.client import _wire
 from zoro.client._errors import ProtocolError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ PointId = int | str
 
 Distance = Literal["Cosine", "Euclid", "Dot", "Manhattan"]
 Engine = Literal["hnsw", "flat"]
-DISTANCES: tuple[Distance, ...] = ("Cosine", "Euclid", "Dot", "Manhattan")
+DISTANCES: tuple[str, ...] = _wire.DISTANCES  # the members of Distance
 
 T = TypeVar("T")
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from zoro.client import _validate as check
 from zoro.client import _vectors as vec
+from zoro.client import _wire
 from zoro.client._base import ClientBase
 from zoro.client._errors import InvalidInput
 from zoro.client._filters import filter_
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     PayloadSelection = bool | Sequence[str] | Mapping[str, Sequence[str]]
     Query = Sequence[float] | npt.NDArray[np.floating[Any]] | SparseVector | Mapping[str, Any]
 
-# How deep prefetches may nest before the client calls it a mistake (Qdrant nests a few levels).
-_MAX_PREFETCH_DEPTH = 8
+# How deep prefetches may nest (the server's bound).
+_MAX_PREFETCH_DEPTH = _wire.PREFETCH_MAX_DEPTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +272,7 @@ class SearchMixin(ClientBase):
             body["filter"] = filter_(item.filter, f"{where}.filter")
         if item.limit is not None:
             body["limit"] = check.positive(
-                item.limit, f"{where}.limit", high=self._limits.max_limit
+                item.limit, f"{where}.limit", high=_wire.PREFETCH_MAX_CANDIDATES
             )
         threshold = vec.score_threshold(item.score_threshold, f"{where}.score_threshold")
         if threshold is not None:
@@ -309,7 +310,9 @@ class SearchMixin(ClientBase):
         )
 
     def _ef(self, hnsw_ef: int | None) -> int | None:
-        return None if hnsw_ef is None else check.positive(hnsw_ef, "hnsw_ef", high=100_000)
+        return (
+            None if hnsw_ef is None else check.positive(hnsw_ef, "hnsw_ef", high=_wire.HNSW_EF_MAX)
+        )
 
 
 def _params(hnsw_ef: int | None, exact: bool) -> dict[str, Any]:

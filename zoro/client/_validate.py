@@ -1,8 +1,9 @@
 """Checks run before any request is sent, so that bad input fails fast, with the field named,
 and never costs a round trip (or half an upload).
 
-The limits mirror the server's defaults (zoro/settings.py LimitSettings); a server configured
-otherwise still has the last word, and its 400 comes back as InvalidInput.
+The limits and bounds are the server's defaults, mirrored in zoro/client/_wire.py (generated
+from zoro.wire); a server configured otherwise still has the last word, and its 400 comes back
+as InvalidInput.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
+from zoro.client import _wire
 from zoro.client._errors import DimensionMismatch, InvalidInput, PayloadTooLarge
 from zoro.client._models import DISTANCES
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
     from zoro.client._models import PointId
 
-U64_MAX = 2**64 - 1
+U64_MAX = _wire.POINT_ID_MAX
 # The server's rule: letters, digits, '_', '-', '.', no '..'. Names go into URL paths, so this
 # check also keeps a name from reaching another route.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
@@ -38,12 +40,13 @@ Ids = Iterable[object] | np.ndarray[Any, np.dtype[np.integer[Any]]]
 class Limits:
     """Client-side limits, checked before sending (defaults: the server's)."""
 
-    max_batch_points: int = 100_000
-    max_batch_searches: int = 1_000
-    max_limit: int = 10_000
-    max_payload_bytes: int = 1024 * 1024
-    max_body_bytes: int = 32 * 1024 * 1024
-    max_name_length: int = 255
+    max_batch_points: int = _wire.MAX_BATCH_POINTS
+    max_batch_searches: int = _wire.MAX_BATCH_SEARCHES
+    max_limit: int = _wire.MAX_LIMIT
+    max_payload_bytes: int = _wire.MAX_PAYLOAD_BYTES
+    max_body_bytes: int = _wire.MAX_BODY_BYTES
+    max_name_length: int = _wire.MAX_NAME_LENGTH
+    max_dimension: int = _wire.MAX_DIMENSION
 
 
 def collection_name(name: object, limits: Limits) -> str:

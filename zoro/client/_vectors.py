@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from zoro.client import _validate as check
+from zoro.client import _wire
 from zoro.client._errors import InvalidInput
 from zoro.client._models import SparseVector
 
@@ -38,10 +39,10 @@ if TYPE_CHECKING:
 
     from zoro.client._filters import Filter
 
-U32_MAX = 2**32 - 1
+U32_MAX = _wire.SPARSE_INDEX_MAX
 _F32_MAX = float(np.finfo(np.float32).max)
 Fusion = Literal["rrf", "dbsf"]
-FUSIONS: tuple[Fusion, ...] = ("rrf", "dbsf")
+FUSIONS: tuple[str, ...] = _wire.FUSIONS  # the members of Fusion
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +270,10 @@ def mmr(value: Mmr, field: str = "mmr") -> dict[str, Any]:
         body["diversity"] = float(d)
     if value.candidates_limit is not None:
         body["candidates_limit"] = check.positive(
-            value.candidates_limit, f"{field}.candidates_limit", low=0
+            value.candidates_limit,
+            f"{field}.candidates_limit",
+            low=0,
+            high=_wire.MMR_CANDIDATES_MAX,
         )
     return body
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoro.actors import AliasAction, CreateAlias, DeleteAlias, RenameAlias
 from zoro.errors import BadRequest
 from zoro.services import validate
+from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _action(action: dict[str, dict[str, str]], where: str, ctx: Context) -> Alia
         try:
             names.append(validate.collection_name(params[field], ctx.limits))
         except BadRequest as exc:
-            raise BadRequest(f"{where}.{kind}.{field}: {exc.message}") from None
+            raise rules.COLLECTION_NAME.error(f"{where}.{kind}.{field}", exc.message) from None
     if kind == "create_alias":
         return CreateAlias(names[0], names[1])
     if kind == "delete_alias":

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.errors import BadRequest
 from zoro.payload.conditions import parse_key
 from zoro.services import filters
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -32,14 +32,15 @@ async def facet(ctx: Context, name: str, body: object) -> dict[str, Any]:
     try:
         key = parse_key(body["key"]).text
     except ValueError as exc:
-        raise BadRequest(f"body.key: {exc}") from None
+        raise rules.KEY_PATH.error("body.key", str(exc)) from None
     limit = body.get("limit")
     limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
     condition = filters.parse(body.get("filter"), "body.filter", checked=True)
     found = await actor.facet(key, condition, limit)
     if found is None:
-        raise BadRequest(
+        raise rules.FACET_INDEX.error(
+            "body.key",
             f"No appropriate index for faceting: `{key}`. Create a keyword, integer, bool or "
-            "uuid payload index on it first"
+            "uuid payload index on it first",
         )
     return {"hits": [{"value": value, "count": count} for value, count in found]}

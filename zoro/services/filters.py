@@ -39,6 +39,7 @@ from zoro.payload.conditions import (
 from zoro.services import validate
 from zoro.settings import LimitSettings
 from zoro.types import key_of
+from zoro.wire import rules
 from zoro.wire.bounds import FILTER_MAX_DEPTH
 from zoro.wire.messages import message
 from zoro.wire.requests import components
@@ -81,7 +82,7 @@ def _validator() -> tuple[dict[str, Any], jsonschema_rs.Draft202012Validator]:
 
 def _filter(body: dict[str, Any], where: str, depth: int) -> Filter:
     if depth > MAX_DEPTH:
-        raise BadRequest(f"{where}: filters nest at most {MAX_DEPTH} levels deep")
+        raise rules.FILTER_DEPTH.error(where, f"filters nest at most {MAX_DEPTH} levels deep")
     min_should = None
     ms = body.get("min_should")
     if ms is not None:
@@ -115,12 +116,13 @@ def _condition(value: dict[str, Any], where: str, depth: int) -> Condition:
     if "has_id" in body:
         # the schema bounded the integers; a string is a UUID (rules.POINT_ID_UUID) and a
         # float an integer written with a fraction (rules.WHOLE_INTEGERS): point_id names both
-        return HasId(
-            frozenset(
-                key_of(v if type(v) is int else validate.point_id(v, f"{where}.has_id[{i}]"))
-                for i, v in enumerate(body["has_id"])
+        with rules.POINT_ID_UUID.covering():
+            return HasId(
+                frozenset(
+                    key_of(v if type(v) is int else validate.point_id(v, f"{where}.has_id[{i}]"))
+                    for i, v in enumerate(body["has_id"])
+                )
             )
-        )
     if "has_vector" in body:
         return HasVector(body["has_vector"])
     if "is_empty" in body:
@@ -168,11 +170,15 @@ def _match(key: KeyPath, value: dict[str, Any], where: str) -> Match | TextMatch
         return text_match(key, mode, raw)
     if mode == "value":
         if type(raw) is float:  # JSON Schema's integer admits 5.0 (rules.WHOLE_INTEGERS)
-            raise BadRequest(f"{where}.value: must be a string, an integer or a boolean")
+            raise rules.WHOLE_INTEGERS.error(
+                f"{where}.value", "must be a string, an integer or a boolean"
+            )
         return Match(key, "value", frozenset([raw]), type(raw))
     kinds = {type(v) for v in raw}
     if float in kinds:
-        raise BadRequest(f"{where}.{mode}: must be a list of strings or a list of integers")
+        raise rules.WHOLE_INTEGERS.error(
+            f"{where}.{mode}", "must be a list of strings or a list of integers"
+        )
     return Match(key, mode, frozenset(raw), next(iter(kinds)) if kinds else None)
 
 
@@ -183,7 +189,9 @@ def _range(key: KeyPath, value: dict[str, Any], where: str, datetimes: bool) -> 
         for name, text in given.items():
             moment = parse_datetime(text)
             if moment is None:  # rules.FILTER_DATETIME
-                raise BadRequest(f"{where}.{name}: {text!r} is not an RFC 3339 datetime")
+                raise rules.FILTER_DATETIME.error(
+                    f"{where}.{name}", f"{text!r} is not an RFC 3339 datetime"
+                )
             bounds[name] = moment
         return Range(key, datetime=True, **bounds)
     gt, gte, lt, lte = (None if value.get(b) is None else float(value[b]) for b in _BOUNDS)
@@ -192,7 +200,7 @@ def _range(key: KeyPath, value: dict[str, Any], where: str, datetimes: bool) -> 
 
 def _whole(value: object, where: str) -> int:
     if type(value) is not int:  # rules.WHOLE_INTEGERS
-        raise BadRequest(f"{where}: must be an integer")
+        raise rules.WHOLE_INTEGERS.error(where, "must be an integer")
     return value
 
 
@@ -217,5 +225,7 @@ def _point(body: dict[str, Any]) -> LonLat:
 def _ring(body: dict[str, Any], where: str) -> Ring:
     ring = tuple(_point(p) for p in body["points"])
     if ring[0] != ring[-1]:  # rules.GEO_RING_CLOSED
-        raise BadRequest(f"{where}.points: a ring must be closed: its first and last points equal")
+        raise rules.GEO_RING_CLOSED.error(
+            f"{where}.points", "a ring must be closed: its first and last points equal"
+        )
     return ring

@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 import trio
 
-from zoro.errors import BadRequest
 from zoro.services import filters, vectors
 from zoro.services.prefetch import exact_scores
 from zoro.types import DenseSpec, ids_of
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -68,10 +68,11 @@ async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64
     sample = _DEFAULT_SAMPLE if sample is None else whole(sample, "body.sample")
     limit = body.get("limit")
     limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
-    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), "body.using")
+    with rules.MATRIX_VECTOR.covering():
+        using = vectors.dense_or_sparse(actor.vectors, body.get("using"), "body.using")
     if not isinstance(using, DenseSpec) or using.multi:
-        raise BadRequest(
-            "body.using: the distance matrix needs a dense vector (not sparse, not multi)"
+        raise rules.MATRIX_VECTOR.error(
+            "body.using", "the distance matrix needs a dense vector (not sparse, not multi)"
         )
     condition = filters.parse(body.get("filter"), "body.filter", checked=True)
     chosen = np.array(actor.store.live_mask(), copy=True)
@@ -79,7 +80,8 @@ async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64
     chosen[len(present) :] = False
     chosen[: len(present)] &= present[: len(chosen)]
     if condition is not None:
-        selected = (await actor.select(condition)).mask
+        with rules.HAS_VECTOR_NAME.covering():  # refused as the selection runs
+            selected = (await actor.select(condition)).mask
         chosen[len(selected) :] = False
         chosen[: len(selected)] &= selected[: len(chosen)]
     slots = sampled(np.flatnonzero(chosen), sample)

@@ -162,7 +162,7 @@ def _selection(body: Mapping[str, Any], where: str) -> Selector:
     by `filter` (rule points-or-filter: one of them; rule filter: parsed here)."""
     if body.get("points") is not None:
         return Selector(keys=points_module.checked_keys(body["points"], f"{where}.points"))
-    condition = filters.parse(body.get("filter"), f"{where}.filter")
+    condition = filters.parse(body.get("filter"), f"{where}.filter", checked=True)
     if condition is None:
         raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
     return Selector(condition=condition)

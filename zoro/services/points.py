@@ -44,7 +44,7 @@ def upsert_change(
         batch = entries_batch(points, payloads, actor)
     else:
         batch = _batch_form(body["batch"], actor, limits)
-    condition = filters.parse(body.get("update_filter"), "update_filter")
+    condition = filters.parse(body.get("update_filter"), "update_filter", checked=True)
     mode: UpdateMode = body.get("update_mode") or "upsert"  # the schema's enum
     if condition is None and mode == "upsert":
         return batch
@@ -126,7 +126,7 @@ async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
     actor = ctx.manager.serving(name)
     body = check("delete_points", body, ctx.limits)
     if "filter" in body:
-        condition = filters.parse(body["filter"], "filter")
+        condition = filters.parse(body["filter"], "filter", checked=True)
         if condition is None:  # null: the filter rule's, until the filter is a schema component
             raise BadRequest("filter: must be an object (an empty one deletes every point)")
         lsn = await actor.write(DeleteWhere(condition))
@@ -165,7 +165,7 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     start = None if offset is None else key_of(validate.point_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
     with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
-    condition = filters.parse(body.get("filter"))
+    condition = filters.parse(body.get("filter"), checked=True)
     if body.get("order_by") is not None:
         if start is not None:  # rule order-by-offset
             raise BadRequest("offset: not with order_by (page with order_by.start_from)")

@@ -227,7 +227,7 @@ def _node(
     limit: int,
     offset: int,
 ) -> Node:
-    own = merge(above, filters.parse(body.get("filter"), f"{where}.filter"))
+    own = merge(above, filters.parse(body.get("filter"), f"{where}.filter", checked=True))
     query, using, own = _query(ctx, actor, body, f"{where}.query", own, limit)
     children = _children(body.get("prefetch"))
     if query is None and children:

@@ -102,7 +102,7 @@ def query_plan(
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
-        filter=filters.parse(body.get("filter"), f"{where}.filter"),
+        filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
         mmr=None if mmr is None else mmr_of(mmr, limit, f"{where}.query.mmr"),
     )
 
@@ -163,7 +163,7 @@ def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) ->
         ef=ef,
         exact=exact,
         exclude_slot=-1,
-        filter=filters.parse(body.get("filter"), f"{where}.filter"),
+        filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
     )
 
 

@@ -57,7 +57,7 @@ def update_vectors_change(body: Mapping[str, Any], actor: CollectionActor) -> Up
     points = body["points"]
     no_payloads = [b"{}"] * len(points)  # not used: each point keeps its own
     changes = points_module.entries_batch(points, no_payloads, actor)
-    condition = filters.parse(body.get("update_filter"), "update_filter")
+    condition = filters.parse(body.get("update_filter"), "update_filter", checked=True)
     return UpdateVectors(changes, condition)
 
 
@@ -65,8 +65,8 @@ def delete_vectors_change(body: Mapping[str, Any], actor: CollectionActor) -> De
     """A checked delete_vectors body (also a batch's operation) as the change to log."""
     keys, condition = None, None
     if "filter" in body:
-        condition = filters.parse(body["filter"], "filter")
-        if condition is None:  # rules.FILTER (the schema reads the filter as any value yet)
+        condition = filters.parse(body["filter"], "filter", checked=True)
+        if condition is None:  # a null filter: the schema's Filter takes it, a delete does not
             raise BadRequest("filter: must be an object (an empty one selects every point)")
     else:
         keys = points_module.checked_keys(body["points"], "points")

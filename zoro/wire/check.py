@@ -11,6 +11,7 @@ import jsonschema_rs
 from zoro.errors import BadRequest
 from zoro.wire.messages import message
 from zoro.wire.requests import ROOTS, components, request_schemas
+from zoro.wire.rules import WHOLE_INTEGERS
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
@@ -36,7 +37,7 @@ def whole(value: object, field: str) -> int:
     """An integer the schema already bounded, refused if written with a fraction: JSON Schema's
     `integer` admits 10.0 (rules.WHOLE_INTEGERS)."""
     if type(value) is not int:
-        raise BadRequest(f"{field}: must be an integer")
+        raise WHOLE_INTEGERS.error(field, "must be an integer")
     return value
 
 

@@ -27,6 +27,7 @@ def _facet(limits: LimitSettings) -> Schema:
         ),
         rules.FACET_INDEX,
         *filters.RULES,
+        rules.KEY_PATH,
     )
 
 
@@ -42,6 +43,7 @@ def _matrix(limits: LimitSettings) -> Schema:
             }
         ),
         rules.MATRIX_VECTOR,
+        rules.HAS_VECTOR_NAME,
         *filters.RULES,
     )
 
@@ -62,6 +64,7 @@ def _matrix_request(route: str, whole_example: dict[str, object]) -> WireRequest
         examples=(_MATRIX_EXAMPLE,),
         rule_examples={
             **filters.rule_examples(),
+            "has-vector-name": {"filter": {"must": [{"has_vector": "no_such_vector"}]}},
             "matrix-vector": {"using": "no_such_vector"},
             "whole-integers": whole_example,
         },
@@ -85,6 +88,7 @@ REQUESTS: Final = (
             **filters.rule_examples(key="color"),
             "facet-index": {"key": "no_index_here"},
             "whole-integers": {"key": "color", "limit": 10.0},
+            "key-path": {"key": "a..b"},
         },
     ),
     _matrix_request("search_matrix_pairs", {"sample": 4.0}),

@@ -354,6 +354,6 @@ RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
 }
 
 
-def rule_examples(**wrap: Any) -> dict[str, dict[str, Any]]:
-    """Each filter rule's breaking example as a request body: `{**wrap, "filter": example}`."""
-    return {rule: {**wrap, "filter": body} for rule, body in RULE_EXAMPLES.items()}
+def rule_examples(at: str = "filter", **wrap: Any) -> dict[str, dict[str, Any]]:
+    """Each filter rule's breaking example as a request body: `{**wrap, at: example}`."""
+    return {rule: {**wrap, at: body} for rule, body in RULE_EXAMPLES.items()}

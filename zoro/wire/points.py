@@ -36,7 +36,7 @@ _KEY = string(about='a payload key path: a.b, a[0].b, a[].b, "a.b"')
 # what every payload update's conversion checks: its filter, and its ids
 _SELECTOR_RULES: Final = (
     rules.POINTS_OR_FILTER,
-    rules.FILTER,
+    *filters.RULES,
     rules.WHOLE_INTEGERS,
     rules.POINT_ID_UUID,
 )
@@ -61,14 +61,14 @@ def _scroll(limits: LimitSettings) -> Schema:
             {
                 "offset": nullable(POINT_ID),  # the previous page's next_page_offset
                 "limit": nullable(integer(low=1, high=limits.max_limit, about="default 10")),
-                "filter": nullable(FILTER),
+                "filter": FILTER,
                 "with_payload": WITH_PAYLOAD,
                 "with_vector": WITH_VECTOR,
                 "order_by": nullable(ORDER_BY),
                 "shard_key": SHARD_KEY,
             }
         ),
-        rules.FILTER,
+        *filters.RULES,
         rules.WHOLE_INTEGERS,
         rules.POINT_ID_UUID,
         rules.WITH_VECTOR_NAMES,
@@ -102,7 +102,7 @@ def _delete(limits: LimitSettings) -> Schema:
             obj({"filter": FILTER, "shard_key": SHARD_KEY}, required=("filter",)),
             about='{"points": [ids]} or {"filter": {...}}, not both',
         ),
-        rules.FILTER,
+        *filters.RULES,
         rules.WHOLE_INTEGERS,
         rules.POINT_ID_UUID,
     )
@@ -117,7 +117,7 @@ def _by_points_or_filter(
         {
             **fields,
             "points": nullable(point_ids(limits, min_items=1)),
-            "filter": nullable(FILTER),
+            "filter": FILTER,
             "shard_key": SHARD_KEY,
         },
         required=required,
@@ -177,7 +177,6 @@ _POINTS_FIRST: Final = (
         },
     ),
 )
-_BAD_FILTER: Final = {"must": [{"zz_unknown": 1}]}
 _TOO_LARGE: Final = {"big": "x" * (2**20)}  # the default max_payload_bytes, 1 MiB
 
 
@@ -186,7 +185,7 @@ def _selector_rule_examples(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     by_filter = {k: v for k, v in body.items() if k != "points"}
     return {
         "points-or-filter": by_filter,
-        "filter": {**by_filter, "filter": _BAD_FILTER},
+        **filters.rule_examples(**by_filter),
         "whole-integers": {**body, "points": [100.0]},
         "point-id-uuid": {**body, "points": ["not-a-uuid"]},
     }
@@ -222,7 +221,7 @@ REQUESTS: Final = (
             {"order_by": "wire_rank", "limit": 1, "with_payload": {"include": "color"}},
         ),
         rule_examples={
-            "filter": {"filter": _BAD_FILTER},
+            **filters.rule_examples(),
             "whole-integers": {"limit": 3.0},
             "point-id-uuid": {"offset": "not-a-uuid"},
             "with-vector-names": {"with_vector": ["no_such_vector"]},
@@ -260,7 +259,7 @@ REQUESTS: Final = (
         root="",
         examples=({"points": [_A], "shard_key": None}, {"filter": _THESE, "shard_key": None}),
         rule_examples={
-            "filter": {"filter": _BAD_FILTER},
+            **filters.rule_examples(),
             "whole-integers": {"points": [100.0]},
             "point-id-uuid": {"points": ["not-a-uuid"]},
         },

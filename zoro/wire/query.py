@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.wire import bounds, rules
+from zoro.wire import bounds, filters, rules
 from zoro.wire.common import (
     ANY_VECTOR,
     CONTEXT_PAIR,
@@ -150,7 +150,7 @@ def _prefetch(limits: LimitSettings) -> Schema:
             "prefetch": _PREFETCHES,
             "query": nullable(QUERY),
             "using": USING,
-            "filter": nullable(FILTER),
+            "filter": FILTER,
             "params": PARAMS,
             "score_threshold": nullable(number()),
             "limit": nullable(
@@ -167,7 +167,7 @@ COMPONENTS: Final[dict[str, Builder]] = {"Prefetch": _prefetch}
 # What the schema cannot say about a query (each also holds in every prefetch).
 _RULES: Final = (
     rules.WHOLE_INTEGERS,
-    rules.FILTER,
+    *filters.RULES,
     rules.QUERY_VECTOR,
     rules.QUERY_USING,
     rules.PREFETCH_TREE,
@@ -183,7 +183,7 @@ def _query_fields(limits: LimitSettings) -> dict[str, Schema]:
         "query": nullable(QUERY),
         "prefetch": _PREFETCHES,
         "using": USING,
-        "filter": nullable(FILTER),
+        "filter": FILTER,
         "params": PARAMS,
         "score_threshold": nullable(number()),
         "limit": nullable(integer(low=0, high=limits.max_limit, about="default 10")),
@@ -325,7 +325,7 @@ _QUERIES: Final[tuple[dict[str, Any], ...]] = (
 )
 _RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "whole-integers": {"query": _V, "limit": 3.0},
-    "filter": {"query": _V, "filter": {"must": [{"zz_unknown": 1}]}},
+    **filters.rule_examples(query=_V),
     "query-vector": {"query": [1.0, 2.0, 3.0]},
     "query-using": {"query": _V, "using": "no_such_vector"},
     "prefetch-tree": {

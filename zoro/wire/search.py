@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.wire import bounds, rules
+from zoro.wire import bounds, filters, rules
 from zoro.wire.common import (
     ANY_VECTOR,
     CONTEXT_PAIR,
@@ -62,7 +62,7 @@ _RECOMMEND_EXAMPLES: Final = nullable(
     array(_RECOMMEND_EXAMPLE, max_items=bounds.QUERY_EXAMPLES_MAX)
 )
 
-_SEARCH_RULES: Final = (rules.VECTOR_NAME, rules.VECTOR_SHAPE, rules.FILTER, rules.WHOLE_INTEGERS)
+_SEARCH_RULES: Final = (rules.VECTOR_NAME, rules.VECTOR_SHAPE, *filters.RULES, rules.WHOLE_INTEGERS)
 _BY_EXAMPLE_RULES: Final = (*_SEARCH_RULES, rules.EXAMPLE_COUNT, rules.EXAMPLE_VECTOR)
 _GROUP_RULES: Final = (rules.GROUP_HITS, rules.GROUP_BY)
 
@@ -70,7 +70,7 @@ _GROUP_RULES: Final = (rules.GROUP_HITS, rules.GROUP_BY)
 def _read_options(limits: LimitSettings) -> dict[str, Schema]:
     """The fields every search-like request has: which points, how many, what they show."""
     return {
-        "filter": nullable(FILTER),
+        "filter": FILTER,
         "params": PARAMS,
         "limit": integer(low=0, high=limits.max_limit),
         "offset": nullable(integer(low=0, high=limits.max_limit, about="default 0")),
@@ -267,13 +267,13 @@ def _in_batches(examples: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], .
 _SEARCH_RULE_EXAMPLES: Final = {
     "vector-name": {"vector": {"name": "zz_no_such", "vector": _V}, "limit": 3},
     "vector-shape": {"vector": [1.0, 2.0, 3.0], "limit": 3},
-    "filter": {"vector": _V, "limit": 3, "filter": {"must": [{"zz_unknown": 1}]}},
+    **filters.rule_examples(vector=_V, limit=3),
     "whole-integers": {"vector": _V, "limit": 3.0},
 }
 _RECOMMEND_RULE_EXAMPLES: Final = {
     "vector-name": {"positive": [_V], "using": "zz_no_such", "limit": 3},
     "vector-shape": {"positive": [[1.0, 2.0, 3.0]], "limit": 3},
-    "filter": {"positive": [_V], "limit": 3, "filter": {"must": [{"zz_unknown": 1}]}},
+    **filters.rule_examples(positive=[_V], limit=3),
     "whole-integers": {"positive": [_V], "limit": 3.0},
     "example-count": {"negative": [_V], "limit": 3},
     "example-vector": {"positive": [_SPARSE_V], "limit": 3},
@@ -281,7 +281,7 @@ _RECOMMEND_RULE_EXAMPLES: Final = {
 _DISCOVER_RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "vector-name": {"target": _V, "using": "zz_no_such", "limit": 3},
     "vector-shape": {"target": [1.0, 2.0, 3.0], "limit": 3},
-    "filter": {"target": _V, "limit": 3, "filter": {"must": [{"zz_unknown": 1}]}},
+    **filters.rule_examples(target=_V, limit=3),
     "whole-integers": {"target": _V, "limit": 3.0},
     "example-count": {"limit": 3},
     "example-vector": {"target": 1, "using": _SPARSE_NAME, "limit": 3},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from zoro.settings import LimitSettings
-from zoro.wire import bounds, rules
+from zoro.wire import bounds, filters, rules
 from zoro.wire.common import (
     ANY_VECTOR,
     DENSE,
@@ -81,7 +81,7 @@ def upsert(limits: LimitSettings) -> Schema:
         {
             "points": array(point(limits), max_items=limits.max_batch_points),
             "batch": batch(limits),
-            "update_filter": nullable(FILTER),
+            "update_filter": FILTER,
             "update_mode": nullable(enum(*UPDATE_MODES, about="default upsert")),
             "shard_key": SHARD_KEY,
         }
@@ -98,7 +98,7 @@ def upsert(limits: LimitSettings) -> Schema:
         rules.BATCH_LENGTHS,
         rules.POINT_ID_UUID,
         rules.WHOLE_INTEGERS,
-        rules.FILTER,
+        *filters.RULES,
     )
 
 
@@ -108,7 +108,7 @@ def update_vectors(limits: LimitSettings) -> Schema:
         obj(
             {
                 "points": array(item, min_items=1, max_items=limits.max_batch_points),
-                "update_filter": nullable(FILTER),
+                "update_filter": FILTER,
                 "shard_key": SHARD_KEY,
             },
             required=("points",),
@@ -118,7 +118,7 @@ def update_vectors(limits: LimitSettings) -> Schema:
         rules.VECTOR_VALUES,
         rules.POINT_ID_UUID,
         rules.WHOLE_INTEGERS,
-        rules.FILTER,
+        *filters.RULES,
     )
 
 
@@ -134,7 +134,7 @@ def delete_vectors(limits: LimitSettings) -> Schema:
     )
     body |= either(("points", "filter"), 'an object with either "points": [ids] or "filter"')
     return rules.with_rules(
-        body, rules.VECTOR_NAMES, rules.POINT_ID_UUID, rules.WHOLE_INTEGERS, rules.FILTER
+        body, rules.VECTOR_NAMES, rules.POINT_ID_UUID, rules.WHOLE_INTEGERS, *filters.RULES
     )
 
 
@@ -193,7 +193,7 @@ REQUESTS: Final = (
             "batch-lengths": {"batch": {"ids": [100, 101], "vectors": [_V]}},
             "point-id-uuid": _one(id="not-a-uuid"),
             "whole-integers": _one(id=100.0),
-            "filter": {**_one(), "update_filter": {"must": [{"zz_unknown": 1}]}},
+            **filters.rule_examples("update_filter", **_one()),
         },
     ),
     WireRequest(
@@ -213,7 +213,7 @@ REQUESTS: Final = (
             "vector-values": _one(vector=[1e39, 1.0, 1.0, 1.0]),
             "point-id-uuid": _one(id="not-a-uuid"),
             "whole-integers": _one(id=100.0),
-            "filter": {**_one(), "update_filter": {"must": [{"zz_unknown": 1}]}},
+            **filters.rule_examples("update_filter", **_one()),
         },
         prepare=_STAGE,
     ),
@@ -229,7 +229,7 @@ REQUESTS: Final = (
             "vector-names": {"points": [100], "vector": ["nope"]},
             "point-id-uuid": {"points": ["not-a-uuid"], "vector": [""]},
             "whole-integers": {"points": [100.0], "vector": [""]},
-            "filter": {"filter": {"must": [{"zz_unknown": 1}]}, "vector": [""]},
+            **filters.rule_examples(vector=[""]),
         },
         prepare=_STAGE,
     ),
