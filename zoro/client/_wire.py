@@ -25,6 +25,15 @@ VALUES_COUNT_MAX: Final = 9_223_372_036_854_775_807
 DISTANCES: Final = ("Cosine", "Euclid", "Dot", "Manhattan")
 FUSIONS: Final = ("rrf", "dbsf")
 STRATEGIES: Final = ("average_vector", "best_score", "sum_scores")
+VECTOR_SIZE_MAX: Final = 65_536
+SETTING_INT_MAX: Final = 9_007_199_254_740_992
+TOKEN_LEN_MAX: Final = 4_294_967_295
+DATATYPES: Final = ("float32", "float16", "uint8", "turbo4", "turbo8", "turbo16")
+ENGINES: Final = ("hnsw", "flat")
+SPARSE_MODIFIERS: Final = ("none", "idf")
+INDEX_TYPES: Final = ("keyword", "integer", "float", "bool", "uuid", "datetime", "geo", "text")
+QUERY_EXAMPLES_MAX: Final = 4_096
+GEO_RING_MIN_POINTS: Final = 4
 
 # the defaults of LimitSettings (the client's Limits)
 MAX_NAME_LENGTH: Final = 255

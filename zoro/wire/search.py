@@ -296,7 +296,7 @@ def _grouped_rules(examples: dict[str, dict[str, Any]]) -> dict[str, dict[str, A
     out = {rule: {**body, **_GROUP} for rule, body in examples.items()}
     # a whole-integers break of the group count (the search's own limit is the group count)
     out["whole-integers"] = {**out["whole-integers"], "limit": 2.0}
-    base = examples["filter"]
+    base = examples["filter-depth"]
     out.update(
         {
             rule: {**{k: v for k, v in base.items() if k != "filter"}, **body}
