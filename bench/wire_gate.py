@@ -1,6 +1,6 @@
 """The hot write's gate for a route converted to zoro.wire: the upsert service path of this tree
-against another revision's (by default the merge-base with main: the tree before the
-conversion), in the same run, as relative QPS.
+against another revision's (by default BASELINE: main just before the first hot route moved to
+zoro.wire), in the same run, as relative QPS.
 
     PYTHONPATH=. .venv/bin/python -m bench.wire_gate [--baseline REV] [--rounds 15] [--json PATH]
 
@@ -157,6 +157,9 @@ class Side:
         self.process.wait(timeout=30)
 
 
+BASELINE = "692792c"  # main just before the first hot route moved to zoro.wire (issue 13)
+
+
 def extracted(revision: str, into: Path) -> Path:
     """The tree of `revision` (git archive), extracted under `into`."""
     archive = subprocess.run(
@@ -212,20 +215,12 @@ def main() -> None:
         worker(sys.stdin, sys.stdout)
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", default=None, help="git revision (default: merge-base)")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="fewer calls per round")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    baseline = (
-        args.baseline
-        or subprocess.run(
-            ["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
+    baseline = args.baseline
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     result = measure(baseline, max(args.rounds, 1), 0.25 if args.quick else 1.0)
     result["started"] = started

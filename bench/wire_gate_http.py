@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
-import subprocess
-import tarfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +41,7 @@ from bench.http import (
     wrk,
 )
 from bench.scratch import in_scratch, write_json
+from bench.wire_gate import BASELINE, extracted
 from zoro.testing import ServerProcess
 
 if TYPE_CHECKING:
@@ -52,20 +50,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_BASELINE = "692792c"  # main just before the first hot route moved to zoro.wire
 COLORS = ("red", "green", "blue", "amber")
-
-
-def extract(revision: str, into: Path) -> Path:
-    """The revision's tree (git archive) under `into`; a server started there imports it."""
-    archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", "--format=tar", revision],
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 @contextlib.contextmanager
@@ -134,7 +119,7 @@ def loads(
 
 def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     data, queries = clustered(args.points, 1_000)
-    tree = extract(args.baseline, root / "baseline-tree")
+    tree = extracted(args.baseline, root / "baseline-tree")
     plan = loads(root, data[: min(len(data), 20_000)], queries)
     runs: dict[str, list[tuple[WrkRun, WrkRun]]] = {name: [] for name in plan}
     with server(root, "current", None) as current, server(root, "baseline", tree) as baseline:
@@ -171,7 +156,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", default=DEFAULT_BASELINE)
+    parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--points", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=8.0)

@@ -1,5 +1,6 @@
-"""The Query API's wire gate (docs/wire-schema.md, step 5): the query route's QPS with the
-request checked by its schema (zoro.wire.query) must stay >= 0.95x the pre-conversion code's.
+"""The read routes' wire gate (docs/wire-schema.md, step 5): the query and search routes' QPS
+with the request checked by its schema (zoro.wire.query, zoro.wire.search) must stay >= 0.95x
+the pre-conversion code's.
 
     PYTHONPATH=. .venv/bin/python -m bench.wire_gate_query [--base REV] [--rounds R] [--json PATH]
 
@@ -10,11 +11,14 @@ tree zoro.wire.check first). Bodies:
 
 - query: one 128-d `query` with a one-condition `filter` and `with_payload` (POST /points/query);
 - batch: 100 such queries (POST /points/query/batch; before conversion search.batch_searches
-  checked the list, after it the batch's schema does).
+  checked the list, after it the batch's schema does);
+- search and search_batch: the same as the older search route's bodies (`vector` for `query`;
+  search.search_plan, and the search batch's plans).
 
-Both trees run side by side in the same run: this checkout, and REV (default: `git merge-base
-HEAD main`, the code before the conversion) extracted with `git archive REV | tar -x` into a
-scratch directory; each in its own worker process (PYTHONPATH at its tree) that times the same
+Both trees run side by side in the same run: this checkout, and REV (the code before the
+conversion) extracted with `git archive REV | tar -x` into a
+scratch directory (default REV: main just before the first hot route's conversion); each in
+its own worker process (PYTHONPATH at its tree) that times the same
 bodies. Within a round the two workers take turns in short blocks (the order flipping block by
 block), so both meet the same load on a shared machine; a round's figure is each worker's
 median call over its `reps` calls (a twentieth as many batches), its ratio the base's time
@@ -40,6 +44,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from bench.wire_gate import BASELINE, extracted
+
 DIM = 128
 BATCH = 100
 GATE = 0.95
@@ -58,9 +64,16 @@ def bodies(seed: int = 7) -> dict[str, bytes]:
             "limit": 10,
         }
 
+    def one_search() -> dict[str, Any]:
+        body = one_query()
+        body["vector"] = body.pop("query")
+        return body
+
     return {
         "query": orjson.dumps(one_query()),
         "batch": orjson.dumps({"searches": [one_query() for _ in range(BATCH)]}),
+        "search": orjson.dumps(one_search()),
+        "search_batch": orjson.dumps({"searches": [one_search() for _ in range(BATCH)]}),
     }
 
 
@@ -119,7 +132,22 @@ def _worker() -> None:
                 search.query_plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)
             ]
 
-    paths = {"query": plan_query, "batch": plan_batch}
+    def plan_search(raw: bytes) -> Any:
+        return search.search_plan(actor, codec.parse(raw), ctx)
+
+    def plan_search_batch(raw: bytes) -> Any:
+        if converted:
+            return search.search_batch_plans(actor, codec.parse(raw), ctx)
+        searches = search.batch_searches(codec.parse(raw), ctx)
+        plan: Any = search.search_plan  # (the base tree's takes the error root fourth)
+        return [plan(actor, s, ctx, f"searches[{i}]") for i, s in enumerate(searches)]
+
+    paths = {
+        "query": plan_query,
+        "batch": plan_batch,
+        "search": plan_search,
+        "search_batch": plan_search_batch,
+    }
     data = {k: Path(v).read_bytes() for k, v in json.loads(sys.argv[2]).items()}
 
     def digest(plan: Any) -> list[Any]:
@@ -143,6 +171,8 @@ def _worker() -> None:
                 "converted": converted,
                 "query": digest(plan_query(data["query"])),
                 "batch": [digest(p) for p in plan_batch(data["batch"])],
+                "search": digest(plan_search(data["search"])),
+                "search_batch": [digest(p) for p in plan_search_batch(data["search_batch"])],
             }
         else:
             fn, body = paths[command[1]], data[command[1]]
@@ -182,21 +212,13 @@ class _Worker:
         self.proc.wait(timeout=30)
 
 
-def _base(rev: str | None) -> str:
-    if rev:
-        return rev
-    out = subprocess.run(
-        ["git", "merge-base", "HEAD", "main"], cwd=_ROOT, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 _BLOCKS = 20  # turns each worker takes per round and body
 
 
 def _round(base: _Worker, head: _Worker, reps: int) -> dict[str, dict[str, float]]:
     out = {}
-    for name, calls in (("query", reps), ("batch", max(_BLOCKS, reps // 20))):
+    few = max(_BLOCKS, reps // 20)
+    for name, calls in (("query", reps), ("batch", few), ("search", reps), ("search_batch", few)):
         times: dict[int, list[float]] = {id(base): [], id(head): []}
         for block in range(_BLOCKS):
             pair = (base, head) if block % 2 == 0 else (head, base)
@@ -211,12 +233,7 @@ def _round(base: _Worker, head: _Worker, reps: int) -> dict[str, dict[str, float
 def run(rev: str, rounds: int, reps: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="wire_gate_query_") as scratch:
         root = Path(scratch)
-        base_tree = root / "base"
-        base_tree.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", rev], cwd=_ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(base_tree)], input=archive, check=True)
+        base_tree = extracted(rev, root / "base")
         data = {}
         for name, body in bodies().items():
             (root / name).write_bytes(body)
@@ -232,7 +249,7 @@ def run(rev: str, rounds: int, reps: int) -> dict[str, Any]:
             base.close()
             head.close()
     summary = {}
-    for name in ("query", "batch"):
+    for name in ("query", "batch", "search", "search_batch"):
         ratios = [r[name]["ratio"] for r in per_round]
         summary[name] = {
             "base_ms": statistics.median(r[name]["base_ms"] for r in per_round),
@@ -259,16 +276,16 @@ def main() -> None:
         _worker()
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", help="the revision to compare with (default: merge-base main)")
+    parser.add_argument("--base", default=BASELINE, help="the revision to compare with")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reps", type=int, default=2_000, help="query calls per round")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run(_base(args.base), args.rounds, args.reps)
+    result = run(args.base, args.rounds, args.reps)
     for name, s in result["summary"].items():
         verdict = "MET" if s["gate_met"] else "NOT MET"
         print(
-            f"{name:6} base {s['base_ms']:.4f} ms  head {s['head_ms']:.4f} ms  "
+            f"{name:12} base {s['base_ms']:.4f} ms  head {s['head_ms']:.4f} ms  "
             f"ratio {s['ratio']:.3f}x ({s['low']:.3f}-{s['high']:.3f})  "
             f"goal >= {GATE}x {verdict}"
         )
