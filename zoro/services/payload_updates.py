@@ -36,6 +36,7 @@ from zoro.errors import BadRequest
 from zoro.payload.edits import parse_path
 from zoro.services import filters, shapes, validate, vector_updates
 from zoro.services import points as points_module
+from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ async def batch_update(
         _operation(item, f"operations[{i}]", actor, ctx.limits) for i, item in enumerate(items)
     )
     changes = PointChanges(operations)
-    if len(changes) > ctx.limits.max_batch_points:  # rule batch-points
-        raise BadRequest(f"operations: at most {ctx.limits.max_batch_points} points per request")
+    if len(changes) > ctx.limits.max_batch_points:
+        detail = f"at most {ctx.limits.max_batch_points} points per request"
+        raise rules.BATCH_POINTS.error("operations", detail)
     if not operations:
         return []
     lsn = await actor.write(changes)
@@ -109,12 +111,14 @@ def _operation(
     try:
         return _convert(kind, body, inner, actor, limits)
     except BadRequest as exc:
+        # the same refusal (its rule's tag kept), renamed from the single route's root:
+        # "body.x: ..." or "x: ..." -> "operations[i].upsert.x: ..."
         text = exc.message
-        if text.startswith(inner):
-            raise
-        # "body.x: ..." or "x: ..." (a single route's root) -> "operations[i].upsert.x: ..."
-        rest = text[len("body") :] if text.startswith(("body.", "body:")) else f".{text}"
-        raise BadRequest(inner + rest) from None
+        if not text.startswith(inner):
+            rest = text[len("body") :] if text.startswith(("body.", "body:")) else f".{text}"
+            exc.message = inner + rest
+            exc.args = (exc.message,)
+        raise
 
 
 def _convert(
@@ -164,13 +168,15 @@ def _selection(body: Mapping[str, Any], where: str) -> Selector:
         return Selector(keys=points_module.checked_keys(body["points"], f"{where}.points"))
     condition = filters.parse(body.get("filter"), f"{where}.filter", checked=True)
     if condition is None:
-        raise BadRequest(f'{where}: No filter or points provided; send "points" or "filter"')
+        detail = 'No filter or points provided; send "points" or "filter"'
+        raise rules.POINTS_OR_FILTER.error(where, detail)
     return Selector(condition=condition)
 
 
 def _payload(body: Mapping[str, Any], where: str, limits: LimitSettings) -> dict[str, Any]:
     """A checked body's payload, as our own copy, within the size limit (rule payload-size)."""
-    encoded = validate.payload(body["payload"], f"{where}.payload", limits)
+    with rules.PAYLOAD_SIZE.covering():
+        encoded = validate.payload(body["payload"], f"{where}.payload", limits)
     decoded: dict[str, Any] = orjson.loads(encoded)
     return decoded
 
@@ -180,4 +186,4 @@ def _path(value: str, where: str) -> Path:
     try:
         return parse_path(value)
     except ValueError as exc:
-        raise BadRequest(f"{where}: {exc}") from None
+        raise rules.KEY_PATH.error(where, str(exc)) from None

@@ -10,9 +10,10 @@ import orjson
 
 from zoro.actors.messages import DeleteWhere
 from zoro.actors.point_changes import PointChanges, Upsert
-from zoro.errors import BadRequest, PointNotFound
+from zoro.errors import PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -68,16 +69,17 @@ def checked_keys(ids: Sequence[object], field: str, suffix: str = "") -> Keys:
     (rules.WHOLE_INTEGERS)."""
     if all(type(i) is int for i in ids):
         return keys_of(ids)  # type: ignore[arg-type]
-    out: list[PointId] = []
-    for i, value in enumerate(ids):
-        if isinstance(value, str):
-            try:
-                out.append(uuid.UUID(value))
-            except ValueError:
-                raise BadRequest(f"{field}[{i}]{suffix}: {value!r} is not a valid UUID") from None
-        else:
-            out.append(whole(value, f"{field}[{i}]{suffix}"))
-    return keys_of(out)
+    return keys_of([checked_id(value, f"{field}[{i}]{suffix}") for i, value in enumerate(ids)])
+
+
+def checked_id(value: object, field: str) -> PointId:
+    """One id the schema checked: a UUID string (rules.POINT_ID_UUID) or a whole integer."""
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise rules.POINT_ID_UUID.error(field, f"{value!r} is not a valid UUID") from None
+    return whole(value, field)
 
 
 def payload_bytes(
@@ -95,9 +97,11 @@ def payload_bytes(
             encoded = orjson.dumps(value)
         except orjson.JSONEncodeError as exc:
             where = f"{field}[{i}]{suffix}"
-            raise BadRequest(f"{where}: payload cannot be stored as JSON: {exc}") from None
+            detail = f"payload cannot be stored as JSON: {exc}"
+            raise rules.PAYLOAD_SIZE.error(where, detail) from None
         if len(encoded) > high:
-            raise BadRequest(f"{field}[{i}]{suffix}: payload is larger than {high} bytes")
+            where = f"{field}[{i}]{suffix}"
+            raise rules.PAYLOAD_SIZE.error(where, f"payload is larger than {high} bytes")
         out.append(encoded)
     return out
 
@@ -111,15 +115,12 @@ def _batch_form(
     raw_payloads = batch.get("payloads")
     if raw_payloads is None:
         payloads = [b"{}"] * n
-    elif len(raw_payloads) != n:  # rules.BATCH_LENGTHS
-        raise BadRequest(f"batch.payloads: {len(raw_payloads)} payloads for {n} ids")
+    elif len(raw_payloads) != n:
+        detail = f"{len(raw_payloads)} payloads for {n} ids"
+        raise rules.BATCH_LENGTHS.error("batch.payloads", detail)
     else:
         payloads = payload_bytes(raw_payloads, "batch.payloads", "", limits)
     return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
-
-
-# The hand-checked forms of a `points` list: the batch of updates (payload_updates) still sends
-# its update_vectors bodies through these until that route is checked by a schema too.
 
 
 async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
@@ -127,8 +128,9 @@ async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[s
     body = check("delete_points", body, ctx.limits)
     if "filter" in body:
         condition = filters.parse(body["filter"], "filter", checked=True)
-        if condition is None:  # null: the filter rule's, until the filter is a schema component
-            raise BadRequest("filter: must be an object (an empty one deletes every point)")
+        if condition is None:  # the Filter component takes null; a delete needs points chosen
+            detail = "must be an object (an empty one deletes every point)"
+            raise rules.POINTS_OR_FILTER.error("filter", detail)
         lsn = await actor.write(DeleteWhere(condition))
     else:
         lsn = await actor.write(DeleteBatch(checked_keys(body["points"], "points")))
@@ -140,7 +142,8 @@ def retrieve(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     body = check("retrieve_points", body, ctx.limits)
     keys = checked_keys(body["ids"], "ids")
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
+    with rules.WITH_VECTOR_NAMES.covering():
+        with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     slots = actor.slots_of(keys)
     return shapes.records(actor, slots[slots >= 0], selector, with_vector)
 
@@ -162,15 +165,19 @@ async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
     body = check("scroll_points", {} if body is None else body, ctx.limits)
     limit = 10 if body.get("limit") is None else whole(body["limit"], "limit")
     offset = body.get("offset")
-    start = None if offset is None else key_of(validate.point_id(offset, "offset"))
+    start = None if offset is None else key_of(checked_id(offset, "offset"))
     selector = shapes.payload_selector(body.get("with_payload"), "with_payload", default=True)
-    with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
+    with rules.WITH_VECTOR_NAMES.covering():
+        with_vector = vectors.with_vector(body.get("with_vector"), actor.vectors, "with_vector")
     condition = filters.parse(body.get("filter"), checked=True)
     if body.get("order_by") is not None:
-        if start is not None:  # rule order-by-offset
-            raise BadRequest("offset: not with order_by (page with order_by.start_from)")
-        order = ordering.checked(body["order_by"], "order_by")
-        ordering.check(actor, order, "order_by")
+        if start is not None:
+            detail = "not with order_by (page with order_by.start_from)"
+            raise rules.ORDER_BY_OFFSET.error("offset", detail)
+        with rules.START_FROM_DATETIME.covering():
+            order = ordering.checked(body["order_by"], "order_by")
+        with rules.ORDER_BY_INDEX.covering():
+            ordering.check(actor, order, "order_by")
         allowed = None
         if condition is not None:
             allowed = np.flatnonzero((await actor.select(condition)).mask).astype(np.int64)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from zoro.errors import BadRequest
 from zoro.services import vectors
 from zoro.types import ids_of
 
@@ -47,7 +46,8 @@ FULL_PAYLOAD = PayloadSelector(True)
 
 
 def payload_selector(value: object, field: str, *, default: bool) -> PayloadSelector:
-    """Parse Qdrant's `with_payload`: bool, a list of keys, or {"include"|"exclude": [keys]}."""
+    """Qdrant's `with_payload` a schema checked: bool, a list of keys, or
+    {"include"|"exclude": keys}."""
     if value is None:
         return FULL_PAYLOAD if default else NO_PAYLOAD
     if isinstance(value, bool):
@@ -67,9 +67,8 @@ def payload_selector(value: object, field: str, *, default: bool) -> PayloadSele
             if kind == "include":
                 return PayloadSelector(True, include=names)
             return PayloadSelector(True, exclude=names)
-    raise BadRequest(
-        f'{field}: use true/false, a list of keys, or {{"include": [...]}} / {{"exclude": [...]}}'
-    )
+    # zoro.wire.common.WITH_PAYLOAD, the schema every route checks it with, takes no other
+    raise AssertionError(f"{field}: the schema lets through no with_payload {value!r}")
 
 
 def scored_points(

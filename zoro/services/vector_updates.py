@@ -22,6 +22,7 @@ from zoro.errors import BadRequest
 from zoro.services import filters, shapes, vectors
 from zoro.services import points as points_module
 from zoro.types import UNNAMED, DenseSpec, Distance, SparseSpec, VectorConfig
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ def delete_vectors_change(body: Mapping[str, Any], actor: CollectionActor) -> De
     if "filter" in body:
         condition = filters.parse(body["filter"], "filter", checked=True)
         if condition is None:  # a null filter: the schema's Filter takes it, a delete does not
-            raise BadRequest("filter: must be an object (an empty one selects every point)")
+            detail = "must be an object (an empty one selects every point)"
+            raise rules.POINTS_OR_FILTER.error("filter", detail)
     else:
         keys = points_module.checked_keys(body["points"], "points")
     return DeleteVectors(named_numbers(body["vector"], actor.vectors), keys, condition)
@@ -79,7 +81,7 @@ def named_numbers(names: Sequence[str], config: VectorConfig) -> tuple[int, ...]
     for i, name in enumerate(names):
         spec = _spec(config, name)
         if spec is None:
-            raise BadRequest(f"vector[{i}]: {_no_such(config, name)}")
+            raise rules.VECTOR_NAMES.error(f"vector[{i}]", _no_such(config, name))
         numbers.append(spec.number)
     return tuple(dict.fromkeys(numbers))
 
@@ -94,10 +96,9 @@ async def create_vector_name(
     exists with the same parameters changes nothing (as in Qdrant)."""
     ctx.manager.serving(name)  # 404 for a missing collection before the body is judged
     body = check("create_vector_name", body, ctx.limits)
-    if len(body) != 1:  # rules.DENSE_OR_SPARSE
-        raise BadRequest(
-            'body: send either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}'
-        )
+    if len(body) != 1:
+        detail = 'send either {"dense": {"size": N, "distance": ...}} or {"sparse": {}}'
+        raise rules.DENSE_OR_SPARSE.error("body", detail)
     _check_new_name(vector)
     if "dense" in body:
         dense = body["dense"]

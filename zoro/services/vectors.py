@@ -13,7 +13,9 @@ A name maps to a number (zoro.types.VectorConfig) that the storage, the WAL and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
@@ -33,6 +35,7 @@ from zoro.types import (
     UpsertBatch,
     VectorConfig,
 )
+from zoro.wire import rules
 from zoro.wire.check import whole
 
 if TYPE_CHECKING:
@@ -57,8 +60,9 @@ def parse_config(body: Mapping[str, Any]) -> VectorConfig:
     """`vectors` and `sparse_vectors` of a create request its schema has checked
     (zoro.wire "create_collection"), with its rules. Numbers are given in order: dense names
     first (as sent), then sparse names."""
-    if "vectors" not in body and not body.get("sparse_vectors"):  # rules.VECTORS_OR_SPARSE
-        raise BadRequest('vectors: missing; send {"vectors": {"size": N, "distance": "Cosine"}}')
+    if "vectors" not in body and not body.get("sparse_vectors"):
+        detail = 'missing; send {"vectors": {"size": N, "distance": "Cosine"}}'
+        raise rules.VECTORS_OR_SPARSE.error("vectors", detail)
     raw = body.get("vectors", {})
     unnamed = "size" in raw or "distance" in raw
     named = {UNNAMED: raw} if unnamed else raw
@@ -68,8 +72,9 @@ def parse_config(body: Mapping[str, Any]) -> VectorConfig:
         dense[name] = _dense_spec(number, params, where)
     sparse: dict[str, SparseSpec] = {}
     for name, params in (body.get("sparse_vectors") or {}).items():
-        if name in dense:  # rules.SPARSE_NAME
-            raise BadRequest(f"sparse_vectors.{name}: a dense vector has that name already")
+        if name in dense:
+            detail = "a dense vector has that name already"
+            raise rules.SPARSE_NAME.error(f"sparse_vectors.{name}", detail)
         sparse[name] = sparse_spec(len(dense) + len(sparse), params)
     return VectorConfig(MappingProxyType(dense), MappingProxyType(sparse), unnamed)
 
@@ -137,6 +142,10 @@ def config_json(config: VectorConfig, ann: AnnSettings) -> dict[str, Any]:
 # ---------------------------------------------------------------- names
 
 
+# dense_or_sparse, with_vector, matrix and sparse_rows serve routes whose rules differ (a
+# search's vector-name, a query's query-using...): each caller names its rule (`covering`).
+
+
 def dense_or_sparse(config: VectorConfig, name: object, field: str) -> DenseSpec | SparseSpec:
     """The vector `using` names (absent or null: the default one). Raises BadRequest."""
     if name is None:
@@ -195,15 +204,16 @@ def upsert_batch(
     for i, value in enumerate(values):
         if isinstance(value, list):
             if UNNAMED not in config.dense:
-                raise BadRequest(
-                    f"{where[i]}: this collection has no unnamed vector; send "
+                detail = (
+                    "this collection has no unnamed vector; send "
                     f"{{name: vector}} ({_no_such(config, UNNAMED).split('(')[1]}"
                 )
+                raise rules.VECTOR_NAMES.error(where[i], detail)
             value = {UNNAMED: value}
         assert isinstance(value, Mapping)  # the schema's VECTOR_STRUCT: a list or an object
         for name, one in value.items():
             if name not in config.dense and name not in config.sparse:
-                raise BadRequest(f"{where[i]}: {_no_such(config, name)}")
+                raise rules.VECTOR_NAMES.error(where[i], _no_such(config, name))
             if one is None:
                 continue  # Qdrant's clients send null for a vector left out
             positions, rows = by_name.setdefault(name, ([], []))
@@ -215,31 +225,82 @@ def upsert_batch(
         present[positions] = True
         fields = [f"{where[i]}[{name!r}]" for i in positions]
         if name in config.dense and config.dense[name].multi:
-            counts, matrices = multi_rows(rows, config.dense[name], fields)
-            columns[config.dense[name].number] = MultiColumn(present, counts, matrices)
+            multi = config.dense[name]
+            with _refused_as(partial(_matrices_rule, rows, multi.size)):
+                counts, matrices = multi_rows(rows, multi, fields)
+            columns[multi.number] = MultiColumn(present, counts, matrices)
         elif name in config.dense:
             dense = config.dense[name]
             columns[dense.number] = DenseColumn(present, dense_rows(rows, dense, fields))
         else:
-            columns[config.sparse[name].number] = SparseColumn(present, sparse_rows(rows, fields))
+            with _refused_as(partial(_sparse_rule, rows)):
+                batch = sparse_rows(rows, fields)
+            columns[config.sparse[name].number] = SparseColumn(present, batch)
     whole = columns.get(0)
     if config.is_single() and isinstance(whole, DenseColumn) and bool(whole.present.all()):
         return UpsertBatch(keys, whole.rows, payloads)
     return UpsertBatch(keys, None, payloads, MappingProxyType(columns))
 
 
+@contextmanager
+def _refused_as(rule: Callable[[], rules.Rule]) -> Iterator[None]:
+    """A refusal in the block tagged with the rule `rule()` tells (asked only on a refusal:
+    it reads the vectors again)."""
+    try:
+        yield
+    except BadRequest:
+        with rule().covering():
+            raise
+
+
+def _numbers(row: object) -> bool:
+    return isinstance(row, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in row
+    )
+
+
+def _row_rule(row: object, size: int) -> rules.Rule:
+    """The rule a refused dense vector breaks: its form (a list of numbers), its size, else
+    its values."""
+    if not _numbers(row):
+        return rules.VECTOR_NAMES
+    assert isinstance(row, list)
+    return rules.VECTOR_SIZE if len(row) != size else rules.VECTOR_VALUES
+
+
+def _matrices_rule(values: Sequence[object], size: int) -> rules.Rule:
+    """The rule refused multivectors break: their form, a row's size, else their values."""
+    for value in values:
+        if not isinstance(value, list) or not value or not all(_numbers(r) for r in value):
+            return rules.VECTOR_NAMES
+    if any(len(r) != size for value in values for r in value):  # type: ignore[attr-defined]
+        return rules.VECTOR_SIZE
+    return rules.VECTOR_VALUES
+
+
+def _sparse_rule(values: Sequence[object]) -> rules.Rule:
+    """The rule refused sparse vectors break: their form, else their indices and values."""
+    if all(isinstance(v, Mapping) for v in values):
+        return rules.VECTOR_VALUES
+    return rules.VECTOR_NAMES
+
+
 def dense_rows(rows: list[object], spec: DenseSpec, where: Sequence[str]) -> Vectors:
-    """All rows as one checked matrix; on error, find the first bad one to name it."""
+    """All rows as one checked matrix; on error, find the first bad one to name it, with the
+    rule it breaks (its form, size or values)."""
     if not rows:
         return np.empty((0, spec.size), dtype=np.float32)
     try:
-        return validate.vectors(rows, "vectors", spec.size, spec.distance)
-    except BadRequest:
-        for row, field in zip(rows, where, strict=True):
-            if isinstance(row, Mapping):
-                raise BadRequest(f"{field}: a dense vector is a list of numbers") from None
+        with rules.VECTOR_VALUES.covering():  # (a refusal here is worded again below)
+            return validate.vectors(rows, "vectors", spec.size, spec.distance)
+    except BadRequest as exc:
+        refused = exc
+    for row, field in zip(rows, where, strict=True):
+        if isinstance(row, Mapping):
+            raise rules.VECTOR_NAMES.error(field, "a dense vector is a list of numbers")
+        with _row_rule(row, spec.size).covering():
             validate.vector(row, field, spec.size, spec.distance)
-        raise
+    raise refused
 
 
 def multi_rows(
@@ -276,13 +337,14 @@ def batch_values(value: Any, n: int, field: str) -> tuple[list[object], FieldNam
     """The checked batch form's `vectors` (a list, or {name: list with one entry per point}) as
     one value per point in the points form, and each one's field name for errors."""
     if isinstance(value, list):
-        if len(value) != n:  # rules.BATCH_LENGTHS
-            raise BadRequest(f"{field}: {len(value)} vectors for {n} ids")
+        if len(value) != n:
+            raise rules.BATCH_LENGTHS.error(field, f"{len(value)} vectors for {n} ids")
         return value, FieldNames(field, n)
     values: list[object] = [{} for _ in range(n)]
     for name, column in value.items():
         if len(column) != n:
-            raise BadRequest(f"{field}[{name!r}]: {len(column)} vectors for {n} ids")
+            detail = f"{len(column)} vectors for {n} ids"
+            raise rules.BATCH_LENGTHS.error(f"{field}[{name!r}]", detail)
         for i, one in enumerate(column):
             values[i][name] = one  # type: ignore[index]
     return values, FieldNames(field, n)

@@ -105,6 +105,7 @@ def _delete(limits: LimitSettings) -> Schema:
         *filters.RULES,
         rules.WHOLE_INTEGERS,
         rules.POINT_ID_UUID,
+        rules.POINTS_OR_FILTER,  # a null filter chooses no points
     )
 
 
@@ -262,6 +263,7 @@ REQUESTS: Final = (
             **filters.rule_examples(),
             "whole-integers": {"points": [100.0]},
             "point-id-uuid": {"points": ["not-a-uuid"]},
+            "points-or-filter": {"filter": None},
         },
         prepare=_POINTS_FIRST,
     ),

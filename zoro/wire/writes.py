@@ -134,7 +134,12 @@ def delete_vectors(limits: LimitSettings) -> Schema:
     )
     body |= either(("points", "filter"), 'an object with either "points": [ids] or "filter"')
     return rules.with_rules(
-        body, rules.VECTOR_NAMES, rules.POINT_ID_UUID, rules.WHOLE_INTEGERS, *filters.RULES
+        body,
+        rules.VECTOR_NAMES,
+        rules.POINT_ID_UUID,
+        rules.WHOLE_INTEGERS,
+        rules.POINTS_OR_FILTER,  # a null filter chooses no points
+        *filters.RULES,
     )
 
 
@@ -229,6 +234,7 @@ REQUESTS: Final = (
             "vector-names": {"points": [100], "vector": ["nope"]},
             "point-id-uuid": {"points": ["not-a-uuid"], "vector": [""]},
             "whole-integers": {"points": [100.0], "vector": [""]},
+            "points-or-filter": {"filter": None, "vector": [""]},
             **filters.rule_examples(vector=[""]),
         },
         prepare=_STAGE,
