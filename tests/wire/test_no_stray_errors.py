@@ -24,6 +24,11 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     "zoro/services/matrix.py": None,
     "zoro/services/aliases.py": None,
     "zoro/services/points.py": ("count",),
+    "zoro/services/prefetch.py": None,
+    "zoro/services/fusion.py": None,
+    "zoro/services/mmr.py": None,
+    "zoro/services/collections.py": None,
+    "zoro/services/collection_update.py": None,
 }
 
 _REFUSALS = frozenset(
