@@ -172,13 +172,16 @@ async def create_payload_index(
 
 def _text_params(schema: str | Mapping[str, Any]) -> TextParams:
     """A checked text schema's settings (`"text"` or Qdrant's TextIndexParams); what its schema
-    cannot say is refused here: a stopword language without a list, or min above max."""
+    cannot say is refused here: a stopword language without a list, a length written
+    with a fraction, or min above max."""
     try:
         return parse_params(schema)
     except ValueError as exc:
         field, detail = str(exc).split(": ", 1)
         if field.startswith("field_schema.stopwords"):
             raise rules.STOPWORD_LISTS.error(field, detail) from None
+        if "whole number" in detail:  # 2.0 passes the schema's integer
+            raise rules.WHOLE_INTEGERS.error(field, detail) from None
         raise rules.TOKEN_LENGTHS.error(field, detail) from None
 
 

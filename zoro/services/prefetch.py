@@ -317,12 +317,14 @@ def _query(
     if kind == "order_by":
         assert isinstance(raw, Mapping)
         order = ordering.parse(raw["order_by"], f"{field}.order_by")
-        ordering.check(actor, order, f"{field}.order_by")
+        with rules.ORDER_BY_INDEX.covering():
+            ordering.check(actor, order, f"{field}.order_by")
         return order, None, own
     if kind == "sample":  # the schema's only sample: "random"
         return SAMPLE, None, own
     where = field.removesuffix(".query")
-    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
+    with rules.QUERY_USING.covering():
+        using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     if kind is not None:
         assert isinstance(raw, Mapping)
         return _by_examples(ctx, actor, body, kind, raw[kind], field, using, own)
@@ -337,13 +339,16 @@ def _query(
         raw = {"nearest": raw["nearest"]}
     point = raw["nearest"] if isinstance(raw, Mapping) and "nearest" in raw else raw
     if body.get("lookup_from") is not None:  # checked even when the query names no point
-        dense = examples.dense(using, f"{where}.using", "lookup_from")
-        source = examples.lookup(ctx, actor, body["lookup_from"], dense, f"{where}.lookup_from")
+        with rules.QUERY_VECTOR.covering():
+            dense = examples.dense(using, f"{where}.using", "lookup_from")
+        with rules.QUERY_USING.covering():
+            source = examples.lookup(ctx, actor, body["lookup_from"], dense, f"{where}.lookup_from")
         if isinstance(point, list | Mapping):
             return _nearest(actor, raw, using, field, own, mmr)
         # a point id whose vector is read from the lookup collection
         mentioned: list[PointId] = []
-        row = examples.example(source, point, field, mentioned)
+        with rules.QUERY_VECTOR.covering():
+            row = examples.example(source, point, field, mentioned)
         looked_up = examples.unit(row[None, :], dense.distance)
         return Nearest(looked_up, mmr), using, _leave_out(own, mentioned)
     return _nearest(actor, raw, using, field, own, mmr)
@@ -358,7 +363,8 @@ def _nearest(
     mmr: search.Mmr | None,
 ) -> tuple[Nearest, DenseSpec | SparseSpec, Filter | None]:
     """A nearest query by a vector, or by a point of this collection (left out)."""
-    vector, exclude = search._query_vector(actor, raw, using, field)
+    with rules.QUERY_VECTOR.covering():
+        vector, exclude = search._query_vector(actor, raw, using, field)
     if exclude >= 0:
         point = raw["nearest"] if isinstance(raw, Mapping) else raw
         with rules.QUERY_VECTOR.covering():
@@ -385,8 +391,10 @@ def _by_examples(
         mentioned: list[PointId] = []
         row = examples.sparse_average(actor, using, value, f"{field}.{kind}", mentioned)
         return Nearest(row), using, _leave_out(own, mentioned)
-    dense = examples.dense(using, f"{where}.using", f"a {kind} query")
-    source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
+    with rules.QUERY_VECTOR.covering():
+        dense = examples.dense(using, f"{where}.using", f"a {kind} query")
+    with rules.QUERY_USING.covering():
+        source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
     mentioned = []
     inner = f"{field}.{kind}"
     built: F32 | examples.Summed | examples.Examples
