@@ -35,7 +35,10 @@ async def create(ctx: Context, name: str, body: object) -> bool:
     with rules.COLLECTION_NAME.covering():  # the path's name: no body breaks it
         validate.collection_name(name, ctx.limits)
     body = check("create_collection", body, ctx.limits)
-    config = vectors.parse_config(body)
+    # without dense vectors the config can only lack vectors; with them, only reuse a name
+    named = rules.VECTORS_OR_SPARSE if "vectors" not in body else rules.SPARSE_NAME
+    with named.covering():
+        config = vectors.parse_config(body)
     metadata = body.get("metadata")
     if metadata is not None:
         with rules.METADATA_SIZE.covering():
