@@ -57,6 +57,11 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
         "delete_vectors_change",
         "named_numbers",
     ),
+    "zoro/services/prefetch.py": None,
+    "zoro/services/fusion.py": None,
+    "zoro/services/mmr.py": None,
+    "zoro/services/collections.py": None,
+    "zoro/services/collection_update.py": None,
 }
 
 _REFUSALS = frozenset(

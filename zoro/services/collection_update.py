@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from zoro.errors import BadRequest
 from zoro.services import validate, vectors
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -94,14 +94,17 @@ class Update:
         for name, options in self.dense.items():
             spec = dense.get(name)
             if spec is None:
-                # rules.VECTOR_NAMES_KNOWN
-                raise BadRequest(f"vectors: Not existing vector name error: {name!r}")
+                raise rules.VECTOR_NAMES_KNOWN.error(
+                    "vectors", f"Not existing vector name error: {name!r}"
+                )
             dense[name] = replace(spec, options=MappingProxyType({**spec.options, **options}))
         sparse = dict(config.sparse)
         for name, idf in self.idf.items():
             sparse_spec = sparse.get(name)
             if sparse_spec is None:
-                raise BadRequest(f"sparse_vectors: no sparse vector named {name!r}")
+                raise rules.VECTOR_NAMES_KNOWN.error(
+                    "sparse_vectors", f"no sparse vector named {name!r}"
+                )
             if idf is not None:
                 sparse[name] = replace(sparse_spec, idf=idf)
         return replace(config, dense=MappingProxyType(dense), sparse=MappingProxyType(sparse))
@@ -132,7 +135,8 @@ def parse(body: object, limits: LimitSettings) -> Update:
     if body.get("params") is not None:
         update.recorded["params"] = _recorded(body["params"], "params", _PARAMS_RECORDED)
     if body.get("metadata") is not None:
-        validate.payload(body["metadata"], "metadata", limits)  # rules.METADATA_SIZE
+        with rules.METADATA_SIZE.covering():
+            validate.payload(body["metadata"], "metadata", limits)
         update.metadata = dict(body["metadata"])
     zoro = body.get("zoro")
     if zoro is not None and zoro.get("ef_search") is not None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from zoro.actors import ActorState
-from zoro.errors import BadRequest
 from zoro.payload.tokenize import TextParams, parse_params
 from zoro.services import shapes, validate, vectors
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -32,12 +32,17 @@ def engine_settings(body: Mapping[str, Any]) -> dict[str, Any]:
 async def create(ctx: Context, name: str, body: object) -> bool:
     """PUT /collections/{name}: Qdrant's CreateCollection; the settings of one shard on one
     node are accepted and ignored (zoro.wire "create_collection")."""
-    validate.collection_name(name, ctx.limits)
+    with rules.COLLECTION_NAME.covering():  # the path's name: no body breaks it
+        validate.collection_name(name, ctx.limits)
     body = check("create_collection", body, ctx.limits)
-    config = vectors.parse_config(body)
+    # without dense vectors the config can only lack vectors; with them, only reuse a name
+    named = rules.VECTORS_OR_SPARSE if "vectors" not in body else rules.SPARSE_NAME
+    with named.covering():
+        config = vectors.parse_config(body)
     metadata = body.get("metadata")
     if metadata is not None:
-        validate.payload(metadata, "metadata", ctx.limits)  # rules.METADATA_SIZE
+        with rules.METADATA_SIZE.covering():
+            validate.payload(metadata, "metadata", ctx.limits)
     await ctx.manager.create(name, config, engine_settings(body), metadata)
     return True
 
@@ -154,13 +159,15 @@ async def create_payload_index(
     actor = ctx.manager.serving(name)
     body = check("create_field_index", body, ctx.limits)
     schema = body["field_schema"] if "field_schema" in body else body.get("field_type")
-    if schema is None:  # rules.INDEX_SCHEMA
-        raise BadRequest(
-            "field_schema: missing; one of keyword, integer, float, bool, uuid, datetime, geo, text"
+    if schema is None:
+        raise rules.INDEX_SCHEMA.error(
+            "field_schema",
+            "missing; one of keyword, integer, float, bool, uuid, datetime, geo, text",
         )
     kind = schema if isinstance(schema, str) else schema["type"]
     params = _text_params(schema) if kind == "text" else None
-    lsn = await actor.change_payload_index(body["field_name"], kind, params)
+    with rules.PAYLOAD_KEY.covering():  # the schema and type are checked: only the key is left
+        lsn = await actor.change_payload_index(body["field_name"], kind, params)
     if wait:
         await actor.payload_index_built(body["field_name"])
     return shapes.update_result(lsn, completed=wait)
@@ -168,11 +175,17 @@ async def create_payload_index(
 
 def _text_params(schema: str | Mapping[str, Any]) -> TextParams:
     """A checked text schema's settings (`"text"` or Qdrant's TextIndexParams); what its schema
-    cannot say is refused here (rules.TOKEN_LENGTHS, rules.STOPWORD_LISTS)."""
+    cannot say is refused here: a stopword language without a list, a length written
+    with a fraction, or min above max."""
     try:
         return parse_params(schema)
     except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+        field, detail = str(exc).split(": ", 1)
+        if field.startswith("field_schema.stopwords"):
+            raise rules.STOPWORD_LISTS.error(field, detail) from None
+        if "whole number" in detail:  # 2.0 passes the schema's integer
+            raise rules.WHOLE_INTEGERS.error(field, detail) from None
+        raise rules.TOKEN_LENGTHS.error(field, detail) from None
 
 
 async def delete_payload_index(ctx: Context, name: str, key: str, *, wait: bool) -> dict[str, Any]:

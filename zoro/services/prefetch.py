@@ -43,7 +43,6 @@ import numpy.typing as npt
 import trio
 
 from zoro.actors import Selection
-from zoro.errors import BadRequest
 from zoro.payload.conditions import Filter, HasId, MinShould
 from zoro.services import (
     examples,
@@ -58,7 +57,7 @@ from zoro.services import (
 )
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import KEY_DTYPE, DenseSpec, Distance, SparseSpec, key_of
-from zoro.wire import bounds
+from zoro.wire import bounds, rules
 from zoro.wire.check import whole
 
 if TYPE_CHECKING:
@@ -186,11 +185,14 @@ class _Budget:
         self.nodes += 1
         self.candidates += candidates
         if self.nodes > MAX_NODES:
-            raise BadRequest(f"{where}: a query may have at most {MAX_NODES} prefetches in all")
+            raise rules.PREFETCH_TREE.error(
+                where, f"a query may have at most {MAX_NODES} prefetches in all"
+            )
         if self.candidates > MAX_CANDIDATES:
-            raise BadRequest(
-                f"{where}: the limits of a query and all its prefetches add up to more than "
-                f"{MAX_CANDIDATES} candidates"
+            raise rules.PREFETCH_TREE.error(
+                where,
+                "the limits of a query and all its prefetches add up to more than "
+                f"{MAX_CANDIDATES} candidates",
             )
 
 
@@ -231,24 +233,28 @@ def _node(
     query, using, own = _query(ctx, actor, body, f"{where}.query", own, limit)
     children = _children(body.get("prefetch"))
     if query is None and children:
-        raise BadRequest(f"{where}.query: missing; a query is needed to merge the prefetches")
+        raise rules.FUSION.error(
+            f"{where}.query", "missing; a query is needed to merge the prefetches"
+        )
     if query is None and body.get("score_threshold") is not None:
-        raise BadRequest(f"{where}.score_threshold: needs a query to score by")
+        raise rules.FUSION.error(f"{where}.score_threshold", "needs a query to score by")
     if isinstance(query, Fuse):
         if body.get("using") is not None:
-            raise BadRequest(f"{where}.using: a fusion query does not use a vector")
+            raise rules.FUSION.error(f"{where}.using", "a fusion query does not use a vector")
         if not children:
-            raise BadRequest(f"{where}.query: fusion needs prefetches to fuse")
+            raise rules.FUSION.error(f"{where}.query", "fusion needs prefetches to fuse")
         if query.weights is not None and len(query.weights) != len(children):
-            raise BadRequest(
-                f"{where}.query.rrf.weights: {len(query.weights)} weights for "
-                f"{len(children)} prefetches (give one per prefetch)"
+            raise rules.RRF_WEIGHTS.error(
+                f"{where}.query.rrf.weights",
+                f"{len(query.weights)} weights for {len(children)} prefetches "
+                "(give one per prefetch)",
             )
     extra = query.mmr.candidates if isinstance(query, Nearest) and query.mmr else 0
     budget.spend(offset + limit + extra, where)
     if children and depth > MAX_DEPTH:
-        raise BadRequest(
-            f"{where}.prefetch: prefetches nest at most {MAX_DEPTH} levels below the request's own"
+        raise rules.PREFETCH_TREE.error(
+            f"{where}.prefetch",
+            f"prefetches nest at most {MAX_DEPTH} levels below the request's own",
         )
     ef, exact = search.params_of(body.get("params"), f"{where}.params")
     threshold = body.get("score_threshold")
@@ -311,12 +317,14 @@ def _query(
     if kind == "order_by":
         assert isinstance(raw, Mapping)
         order = ordering.parse(raw["order_by"], f"{field}.order_by")
-        ordering.check(actor, order, f"{field}.order_by")
+        with rules.ORDER_BY_INDEX.covering():
+            ordering.check(actor, order, f"{field}.order_by")
         return order, None, own
     if kind == "sample":  # the schema's only sample: "random"
         return SAMPLE, None, own
     where = field.removesuffix(".query")
-    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
+    with rules.QUERY_USING.covering():
+        using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     if kind is not None:
         assert isinstance(raw, Mapping)
         return _by_examples(ctx, actor, body, kind, raw[kind], field, using, own)
@@ -324,18 +332,23 @@ def _query(
     if isinstance(raw, Mapping) and "nearest" in raw:
         if raw.get("mmr") is not None:
             if isinstance(using, SparseSpec) or using.multi:
-                raise BadRequest(f"{field}.mmr: MMR needs a dense vector (not sparse, not multi)")
+                raise rules.QUERY_VECTOR.error(
+                    f"{field}.mmr", "MMR needs a dense vector (not sparse, not multi)"
+                )
             mmr = search.mmr_of(raw["mmr"], limit, f"{field}.mmr")
         raw = {"nearest": raw["nearest"]}
     point = raw["nearest"] if isinstance(raw, Mapping) and "nearest" in raw else raw
     if body.get("lookup_from") is not None:  # checked even when the query names no point
-        dense = examples.dense(using, f"{where}.using", "lookup_from")
-        source = examples.lookup(ctx, actor, body["lookup_from"], dense, f"{where}.lookup_from")
+        with rules.QUERY_VECTOR.covering():
+            dense = examples.dense(using, f"{where}.using", "lookup_from")
+        with rules.QUERY_USING.covering():
+            source = examples.lookup(ctx, actor, body["lookup_from"], dense, f"{where}.lookup_from")
         if isinstance(point, list | Mapping):
             return _nearest(actor, raw, using, field, own, mmr)
         # a point id whose vector is read from the lookup collection
         mentioned: list[PointId] = []
-        row = examples.example(source, point, field, mentioned)
+        with rules.QUERY_VECTOR.covering():
+            row = examples.example(source, point, field, mentioned)
         looked_up = examples.unit(row[None, :], dense.distance)
         return Nearest(looked_up, mmr), using, _leave_out(own, mentioned)
     return _nearest(actor, raw, using, field, own, mmr)
@@ -350,10 +363,12 @@ def _nearest(
     mmr: search.Mmr | None,
 ) -> tuple[Nearest, DenseSpec | SparseSpec, Filter | None]:
     """A nearest query by a vector, or by a point of this collection (left out)."""
-    vector, exclude = search._query_vector(actor, raw, using, field)
+    with rules.QUERY_VECTOR.covering():
+        vector, exclude = search._query_vector(actor, raw, using, field)
     if exclude >= 0:
         point = raw["nearest"] if isinstance(raw, Mapping) else raw
-        own = _leave_out(own, [validate.point_id(point, field)])
+        with rules.QUERY_VECTOR.covering():
+            own = _leave_out(own, [validate.point_id(point, field)])
     return Nearest(vector, mmr), using, own
 
 
@@ -372,12 +387,14 @@ def _by_examples(
     where = field.removesuffix(".query")
     if kind == "recommend" and isinstance(using, SparseSpec):
         if body.get("lookup_from") is not None:
-            raise BadRequest(f"{where}.lookup_from: reads dense vectors only")
+            raise rules.QUERY_USING.error(f"{where}.lookup_from", "reads dense vectors only")
         mentioned: list[PointId] = []
         row = examples.sparse_average(actor, using, value, f"{field}.{kind}", mentioned)
         return Nearest(row), using, _leave_out(own, mentioned)
-    dense = examples.dense(using, f"{where}.using", f"a {kind} query")
-    source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
+    with rules.QUERY_VECTOR.covering():
+        dense = examples.dense(using, f"{where}.using", f"a {kind} query")
+    with rules.QUERY_USING.covering():
+        source = examples.lookup(ctx, actor, body.get("lookup_from"), dense, f"{where}.lookup_from")
     mentioned = []
     inner = f"{field}.{kind}"
     built: F32 | examples.Summed | examples.Examples
