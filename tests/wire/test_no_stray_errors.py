@@ -24,6 +24,11 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     "zoro/services/matrix.py": None,
     "zoro/services/aliases.py": None,
     "zoro/services/points.py": ("count",),
+    "zoro/services/examples.py": None,
+    "zoro/services/recommend.py": None,
+    "zoro/services/groups.py": None,
+    "zoro/services/search.py": None,
+    "zoro/services/ordering.py": None,
 }
 
 _REFUSALS = frozenset(

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.errors import BadRequest
 from zoro.services import groups, prefetch
+from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
@@ -59,7 +59,9 @@ def discover_body(request: Mapping[str, Any], where: str = "body") -> dict[str, 
     context = request.get("context")
     if request.get("target") is None:
         if not context:
-            raise BadRequest(f"{where}: discover needs a target, context pairs, or both")
+            raise rules.EXAMPLE_COUNT.error(
+                where, "discover needs a target, context pairs, or both"
+            )
         return _query_body(request, {"context": context})
     return _query_body(
         request,
