@@ -26,7 +26,8 @@ the answer is complete, each round's candidate count growing fourfold.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -125,6 +126,33 @@ def _lookup(value: object, where: str) -> Lookup | None:
 
 # --- the requests ---------------------------------------------------------------------------
 
+# The older search, recommend and discover routes are answered by the Query API's code, whose
+# refusals name the Query API's rules: each names, on those routes, the rule their schemas list
+# for the same thing.
+SEARCH_RULES: Final = {
+    rules.QUERY_USING.id: rules.VECTOR_NAME,
+    rules.WITH_VECTOR_NAMES.id: rules.VECTOR_NAME,
+    rules.QUERY_VECTOR.id: rules.VECTOR_SHAPE,
+}
+BY_EXAMPLE_RULES: Final = {
+    **SEARCH_RULES,
+    rules.QUERY_VECTOR.id: rules.EXAMPLE_VECTOR,
+    rules.QUERY_EXAMPLES.id: rules.EXAMPLE_COUNT,
+}
+
+
+@contextmanager
+def named_as(older: Mapping[str, rules.Rule]) -> Iterator[None]:
+    """A refusal in the block naming a Query API rule names `older`'s rule for it instead."""
+    try:
+        yield
+    except BadRequest as exc:
+        named = rules.TAG.search(exc.message)
+        if named and named.group(1) in older:
+            exc.message = f"{exc.message[: named.start()]} [rule: {older[named.group(1)].id}]"
+            exc.args = (exc.message,)
+        raise
+
 
 async def query_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
@@ -145,7 +173,8 @@ async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]
     if isinstance(vector, dict):  # the schema's only object form: {"name", "vector"}
         query["using"], vector = vector["name"], vector["vector"]
     query["query"] = vector
-    return await _answer(ctx, actor, query, spec)
+    with named_as(SEARCH_RULES):
+        return await _answer(ctx, actor, query, spec)
 
 
 async def _answer(
@@ -326,9 +355,10 @@ async def render(
 
 def _attach_lookups(ctx: Context, groups: list[dict[str, Any]], lookup: Lookup) -> None:
     other = ctx.manager.serving(lookup.collection)
-    with_vector = vectors.with_vector(
-        lookup.with_vectors, other.vectors, "with_lookup.with_vectors"
-    )
+    with rules.WITH_VECTOR_NAMES.covering():
+        with_vector = vectors.with_vector(
+            lookup.with_vectors, other.vectors, "with_lookup.with_vectors"
+        )
     for group in groups:
         try:
             point_id = as_point_id(group["id"], "id")

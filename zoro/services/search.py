@@ -101,15 +101,20 @@ def query_plan(
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=False
         ),
-        with_vector=vectors.with_vector(
-            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
-        ),
+        with_vector=_with_vector(actor, body, where, rules.WITH_VECTOR_NAMES),
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
         filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
         mmr=None if mmr is None else mmr_of(mmr, limit, f"{where}.query.mmr"),
     )
+
+
+def _with_vector(
+    actor: CollectionActor, body: Mapping[str, Any], where: str, rule: Rule
+) -> list[str]:
+    with rule.covering():
+        return vectors.with_vector(body.get("with_vector"), actor.vectors, f"{where}.with_vector")
 
 
 def mmr_of(options: Mapping[str, Any], limit: int, field: str) -> Mmr:
@@ -163,9 +168,7 @@ def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) ->
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=False
         ),
-        with_vector=vectors.with_vector(
-            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
-        ),
+        with_vector=_with_vector(actor, body, where, rules.VECTOR_NAME),
         ef=ef,
         exact=exact,
         exclude_slot=-1,

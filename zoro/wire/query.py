@@ -176,6 +176,7 @@ _RULES: Final = (
     rules.QUERY_EXAMPLES,
     rules.ORDER_BY_INDEX,
     rules.START_FROM_DATETIME,
+    rules.WITH_VECTOR_NAMES,
 )
 
 
@@ -338,6 +339,7 @@ _RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "query-examples": {"query": {"recommend": {"negative": [1]}}},
     "order-by-index": {"query": {"order_by": "color"}},
     "start-from-datetime": {"query": {"order_by": {"key": "zz_n", "start_from": "soon"}}},
+    "with-vector-names": {"query": _V, "with_vector": ["no_such_vector"]},
 }
 
 
