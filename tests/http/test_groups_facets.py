@@ -334,7 +334,7 @@ def test_bad_requests(http: httpx.Client, loaded: dict[Any, str]) -> None:
         http,
         c + "/points/query/groups",
         {"query": q, "group_by": "s", "with_lookup": {"with_payload": True}},
-        "body.with_lookup: must be a collection name, or {collection,",
+        "body.with_lookup.collection: missing",
     )
     _refused(
         http,

@@ -62,6 +62,11 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     "zoro/services/mmr.py": None,
     "zoro/services/collections.py": None,
     "zoro/services/collection_update.py": None,
+    "zoro/services/examples.py": None,
+    "zoro/services/recommend.py": None,
+    "zoro/services/groups.py": None,
+    "zoro/services/search.py": None,
+    "zoro/services/ordering.py": None,
 }
 
 _REFUSALS = frozenset(

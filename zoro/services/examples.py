@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from zoro.errors import BadRequest, CollectionNotFound, NotFound, PointNotFound
+from zoro.errors import CollectionNotFound, NotFound, PointNotFound
 from zoro.services import validate, vectors
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, Distance, keys_of
-from zoro.wire import bounds
+from zoro.wire import bounds, rules
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -157,18 +157,20 @@ def sparse_average(
     avg(negative) index by index (an index a vector lacks counts 0 there), or avg(positive)
     without negatives, as one sparse row for a nearest search. Examples are sparse vectors or
     ids of this collection's points."""
-    body = validate.mapping(value, field)
-    validate.only_fields(body, _RECOMMEND_FIELDS, field)
+    body: Mapping[str, Any] = value  # type: ignore[assignment]  # the schema's recommend object
     if (body.get("strategy") or "average_vector") != "average_vector":
-        raise BadRequest(
-            f"{field}.strategy: a sparse vector is recommended by average_vector only "
-            "(best_score and sum_scores are not supported for it)"
+        raise rules.QUERY_EXAMPLES.error(
+            f"{field}.strategy",
+            "a sparse vector is recommended by average_vector only "
+            "(best_score and sum_scores are not supported for it)",
         )
     averages = []
     for side in ("positive", "negative"):
-        items = [] if body.get(side) is None else validate.sequence(body[side], f"{field}.{side}")
+        items: list[Any] = body.get(side) or []
         if len(items) > MAX_EXAMPLES:
-            raise BadRequest(f"{field}.{side}: a query takes at most {MAX_EXAMPLES} examples")
+            raise rules.QUERY_EXAMPLES.error(
+                f"{field}.{side}", f"a query takes at most {MAX_EXAMPLES} examples"
+            )
         total: dict[int, float] = {}
         for i, item in enumerate(items):
             indices, values = _sparse_example(actor, using, item, f"{field}.{side}[{i}]", mentioned)
@@ -177,7 +179,9 @@ def sparse_average(
         averages.append({k: v / len(items) for k, v in total.items()})
     positive, negative = averages
     if not body.get("positive"):
-        raise BadRequest(f"{field}.positive: average_vector needs at least one positive example")
+        raise rules.QUERY_EXAMPLES.error(
+            f"{field}.positive", "average_vector needs at least one positive example"
+        )
     merged = positive
     if body.get("negative"):
         merged = {k: 2 * positive.get(k, 0.0) - negative.get(k, 0.0) for k in positive | negative}
@@ -189,15 +193,18 @@ def _sparse_example(
     actor: CollectionActor, using: SparseSpec, value: object, field: str, mentioned: list[PointId]
 ) -> tuple[Any, Any]:
     """One sparse example's indices and values: as given, or a point's stored vector."""
-    if isinstance(value, Mapping):
-        return vectors.sparse_rows([value], [field]).row(0)
-    point_id = validate.point_id(value, field)
+    with rules.QUERY_VECTOR.covering():
+        if isinstance(value, Mapping):
+            return vectors.sparse_rows([value], [field]).row(0)
+        point_id = validate.point_id(value, field)
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
     (row,) = actor.sparse_of_slots(slots, using.number)
     if row is None:
-        raise BadRequest(f"{field}: point {point_id} has no vector of the kind searched")
+        raise rules.QUERY_VECTOR.error(
+            field, f"point {point_id} has no vector of the kind searched"
+        )
     mentioned.append(point_id)
     return row.row(0)
 
@@ -205,9 +212,9 @@ def _sparse_example(
 def dense(using: DenseSpec | SparseSpec, field: str, what: str) -> DenseSpec:
     """The `using` of a query by example, which must be a plain dense vector."""
     if not isinstance(using, DenseSpec) or using.multi:
-        raise BadRequest(
-            f"{field}: {what} needs a dense `using` vector (sparse and multivector ones are not "
-            "supported)"
+        raise rules.QUERY_VECTOR.error(
+            field,
+            f"{what} needs a dense `using` vector (sparse and multivector ones are not supported)",
         )
     return using
 
@@ -219,12 +226,8 @@ def lookup(
     `using` this vector."""
     if value is None:
         return Lookup(actor, using, same=True)
-    body = validate.mapping(value, field)
-    validate.only_fields(body, _LOOKUP_FIELDS, field)
-    validate.absent(body, "shard_key", "sharding")
-    name = body.get("collection")
-    if not isinstance(name, str):
-        raise BadRequest(f"{field}.collection: must be a collection name (a string)")
+    body: Mapping[str, Any] = value  # type: ignore[assignment]  # the schema's lookup_from
+    name = body["collection"]
     try:
         other = ctx.manager.serving(name)
     except CollectionNotFound as exc:
@@ -232,11 +235,13 @@ def lookup(
     vector = body.get("vector")
     if vector is None:  # the vector named like `using` there
         vector = next(n for n, s in actor.vectors.dense.items() if s == using)
-    spec = vectors.dense_or_sparse(other.vectors, vector, f"{field}.vector")
+    with rules.QUERY_USING.covering():
+        spec = vectors.dense_or_sparse(other.vectors, vector, f"{field}.vector")
     if not isinstance(spec, DenseSpec) or spec.multi or spec.size != using.size:
-        raise BadRequest(
-            f"{field}.vector: {vector!r} in collection {name!r} must be a dense vector of "
-            f"size {using.size}, as the vector searched is"
+        raise rules.QUERY_USING.error(
+            f"{field}.vector",
+            f"{vector!r} in collection {name!r} must be a dense vector of "
+            f"size {using.size}, as the vector searched is",
         )
     return Lookup(other, spec, same=other is actor)
 
@@ -248,21 +253,25 @@ def example(
     id is added to `mentioned` when it is a point of the collection searched)."""
     if isinstance(value, list):
         if value and isinstance(value[0], list):
-            raise BadRequest(f"{field}: multivector examples are not supported")
+            raise rules.QUERY_VECTOR.error(field, "multivector examples are not supported")
         # Distance.DOT: checked for size and finiteness, left as given (averaging comes first)
-        row = validate.vector(value, field, source.spec.size, Distance.DOT)
+        with rules.QUERY_VECTOR.covering():
+            row = validate.vector(value, field, source.spec.size, Distance.DOT)
         return row.reshape(-1)
     if isinstance(value, Mapping):
-        raise BadRequest(
-            f"{field}: an example is a dense vector or a point id (sparse examples are not "
-            "supported)"
+        raise rules.QUERY_VECTOR.error(
+            field,
+            "an example is a dense vector or a point id (sparse examples are not supported)",
         )
-    point_id = validate.point_id(value, field)
+    with rules.QUERY_VECTOR.covering():
+        point_id = validate.point_id(value, field)
     slots = source.actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
     if not source.actor.present_mask(source.spec.number)[slots[0]]:
-        raise BadRequest(f"{field}: point {point_id} has no vector of the kind searched")
+        raise rules.QUERY_VECTOR.error(
+            field, f"point {point_id} has no vector of the kind searched"
+        )
     if source.same:
         mentioned.append(point_id)
     return source.actor.vectors_of_slots(slots, source.spec.number).reshape(-1)
@@ -271,16 +280,17 @@ def example(
 def _examples(
     source: Lookup, values: object, field: str, mentioned: list[PointId]
 ) -> npt.NDArray[np.float32]:
-    items = [] if values is None else validate.sequence(values, field)
+    items: list[Any] = [] if values is None else values  # type: ignore[assignment]  # an array
     return _stack(
         [example(source, v, f"{field}[{i}]", mentioned) for i, v in enumerate(items)],
         source.spec.size,
+        field,
     )
 
 
-def _stack(rows: list[F32], size: int) -> F32:
+def _stack(rows: list[F32], size: int, field: str) -> F32:
     if len(rows) > MAX_EXAMPLES:
-        raise BadRequest(f"a query takes at most {MAX_EXAMPLES} examples")
+        raise rules.QUERY_EXAMPLES.error(field, f"a query takes at most {MAX_EXAMPLES} examples")
     return np.stack(rows) if rows else np.empty((0, size), dtype=np.float32)
 
 
@@ -299,26 +309,25 @@ def recommend(
     """`{"positive", "negative", "strategy"}`: the (1, size) query vector of an average_vector
     recommendation (normalised for Cosine), a sum_scores one for Dot or Cosine as a Summed
     vector, or the Examples of any other."""
-    body = validate.mapping(value, field)
-    validate.only_fields(body, _RECOMMEND_FIELDS, field)
-    strategy = body.get("strategy") or "average_vector"
-    if strategy not in STRATEGIES:
-        raise BadRequest(f"{field}.strategy: use one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    body: Mapping[str, Any] = value  # type: ignore[assignment]  # the schema's recommend object
+    strategy = body.get("strategy") or "average_vector"  # one of STRATEGIES (the schema's enum)
     positive = _examples(source, body.get("positive"), f"{field}.positive", mentioned)
     negative = _examples(source, body.get("negative"), f"{field}.negative", mentioned)
     if len(positive) + len(negative) > MAX_EXAMPLES:
-        raise BadRequest(f"{field}: a query takes at most {MAX_EXAMPLES} examples")
+        raise rules.QUERY_EXAMPLES.error(field, f"a query takes at most {MAX_EXAMPLES} examples")
     if strategy == "average_vector":
         if not len(positive):
-            raise BadRequest(
-                f"{field}.positive: average_vector needs at least one positive example"
+            raise rules.QUERY_EXAMPLES.error(
+                f"{field}.positive", "average_vector needs at least one positive example"
             )
         mean = positive.mean(axis=0, dtype=np.float64)
         if len(negative):
             mean = mean + mean - negative.mean(axis=0, dtype=np.float64)
         return unit(mean.astype(np.float32)[None, :], using.distance)
     if not len(positive) and not len(negative):
-        raise BadRequest(f"{field}: {strategy} needs at least one positive or negative example")
+        raise rules.QUERY_EXAMPLES.error(
+            field, f"{strategy} needs at least one positive or negative example"
+        )
     if strategy == "sum_scores" and using.distance in (Distance.DOT, Distance.COSINE):
         summed = unit(positive, using.distance).sum(axis=0, dtype=np.float64) - unit(
             negative, using.distance
@@ -338,30 +347,22 @@ def recommend(
 def pairs(source: Lookup, value: object, field: str, mentioned: list[PointId]) -> tuple[F32, F32]:
     """Context pairs (a list of {"positive", "negative"}, or one): their positives and
     negatives as two matrices, row i of each from pair i."""
-    items: list[Any] = (
-        [value] if isinstance(value, Mapping) else list(validate.sequence(value, field))
-    )
+    # the schema's pair, or list of pairs, each with both sides
+    items: list[Any] = [value] if isinstance(value, Mapping) else list(value)  # type: ignore[call-overload]
     positives, negatives = [], []
-    for i, item in enumerate(items):
+    for i, pair in enumerate(items):
         where = f"{field}[{i}]" if not isinstance(value, Mapping) else field
-        pair = validate.mapping(item, where)
-        validate.only_fields(pair, _PAIR_FIELDS, where)
-        if "positive" not in pair or "negative" not in pair:
-            raise BadRequest(f'{where}: a context pair needs "positive" and "negative"')
         positives.append(example(source, pair["positive"], f"{where}.positive", mentioned))
         negatives.append(example(source, pair["negative"], f"{where}.negative", mentioned))
     size = source.spec.size
-    return _stack(positives, size), _stack(negatives, size)
+    return _stack(positives, size, field), _stack(negatives, size, field)
 
 
 def discover(
     source: Lookup, using: DenseSpec, value: object, field: str, mentioned: list[PointId]
 ) -> Examples:
     """`{"target", "context"}`."""
-    body = validate.mapping(value, field)
-    validate.only_fields(body, frozenset({"target", "context"}), field)
-    if body.get("target") is None:
-        raise BadRequest(f"{field}.target: missing; discover needs a target")
+    body: Mapping[str, Any] = value  # type: ignore[assignment]  # {target, context}: the schema's
     target = example(source, body["target"], f"{field}.target", mentioned)
     context = body.get("context")
     given = [] if context is None else context
@@ -379,9 +380,7 @@ def context(
     source: Lookup, using: DenseSpec, value: object, field: str, mentioned: list[PointId]
 ) -> Examples:
     """A list of context pairs (or one pair)."""
-    positive, negative = pairs(source, value, field, mentioned)
-    if not len(positive):
-        raise BadRequest(f"{field}: a context query needs at least one pair")
+    positive, negative = pairs(source, value, field, mentioned)  # at least one (the schema's)
     return Examples(
         "context", using.distance, unit(positive, using.distance), unit(negative, using.distance)
     )

@@ -26,7 +26,8 @@ the answer is complete, each round's candidate count growing fourfold.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -35,9 +36,14 @@ import orjson
 
 from zoro.errors import BadRequest
 from zoro.payload.conditions import Filter, KeyPath, Match, parse_key
-from zoro.services import prefetch, shapes, validate, vectors
+from zoro.services import prefetch, shapes, vectors
+
+# reads a group's value as a point id (to look it up), refusing nothing: a value that is no id
+# looks nothing up
+from zoro.services.validate import point_id as as_point_id
 from zoro.types import keys_of
-from zoro.wire.check import check
+from zoro.wire import rules
+from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
     from zoro.actors import CollectionActor
@@ -51,7 +57,6 @@ among the points that also pass `extra` when it is given. Fewer than k means no 
 
 # The fields a group request adds to the query or search it groups.
 GROUP_FIELDS: Final = frozenset({"group_by", "group_size", "limit", "with_lookup"})
-_LOOKUP_FIELDS: Final = frozenset({"collection", "with_payload", "with_vectors"})
 _DEFAULT_GROUP_SIZE: Final = 3  # Qdrant's defaults
 _DEFAULT_GROUPS: Final = 10
 # Each widening round ranks this many times the candidates of the one before.
@@ -86,26 +91,23 @@ class Group:
 
 def parse_spec(body: Mapping[str, Any], ctx: Context, where: str = "body") -> Spec:
     """The group fields of a request (`group_by`, `group_size`, `limit`, `with_lookup`)."""
-    raw_key = body.get("group_by")
-    if not isinstance(raw_key, str):
-        raise BadRequest(f"{where}.group_by: missing; name the payload key to group by")
     try:
-        key = parse_key(raw_key)
+        key = parse_key(body["group_by"])  # a string: the schema requires it
     except ValueError as exc:
-        raise BadRequest(f"{where}.group_by: {exc}") from None
+        raise rules.GROUP_BY.error(f"{where}.group_by", str(exc)) from None
     high = ctx.limits.max_limit
-    size = _count(body.get("group_size"), _DEFAULT_GROUP_SIZE, f"{where}.group_size", high)
-    limit = _count(body.get("limit"), _DEFAULT_GROUPS, f"{where}.limit", high)
+    size = _count(body.get("group_size"), _DEFAULT_GROUP_SIZE, f"{where}.group_size")
+    limit = _count(body.get("limit"), _DEFAULT_GROUPS, f"{where}.limit")
     # the answer holds up to size x limit hits: at most ten times a plain query's limit
     if size * limit > high * 10:
-        raise BadRequest(
-            f"{where}: group_size x limit is {size * limit}; at most {high * 10} hits in all"
+        raise rules.GROUP_HITS.error(
+            where, f"group_size x limit is {size * limit}; at most {high * 10} hits in all"
         )
     return Spec(key, size, limit, _lookup(body.get("with_lookup"), f"{where}.with_lookup"))
 
 
-def _count(value: object, default: int, field: str, high: int) -> int:
-    return default if value is None else validate.integer(value, field, low=1, high=high)
+def _count(value: object, default: int, field: str) -> int:
+    return default if value is None else whole(value, field)  # the schema bounds it
 
 
 def _lookup(value: object, where: str) -> Lookup | None:
@@ -113,11 +115,9 @@ def _lookup(value: object, where: str) -> Lookup | None:
         return None
     if isinstance(value, str):
         return Lookup(value, shapes.FULL_PAYLOAD, False)
-    options = validate.mapping(value, where)
-    validate.only_fields(options, _LOOKUP_FIELDS, where)
-    collection = options.get("collection")
-    if not isinstance(collection, str):
-        raise BadRequest(f"{where}.collection: missing; name the collection to look groups up in")
+    # the schema's {collection, with_payload, with_vectors}
+    options: Mapping[str, Any] = value  # type: ignore[assignment]
+    collection = options["collection"]
     selector = shapes.payload_selector(
         options.get("with_payload"), f"{where}.with_payload", default=True
     )
@@ -125,6 +125,33 @@ def _lookup(value: object, where: str) -> Lookup | None:
 
 
 # --- the requests ---------------------------------------------------------------------------
+
+# The older search, recommend and discover routes are answered by the Query API's code, whose
+# refusals name the Query API's rules: each names, on those routes, the rule their schemas list
+# for the same thing.
+SEARCH_RULES: Final = {
+    rules.QUERY_USING.id: rules.VECTOR_NAME,
+    rules.WITH_VECTOR_NAMES.id: rules.VECTOR_NAME,
+    rules.QUERY_VECTOR.id: rules.VECTOR_SHAPE,
+}
+BY_EXAMPLE_RULES: Final = {
+    **SEARCH_RULES,
+    rules.QUERY_VECTOR.id: rules.EXAMPLE_VECTOR,
+    rules.QUERY_EXAMPLES.id: rules.EXAMPLE_COUNT,
+}
+
+
+@contextmanager
+def named_as(older: Mapping[str, rules.Rule]) -> Iterator[None]:
+    """A refusal in the block naming a Query API rule names `older`'s rule for it instead."""
+    try:
+        yield
+    except BadRequest as exc:
+        named = rules.TAG.search(exc.message)
+        if named and named.group(1) in older:
+            exc.message = f"{exc.message[: named.start()]} [rule: {older[named.group(1)].id}]"
+            exc.args = (exc.message,)
+        raise
 
 
 async def query_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
@@ -146,7 +173,8 @@ async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]
     if isinstance(vector, dict):  # the schema's only object form: {"name", "vector"}
         query["using"], vector = vector["name"], vector["vector"]
     query["query"] = vector
-    return await _answer(ctx, actor, query, spec)
+    with named_as(SEARCH_RULES):
+        return await _answer(ctx, actor, query, spec)
 
 
 async def _answer(
@@ -327,12 +355,13 @@ async def render(
 
 def _attach_lookups(ctx: Context, groups: list[dict[str, Any]], lookup: Lookup) -> None:
     other = ctx.manager.serving(lookup.collection)
-    with_vector = vectors.with_vector(
-        lookup.with_vectors, other.vectors, "with_lookup.with_vectors"
-    )
+    with rules.WITH_VECTOR_NAMES.covering():
+        with_vector = vectors.with_vector(
+            lookup.with_vectors, other.vectors, "with_lookup.with_vectors"
+        )
     for group in groups:
         try:
-            point_id = validate.point_id(group["id"], "id")
+            point_id = as_point_id(group["id"], "id")
         except BadRequest:
             continue  # a group id that is no point id looks nothing up
         slots = other.slots_of(keys_of([point_id]))

@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 import trio
 
-from zoro.errors import BadRequest, Unavailable
+from zoro.errors import Unavailable
 from zoro.payload.conditions import number_of, parse_datetime
-from zoro.services import validate
+from zoro.wire import rules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +34,6 @@ Mask = npt.NDArray[np.bool_]
 
 # The schemas whose index answers ranges, so can order (Qdrant's rule).
 RANGE_SCHEMAS: Final = ("integer", "float", "datetime")
-_FIELDS: Final = frozenset({"key", "direction", "start_from"})
 _MICROS: Final = 1_000_000
 # Above this many (value, slot) pairs, choosing the first ones runs in a worker thread.
 _INLINE_PAIRS: Final = 65_536
@@ -56,29 +55,10 @@ class Ordered:
     values: list[int | float]
 
 
-def parse(value: object, field: str) -> OrderBy:
-    """`"key"` or `{"key", "direction": "asc"|"desc", "start_from": number|datetime}`."""
-    if isinstance(value, str):
-        return OrderBy(_key(value, field), descending=False, start_from=None)
-    body: Mapping[str, Any] = validate.mapping(value, field)
-    validate.only_fields(body, _FIELDS, field)
-    if body.get("key") is None:
-        raise BadRequest(f"{field}.key: missing; name the payload key to order by")
-    direction = body.get("direction")
-    if direction not in (None, "asc", "desc"):
-        raise BadRequest(f'{field}.direction: use "asc" or "desc", not {direction!r}')
-    start = body.get("start_from")
-    return OrderBy(
-        _key(body["key"], f"{field}.key"),
-        descending=direction == "desc",
-        start_from=_start(start, f"{field}.start_from"),
-        start_is_datetime=isinstance(start, str),
-    )
-
-
-def checked(value: str | Mapping[str, Any], field: str) -> OrderBy:
-    """An `order_by` its request's schema checked (zoro.wire.common.ORDER_BY); a string
-    `start_from` is read here, as an RFC 3339 datetime (rule start-from-datetime)."""
+def parse(value: str | Mapping[str, Any], field: str) -> OrderBy:
+    """An `order_by` its request's schema checked (`"key"` or `{"key", "direction",
+    "start_from"}`); a string `start_from` is read here, as an RFC 3339 datetime (rule
+    start-from-datetime)."""
     if isinstance(value, str):
         return OrderBy(value, descending=False, start_from=None)
     start = value.get("start_from")
@@ -90,10 +70,8 @@ def checked(value: str | Mapping[str, Any], field: str) -> OrderBy:
     )
 
 
-def _key(value: object, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"{field}: must be a payload key (a non-empty string)")
-    return value
+# scroll's name for the same reading
+checked = parse
 
 
 def _start(value: object, field: str) -> float | None:
@@ -106,7 +84,7 @@ def _start(value: object, field: str) -> float | None:
         seconds = parse_datetime(value)
         if seconds is not None:
             return seconds
-    raise BadRequest(f"{field}: must be a number or an RFC 3339 datetime string")
+    raise rules.START_FROM_DATETIME.error(field, "must be a number or an RFC 3339 datetime string")
 
 
 def check(actor: CollectionActor, order: OrderBy, field: str) -> None:
@@ -114,9 +92,10 @@ def check(actor: CollectionActor, order: OrderBy, field: str) -> None:
     schema, index = actor.payload_schema(order.key), actor.payload_index(order.key)
     if schema not in RANGE_SCHEMAS:
         have = "no payload index" if schema is None else f"a {schema} index"
-        raise BadRequest(
-            f"{field}: cannot order by {order.key!r}: it has {have}; order_by needs an integer, "
-            f"float or datetime payload index on the key (PUT /collections/{{name}}/index)"
+        raise rules.ORDER_BY_INDEX.error(
+            field,
+            f"cannot order by {order.key!r}: it has {have}; order_by needs an integer, "
+            f"float or datetime payload index on the key (PUT /collections/{{name}}/index)",
         )
     if index is None:
         raise Unavailable(f"{field}: the payload index on {order.key!r} is still being built")

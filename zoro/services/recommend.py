@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.errors import BadRequest
 from zoro.services import groups, prefetch
+from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
@@ -59,7 +59,9 @@ def discover_body(request: Mapping[str, Any], where: str = "body") -> dict[str, 
     context = request.get("context")
     if request.get("target") is None:
         if not context:
-            raise BadRequest(f"{where}: discover needs a target, context pairs, or both")
+            raise rules.EXAMPLE_COUNT.error(
+                where, "discover needs a target, context pairs, or both"
+            )
         return _query_body(request, {"context": context})
     return _query_body(
         request,
@@ -75,29 +77,34 @@ def _query_body(request: Mapping[str, Any], query: dict[str, Any]) -> dict[str, 
 
 async def recommend(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     request = check("recommend_points", body, ctx.limits)
-    return await _one(ctx, name, recommend_body(request))
+    with groups.named_as(groups.BY_EXAMPLE_RULES):
+        return await _one(ctx, name, recommend_body(request))
 
 
 async def recommend_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
     request = check("recommend_point_groups", body, ctx.limits)
-    return await groups.query_groups(ctx, name, recommend_groups_body(request))
+    with groups.named_as(groups.BY_EXAMPLE_RULES):
+        return await groups.query_groups(ctx, name, recommend_groups_body(request))
 
 
 async def discover(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
     request = check("discover_points", body, ctx.limits)
-    return await _one(ctx, name, discover_body(request))
+    with groups.named_as(groups.BY_EXAMPLE_RULES):
+        return await _one(ctx, name, discover_body(request))
 
 
 async def recommend_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     searches = check("recommend_batch_points", body, ctx.limits)["searches"]
-    return await _many(ctx, name, [recommend_body(s) for s in searches])
+    with groups.named_as(groups.BY_EXAMPLE_RULES):
+        return await _many(ctx, name, [recommend_body(s) for s in searches])
 
 
 async def discover_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     searches = check("discover_batch_points", body, ctx.limits)["searches"]
-    return await _many(
-        ctx, name, [discover_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
-    )
+    with groups.named_as(groups.BY_EXAMPLE_RULES):
+        return await _many(
+            ctx, name, [discover_body(s, f"searches[{i}]") for i, s in enumerate(searches)]
+        )
 
 
 async def _one(ctx: Context, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:

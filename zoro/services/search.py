@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
-from zoro.errors import BadRequest, DimensionMismatch, PointNotFound
+from zoro.errors import PointNotFound
 from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import DenseSpec, Distance, SparseSpec, keys_of
+from zoro.wire import rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from zoro.payload.conditions import Filter
     from zoro.services.context import Context
     from zoro.types import Vectors
+    from zoro.wire.rules import Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +75,16 @@ def query_plan(
     """A query body checked against its schema (zoro.wire.query) with a nearest query and no
     prefetch (see prefetch.wanted), as a Plan: only the registered rules are left to check
     (the vector named and the query's fit to it, the filter)."""
-    using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
+    with rules.QUERY_USING.covering():
+        using = vectors.dense_or_sparse(actor.vectors, body.get("using"), f"{where}.using")
     raw = body["query"]
     mmr = None
     if isinstance(raw, Mapping) and "nearest" in raw:
         mmr = raw.get("mmr")
         if mmr is not None and (isinstance(using, SparseSpec) or using.multi):
-            raise BadRequest(f"{where}.query.mmr: MMR needs a dense vector (not sparse, not multi)")
+            raise rules.QUERY_VECTOR.error(
+                f"{where}.query.mmr", "MMR needs a dense vector (not sparse, not multi)"
+            )
     query, exclude = _query_vector(actor, raw, using, f"{where}.query")
     limit = body.get("limit")
     limit = _DEFAULT_LIMIT if limit is None else whole(limit, f"{where}.limit")
@@ -96,15 +101,20 @@ def query_plan(
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=False
         ),
-        with_vector=vectors.with_vector(
-            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
-        ),
+        with_vector=_with_vector(actor, body, where, rules.WITH_VECTOR_NAMES),
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
         filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
         mmr=None if mmr is None else mmr_of(mmr, limit, f"{where}.query.mmr"),
     )
+
+
+def _with_vector(
+    actor: CollectionActor, body: Mapping[str, Any], where: str, rule: Rule
+) -> list[str]:
+    with rule.covering():
+        return vectors.with_vector(body.get("with_vector"), actor.vectors, f"{where}.with_vector")
 
 
 def mmr_of(options: Mapping[str, Any], limit: int, field: str) -> Mmr:
@@ -144,22 +154,21 @@ def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) ->
     name = None
     if isinstance(vector, dict):  # Named(Sparse)Vector: the schema's only object form
         name, vector = vector["name"], vector["vector"]
-    using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
+    with rules.VECTOR_NAME.covering():
+        using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
     offset = body.get("offset")
     threshold = body.get("score_threshold")
     ef, exact = params_of(body.get("params"), f"{where}.params")
     return Plan(
         using=using,
-        query=_given_vector(vector, using, f"{where}.vector"),
+        query=_given_vector(vector, using, f"{where}.vector", rules.VECTOR_SHAPE),
         limit=whole(body["limit"], f"{where}.limit"),
         offset=0 if offset is None else whole(offset, f"{where}.offset"),
         score_threshold=None if threshold is None else float(threshold),
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=False
         ),
-        with_vector=vectors.with_vector(
-            body.get("with_vector"), actor.vectors, f"{where}.with_vector"
-        ),
+        with_vector=_with_vector(actor, body, where, rules.VECTOR_NAME),
         ef=ef,
         exact=exact,
         exclude_slot=-1,
@@ -172,13 +181,15 @@ def _query_vector(
 ) -> tuple[Vectors | SparseBatch, int]:
     """A checked nearest query: a vector, a point id (search near that point's vector
     `using`), or {"nearest": either}."""
+    rule = rules.QUERY_VECTOR
     if isinstance(query, Mapping) and "nearest" in query:
         return _query_vector(actor, query["nearest"], using, f"{field}.nearest")
     if isinstance(query, list) and isinstance(using, DenseSpec) and not using.multi:
-        return _dense_query(query, using, field), -1
+        return _dense_query(query, using, field, rule), -1
     if isinstance(query, list | Mapping):
-        return _given_vector(query, using, field), -1
-    point_id = validate.point_id(query, field)
+        return _given_vector(query, using, field, rule), -1
+    with rule.covering():
+        point_id = validate.point_id(query, field)
     slots = actor.slots_of(keys_of([point_id]))
     if slots[0] < 0:
         raise PointNotFound(point_id)
@@ -193,20 +204,22 @@ def _query_vector(
         (row,) = actor.sparse_of_slots(slots, using.number)
         if row is not None:
             return row, int(slots[0])
-    raise BadRequest(f"{field}: point {point_id} has no vector {_name(actor, using)!r}")
+    raise rule.error(field, f"point {point_id} has no vector {_name(actor, using)!r}")
 
 
-def _dense_query(values: list[Any], using: DenseSpec, field: str) -> Vectors:
+def _dense_query(values: list[Any], using: DenseSpec, field: str, rule: Rule) -> Vectors:
     """A checked dense query vector (the schema's list of numbers) as a (1, size) float32
-    matrix, normalised for Cosine: as validate.vector makes it, read once into float32."""
+    matrix, normalised for Cosine: as validate.vector makes it, read once into float32. `rule`
+    is the route's rule for a vector that does not fit the one searched."""
     if not values or isinstance(values[0], list):  # a matrix for a single vector
-        return validate.vector(values, field, using.size, using.distance)
+        with rule.covering():
+            return validate.vector(values, field, using.size, using.distance)
     if len(values) != using.size:
-        raise DimensionMismatch(f"{field}: expected dimension {using.size}, got {len(values)}")
+        raise rule.error(field, f"expected dimension {using.size}, got {len(values)}")
     with np.errstate(over="ignore"):
         out = np.array(values, dtype=np.float32).reshape(1, -1)
     if not np.isfinite(out).all():
-        raise BadRequest(f"{field}: vector 0 holds NaN or infinity (or a number too large)")
+        raise rule.error(field, "vector 0 holds NaN or infinity (or a number too large)")
     if using.distance is Distance.COSINE:
         # np.linalg.norm's own sum, without its dispatch
         norms = np.sqrt(np.add.reduce(out * out, axis=1, keepdims=True))
@@ -215,17 +228,20 @@ def _dense_query(values: list[Any], using: DenseSpec, field: str) -> Vectors:
 
 
 def _given_vector(
-    value: object, using: DenseSpec | SparseSpec, field: str
+    value: object, using: DenseSpec | SparseSpec, field: str, rule: Rule
 ) -> Vectors | SparseBatch:
     if isinstance(using, DenseSpec) and using.multi:
-        return vectors.matrix(value, using, field)
+        with rule.covering():
+            return vectors.matrix(value, using, field)
     if isinstance(using, DenseSpec):
         if isinstance(value, Mapping):
-            raise BadRequest(f"{field}: the vector searched is dense: send a list of numbers")
-        return validate.vector(value, field, using.size, using.distance)
+            raise rule.error(field, "the vector searched is dense: send a list of numbers")
+        with rule.covering():
+            return validate.vector(value, field, using.size, using.distance)
     if not isinstance(value, Mapping):
-        raise BadRequest(f'{field}: the vector searched is sparse: send {{"indices", "values"}}')
-    return vectors.sparse_rows([value], [field])
+        raise rule.error(field, 'the vector searched is sparse: send {"indices", "values"}')
+    with rule.covering():
+        return vectors.sparse_rows([value], [field])
 
 
 def _name(actor: CollectionActor, spec: DenseSpec | SparseSpec) -> str:
@@ -372,13 +388,3 @@ async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
 async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
     actor = ctx.manager.serving(name)
     return await run(ctx, actor, search_batch_plans(actor, body, ctx))
-
-
-def batch_searches(body: object, ctx: Context) -> list[Any]:
-    """The `searches` list of a batch request, checked for shape and count."""
-    body = validate.mapping(body, "body")
-    validate.only_fields(body, frozenset({"searches"}), "body")
-    searches = validate.sequence(body.get("searches"), "searches")
-    if len(searches) > ctx.limits.max_batch_searches:
-        raise BadRequest(f"searches: at most {ctx.limits.max_batch_searches} per request")
-    return list(searches)

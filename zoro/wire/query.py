@@ -175,6 +175,8 @@ _RULES: Final = (
     rules.RRF_WEIGHTS,
     rules.QUERY_EXAMPLES,
     rules.ORDER_BY_INDEX,
+    rules.START_FROM_DATETIME,
+    rules.WITH_VECTOR_NAMES,
 )
 
 
@@ -336,6 +338,8 @@ _RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "rrf-weights": {"prefetch": {"query": _V}, "query": {"rrf": {"weights": [1.0, 2.0]}}},
     "query-examples": {"query": {"recommend": {"negative": [1]}}},
     "order-by-index": {"query": {"order_by": "color"}},
+    "start-from-datetime": {"query": {"order_by": {"key": "zz_n", "start_from": "soon"}}},
+    "with-vector-names": {"query": _V, "with_vector": ["no_such_vector"]},
 }
 
 
