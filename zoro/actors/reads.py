@@ -29,8 +29,9 @@ from zoro.actors.planner import (
 from zoro.actors.threads import SearchThreads
 from zoro.ann.scores import empty_result
 from zoro.ann.subset import search_subset
-from zoro.errors import BadRequest, Overloaded
+from zoro.errors import Overloaded
 from zoro.payload import apply_scan, prepare
+from zoro.wire.rules import HAS_VECTOR_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,7 +100,9 @@ class Reader:
         """`has_vector`: does each slot carry the vector `name`?"""
         spec = self._vectors.dense.get(name) or self._vectors.sparse.get(name)
         if spec is None:
-            raise BadRequest(f"has_vector: no vector named {name!r} in this collection")
+            raise HAS_VECTOR_NAME.error(
+                "has_vector", f"no vector named {name!r} in this collection"
+            )
         return self._store.present_mask(spec.number)
 
     async def select(self, condition: Condition, *, bounded: bool = True) -> Selection:

@@ -80,8 +80,7 @@ async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64
     chosen[len(present) :] = False
     chosen[: len(present)] &= present[: len(chosen)]
     if condition is not None:
-        with rules.HAS_VECTOR_NAME.covering():  # refused as the selection runs
-            selected = (await actor.select(condition)).mask
+        selected = (await actor.select(condition)).mask
         chosen[len(selected) :] = False
         chosen[: len(selected)] &= selected[: len(chosen)]
     slots = sampled(np.flatnonzero(chosen), sample)

@@ -665,6 +665,8 @@ class _Run:
         """No query and no prefetches: the first points in id order that pass the node's filter,
         each scored 1.0 (Qdrant's answer to a query-less prefetch)."""
         end = node.offset + node.limit
+        if end == 0:  # limit 0: nothing asked for (a scroll of no points is not a thing)
+            return Ranked(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
         selection = await self.select(node.filter)
         if selection is None:
             keys, _ = self.actor.scroll(None, end)

@@ -43,7 +43,6 @@ def _matrix(limits: LimitSettings) -> Schema:
             }
         ),
         rules.MATRIX_VECTOR,
-        rules.HAS_VECTOR_NAME,
         *filters.RULES,
     )
 
@@ -64,7 +63,6 @@ def _matrix_request(route: str, whole_example: dict[str, object]) -> WireRequest
         examples=(_MATRIX_EXAMPLE,),
         rule_examples={
             **filters.rule_examples(),
-            "has-vector-name": {"filter": {"must": [{"has_vector": "no_such_vector"}]}},
             "matrix-vector": {"using": "no_such_vector"},
             "whole-integers": whole_example,
         },

@@ -61,6 +61,7 @@ _POINT_ONLY: Final = (
 )
 
 RULES: Final = (
+    rules.HAS_VECTOR_NAME,
     rules.FILTER_DEPTH,
     rules.GEO_RING_CLOSED,
     rules.FILTER_DATETIME,
@@ -339,6 +340,7 @@ def _ring(*points: tuple[float, float]) -> dict[str, Any]:
 
 # One filter breaking each rule (routes taking a filter wrap them: {"filter": ...}).
 RULE_EXAMPLES: Final[dict[str, dict[str, Any]]] = {
+    "has-vector-name": {"must": [{"has_vector": "no_such_vector"}]},
     "filter-depth": _deep(bounds.FILTER_MAX_DEPTH + 2),  # the outermost is depth 0
     "geo-ring-closed": {
         "must": [
