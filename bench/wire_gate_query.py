@@ -44,8 +44,6 @@ from typing import Any
 import numpy as np
 import orjson
 
-from bench.wire_gate import BASELINE, extracted
-
 DIM = 128
 BATCH = 100
 GATE = 0.95
@@ -231,6 +229,8 @@ def _round(base: _Worker, head: _Worker, reps: int) -> dict[str, dict[str, float
 
 
 def run(rev: str, rounds: int, reps: int) -> dict[str, Any]:
+    from bench.wire_gate import extracted  # (the parent's: workers run in either tree)
+
     with tempfile.TemporaryDirectory(prefix="wire_gate_query_") as scratch:
         root = Path(scratch)
         base_tree = extracted(rev, root / "base")
@@ -276,6 +276,8 @@ def main() -> None:
         _worker()
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    from bench.wire_gate import BASELINE
+
     parser.add_argument("--base", default=BASELINE, help="the revision to compare with")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reps", type=int, default=2_000, help="query calls per round")
