@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
 from zoro.errors import BadRequest, DimensionMismatch
-from zoro.types import U64_MAX, Distance, PointId, keys_of
+from zoro.types import U64_MAX, Distance, PointId
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
-    from zoro.types import Keys, Vectors
+    from zoro.types import Vectors
 
 # Letters, digits and a few separators; no path separators, no dot-dot, no control characters.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
@@ -38,14 +38,6 @@ def collection_name(name: str, limits: LimitSettings) -> str:
     return name
 
 
-def distance(value: object, field: str) -> Distance:
-    try:
-        return Distance(str(value))
-    except ValueError:
-        names = ", ".join(d.value for d in Distance)
-        raise BadRequest(f"{field}: unknown distance {value!r}; use one of {names}") from None
-
-
 def point_id(value: object, field: str) -> PointId:
     """An id as Qdrant accepts it: an unsigned 64-bit integer or a UUID string."""
     if isinstance(value, bool):
@@ -60,13 +52,6 @@ def point_id(value: object, field: str) -> PointId:
         except ValueError:
             raise BadRequest(f"{field}: {value!r} is not a valid UUID") from None
     raise BadRequest(f"{field}: point id must be an unsigned integer or a UUID string")
-
-
-def point_keys(values: object, field: str, limits: LimitSettings) -> Keys:
-    items = sequence(values, field)
-    if len(items) > limits.max_batch_points:
-        raise BadRequest(f"{field}: at most {limits.max_batch_points} ids per request")
-    return keys_of([point_id(v, f"{field}[{i}]") for i, v in enumerate(items)])
 
 
 def vectors(values: object, field: str, dimension: int, distance: Distance) -> Vectors:
@@ -96,29 +81,6 @@ def unnamed(value: object, field: str) -> object:
     raise BadRequest(
         f'{field}: no vector named {names} in this collection (it has one unnamed vector, "")'
     )
-
-
-def vector_name(value: object, field: str) -> None:
-    """`using`: the unnamed vector (absent, null or "") is the only one a collection has yet."""
-    if value not in (None, UNNAMED):
-        if not isinstance(value, str):
-            raise BadRequest(f"{field}: must be a vector name (a string)")
-        raise BadRequest(
-            f'{field}: no vector named {value!r} in this collection (it has one unnamed vector, "")'
-        )
-
-
-def with_vector(value: object, field: str) -> bool:
-    """Qdrant's `with_vector`: true/false, or a list of vector names (the unnamed one is "")."""
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, list) and all(isinstance(n, str) for n in value):
-        for name in value:
-            vector_name(name, field)
-        return bool(value)
-    raise BadRequest(f"{field}: use true/false or a list of vector names")
 
 
 def vector(value: object, field: str, dimension: int, distance: Distance) -> Vectors:
@@ -176,12 +138,6 @@ def payload(value: object, field: str, limits: LimitSettings) -> bytes:
     return encoded
 
 
-def sequence(value: object, field: str) -> Sequence[Any]:
-    if not isinstance(value, list):
-        raise BadRequest(f"{field}: must be a list")
-    return value
-
-
 def mapping(value: object, field: str) -> Mapping[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest(f"{field}: must be a JSON object")
@@ -202,22 +158,7 @@ def integer(value: object, field: str, *, low: int, high: int) -> int:
     return value
 
 
-def number(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRequest(f"{field}: must be a number")
-    result = float(value)
-    if not np.isfinite(result):
-        raise BadRequest(f"{field}: must be a finite number")
-    return result
-
-
 def boolean(value: object, field: str) -> bool:
     if not isinstance(value, bool):
         raise BadRequest(f"{field}: must be true or false")
     return value
-
-
-def absent(body: Mapping[str, Any], field: str, what: str) -> None:
-    """Reject a feature Zoro does not have yet, rather than silently ignoring it."""
-    if body.get(field) is not None:
-        raise BadRequest(f"{field}: {what} is not supported by Zoro-DB yet")
