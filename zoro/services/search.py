@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,27 +86,41 @@ def query_plan(
                 f"{where}.query.mmr", "MMR needs a dense vector (not sparse, not multi)"
             )
     query, exclude = _query_vector(actor, raw, using, f"{where}.query")
+    plan = _checked_plan(actor, body, where, using, query, exclude, rules.WITH_VECTOR_NAMES)
+    if mmr is None:
+        return plan
+    return replace(plan, mmr=mmr_of(mmr, plan.limit, f"{where}.query.mmr"))
+
+
+def _checked_plan(
+    actor: CollectionActor,
+    body: Mapping[str, Any],
+    where: str,
+    using: DenseSpec | SparseSpec,
+    query: Vectors | SparseBatch,
+    exclude: int,
+    names_rule: Rule,
+) -> Plan:
+    """The Plan of a checked query or search body, its vector already read: the options the two
+    share (limit, offset, threshold, payload and vector selection, params, filter)."""
     limit = body.get("limit")
-    limit = _DEFAULT_LIMIT if limit is None else whole(limit, f"{where}.limit")
     offset = body.get("offset")
-    offset = 0 if offset is None else whole(offset, f"{where}.offset")
     threshold = body.get("score_threshold")
     ef, exact = params_of(body.get("params"), f"{where}.params")
     return Plan(
         using=using,
         query=query,
-        limit=limit,
-        offset=offset,
+        limit=_DEFAULT_LIMIT if limit is None else whole(limit, f"{where}.limit"),
+        offset=0 if offset is None else whole(offset, f"{where}.offset"),
         score_threshold=None if threshold is None else float(threshold),
         selector=shapes.payload_selector(
             body.get("with_payload"), f"{where}.with_payload", default=False
         ),
-        with_vector=_with_vector(actor, body, where, rules.WITH_VECTOR_NAMES),
+        with_vector=_with_vector(actor, body, where, names_rule),
         ef=ef,
         exact=exact,
         exclude_slot=exclude,
         filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
-        mmr=None if mmr is None else mmr_of(mmr, limit, f"{where}.query.mmr"),
     )
 
 
@@ -156,24 +170,8 @@ def _search_plan(actor: CollectionActor, body: Mapping[str, Any], where: str) ->
         name, vector = vector["name"], vector["vector"]
     with rules.VECTOR_NAME.covering():
         using = vectors.dense_or_sparse(actor.vectors, name, f"{where}.vector.name")
-    offset = body.get("offset")
-    threshold = body.get("score_threshold")
-    ef, exact = params_of(body.get("params"), f"{where}.params")
-    return Plan(
-        using=using,
-        query=_given_vector(vector, using, f"{where}.vector", rules.VECTOR_SHAPE),
-        limit=whole(body["limit"], f"{where}.limit"),
-        offset=0 if offset is None else whole(offset, f"{where}.offset"),
-        score_threshold=None if threshold is None else float(threshold),
-        selector=shapes.payload_selector(
-            body.get("with_payload"), f"{where}.with_payload", default=False
-        ),
-        with_vector=_with_vector(actor, body, where, rules.VECTOR_NAME),
-        ef=ef,
-        exact=exact,
-        exclude_slot=-1,
-        filter=filters.parse(body.get("filter"), f"{where}.filter", checked=True),
-    )
+    query = _given_vector(vector, using, f"{where}.vector", rules.VECTOR_SHAPE)
+    return _checked_plan(actor, body, where, using, query, -1, rules.VECTOR_NAME)
 
 
 def _query_vector(
