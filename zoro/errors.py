@@ -5,6 +5,7 @@ ZoroError
  |    +-- DimensionMismatch
  |    +-- SparseVectorError
  |    +-- MultivectorError             a malformed matrix (ragged, wrong width, non-finite, empty)
+ |    +-- UnknownVectorName            a filter's has_vector names no vector of the collection
  +-- Unauthorized (401)
  +-- Forbidden (403)
  +-- NotFound (404)
@@ -54,6 +55,23 @@ class BadRequest(ZoroError):
 
 class DimensionMismatch(BadRequest):
     pass
+
+
+def with_rule(message: str, rule_id: str) -> str:
+    """A refusal's message naming the registered rule it applies (zoro.wire.rules): the layers
+    below the services raise a few of those themselves."""
+    return f"{message} [rule: {rule_id}]"
+
+
+class UnknownVectorName(BadRequest):
+    """A filter's `has_vector` names no vector of the collection: the wire's rule
+    has-vector-name, found only as the selection runs (in the actor, which knows no wire)."""
+
+    RULE: ClassVar[str] = "has-vector-name"
+
+    def __init__(self, name: str) -> None:
+        message = f"has_vector: no vector named {name!r} in this collection"
+        super().__init__(with_rule(message, self.RULE))
 
 
 class SparseVectorError(BadRequest, ValueError):

@@ -29,9 +29,8 @@ from zoro.actors.planner import (
 from zoro.actors.threads import SearchThreads
 from zoro.ann.scores import empty_result
 from zoro.ann.subset import search_subset
-from zoro.errors import Overloaded
+from zoro.errors import Overloaded, UnknownVectorName
 from zoro.payload import apply_scan, prepare
-from zoro.wire.rules import HAS_VECTOR_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,9 +99,7 @@ class Reader:
         """`has_vector`: does each slot carry the vector `name`?"""
         spec = self._vectors.dense.get(name) or self._vectors.sparse.get(name)
         if spec is None:
-            raise HAS_VECTOR_NAME.error(
-                "has_vector", f"no vector named {name!r} in this collection"
-            )
+            raise UnknownVectorName(name)
         return self._store.present_mask(spec.number)
 
     async def select(self, condition: Condition, *, bounded: bool = True) -> Selection:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from zoro.errors import BadRequest
+from zoro.errors import BadRequest, UnknownVectorName, with_rule
 from zoro.wire import bounds
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class Rule:
 
     def error(self, field: str, detail: str) -> BadRequest:
         """The 400 for a body breaking this rule: `field: detail [rule: id]`."""
-        return BadRequest(f"{field}: {detail} [rule: {self.id}]")
+        return BadRequest(with_rule(f"{field}: {detail}", self.id))
 
     def covering(self) -> _Covering:
         """A BadRequest raised in the `with` block (by a parser that checks this rule) becomes
@@ -52,7 +52,7 @@ class _Covering:
 
     def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
         if isinstance(exc, BadRequest) and not TAG.search(exc.message):
-            exc.message = f"{exc.message} [rule: {self.rule.id}]"
+            exc.message = with_rule(exc.message, self.rule.id)
             exc.args = (exc.message,)
         # (returns None: the error goes on, tagged)
 
@@ -61,7 +61,7 @@ WHOLE_INTEGERS: Final = Rule(
     "whole-integers", "integers are written without a fraction (10, not 10.0)"
 )
 HAS_VECTOR_NAME: Final = Rule(
-    "has-vector-name", "a filter's `has_vector` names a vector the collection has"
+    UnknownVectorName.RULE, "a filter's `has_vector` names a vector the collection has"
 )
 FACET_INDEX: Final = Rule(
     "facet-index", "`key` needs a keyword, integer, bool or uuid payload index"
