@@ -14,13 +14,16 @@ wrk (bench/wrk/bodies.lua) against one, then the other, for each load:
 - write x1: PUT /points?wait=true of one new point, 16 connections.
 
 The figure is the median over rounds of current / baseline req/s, each pair back to back; the
-order inside a pair alternates by round, so drift in the machine's load hits both alike.
+order inside a pair alternates by round, so drift in the machine's load hits both alike. Beside
+it, the server's CPU time per request (user + system, from /proc), which a busy machine disturbs
+far less than req/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,7 +124,9 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     data, queries = clustered(args.points, 1_000)
     tree = extracted(args.baseline, root / "baseline-tree")
     plan = loads(root, data[: min(len(data), 20_000)], queries)
-    runs: dict[str, list[tuple[WrkRun, WrkRun]]] = {name: [] for name in plan}
+    runs: dict[str, list[tuple[tuple[WrkRun, float], tuple[WrkRun, float]]]] = {
+        name: [] for name in plan
+    }
     with server(root, "current", None) as current, server(root, "baseline", tree) as baseline:
         for process in (current, baseline):
             load(process.url, data)
@@ -132,26 +137,56 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 if round_no % 2:
                     order.reverse()
                 got = {
-                    label: wrk(f"{label} {name}", p.url, wrk_args, conns, args.seconds)
-                    for label, p in order
+                    label: _measured(label, name, p, wrk_args, conns, args) for label, p in order
                 }
                 runs[name].append((got["current"], got["baseline"]))
     figures = {}
-    for name, pairs in runs.items():
+    for name, measured in runs.items():
+        pairs = [(c, b) for (c, _), (b, _) in measured]
         ratios = [c.rps / b.rps for c, b in pairs]
+        # server CPU per request: far steadier than req/s on a shared machine
+        cpu_ratios = [c_cpu / b_cpu for (_, c_cpu), (_, b_cpu) in measured]
         figures[name] = {
             "ratio_median": float(np.median(ratios)),
             "ratio_range": [min(ratios), max(ratios)],
+            "cpu_per_request_us_current": float(np.median([c for (_, c), _ in measured])),
+            "cpu_per_request_us_baseline": float(np.median([b for _, (_, b) in measured])),
+            "cpu_ratio_median": float(np.median(cpu_ratios)),
             "current_rps_median": float(np.median([c.rps for c, _ in pairs])),
             "baseline_rps_median": float(np.median([b.rps for _, b in pairs])),
             "rounds": [[asdict(c), asdict(b)] for c, b in pairs],
         }
         print(
             f"{name:<22} current / baseline: {figures[name]['ratio_median']:.3f}x "
-            f"(rounds {min(ratios):.3f}-{max(ratios):.3f})",
+            f"(rounds {min(ratios):.3f}-{max(ratios):.3f}); server CPU per request "
+            f"{figures[name]['cpu_per_request_us_current']:.0f} / "
+            f"{figures[name]['cpu_per_request_us_baseline']:.0f} us = "
+            f"{figures[name]['cpu_ratio_median']:.3f}x",
             flush=True,
         )
     return {"baseline": args.baseline, "points": args.points, "figures": figures}
+
+
+def _measured(
+    label: str,
+    name: str,
+    process: ServerProcess,
+    wrk_args: list[str],
+    conns: int,
+    args: argparse.Namespace,
+) -> tuple[WrkRun, float]:
+    """One wrk run and the server's CPU time per request in it (µs, user + system)."""
+    assert process.process is not None
+    before = _cpu_seconds(process.process.pid)
+    run = wrk(f"{label} {name}", process.url, wrk_args, conns, args.seconds)
+    used = _cpu_seconds(process.process.pid) - before
+    return run, used * 1e6 / max(1, run.requests)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
