@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from zoro.errors import CorruptionError
 from zoro.sparse.vectors import SparseBatch
 
 from ._growable import Growable
+from .generations import SOURCE
 from .multi_rows import MultiRows
 from .sparse_rows import SparseRowFile
 from .vectors import PresenceFile, VectorFile
@@ -34,11 +35,11 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from ._plan import Layout
+
     I64 = npt.NDArray[np.int64]
     # writes records for these new slots and gives back each one's offset
     Placer = Callable[[I64], I64]
-
-SOURCE: Final = "source"
 
 
 def dense_name(number: int) -> str:
@@ -283,3 +284,26 @@ def remove_files(directory: Path, number: int) -> None:
     for name in file_names(number):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(directory / name)
+
+
+Vectors = tuple[dict[int, DenseVectors], dict[int, SparseVectors], dict[int, MultiVectors]]
+
+
+def create_vectors(
+    directory: Path, layout: Layout, slots: int, opened: contextlib.ExitStack
+) -> Vectors:
+    """Files for every vector of `layout`, none of `slots` slots carrying any; closed by
+    `opened` unless it is popped. The caller syncs the directory."""
+    dense: dict[int, DenseVectors] = {}
+    for number, size in layout.dense.items():
+        dense[number] = DenseVectors.create(directory, number, size, slots)
+        opened.callback(dense[number].close)
+    sparse: dict[int, SparseVectors] = {}
+    for number in layout.sparse:
+        sparse[number] = SparseVectors.create(directory, number, slots)
+        opened.callback(sparse[number].close)
+    multi: dict[int, MultiVectors] = {}
+    for number, size in layout.multi.items():
+        multi[number] = MultiVectors.create(directory, number, size, slots)
+        opened.callback(multi[number].close)
+    return dense, sparse, multi

@@ -4,7 +4,10 @@ Replacing this file is the commit point of a checkpoint. It names the generation
 index files and says how long every append-only file was at that instant; on open, bytes past
 those lengths were written after the checkpoint and are cut off (the WAL re-applies them).
 
-    format, version        "zoro-collection-meta", 2 (version 1 is read too)
+    format, version        "zoro-collection-meta", 3 (versions 1 and 2 are read too)
+    files                  the file generation: k >= 1 = the files are under files.<k>/ (written
+                           by compaction, docs/compaction.md); absent = 0, in the collection
+                           directory, and then the file is written as version 2
     dense                  {"<number>": size} of every dense vector: source/vectors[.<n>] and
                            source/present.<n> hold `slots` rows each
     sparse                 {"<number>": bytes} of every sparse vector: length of source/sparse.<n>
@@ -18,8 +21,9 @@ those lengths were written after the checkpoint and are cut off (the WAL re-appl
     live, garbage          live points; slots no longer live (replaced or deleted)
     upserts_total, deletes_total   points written / deleted over the collection's life
 
-Version 1 had `dimension` for the one vector (number 0) and no presence files: it reads as
-dense {0: dimension} with `presence_files` False (every slot carries vector 0).
+Version 2 had no `files`: it reads as generation 0. Version 1 had `dimension` for the one
+vector (number 0) and no presence files: it reads as dense {0: dimension} with
+`presence_files` False (every slot carries vector 0).
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FORMAT: Final = "zoro-collection-meta"
-VERSION: Final = 2
-_READS: Final = (1, 2)
+VERSION: Final = 3
+_READS: Final = (1, 2, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,7 @@ class CollectionMeta:
     sparse: Mapping[int, int] = field(default_factory=lambda: MappingProxyType({}))  # -> bytes
     multi: Mapping[int, tuple[int, int]] = field(default_factory=lambda: MappingProxyType({}))
     presence_files: bool = True  # False: written by version 1, every slot has vector 0
+    files: int = 0  # the file generation (version 3); 0 for what versions 1 and 2 wrote
 
     @property
     def garbage(self) -> int:
@@ -77,12 +82,14 @@ def write(path: Path, meta: CollectionMeta) -> None:
     data: dict[str, object] = {name: getattr(meta, name) for name in _INT_FIELDS}
     data.update(
         format=FORMAT,
-        version=VERSION,
+        version=VERSION if meta.files else 2,  # uncompacted: what version 2 readers open
         garbage=meta.garbage,
         dense={str(n): size for n, size in sorted(meta.dense.items())},
         sparse={str(n): end for n, end in sorted(meta.sparse.items())},
         multi={str(n): [size, end] for n, (size, end) in sorted(meta.multi.items())},
     )
+    if meta.files:
+        data["files"] = meta.files
     checked_json.write(path, data)
 
 
@@ -104,9 +111,10 @@ def read(path: Path) -> CollectionMeta:
         sparse=MappingProxyType(sparse),
         multi=MappingProxyType(multi),
         presence_files=version >= 2,
+        files=checked_json.field(data, "files", int, path) if version >= 3 else 0,
         **values,
     )
-    if min(values.values()) < 0 or meta.live > meta.slots:
+    if min(values.values()) < 0 or meta.files < 0 or meta.live > meta.slots:
         raise CorruptionError(str(path), 0, "inconsistent counters")
     sizes = [*dense.values(), *sparse.values(), *(v for pair in multi.values() for v in pair)]
     numbers = [*dense, *sparse, *multi]

@@ -8,6 +8,9 @@
     <collection>/source/payloads        payload records with CRC (payloads.py)
     <collection>/index/slots            slot -> key, payload offset, length (slots.py)
     <collection>/index/points.<gen>     sorted key -> slot as of checkpoint <gen> (points_file.py)
+    <collection>/files.<k>/...          the same source/ and index/ files, renumbered by
+                                        compaction (file generation k >= 1, named by meta;
+                                        see compaction.py and docs/compaction.md)
 
 A slot is a row number. Every upsert appends a new slot, so files only grow between checkpoints
 and a slot below `checkpointed_slots` never changes; the slot it replaced becomes garbage. A
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -44,7 +47,17 @@ from . import columns, points_file
 from . import meta as meta_file
 from ._growable import Growable
 from ._plan import Layout, Upsert, plan
-from .columns import DenseVectors, MultiVectors, SparseVectors
+from .columns import DenseVectors, MultiVectors, SparseVectors, Vectors, create_vectors
+from .compaction import Compaction
+from .generations import (
+    INDEX,
+    META,
+    PAYLOADS,
+    SLOTS,
+    SOURCE,
+    files_root,
+    remove_other_generations,
+)
 from .meta import CollectionMeta
 from .payloads import PayloadFile, encode_records
 from .point_index import PointIndex
@@ -60,11 +73,6 @@ if TYPE_CHECKING:
     from zoro.settings import StorageSettings
     from zoro.types import Keys, WriteOp
 
-META: Final = "meta"
-SOURCE: Final = "source"
-INDEX: Final = "index"
-PAYLOADS: Final = "source/payloads"
-SLOTS: Final = "index/slots"
 
 T = TypeVar("T", bound=np.generic)
 
@@ -83,6 +91,7 @@ class CollectionStore:
         live: npt.NDArray[np.bool_],
     ) -> None:
         self._dir = directory
+        self._root = files_root(directory, meta.files)  # where this generation's files are
         self._settings = settings
         self._meta = meta  # as of the last checkpoint
         self._payloads, self._slots = files
@@ -99,6 +108,7 @@ class CollectionStore:
         self._upserts_total = meta.upserts_total
         self._deletes_total = meta.deletes_total
         self._closed = False
+        self._building: Path | None = None  # the file generation a compaction is writing
 
     # ---------------------------------------------------------------- create / open / close
 
@@ -126,7 +136,7 @@ class CollectionStore:
                 opened.callback(payloads.close)
                 slots = SlotTable.create(directory / SLOTS)
                 opened.callback(slots.close)
-                vectors = _create_vectors(directory, layout, 0, opened)
+                vectors = create_vectors(directory, layout, 0, opened)
                 points_file.write(directory / INDEX / points_file.file_name(0), no_keys, no_slots)
                 for sub in (SOURCE, INDEX, "."):
                     fsync_dir(directory / sub)
@@ -184,12 +194,13 @@ class CollectionStore:
                         f"vector {number} has size {known}, expected {size}",
                     )
             with contextlib.ExitStack() as opened:
-                payloads = PayloadFile.open(directory / PAYLOADS, meta.payload_bytes)
+                root = files_root(directory, meta.files)
+                payloads = PayloadFile.open(root / PAYLOADS, meta.payload_bytes)
                 opened.callback(payloads.close)
-                slots = SlotTable.open(directory / SLOTS, meta.slots, meta.slots_crc32)
+                slots = SlotTable.open(root / SLOTS, meta.slots, meta.slots_crc32)
                 opened.callback(slots.close)
-                vectors = _open_vectors(directory, layout, meta, opened)
-                index_path = directory / INDEX / points_file.file_name(meta.generation)
+                vectors = _open_vectors(root, layout, meta, opened)
+                index_path = root / INDEX / points_file.file_name(meta.generation)
                 keys, point_slots = points_file.read(index_path)
                 live = _check_index(index_path, keys, point_slots, slots, meta)
                 opened.pop_all()
@@ -201,9 +212,8 @@ class CollectionStore:
         store = cls(directory, settings, meta, files, vectors, PointIndex(keys, point_slots), live)
         declared = {*layout.dense, *layout.sparse, *layout.multi}
         for number in {*meta.dense, *meta.sparse, *meta.multi} - declared:
-            columns.remove_files(
-                directory, number
-            )  # dropped: meta forgets it at the next checkpoint
+            # dropped: meta forgets it at the next checkpoint
+            columns.remove_files(store._root, number)
         store._remove_debris()
         return store
 
@@ -212,6 +222,10 @@ class CollectionStore:
         if self._closed:
             return
         self._closed = True
+        self._close_files()
+
+    def _close_files(self) -> None:
+        """Close the files of the generation in use."""
         for file in (self._payloads, self._slots):
             with contextlib.suppress(OSError):
                 file.close()
@@ -430,6 +444,7 @@ class CollectionStore:
             dense=dict(self.layout.dense),
             sparse={n: v.end for n, v in self._sparse.items()},
             multi={n: (m.file.dimension, m.end) for n, m in self._multi.items()},
+            files=self._meta.files,
             generation=self._meta.generation + 1,
             checkpoint_lsn=self._applied_lsn,
             slots=self.slot_count(),
@@ -439,7 +454,7 @@ class CollectionStore:
             upserts_total=self._upserts_total,
             deletes_total=self._deletes_total,
         )
-        index_dir = self._dir / INDEX
+        index_dir = self._root / INDEX
         try:
             points_file.write(index_dir / points_file.file_name(meta.generation), keys, point_slots)
             fsync_dir(index_dir)
@@ -454,12 +469,97 @@ class CollectionStore:
         self._remove_debris()
         return meta.checkpoint_lsn
 
+    # ---------------------------------------------------------------- compaction
+
+    def begin_compaction(self) -> Compaction:
+        """Start writing the live slots into the next file generation (the actor's thread:
+        takes the cut, touches no file). See compaction.py for the steps.
+
+        Raises StorageError if a compaction is already under way."""
+        self._check_open()
+        if self._building is not None:
+            raise StorageError(f"a compaction of {self._dir} is already under way")
+        generation = self._meta.files + 1
+        self._building = files_root(self._dir, generation)
+        return Compaction(self, generation, self._building)
+
+    def compaction_ended(self, compaction: Compaction) -> None:
+        """`compaction` no longer writes its directory (switched to, or abandoned)."""
+        if self._building == compaction.root:
+            self._building = None
+
+    def switch_to(self, compaction: Compaction) -> npt.NDArray[np.int64]:
+        """Copy the slots appended since `compaction`'s last cut, then make its generation the
+        collection's as a checkpoint at `applied_lsn`; return the remap (the new slot of each
+        old slot, -1 for one that is gone), which every slot-keyed index must now apply.
+
+        Commit protocol: the new files and the new point index generation fsynced with their
+        directories, then meta replaced (the commit point: it names the file generation), then
+        the old generation deleted. A crash before meta leaves the old checkpoint whole and the
+        new directory is debris; after it, the old one is. Runs on a worker thread while no
+        apply runs. Raises StorageError if the layout changed since the cut (then `abandon`),
+        StorageFull/StorageError on I/O errors (the old generation stays in use; `abandon`).
+        """
+        self._check_open()
+        if compaction.layout != self.layout:
+            raise StorageError("the collection's vectors changed during the compaction")
+        compaction.cut_more()
+        try:
+            compaction.copy()
+        except OSError as exc:
+            raise storage_error(exc, f"compacting {self._dir}") from exc
+        remap = compaction.remap(self.slot_count())
+        if self._index.delta_size or self._index.tombstones:
+            self._index = self._index.merged()
+        keys, old_slots = self._index.main_arrays()
+        point_slots = remap[old_slots]
+        if len(point_slots) and int(point_slots.min()) < 1:
+            raise StorageError("compaction lost a live slot")  # a bug, never data: refuse
+        live = np.zeros(compaction.count, dtype=np.bool_)
+        live[point_slots] = True
+        files = compaction.files
+        meta = CollectionMeta(
+            dense=dict(self.layout.dense),
+            sparse={n: v.end for n, v in files.sparse.items()},
+            multi={n: (m.file.dimension, m.end) for n, m in files.multi.items()},
+            files=compaction.generation,
+            generation=self._meta.generation + 1,
+            checkpoint_lsn=self._applied_lsn,
+            slots=compaction.count,
+            slots_crc32=files.slots.crc,
+            payload_bytes=files.payloads.end,
+            live=self._live_count,
+            upserts_total=self._upserts_total,
+            deletes_total=self._deletes_total,
+        )
+        try:
+            points_file.write(
+                compaction.root / INDEX / points_file.file_name(meta.generation), keys, point_slots
+            )
+            files.sync()
+            meta_file.write(self._dir / META, meta)
+        except OSError as exc:
+            raise storage_error(exc, f"switching {self._dir} to its compacted files") from exc
+        # Committed: from here on the new generation is the collection's.
+        self._close_files()
+        files = compaction.taken()
+        self._payloads, self._slots = files.payloads, files.slots
+        self._dense, self._sparse, self._multi = files.dense, files.sparse, files.multi
+        self._root = compaction.root
+        self._meta = meta
+        self._index = PointIndex(keys, point_slots)
+        self._live = Growable(np.dtype(np.bool_), live)
+        self._remove_debris()
+        return remap
+
     def _remove_debris(self) -> None:
         """Delete point index files of other generations (old, or from a checkpoint that never
-        committed) and temp files. Best effort: what stays is removed on the next open."""
+        committed), file generations meta does not name (replaced, or from a compaction that
+        never committed) and temp files. Best effort: what stays is removed on the next open."""
+        remove_other_generations(self._dir, self._meta.files, self._building)
         keep = points_file.file_name(self._meta.generation)
         with contextlib.suppress(OSError):
-            for entry in os.scandir(self._dir / INDEX):
+            for entry in os.scandir(self._root / INDEX):
                 generation = points_file.generation_of(entry.name)
                 if (generation is not None and entry.name != keep) or entry.name.endswith(".tmp"):
                     os.unlink(entry.path)
@@ -580,29 +680,6 @@ def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T
     return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else empty
 
 
-Vectors = tuple[dict[int, DenseVectors], dict[int, SparseVectors], dict[int, MultiVectors]]
-
-
-def _create_vectors(
-    directory: Path, layout: Layout, slots: int, opened: contextlib.ExitStack
-) -> Vectors:
-    """Files for every vector of `layout`, none of `slots` slots carrying any; closed by
-    `opened` unless it is popped. The caller syncs the directory."""
-    dense: dict[int, DenseVectors] = {}
-    for number, size in layout.dense.items():
-        dense[number] = DenseVectors.create(directory, number, size, slots)
-        opened.callback(dense[number].close)
-    sparse: dict[int, SparseVectors] = {}
-    for number in layout.sparse:
-        sparse[number] = SparseVectors.create(directory, number, slots)
-        opened.callback(sparse[number].close)
-    multi: dict[int, MultiVectors] = {}
-    for number, size in layout.multi.items():
-        multi[number] = MultiVectors.create(directory, number, size, slots)
-        opened.callback(multi[number].close)
-    return dense, sparse, multi
-
-
 def _open_vectors(
     directory: Path, layout: Layout, meta: CollectionMeta, opened: contextlib.ExitStack
 ) -> Vectors:
@@ -613,7 +690,7 @@ def _open_vectors(
         tuple(n for n in layout.sparse if n not in meta.sparse),
         {n: size for n, size in layout.multi.items() if n not in meta.multi},
     )
-    dense, sparse, multi = _create_vectors(directory, added, meta.slots, opened)
+    dense, sparse, multi = create_vectors(directory, added, meta.slots, opened)
     if added.dense or added.sparse or added.multi:
         fsync_dir(directory / SOURCE)
     for number, size in layout.dense.items():
