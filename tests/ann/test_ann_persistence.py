@@ -306,3 +306,38 @@ def test_several_loaded_graphs_are_folded_into_the_biggest(
     assert_exact(DIST, base, np.arange(N), queries, after, dead)
     again.checkpoint_manifest(N)
     assert len(segment_files(tmp_path)) == 1
+
+
+def test_a_manifest_of_another_file_generation_is_not_used(
+    tmp_path: Path, base: np.ndarray
+) -> None:
+    """Compaction renumbers slots in a new storage file generation: segments written for the
+    old numbering are rebuilt from storage, never loaded with the new one's slots."""
+    index = built(tmp_path, base, SETTINGS)
+    index.checkpoint_manifest(N, files=1)
+    assert read_manifest(tmp_path).files == 1
+    kept = SegmentedIndex.open(
+        tmp_path,
+        DIM,
+        DIST,
+        SETTINGS,
+        live_slots=np.arange(N),
+        valid_slot_limit=N,
+        vectors_of=lambda slots: base[slots],
+        files=1,
+    )
+    assert kept.stats().sealed  # same generation: loaded
+    other = SegmentedIndex.open(
+        tmp_path,
+        DIM,
+        DIST,
+        SETTINGS,
+        live_slots=np.arange(N),
+        valid_slot_limit=N,
+        vectors_of=lambda slots: base[slots],
+        files=2,
+    )
+    assert other.stats().sealed == ()  # every point read from storage again
+    assert len(other) == N
+    index.checkpoint_manifest(N)  # generation 0 writes no "files" key (older readers' shape)
+    assert b'"files"' not in (tmp_path / "manifest").read_bytes()

@@ -103,3 +103,16 @@ def test_changes_undo_and_dropped_files_go(tmp_path: Path) -> None:
     indexes.write_schema()
     assert len(list((tmp_path / DIRECTORY).glob("*.npz"))) == 2
     assert sorted(PayloadIndexes.open(tmp_path, 10, source).keys()) == ["c", "tags[]"]
+
+
+def test_an_index_file_of_another_file_generation_is_rebuilt(tmp_path: Path) -> None:
+    """Files written while storage numbered slots in generation 1 are not used in generation 2
+    (compaction renumbered them), and generation 0's files carry no stamp at all."""
+    source = Source(_items(100))
+    indexes = _built(tmp_path, source, 100)
+    indexes.write_snapshot(indexes.snapshot(np.ones(100, dtype=np.bool_), files=1))
+    assert PayloadIndexes.open(tmp_path, 100, source, files=1).pending() == []
+    assert len(PayloadIndexes.open(tmp_path, 100, source, files=2).pending()) == 3
+    assert len(PayloadIndexes.open(tmp_path, 100, source).pending()) == 3
+    indexes.write_snapshot(indexes.snapshot(np.ones(100, dtype=np.bool_)))
+    assert PayloadIndexes.open(tmp_path, 100, source).pending() == []

@@ -166,3 +166,18 @@ def test_a_saver_writes_the_index_as_it_was_when_taken(tmp_path: Path) -> None:
     assert 0 < index.unsaved_changes() < changes
     with pytest.raises(ValueError, match="horizon"):
         index.saver(120)  # slots 120..149 are held: a horizon below them would lie
+
+
+def test_each_file_generation_has_its_own_file(
+    saved: tuple[SparseIndex, SparseRowFile, Path],
+) -> None:
+    """Compaction renumbers slots: an index saved for one storage file generation is never
+    loaded for another, and saving one deletes the others."""
+    index, _, directory = saved
+    index.saver(400, files=3)(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["rows", "sparse.3.index"]
+    with pytest.raises(SparseIndexDamaged, match="file missing"):
+        SparseIndex.load(directory)
+    assert SparseIndex.load(directory, files=3).covered_slots == 400
+    index.saver(400)(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["rows", FILE_NAME]

@@ -123,7 +123,8 @@ class Builders:
         for number, index in self._sparse.items():
             if index.unsaved_changes() and (final or index.save_due()):
                 path = sparse_dir(self._directory, number)
-                out.append(functools.partial(_save_sparse, index.saver(horizon), path))
+                saver = index.saver(horizon, self._store.file_generation)
+                out.append(functools.partial(_save_sparse, saver, path))
         return out
 
     def payload_snapshot(self) -> Callable[[], None]:
@@ -133,7 +134,9 @@ class Builders:
         if payload.version == self._payload_persisted:
             return lambda: None
         version = payload.version
-        files = payload.snapshot(store.live_mask()[: store.checkpointed_slots])
+        files = payload.snapshot(
+            store.live_mask()[: store.checkpointed_slots], store.file_generation
+        )
 
         def write() -> None:
             payload.write_snapshot(files)
@@ -244,7 +247,7 @@ class Builders:
             await self._persist_wanted.wait()
             self._persist_wanted = trio.Event()
             plans = [
-                index.plan_checkpoint(self._store.checkpointed_slots)
+                index.plan_checkpoint(self._store.checkpointed_slots, self._store.file_generation)
                 for index in self._indexes.values()
             ]
             write_payload_indexes = self.payload_snapshot()

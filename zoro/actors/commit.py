@@ -311,7 +311,10 @@ class Committer:
         if persist_index_now:
             for index in self._indexes.values():
                 await trio.to_thread.run_sync(
-                    index.checkpoint_manifest, store.checkpointed_slots, limiter=self._io_limiter
+                    index.checkpoint_manifest,
+                    store.checkpointed_slots,
+                    store.file_generation,
+                    limiter=self._io_limiter,
                 )
             await trio.to_thread.run_sync(
                 self._builders.payload_snapshot(), limiter=self._io_limiter

@@ -19,7 +19,7 @@ from zoro.ann import SegmentedIndex
 from zoro.errors import CorruptionError, SparseIndexDamaged
 from zoro.multi import MultiIndex
 from zoro.payload import PayloadIndexes
-from zoro.sparse import SPARSE_INDEX_FILE, SparseIndex
+from zoro.sparse import SparseIndex
 from zoro.storage import CollectionStore, Layout
 from zoro.wal import WalWriter, recover, replay
 
@@ -124,7 +124,7 @@ def open_sparse_index(path: Path, store: CollectionStore, number: int) -> Sparse
     file), or, when there is none or it does not fit the store, one rebuilt from the source
     rows. The saved file is only an accelerator: the source rows are the truth."""
     try:
-        index = SparseIndex.load(path)
+        index = SparseIndex.load(path, store.file_generation)
         horizon = index.covered_slots
         if horizon > store.slot_count():
             raise SparseIndexDamaged(
@@ -139,7 +139,7 @@ def open_sparse_index(path: Path, store: CollectionStore, number: int) -> Sparse
             index.add(slots, batch)
         return index
     except (SparseIndexDamaged, OSError) as exc:
-        if (path / SPARSE_INDEX_FILE).exists():
+        if any(path.glob("sparse*.index")):
             log.warning("rebuilding sparse vector %d's index from its source rows: %s", number, exc)
     index = SparseIndex()
     for slots, batch in store.sparse_rows(number):
@@ -170,6 +170,7 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
                 engine=str(entry.engine.get("kind", "hnsw")),
                 live_slots=carried,
                 valid_slot_limit=store.checkpointed_slots,
+                files=store.file_generation,
                 vectors_of=functools.partial(store.vectors_of_slots, number=spec.number),
             )
         sparse = {
@@ -182,7 +183,7 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
                 multi[spec.number] = MultiIndex(spec.size, spec.distance)
                 for slots, counts, rows in store.multi_rows(spec.number):
                     multi[spec.number].add(slots, counts, rows)
-        payload = PayloadIndexes.open(directory, store.slot_count(), store)
+        payload = PayloadIndexes.open(directory, store.slot_count(), store, store.file_generation)
     except BaseException:
         durable.close()
         raise

@@ -8,7 +8,7 @@
 Manifest (orjson):
 
     {"format": "zoro-ann-manifest", "version": 1, "dimension": 128, "distance": "Cosine",
-     "valid_slot_limit": 120000,
+     "valid_slot_limit": 120000, "files": 2,
      "segments": [{"file": "seg-0000000007.zann", "kind": "hnsw", "count": 100000,
                    "min_slot": 0, "max_slot": 99999}, ...]}
 
@@ -17,6 +17,11 @@ slots durable before the checkpoint, and a durable slot's vector never changes, 
 right whatever happens later. (A slot above the limit could be handed out again, with another
 vector, when the WAL is replayed after a crash.) Deleted points are not in the manifest: open()
 learns them from the storage's live slots.
+
+`files` is the storage's file generation the slots are numbered in (absent: 0). Compaction
+renumbers slots in a new generation, so a manifest of another generation is not used (the index
+is rebuilt from storage); a reader that predates it never opens a compacted collection at all
+(storage's meta refuses it by version first).
 
 Only the checkpoint writes here (seal jobs write nothing), and one checkpoint runs at a time.
 A CheckpointPlan writes the sealed segments not yet on disk, then the manifest, then deletes
@@ -82,6 +87,7 @@ class Manifest:
     distance: Distance
     valid_slot_limit: int
     segments: tuple[ManifestEntry, ...]
+    files: int = 0  # the storage file generation the slots belong to
 
     def encode(self) -> bytes:
         doc = {
@@ -90,6 +96,7 @@ class Manifest:
             "dimension": self.dimension,
             "distance": self.distance.value,
             "valid_slot_limit": self.valid_slot_limit,
+            **({"files": self.files} if self.files else {}),
             "segments": [
                 {
                     "file": e.file,
@@ -135,7 +142,11 @@ def _decode(raw: bytes) -> Manifest:
         if segment_seq(e.file) is None:  # never follow a path out of the directory
             raise ValueError(f"bad segment file name {e.file!r}")
     return Manifest(
-        int(doc["dimension"]), Distance(doc["distance"]), int(doc["valid_slot_limit"]), segments
+        int(doc["dimension"]),
+        Distance(doc["distance"]),
+        int(doc["valid_slot_limit"]),
+        segments,
+        int(doc.get("files", 0)),
     )
 
 

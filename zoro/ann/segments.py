@@ -666,7 +666,7 @@ class SegmentedIndex:
 
     # --- persistence ---------------------------------------------------------------------------
 
-    def checkpoint_manifest(self, valid_slot_limit: int) -> None:
+    def checkpoint_manifest(self, valid_slot_limit: int, files: int = 0) -> None:
         """At the collection's checkpoint: plan_checkpoint(valid_slot_limit).run().
 
         Blocking (writes the sealed segments not yet on disk: seconds for a big one, then a
@@ -674,10 +674,11 @@ class SegmentedIndex:
         searching, taking and installing jobs (see plan_checkpoint). Only one checkpoint at a
         time. Raises StorageError/StorageFull if a file cannot be written.
         """
-        self.plan_checkpoint(valid_slot_limit).run()
+        self.plan_checkpoint(valid_slot_limit, files).run()
 
-    def plan_checkpoint(self, valid_slot_limit: int) -> CheckpointPlan:
-        """What a checkpoint writes and deletes, as a plan whose run() does the I/O.
+    def plan_checkpoint(self, valid_slot_limit: int, files: int = 0) -> CheckpointPlan:
+        """What a checkpoint writes and deletes, as a plan whose run() does the I/O. `files`:
+        the storage file generation the slots are numbered in (recorded in the manifest).
 
         Listed: every sealed segment whose slots are all below `valid_slot_limit` (those not on
         disk yet are written by run(); those already on disk are not rewritten). A segment with
@@ -717,7 +718,9 @@ class SegmentedIndex:
                     keep.add(old.file)
                     if old.max_slot < valid_slot_limit:
                         listed[old.file] = old
-        manifest = Manifest(self.dimension, self.distance, valid_slot_limit, tuple(listed.values()))
+        manifest = Manifest(
+            self.dimension, self.distance, valid_slot_limit, tuple(listed.values()), files
+        )
         return CheckpointPlan(self.directory, manifest, tuple(writes), frozenset(keep))
 
     @classmethod
@@ -731,6 +734,7 @@ class SegmentedIndex:
         live_slots: npt.NDArray[np.int64],
         valid_slot_limit: int,
         vectors_of: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float32]],
+        files: int = 0,
         engine: str = "hnsw",
         max_sealed_segments: int = DEFAULT_MAX_SEALED,
     ) -> SegmentedIndex:
@@ -738,10 +742,12 @@ class SegmentedIndex:
 
         Sealed segments in the manifest are loaded, not rebuilt. A segment file that is
         missing, damaged, for another dimension/distance, or holding a slot >= valid_slot_limit
-        is discarded (logged). Slots a kept segment holds that are not in `live_slots` are marked
-        deleted; live slots no kept segment holds are read with `vectors_of` (in chunks of
-        `fresh_segment_max_points`) into frozen/fresh flat buffers, so they are searchable at
-        once and the next take_seal_job() calls build them in the background.
+        is discarded (logged); so is every segment of a manifest written for another storage
+        file generation than `files` (its slots are numbered differently). Slots a kept segment
+        holds that are not in `live_slots` are marked deleted; live slots no kept segment holds
+        are read with `vectors_of` (in chunks of `fresh_segment_max_points`) into frozen/fresh
+        flat buffers, so they are searchable at once and the next take_seal_job() calls build
+        them in the background.
         Blocking (seconds for a large index): run it in a worker thread.
         """
         index = cls(
@@ -753,7 +759,7 @@ class SegmentedIndex:
             max_sealed_segments=max_sealed_segments,
         )
         live = _sorted_unique(np.asarray(live_slots, dtype=np.int64).reshape(-1))
-        sealed = index._load_sealed(read_manifest(directory), valid_slot_limit)
+        sealed = index._load_sealed(read_manifest(directory), valid_slot_limit, files)
         sealed.sort(key=lambda s: -s.size)
         index._sealed = tuple(sealed)
         held = np.sort(np.concatenate([s.slots for s in index._sealed] + [np.empty(0, np.int64)]))
@@ -767,8 +773,17 @@ class SegmentedIndex:
         index._parts_cache = None
         return index
 
-    def _load_sealed(self, manifest: Manifest | None, limit: int) -> list[_Segment]:
+    def _load_sealed(self, manifest: Manifest | None, limit: int, files: int) -> list[_Segment]:
         if manifest is None:
+            return []
+        if manifest.files != files:
+            log.warning(
+                "ANN manifest in %s numbers slots of file generation %d, storage is at %d; "
+                "rebuilding",
+                self.directory,
+                manifest.files,
+                files,
+            )
             return []
         if (manifest.dimension, manifest.distance) != (self.dimension, self.distance):
             log.warning(

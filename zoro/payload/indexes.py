@@ -279,9 +279,12 @@ class PayloadIndexes:
         )
         self._remove_stray_files()
 
-    def snapshot(self, live: Mask) -> list[tuple[Path, dict[str, npt.NDArray[Any]]]]:
+    def snapshot(
+        self, live: Mask, files: int = 0
+    ) -> list[tuple[Path, dict[str, npt.NDArray[Any]]]]:
         """Copies of every ready index's arrays for the live slots below len(live), the
-        checkpoint's slot limit (taken on the event loop)."""
+        checkpoint's slot limit, numbered in storage file generation `files` (taken on the
+        event loop)."""
         out = []
         limit = len(live)
         for text, f in self._fields.items():
@@ -289,7 +292,10 @@ class PayloadIndexes:
                 continue
             arrays = f.index.arrays(live)
             arrays["meta"] = np.frombuffer(
-                orjson.dumps({"key": text, "schema": f.schema, "limit": limit, "format": FORMAT}),
+                orjson.dumps(
+                    {"key": text, "schema": f.schema, "limit": limit, "format": FORMAT}
+                    | ({"files": files} if files else {})
+                ),
                 dtype=np.uint8,
             )
             out.append((self._dir / f"{f.file}.npz", arrays))
@@ -305,9 +311,12 @@ class PayloadIndexes:
             atomic_write(path, buffer.getvalue())
 
     @classmethod
-    def open(cls, directory: Path, slot_count: int, source: PayloadSource) -> PayloadIndexes:
-        """Read the schema and load each index file, caught up to `slot_count` slots. An index
-        whose file is unusable is left to be rebuilt (`pending`). Raises CorruptionError if the
+    def open(
+        cls, directory: Path, slot_count: int, source: PayloadSource, files: int = 0
+    ) -> PayloadIndexes:
+        """Read the schema and load each index file, caught up to `slot_count` slots of storage
+        file generation `files`. An index whose file is unusable (or numbers the slots of
+        another generation) is left to be rebuilt (`pending`). Raises CorruptionError if the
         schema file itself is damaged: it alone says which indexes exist."""
         self = cls(directory)
         path = self._dir / SCHEMA_FILE
@@ -330,19 +339,25 @@ class PayloadIndexes:
                 except ValueError as exc:
                     raise CorruptionError(str(path), 0, f"key {text!r}: {exc}") from None
             field = _Field(key, spec["schema"], str(spec["file"]), None, params)
-            field.index = self._load(field, slot_count, source)
+            field.index = self._load(field, slot_count, source, files)
             self._fields[key.text] = field
         self._remove_stray_files()
         return self
 
-    def _load(self, field: _Field, slot_count: int, source: PayloadSource) -> FieldIndex | None:
+    def _load(
+        self, field: _Field, slot_count: int, source: PayloadSource, files: int
+    ) -> FieldIndex | None:
         path = self._dir / f"{field.file}.npz"
         try:
             with np.load(path, allow_pickle=False) as z:
                 arrays = {name: z[name] for name in z.files}
             meta = orjson.loads(arrays.pop("meta").tobytes())
             expected = {"key": field.key.text, "schema": field.schema, "format": FORMAT}
-            if any(meta.get(k) != v for k, v in expected.items()) or meta["limit"] > slot_count:
+            if (
+                any(meta.get(k) != v for k, v in expected.items())
+                or meta["limit"] > slot_count
+                or meta.get("files", 0) != files
+            ):
                 raise ValueError(f"made for {meta}")
             index = new_index(field.schema, field.key, field.params)
             index.load_arrays(_loaded(arrays))

@@ -178,11 +178,12 @@ class SparseIndex:
             horizon = int(seen[-1]) + 1 if len(seen) else 0
         return self.saver(horizon)(directory)
 
-    def saver(self, horizon: int) -> Callable[[Path], Path]:
+    def saver(self, horizon: int, files: int = 0) -> Callable[[Path], Path]:
         """What the index holds now, to be written later (in a worker thread, while the index
-        goes on changing) by the returned function as directory/sparse.index, atomically and
-        durably, compacted into one run. `horizon`: every slot below it has been applied to
-        this index (the collection's slot count); a loaded index says so in `covered_slots`.
+        goes on changing) by the returned function into its directory, atomically and durably,
+        compacted into one run. `horizon`: every slot below it has been applied to this index
+        (the collection's slot count); a loaded index says so in `covered_slots`. `files`: the
+        storage file generation the slots are numbered in (zoro.sparse.persist.file_name).
         Once the write succeeds, `unsaved_changes` counts from this moment."""
         if horizon < len(self._state) and bool(np.any(self._state[horizon:] != ABSENT)):
             raise ValueError(f"the index holds slots at or past its horizon {horizon}")
@@ -203,7 +204,8 @@ class SparseIndex:
                 ptr[len(run.ptr) :] = run.ptr[-1]
                 slots, values = run.slots, run.values
             members = np.flatnonzero(live).astype(np.int64)
-            path = write_index(directory, IndexArrays(dims, ptr, slots, values, members, horizon))
+            arrays = IndexArrays(dims, ptr, slots, values, members, horizon)
+            path = write_index(directory, arrays, files)
             self._changes_saved = max(self._changes_saved, changes)
             return path
 
@@ -221,10 +223,11 @@ class SparseIndex:
         return self.unsaved_changes() >= max(_SAVE_MIN_CHANGES, _SAVE_SHARE * size)
 
     @classmethod
-    def load(cls, directory: Path) -> SparseIndex:
-        """The index saved in `directory`. Raises SparseIndexDamaged when the file is missing,
-        damaged or of an unknown version: rebuild from the source rows then."""
-        arrays = read_index(directory)
+    def load(cls, directory: Path, files: int = 0) -> SparseIndex:
+        """The index saved in `directory` for storage file generation `files`. Raises
+        SparseIndexDamaged when the file is missing, damaged or of an unknown version: rebuild
+        from the source rows then."""
+        arrays = read_index(directory, files)
         index = cls()
         index._dims = arrays.dims.tolist()
         index._dim_of = {dim: i for i, dim in enumerate(index._dims)}

@@ -26,6 +26,10 @@ source rows are the truth. Anything wrong with it (missing, short, long, a CRC m
 unknown magic or version, inconsistent sizes) raises `SparseIndexDamaged`, naming the file; the
 caller then rebuilds the index from the source rows, and a later save replaces the file.
 
+The file is `sparse.index` while the collection's storage is in file generation 0 and
+`sparse.<k>.index` in generation k: compaction renumbers the slots, so a file of another
+generation is never read (see docs/compaction.md), and writing one deletes the others.
+
 Writing: a temp file beside the target, fsynced, renamed over it, the directory fsynced, so a
 crash leaves the old file or the new one, never a mix.
 """
@@ -33,6 +37,7 @@ crash leaves the old file or the new one, never a mix.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 from typing import TYPE_CHECKING, Final
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 MAGIC: Final = b"ZSPX"
 VERSION: Final = 1
 FILE_NAME: Final = "sparse.index"
+_INDEX_FILE: Final = re.compile(r"sparse(\.\d+)?\.index")
 HEADER: Final = struct.Struct("<4sHHQQQQII")
 assert HEADER.size == 48
 
@@ -85,9 +91,15 @@ def _parts(arrays: IndexArrays) -> list[memoryview]:
     return parts
 
 
-def write_index(directory: Path, arrays: IndexArrays) -> Path:
-    """Replace directory/sparse.index atomically and durably. Raises OSError."""
-    path = directory / FILE_NAME
+def file_name(files: int) -> str:
+    """The index file of storage file generation `files`."""
+    return FILE_NAME if files == 0 else f"sparse.{files}.index"
+
+
+def write_index(directory: Path, arrays: IndexArrays, files: int = 0) -> Path:
+    """Replace the index file of generation `files` atomically and durably, then delete those
+    of other generations (best effort). Raises OSError."""
+    path = directory / file_name(files)
     tmp = path.with_name(path.name + ".tmp")
     parts = _parts(arrays)
     crc = 0
@@ -111,13 +123,16 @@ def write_index(directory: Path, arrays: IndexArrays) -> Path:
         os.close(fd)
     os.replace(tmp, path)
     fsync_dir(directory)
+    for other in directory.iterdir():
+        if _INDEX_FILE.fullmatch(other.name) and other.name != path.name:
+            other.unlink(missing_ok=True)
     return path
 
 
-def read_index(directory: Path) -> IndexArrays:
-    """Read and check directory/sparse.index. Raises SparseIndexDamaged (and OSError for I/O
-    errors other than a missing file)."""
-    path = directory / FILE_NAME
+def read_index(directory: Path, files: int = 0) -> IndexArrays:
+    """Read and check the index file of generation `files`. Raises SparseIndexDamaged (and
+    OSError for I/O errors other than a missing file)."""
+    path = directory / file_name(files)
     try:
         with path.open("rb") as f:  # into a bytearray: the arrays over it must be writable,
             data = bytearray(os.fstat(f.fileno()).st_size)  # as the compiled search takes them

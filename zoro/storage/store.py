@@ -255,6 +255,11 @@ class CollectionStore:
         return self._applied_lsn
 
     @property
+    def file_generation(self) -> int:
+        """The file generation the slots are numbered in (each compaction makes a new one)."""
+        return self._meta.files
+
+    @property
     def checkpointed_slots(self) -> int:
         return self._meta.slots
 
