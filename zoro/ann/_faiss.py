@@ -128,6 +128,15 @@ def hnsw_storage(index: faiss.IndexIDMap) -> faiss.IndexFlat:
     return storage
 
 
+def set_id_map(index: faiss.IndexIDMap, ids: I64) -> None:
+    """Replace every row's id in place (same length). IndexIDMap2's reverse map is rebuilt."""
+    if len(ids) != index.id_map.size():
+        raise ValueError(f"{len(ids)} ids for {index.id_map.size()} rows")
+    faiss.copy_array_to_vector(np.ascontiguousarray(ids, dtype=np.int64), index.id_map)
+    if isinstance(index, faiss.IndexIDMap2):
+        index.construct_rev_map()
+
+
 def id_map_array(index: faiss.IndexIDMap) -> I64:
     """A copy of the id map: row i of the inner index holds id `result[i]`."""
     return np.asarray(faiss.vector_to_array(index.id_map), dtype=np.int64)

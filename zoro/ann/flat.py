@@ -80,6 +80,11 @@ class FlatEngine(SearchesInto):
     def ids(self) -> I64:
         return _faiss.id_map_array(self._index)
 
+    def renumber(self, ids: I64) -> None:
+        """Give every row a new id, in row order (storage renumbered its slots). No search,
+        clone or save of this engine may run meanwhile."""
+        _faiss.set_id_map(self._index, ids)
+
     def export(self, chunk_rows: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[I64, F32]]:
         ids, flat = self.ids(), _faiss.flat_of(self._index)
         for start in range(0, len(ids), chunk_rows):

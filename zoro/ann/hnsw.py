@@ -177,6 +177,12 @@ class HnswEngine(SearchesInto):
     def ids(self) -> I64:
         return self._ids.copy()
 
+    def renumber(self, ids: I64) -> None:
+        """Give every row a new id, in row order (storage renumbered its slots). No search,
+        clone or save of this engine may run meanwhile."""
+        _faiss.set_id_map(self._index, ids)
+        self._ids = np.array(ids, dtype=np.int64)
+
     def export(self, chunk_rows: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[I64, F32]]:
         storage = _faiss.hnsw_storage(self._index)
         for start in range(0, len(self._ids), chunk_rows):

@@ -104,6 +104,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINES: Final = ("hnsw", "flat")  # a collection's engine setting
+VOID_SLOT: Final = 0  # from file generation 1 on, storage's never-live slot (renumber)
 DEFAULT_MAX_SEALED: Final = 4  # flat segments only: HNSW ones are folded into one
 COMPLETED_JOBS_KEPT: Final = 16  # finished builds remembered for the optimizations route
 
@@ -606,6 +607,51 @@ class SegmentedIndex:
         if self._job is not None and self._job.job is job:
             self._job = None
 
+    def renumber(self, remap: I64, live: npt.NDArray[np.bool_]) -> None:
+        """Storage renumbered its slots (a compaction's switch, docs/compaction.md): slot s is
+        now `remap[s]` (-1: gone), and `live` is the new live mask, whose slot 0 is the void
+        slot (never live). Event loop only, and nothing else may touch this index meanwhile:
+        the caller has abandoned the seal job and waited for every view and checkpoint.
+
+        Flat buffers are rebuilt with their live points. A sealed engine keeps its rows (an
+        HNSW graph cannot drop a node) and gets new ids in place; rows of vanished slots get
+        the void slot, which the deleted bitmap always holds, so they count as deleted points
+        and the rebuild policy reclaims them like any others. Sealed segments are written to
+        disk again by the next checkpoint (their files number the old slots).
+        """
+        remap = np.asarray(remap, dtype=np.int64)
+        self._job = None
+        self._deleted = Bitmap.from_mask(~np.asarray(live, dtype=np.bool_))
+        buffers = [s.engine for s in self._frozen] + [self._fresh]
+        moved: list[tuple[I64, F32]] = []
+        for buffer in buffers:
+            for slots, rows in buffer.export():
+                new = remap[slots]
+                keep = new >= 0
+                keep[keep] = live[new[keep]]
+                moved.append((new[keep], rows[keep]))
+        sealed = []
+        for seg in self._sealed:
+            engine = seg.engine
+            assert isinstance(engine, FlatEngine | HnswEngine)
+            new = remap[engine.ids()]
+            new[new < 0] = 0  # the void slot
+            engine.renumber(new)
+            slots = np.sort(new)
+            dead = int(np.count_nonzero(~live[slots]))
+            disk = _Disk(segment_file_name(self._next_seq))
+            self._next_seq += 1
+            sealed.append(_Segment(engine, slots, disk, dead))
+        self._sealed = tuple(sealed)
+        self._frozen = ()
+        self._fresh = self._new_fresh()
+        self._fresh_deleted = 0
+        self._max_slot = max((int(s.slots[-1]) for s in sealed if s.size), default=-1)
+        self._parts_cache = None
+        self._layout_of = None
+        for slots, rows in moved:
+            self.add(slots, rows)
+
     def freeze_fresh(self, min_points: int) -> bool:
         """Freeze the fresh segment now if it holds at least `min_points` (event loop only), so
         that the next seal job indexes it. For when writes pause: every query scans the fresh
@@ -796,7 +842,8 @@ class SegmentedIndex:
             seg = self._load_segment(entry, limit)
             if seg is None:
                 continue
-            if _member(seg.slots, held).any():
+            mine = seg.slots[seg.slots != VOID_SLOT] if files else seg.slots  # voids may repeat
+            if _member(mine, held).any():
                 log.warning("ANN segment %s overlaps another; discarded", entry.file)
                 continue
             kept.append(seg)
