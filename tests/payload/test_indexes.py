@@ -11,7 +11,9 @@ import pytest
 
 from zoro.errors import CorruptionError
 from zoro.payload import Match, PayloadIndexes, Range, build_index, parse_key
+from zoro.payload.conditions import text_match
 from zoro.payload.indexes import DIRECTORY, SCHEMA_FILE
+from zoro.payload.tokenize import TextParams
 
 from .test_select import Source
 
@@ -116,3 +118,31 @@ def test_an_index_file_of_another_file_generation_is_rebuilt(tmp_path: Path) -> 
     assert len(PayloadIndexes.open(tmp_path, 100, source).pending()) == 3
     indexes.write_snapshot(indexes.snapshot(np.ones(100, dtype=np.bool_)))
     assert PayloadIndexes.open(tmp_path, 100, source).pending() == []
+
+
+def test_renumber_answers_the_same_through_the_remap(tmp_path: Path) -> None:
+    """A compaction's switch: every ready index is remade in the new slot numbers."""
+    items = _items(300)
+    for i, item in enumerate(items):
+        item["text"] = f"the quick {'brown' if i % 2 else 'red'} fox number {i % 10}"
+    source = Source(items)
+    indexes = _built(tmp_path, source, 300)
+    params = TextParams(phrase_matching=True)  # positions too
+    assert indexes.change("text", "text", params) is not None
+    built = build_index("text", "text", 300, source, params=params)
+    assert indexes.install("text", "text", built, params)
+    live = np.ones(300, dtype=np.bool_)
+    live[::4] = False
+    remap = np.full(300, -1, dtype=np.int64)
+    remap[live] = np.arange(1, int(live.sum()) + 1)
+    phrase = text_match(parse_key("text"), "phrase", "brown fox")
+    before = [[s for s in a if live[s]] for a in _answers(indexes, 300)]
+    text_index = indexes.ready_index("text")
+    assert text_index is not None
+    phrase_before = np.flatnonzero(text_index.mask(phrase, 300) & live)
+    indexes.renumber(remap, live)
+    n = int(live.sum()) + 1
+    assert _answers(indexes, n) == [remap[a].tolist() for a in before]
+    text_index = indexes.ready_index("text")
+    assert text_index is not None
+    assert np.flatnonzero(text_index.mask(phrase, n)).tolist() == remap[phrase_before].tolist()

@@ -181,3 +181,25 @@ def test_each_file_generation_has_its_own_file(
     assert SparseIndex.load(directory, files=3).covered_slots == 400
     index.saver(400)(directory)
     assert sorted(p.name for p in directory.iterdir()) == ["rows", FILE_NAME]
+
+
+def test_renumber_answers_the_same_through_the_remap(
+    saved: tuple[SparseIndex, SparseRowFile, Path],
+) -> None:
+    """A compaction's switch: live slots get new, denser numbers in the same order."""
+    index, _, _ = saved
+    live = index.contains(np.arange(400))
+    remap = np.full(400, -1, dtype=np.int64)
+    remap[live] = np.arange(1, int(live.sum()) + 1)  # slot 0 is the void slot
+    rng = np.random.default_rng(4)
+    queries = [random_batch(rng, 1, DIMS, max_nnz=5).row(0) for _ in range(20)]
+    before = [index.search(i, v, 15, idf=idf) for i, v in queries for idf in (False, True)]
+    index.renumber(remap)
+    after = [index.search(i, v, 15, idf=idf) for i, v in queries for idf in (False, True)]
+    for (s0, slots0), (s1, slots1) in zip(before, after, strict=True):
+        np.testing.assert_array_equal(slots1, remap[slots0])
+        np.testing.assert_array_equal(s1, s0)
+    assert len(index) == int(live.sum())
+    assert index.unsaved_changes() > 0  # its file numbers the old slots
+    index.add(np.array([int(live.sum()) + 1]), random_batch(rng, 1, DIMS))  # new slots go on
+    assert len(index) == int(live.sum()) + 1

@@ -40,7 +40,7 @@ from zoro.payload.conditions import KeyPath, keys_in, parse_key
 from zoro.payload.field_index import INDEX_CLASSES as VALUE_INDEX_CLASSES
 from zoro.payload.field_index import FieldIndex
 from zoro.payload.geo_index import GeoIndex
-from zoro.payload.text_index import TextIndex
+from zoro.payload.text_index import POSITION_BITS, POSITION_MASK, TextIndex
 from zoro.payload.tokenize import TextParams, Tokenizer, parse_params, tokenizer_for
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ SCHEMA_FILE: Final = "schema"
 FORMAT: Final = 1  # of the index files (and of a schema file without params)
 SCHEMA_FORMATS: Final = (1, 2)  # of the schema file: 2 when a field carries params
 CHUNK_SLOTS: Final = 8192
+# the arrays() entries that are slot numbers, in every index kind (renumber remaps them)
+SLOT_COLUMNS: Final = frozenset({"holders", "others", "slots", "multi"})
 # Keys seen in filters without an index, reported in the collection info (bounded).
 MAX_UNINDEXED_KEYS: Final = 32
 
@@ -151,6 +153,26 @@ class PayloadIndexes:
 
     def any_ready(self) -> bool:
         return any(f.index is not None for f in self._fields.values())
+
+    def renumber(self, remap: I64, keep: Mask) -> None:
+        """Storage renumbered its slots (a compaction's switch): slot s is now `remap[s]` (-1:
+        gone). Each ready index is remade from its entries for the slots in `keep` (the old
+        live mask, all of whose slots survive), through the remap; an index still being built
+        stays pending (the caller restarts its build over the new slots). Event loop."""
+        for field in self._fields.values():
+            if field.index is None:
+                continue
+            data = field.index.arrays(keep)
+            for name in SLOT_COLUMNS & data.keys():
+                data[name] = remap[data[name]]
+            if "positions" in data:  # a text index's (slot << bits | position) entries
+                positions = data["positions"]
+                slots = remap[positions >> POSITION_BITS]
+                data["positions"] = (slots << POSITION_BITS) | (positions & POSITION_MASK)
+            index = new_index(field.schema, field.key, field.params)
+            index.load_arrays(data)
+            field.index = index
+        self.version += 1
 
     def pending(self) -> list[tuple[str, str, TextParams | None]]:
         """(key, schema, params) of every index waiting to be built."""

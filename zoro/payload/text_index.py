@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
     from zoro.payload.conditions import Condition, KeyPath
 
-_POSITION_BITS: Final = 32
+POSITION_BITS: Final = 32  # a phrase entry is slot << POSITION_BITS | token position
+POSITION_MASK: Final = (1 << POSITION_BITS) - 1
 _EMPTY: Final = np.empty(0, dtype=np.int64)
 
 
@@ -63,7 +64,7 @@ class TextIndex(FieldIndex):
             tokens = self.tokenizer.document(value)
             seen.update(tokens)
             if positions is not None:
-                base = slot << _POSITION_BITS
+                base = slot << POSITION_BITS
                 for i, token in enumerate(tokens, start=at):
                     held = positions.get(token)
                     if held is None:
@@ -118,7 +119,7 @@ class TextIndex(FieldIndex):
             if not len(starts):
                 return _EMPTY
         assert starts is not None
-        return np.unique(starts >> _POSITION_BITS)
+        return np.unique(starts >> POSITION_BITS)
 
     def mask(self, condition: Condition, n: int) -> Mask:
         slots = self._slots_for(self._bound(condition))
@@ -169,7 +170,7 @@ class TextIndex(FieldIndex):
         out["multi"] = _kept(_as_array(self._multi), keep)
         if self._positions is not None:
             positions = _table(
-                self._positions, lambda held: held[_kept_at(held >> _POSITION_BITS, keep)]
+                self._positions, lambda held: held[_kept_at(held >> POSITION_BITS, keep)]
             )
             # a token with positions in a live slot has a posting there too: name it by number
             number = {token: i for i, token in enumerate(out["values"].tolist())}

@@ -141,6 +141,23 @@ class SparseIndex:
         if len(self._runs) > 1 or any(run.dead_members for run in self._runs):
             self._runs = [merge(self._runs, self._state == LIVE, len(self._dims))]
 
+    def renumber(self, remap: I64) -> None:
+        """Storage renumbered its slots (a compaction's switch): slot s is now `remap[s]` (-1:
+        gone; every live slot survives). Removed slots are dropped and the index is left in
+        one run; the slot order, and so every posting list's order, is unchanged."""
+        self.compact()
+        state = np.zeros(int(remap.max(initial=-1)) + 1, dtype=np.int8)
+        runs = []
+        for run in self._runs:
+            members = remap[run.members]
+            if len(members) and int(members.min()) < 0:
+                raise ValueError("a live slot has no new number")
+            state[members] = LIVE
+            runs.append(Segment.from_csr(run.ptr, remap[run.slots], run.values, members))
+        self._runs, self._state = runs, state
+        self._changes += self._live  # the saved file numbers the old slots: save again
+        self.covered_slots = 0
+
     def _merge_tail(self) -> None:
         runs = self._runs
         while len(runs) > 1 and _cost(runs[-2]) <= _MERGE_RATIO * _cost(runs[-1]):
