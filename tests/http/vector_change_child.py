@@ -31,7 +31,7 @@ def _die() -> None:
 
 def _patch() -> None:
     update = catalog.Catalog.update
-    create_vectors = store._create_vectors
+    create_vectors = store.create_vectors
     remove_files = columns.remove_files
 
     def patched_update(self: catalog.Catalog, *args: Any, **kwargs: Any) -> Any:
@@ -61,7 +61,7 @@ def _patch() -> None:
         remove_files(directory, number)
 
     catalog.Catalog.update = patched_update  # type: ignore[method-assign]
-    store._create_vectors = patched_create_vectors
+    store.create_vectors = patched_create_vectors
     columns.remove_files = patched_remove_files
 
 

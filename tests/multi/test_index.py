@@ -258,3 +258,26 @@ def test_any_sequence_of_writes_searches_like_the_reference(seed: int, steps: li
         assert set(found.tolist()) <= set(docs)
     for slot, matrix in docs.items():
         assert np.array_equal(index.rows_of(slot), matrix)
+
+
+@pytest.mark.parametrize("distance", [Distance.COSINE, Distance.DOT])
+def test_renumber_keeps_every_document_in_the_new_slots(distance: Distance) -> None:
+    """A compaction's switch: live slots get new, denser numbers in the same order; a graph job
+    prepared before it is not installed over the new numbering."""
+    index, docs = _filled(distance, 150, seed=11)
+    index.remove(list(docs)[:50])
+    for slot in list(docs)[:50]:
+        del docs[slot]
+    job = index.prepare_graph()
+    live = sorted(docs)
+    remap = np.full(3 * 150, -1, dtype=np.int64)
+    remap[live] = np.arange(1, len(live) + 1)
+    index.renumber(remap)
+    renumbered = {int(remap[s]): m for s, m in docs.items()}
+    rng = np.random.default_rng(12)
+    for k in (1, 5, 120):
+        _check(index, renumbered, rng.normal(size=(3, DIM)), k)
+    job.run()
+    assert index.install_graph(job) is False  # prepared over the old numbering
+    index.build_graph()  # a new one works
+    _check(index, renumbered, rng.normal(size=(3, DIM)), 5, exact=True)

@@ -156,6 +156,7 @@ class Builders:
                 continue
             key, schema, params = pending[0]
             store = self._store
+            numbering = store.file_generation
             limit = store.slot_count()
             stop = threading.Event()
             started = trio.current_time()
@@ -165,6 +166,8 @@ class Builders:
                     stop.set,
                     self._ann_limiter,
                 )
+                if store.file_generation != numbering:
+                    continue  # a compaction renumbered the slots meanwhile: build again
                 index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
             except (ZoroError, OSError, BuildStopped) as exc:
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
@@ -203,6 +206,8 @@ class Builders:
                 )
                 await trio.sleep(BUILD_RETRY_S)
                 continue
+            if not index.outstanding(job):
+                continue  # a compaction renumbered the slots meanwhile: plan again
             index.install(result)
             self._persist_wanted.set()  # write the new graph for the checkpointed points now
 
@@ -236,7 +241,7 @@ class Builders:
                 log.warning("collection %s: multivector graph failed: %s", self._name, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
-            index.install_graph(job)
+            index.install_graph(job)  # refused if a compaction renumbered meanwhile
 
     async def _build(self, job: SealJob) -> SealResult:
         return await run_stoppable(job.run, job.cancel, self._ann_limiter)

@@ -601,6 +601,10 @@ class SegmentedIndex:
         self._jobs_built += 1
         self._completed.append(running.stats(finished_at=time.time()))
 
+    def outstanding(self, job: SealJob) -> bool:
+        """Is `job` the one whose result `install` takes? (A renumber drops it.)"""
+        return self._job is not None and self._job.job is job
+
     def abandon(self, job: SealJob) -> None:
         """Forget a job that failed, was cancelled or will not be installed; its inputs stay as
         they are and the next take_seal_job() plans again."""

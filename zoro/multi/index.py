@@ -97,8 +97,10 @@ class GraphJob:
         settings: MultiSettings,
         parts: list[tuple[F32, I64]],
         block_ids: frozenset[int],
+        numbering: int = 0,
     ) -> None:
         self.block_ids = block_ids
+        self.numbering = numbering  # the index's slot numbering when prepared (see renumber)
         self._dimension = dimension
         self._distance = distance
         self._settings = settings
@@ -147,6 +149,11 @@ class MultiIndex:
         self.distance = distance
         self.settings = settings or MultiSettings()
         self._block_rows = max(1, self.settings.block_bytes // (4 * dimension))
+        self._numbering = 0  # bumped by renumber: a graph job prepared before is stale
+        self._clear()
+
+    def _clear(self) -> None:
+        """No documents, no graph."""
         self._blocks: dict[int, Block] = {}
         self._next_bid = 0
         self._tail: Block | None = None
@@ -194,6 +201,23 @@ class MultiIndex:
         self._documents += len(slot_arr)
         self._rows += len(data)
         self._live = None
+
+    def renumber(self, remap: I64) -> None:
+        """Storage renumbered its slots (a compaction's switch): slot s is now `remap[s]` (-1:
+        gone; every live slot survives). The live documents are copied into fresh blocks in
+        the new numbering (one pass over their rows, in slot order); the graph is dropped, and
+        a graph job prepared before is not installed: the builder makes a new one."""
+        slots = np.flatnonzero(self._block_of >= 0).astype(np.int64)
+        new = remap[slots]
+        if len(new) and int(new.min()) < 0:
+            raise ValueError("a live slot has no new number")
+        matrices = [self.rows_of(int(s)) for s in slots.tolist()]
+        self._clear()
+        self._numbering += 1
+        kept = [m for m in matrices if m is not None]
+        if kept:
+            counts = np.array([len(m) for m in kept], dtype=np.int64)
+            self.add(new, counts, np.concatenate(kept))
 
     def remove(self, slots: npt.ArrayLike) -> int:
         """Drop these slots (absent ones are ignored). Returns how many were present."""
@@ -338,17 +362,26 @@ class MultiIndex:
         self._seal_tail()
         parts = [(b.rows[: b.n], b.row_slot[: b.n].copy()) for b in self._blocks.values()]
         return GraphJob(
-            self.dimension, self.distance, self.settings, parts, frozenset(self._blocks)
+            self.dimension,
+            self.distance,
+            self.settings,
+            parts,
+            frozenset(self._blocks),
+            self._numbering,
         )
 
-    def install_graph(self, job: GraphJob) -> None:
-        """Use a built graph from now on (replacing any previous one)."""
+    def install_graph(self, job: GraphJob) -> bool:
+        """Use a built graph from now on (replacing any previous one); False (and nothing
+        changes) for a job prepared before a renumber."""
         if job.index is None:
             raise ValueError("the graph job has not run")
+        if job.numbering != self._numbering:
+            return False
         covered = job.block_ids
         current = self._block_of[job.label_slot] if len(job.label_slot) else job.label_slot
         in_place = np.isin(current, np.fromiter(covered, dtype=np.int64, count=len(covered)))
         self._graph = _Graph(job.index, job.label_slot, covered, int((~in_place).sum()))
+        return True
 
     def build_graph(self) -> None:
         """prepare_graph, run and install_graph in a row (blocking; tests and tools)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -214,7 +215,7 @@ class CollectionStore:
         for number in {*meta.dense, *meta.sparse, *meta.multi} - declared:
             # dropped: meta forgets it at the next checkpoint
             columns.remove_files(store._root, number)
-        store._remove_debris()
+        store.remove_debris()
         return store
 
     def close(self) -> None:
@@ -471,7 +472,7 @@ class CollectionStore:
         except OSError as exc:
             raise storage_error(exc, f"writing a checkpoint in {self._dir}") from exc
         self._meta = meta
-        self._remove_debris()
+        self.remove_debris()
         return meta.checkpoint_lsn
 
     # ---------------------------------------------------------------- compaction
@@ -494,16 +495,22 @@ class CollectionStore:
             self._building = None
 
     def switch_to(self, compaction: Compaction) -> npt.NDArray[np.int64]:
+        """`commit_compaction`, `install_compaction` and `remove_debris` in one go."""
+        remap = self.install_compaction(self.commit_compaction(compaction))
+        self.remove_debris()
+        return remap
+
+    def commit_compaction(self, compaction: Compaction) -> Switch:
         """Copy the slots appended since `compaction`'s last cut, then make its generation the
-        collection's as a checkpoint at `applied_lsn`; return the remap (the new slot of each
-        old slot, -1 for one that is gone), which every slot-keyed index must now apply.
+        collection's on disk, as a checkpoint at `applied_lsn`. The store in memory is not
+        changed: `install_compaction` does that (on the actor's thread, with the indexes).
 
         Commit protocol: the new files and the new point index generation fsynced with their
-        directories, then meta replaced (the commit point: it names the file generation), then
-        the old generation deleted. A crash before meta leaves the old checkpoint whole and the
-        new directory is debris; after it, the old one is. Runs on a worker thread while no
-        apply runs. Raises StorageError if the layout changed since the cut (then `abandon`),
-        StorageFull/StorageError on I/O errors (the old generation stays in use; `abandon`).
+        directories, then meta replaced (the commit point: it names the file generation). A
+        crash before meta leaves the old checkpoint whole and the new directory is debris;
+        after it, the old one is. Runs on a worker thread while no apply runs. Raises
+        StorageError if the layout changed since the cut (then `abandon`), StorageFull or
+        StorageError on I/O errors (the old generation stays in use; `abandon`).
         """
         self._check_open()
         if compaction.layout != self.layout:
@@ -514,14 +521,11 @@ class CollectionStore:
         except OSError as exc:
             raise storage_error(exc, f"compacting {self._dir}") from exc
         remap = compaction.remap(self.slot_count())
-        if self._index.delta_size or self._index.tombstones:
-            self._index = self._index.merged()
-        keys, old_slots = self._index.main_arrays()
+        index = self._index.merged() if self._index.delta_size or self._index.tombstones else None
+        keys, old_slots = (index or self._index).main_arrays()
         point_slots = remap[old_slots]
         if len(point_slots) and int(point_slots.min()) < 1:
             raise StorageError("compaction lost a live slot")  # a bug, never data: refuse
-        live = np.zeros(compaction.count, dtype=np.bool_)
-        live[point_slots] = True
         files = compaction.files
         meta = CollectionMeta(
             dense=dict(self.layout.dense),
@@ -545,19 +549,27 @@ class CollectionStore:
             meta_file.write(self._dir / META, meta)
         except OSError as exc:
             raise storage_error(exc, f"switching {self._dir} to its compacted files") from exc
-        # Committed: from here on the new generation is the collection's.
+        return Switch(compaction, meta, keys, point_slots, remap)
+
+    def install_compaction(self, switch: Switch) -> npt.NDArray[np.int64]:
+        """Use the committed generation from now on; return the remap (the new slot of each old
+        slot, -1 for one that is gone), which every slot-keyed index must apply before anyone
+        reads again. No apply may run between the commit and this."""
+        if switch.meta.checkpoint_lsn != self._applied_lsn:
+            raise StorageError("writes were applied between a compaction's commit and install")
         self._close_files()
-        files = compaction.taken()
+        files = switch.compaction.taken()
         self._payloads, self._slots = files.payloads, files.slots
         self._dense, self._sparse, self._multi = files.dense, files.sparse, files.multi
-        self._root = compaction.root
-        self._meta = meta
-        self._index = PointIndex(keys, point_slots)
+        self._root = switch.compaction.root
+        self._meta = switch.meta
+        self._index = PointIndex(switch.keys, switch.point_slots)
+        live = np.zeros(switch.meta.slots, dtype=np.bool_)
+        live[switch.point_slots] = True
         self._live = Growable(np.dtype(np.bool_), live)
-        self._remove_debris()
-        return remap
+        return switch.remap  # the old generation's files go at `remove_debris`
 
-    def _remove_debris(self) -> None:
+    def remove_debris(self) -> None:
         """Delete point index files of other generations (old, or from a checkpoint that never
         committed), file generations meta does not name (replaced, or from a compaction that
         never committed) and temp files. Best effort: what stays is removed on the next open."""
@@ -678,6 +690,17 @@ class CollectionStore:
         if len(slots) and (int(slots.min()) < 0 or int(slots.max()) >= self.slot_count()):
             raise IndexError(f"slot out of range 0..{self.slot_count() - 1}")
         return slots
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A compaction committed to disk, not yet installed in memory (see commit_compaction)."""
+
+    compaction: Compaction
+    meta: CollectionMeta
+    keys: Keys
+    point_slots: npt.NDArray[np.int64]
+    remap: npt.NDArray[np.int64]
 
 
 def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T]:
