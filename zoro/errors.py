@@ -244,6 +244,23 @@ class SparseIndexDamaged(CorruptionError):
     """The persisted sparse index cannot be used as it is: rebuild it from the source rows."""
 
 
+class SnapshotDamaged(ZoroError):
+    """A snapshot archive asked for is not a whole, undamaged one: refused before anything
+    changes."""
+
+    status = 400
+
+    def __init__(self, name: str, what: str) -> None:
+        super().__init__(f"snapshot {name} cannot be restored: {what}")
+
+
+class SnapshotFetchFailed(ZoroError):
+    """A snapshot's http(s) location could not be fetched (the other server's answer or the
+    network, named in the message)."""
+
+    status = 502
+
+
 class StorageFull(ZoroError):
     status = 507
 

@@ -13,6 +13,8 @@ from zoro.http.routes import ROUTES
 from zoro.wire.requests import REQUESTS
 
 COLLECTION = "wire_c"
+# what the last `prepare` made that examples name: "{snapshot}", the snapshot it took
+_prepared: dict[str, str] = {}
 
 
 def seed(http: httpx.Client) -> None:
@@ -34,8 +36,10 @@ def seed(http: httpx.Client) -> None:
 
 
 def filled(example: Any) -> Any:
-    """`example` with "{collection}" replaced by the stage's collection."""
-    return json.loads(json.dumps(example).replace("{collection}", COLLECTION))
+    """`example` with "{collection}" replaced by the stage's collection, and "{snapshot}" by
+    the snapshot the last `prepare` took."""
+    text = json.dumps(example).replace("{collection}", COLLECTION)
+    return json.loads(text.replace("{snapshot}", _prepared.get("snapshot", "")))
 
 
 def route_of(name: str) -> tuple[str, str]:
@@ -49,4 +53,6 @@ def prepare(http: httpx.Client, route: str) -> None:
     """The requests a route's examples need first (each may be refused: it only sets the
     stage, as deleting what a previous example created)."""
     for method, path, body in REQUESTS[route].prepare:
-        http.request(method, filled(path), json=filled(body) if body is not None else None)
+        r = http.request(method, filled(path), json=filled(body) if body is not None else None)
+        if method == "POST" and path.endswith("/snapshots") and r.status_code == 200:
+            _prepared["snapshot"] = r.json()["result"]["name"]

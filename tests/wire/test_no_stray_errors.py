@@ -23,6 +23,7 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     "zoro/services/facets.py": None,
     "zoro/services/matrix.py": None,
     "zoro/services/aliases.py": None,
+    "zoro/services/snapshots.py": None,
     # get_point's id is the path's, not a body's: it is refused as before
     "zoro/services/points.py": (
         "upsert",

@@ -53,7 +53,15 @@ import trio
 from zoro.actors.builders import Builders
 from zoro.actors.commit import Committer
 from zoro.actors.mailbox import Mailbox
-from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write, op_nbytes
+from zoro.actors.messages import (
+    Checkpoint,
+    DeleteWhere,
+    IndexChange,
+    LinkSnapshot,
+    Message,
+    Write,
+    op_nbytes,
+)
 from zoro.actors.reads import Reader
 from zoro.actors.recovery import Opened, open_collection
 from zoro.actors.reply import Reply
@@ -171,6 +179,14 @@ class CollectionActor:
         """Ask the actor to checkpoint after the writes queued before this call."""
         reply: Reply[int] = Reply()
         await self._send(Checkpoint(reply))
+        return await reply.wait()
+
+    async def link_snapshot(self, staging: Path) -> tuple[dict[str, int], int]:
+        """A snapshot's first step, in order with the writes queued before this call: a
+        checkpoint and hard links to its files in `staging` (zoro.storage.snapshots); returns
+        the linked paths and the checkpoint's LSN."""
+        reply: Reply[tuple[dict[str, int], int]] = Reply()
+        await self._send(LinkSnapshot(staging, reply))
         return await reply.wait()
 
     async def change_payload_index(

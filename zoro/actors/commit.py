@@ -20,7 +20,14 @@ import numpy as np
 import outcome
 import trio
 
-from zoro.actors.messages import Checkpoint, DeleteWhere, IndexChange, Message, Write
+from zoro.actors.messages import (
+    Checkpoint,
+    DeleteWhere,
+    IndexChange,
+    LinkSnapshot,
+    Message,
+    Write,
+)
 from zoro.actors.point_changes import PointChanges
 from zoro.actors.point_changes import resolve as resolve_changes
 from zoro.actors.reply import Reply
@@ -35,6 +42,7 @@ from zoro.errors import (
 )
 from zoro.multi import MultiIndex
 from zoro.sparse import SparseIndex
+from zoro.storage import snapshots
 from zoro.types import DeleteBatch
 
 if TYPE_CHECKING:
@@ -129,6 +137,29 @@ class Committer:
                 else:
                     for m in checkpoints:
                         m.reply.ok(lsn)
+            for link in (m for m in batch if isinstance(m, LinkSnapshot)):
+                await self._link_snapshot(link)
+
+    async def _link_snapshot(self, message: LinkSnapshot) -> None:
+        """A snapshot's first step: a checkpoint, then hard links to the files it names, with
+        no apply in between (this loop is the only one that applies)."""
+        store = self._store
+        try:
+            lsn = await self.checkpoint()
+            paths = await trio.to_thread.run_sync(
+                snapshots.link,
+                store.directory,
+                store.file_generation,
+                store.file_lengths(),
+                message.staging,
+                limiter=self._io_limiter,
+            )
+        except ZoroError as exc:
+            message.reply.fail(exc)
+        except OSError as exc:
+            message.reply.fail(storage_error(exc, f"linking a snapshot of {self._name}"))
+        else:
+            message.reply.ok((paths, lsn))
 
     async def _next_batch(self) -> list[Message] | None:
         """The first waiting message and every other one already queued, within the limits;

@@ -29,14 +29,14 @@ from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
 from zoro.errors import CollectionClosed, CollectionFailed, CollectionNotFound, ZoroError
-from zoro.storage import Catalog, CollectionStore, Layout
+from zoro.storage import Catalog, CollectionEntry, CollectionStore, Layout, snapshots
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping, Sequence
     from pathlib import Path
 
     from zoro.settings import Settings
-    from zoro.storage import AliasAction, CollectionEntry
+    from zoro.storage import AliasAction
     from zoro.types import VectorConfig
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,68 @@ class CollectionManager:
                         log.error("collection %s: rollback of its creation: %s", name, exc)
                 raise
             return self._spawn(entry)
+
+    async def restore(self, name: str, archive: Path) -> CollectionEntry:
+        """Create collection `name` from a snapshot archive (zoro.storage.snapshots), replacing
+        one of that name; returns once it serves. The archive is verified whole before
+        anything changes (CorruptionError names it and the first bad file). Crash-safe as
+        create is: a crash while unpacking leaves a 'creating' entry that the next start
+        removes. Replacing is a delete then a create, not one atomic step."""
+        self._require_catalog()
+        manifest = await trio.to_thread.run_sync(snapshots.verify, archive)
+        source = CollectionEntry.from_json(manifest.collection, archive)
+        if self.exists_exactly(name):
+            await self.delete(name)
+        actor = await self._in_own_task(
+            functools.partial(self._restore, name, source, archive, manifest)
+        )
+        await actor.settled.wait()
+        actor.check_serving()
+        return actor.entry
+
+    async def _restore(
+        self,
+        name: str,
+        source: CollectionEntry,
+        archive: Path,
+        manifest: snapshots.Manifest,
+    ) -> CollectionActor:
+        async with self._catalog_lock:
+            catalog = self._require_catalog()
+            entry = await trio.to_thread.run_sync(
+                functools.partial(
+                    catalog.begin_create,
+                    name,
+                    source.vectors,
+                    source.engine,
+                    source.metadata,
+                    config=source.config,
+                )
+            )
+            try:
+                directory = catalog.collection_dir(entry)
+                await trio.to_thread.run_sync(
+                    snapshots.unpack, archive, manifest, directory, limiter=self._io_limiter
+                )
+                entry = await trio.to_thread.run_sync(catalog.finish_create, name)
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    try:
+                        await trio.to_thread.run_sync(catalog.abort_create, name)
+                    except ZoroError as exc:
+                        log.error("collection %s: rollback of its restore: %s", name, exc)
+                raise
+            return self._spawn(entry)
+
+    def exists_exactly(self, name: str) -> bool:
+        """Is there a collection (not an alias) called `name`, in any state?"""
+        return self._catalog is not None and self._catalog.get(name) is not None
+
+    def snapshots_dir(self, collection: str | None = None) -> Path:
+        """Where snapshot archives are kept: <data>/snapshots/<collection>/, or the full
+        storage snapshots' <data>/snapshots/ itself."""
+        root = self._data_dir / "snapshots"
+        return root if collection is None else root / collection
 
     async def delete(self, name: str) -> bool:
         """Delete a collection: catalog first (with its aliases, in the same write), then the

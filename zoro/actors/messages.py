@@ -12,6 +12,8 @@ from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.types import DeleteBatch, UpsertBatch, WriteGroup
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from zoro.actors.point_changes import Operation
     from zoro.actors.reply import Reply
     from zoro.payload import Condition, TextParams
@@ -57,7 +59,17 @@ class Checkpoint:
     reply: Reply[int]
 
 
-Message = Write | IndexChange | Checkpoint
+@dataclass(frozen=True, slots=True, eq=False)
+class LinkSnapshot:
+    """Checkpoint, then hard-link the files that checkpoint names into `staging`
+    (zoro.storage.snapshots.link); replies with the linked paths (each with the bytes of it
+    a snapshot takes) and the checkpoint's LSN."""
+
+    staging: Path
+    reply: Reply[tuple[dict[str, int], int]]
+
+
+Message = Write | IndexChange | Checkpoint | LinkSnapshot
 
 
 def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors | PointChanges) -> int:

@@ -35,6 +35,10 @@ _WAITS = frozenset(
         "delete_payload",
         "clear_payload",
         "batch_update",
+        # snapshots (issue 14): accepted; the answer always comes once it is done
+        "create_snapshot",
+        "delete_snapshot",
+        "recover_snapshot",
     }
 )
 

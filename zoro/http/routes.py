@@ -41,6 +41,7 @@ from zoro.services import (
     points,
     recommend,
     search,
+    snapshots,
     telemetry,
     vector_updates,
 )
@@ -170,28 +171,30 @@ def not_found(path: str) -> ZoroError:
 def no_route(method: str, path: str) -> ZoroError:
     """Why nothing serves `method path`: 405 with the methods Zoro serves there (Allow), 501
     for a route of Qdrant's that Zoro does not serve at all, else 404."""
+    if any(pattern.match(path) for pattern in _UNSERVED_QDRANT):
+        return RouteNotSupported(
+            f"Zoro-DB does not support {method} {path}: a Qdrant route for distributed "
+            "deployments, shards, snapshot uploads or full-storage snapshots, or quotas, "
+            "which Zoro does not serve (yet)"
+        )
     allow = tuple(sorted({r.method for r in ROUTES if r.pattern.match(path)}))
     if allow:
         return NotSupported(
             f"Zoro-DB does not support {method} {path}: it serves {', '.join(allow)} there",
             allow,
         )
-    if any(pattern.match(path) for pattern in _UNSERVED_QDRANT):
-        return RouteNotSupported(
-            f"Zoro-DB does not support {method} {path}: a Qdrant route for distributed "
-            "deployments, shards, snapshots or quotas, which one Zoro node does not serve"
-        )
     return not_found(path)
 
 
-# Qdrant routes for what Zoro has no part of: cluster membership, shards, snapshots, quotas.
+# Qdrant routes for what Zoro has no part of: cluster membership, shards, quotas; and what it
+# has not built yet: snapshot uploads and full-storage snapshots (issue 14).
 _UNSERVED_QDRANT = tuple(
     re.compile(p)
     for p in (
         r"^/cluster(/.*)?$",
         r"^/collections/[^/]+/cluster$",
         r"^/collections/[^/]+/shards(/.*)?$",
-        r"^/collections/[^/]+/snapshots(/.*)?$",
+        r"^/collections/[^/]+/snapshots/upload$",
         r"^/snapshots(/.*)?$",
         r"^/quotas$",
     )
@@ -469,6 +472,29 @@ async def _recommend_groups(call: Call) -> Any:
     return await recommend.recommend_groups(call.ctx, call.params["name"], call.json())
 
 
+# --- snapshots (zoro.services.snapshots)
+
+
+async def _create_snapshot(call: Call) -> Any:
+    return await snapshots.create(call.ctx, call.params["name"])
+
+
+async def _list_snapshots(call: Call) -> Any:
+    return await snapshots.list_all(call.ctx, call.params["name"])
+
+
+async def _get_snapshot(call: Call) -> Any:
+    return await snapshots.download(call.ctx, call.params["name"], call.params["snapshot"])
+
+
+async def _delete_snapshot(call: Call) -> Any:
+    return await snapshots.delete(call.ctx, call.params["name"], call.params["snapshot"])
+
+
+async def _recover_snapshot(call: Call) -> Any:
+    return await snapshots.recover(call.ctx, call.params["name"], call.json())
+
+
 async def _discover(call: Call) -> Any:
     return await recommend.discover(call.ctx, call.params["name"], call.json())
 
@@ -533,6 +559,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/points/payload/delete", "delete_payload", _delete_payload),
     Route("POST", C + "/points/payload/clear", "clear_payload", _clear_payload),
     Route("POST", C + "/points/batch", "batch_update", _batch_update),
+    Route("POST", C + "/snapshots", "create_snapshot", _create_snapshot),
+    Route("GET", C + "/snapshots", "list_snapshots", _list_snapshots),
+    Route("PUT", C + "/snapshots/recover", "recover_snapshot", _recover_snapshot),
+    Route("GET", C + "/snapshots/{snapshot}", "get_snapshot", _get_snapshot, enveloped=False),
+    Route("DELETE", C + "/snapshots/{snapshot}", "delete_snapshot", _delete_snapshot),
 )
 
 

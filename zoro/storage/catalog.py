@@ -283,8 +283,10 @@ class Catalog:
         vectors: VectorConfig,
         engine: Mapping[str, object],
         metadata: Mapping[str, object] | None = None,
+        config: Mapping[str, object] | None = None,
     ) -> CollectionEntry:
-        """Durably record a 'creating' entry. Raises CollectionExists if the name is taken in
+        """Durably record a 'creating' entry (`config`: Qdrant settings recorded as set, as a
+        restored snapshot carries them). Raises CollectionExists if the name is taken in
         any state (a collection being deleted still holds its name until it is gone), and
         AliasExists if an alias has it."""
         with self._lock:
@@ -300,6 +302,7 @@ class Catalog:
                 state=CollectionState.CREATING,
                 engine=MappingProxyType(dict(engine)),
                 metadata=None if metadata is None else MappingProxyType(dict(metadata)),
+                config=MappingProxyType(dict(config or {})),
             )
             self._commit({**self._entries, name: entry})
         return entry

@@ -127,6 +127,13 @@ class DenseVectors:
         with contextlib.suppress(OSError):
             self.rows.truncate(slots)
 
+    def file_lengths(self) -> dict[str, int]:
+        """Each file's length as far as its rows go (they are preallocated past them)."""
+        return {
+            dense_name(self.number): self.rows.nbytes,
+            presence_name(self.number): self._flags.nbytes,
+        }
+
     def sync(self) -> None:
         self._flags.sync()
         self.rows.sync()

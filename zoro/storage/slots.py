@@ -149,6 +149,11 @@ class SlotTable:
     def nbytes(self) -> int:
         return self._entries.nbytes
 
+    @property
+    def file_bytes(self) -> int:
+        """The file's length as far as its entries go (it is preallocated past them)."""
+        return self._end(len(self))
+
     def sync(self) -> None:
         sync(self._fd)
 

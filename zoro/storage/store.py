@@ -256,6 +256,25 @@ class CollectionStore:
         return self._applied_lsn
 
     @property
+    def directory(self) -> Path:
+        return self._dir
+
+    def file_lengths(self) -> dict[str, int]:
+        """How long each append-only file of the generation in use is as far as its data goes
+        (path relative to the collection directory): files are preallocated past their data,
+        so a copy of one (a snapshot) takes this many bytes. Right after a checkpoint these
+        are the checkpoint's lengths."""
+        prefix = self._root.relative_to(self._dir)
+        lengths = {PAYLOADS: self._payloads.end, SLOTS: self._slots.file_bytes}
+        for dense in self._dense.values():
+            lengths.update(dense.file_lengths())
+        for number, sparse in self._sparse.items():
+            lengths[columns.sparse_name(number)] = sparse.end
+        for number, multi in self._multi.items():
+            lengths[columns.multi_name(number)] = multi.end
+        return {(prefix / name).as_posix(): length for name, length in lengths.items()}
+
+    @property
     def file_generation(self) -> int:
         """The file generation the slots are numbered in (each compaction makes a new one)."""
         return self._meta.files

@@ -10,13 +10,23 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
-from zoro.wire import batch, collections, explore, filters, points, query, search, writes
+from zoro.wire import (
+    batch,
+    collections,
+    explore,
+    filters,
+    points,
+    query,
+    search,
+    snapshots,
+    writes,
+)
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
     from zoro.wire.schema import Schema, WireRequest
 
-_AREAS: Final = (points, writes, batch, query, search, explore, collections, filters)
+_AREAS: Final = (points, writes, batch, query, search, explore, collections, filters, snapshots)
 
 REQUESTS: Final[dict[str, WireRequest]] = {
     request.route: request for area in _AREAS for request in area.REQUESTS

@@ -308,6 +308,15 @@ _FACET = obj(
     required=("hits",),
 )
 _IDS = array(POINT_ID)
+_SNAPSHOT = obj(
+    {
+        "name": string(),
+        "creation_time": nullable(string(about="UTC, ISO 8601 without a zone, as Qdrant's")),
+        "size": integer(low=0, about="bytes"),
+        "checksum": nullable(string(about="SHA-256 of the archive, hex")),
+    },
+    required=("name", "creation_time", "size", "checksum"),
+)
 
 RESULTS: Final[dict[str, Schema]] = {
     "list_collections": obj(
@@ -366,6 +375,10 @@ RESULTS: Final[dict[str, Schema]] = {
         required=("offsets_row", "offsets_col", "scores", "ids"),
     ),
     "update_aliases": boolean(),
+    "create_snapshot": _SNAPSHOT,
+    "list_snapshots": array(_SNAPSHOT, about="oldest first"),
+    "delete_snapshot": boolean(),
+    "recover_snapshot": boolean(),
     "get_aliases": _ALIASES,
     "get_collection_aliases": _ALIASES,
     "update_collection": boolean(),

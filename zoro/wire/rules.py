@@ -69,6 +69,11 @@ FACET_INDEX: Final = Rule(
 MATRIX_VECTOR: Final = Rule(
     "matrix-vector", "`using` names a dense, single vector of the collection (null: the first)"
 )
+SNAPSHOT_LOCATION: Final = Rule(
+    "snapshot-location",
+    "a file location is a snapshot archive under the server's snapshots directory",
+)
+SNAPSHOT_CHECKSUM: Final = Rule("snapshot-checksum", "a given checksum is the archive's SHA-256")
 COLLECTION_NAME: Final = Rule(
     "collection-name",
     "names use letters, digits, '_', '-' and '.', start with a letter, digit or '_', no '..'",
