@@ -65,3 +65,30 @@ def test_aliases_and_update_from_the_command_line(server: ServerProcess, tmp_pat
     assert done.returncode == 1
     assert zoro(server, "aliases", "delete", "cli_prod").returncode == 0
     assert zoro(server, "aliases", "list").stdout.strip() == ""
+
+
+def test_snapshot_and_restore_from_the_command_line(server: ServerProcess, tmp_path: Path) -> None:
+    """Take, list, download, restore (under another name) and delete, as a user would; the
+    client's methods under each."""
+    assert zoro(server, "collections", "create", "cli_snap", "--dim", "3").returncode == 0
+    (tmp_path / "p.jsonl").write_text(
+        "\n".join(
+            f'{{"id": {i}, "vector": [{i}, 1, 0], "payload": {{"i": {i}}}}}' for i in range(7)
+        )
+    )
+    assert zoro(server, "import", "cli_snap", str(tmp_path / "p.jsonl")).returncode == 0
+    archive = tmp_path / "cli.snapshot"
+    done = zoro(server, "snapshot", "create", "cli_snap", "--download", str(archive))
+    assert done.returncode == 0, done.stderr
+    name = done.stdout.split()[0]
+    assert archive.stat().st_size > 0
+    assert zoro(server, "snapshot", "list", "cli_snap").stdout.split()[0] == name
+    done = zoro(server, "restore", "cli_snap_copy", f"cli_snap/{name}")
+    assert done.returncode == 0, done.stderr
+    count = zoro(server, "count", "cli_snap_copy")
+    assert count.stdout.strip() == "7", count.stdout
+    assert zoro(server, "snapshot", "delete", "cli_snap", name).returncode == 0
+    assert zoro(server, "snapshot", "list", "cli_snap").stdout == ""
+    done = zoro(server, "restore", "cli_snap_copy", "cli_snap/gone.snapshot")
+    assert done.returncode == 1
+    assert "not found" in done.stderr

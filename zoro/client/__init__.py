@@ -84,6 +84,7 @@ from zoro.client._models import (
 )
 from zoro.client._points import Scroll
 from zoro.client._progress import ProgressLine
+from zoro.client._snapshots import SnapshotInfo
 from zoro.client._validate import Limits
 from zoro.client._vectors import Fusion, Mmr, Prefetch
 
@@ -134,6 +135,7 @@ __all__ = [
     "ScrollPage",
     "ServerError",
     "ServerInfo",
+    "SnapshotInfo",
     "SparseVector",
     "SparseVectorParams",
     "StorageFull",

@@ -19,6 +19,7 @@ from zoro.client._groups import GroupsMixin
 from zoro.client._models import Readiness, ServerInfo
 from zoro.client._payload import PayloadMixin
 from zoro.client._progress import reporter
+from zoro.client._snapshots import SnapshotsMixin
 from zoro.client._texts import TextsMixin
 from zoro.client._transport import Transport
 from zoro.client._validate import Limits
@@ -38,7 +39,13 @@ CONNECTIONS_PER_SHARD = 8
 
 
 class AsyncZoroClient(
-    ExamplesMixin, GroupsMixin, TextsMixin, CollectionsMixin, AdminMixin, PayloadMixin
+    ExamplesMixin,
+    GroupsMixin,
+    TextsMixin,
+    CollectionsMixin,
+    AdminMixin,
+    PayloadMixin,
+    SnapshotsMixin,
 ):
     """An async client for a Zoro-DB server, for trio and asyncio alike.
 

@@ -4,6 +4,7 @@
     zoro collections create NAME --dimension D | --vector NAME:SIZE[:DISTANCE][:multi]...
                                  [--sparse NAME[:idf]...] [--metadata JSON]
     zoro aliases list|create|switch|delete|rename        (see _admin_commands.py)
+    zoro snapshot create|list|download|delete; zoro restore   (see _snapshot_commands.py)
     zoro import COLLECTION FILE      (.npy, .npz, .jsonl, .parquet; see _sources.py)
     zoro search COLLECTION --vector V | --sparse S | --text T | --id ID  [--using NAME]
                                  [--filter JSON]
@@ -38,6 +39,7 @@ import numpy as np
 import orjson
 
 from zoro.client import _admin_commands as admin
+from zoro.client import _snapshot_commands as snapshot_commands
 from zoro.client._client import DEFAULT_URL, AsyncZoroClient
 from zoro.client._errors import InvalidInput, NotFound, ZoroClientError
 from zoro.client._examples import order_by
@@ -187,6 +189,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     drop.add_argument("collection")
     drop.add_argument("field")
     admin.add_commands(commands, actions, common)  # aliases, collections update
+    snapshot_commands.add_commands(commands, common)
     _add_group_commands(commands, common)
     _add_payload_commands(commands, common)
 
@@ -903,4 +906,5 @@ _HANDLERS: dict[str, Callable[[AsyncZoroClient, argparse.Namespace], Awaitable[i
     "index create": _index_create,
     "index delete": _index_delete,
     **admin.HANDLERS,
+    **snapshot_commands.HANDLERS,
 }
