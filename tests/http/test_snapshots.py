@@ -170,3 +170,22 @@ def test_a_damaged_or_mismatched_archive_changes_nothing(source: ServerProcess) 
         assert http.delete(f"/collections/d/snapshots/{taken['name']}").status_code == 404
         assert http.get("/collections/d/snapshots").json()["result"] == []
         assert http.get("/collections/d/snapshots/..%2Fmeta").status_code == 404
+
+
+def test_qdrant_client_takes_lists_and_recovers_snapshots(source: ServerProcess) -> None:
+    from qdrant_client import QdrantClient
+
+    with httpx.Client(base_url=source.url, timeout=60) as http:
+        _seeded(http, "q", range(40))
+    client = QdrantClient(url=source.url, timeout=60, check_compatibility=False)
+    try:
+        taken = client.create_snapshot("q", wait=True)
+        assert taken is not None
+        assert [s.name for s in client.list_snapshots("q")] == [taken.name]
+        url = f"{source.url}/collections/q/snapshots/{taken.name}"
+        assert client.recover_snapshot("q_copy", url, checksum=taken.checksum, wait=True)
+        assert client.count("q_copy").count == 40
+        assert client.delete_snapshot("q", taken.name, wait=True)
+        assert client.list_snapshots("q") == []
+    finally:
+        client.close()
