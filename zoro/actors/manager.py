@@ -84,6 +84,7 @@ class CollectionManager:
             lock = await trio.to_thread.run_sync(DataDirLock.acquire, self._data_dir)
         try:
             self._catalog = await trio.to_thread.run_sync(Catalog.open, self._data_dir)
+            await trio.to_thread.run_sync(snapshots.remove_debris, self.snapshots_dir())
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for entry in self._catalog.entries():

@@ -230,6 +230,20 @@ def listed(directory: Path) -> list[SnapshotInfo]:
     return sorted(found, key=lambda info: (info.created_at, info.name))
 
 
+def remove_debris(root: Path) -> None:
+    """Delete what snapshots cut short by a crash left under the snapshots directory `root`:
+    staging links, archives not yet renamed into place, downloads. Best effort."""
+    for path in root.glob("**/.*"):
+        name = path.name
+        if name.startswith((".staging-", ".download-")) or name.endswith(".tmp"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    for path in root.glob("*/*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def remove(path: Path) -> bool:
     """Delete an archive and its checksum file; False if there was none. Raises OSError."""
     try:
