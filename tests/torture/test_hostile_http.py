@@ -121,6 +121,8 @@ def test_raw_invalid_utf8_bytes_in_the_request_line(
 # ------------------------------------------------- a body that is not an object, on every route
 
 WRITE_ROUTES = [r for r in ROUTES if r.method in ("POST", "PUT")]
+# routes that take no body read none, whatever is sent (Qdrant's do the same)
+TAKES_NO_BODY = frozenset({"create_snapshot"})
 NON_OBJECTS = [
     b"42",
     b"-1e400",
@@ -144,6 +146,9 @@ def test_a_body_that_is_not_an_object(http: httpx.Client, route: Route, body: by
         content=body,
         headers={"content-type": "application/json"},
     )
+    if route.name in TAKES_NO_BODY:
+        assert r.status_code == 200, r.text
+        return
     if body == b"null" and route.name in OPTIONAL_BODY:
         # `null` reads as "no body": these routes take an empty request (Qdrant's do too)
         assert r.status_code == 200, r.text

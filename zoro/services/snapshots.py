@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import shutil
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import trio
 
+from zoro.actors import snapshots
 from zoro.errors import (
     CorruptionError,
     NotFound,
@@ -36,13 +36,12 @@ from zoro.errors import (
     ZoroError,
     storage_error,
 )
-from zoro.storage import snapshots
 from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
+    from zoro.actors.snapshots import SnapshotInfo
     from zoro.services.context import Context
-    from zoro.storage.snapshots import SnapshotInfo
 
 FETCH_TIMEOUT_S = 600.0
 
@@ -50,46 +49,23 @@ FETCH_TIMEOUT_S = 600.0
 async def create(ctx: Context, name: str) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     collection = actor.entry.name  # an alias names the collection it points to
-    directory = ctx.manager.snapshots_dir(collection)
-    staging = directory / f".staging-{uuid.uuid4().hex}"
     try:
-        await trio.to_thread.run_sync(
-            functools.partial(directory.mkdir, parents=True, exist_ok=True)
-        )
-        paths, lsn = await actor.link_snapshot(staging)
-        target = await trio.to_thread.run_sync(_free_name, directory, collection, lsn)
-        info = await trio.to_thread.run_sync(
-            snapshots.pack, staging, paths, actor.entry.to_json(), lsn, target
-        )
+        info = await snapshots.take(actor, ctx.manager.snapshots_dir(collection))
     except OSError as exc:
         raise storage_error(exc, f"taking a snapshot of `{collection}`") from exc
-    finally:
-        await trio.to_thread.run_sync(functools.partial(shutil.rmtree, staging, True))
     return shown(info)
-
-
-def _free_name(directory: Path, collection: str, lsn: int) -> Path:
-    """Qdrant's name for a new archive; a second one in the same second gets a suffix."""
-    base = snapshots.new_name(collection, lsn).removesuffix(snapshots.SUFFIX)
-    target = directory / (base + snapshots.SUFFIX)
-    n = 1
-    while target.exists():
-        n += 1
-        target = directory / f"{base}-{n}{snapshots.SUFFIX}"
-    return target
 
 
 async def list_all(ctx: Context, name: str) -> list[dict[str, Any]]:
     collection = ctx.manager.serving(name).entry.name
-    found = await trio.to_thread.run_sync(snapshots.listed, ctx.manager.snapshots_dir(collection))
-    return [shown(info) for info in found]
+    return [shown(info) for info in await snapshots.archives(ctx.manager.snapshots_dir(collection))]
 
 
 async def download(ctx: Context, name: str, snapshot: str) -> tuple[bytes, bytes]:
     """The archive's bytes (read whole: the response is not streamed yet)."""
     path = _archive(ctx, name, snapshot)
     try:
-        data = await trio.to_thread.run_sync(path.read_bytes)
+        data = await snapshots.read(path)
     except FileNotFoundError:
         raise _missing(snapshot) from None
     except OSError as exc:
@@ -100,7 +76,7 @@ async def download(ctx: Context, name: str, snapshot: str) -> tuple[bytes, bytes
 async def delete(ctx: Context, name: str, snapshot: str) -> bool:
     path = _archive(ctx, name, snapshot)
     try:
-        removed = await trio.to_thread.run_sync(snapshots.remove, path)
+        removed = await snapshots.remove(path)
     except OSError as exc:
         raise storage_error(exc, f"deleting snapshot {snapshot}") from exc
     if not removed:
@@ -132,7 +108,7 @@ async def recover(ctx: Context, name: str, body: object) -> bool:
     try:
         wanted = request.get("checksum")
         if wanted is not None:
-            info = await trio.to_thread.run_sync(snapshots.describe, archive)
+            info = await snapshots.described(archive)
             if info.checksum != wanted.lower():
                 raise rules.SNAPSHOT_CHECKSUM.error(
                     "checksum", f"the archive's SHA-256 is {info.checksum}"
