@@ -154,8 +154,27 @@ class CollectionManager:
         again.
         """
         self._require_catalog()
+        layout, storage = Layout.of(vectors), self._settings.storage
+
+        def fill(directory: Path) -> None:
+            CollectionStore.create(directory, layout, storage).close()
+
+        return await self._created(name, vectors, dict(engine), metadata, None, fill)
+
+    async def _created(
+        self,
+        name: str,
+        vectors: VectorConfig,
+        engine: dict[str, Any],
+        metadata: Mapping[str, Any] | None,
+        config: Mapping[str, object] | None,
+        fill: Callable[[Path], None],
+    ) -> CollectionEntry:
+        """Create a collection whose directory `fill` makes (a worker thread), in the manager's
+        own task: a 'creating' catalog entry, the files, then 'ready'; on any failure the entry
+        and its directory are rolled back. Returns once it serves."""
         actor = await self._in_own_task(
-            functools.partial(self._create, name, vectors, dict(engine), metadata)
+            functools.partial(self._create, name, vectors, engine, metadata, config, fill)
         )
         await actor.settled.wait()
         actor.check_serving()
@@ -167,20 +186,19 @@ class CollectionManager:
         vectors: VectorConfig,
         engine: dict[str, Any],
         metadata: Mapping[str, Any] | None,
+        config: Mapping[str, object] | None,
+        fill: Callable[[Path], None],
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()  # again: close() may have begun meanwhile
             entry = await trio.to_thread.run_sync(
-                catalog.begin_create, name, vectors, engine, metadata
+                functools.partial(
+                    catalog.begin_create, name, vectors, engine, metadata, config=config
+                )
             )
             try:
-                store = await trio.to_thread.run_sync(
-                    CollectionStore.create,
-                    catalog.collection_dir(entry),
-                    Layout.of(vectors),
-                    self._settings.storage,
-                )
-                store.close()
+                directory = catalog.collection_dir(entry)
+                await trio.to_thread.run_sync(fill, directory, limiter=self._io_limiter)
                 entry = await trio.to_thread.run_sync(catalog.finish_create, name)
             except BaseException:
                 with trio.CancelScope(shield=True):
@@ -202,46 +220,13 @@ class CollectionManager:
         source = CollectionEntry.from_json(manifest.collection, archive)
         if self.exists_exactly(name):
             await self.delete(name)
-        actor = await self._in_own_task(
-            functools.partial(self._restore, name, source, archive, manifest)
-        )
-        await actor.settled.wait()
-        actor.check_serving()
-        return actor.entry
 
-    async def _restore(
-        self,
-        name: str,
-        source: CollectionEntry,
-        archive: Path,
-        manifest: snapshots.Manifest,
-    ) -> CollectionActor:
-        async with self._catalog_lock:
-            catalog = self._require_catalog()
-            entry = await trio.to_thread.run_sync(
-                functools.partial(
-                    catalog.begin_create,
-                    name,
-                    source.vectors,
-                    source.engine,
-                    source.metadata,
-                    config=source.config,
-                )
-            )
-            try:
-                directory = catalog.collection_dir(entry)
-                await trio.to_thread.run_sync(
-                    snapshots.unpack, archive, manifest, directory, limiter=self._io_limiter
-                )
-                entry = await trio.to_thread.run_sync(catalog.finish_create, name)
-            except BaseException:
-                with trio.CancelScope(shield=True):
-                    try:
-                        await trio.to_thread.run_sync(catalog.abort_create, name)
-                    except ZoroError as exc:
-                        log.error("collection %s: rollback of its restore: %s", name, exc)
-                raise
-            return self._spawn(entry)
+        def fill(directory: Path) -> None:
+            snapshots.unpack(archive, manifest, directory)
+
+        return await self._created(
+            name, source.vectors, dict(source.engine), source.metadata, source.config, fill
+        )
 
     def exists_exactly(self, name: str) -> bool:
         """Is there a collection (not an alias) called `name`, in any state?"""
