@@ -156,46 +156,32 @@ class CollectionManager:
         self._require_catalog()
         layout, storage = Layout.of(vectors), self._settings.storage
 
+        def begin(catalog: Catalog) -> CollectionEntry:
+            return catalog.begin_create(name, vectors, dict(engine), metadata)
+
         def fill(directory: Path) -> None:
             CollectionStore.create(directory, layout, storage).close()
 
-        return await self._created(name, vectors, dict(engine), metadata, None, fill)
+        return await self._created(name, begin, fill)
 
     async def _created(
-        self,
-        name: str,
-        vectors: VectorConfig,
-        engine: dict[str, Any],
-        metadata: Mapping[str, Any] | None,
-        config: Mapping[str, object] | None,
-        fill: Callable[[Path], None],
+        self, name: str, begin: Callable[[Catalog], CollectionEntry], fill: Callable[[Path], None]
     ) -> CollectionEntry:
-        """Create a collection whose directory `fill` makes (a worker thread), in the manager's
-        own task: a 'creating' catalog entry, the files, then 'ready'; on any failure the entry
-        and its directory are rolled back. Returns once it serves."""
-        actor = await self._in_own_task(
-            functools.partial(self._create, name, vectors, engine, metadata, config, fill)
-        )
+        """Create a collection in the manager's own task: `begin` records its 'creating'
+        catalog entry, `fill` makes its directory (both in worker threads), then it is marked
+        'ready'; on any failure the entry and its directory are rolled back. Returns once it
+        serves."""
+        actor = await self._in_own_task(functools.partial(self._create, name, begin, fill))
         await actor.settled.wait()
         actor.check_serving()
         return actor.entry
 
     async def _create(
-        self,
-        name: str,
-        vectors: VectorConfig,
-        engine: dict[str, Any],
-        metadata: Mapping[str, Any] | None,
-        config: Mapping[str, object] | None,
-        fill: Callable[[Path], None],
+        self, name: str, begin: Callable[[Catalog], CollectionEntry], fill: Callable[[Path], None]
     ) -> CollectionActor:
         async with self._catalog_lock:
             catalog = self._require_catalog()  # again: close() may have begun meanwhile
-            entry = await trio.to_thread.run_sync(
-                functools.partial(
-                    catalog.begin_create, name, vectors, engine, metadata, config=config
-                )
-            )
+            entry = await trio.to_thread.run_sync(begin, catalog)
             try:
                 directory = catalog.collection_dir(entry)
                 await trio.to_thread.run_sync(fill, directory, limiter=self._io_limiter)
@@ -221,12 +207,14 @@ class CollectionManager:
         if self.exists_exactly(name):
             await self.delete(name)
 
+        def begin(catalog: Catalog) -> CollectionEntry:
+            engine, metadata = dict(source.engine), source.metadata
+            return catalog.begin_create(name, source.vectors, engine, metadata, source.config)
+
         def fill(directory: Path) -> None:
             snapshots.unpack(archive, manifest, directory)
 
-        return await self._created(
-            name, source.vectors, dict(source.engine), source.metadata, source.config, fill
-        )
+        return await self._created(name, begin, fill)
 
     def exists_exactly(self, name: str) -> bool:
         """Is there a collection (not an alias) called `name`, in any state?"""

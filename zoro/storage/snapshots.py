@@ -192,16 +192,24 @@ def _add(tar: tarfile.TarFile, name: str, size: int, data: IO[bytes]) -> None:
 
 def _hashed(path: Path, length: int | None = None) -> tuple[int, str]:
     """Size and SHA-256 of the file's first `length` bytes (None: all of it)."""
-    digest = hashlib.sha256()
-    size = 0
-    left = -1 if length is None else length
     with open(path, "rb") as f:
-        while left and (chunk := f.read(_CHUNK if left < 0 else min(_CHUNK, left))):
-            digest.update(chunk)
-            size += len(chunk)
-            left = left - len(chunk) if left > 0 else left
+        size, digest = _digest(f, length)
     if length is not None and size != length:
         raise OSError(f"{path} is shorter than its {length} bytes")
+    return size, digest
+
+
+def _digest(f: IO[bytes], length: int | None = None) -> tuple[int, str]:
+    """Size and SHA-256 of what `f` gives, up to `length` bytes (None: to its end)."""
+    digest = hashlib.sha256()
+    size = 0
+    while length is None or size < length:
+        want = _CHUNK if length is None else min(_CHUNK, length - size)
+        chunk = f.read(want)
+        if not chunk:
+            break
+        digest.update(chunk)
+        size += len(chunk)
     return size, digest.hexdigest()
 
 
@@ -303,12 +311,7 @@ def _member_hash(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> t
     f = tar.extractfile(member)
     if f is None:
         raise CorruptionError(where, member.offset, f"{member.name} is not a file")
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := f.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return size, digest.hexdigest()
+    return _digest(f)
 
 
 def _manifest(raw: bytes, where: str) -> Manifest:
