@@ -7,7 +7,7 @@
 
 Manifest (orjson):
 
-    {"format": "zoro-ann-manifest", "version": 1, "dimension": 128, "distance": "Cosine",
+    {"format": "zoro-ann-manifest", "version": 2, "dimension": 128, "distance": "Cosine",
      "valid_slot_limit": 120000, "files": 2,
      "segments": [{"file": "seg-0000000007.zann", "kind": "hnsw", "count": 100000,
                    "min_slot": 0, "max_slot": 99999}, ...]}
@@ -18,10 +18,11 @@ right whatever happens later. (A slot above the limit could be handed out again,
 vector, when the WAL is replayed after a crash.) Deleted points are not in the manifest: open()
 learns them from the storage's live slots.
 
-`files` is the storage's file generation the slots are numbered in (absent: 0). Compaction
-renumbers slots in a new generation, so a manifest of another generation is not used (the index
-is rebuilt from storage); a reader that predates it never opens a compacted collection at all
-(storage's meta refuses it by version first).
+`files` is the storage's file generation the slots are numbered in (version 2; a manifest
+without it, version 1, is generation 0's and is still written so). Compaction renumbers slots
+in a new generation, so a manifest of another generation is not used (the index is rebuilt from
+storage); a reader that predates it never opens a compacted collection at all (storage's meta
+refuses it by version first).
 
 Only the checkpoint writes here (seal jobs write nothing), and one checkpoint runs at a time.
 A CheckpointPlan writes the sealed segments not yet on disk, then the manifest, then deletes
@@ -53,7 +54,8 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME: Final = "manifest"
 FORMAT: Final = "zoro-ann-manifest"
-VERSION: Final = 1
+VERSION: Final = 2  # 2 adds "files"; a manifest of file generation 0 is still written as 1
+_READS: Final = (1, 2)
 _SEGMENT_FILE: Final = re.compile(r"seg-(\d{10})\.zann(\.tmp)?")
 
 
@@ -92,7 +94,7 @@ class Manifest:
     def encode(self) -> bytes:
         doc = {
             "format": FORMAT,
-            "version": VERSION,
+            "version": VERSION if self.files else 1,
             "dimension": self.dimension,
             "distance": self.distance.value,
             "valid_slot_limit": self.valid_slot_limit,
@@ -130,7 +132,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 def _decode(raw: bytes) -> Manifest:
     doc = orjson.loads(raw)
-    if doc["format"] != FORMAT or doc["version"] != VERSION:
+    if doc["format"] != FORMAT or doc["version"] not in _READS:
         raise ValueError(f"unknown manifest format {doc['format']!r} v{doc['version']}")
     segments = tuple(
         ManifestEntry(
