@@ -261,6 +261,11 @@ class SnapshotFetchFailed(ZoroError):
     status = 502
 
 
+class SwitchUncertain(StorageError):
+    """A compaction's commit failed while writing meta: which file generation the collection
+    is in is known only on disk, so the collection must be reopened."""
+
+
 class StorageFull(ZoroError):
     status = 507
 

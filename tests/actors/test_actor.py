@@ -13,6 +13,7 @@ import trio.testing
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from zoro.actors import ActorState
+from zoro.actors.numbering import read_scope
 from zoro.errors import CollectionFailed, CollectionNotFound, LoggedNotApplied, Overloaded
 from zoro.types import DeleteBatch, Distance, VectorConfig, ids_of, int_keys
 
@@ -32,8 +33,9 @@ async def _search_ids(
     zoro: Opened, query: np.ndarray, k: int, name: str = "c", **kw: object
 ) -> list:
     actor = zoro.manager.serving(name)
-    hits = await actor.search(query.reshape(1, -1).astype(np.float32), k, **kw)  # type: ignore[arg-type]
-    return ids_of(actor.keys_of_slots(hits.slots[0]))
+    async with read_scope(actor.gate):
+        hits = await actor.search(query.reshape(1, -1).astype(np.float32), k, **kw)  # type: ignore[arg-type]
+        return ids_of(actor.keys_of_slots(hits.slots[0]))
 
 
 async def test_concurrent_upserts_share_fsyncs_and_are_all_found(zoro: Opened) -> None:

@@ -15,6 +15,7 @@ import trio.testing
 
 from tests.actors.conftest import SMALL, clustered, upsert
 from zoro.actors import ActorState, CollectionActor, CollectionManager
+from zoro.actors.numbering import read_scope
 from zoro.errors import CollectionFailed, LoggedNotApplied, ReplayNeeded
 from zoro.storage import CollectionEntry
 from zoro.types import Distance, VectorConfig, ids_of, int_keys
@@ -151,8 +152,9 @@ async def test_a_batch_that_fails_after_its_wal_sync_is_reported_durable_and_rep
         np.testing.assert_array_equal(record.vector, vectors[i])
         assert record.payload == b'{"i":%d}' % i
     for i in (0, 15, 29):
-        hits = await again.search(vectors[i : i + 1], 1, exact=True)
-        assert ids_of(again.keys_of_slots(hits.slots[0])) == [i]
+        async with read_scope(again.gate):
+            hits = await again.search(vectors[i : i + 1], 1, exact=True)
+            assert ids_of(again.keys_of_slots(hits.slots[0])) == [i]
     await again.write(upsert([30], clustered(1, DIM, seed=4)))  # and it takes writes again
     assert again.count() == 31
     again.close()

@@ -18,6 +18,7 @@ import trio.lowlevel
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
 from zoro.actors import CollectionActor, Selection, planner, reads
+from zoro.actors.numbering import read_scope
 from zoro.payload import Filter, Match, Range, parse_key
 from zoro.types import Distance, VectorConfig, ids_of
 
@@ -54,7 +55,8 @@ async def test_selection_accounts_for_writes_made_while_it_scanned(
         box: list[Selection] = []
 
         async def select() -> None:
-            box.append(await actor.select(cond))
+            async with read_scope(actor.gate):
+                box.append(await actor.select(cond))
 
         nursery.start_soon(select)
         await trio.sleep(0.05)
@@ -84,22 +86,25 @@ async def test_an_index_built_beside_writes_agrees_with_a_scan(zoro: Opened) -> 
             must_not=(Range(PRICE, lt=500.0),),
         ),
     ]
-    before = [_ids(actor, (await actor.select(c)).mask) for c in conditions]
-    await actor.change_payload_index("c", "keyword")
-    await actor.change_payload_index("p", "float")
-    for i in range(5):  # writes while the builds run
-        await actor.write(upsert(range(i * 100, i * 100 + 50), clustered(50, 4, seed=i), _payload))
-    with trio.fail_after(30):
-        await actor.payload_index_built("c")
-        await actor.payload_index_built("p")
-    assert [f.ready for f in actor.payload_info()] == [True, True]
-    after = [_ids(actor, (await actor.select(c)).mask) for c in conditions]
-    assert after == before  # the rewrites kept every payload as it was
-    await actor.write(
-        upsert([1, 2], clustered(2, 4), lambda i: orjson.dumps({"c": "w7", "p": 120.0}))
-    )
-    now = _ids(actor, (await actor.select(conditions[0])).mask)
-    assert {1, 2} <= now
+    async with read_scope(actor.gate):
+        before = [_ids(actor, (await actor.select(c)).mask) for c in conditions]
+        await actor.change_payload_index("c", "keyword")
+        await actor.change_payload_index("p", "float")
+        for i in range(5):  # writes while the builds run
+            await actor.write(
+                upsert(range(i * 100, i * 100 + 50), clustered(50, 4, seed=i), _payload)
+            )
+        with trio.fail_after(30):
+            await actor.payload_index_built("c")
+            await actor.payload_index_built("p")
+        assert [f.ready for f in actor.payload_info()] == [True, True]
+        after = [_ids(actor, (await actor.select(c)).mask) for c in conditions]
+        assert after == before  # the rewrites kept every payload as it was
+        await actor.write(
+            upsert([1, 2], clustered(2, 4), lambda i: orjson.dumps({"c": "w7", "p": 120.0}))
+        )
+        now = _ids(actor, (await actor.select(conditions[0])).mask)
+        assert {1, 2} <= now
 
 
 async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -> None:
@@ -116,7 +121,8 @@ async def test_delete_by_filter_sees_the_writes_queued_before_it(zoro: Opened) -
         await trio.lowlevel.checkpoint()
         nursery.start_soon(actor.write, DeleteWhere(cond))
     assert actor.count() == 100 - 10 - 1
-    assert (await actor.select(cond)).count == 0
+    async with read_scope(actor.gate):
+        assert (await actor.select(cond)).count == 0
 
 
 @pytest.mark.parametrize("where", ["inline", "thread"])
@@ -140,17 +146,18 @@ async def test_filtered_search_matches_brute_force(
     await actor.write(upsert(range(n), vectors, lambda i: orjson.dumps({"p": (i * 7919) % n / n})))
     await _wait_indexed(zoro, "f")  # so that the graph plan is the one used
     cond = Range(PRICE, lt=kept)
-    selection = await actor.select(cond)
-    keep = np.array([(i * 7919) % n / n < kept for i in range(n)])
-    queries = clustered(20, dim, seed=9)
-    recall = []
-    for q in queries:
-        hits = await actor.search(q[None], 10, only=selection)
-        got = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
-        d = np.linalg.norm(vectors - q, axis=1)
-        d[~keep] = np.inf
-        truth = [int(i) for i in np.argsort(d)[: min(10, int(keep.sum()))]]
-        assert set(got) <= set(np.flatnonzero(keep).tolist())
-        recall.append(len(set(got) & set(truth)) / len(truth))
+    async with read_scope(actor.gate):
+        selection = await actor.select(cond)
+        keep = np.array([(i * 7919) % n / n < kept for i in range(n)])
+        queries = clustered(20, dim, seed=9)
+        recall = []
+        for q in queries:
+            hits = await actor.search(q[None], 10, only=selection)
+            got = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
+            d = np.linalg.norm(vectors - q, axis=1)
+            d[~keep] = np.inf
+            truth = [int(i) for i in np.argsort(d)[: min(10, int(keep.sum()))]]
+            assert set(got) <= set(np.flatnonzero(keep).tolist())
+            recall.append(len(set(got) & set(truth)) / len(truth))
     assert np.mean(recall) >= (1.0 if kept < 0.1 else 0.95)
     await manager.close()

@@ -19,6 +19,7 @@ import trio
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from tests.actors.test_actor import _wait_indexed
 from zoro.actors import planner, reads
+from zoro.actors.numbering import read_scope
 from zoro.actors.threads import SearchThreads
 from zoro.ann import SearchView
 from zoro.errors import Overloaded
@@ -80,37 +81,38 @@ async def test_thread_searches_drop_hits_deleted_or_replaced_meanwhile(
     await actor.write(upsert(range(n), vectors, lambda i: orjson.dumps({"p": i % 2})))
     await _wait_indexed(zoro, "c")
     # half the points (price 0): exact among them ("subset"), or the graph walk
-    only = None if plan == "index" else await actor.select(Range(PRICE, lt=0.5))
-    query = vectors[10:11]  # point 10 (price 0) and its neighbours
-    before = await actor.search(query, 20, only=only, exact=plan != "walk")
-    first = [int(i) for i in ids_of(actor.keys_of_slots(before.slots[0]))]
-    assert first[0] == 10
-    replaced = first[1]
-    _slow_in_threads(monkeypatch, 0.5)
-    box = []
+    async with read_scope(actor.gate):
+        only = None if plan == "index" else await actor.select(Range(PRICE, lt=0.5))
+        query = vectors[10:11]  # point 10 (price 0) and its neighbours
+        before = await actor.search(query, 20, only=only, exact=plan != "walk")
+        first = [int(i) for i in ids_of(actor.keys_of_slots(before.slots[0]))]
+        assert first[0] == 10
+        replaced = first[1]
+        _slow_in_threads(monkeypatch, 0.5)
+        box = []
 
-    async def search() -> None:
-        box.append(await actor.search(query, 20, only=only, exact=plan != "walk"))
+        async def search() -> None:
+            box.append(await actor.search(query, 20, only=only, exact=plan != "walk"))
 
-    async with trio.open_nursery() as searching:
-        searching.start_soon(search)
-        await trio.sleep(0.05)  # the thread has its view: now change the top hits
-        await actor.write(DeleteBatch(int_keys(np.array([10], dtype=np.uint64))))
-        far = np.full((1, DIM), 1e4, dtype=np.float32)
-        await actor.write(upsert([replaced], far, lambda i: b'{"p": 0}'))
-    hits = box[0]
-    ids = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
-    assert 10 not in ids
-    assert replaced not in ids  # its old version is gone, its new one is far away
-    records = actor.get(
-        int_keys(np.array(ids, dtype=np.uint64)), with_vector=True, with_payload=False
-    )
-    for record, score in zip(records, hits.scores[0], strict=True):
-        assert record is not None
-        assert record.vector is not None
-        # every hit answers for its point's current vector
-        assert float(np.linalg.norm(record.vector - query[0])) == pytest.approx(score, rel=1e-4)
-    assert len(ids) >= 10
+        async with trio.open_nursery() as searching:
+            searching.start_soon(search)
+            await trio.sleep(0.05)  # the thread has its view: now change the top hits
+            await actor.write(DeleteBatch(int_keys(np.array([10], dtype=np.uint64))))
+            far = np.full((1, DIM), 1e4, dtype=np.float32)
+            await actor.write(upsert([replaced], far, lambda i: b'{"p": 0}'))
+        hits = box[0]
+        ids = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
+        assert 10 not in ids
+        assert replaced not in ids  # its old version is gone, its new one is far away
+        records = actor.get(
+            int_keys(np.array(ids, dtype=np.uint64)), with_vector=True, with_payload=False
+        )
+        for record, score in zip(records, hits.scores[0], strict=True):
+            assert record is not None
+            assert record.vector is not None
+            # every hit answers for its point's current vector
+            assert float(np.linalg.norm(record.vector - query[0])) == pytest.approx(score, rel=1e-4)
+        assert len(ids) >= 10
     await manager.close()
 
 
@@ -137,7 +139,7 @@ async def test_an_expensive_search_leaves_the_event_loop_free(
             await trio.sleep(0.002)
             gaps.append(time.perf_counter() - asked - 0.002)
 
-    async with trio.open_nursery() as watching:
+    async with read_scope(actor.gate), trio.open_nursery() as watching:
         watching.start_soon(ticker)
         for _ in range(3):
             started = time.perf_counter()
@@ -170,7 +172,8 @@ async def test_thread_searches_are_bounded_per_collection_and_cheap_ones_do_not_
 
     async def expensive() -> None:
         try:
-            await heavy.search(query, 10)  # 20,000 x 128 exact: ~1 ms, so in a thread
+            async with read_scope(heavy.gate):
+                await heavy.search(query, 10)  # 20,000 x 128 exact: ~1 ms, so in a thread
         except Overloaded as exc:
             outcomes.append("refused")
             reasons.append(exc.message)
@@ -183,7 +186,8 @@ async def test_thread_searches_are_bounded_per_collection_and_cheap_ones_do_not_
             clients.start_soon(expensive)
         await trio.sleep(0.05)
         started = time.perf_counter()
-        hits = await light.search(clustered(1, DIM, seed=2), 5)
+        async with read_scope(light.gate):
+            hits = await light.search(clustered(1, DIM, seed=2), 5)
         cheap_took.append(time.perf_counter() - started)
     assert sorted(outcomes) == ["answered"] * 2 + ["refused"] * 4
     assert all("2 expensive searches waiting or running" in r for r in reasons), reasons
@@ -207,7 +211,8 @@ async def test_one_collection_uses_its_own_share_of_the_search_threads(
     started = time.perf_counter()
 
     async def search(name: str) -> None:
-        await manager.actor(name).search(query, 5)
+        async with read_scope(manager.actor(name).gate):
+            await manager.actor(name).search(query, 5)
         finished[name].append(time.perf_counter() - started)
 
     async with trio.open_nursery() as clients:
@@ -237,7 +242,8 @@ async def test_expensive_searches_run_at_a_lower_priority_in_threads_of_their_ow
         return real(self, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(SearchView, "search", recording)
-    await actor.search(clustered(1, DIM), 5)
+    async with read_scope(actor.gate):
+        await actor.search(clustered(1, DIM), 5)
     assert len(seen) == 1
     assert seen[0][0].startswith("zoro-search-c")
     assert seen[0][1] == os.getpriority(os.PRIO_PROCESS, 0) + 10
@@ -279,7 +285,8 @@ async def test_dear_sparse_searches_run_in_threads_and_drop_hits_deleted_meanwhi
 
     await actor.write(batch(list(range(n)), [float(i) for i in range(n)]))
     query = SparseBatch.from_lists([[1]], [[1.0]])
-    threaded = await actor.search_sparse(number, query, 5, idf=False)
+    async with read_scope(actor.gate):
+        threaded = await actor.search_sparse(number, query, 5, idf=False)
     assert threaded.scores[0].tolist() == [199.0, 198.0, 197.0, 196.0, 195.0]
     real = SparseView.search
 
@@ -292,7 +299,8 @@ async def test_dear_sparse_searches_run_in_threads_and_drop_hits_deleted_meanwhi
     box = []
 
     async def search() -> None:
-        box.append(await actor.search_sparse(number, query, 5, idf=False))
+        async with read_scope(actor.gate):
+            box.append(await actor.search_sparse(number, query, 5, idf=False))
 
     async with trio.open_nursery() as searching:
         searching.start_soon(search)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import trio
 
+from zoro.actors.numbering import read_scope
 from zoro.sparse import SPARSE_INDEX_FILE, SparseBatch, SparseIndex
 from zoro.sparse import index as sparse_index_module
 from zoro.types import (
@@ -56,9 +57,10 @@ async def _answers(actor: CollectionActor) -> list[tuple[list[float], list[int]]
     for _ in range(20):
         dims = rng.choice(DIMS, size=int(rng.integers(1, 6)), replace=False)
         query = SparseBatch.from_lists([dims.tolist()], [[1.0] * len(dims)])
-        hits = await actor.search_sparse(S, query, 15, idf=True)
-        ids = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
-        out.append((hits.scores[0].tolist(), ids))
+        async with read_scope(actor.gate):
+            hits = await actor.search_sparse(S, query, 15, idf=True)
+            ids = [int(i) for i in ids_of(actor.keys_of_slots(hits.slots[0]))]
+            out.append((hits.scores[0].tolist(), ids))
     return out
 
 

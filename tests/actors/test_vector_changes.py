@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
+from zoro.actors.numbering import read_scope
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import PointNotFound
 from zoro.sparse.vectors import SparseBatch
@@ -122,8 +123,9 @@ async def test_update_vectors_keeps_the_rest_of_each_point(zoro: Opened) -> None
         assert _state(actor, i) == before[i]
     assert actor.count() == N
     # the search sees the new value of "b" and only the points that carry it
-    hits = await actor.search(np.array([[0, 1]], np.float32), 3, using=B, exact=True)
-    assert hits.slots[0][0] == actor.slots_of(_keys(1))[0]
+    async with read_scope(actor.gate):
+        hits = await actor.search(np.array([[0, 1]], np.float32), 3, using=B, exact=True)
+        assert hits.slots[0][0] == actor.slots_of(_keys(1))[0]
 
 
 async def test_a_missing_point_is_reported_after_the_others_are_written(zoro: Opened) -> None:
@@ -159,9 +161,10 @@ async def test_delete_vectors_by_ids_and_by_filter_survive_a_crash(zoro: Opened)
     await zoro.wait_ready("v")
     actor = zoro.manager.serving("v")
     assert {i: _state(actor, i) for i in range(N)} == expected
-    hits = await actor.search(np.array([[0, 0, 0]], np.float32), N, using=A, exact=True)
-    carried = set(actor.keys_of_slots(hits.slots[0][hits.slots[0] >= 0]).tolist())
-    assert len(carried) == N - 2
+    async with read_scope(actor.gate):
+        hits = await actor.search(np.array([[0, 0, 0]], np.float32), N, using=A, exact=True)
+        carried = set(actor.keys_of_slots(hits.slots[0][hits.slots[0] >= 0]).tolist())
+        assert len(carried) == N - 2
 
 
 def _add(name: str, size: int):  # type: ignore[no-untyped-def]

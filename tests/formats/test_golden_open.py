@@ -21,6 +21,7 @@ import trio
 from tests.formats import golden_v1 as story
 from tests.formats.golden_v1 import UUID_A, UUID_B, UUID_C, UUID_D, UUID_E
 from zoro.actors import ActorState, CollectionManager
+from zoro.actors.numbering import read_scope
 from zoro.actors.recovery import open_durable
 from zoro.ann import SegmentedIndex
 from zoro.ann.segments import SegmentStats
@@ -123,8 +124,9 @@ async def test_the_collection_manager_serves_it(data: Path) -> None:
             assert actor.count() == len(SCROLL[name])
             for point_id in SCROLL[name]:
                 query = np.array([_vector(name, point_id)], dtype=np.float32)
-                hits = await actor.search(query, 1)
-                assert ids_of(actor.keys_of_slots(hits.slots[0])) == [point_id]
+                async with read_scope(actor.gate):
+                    hits = await actor.search(query, 1)
+                    assert ids_of(actor.keys_of_slots(hits.slots[0])) == [point_id]
         await manager.close()
         nursery.cancel_scope.cancel()
 

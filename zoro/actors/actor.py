@@ -5,6 +5,8 @@ and its sending side (the mailbox); the other jobs have a module each:
 
     zoro.actors.commit     the commit loop: group commit, apply in LSN order, checkpoints
     zoro.actors.builders   background builders: HNSW sealing, payload indexes, index persister
+    zoro.actors.compactor  compaction: the copy in the background, the switch in the commit loop
+    zoro.actors.numbering  the leases reads hold on slot numbers, which a switch waits for
     zoro.actors.reads      selections and searches, inline or in worker threads
     zoro.actors.planner    query planning, plain code without trio
 
@@ -52,6 +54,7 @@ import trio
 
 from zoro.actors.builders import Builders
 from zoro.actors.commit import Committer
+from zoro.actors.compactor import CompactionPolicy, CompactionReport, Compactor
 from zoro.actors.mailbox import Mailbox
 from zoro.actors.messages import (
     Checkpoint,
@@ -59,9 +62,11 @@ from zoro.actors.messages import (
     IndexChange,
     LinkSnapshot,
     Message,
+    SwitchFiles,
     Write,
     op_nbytes,
 )
+from zoro.actors.numbering import NotLeased, NumberingGate
 from zoro.actors.reads import Reader
 from zoro.actors.recovery import Opened, open_collection
 from zoro.actors.reply import Reply
@@ -88,6 +93,7 @@ if TYPE_CHECKING:
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
+    from zoro.storage.compaction import Compaction
     from zoro.types import Keys, Vectors, WriteOp
 
 log = logging.getLogger(__name__)
@@ -119,6 +125,13 @@ class ActorStatistics:
     replayed_records: int
     live_points: int
     indexed: dict[str, Any]
+    slots: int  # in the source files: live, garbage and (once compacted) the void slot
+    garbage_slots: int
+    file_generation: int
+    compacting: int  # 1 while a compaction runs
+    compactions: int
+    compaction_bytes: int
+    compaction_last_seconds: float
 
 
 class CollectionActor:
@@ -149,6 +162,8 @@ class CollectionActor:
         self._reader: Reader | None = None
         self._builders: Builders | None = None
         self._committer: Committer | None = None
+        self._compactor: Compactor | None = None
+        self.gate = NumberingGate()  # leased by reads, closed by a compaction's switch
 
     # ------------------------------------------------------------------ sending side
 
@@ -187,6 +202,21 @@ class CollectionActor:
         the linked paths and the checkpoint's LSN."""
         reply: Reply[tuple[dict[str, int], int]] = Reply()
         await self._send(LinkSnapshot(staging, reply))
+        return await reply.wait()
+
+    async def compact(self) -> CompactionReport:
+        """Compact now (or join the compaction under way) and return what it did."""
+        self.check_serving()
+        assert self._compactor is not None
+        return await self._compactor.compact()
+
+    @property
+    def compacting(self) -> bool:
+        return self._compactor is not None and self._compactor.running
+
+    async def _switch_files(self, compaction: Compaction) -> int:
+        reply: Reply[int] = Reply()
+        await self._send(SwitchFiles(compaction, reply))
         return await reply.wait()
 
     async def change_payload_index(
@@ -269,6 +299,8 @@ class CollectionActor:
             replay: ReplayNeeded | None = None
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._builders.run)
+                assert self._compactor is not None
+                nursery.start_soon(self._compactor.run)
                 try:
                     await committer.run()
                 except ReplayNeeded as exc:
@@ -318,6 +350,13 @@ class CollectionActor:
             ann_limiter=self._ann_limiter,
             io_limiter=self._io_limiter,
         )
+        self._compactor = Compactor(
+            self.name,
+            opened.store,
+            self._compaction_policy(),
+            switch=self._switch_files,
+            io_limiter=self._io_limiter,
+        )
         self._committer = Committer(
             self.name,
             self._settings.actor,
@@ -328,8 +367,24 @@ class CollectionActor:
             io_limiter=self._io_limiter,
             fail=self.mark_failed,
             vectors=self.vectors,
+            gate=self.gate,
+            checkpointed=self._compactor.checkpointed,
         )
         return self._committer
+
+    def _compaction_policy(self) -> CompactionPolicy:
+        """The server's compaction settings, with the collection's own (PATCH optimizers_config)
+        over them."""
+        storage, engine = self._settings.storage, self.entry.engine
+        ratio = engine.get("compaction_garbage_ratio", storage.compaction_garbage_ratio)
+        least = engine.get("compaction_min_slots", storage.compaction_min_slots)
+        assert isinstance(ratio, int | float) and isinstance(least, int)  # as written by PATCH
+        return CompactionPolicy(
+            garbage_ratio=float(ratio),
+            min_slots=least,
+            bytes_per_s=storage.compaction_bytes_per_s,
+            tail_max=storage.compaction_tail_max,
+        )
 
     def _answer_everyone_left(self) -> None:
         error: ZoroError = (
@@ -355,6 +410,14 @@ class CollectionActor:
         assert self._reader is not None
         return self._reader
 
+    def _leased_reads(self) -> Reader:
+        """The reader, for a read that keeps slot numbers across awaits: only under a lease
+        (zoro.actors.numbering), so that no compaction renumbers the slots meanwhile."""
+        reader = self._reads()
+        if not self.gate.held_here():
+            raise NotLeased(f"an awaiting read of {self.name} ran without a numbering lease")
+        return reader
+
     @property
     def store(self) -> CollectionStore:
         return self._reads().store
@@ -373,7 +436,7 @@ class CollectionActor:
 
     async def select(self, condition: Condition) -> Selection:
         """The live points that satisfy `condition` (see Reader.select)."""
-        return await self._reads().select(condition)
+        return await self._leased_reads().select(condition)
 
     async def search(
         self,
@@ -388,14 +451,16 @@ class CollectionActor:
         """Best k hits per query by dense vector number `using`, inline or in a worker thread
         as the planner prices it (see Reader.search); `only`: a filter's selection (see
         `select`)."""
-        return await self._reads().search(queries, k, using=using, ef=ef, exact=exact, only=only)
+        return await self._leased_reads().search(
+            queries, k, using=using, ef=ef, exact=exact, only=only
+        )
 
     async def search_sparse(
         self, using: int, query: SparseBatch, k: int, *, idf: bool, only: Selection | None = None
     ) -> Hits:
         """Best k hits by sparse vector number `using`, inline or in a worker thread as the
         planner prices it (see Reader.search_sparse)."""
-        return await self._reads().search_sparse(using, query, k, idf=idf, only=only)
+        return await self._leased_reads().search_sparse(using, query, k, idf=idf, only=only)
 
     def payload_info(self) -> list[FieldInfo]:
         store = self.store
@@ -419,11 +484,11 @@ class CollectionActor:
     ) -> list[tuple[Any, int]] | None:
         """The `limit` most common values of payload key `key` among the live points (those
         that satisfy `condition`, if given), with their counts; None when `key` has no index
-        that lists its values (keyword, uuid, integer, bool). An index still building is
-        waited for. The (value, point) pairs are taken on the event loop; a large count runs
-        in a worker thread over that copy."""
-        if self.payload_schema(key) is not None and self.payload_index(key) is None:
-            await self.payload_index_built(key)
+        that lists its values (keyword, uuid, integer, bool), or whose index is still
+        building: the caller waits for that (`payload_index_built`) before its lease, since a
+        compaction's switch pauses the build until the leases end. The (value, point) pairs
+        are taken on the event loop; a large count runs in a worker thread over that copy."""
+        self._leased_reads()
         index = self.payload_index(key)
         entries = None if index is None else index.facet_entries()
         if entries is None:
@@ -477,7 +542,9 @@ class CollectionActor:
         return self.store.sparse_of_slots(slots, number)
 
     def statistics(self) -> ActorStatistics:
-        opened, committer = self._opened, self._committer
+        opened, committer, compactor = self._opened, self._committer, self._compactor
+        garbage, slots = compactor.garbage() if compactor is not None else (0, 0)
+        last = compactor.last_report if compactor is not None else None
         wal = opened.wal.stats() if opened is not None else None
         store = opened.store if opened is not None else None
         return ActorStatistics(
@@ -495,6 +562,13 @@ class CollectionActor:
             replayed_records=opened.replayed_records if opened else 0,
             live_points=store.live_count() if store else 0,
             indexed=_index_stats(opened),
+            slots=slots,
+            garbage_slots=garbage,
+            file_generation=store.file_generation if store else 0,
+            compacting=int(self.compacting),
+            compactions=compactor.runs if compactor else 0,
+            compaction_bytes=compactor.bytes_copied if compactor else 0,
+            compaction_last_seconds=last.seconds if last else 0.0,
         )
 
 

@@ -6,6 +6,10 @@ a worker thread on frozen inputs (a seal job's segments and bitmap copy, the pay
 a slot count, a checkpoint plan); the result is swapped in on the event loop, between two
 applied batches, so no search ever runs on a structure being built. A failed build (say, a full
 disk) is logged and retried after a pause: its inputs stay searchable as they were.
+
+A compaction's switch renumbers every slot and closes the old files, so each step that works
+on slots in a thread holds the builders' gate (`_working`), and the switch runs while
+`paused()`: the long jobs are asked to stop, the others finish, none starts until it is done.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import outcome
 import trio
 
+from zoro.actors.numbering import NumberingGate
 from zoro.actors.recovery import sparse_dir
 from zoro.ann import SealCancelled
 from zoro.errors import ZoroError
@@ -27,10 +33,10 @@ from zoro.payload import build_index, index_slots
 from zoro.payload.indexes import BuildStopped
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
-    from zoro.ann import SealJob, SealResult, SegmentedIndex
+    from zoro.ann import SegmentedIndex
     from zoro.multi import MultiIndex
     from zoro.payload import PayloadIndexes
     from zoro.sparse import SparseIndex
@@ -77,6 +83,9 @@ class Builders:
         self._payload_wakeup = trio.Event()
         self._payload_built = trio.Event()
         self._payload_persisted = -1  # PayloadIndexes.version last written
+        self._working = NumberingGate()  # held by each step on slots; closed while paused
+        self._stops: set[Callable[[], None]] = set()  # of the long jobs running now
+        self._pauses = 0  # a job stopped by a pause is taken again at once, not after a wait
 
     # ------------------------------------------------------------------ wake-ups (event loop)
 
@@ -101,6 +110,22 @@ class Builders:
     async def wait_payload_built(self) -> None:
         """Until the next payload index is swapped in or a schema changes."""
         await self._payload_built.wait()
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No builder works on slots while this is held (a compaction's switch): running
+        builds are asked to stop, and the rest are waited for. The body must not await."""
+        self._pauses += 1
+        for stop in list(self._stops):
+            stop()
+        async with self._working.closed():
+            yield
+
+    def renumbered(self) -> None:
+        """Slots were renumbered: every builder plans again, the persister writes anew."""
+        self.points_added()
+        self._payload_wakeup.set()
+        self._persist_wanted.set()
 
     # ------------------------------------------------------------------ the tasks
 
@@ -156,20 +181,20 @@ class Builders:
                 continue
             key, schema, params = pending[0]
             store = self._store
-            numbering = store.file_generation
-            limit = store.slot_count()
             stop = threading.Event()
             started = trio.current_time()
+            pauses = self._pauses
             try:
-                index = await run_stoppable(
-                    functools.partial(build_index, schema, key, limit, store, stop.is_set, params),
-                    stop.set,
-                    self._ann_limiter,
-                )
-                if store.file_generation != numbering:
-                    continue  # a compaction renumbered the slots meanwhile: build again
-                index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
+                async with self._working.held():
+                    limit = store.slot_count()
+                    build = functools.partial(
+                        build_index, schema, key, limit, store, stop.is_set, params
+                    )
+                    index = await self._stoppable(build, stop.set, self._ann_limiter)
+                    index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
             except (ZoroError, OSError, BuildStopped) as exc:
+                if self._pauses != pauses:
+                    continue  # a compaction's switch stopped it: build again over the new slots
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
@@ -193,23 +218,29 @@ class Builders:
         """
         index = self._indexes[number]
         while True:
-            job = index.take_seal_job()
-            if job is None:
+            pauses = self._pauses
+            async with self._working.held():
+                sealed = await self._seal(index)
+            if sealed is None:
                 await self._wait_for_index_work(number, index)
-                continue
-            try:
-                result = await self._build(job)
-            except (ZoroError, OSError, SealCancelled) as exc:
-                index.abandon(job)
-                log.warning(
-                    "collection %s: index build failed, retrying later: %s", self._name, exc
-                )
+            elif not sealed and self._pauses == pauses:  # failed, not stopped by a switch
                 await trio.sleep(BUILD_RETRY_S)
-                continue
-            if not index.outstanding(job):
-                continue  # a compaction renumbered the slots meanwhile: plan again
+
+    async def _seal(self, index: SegmentedIndex) -> bool | None:
+        """Build one seal job and swap it in: None if there was none, False if it failed."""
+        job = index.take_seal_job()
+        if job is None:
+            return None
+        try:
+            result = await self._stoppable(job.run, job.cancel, self._ann_limiter)
+        except (ZoroError, OSError, SealCancelled) as exc:
+            index.abandon(job)
+            log.warning("collection %s: index build stopped or failed: %s", self._name, exc)
+            return False
+        if index.outstanding(job):  # else a switch renumbered the slots: it plans again
             index.install(result)
-            self._persist_wanted.set()  # write the new graph for the checkpointed points now
+            self._persist_wanted.set()  # write the new graph for its points now
+        return True
 
     async def _wait_for_index_work(self, number: int, index: SegmentedIndex) -> None:
         """Until new points arrive. If writes pause for a moment while the fresh segment holds
@@ -232,39 +263,54 @@ class Builders:
             with trio.move_on_after(MULTI_GRAPH_CHECK_S):
                 await self._index_wakeups[number].wait()
             self._index_wakeups[number] = trio.Event()
-            if not index.wants_graph():
-                continue
-            job = index.prepare_graph()
-            try:
-                await trio.to_thread.run_sync(job.run, limiter=self._ann_limiter)
-            except (ZoroError, OSError, MemoryError) as exc:
-                log.warning("collection %s: multivector graph failed: %s", self._name, exc)
+            failed = False
+            async with self._working.held():
+                if not index.wants_graph():
+                    continue
+                job = index.prepare_graph()
+                try:
+                    await trio.to_thread.run_sync(job.run, limiter=self._ann_limiter)
+                except (ZoroError, OSError, MemoryError) as exc:
+                    log.warning("collection %s: multivector graph failed: %s", self._name, exc)
+                    failed = True
+                else:
+                    index.install_graph(job)  # refused if a compaction renumbered meanwhile
+            if failed:
                 await trio.sleep(BUILD_RETRY_S)
-                continue
-            index.install_graph(job)  # refused if a compaction renumbered meanwhile
 
-    async def _build(self, job: SealJob) -> SealResult:
-        return await run_stoppable(job.run, job.cancel, self._ann_limiter)
+    async def _stoppable(
+        self, run: Callable[[], T], stop: Callable[[], None], limiter: trio.CapacityLimiter
+    ) -> T:
+        """run_stoppable, and stopped by `paused` too."""
+        self._stops.add(stop)
+        try:
+            return await run_stoppable(run, stop, limiter)
+        finally:
+            self._stops.discard(stop)
 
     async def _index_persister(self) -> None:
         """Write the index's new segments and manifest after each checkpoint, one at a time."""
         while True:
             await self._persist_wanted.wait()
             self._persist_wanted = trio.Event()
-            plans = [
-                index.plan_checkpoint(self._store.checkpointed_slots, self._store.file_generation)
-                for index in self._indexes.values()
-            ]
-            write_payload_indexes = self.payload_snapshot()
-            save_sparse = self.sparse_snapshots()
-            try:
-                for plan in plans:
-                    await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
-                await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
-                for save in save_sparse:
-                    await trio.to_thread.run_sync(save, limiter=self._io_limiter)
-            except (ZoroError, OSError) as exc:
-                log.warning("collection %s: persisting the index failed: %s", self._name, exc)
+            async with self._working.held():
+                await self._persist()
+
+    async def _persist(self) -> None:
+        plans = [
+            index.plan_checkpoint(self._store.checkpointed_slots, self._store.file_generation)
+            for index in self._indexes.values()
+        ]
+        write_payload_indexes = self.payload_snapshot()
+        save_sparse = self.sparse_snapshots()
+        try:
+            for plan in plans:
+                await trio.to_thread.run_sync(plan.run, limiter=self._io_limiter)
+            await trio.to_thread.run_sync(write_payload_indexes, limiter=self._io_limiter)
+            for save in save_sparse:
+                await trio.to_thread.run_sync(save, limiter=self._io_limiter)
+        except (ZoroError, OSError) as exc:
+            log.warning("collection %s: persisting the index failed: %s", self._name, exc)
 
 
 def _save_sparse(saver: Callable[[Path], Path], directory: Path) -> None:

@@ -7,8 +7,9 @@ Writes that arrive during the fsync wait for the next batch: that is group commi
 
 Apply runs on the event loop without an await, so no reader ever sees half a batch, and it is
 the only place that mutates the store or the index's live structures. Checkpoints run here
-too, between batches, so they never overlap an apply. The fsync thread touches only the WAL
-file, never a structure a read uses.
+too, between batches, so they never overlap an apply, and so does a compaction's switch (a
+checkpoint that also renumbers the slots; see `_switch_files`). The fsync thread touches only
+the WAL file, never a structure a read uses.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from zoro.actors.messages import (
     IndexChange,
     LinkSnapshot,
     Message,
+    SwitchFiles,
     Write,
 )
 from zoro.actors.point_changes import PointChanges
@@ -37,6 +39,8 @@ from zoro.errors import (
     LoggedNotApplied,
     PointNotFound,
     ReplayNeeded,
+    StorageError,
+    SwitchUncertain,
     ZoroError,
     storage_error,
 )
@@ -50,11 +54,13 @@ if TYPE_CHECKING:
 
     from zoro.actors.builders import Builders
     from zoro.actors.mailbox import Mailbox
+    from zoro.actors.numbering import NumberingGate
     from zoro.actors.reads import Reader
     from zoro.actors.recovery import Opened
     from zoro.ann import SegmentedIndex
     from zoro.settings import ActorSettings
     from zoro.storage.records import VectorChange
+    from zoro.storage.store import Switch
     from zoro.types import PointId, VectorConfig, WriteOp
 
 log = logging.getLogger(__name__)
@@ -75,6 +81,8 @@ class Committer:
         io_limiter: trio.CapacityLimiter,
         fail: Callable[[str], None],
         vectors: VectorConfig,
+        gate: NumberingGate,
+        checkpointed: Callable[[], None],
     ) -> None:
         self._name = name
         self._vectors = vectors  # names of vectors, for has_vector in a change's filters
@@ -90,6 +98,8 @@ class Committer:
         self._builders = builders
         self._io_limiter = io_limiter
         self._fail = fail  # marks the collection failed (and so stops every read) at once
+        self._gate = gate  # the reads' numbering leases, closed by a switch
+        self._checkpointed = checkpointed  # after each checkpoint: is a compaction due?
         self.taken: list[Message] = []  # the batch being committed: answered if torn down
         self.batches = 0
         self.writes = 0
@@ -139,6 +149,72 @@ class Committer:
                         m.reply.ok(lsn)
             for link in (m for m in batch if isinstance(m, LinkSnapshot)):
                 await self._link_snapshot(link)
+            for switch in (m for m in batch if isinstance(m, SwitchFiles)):
+                await self._switch_files(switch)
+
+    async def _switch_files(self, message: SwitchFiles) -> None:
+        """A compaction's switch (docs/compaction.md). First the commit, in a worker thread:
+        the slots that came since the last copy are copied and the new generation becomes the
+        checkpoint (reads go on meanwhile, on the old numbering). Then, once no builder works
+        on slots and no read holds a lease, the store takes its new files and every index is
+        renumbered, without an await. A failure before the commit leaves the old generation in
+        use; one after it leaves memory and disk in different numberings, so the collection is
+        failed and reopened (ReplayNeeded), and recovery opens the generation meta names."""
+        store, compaction = self._store, message.compaction
+        try:
+            switch = await trio.to_thread.run_sync(
+                store.commit_compaction, compaction, limiter=self._io_limiter
+            )
+        except SwitchUncertain as exc:
+            message.reply.fail(exc)
+            self._failed_switch(exc)
+        except ZoroError as exc:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(compaction.abandon, limiter=self._io_limiter)
+            message.reply.fail(exc)
+            return
+        try:
+            async with self._builders.paused(), self._gate.closed():
+                reclaimed = self._install(switch)
+        except Exception as exc:
+            message.reply.fail(StorageError(f"installing the compacted files failed: {exc}"))
+            self._failed_switch(exc)
+        self._builders.renumbered()
+        try:
+            await trio.to_thread.run_sync(
+                self._wal.remove_segments_through,
+                switch.meta.checkpoint_lsn,
+                limiter=self._io_limiter,
+            )
+            await trio.to_thread.run_sync(store.remove_debris, limiter=self._io_limiter)
+        except (ZoroError, OSError) as exc:  # what stays is removed at the next checkpoint
+            log.warning("%s: cleaning up after a compaction: %s", self._name, exc)
+        self._checkpoint_done()
+        message.reply.ok(reclaimed)
+
+    def _install(self, switch: Switch) -> int:
+        """Swap in the committed generation and renumber every slot-keyed structure; returns
+        the slots reclaimed. Synchronous: no read sees two numberings."""
+        store = self._store
+        was_live = store.live_mask().copy()  # every one of these slots survives
+        before = store.slot_count()
+        remap = store.install_compaction(switch)
+        live = store.live_mask()
+        for dense in self._indexes.values():
+            dense.renumber(remap, live)
+        for sparse in self._sparse.values():
+            sparse.renumber(remap)
+        for multi in self._multi.values():
+            multi.renumber(remap)
+        self._payload.renumber(remap, was_live)
+        self._reader.renumbered()
+        return before - store.slot_count()
+
+    def _failed_switch(self, exc: BaseException) -> NoReturn:
+        reason = exc.message if isinstance(exc, ZoroError) else f"{type(exc).__name__}: {exc}"
+        log.error("%s: a compaction's switch failed after its commit: %s", self._name, reason)
+        self._fail(f"a compaction's switch failed ({reason}); the collection reopens")
+        raise ReplayNeeded(self._name, reason) from exc
 
     async def _link_snapshot(self, message: LinkSnapshot) -> None:
         """A snapshot's first step: a checkpoint, then hard links to the files it names, with
@@ -354,10 +430,14 @@ class Committer:
                 await trio.to_thread.run_sync(save, limiter=self._io_limiter)
         else:
             self._builders.persist_soon()
+        self._checkpoint_done()
+        self._checkpointed()
+        return lsn
+
+    def _checkpoint_done(self) -> None:
         self.checkpoints += 1
         self._wal_bytes_at_checkpoint = self._wal.stats().wal_bytes
         self._last_checkpoint_at = trio.current_time()
-        return lsn
 
 
 class _MissingAfterAll(Reply[int]):

@@ -386,6 +386,14 @@ class CollectionManager:
         actor.check_serving()
         return actor
 
+    async def reading(self, name: str) -> CollectionActor:
+        """The actor, if it can serve now, with a numbering lease on it for the rest of the
+        current read scope (zoro.actors.numbering: waits while a compaction switches)."""
+        actor = self.serving(name)
+        await actor.gate.lease()
+        actor.check_serving()  # it may have closed while the lease waited
+        return actor
+
     def names(self) -> list[str]:
         return sorted(self._collections)
 

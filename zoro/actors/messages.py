@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from zoro.actors.point_changes import Operation
     from zoro.actors.reply import Reply
     from zoro.payload import Condition, TextParams
+    from zoro.storage.compaction import Compaction
     from zoro.types import WriteOp
 
 
@@ -69,7 +70,17 @@ class LinkSnapshot:
     reply: Reply[tuple[dict[str, int], int]]
 
 
-Message = Write | IndexChange | Checkpoint | LinkSnapshot
+@dataclass(frozen=True, slots=True, eq=False)
+class SwitchFiles:
+    """A compaction's switch (zoro.actors.compactor): commit its file generation as a checkpoint,
+    then renumber everything in memory while no read holds a slot; replies with the number of
+    slots the switch reclaimed."""
+
+    compaction: Compaction
+    reply: Reply[int]
+
+
+Message = Write | IndexChange | Checkpoint | LinkSnapshot | SwitchFiles
 
 
 def op_nbytes(op: WriteOp | DeleteWhere | UpdateVectors | DeleteVectors | PointChanges) -> int:

@@ -102,6 +102,10 @@ class Reader:
             raise UnknownVectorName(name)
         return self._store.present_mask(spec.number)
 
+    def renumbered(self) -> None:
+        """A compaction renumbered the slots: cached selections number the old ones."""
+        self._selections = SelectionCache()
+
     async def select(self, condition: Condition, *, bounded: bool = True) -> Selection:
         """The live points that satisfy `condition`, as of the moment this returns.
 

@@ -86,6 +86,25 @@ _COLLECTION_GAUGES = (
     ("zoro_wal_bytes", "Bytes in WAL segment files.", "wal_bytes"),
     ("zoro_last_lsn", "Last applied log sequence number.", "last_lsn"),
     ("zoro_checkpoint_lsn", "LSN of the last checkpoint.", "checkpoint_lsn"),
+    ("zoro_storage_slots", "Slots in the source files: live, garbage, void.", "slots"),
+    (
+        "zoro_storage_garbage_slots",
+        "Slots replaced or deleted, not yet compacted.",
+        "garbage_slots",
+    ),
+    (
+        "zoro_storage_file_generation",
+        "The file generation in use (one per compaction).",
+        "file_generation",
+    ),
+    ("zoro_compaction_running", "1 while a compaction runs.", "compacting"),
+    ("zoro_compactions_total", "Compactions finished since the collection opened.", "compactions"),
+    ("zoro_compaction_bytes_total", "Bytes copied by compactions since open.", "compaction_bytes"),
+    (
+        "zoro_compaction_last_seconds",
+        "How long the last compaction took.",
+        "compaction_last_seconds",
+    ),
 )
 
 

@@ -472,6 +472,10 @@ async def _recommend_groups(call: Call) -> Any:
     return await recommend.recommend_groups(call.ctx, call.params["name"], call.json())
 
 
+async def _compact(call: Call) -> Any:
+    return await collections.compact(call.ctx, call.params["name"])
+
+
 # --- snapshots (zoro.services.snapshots)
 
 
@@ -544,6 +548,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", C + "/aliases", "get_collection_aliases", _collection_aliases),
     Route("PATCH", C, "update_collection", _update_collection),
     Route("GET", C + "/optimizations", "get_optimizations", _optimizations),
+    Route("POST", C + "/compact", "compact_collection", _compact),
     Route("GET", "/telemetry", "telemetry", _telemetry),
     Route("GET", "/issues", "get_issues", _issues),
     Route("DELETE", "/issues", "clear_issues", _clear_issues),

@@ -5,7 +5,9 @@
     vectors             {name: {"hnsw_config": {...}, "on_disk": bool}}: one dense vector's own
     sparse_vectors      {name: {"modifier": "idf" | "none", "index": {...}}}
     optimizers_config   deleted_threshold: the share of deleted points that has a sealed segment
-                        rebuilt; the other fields of Qdrant's are recorded and shown
+                        rebuilt, and the share of garbage slots that starts a compaction;
+                        vacuum_min_vector_number: the garbage slots a compaction needs at
+                        least; the other fields of Qdrant's are recorded and shown
     params              on_disk_payload and the replication factors: recorded and shown (one
                         node; payloads are always on disk)
     metadata            merged into the collection's metadata; a null value removes its key
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 _HNSW_RECORDED = {"on_disk": "bool", "max_indexing_threads": "int"}
 _OPTIMIZER_RECORDED = {
     "deleted_threshold": "number",  # also acted on: see _optimizers
-    "vacuum_min_vector_number": "int",
+    "vacuum_min_vector_number": "int",  # also acted on
     "default_segment_number": "int",
     "max_segment_size": "int",
     "memmap_threshold": "int",
@@ -158,6 +160,10 @@ def _optimizers(fields: Mapping[str, Any], update: Update) -> None:
     if ratio is not None:
         assert isinstance(ratio, float)  # in (0, 1]: the schema's bounds
         update.engine["rebuild_deleted_ratio"] = ratio
+        update.engine["compaction_garbage_ratio"] = ratio  # Qdrant's vacuum uses it too
+    least = recorded.get("vacuum_min_vector_number")
+    if least is not None:
+        update.engine["compaction_min_slots"] = least
     update.recorded["optimizers_config"] = recorded
 
 

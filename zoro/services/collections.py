@@ -77,8 +77,9 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
         or bool(indexed.get("job_running"))
         or not all(f.ready for f in payload)
     )
+    compacting = bool(stats.compacting)  # yellow while a compaction runs, as Qdrant's vacuum
     return {
-        "status": _status(actor, busy),
+        "status": _status(actor, busy, compacting),
         "optimizer_status": "ok",
         "segments_count": len(indexed.get("sealed", ())) + 1,
         "points_count": stats.live_points,
@@ -131,8 +132,26 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
             "last_lsn": stats.last_lsn,
             "checkpoint_lsn": stats.checkpoint_lsn,
             "replayed_records": stats.replayed_records,
+            "storage": {
+                "slots": stats.slots,
+                "garbage_slots": stats.garbage_slots,
+                "file_generation": stats.file_generation,
+                "compacting": compacting,
+                "compactions": stats.compactions,
+            },
             "index": indexed,
         },
+    }
+
+
+async def compact(ctx: Context, name: str) -> dict[str, Any]:
+    """Compact the collection now (or join the compaction under way); answers once done."""
+    report = await ctx.manager.serving(name).compact()
+    return {
+        "slots_before": report.slots_before,
+        "slots_after": report.slots_after,
+        "bytes_copied": report.bytes_copied,
+        "seconds": round(report.seconds, 6),
     }
 
 
@@ -142,11 +161,13 @@ def _section(recorded: Mapping[str, object], name: str) -> dict[str, object]:
     return dict(section) if isinstance(section, Mapping) else {}
 
 
-def _status(actor: CollectionActor, busy: bool) -> str:
+def _status(actor: CollectionActor, busy: bool, compacting: bool) -> str:
     if actor.state is ActorState.FAILED:
         return "red"
-    # yellow: some points are still searched exactly while the background indexer builds them in
-    return "yellow" if busy and actor.entry.engine.get("kind") != "flat" else "green"
+    # yellow: some points are still searched exactly while the background indexer builds them
+    # in, or a compaction runs
+    indexing = busy and actor.entry.engine.get("kind") != "flat"
+    return "yellow" if indexing or compacting else "green"
 
 
 async def create_payload_index(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from zoro.actors.numbering import reads
 from zoro.payload.conditions import parse_key
 from zoro.services import filters
 from zoro.wire import rules
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 _DEFAULT_LIMIT: Final = 10
 
 
+@reads
 async def facet(ctx: Context, name: str, body: object) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     body = check("facet", body, ctx.limits)
@@ -36,6 +38,8 @@ async def facet(ctx: Context, name: str, body: object) -> dict[str, Any]:
     limit = body.get("limit")
     limit = _DEFAULT_LIMIT if limit is None else whole(limit, "body.limit")
     condition = filters.parse(body.get("filter"), "body.filter", checked=True)
+    await actor.payload_index_built(key)  # an index still building: before the lease, see facet
+    actor = await ctx.manager.reading(name)
     found = await actor.facet(key, condition, limit)
     if found is None:
         raise rules.FACET_INDEX.error(

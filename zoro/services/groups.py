@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import orjson
 
+from zoro.actors.numbering import reads
 from zoro.errors import BadRequest
 from zoro.payload.conditions import Filter, KeyPath, Match, parse_key
 from zoro.services import prefetch, shapes, vectors
@@ -154,18 +155,20 @@ def named_as(older: Mapping[str, rules.Rule]) -> Iterator[None]:
         raise
 
 
+@reads
 async def query_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     body = check("query_points_groups", body, ctx.limits)
     spec = parse_spec(body, ctx)
     query = {k: v for k, v in body.items() if k not in GROUP_FIELDS}
     return await _answer(ctx, actor, query, spec)
 
 
+@reads
 async def search_groups(ctx: Context, name: str, body: object) -> dict[str, Any]:
     """The older search API's groups: its `vector` (plain, or `{"name", "vector"}`) becomes a
     query by that vector, so both requests rank alike."""
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     body = check("search_point_groups", body, ctx.limits)
     spec = parse_spec(body, ctx)
     query = {k: v for k, v in body.items() if k not in GROUP_FIELDS and k != "vector"}

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import trio
 
+from zoro.actors.numbering import reads
 from zoro.services import filters, vectors
 from zoro.services.prefetch import exact_scores
 from zoro.types import DenseSpec, ids_of
@@ -60,8 +61,9 @@ async def offsets(ctx: Context, name: str, body: object) -> dict[str, Any]:
     }
 
 
+@reads
 async def _matrix(ctx: Context, name: str, body: object) -> tuple[list[Any], I64, I64, F32]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     # pairs and offsets take the same body (one schema, registered under both names)
     body = check("search_matrix_pairs", {} if body is None else body, ctx.limits)
     sample = body.get("sample")

@@ -9,6 +9,7 @@ import numpy as np
 import orjson
 
 from zoro.actors.messages import DeleteWhere
+from zoro.actors.numbering import reads
 from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.errors import PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
@@ -160,8 +161,9 @@ def get_point(ctx: Context, name: str, raw_id: str) -> dict[str, Any]:
     return shapes.records(actor, slots, shapes.FULL_PAYLOAD, every)[0]
 
 
+@reads
 async def scroll(ctx: Context, name: str, body: object) -> dict[str, Any]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     body = check("scroll_points", {} if body is None else body, ctx.limits)
     limit = 10 if body.get("limit") is None else whole(body["limit"], "limit")
     offset = body.get("offset")
@@ -230,8 +232,9 @@ def _scroll_selected(
     return page, None
 
 
+@reads
 async def count(ctx: Context, name: str, body: object) -> dict[str, Any]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     body = check("count_points", {} if body is None else body, ctx.limits)
     condition = filters.parse(body.get("filter"), checked=True)
     if condition is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from zoro.actors.numbering import reads
 from zoro.services import groups, prefetch
 from zoro.wire import rules
 from zoro.wire.check import check
@@ -107,15 +108,17 @@ async def discover_batch(ctx: Context, name: str, body: object) -> list[list[dic
         )
 
 
+@reads
 async def _one(ctx: Context, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     return await prefetch.run(ctx, actor, prefetch.plan(actor, body, ctx))
 
 
+@reads
 async def _many(
     ctx: Context, name: str, bodies: list[dict[str, Any]]
 ) -> list[list[dict[str, Any]]]:
     """Every request checked before any runs, as a batch is."""
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     trees = [prefetch.plan(actor, b, ctx, f"searches[{i}]") for i, b in enumerate(bodies)]
     return [await prefetch.run(ctx, actor, tree) for tree in trees]

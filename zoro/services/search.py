@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
+from zoro.actors.numbering import reads
 from zoro.errors import PointNotFound
 from zoro.services import filters, prefetch, shapes, validate, vectors
 from zoro.services.mmr import mmr_order
@@ -349,8 +350,9 @@ async def _mmr_order(plan: Plan, using: DenseSpec, candidates: Vectors, picks: i
     return await trio.to_thread.run_sync(order)
 
 
+@reads
 async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     body = check("query_points", body, ctx.limits)
     if prefetch.wanted(body):
         tree = prefetch.plan(actor, body, ctx)
@@ -359,8 +361,9 @@ async def query(ctx: Context, name: str, body: object) -> dict[str, Any]:
     return {"points": points}
 
 
+@reads
 async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     searches = check("query_batch_points", body, ctx.limits)["searches"]
     # every search is checked before any runs; those with a prefetch run on their own, the
     # rest together (one matrix when they can share it)
@@ -377,12 +380,14 @@ async def query_batch(ctx: Context, name: str, body: object) -> list[dict[str, A
     return [{"points": answers[i]} for i in range(len(searches))]
 
 
+@reads
 async def search(ctx: Context, name: str, body: object) -> list[dict[str, Any]]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     (points,) = await run(ctx, actor, [search_plan(actor, body, ctx)])
     return points
 
 
+@reads
 async def search_batch(ctx: Context, name: str, body: object) -> list[list[dict[str, Any]]]:
-    actor = ctx.manager.serving(name)
+    actor = await ctx.manager.reading(name)
     return await run(ctx, actor, search_batch_plans(actor, body, ctx))

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from zoro.errors import CorruptionError, StorageError, storage_error
+from zoro.errors import CorruptionError, StorageError, SwitchUncertain, storage_error
 from zoro.fsutil import fsync_dir
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import KEY_DTYPE, KEY_SIZE, full_key
@@ -529,7 +529,9 @@ class CollectionStore:
         crash before meta leaves the old checkpoint whole and the new directory is debris;
         after it, the old one is. Runs on a worker thread while no apply runs. Raises
         StorageError if the layout changed since the cut (then `abandon`), StorageFull or
-        StorageError on I/O errors (the old generation stays in use; `abandon`).
+        StorageError on I/O errors (the old generation stays in use; `abandon`), and
+        SwitchUncertain when writing meta failed: then neither generation may be deleted, and
+        the collection must be reopened to learn which one meta names.
         """
         self._check_open()
         if compaction.layout != self.layout:
@@ -565,9 +567,15 @@ class CollectionStore:
                 compaction.root / INDEX / points_file.file_name(meta.generation), keys, point_slots
             )
             files.sync()
-            meta_file.write(self._dir / META, meta)
         except OSError as exc:
             raise storage_error(exc, f"switching {self._dir} to its compacted files") from exc
+        try:
+            meta_file.write(self._dir / META, meta)
+        except OSError as exc:
+            # meta may or may not have been replaced: only reopening knows which generation
+            # the collection is in
+            doing = f"writing the meta that switches {self._dir} to its compacted files"
+            raise SwitchUncertain(storage_error(exc, doing).message) from exc
         return Switch(compaction, meta, keys, point_slots, remap)
 
     def install_compaction(self, switch: Switch) -> npt.NDArray[np.int64]:

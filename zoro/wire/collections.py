@@ -196,7 +196,11 @@ def _update(limits: LimitSettings) -> Schema:
     optimizers = {
         "deleted_threshold": nullable(
             {
-                **number(high=1.0, about="the share of deleted points that has a segment rebuilt"),
+                **number(
+                    high=1.0,
+                    about="the share of deleted points that has a segment rebuilt, and of "
+                    "garbage slots that starts a compaction",
+                ),
                 "exclusiveMinimum": 0,
             }
         ),

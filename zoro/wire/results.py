@@ -375,6 +375,17 @@ RESULTS: Final[dict[str, Schema]] = {
         required=("offsets_row", "offsets_col", "scores", "ids"),
     ),
     "update_aliases": boolean(),
+    "compact_collection": obj(
+        {
+            "slots_before": integer(low=0),
+            "slots_after": integer(
+                low=0, about="live points, the void slot, and those that died during the copy"
+            ),
+            "bytes_copied": integer(low=0),
+            "seconds": number(),
+        },
+        required=("slots_before", "slots_after", "bytes_copied", "seconds"),
+    ),
     "create_snapshot": _SNAPSHOT,
     "list_snapshots": array(_SNAPSHOT, about="oldest first"),
     "delete_snapshot": boolean(),
