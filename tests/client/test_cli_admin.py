@@ -92,3 +92,34 @@ def test_snapshot_and_restore_from_the_command_line(server: ServerProcess, tmp_p
     done = zoro(server, "restore", "cli_snap_copy", "cli_snap/gone.snapshot")
     assert done.returncode == 1
     assert "not found" in done.stderr
+    # the downloaded archive, uploaded from this machine
+    done = zoro(server, "restore", "cli_snap_uploaded", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert "(uploaded)" in done.stdout
+    assert zoro(server, "count", "cli_snap_uploaded").stdout.strip() == "7"
+
+
+def test_full_storage_snapshots_from_the_command_line(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    assert zoro(server, "collections", "create", "cli_full", "--dim", "2").returncode == 0
+    (tmp_path / "p.jsonl").write_text(
+        "\n".join(f'{{"id": {i}, "vector": [{i}, 1]}}' for i in range(5))
+    )
+    assert zoro(server, "import", "cli_full", str(tmp_path / "p.jsonl")).returncode == 0
+    archive = tmp_path / "full.snapshot"
+    done = zoro(server, "snapshot", "create", "--all", "--download", str(archive))
+    assert done.returncode == 0, done.stderr
+    name = done.stdout.split()[0]
+    assert name.startswith("full-snapshot-")
+    assert zoro(server, "snapshot", "list", "--all").stdout.split()[0] == name
+    assert zoro(server, "collections", "delete", "cli_full").returncode == 0
+    done = zoro(server, "restore", "--all", str(archive))
+    assert done.returncode == 0, done.stderr
+    assert "cli_full" in done.stdout
+    assert zoro(server, "count", "cli_full").stdout.strip() == "5"
+    assert zoro(server, "snapshot", "delete", "--all", name).returncode == 0
+    assert zoro(server, "snapshot", "list", "--all").stdout == ""
+    done = zoro(server, "snapshot", "list")
+    assert done.returncode != 0
+    assert "name a collection, or give --all" in done.stderr

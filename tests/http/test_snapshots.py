@@ -189,3 +189,85 @@ def test_qdrant_client_takes_lists_and_recovers_snapshots(source: ServerProcess)
         assert client.list_snapshots("q") == []
     finally:
         client.close()
+
+
+def test_an_uploaded_archive_restores_as_a_recovered_one(
+    source: ServerProcess, tmp_path: Path
+) -> None:
+    """Downloaded in chunks, uploaded as a form (Qdrant's) or as the raw body: the same points;
+    a wrong checksum or a damaged upload changes nothing."""
+    with httpx.Client(base_url=source.url, timeout=60) as http:
+        _seeded(http, "c", range(300))
+        taken = http.post("/collections/c/snapshots").json()["result"]
+        with http.stream("GET", f"/collections/c/snapshots/{taken['name']}") as r:
+            assert r.status_code == 200
+            assert int(r.headers["content-length"]) == taken["size"]
+            archive = b"".join(r.iter_bytes())
+        assert hashlib.sha256(archive).hexdigest() == taken["checksum"]
+        expected = _all(http, "c")
+    with (
+        ServerProcess(tmp_path / "target") as target,
+        httpx.Client(base_url=target.url, timeout=60) as http,
+    ):
+        r = http.post("/collections/formed/snapshots/upload", files={"snapshot": archive})
+        assert r.status_code == 200, r.text
+        assert _all(http, "formed") == expected
+        query = {"checksum": taken["checksum"], "wait": "true", "priority": "snapshot"}
+        r = http.post("/collections/raw/snapshots/upload", params=query, content=archive)
+        assert r.status_code == 200, r.text
+        assert _all(http, "raw") == expected
+        # refused, and the collection of that name is left as it was
+        r = http.post(
+            "/collections/raw/snapshots/upload", params={"checksum": "0" * 64}, content=archive
+        )
+        assert r.status_code == 400, r.text
+        assert "snapshot-checksum" in r.text
+        damaged = archive[: len(archive) // 2] + bytes(64) + archive[len(archive) // 2 + 64 :]
+        r = http.post("/collections/raw/snapshots/upload", files={"snapshot": damaged})
+        assert r.status_code == 400, r.text
+        assert "cannot be restored" in r.json()["status"]["error"]
+        r = http.post("/collections/raw/snapshots/upload", files={"other": b"x"}, data={"a": "b"})
+        assert r.status_code == 400, r.text
+        assert _all(http, "raw") == expected
+        assert not list((tmp_path / "target" / "snapshots").glob(".download-*")), "no leftovers"
+
+
+def test_a_full_storage_snapshot_restores_every_collection_and_alias(
+    source: ServerProcess, tmp_path: Path
+) -> None:
+    from qdrant_client import QdrantClient
+
+    with httpx.Client(base_url=source.url, timeout=60) as http:
+        _seeded(http, "one", range(50))
+        _seeded(http, "two", range(100, 180))
+        actions = [{"create_alias": {"collection_name": "two", "alias_name": "latest"}}]
+        assert http.post("/collections/aliases", json={"actions": actions}).status_code == 200
+        expected = {name: _all(http, name) for name in ("one", "two")}
+    client = QdrantClient(url=source.url, timeout=60, check_compatibility=False)
+    try:
+        taken = client.create_full_snapshot(wait=True)
+        assert taken is not None
+        assert [s.name for s in client.list_full_snapshots()] == [taken.name]
+        with httpx.Client(base_url=source.url, timeout=60) as http:
+            archive = http.get(f"/snapshots/{taken.name}").content
+        assert hashlib.sha256(archive).hexdigest() == taken.checksum
+        assert client.delete_full_snapshot(taken.name, wait=True)
+        assert client.list_full_snapshots() == []
+    finally:
+        client.close()
+    with (
+        ServerProcess(tmp_path / "target") as target,
+        httpx.Client(base_url=target.url, timeout=60) as http,
+    ):
+        _seeded(http, "one", range(5))  # replaced by the snapshot's
+        _seeded(http, "other", range(5))  # not in it: left alone
+        r = http.post("/snapshots/upload", params={"checksum": taken.checksum}, content=archive)
+        assert r.status_code == 200, r.text
+        assert r.json()["result"] == {"collections": ["one", "two"], "aliases": {"latest": "two"}}
+        for name, points in expected.items():
+            assert _all(http, name) == points
+        assert _all(http, "latest") == expected["two"]
+        assert len(_all(http, "other")) == 5
+        r = http.post("/snapshots/upload", content=archive[: len(archive) // 2])  # cut short
+        assert r.status_code == 400, r.text
+        assert "cannot be restored" in r.json()["status"]["error"]

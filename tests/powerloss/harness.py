@@ -190,8 +190,10 @@ _SEGMENT = re.compile(r"\d{20}\.log")
 
 def _files_left(data: Path) -> set[str]:
     kinds = set()
-    for _dirpath, _dirs, files in os.walk(data):
+    for _dirpath, dirs, files in os.walk(data):
         kinds |= {kind for kind, pattern in _KINDS for name in files if pattern.fullmatch(name)}
+        if any(name.startswith("files.") for name in dirs):
+            kinds.add("compacted file generations")
         if sum(1 for name in files if _SEGMENT.fullmatch(name)) > 1:
             kinds.add("several WAL segments")
     return kinds

@@ -28,6 +28,7 @@ def test_there_is_a_breakage_for_each_promise() -> None:
         "no_dir_fsync_after_segment_creation",
         "no_dir_fsync_after_checkpoint_rename",
         "checkpoint_trusts_unsynced_files",
+        "compaction_switch_trusts_unsynced_files",
     }
 
 

@@ -3,9 +3,12 @@
 Writers each own a range of point ids in one of the stable collections, and send one operation
 at a time (upserts in both request forms, deletes by ids, deletes by a filter that only matches
 their own points), so that per id the order is known. An admin task creates, fills and deletes
-scratch collections and creates and drops payload indexes. Every operation is recorded as
-acknowledged (a 200 came back) or in flight (no answer when the server died): after a restart
-the acknowledged ones must all be there and each in-flight one wholly there or wholly absent.
+scratch collections and creates and drops payload indexes; a compacting task asks for one
+compaction of a stable collection after another, so power is often cut inside one (a
+compaction is not an acknowledged operation: the points it moves are the writers').
+Every operation is recorded as acknowledged (a 200 came back) or in flight (no answer when
+the server died): after a restart the acknowledged ones must all be there and each in-flight
+one wholly there or wholly absent.
 
 A point's vector and payload are both made from its (id, tag): a point that mixes two versions,
 or that lost one of the two, is caught (`point_tag`).
@@ -335,6 +338,7 @@ class Workload:
             for writer in self.writers:
                 nursery.start_soon(self._write, url, writer, random.Random(self.rng.random()))
             nursery.start_soon(self._administer, url, random.Random(self.rng.random()))
+            nursery.start_soon(self._compact, url, random.Random(self.rng.random()))
             await until.wait()
             nursery.cancel_scope.cancel()
 
@@ -352,6 +356,15 @@ class Workload:
                     raise Violation(f"writer {writer.number}: {op} -> {r.status_code} {r.text}")
                 writer.acknowledge(op, self.cycle)
                 self._note_ack()
+
+    async def _compact(self, url: str, rng: random.Random) -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            while True:
+                await trio.sleep(rng.uniform(0.05, 0.3))
+                try:
+                    await http.post(f"/collections/{rng.choice(STABLE)}/compact")
+                except httpx.TransportError:
+                    return
 
     async def _administer(self, url: str, rng: random.Random) -> None:
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:

@@ -122,7 +122,7 @@ def test_raw_invalid_utf8_bytes_in_the_request_line(
 
 WRITE_ROUTES = [r for r in ROUTES if r.method in ("POST", "PUT")]
 # routes that take no body read none, whatever is sent (Qdrant's do the same)
-TAKES_NO_BODY = frozenset({"create_snapshot", "compact_collection"})
+TAKES_NO_BODY = frozenset({"create_snapshot", "compact_collection", "create_full_snapshot"})
 NON_OBJECTS = [
     b"42",
     b"-1e400",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from zoro.storage import snapshots as archive_files
-from zoro.storage.snapshots import SUFFIX, SnapshotInfo, valid_name
+from zoro.storage.snapshots import SUFFIX, SnapshotInfo, StorageManifest, valid_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,12 +25,15 @@ if TYPE_CHECKING:
 __all__ = [
     "SUFFIX",
     "SnapshotInfo",
+    "StorageManifest",
     "archives",
     "described",
-    "read",
+    "extract_collection",
     "remove",
     "take",
+    "take_storage",
     "valid_name",
+    "verify_storage",
 ]
 
 
@@ -42,7 +45,8 @@ async def take(actor: CollectionActor, directory: Path) -> SnapshotInfo:
             functools.partial(directory.mkdir, parents=True, exist_ok=True)
         )
         paths, lsn = await actor.link_snapshot(staging)
-        target = await trio.to_thread.run_sync(_free_name, directory, actor.entry.name, lsn)
+        name = archive_files.new_name(actor.entry.name, lsn)
+        target = await trio.to_thread.run_sync(_free_name, directory, name)
         return await trio.to_thread.run_sync(
             archive_files.pack, staging, paths, actor.entry.to_json(), lsn, target
         )
@@ -50,9 +54,36 @@ async def take(actor: CollectionActor, directory: Path) -> SnapshotInfo:
         await trio.to_thread.run_sync(functools.partial(shutil.rmtree, staging, True))
 
 
-def _free_name(directory: Path, collection: str, lsn: int) -> Path:
-    """Qdrant's name for a new archive; a second one in the same second gets a suffix."""
-    base = archive_files.new_name(collection, lsn).removesuffix(SUFFIX)
+async def take_storage(
+    actors: list[CollectionActor], aliases: dict[str, str], root: Path
+) -> SnapshotInfo:
+    """A full-storage snapshot into `root`: a snapshot of each actor's collection (each at a
+    checkpoint of its own, taken one after another), then one archive of them all with the
+    aliases."""
+    staging = root / f".staging-{uuid.uuid4().hex}"
+    try:
+        archives = {}
+        for actor in actors:
+            info = await take(actor, staging)
+            archives[actor.entry.name] = staging / info.name
+        target = await trio.to_thread.run_sync(_free_name, root, archive_files.new_storage_name())
+        return await trio.to_thread.run_sync(archive_files.pack_storage, archives, aliases, target)
+    finally:
+        await trio.to_thread.run_sync(functools.partial(shutil.rmtree, staging, True))
+
+
+async def verify_storage(path: Path) -> StorageManifest:
+    """Check a full-storage snapshot whole (CorruptionError names the first bad part)."""
+    return await trio.to_thread.run_sync(archive_files.verify_storage, path)
+
+
+async def extract_collection(archive: Path, name: str, target: Path) -> None:
+    await trio.to_thread.run_sync(archive_files.extract_collection, archive, name, target)
+
+
+def _free_name(directory: Path, name: str) -> Path:
+    """`directory / name`, or with a suffix when taken (a second one in the same second)."""
+    base = name.removesuffix(SUFFIX)
     target = directory / (base + SUFFIX)
     n = 1
     while target.exists():
@@ -68,11 +99,6 @@ async def archives(directory: Path) -> list[SnapshotInfo]:
 
 async def described(path: Path) -> SnapshotInfo:
     return await trio.to_thread.run_sync(archive_files.describe, path)
-
-
-async def read(path: Path) -> bytes:
-    """An archive's bytes, whole. Raises FileNotFoundError for none."""
-    return await trio.to_thread.run_sync(path.read_bytes)
 
 
 async def remove(path: Path) -> bool:

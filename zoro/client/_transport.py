@@ -31,11 +31,13 @@ from zoro.client._errors import (
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
 
     from zoro.client._config import RetryPolicy
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+FILE_CHUNK = 1 << 20  # bytes read or written at a time by uploads and downloads
 # The request never left: always safe to send again.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # The connection broke or timed out; worth another attempt (other TransportErrors, such as an
@@ -87,6 +89,46 @@ class Transport:
             return await self.shards[index].request(method, path, content=body, params=params)
         finally:
             busy[index] -= 1
+
+    async def download_to(self, path: str, target: Path) -> int:
+        """GET `path` into the file `target` as it arrives (an archive need not fit in memory);
+        returns its size. Not retried. Raises ZoroClientError."""
+        try:
+            async with self.shards[0].stream("GET", path) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise response_error(response)
+                size = 0
+                async with await anyio.open_file(target, "wb") as out:
+                    async for chunk in response.aiter_bytes(FILE_CHUNK):
+                        await out.write(chunk)
+                        size += len(chunk)
+                return size
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+
+    async def upload_from(
+        self, path: str, source: Path, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST the file `source` as the body of `path`, read as it is sent; returns the
+        `result` of the answer. Not retried (it may have reached the server). Raises
+        ZoroClientError."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with await anyio.open_file(source, "rb") as f:
+                while chunk := await f.read(FILE_CHUNK):
+                    yield chunk
+
+        headers = {"content-type": "application/octet-stream"}
+        try:
+            response = await self.shards[0].request(
+                "POST", path, content=chunks(), params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+        if response.status_code >= 400:
+            raise response_error(response)
+        return result_of(response)
 
     async def call(
         self,

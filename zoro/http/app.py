@@ -6,18 +6,25 @@ for a search answered in well under a millisecond that overhead is most of the t
 lean path reads the body and writes the answer with raw ASGI messages and calls the same
 `Server.respond` as the Quart views, so behaviour (auth, envelope, errors, metrics) is identical.
 `lean_routes=frozenset()` serves everything through Quart (the benchmarks compare both).
+
+Streaming routes (snapshot uploads and downloads, `Route.streams`) are served on the raw path
+too: the handler reads the body chunk by chunk as it arrives, and a file answer is sent in
+chunks, so neither is ever whole in memory and neither is bound by `max_body_bytes`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import trio
 from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from zoro.errors import PayloadTooLarge, ZoroError
+from zoro.errors import PayloadTooLarge, ZoroError, storage_error
 from zoro.http import codec
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
@@ -33,8 +40,7 @@ from zoro.http.routes import (
 from zoro.services import Context
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-    from pathlib import Path
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from hypercorn.typing import ASGIReceiveCallable as Receive
     from hypercorn.typing import ASGISendCallable as Send
@@ -49,6 +55,8 @@ if TYPE_CHECKING:
     from zoro.settings import Settings
 
 log = logging.getLogger(__name__)
+
+FILE_CHUNK = 1 << 20  # bytes per body message of a file answer
 
 HOT_ROUTES = frozenset(
     {
@@ -88,6 +96,9 @@ class ZoroApp:
         if scope["type"] == "http":
             method, path = scope["method"], scope["path"]
             found = match(method, path)
+            if found is not None and found[0].streams:
+                await self._streamed(found[0], found[1], scope, receive, send)
+                return
             if found is not None and found[0].name in self.lean_routes:
                 await self._lean(found[0], found[1], scope, receive, send)
                 return
@@ -120,8 +131,80 @@ class ZoroApp:
         else:
             args = _query_args(scope.get("query_string", b""))
             call = Call(self.server, params, args, body)
-            status, extra, payload = await self.server.respond(route, call, headers)
+            status, extra, answer = await self.server.respond(route, call, headers)
+            assert isinstance(answer, bytes)  # a file answer comes only from a streaming route
+            payload = answer
         await _send(send, status, extra, payload)
+
+    async def _streamed(
+        self, route: Route, params: dict[str, str], scope: HTTPScope, receive: Receive, send: Send
+    ) -> None:
+        headers = _headers(scope)
+        args = _query_args(scope.get("query_string", b""))
+        call = Call(
+            self.server,
+            params,
+            args,
+            b"",
+            stream=_body_chunks(receive),
+            content_type=headers.get("content-type", ""),
+        )
+        status, extra, payload = await self.server.respond(route, call, headers)
+        if isinstance(payload, Path):
+            await _send_file(send, status, extra, payload)
+        else:
+            await _send(send, status, extra, payload)
+
+
+async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ends early if the client goes away."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _send_file(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], path: Path
+) -> None:
+    """A file as the answer, in chunks. Opened before the headers go out, so a file deleted
+    meanwhile is still sent whole; one that cannot be opened answers its error instead."""
+    try:
+        file = await trio.open_file(path, "rb")
+    except FileNotFoundError:
+        await _send(send, *error_response(not_found(path.name), 0.0))
+        return
+    except OSError as exc:
+        await _send(send, *error_response(storage_error(exc, f"reading {path.name}"), 0.0))
+        return
+    async with file:
+        length = os.fstat(file.fileno()).st_size
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(length).encode())],
+            "trailers": False,
+        }
+        await send(start)
+        left = length
+        while True:
+            chunk = await file.read(min(FILE_CHUNK, left)) if left else b""
+            left -= len(chunk)
+            # a file cut short under us ends the body early: the client sees it is short
+            more = bool(chunk) and left > 0
+            body_event: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": chunk,
+                "more_body": more,
+            }
+            await send(body_event)
+            if not more:
+                return
 
 
 def _headers(scope: HTTPScope) -> dict[str, str]:
@@ -219,6 +302,7 @@ def _view(server: Server, route: Route) -> Callable[..., Awaitable[Response]]:
         call = Call(server, params, request.args.to_dict(), body)
         headers = {k.lower(): v for k, v in request.headers.items()}
         status, extra, payload = await server.respond(route, call, headers)
+        assert isinstance(payload, bytes)  # a file answer comes only from a streaming route
         return _response(status, extra, payload)
 
     view.__name__ = route.name

@@ -10,9 +10,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoro import __version__
 from zoro.errors import (
@@ -46,6 +46,9 @@ from zoro.services import (
     vector_updates,
 )
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 log = logging.getLogger(__name__)
 
 # The Qdrant REST API level served (qdrant-client accepts a server within one minor version).
@@ -56,12 +59,15 @@ JSON = [(b"content-type", b"application/json")]
 
 @dataclass(slots=True)
 class Call:
-    """One request as the handlers see it."""
+    """One request as the handlers see it. A streaming route's body is not read up front: its
+    handler reads `stream` (chunks as they arrive) and `body` is empty."""
 
     server: Server
     params: Mapping[str, str]
     args: Mapping[str, str]
     body: bytes
+    stream: AsyncIterator[bytes] | None = None
+    content_type: str = ""
 
     @property
     def ctx(self) -> Context:
@@ -91,6 +97,9 @@ class Route:
     name: str
     handler: Handler
     enveloped: bool = True  # False: the handler returns (content type, bytes) as they are
+    # True: served on the raw ASGI path; the handler reads the body from `call.stream`, and a
+    # non-enveloped one may answer (content type, Path): that file, sent in chunks
+    streams: bool = False
     public: bool = False  # served without the API key (health checks)
     pattern: re.Pattern[str] = field(init=False)
 
@@ -123,10 +132,11 @@ class Server:
 
     async def respond(
         self, route: Route, call: Call, headers: Mapping[str, str]
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes | Path]:
         """Run one route: auth, handler, envelope, error mapping, metrics."""
         started = time.perf_counter()
         status, extra = 200, JSON
+        body: bytes | Path
         try:
             if not route.public:
                 self.authorize(headers)
@@ -174,8 +184,7 @@ def no_route(method: str, path: str) -> ZoroError:
     if any(pattern.match(path) for pattern in _UNSERVED_QDRANT):
         return RouteNotSupported(
             f"Zoro-DB does not support {method} {path}: a Qdrant route for distributed "
-            "deployments, shards, snapshot uploads or full-storage snapshots, or quotas, "
-            "which Zoro does not serve (yet)"
+            "deployments, shards or quotas, which Zoro does not serve (one node)"
         )
     allow = tuple(sorted({r.method for r in ROUTES if r.pattern.match(path)}))
     if allow:
@@ -186,16 +195,13 @@ def no_route(method: str, path: str) -> ZoroError:
     return not_found(path)
 
 
-# Qdrant routes for what Zoro has no part of: cluster membership, shards, quotas; and what it
-# has not built yet: snapshot uploads and full-storage snapshots (issue 14).
+# Qdrant routes for what Zoro has no part of: cluster membership, shards, quotas.
 _UNSERVED_QDRANT = tuple(
     re.compile(p)
     for p in (
         r"^/cluster(/.*)?$",
         r"^/collections/[^/]+/cluster$",
         r"^/collections/[^/]+/shards(/.*)?$",
-        r"^/collections/[^/]+/snapshots/upload$",
-        r"^/snapshots(/.*)?$",
         r"^/quotas$",
     )
 )
@@ -488,7 +494,35 @@ async def _list_snapshots(call: Call) -> Any:
 
 
 async def _get_snapshot(call: Call) -> Any:
-    return await snapshots.download(call.ctx, call.params["name"], call.params["snapshot"])
+    return snapshots.download(call.ctx, call.params["name"], call.params["snapshot"])
+
+
+async def _upload_snapshot(call: Call) -> Any:
+    assert call.stream is not None
+    name, checksum = call.params["name"], call.args.get("checksum")
+    return await snapshots.upload(call.ctx, name, call.stream, call.content_type, checksum)
+
+
+async def _create_full_snapshot(call: Call) -> Any:
+    return await snapshots.create_full(call.ctx)
+
+
+async def _list_full_snapshots(call: Call) -> Any:
+    return await snapshots.list_full(call.ctx)
+
+
+async def _get_full_snapshot(call: Call) -> Any:
+    return snapshots.download_full(call.ctx, call.params["snapshot"])
+
+
+async def _delete_full_snapshot(call: Call) -> Any:
+    return await snapshots.delete_full(call.ctx, call.params["snapshot"])
+
+
+async def _upload_full_snapshot(call: Call) -> Any:
+    assert call.stream is not None
+    checksum = call.args.get("checksum")
+    return await snapshots.upload_full(call.ctx, call.stream, call.content_type, checksum)
 
 
 async def _delete_snapshot(call: Call) -> Any:
@@ -567,8 +601,29 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", C + "/snapshots", "create_snapshot", _create_snapshot),
     Route("GET", C + "/snapshots", "list_snapshots", _list_snapshots),
     Route("PUT", C + "/snapshots/recover", "recover_snapshot", _recover_snapshot),
-    Route("GET", C + "/snapshots/{snapshot}", "get_snapshot", _get_snapshot, enveloped=False),
+    Route("POST", C + "/snapshots/upload", "upload_snapshot", _upload_snapshot, streams=True),
+    Route(
+        "GET",
+        C + "/snapshots/{snapshot}",
+        "get_snapshot",
+        _get_snapshot,
+        enveloped=False,
+        streams=True,
+    ),
     Route("DELETE", C + "/snapshots/{snapshot}", "delete_snapshot", _delete_snapshot),
+    # full-storage snapshots; the upload (restore) is Zoro's own
+    Route("POST", "/snapshots", "create_full_snapshot", _create_full_snapshot),
+    Route("GET", "/snapshots", "list_full_snapshots", _list_full_snapshots),
+    Route("POST", "/snapshots/upload", "upload_full_snapshot", _upload_full_snapshot, streams=True),
+    Route(
+        "GET",
+        "/snapshots/{snapshot}",
+        "get_full_snapshot",
+        _get_full_snapshot,
+        enveloped=False,
+        streams=True,
+    ),
+    Route("DELETE", "/snapshots/{snapshot}", "delete_full_snapshot", _delete_full_snapshot),
 )
 
 

@@ -7,11 +7,23 @@
     DELETE /collections/{c}/snapshots/{snapshot}   delete it
     PUT    /collections/{c}/snapshots/recover      {"location": ..., "checksum": ...}: replace
                                                    (or create) collection c from an archive
+    POST   /collections/{c}/snapshots/upload       the same, from an archive in the request body
+                                                   (multipart field `snapshot`, as Qdrant's, or
+                                                   the raw bytes); ?checksum= checked too
 
-Archives live in <data>/snapshots/<collection>/. Taking one waits only for a checkpoint and hard
-links (the actor), then writes the archive in a worker thread while writes go on. A recover
-location is an http(s) URL (fetched into the snapshots directory first), or a file under the
-snapshots directory (a file:// URL, an absolute path, or a path relative to that directory).
+Full-storage snapshots (every collection and the aliases, in one archive):
+
+    POST   /snapshots                take one        GET    /snapshots           list them
+    GET    /snapshots/{snapshot}     download it     DELETE /snapshots/{snapshot}  delete it
+    POST   /snapshots/upload         Zoro's own: restore every collection in the archive (each
+                                     replaces the one of its name) and its aliases
+
+Archives live in <data>/snapshots/<collection>/, full-storage ones in <data>/snapshots/.
+Uploads and downloads are streamed: an archive is never whole in memory. Taking one waits
+only for a checkpoint and hard links (the actor), then writes the archive in a worker thread
+while writes go on. A recover location is an http(s) URL (fetched into the snapshots
+directory first), or a file under the snapshots directory (a file:// URL, an absolute path,
+or a path relative to that directory).
 `wait=false` is accepted and answered as `wait=true`: the answer comes once it is done.
 """
 
@@ -26,8 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import trio
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
-from zoro.actors import snapshots
+from zoro.actors import CreateAlias, snapshots
 from zoro.errors import (
     CorruptionError,
     NotFound,
@@ -40,10 +54,68 @@ from zoro.wire import rules
 from zoro.wire.check import check
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from zoro.actors.snapshots import SnapshotInfo
     from zoro.services.context import Context
 
 FETCH_TIMEOUT_S = 600.0
+UPLOAD_WRITE_BYTES = 4 << 20
+ARCHIVE_TYPE = b"application/octet-stream"
+
+
+# ------------------------------------------------------------------ full-storage snapshots
+
+
+async def create_full(ctx: Context) -> dict[str, Any]:
+    """A snapshot of every collection that serves, and the aliases, in one archive."""
+    actors = [ctx.manager.serving(name) for name in ctx.manager.names()]
+    root = ctx.manager.snapshots_dir()
+    try:
+        info = await snapshots.take_storage(actors, ctx.manager.aliases(), root)
+    except OSError as exc:
+        raise storage_error(exc, "taking a full-storage snapshot") from exc
+    return shown(info)
+
+
+async def list_full(ctx: Context) -> list[dict[str, Any]]:
+    return [shown(info) for info in await snapshots.archives(ctx.manager.snapshots_dir())]
+
+
+def download_full(ctx: Context, snapshot: str) -> tuple[bytes, Path]:
+    return ARCHIVE_TYPE, _archive(ctx, None, snapshot)
+
+
+async def delete_full(ctx: Context, snapshot: str) -> bool:
+    return await _delete(_archive(ctx, None, snapshot), snapshot)
+
+
+async def upload_full(
+    ctx: Context, body: AsyncIterator[bytes], content_type: str, checksum: str | None
+) -> dict[str, Any]:
+    """Restore every collection of a full-storage snapshot in the body (each replaces the one
+    of its name; the others are left alone) and then its aliases. The whole archive is
+    checked first: a damaged one changes nothing."""
+    archive = await _received(ctx, body, content_type)
+    try:
+        await _check_sum(archive, checksum, "query parameter checksum")
+        try:
+            manifest = await snapshots.verify_storage(archive)
+        except CorruptionError as exc:
+            raise SnapshotDamaged("the uploaded archive", exc.message) from None
+        for name in manifest.collections:
+            member = archive.with_name(f"{archive.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                await snapshots.extract_collection(archive, name, member)
+                await _restore(ctx, name, member)
+            finally:
+                await _unlink(member)
+        await ctx.manager.change_aliases(
+            [CreateAlias(alias, target) for alias, target in manifest.aliases.items()]
+        )
+    finally:
+        await _unlink(archive)
+    return {"collections": sorted(manifest.collections), "aliases": manifest.aliases}
 
 
 async def create(ctx: Context, name: str) -> dict[str, Any]:
@@ -61,20 +133,16 @@ async def list_all(ctx: Context, name: str) -> list[dict[str, Any]]:
     return [shown(info) for info in await snapshots.archives(ctx.manager.snapshots_dir(collection))]
 
 
-async def download(ctx: Context, name: str, snapshot: str) -> tuple[bytes, bytes]:
-    """The archive's bytes (read whole: the response is not streamed yet)."""
-    path = _archive(ctx, name, snapshot)
-    try:
-        data = await snapshots.read(path)
-    except FileNotFoundError:
-        raise _missing(snapshot) from None
-    except OSError as exc:
-        raise storage_error(exc, f"reading snapshot {snapshot}") from exc
-    return b"application/octet-stream", data
+def download(ctx: Context, name: str, snapshot: str) -> tuple[bytes, Path]:
+    """The archive to send (the HTTP layer streams the file)."""
+    return ARCHIVE_TYPE, _archive(ctx, name, snapshot)
 
 
 async def delete(ctx: Context, name: str, snapshot: str) -> bool:
-    path = _archive(ctx, name, snapshot)
+    return await _delete(_archive(ctx, name, snapshot), snapshot)
+
+
+async def _delete(path: Path, snapshot: str) -> bool:
     try:
         removed = await snapshots.remove(path)
     except OSError as exc:
@@ -84,8 +152,10 @@ async def delete(ctx: Context, name: str, snapshot: str) -> bool:
     return True
 
 
-def _archive(ctx: Context, name: str, snapshot: str) -> Path:
-    collection = ctx.manager.serving(name).entry.name
+def _archive(ctx: Context, name: str | None, snapshot: str) -> Path:
+    """Collection `name`'s archive `snapshot` (None: a full-storage one); 404 for a name that
+    is a path or not an archive's."""
+    collection = None if name is None else ctx.manager.serving(name).entry.name
     if not snapshots.valid_name(snapshot):
         raise _missing(snapshot)  # a path or another file: never served
     return ctx.manager.snapshots_dir(collection) / snapshot
@@ -106,21 +176,95 @@ async def recover(ctx: Context, name: str, body: object) -> bool:
     else:
         archive = _local(ctx, location)
     try:
-        wanted = request.get("checksum")
-        if wanted is not None:
-            info = await snapshots.described(archive)
-            if info.checksum != wanted.lower():
-                raise rules.SNAPSHOT_CHECKSUM.error(
-                    "checksum", f"the archive's SHA-256 is {info.checksum}"
-                )
-        try:
-            await ctx.manager.restore(name, archive)
-        except CorruptionError as exc:
-            raise SnapshotDamaged(archive.name, exc.message) from None
+        await _check_sum(archive, request.get("checksum"), "checksum")
+        await _restore(ctx, name, archive)
     finally:
         if fetched:
-            await trio.to_thread.run_sync(functools.partial(archive.unlink, missing_ok=True))
+            await _unlink(archive)
     return True
+
+
+async def upload(
+    ctx: Context, name: str, body: AsyncIterator[bytes], content_type: str, checksum: str | None
+) -> bool:
+    """Replace (or create) collection `name` from the archive in the request body."""
+    archive = await _received(ctx, body, content_type)
+    try:
+        await _check_sum(archive, checksum, "query parameter checksum")
+        await _restore(ctx, name, archive)
+    finally:
+        await _unlink(archive)
+    return True
+
+
+async def _check_sum(archive: Path, wanted: str | None, field: str) -> None:
+    if wanted is not None:
+        info = await snapshots.described(archive)
+        if info.checksum != wanted.lower():
+            raise rules.SNAPSHOT_CHECKSUM.error(field, f"the archive's SHA-256 is {info.checksum}")
+
+
+async def _restore(ctx: Context, name: str, archive: Path) -> None:
+    try:
+        await ctx.manager.restore(name, archive)
+    except CorruptionError as exc:
+        raise SnapshotDamaged(archive.name, exc.message) from None
+
+
+async def _unlink(path: Path) -> None:
+    await trio.to_thread.run_sync(functools.partial(path.unlink, missing_ok=True))
+
+
+async def _received(ctx: Context, body: AsyncIterator[bytes], content_type: str) -> Path:
+    """The uploaded archive, written under the snapshots directory as it arrives: the part
+    named `snapshot` of a multipart/form-data body (or its only file part), else the whole
+    body. Raises SnapshotDamaged for a multipart body without one."""
+    root = ctx.manager.snapshots_dir()
+    target = root / f".download-{uuid.uuid4().hex}{snapshots.SUFFIX}"
+    await trio.to_thread.run_sync(functools.partial(root.mkdir, parents=True, exist_ok=True))
+    kind, options = parse_options_header(content_type)
+    chunks = body if kind != "multipart/form-data" else _form_file(body, options)
+    try:
+        async with await trio.open_file(target, "wb") as out:
+            pending: list[bytes] = []
+            size = 0
+            async for chunk in chunks:
+                pending.append(chunk)
+                size += len(chunk)
+                if size >= UPLOAD_WRITE_BYTES:  # one thread hop per few MB, not per chunk
+                    await out.write(b"".join(pending))
+                    pending, size = [], 0
+            await out.write(b"".join(pending))
+    except BaseException:
+        await _unlink(target)
+        raise
+    return target
+
+
+async def _form_file(body: AsyncIterator[bytes], options: dict[str, str]) -> AsyncIterator[bytes]:
+    """The bytes of the form's `snapshot` part (or its first file part)."""
+    boundary = options.get("boundary")
+    if not boundary:
+        raise SnapshotDamaged("the uploaded form", "its content type names no boundary")
+    decoder = MultipartDecoder(boundary.encode("latin-1"))
+    taking, found, done = False, False, False
+    async for chunk in body:
+        decoder.receive_data(chunk)
+        while not done:
+            event = decoder.next_event()
+            if isinstance(event, NeedData):
+                break
+            if isinstance(event, File | Field):
+                taking = not found and (event.name == "snapshot" or isinstance(event, File))
+                found = found or taking
+            elif isinstance(event, Data):
+                if taking:
+                    yield event.data
+                    taking = event.more_data
+            elif isinstance(event, Epilogue):
+                done = True
+    if not found:
+        raise SnapshotDamaged("the uploaded form", "it has no `snapshot` file part")
 
 
 def _local(ctx: Context, location: str) -> Path:

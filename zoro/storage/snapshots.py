@@ -27,6 +27,16 @@ Restoring: `verify` reads the whole archive once, checking every member against 
 (size and SHA-256) before anything is written: a damaged or truncated archive is refused with
 its name and the first bad member. `unpack` then writes the files into an empty directory and
 fsyncs them; the caller registers the collection and opens it like any other.
+
+A full-storage snapshot is one more tar around those archives:
+
+    full-snapshot-<UTC time>.snapshot
+        manifest.json   {"format": "zoro-storage-snapshot", "version": 1, "created_at": ...,
+                        "aliases": {alias: collection},
+                        "collections": {name: {"size": n, "sha256": hex}}}
+        collections/<name>.snapshot   each collection's archive, as above
+
+(`pack_storage`, `verify_storage`, `extract_collection`).
 """
 
 from __future__ import annotations
@@ -62,6 +72,9 @@ CHECKSUM_SUFFIX: Final = ".checksum"
 _CHUNK: Final = 1 << 20
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 _SKIPPED_DIRS: Final = frozenset({"wal"})
+STORAGE_FORMAT: Final = "zoro-storage-snapshot"
+STORAGE_VERSION: Final = 1
+COLLECTIONS: Final = "collections/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +88,25 @@ class SnapshotInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageManifest:
+    """What a full-storage snapshot holds."""
+
+    collections: dict[str, tuple[int, str]]  # name -> its archive's size and SHA-256
+    aliases: dict[str, str]
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     collection: dict[str, Any]  # the catalog entry (CollectionEntry.to_json)
     checkpoint_lsn: int
     created_at: float
     files: dict[str, tuple[int, str]]  # path -> (size, sha256)
+
+
+def new_storage_name() -> str:
+    """Qdrant's pattern for a full-storage snapshot: full-snapshot-<UTC time>.snapshot."""
+    return f"full-snapshot-{time.strftime('%Y-%m-%d-%H-%M-%S', time.gmtime())}{SUFFIX}"
 
 
 def valid_name(name: str) -> bool:
@@ -159,6 +186,40 @@ def pack(
         "created_at": time.time(),
         "files": {p: {"size": size, "sha256": digest} for p, (size, digest) in files.items()},
     }
+    try:
+        _write_tar(
+            target, manifest, [(DATA + p, staging / p, size) for p, (size, _) in files.items()]
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return describe(target)
+
+
+def pack_storage(archives: dict[str, Path], aliases: dict[str, str], target: Path) -> SnapshotInfo:
+    """Write a full-storage snapshot of these collection archives and aliases to `target`,
+    durably, with its checksum file. Raises OSError."""
+    hashed = {name: _hashed(path) for name, path in archives.items()}
+    manifest = {
+        "format": STORAGE_FORMAT,
+        "version": STORAGE_VERSION,
+        "created_at": time.time(),
+        "aliases": aliases,
+        "collections": {
+            n: {"size": size, "sha256": digest} for n, (size, digest) in hashed.items()
+        },
+    }
+    members = [
+        (COLLECTIONS + name + SUFFIX, path, hashed[name][0]) for name, path in archives.items()
+    ]
+    _write_tar(target, manifest, members)
+    return describe(target)
+
+
+def _write_tar(
+    target: Path, manifest: dict[str, Any], members: list[tuple[str, Path, int]]
+) -> None:
+    """The manifest, then each (member name, file, its first n bytes), as a tar at `target`:
+    written to a temp file, fsynced, renamed, the directory fsynced; then the checksum file."""
     raw = orjson.dumps(manifest, option=orjson.OPT_INDENT_2)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
@@ -166,9 +227,9 @@ def pack(
         with open(tmp, "wb") as out:
             with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 _add(tar, MANIFEST, len(raw), io.BytesIO(raw))
-                for relative, (size, _) in files.items():
-                    with open(staging / relative, "rb") as source:
-                        _add(tar, DATA + relative, size, source)
+                for name, path, size in members:
+                    with open(path, "rb") as source:
+                        _add(tar, name, size, source)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)
@@ -178,8 +239,67 @@ def pack(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        shutil.rmtree(staging, ignore_errors=True)
-    return describe(target)
+
+
+def verify_storage(archive: Path) -> StorageManifest:
+    """Check a full-storage snapshot whole: its manifest, then each collection archive's size
+    and SHA-256 (`verify` checks each one's own files when it is restored). Raises
+    CorruptionError naming the archive and the first bad member; OSError."""
+    where = str(archive)
+    try:
+        with tarfile.open(archive, mode="r:") as tar:
+            first = tar.next()
+            if first is None or first.name != MANIFEST:
+                raise CorruptionError(where, 0, f"the first member is not {MANIFEST}")
+            manifest = _storage_manifest(_read_member(tar, first, where), where)
+            seen: set[str] = set()
+            while (member := tar.next()) is not None:
+                name = member.name.removeprefix(COLLECTIONS).removesuffix(SUFFIX)
+                expected = manifest.collections.get(name)
+                if member.name != COLLECTIONS + name + SUFFIX or expected is None or name in seen:
+                    raise CorruptionError(where, member.offset, f"unexpected member {member.name}")
+                if _member_hash(tar, member, where) != expected:
+                    raise CorruptionError(
+                        where, member.offset, f"{member.name} does not match its checksum"
+                    )
+                seen.add(name)
+            missing = sorted(set(manifest.collections) - seen)
+            if missing:
+                raise CorruptionError(where, 0, f"collection {missing[0]} is missing (cut short?)")
+            return manifest
+    except tarfile.TarError as exc:
+        raise CorruptionError(where, 0, f"not a readable snapshot archive ({exc})") from None
+
+
+def extract_collection(archive: Path, name: str, target: Path) -> None:
+    """Copy collection `name`'s archive out of a verified full-storage snapshot. Raises
+    OSError, CorruptionError if it is not there."""
+    with tarfile.open(archive, mode="r:") as tar:
+        try:
+            member = tar.getmember(COLLECTIONS + name + SUFFIX)
+        except KeyError:
+            raise CorruptionError(str(archive), 0, f"collection {name} is missing") from None
+        source = tar.extractfile(member)
+        if source is None:
+            raise CorruptionError(str(archive), member.offset, f"{member.name} is not a file")
+        with open(target, "wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+
+
+def _storage_manifest(raw: bytes, where: str) -> StorageManifest:
+    try:
+        doc = orjson.loads(raw)
+        if doc["format"] != STORAGE_FORMAT:
+            raise ValueError(f"format {doc['format']!r}: not a full-storage snapshot")
+        if doc["version"] != STORAGE_VERSION:
+            raise ValueError(f"version {doc['version']!r}, this server reads {STORAGE_VERSION}")
+        collections = {
+            str(n): (int(v["size"]), str(v["sha256"])) for n, v in dict(doc["collections"]).items()
+        }
+        aliases = {str(a): str(c) for a, c in dict(doc["aliases"]).items()}
+        return StorageManifest(collections, aliases, float(doc["created_at"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptionError(where, 0, f"bad manifest: {exc}") from None
 
 
 def _add(tar: tarfile.TarFile, name: str, size: int, data: IO[bytes]) -> None:
@@ -228,7 +348,7 @@ def describe(path: Path) -> SnapshotInfo:
 def listed(directory: Path) -> list[SnapshotInfo]:
     """Every archive in `directory`, oldest first (none if the directory does not exist)."""
     try:
-        names = sorted(p for p in directory.iterdir() if valid_name(p.name))
+        names = sorted(p for p in directory.iterdir() if valid_name(p.name) and p.is_file())
     except FileNotFoundError:
         return []
     found = []

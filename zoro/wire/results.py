@@ -390,6 +390,17 @@ RESULTS: Final[dict[str, Schema]] = {
     "list_snapshots": array(_SNAPSHOT, about="oldest first"),
     "delete_snapshot": boolean(),
     "recover_snapshot": boolean(),
+    "upload_snapshot": boolean(),
+    "create_full_snapshot": _SNAPSHOT,
+    "list_full_snapshots": array(_SNAPSHOT, about="oldest first"),
+    "delete_full_snapshot": boolean(),
+    "upload_full_snapshot": obj(
+        {
+            "collections": array(string(), about="the collections restored"),
+            "aliases": _open({}, about="alias -> collection, as set"),
+        },
+        required=("collections", "aliases"),
+    ),
     "get_aliases": _ALIASES,
     "get_collection_aliases": _ALIASES,
     "update_collection": boolean(),
