@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class WalSettings:
     segment_max_bytes: int = 64 * 1024 * 1024
+    # A checkpoint that covers the whole active segment starts a new one (so the old one can
+    # be deleted) once it holds this much.
+    retire_active_bytes: int = 1024 * 1024
     # fdatasync is enough for durability of appended data; fsync also syncs metadata times.
     use_fdatasync: bool = True
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from zoro import checked_json
-from zoro.errors import StorageError, StorageFull
+from zoro.errors import StorageError, StorageFull, SwitchUncertain
 from zoro.settings import StorageSettings
 from zoro.storage import CollectionStore
 from zoro.storage import meta as meta_module
@@ -172,8 +172,8 @@ def test_a_failed_commit_keeps_serving_the_old_generation(
     def full_disk(*_: object) -> None:
         raise OSError(28, "No space left on device")
 
-    with monkeypatch.context() as patched:
-        patched.setattr(meta_module, "write", full_disk)
+    with monkeypatch.context() as patched:  # the disk fills while the new files are synced
+        patched.setattr(store_module.points_file, "write", full_disk)
         with pytest.raises(StorageFull):
             store.switch_to(compaction)
     compaction.abandon()
@@ -183,6 +183,35 @@ def test_a_failed_commit_keeps_serving_the_old_generation(
     store.checkpoint()
     _check(store, churn.model)
     _compacted(store)  # and a later compaction works
+    _check(store, churn.model)
+    store.close()
+
+
+def test_a_failed_meta_write_leaves_the_generation_to_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meta may or may not have been replaced when its write fails: neither generation is
+    deleted, and the next open finds the one meta names, whole."""
+    store = CollectionStore.create(tmp_path / "c", LAYOUT, SETTINGS)
+    churn = Churn(7)
+    for _ in range(3):
+        churn.step(store)
+    compaction = store.begin_compaction()
+    compaction.copy()
+    written = meta_module.write
+
+    def replaced_then_failed(path: Path, meta: object) -> None:
+        written(path, meta)  # type: ignore[arg-type]
+        raise OSError(5, "Input/output error")  # the directory sync after the rename
+
+    with monkeypatch.context() as patched:
+        patched.setattr(meta_module, "write", replaced_then_failed)
+        with pytest.raises(SwitchUncertain):
+            store.commit_compaction(compaction)
+    store.close()
+    assert _generations(tmp_path / "c") == ["files.1", "index", "source"]
+    store = _open(tmp_path / "c")
+    assert store.file_generation == 1
     _check(store, churn.model)
     store.close()
 

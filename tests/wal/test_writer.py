@@ -101,6 +101,24 @@ def test_remove_segments_through_keeps_the_active_one_and_those_above(tmp_path: 
     assert [lsn for lsn, _op in replayed(tmp_path, after=6)] == [7, 8, 9]
 
 
+def test_a_checkpoint_covering_the_active_segment_retires_it(tmp_path: Path) -> None:
+    settings = WalSettings(retire_active_bytes=100)  # one record: 65 bytes with the header
+    with WalWriter(tmp_path, next_lsn=1, settings=settings) as wal:
+        wal.append([delete(1)])
+        assert not wal.retire_active_through(1)  # too small to be worth a new segment
+        wal.append([delete(2), delete(3)])
+        assert not wal.retire_active_through(2)  # LSN 3 is not covered
+        assert wal.retire_active_through(3)
+        assert wal.remove_segments_through(3) == 1
+        assert [p.name for p in segments(tmp_path)] == [segment_name(4)]
+        assert not wal.retire_active_through(3)  # the new one holds no record
+    # reopened after the checkpoint at 3 (a crash here): the empty segment takes LSN 4 on
+    assert recover(tmp_path).last_lsn == 0
+    with WalWriter(tmp_path, next_lsn=4, settings=settings) as wal:
+        assert wal.append([delete(4)]) == 4
+    assert [lsn for lsn, _op in replayed(tmp_path, after=3)] == [4]
+
+
 def test_replay_refuses_when_the_wal_no_longer_holds_what_it_needs(tmp_path: Path) -> None:
     with WalWriter(tmp_path, next_lsn=1, settings=WalSettings(segment_max_bytes=50)) as wal:
         for i in range(3):

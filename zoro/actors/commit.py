@@ -182,9 +182,7 @@ class Committer:
         self._builders.renumbered()
         try:
             await trio.to_thread.run_sync(
-                self._wal.remove_segments_through,
-                switch.meta.checkpoint_lsn,
-                limiter=self._io_limiter,
+                self._trim_wal, switch.meta.checkpoint_lsn, limiter=self._io_limiter
             )
             await trio.to_thread.run_sync(store.remove_debris, limiter=self._io_limiter)
         except (ZoroError, OSError) as exc:  # what stays is removed at the next checkpoint
@@ -412,9 +410,9 @@ class Committer:
         MB for a big HNSW graph) need not hold up writes: the persister task does it behind the
         commit loop. Only the final checkpoint of a clean close waits for it.
         """
-        store, wal = self._store, self._wal
+        store = self._store
         lsn = await trio.to_thread.run_sync(store.checkpoint, limiter=self._io_limiter)
-        await trio.to_thread.run_sync(wal.remove_segments_through, lsn, limiter=self._io_limiter)
+        await trio.to_thread.run_sync(self._trim_wal, lsn, limiter=self._io_limiter)
         if persist_index_now:
             for index in self._indexes.values():
                 await trio.to_thread.run_sync(
@@ -433,6 +431,12 @@ class Committer:
         self._checkpoint_done()
         self._checkpointed()
         return lsn
+
+    def _trim_wal(self, lsn: int) -> None:
+        """Delete the WAL segments a checkpoint at `lsn` covers, the active one too once it is
+        big enough to be worth a new one (a worker thread, between batches)."""
+        self._wal.retire_active_through(lsn)
+        self._wal.remove_segments_through(lsn)
 
     def _checkpoint_done(self) -> None:
         self.checkpoints += 1

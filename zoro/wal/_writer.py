@@ -69,6 +69,7 @@ class WalWriter:
             raise ValueError(f"LSNs start at 1, not {next_lsn}")
         self._dir = directory
         self._max_bytes = settings.segment_max_bytes
+        self._retire_bytes = settings.retire_active_bytes
         self._datasync = settings.use_fdatasync
         self._next_lsn = next_lsn
         self._sealed: list[_Sealed] = []
@@ -128,6 +129,29 @@ class WalWriter:
         self._batches += 1
         self._bytes_written += len(buf)
         return first
+
+    def retire_active_through(self, lsn: int) -> bool:
+        """After a checkpoint at `lsn`: when every record of the active segment is at or below
+        it and the segment holds at least `retire_active_bytes`, start a new segment, so that
+        `remove_segments_through(lsn)` can delete this one. Without it a collection whose
+        writes stop keeps up to a whole segment of records that no replay needs. Returns
+        whether it did.
+
+        Raises:
+            StorageError, StorageFull: the new segment could not be created.
+        """
+        if (
+            self._fd < 0
+            or self._needs_truncate
+            or self._next_lsn - 1 > lsn
+            or self._size < max(self._retire_bytes, SEGMENT.size + 1)
+        ):
+            return False
+        try:
+            self._rotate()
+        except OSError as exc:
+            raise storage_error(exc, "starting a WAL segment") from exc
+        return True
 
     def remove_segments_through(self, lsn: int) -> int:
         """Delete the segments whose records all have LSN <= lsn (after a checkpoint at lsn).
