@@ -1,4 +1,5 @@
-"""PayloadFile.read_many: many records in stretches, each checked like a single read."""
+"""PayloadFile.read_many: many records in stretches, each checked like a single read; and
+raw_records, the same records as stored, for a compaction's copy."""
 
 from __future__ import annotations
 
@@ -27,6 +28,41 @@ def test_read_many_gives_each_body_in_the_order_asked(tmp_path: Path, n: int) ->
     order = np.random.default_rng(1).permutation(n)
     picks = np.concatenate([order, order[:5]])  # repeats too
     assert f.read_many(offsets[picks], lengths[picks]) == [bodies[i] for i in picks.tolist()]
+    f.close()
+
+
+@pytest.mark.parametrize("n", [0, 3, 20_000])
+def test_raw_records_copy_each_record_as_stored_in_the_order_asked(tmp_path: Path, n: int) -> None:
+    bodies = [
+        b'{"i":%d,"pad":"%s"}' % (i, b"y" * (i % 6000 if i % 89 == 0 else i % 5)) for i in range(n)
+    ]
+    f, offsets, lengths = _file(tmp_path, bodies)
+    picks = np.random.default_rng(2).permutation(n)[: n // 2]  # gaps between them, any order
+    records, starts = f.raw_records(offsets[picks], lengths[picks])
+    copy = PayloadFile.create(tmp_path / "copy")
+    base = copy.append(records)
+    again = (starts + base).astype(np.uint64)
+    assert copy.read_many(again, lengths[picks]) == [bodies[i] for i in picks.tolist()]
+    copy.close()
+    f.close()
+
+
+def test_a_damaged_record_stays_damaged_in_a_raw_copy(tmp_path: Path) -> None:
+    bodies = [b'{"i":%d}' % i for i in range(100)]
+    f, offsets, lengths = _file(tmp_path, bodies)
+    f.close()
+    path = tmp_path / "payloads"
+    data = bytearray(path.read_bytes())
+    data[int(offsets[42]) + RECORD.size + 1] ^= 0x01
+    path.write_bytes(bytes(data))
+    f = PayloadFile.open(path, len(data))
+    records, starts = f.raw_records(offsets, lengths)
+    copy = PayloadFile.create(tmp_path / "copy")
+    base = copy.append(records)
+    with pytest.raises(CorruptionError, match="checksum"):
+        copy.read(int(starts[42]) + base, int(lengths[42]))
+    assert copy.read(int(starts[41]) + base, int(lengths[41])) == bodies[41]
+    copy.close()
     f.close()
 
 

@@ -126,7 +126,7 @@ class Compaction:
             self._append(
                 self._files,
                 np.array([VOID_KEY], dtype=KEY_DTYPE),
-                [VOID_PAYLOAD],
+                encode_records([VOID_PAYLOAD]),
                 {
                     n: (np.zeros(1, np.bool_), np.zeros((1, size), np.float32))
                     for n, size in self.layout.dense.items()
@@ -157,7 +157,7 @@ class Compaction:
         written = self._append(
             files,
             store.keys_of_slots(old),
-            store.payloads_of_slots(old),
+            store.payload_records_of_slots(old),
             {
                 n: (store.present_mask(n)[old], store.vectors_of_slots(old, n))
                 for n in self.layout.dense
@@ -172,14 +172,15 @@ class Compaction:
         self,
         files: _Files,
         keys: npt.NDArray[np.bytes_],
-        bodies: list[bytes],
+        payloads: tuple[bytes, I64, I64],
         dense: dict[int, tuple[npt.NDArray[np.bool_], npt.NDArray[np.float32]]],
         sparse: dict[int, list[SparseBatch | None]],
         multi: dict[int, list[npt.NDArray[np.float32] | None]],
     ) -> int:
-        """Append rows for these slots to every new file; return the bytes written."""
+        """Append rows for these slots to every new file; return the bytes written.
+        `payloads`: their records back to back, where each starts, each body's length."""
         first = self.count
-        records, starts, lengths = encode_records(bodies)
+        records, starts, lengths = payloads
         offset = files.payloads.append(records)
         files.slots.append(keys, offset + starts, lengths)
         written = len(records) + len(keys) * KEY_SIZE

@@ -104,6 +104,37 @@ class PayloadFile(RecordFile):
             self._path,
         )
 
+    def raw_records(
+        self, offsets: npt.NDArray[np.uint64], lengths: npt.NDArray[np.uint32]
+    ) -> tuple[bytes, npt.NDArray[np.int64]]:
+        """The records at `offsets` (header and body, as stored) back to back in the order
+        given, and where each starts in that buffer: what a compaction copies. Not checked: a
+        damaged record stays damaged in the copy, and a read of it still finds out. Read by
+        stretches as `read_many` reads, and gathered with one numpy index, not a loop."""
+        n = len(offsets)
+        sizes = lengths.astype(np.int64) + RECORD.size
+        at = np.cumsum(sizes) - sizes
+        if n == 0:
+            return b"", at
+        starts = offsets.astype(np.int64)
+        order = np.argsort(starts, kind="stable")
+        sorted_starts = starts[order]
+        ends = sorted_starts + sizes[order]
+        cuts = set((np.flatnonzero(sorted_starts[1:] - ends[:-1] > READ_MANY_GAP) + 1).tolist())
+        cuts.update(range(STRETCH_RECORDS, n, STRETCH_RECORDS))
+        bounds = [0, *sorted(cuts), n]
+        pieces: list[bytes] = []
+        found = np.empty(n, dtype=np.int64)  # each record's start in the joined stretches
+        read = 0
+        for a, b in itertools.pairwise(bounds):
+            first = int(sorted_starts[a])
+            pieces.append(pread_exact(self._fd, int(ends[b - 1]) - first, first, self._path))
+            found[order[a:b]] = sorted_starts[a:b] - first + read
+            read += len(pieces[-1])
+        joined = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        gather = np.repeat(found - at, sizes) + np.arange(int(sizes.sum()), dtype=np.int64)
+        return joined[gather].tobytes(), at
+
     def read_many(
         self, offsets: npt.NDArray[np.uint64], lengths: npt.NDArray[np.uint32]
     ) -> list[bytes]:

@@ -712,6 +712,19 @@ class CollectionStore:
         except OSError as exc:
             raise storage_error(exc, f"reading payloads in {self._dir}") from exc
 
+    def payload_records_of_slots(
+        self, slots: npt.NDArray[np.int64]
+    ) -> tuple[bytes, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The payload records of these slots as stored (unchecked, see
+        PayloadFile.raw_records), where each starts, and each body's length: a compaction
+        copies them without decoding."""
+        offsets, lengths = self._slots.payload_locations(self._checked(slots))
+        try:
+            records, starts = self._payloads.raw_records(offsets, lengths)
+        except OSError as exc:
+            raise storage_error(exc, f"reading payloads in {self._dir}") from exc
+        return records, starts, lengths.astype(np.int64)
+
     def _checked(self, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         slots = np.asarray(slots, dtype=np.int64)
         if len(slots) and (int(slots.min()) < 0 or int(slots.max()) >= self.slot_count()):
