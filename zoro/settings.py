@@ -23,9 +23,9 @@ class WalSettings:
 class StorageSettings:
     # Recent new keys live in a small hash delta; past this many they merge into the sorted index.
     index_delta_max: int = 65_536
-    # Compaction (docs/compaction.md) starts after a checkpoint once garbage (replaced or
-    # deleted slots) is this share of all slots and there are at least `compaction_min_slots`
-    # of it; 0 turns the automatic trigger off (POST /collections/{c}/compact still works).
+    # Compaction (docs/compaction.md) starts once garbage (replaced or deleted slots) is this
+    # share of all slots and there are at least `compaction_min_slots` of it; 0 turns the
+    # automatic trigger off (POST /collections/{c}/compact still works).
     compaction_garbage_ratio: float = 0.5
     compaction_min_slots: int = 10_000
     # The copy's pace, so the disk stays shared with the WAL's fsyncs and the reads.

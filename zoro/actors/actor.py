@@ -355,6 +355,7 @@ class CollectionActor:
             opened.store,
             self._compaction_policy(),
             switch=self._switch_files,
+            quiet=self._builders.quiet,
             io_limiter=self._io_limiter,
         )
         self._committer = Committer(
@@ -368,7 +369,7 @@ class CollectionActor:
             fail=self.mark_failed,
             vectors=self.vectors,
             gate=self.gate,
-            checkpointed=self._compactor.checkpointed,
+            applied=self._compactor.consider,
         )
         return self._committer
 

@@ -8,8 +8,9 @@ applied batches, so no search ever runs on a structure being built. A failed bui
 disk) is logged and retried after a pause: its inputs stay searchable as they were.
 
 A compaction's switch renumbers every slot and closes the old files, so each step that works
-on slots in a thread holds the builders' gate (`_working`), and the switch runs while
-`paused()`: the long jobs are asked to stop, the others finish, none starts until it is done.
+on slots holds the builders' gate (`_working`), and the switch runs while `quiet()`: the steps
+under way finish (a graph build is not cancelled: under steady overwrites, cancelling it at
+every compaction left the collection with no graph at all), and none starts until it is done.
 """
 
 from __future__ import annotations
@@ -83,9 +84,7 @@ class Builders:
         self._payload_wakeup = trio.Event()
         self._payload_built = trio.Event()
         self._payload_persisted = -1  # PayloadIndexes.version last written
-        self._working = NumberingGate()  # held by each step on slots; closed while paused
-        self._stops: set[Callable[[], None]] = set()  # of the long jobs running now
-        self._pauses = 0  # a job stopped by a pause is taken again at once, not after a wait
+        self._working = NumberingGate()  # held by each step on slots; closed while quiet
 
     # ------------------------------------------------------------------ wake-ups (event loop)
 
@@ -112,14 +111,15 @@ class Builders:
         await self._payload_built.wait()
 
     @asynccontextmanager
-    async def paused(self) -> AsyncIterator[None]:
-        """No builder works on slots while this is held (a compaction's switch): running
-        builds are asked to stop, and the rest are waited for. The body must not await."""
-        self._pauses += 1
-        for stop in list(self._stops):
-            stop()
+    async def quiet(self) -> AsyncIterator[None]:
+        """No builder works on slots while this is held (around a compaction's switch): the
+        steps under way are waited for, and no new one starts until it ends."""
         async with self._working.closed():
             yield
+
+    @property
+    def is_quiet(self) -> bool:
+        return self._working.closing and not self._working.leases
 
     def renumbered(self) -> None:
         """Slots were renumbered: every builder plans again, the persister writes anew."""
@@ -183,18 +183,15 @@ class Builders:
             store = self._store
             stop = threading.Event()
             started = trio.current_time()
-            pauses = self._pauses
             try:
                 async with self._working.held():
                     limit = store.slot_count()
                     build = functools.partial(
                         build_index, schema, key, limit, store, stop.is_set, params
                     )
-                    index = await self._stoppable(build, stop.set, self._ann_limiter)
+                    index = await run_stoppable(build, stop.set, self._ann_limiter)
                     index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
             except (ZoroError, OSError, BuildStopped) as exc:
-                if self._pauses != pauses:
-                    continue  # a compaction's switch stopped it: build again over the new slots
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
@@ -218,12 +215,11 @@ class Builders:
         """
         index = self._indexes[number]
         while True:
-            pauses = self._pauses
             async with self._working.held():
                 sealed = await self._seal(index)
             if sealed is None:
                 await self._wait_for_index_work(number, index)
-            elif not sealed and self._pauses == pauses:  # failed, not stopped by a switch
+            elif not sealed:
                 await trio.sleep(BUILD_RETRY_S)
 
     async def _seal(self, index: SegmentedIndex) -> bool | None:
@@ -232,14 +228,13 @@ class Builders:
         if job is None:
             return None
         try:
-            result = await self._stoppable(job.run, job.cancel, self._ann_limiter)
+            result = await run_stoppable(job.run, job.cancel, self._ann_limiter)
         except (ZoroError, OSError, SealCancelled) as exc:
             index.abandon(job)
-            log.warning("collection %s: index build stopped or failed: %s", self._name, exc)
+            log.warning("collection %s: index build failed, retrying later: %s", self._name, exc)
             return False
-        if index.outstanding(job):  # else a switch renumbered the slots: it plans again
-            index.install(result)
-            self._persist_wanted.set()  # write the new graph for its points now
+        index.install(result)
+        self._persist_wanted.set()  # write the new graph for its points now
         return True
 
     async def _wait_for_index_work(self, number: int, index: SegmentedIndex) -> None:
@@ -277,16 +272,6 @@ class Builders:
                     index.install_graph(job)  # refused if a compaction renumbered meanwhile
             if failed:
                 await trio.sleep(BUILD_RETRY_S)
-
-    async def _stoppable(
-        self, run: Callable[[], T], stop: Callable[[], None], limiter: trio.CapacityLimiter
-    ) -> T:
-        """run_stoppable, and stopped by `paused` too."""
-        self._stops.add(stop)
-        try:
-            return await run_stoppable(run, stop, limiter)
-        finally:
-            self._stops.discard(stop)
 
     async def _index_persister(self) -> None:
         """Write the index's new segments and manifest after each checkpoint, one at a time."""

@@ -82,7 +82,7 @@ class Committer:
         fail: Callable[[str], None],
         vectors: VectorConfig,
         gate: NumberingGate,
-        checkpointed: Callable[[], None],
+        applied: Callable[[], None],
     ) -> None:
         self._name = name
         self._vectors = vectors  # names of vectors, for has_vector in a change's filters
@@ -99,7 +99,7 @@ class Committer:
         self._io_limiter = io_limiter
         self._fail = fail  # marks the collection failed (and so stops every read) at once
         self._gate = gate  # the reads' numbering leases, closed by a switch
-        self._checkpointed = checkpointed  # after each checkpoint: is a compaction due?
+        self._applied = applied  # after each applied batch: is a compaction due?
         self.taken: list[Message] = []  # the batch being committed: answered if torn down
         self.batches = 0
         self.writes = 0
@@ -157,9 +157,11 @@ class Committer:
         the slots that came since the last copy are copied and the new generation becomes the
         checkpoint (reads go on meanwhile, on the old numbering). Then, once no builder works
         on slots and no read holds a lease, the store takes its new files and every index is
-        renumbered, without an await. A failure before the commit leaves the old generation in
-        use; one after it leaves memory and disk in different numberings, so the collection is
-        failed and reopened (ReplayNeeded), and recovery opens the generation meta names."""
+        renumbered, without an await. The compactor keeps the builders quiet around this
+        (Builders.quiet: no build works on slots). A failure before the commit leaves the old
+        generation in use; one after it leaves memory and disk in different numberings, so the
+        collection is failed and reopened (ReplayNeeded), and recovery opens the generation
+        meta names."""
         store, compaction = self._store, message.compaction
         try:
             switch = await trio.to_thread.run_sync(
@@ -174,7 +176,8 @@ class Committer:
             message.reply.fail(exc)
             return
         try:
-            async with self._builders.paused(), self._gate.closed():
+            assert self._builders.is_quiet, "a switch runs only while the builders are quiet"
+            async with self._gate.closed():
                 reclaimed = self._install(switch)
         except Exception as exc:
             message.reply.fail(StorageError(f"installing the compacted files failed: {exc}"))
@@ -365,6 +368,7 @@ class Committer:
             self._failed_after_sync(writes, exc)
         self.batches += 1
         self.writes += len(writes)
+        self._applied()
         for i, w in enumerate(writes):
             w.reply.ok(first_lsn + i)
 
@@ -429,7 +433,6 @@ class Committer:
         else:
             self._builders.persist_soon()
         self._checkpoint_done()
-        self._checkpointed()
         return lsn
 
     def _trim_wal(self, lsn: int) -> None:

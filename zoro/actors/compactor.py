@@ -2,13 +2,15 @@
 
 A compaction copies the live slots into a new file generation in a worker thread while reads
 and writes go on (paced, so the disk stays shared), copies again while many slots came in
-meanwhile, then asks the commit loop for the switch (`SwitchFiles`): there, with no apply
-running, the generation is committed as a checkpoint and everything in memory is renumbered
-once no read holds a slot number.
+meanwhile, then quiets the builders (the index builds under way finish; none starts) and asks
+the commit loop for the switch (`SwitchFiles`): there, with no apply running, the generation
+is committed as a checkpoint and everything in memory is renumbered once no read holds a slot
+number.
 
-It starts after a checkpoint once garbage (slots that are neither live nor the void slot) is
-`compaction_garbage_ratio` of all slots and at least `compaction_min_slots` of them, or when
-asked (`POST /collections/{c}/compact`). One runs at a time per collection.
+It starts once garbage (slots that are neither live nor the void slot) is
+`compaction_garbage_ratio` of all slots and at least `compaction_min_slots` of them (looked at
+after every applied batch: a few integer operations), or when asked
+(`POST /collections/{c}/compact`). One runs at a time per collection.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from zoro.storage.compaction import Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from contextlib import AbstractAsyncContextManager
 
     from zoro.storage import CollectionStore
     from zoro.storage.compaction import Compaction
@@ -69,12 +72,14 @@ class Compactor:
         policy: CompactionPolicy,
         *,
         switch: Callable[[Compaction], Awaitable[int]],
+        quiet: Callable[[], AbstractAsyncContextManager[None]],
         io_limiter: trio.CapacityLimiter,
     ) -> None:
         self._name = name
         self._store = store
         self._policy = policy
         self._switch = switch  # the commit loop's switch (SwitchFiles); returns its slots
+        self._quiet = quiet  # Builders.quiet: no index build works on slots while held
         self._io_limiter = io_limiter
         self._wanted = trio.Event()
         self._finished = trio.Event()  # set (and replaced) at the end of every run
@@ -95,12 +100,13 @@ class Compactor:
         void = 1 if store.file_generation else 0
         return slots - store.live_count() - void, slots
 
-    def checkpointed(self) -> None:
-        """After each checkpoint: start a compaction if the garbage calls for one."""
+    def consider(self) -> None:
+        """After each applied batch: start a compaction if the garbage calls for one."""
         policy = self._policy
         garbage, slots = self.garbage()
         if (
-            policy.garbage_ratio > 0
+            not self.running
+            and policy.garbage_ratio > 0
             and garbage >= policy.min_slots
             and garbage >= policy.garbage_ratio * slots
             and trio.current_time() >= self._retry_at
@@ -149,12 +155,11 @@ class Compactor:
         switching = False
         try:
             pacer = Pacer(self._policy.bytes_per_s)
-            for _ in range(COPY_ROUNDS_MAX):
-                await self._copy(compaction, pacer)
-                if compaction.cut_more() <= self._policy.tail_max:
-                    break
-            switching = True  # from here the commit loop owns the new files
-            await self._switch(compaction)
+            await self._copy_rounds(compaction, pacer)
+            async with self._quiet():  # may wait for a graph build to finish: copy again
+                await self._copy_rounds(compaction, pacer)
+                switching = True  # from here the commit loop owns the new files
+                await self._switch(compaction)
         except BaseException:
             if not switching:
                 with trio.CancelScope(shield=True):
@@ -177,6 +182,14 @@ class Compactor:
             report.seconds,
         )
         return report
+
+    async def _copy_rounds(self, compaction: Compaction, pacer: Pacer) -> None:
+        """Copy what the cut holds, and again while many slots came in meanwhile (each round is
+        shorter than the one before), so that the switch copies few."""
+        for _ in range(COPY_ROUNDS_MAX):
+            await self._copy(compaction, pacer)
+            if compaction.cut_more() <= self._policy.tail_max:
+                return
 
     async def _copy(self, compaction: Compaction, pacer: Pacer) -> None:
         """Copy the cut's slots in a worker thread; stopped between chunks if cancelled."""

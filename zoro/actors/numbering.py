@@ -54,6 +54,11 @@ class NumberingGate:
     def leases(self) -> int:
         return self._leases
 
+    @property
+    def closing(self) -> bool:
+        """Is a switch holding the gate closed (or waiting to)?"""
+        return not self._open.is_set()
+
     def held_here(self) -> bool:
         """Does the current read scope hold a lease on this gate?"""
         held = _held.get()
