@@ -1140,8 +1140,18 @@ def main() -> None:
     path = args.json or Path(__file__).parent / "results" / (
         "churn-quick.json" if quick else "churn.json"
     )
-    write_json(path, result)
+    write_json(path, without_samples(result))
     print(f"results: {path}; wall {result['wall_s']:.0f} s")
+
+
+def without_samples(value: Any) -> Any:
+    """The results without the per-write samples (thousands of them: the verdicts and the
+    percentiles beside them are what the JSON keeps)."""
+    if isinstance(value, dict):
+        return {k: without_samples(v) for k, v in value.items() if k != "samples"}
+    if isinstance(value, list):
+        return [without_samples(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":
