@@ -30,6 +30,7 @@ from zoro.actors.recovery import sparse_dir
 from zoro.ann import SealCancelled
 from zoro.errors import ZoroError
 from zoro.fsutil import fsync_dir
+from zoro.memory import release_free_memory
 from zoro.payload import build_index, index_slots
 from zoro.payload.indexes import BuildStopped
 
@@ -195,6 +196,7 @@ class Builders:
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
+            await trim_memory()  # the build's temporary arrays
             if payload.install(key, schema, index, params):
                 log.info(
                     "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
@@ -235,6 +237,7 @@ class Builders:
             return False
         index.install(result)
         self._persist_wanted.set()  # write the new graph for its points now
+        await trim_memory()
         return True
 
     async def _wait_for_index_work(self, number: int, index: SegmentedIndex) -> None:
@@ -270,6 +273,7 @@ class Builders:
                     failed = True
                 else:
                     index.install_graph(job)  # refused if a compaction renumbered meanwhile
+                    await trim_memory()
             if failed:
                 await trio.sleep(BUILD_RETRY_S)
 
@@ -302,6 +306,11 @@ def _save_sparse(saver: Callable[[Path], Path], directory: Path) -> None:
     directory.mkdir(exist_ok=True)
     fsync_dir(directory.parent)
     saver(directory)
+
+
+async def trim_memory() -> None:
+    """After a build: hand the memory it freed back to the system (zoro.memory), in a thread."""
+    await trio.to_thread.run_sync(release_free_memory)
 
 
 async def run_stoppable(

@@ -21,6 +21,7 @@ import numpy as np
 import outcome
 import trio
 
+from zoro.actors.builders import Builders, trim_memory
 from zoro.actors.messages import (
     Checkpoint,
     DeleteWhere,
@@ -52,7 +53,6 @@ from zoro.types import DeleteBatch
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from zoro.actors.builders import Builders
     from zoro.actors.mailbox import Mailbox
     from zoro.actors.numbering import NumberingGate
     from zoro.actors.reads import Reader
@@ -190,6 +190,7 @@ class Committer:
             await trio.to_thread.run_sync(store.remove_debris, limiter=self._io_limiter)
         except (ZoroError, OSError) as exc:  # what stays is removed at the next checkpoint
             log.warning("%s: cleaning up after a compaction: %s", self._name, exc)
+        await trim_memory()  # the old numbering's arrays
         self._checkpoint_done()
         message.reply.ok(reclaimed)
 
