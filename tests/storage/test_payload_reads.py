@@ -47,15 +47,22 @@ def test_raw_records_copy_each_record_as_stored_in_the_order_asked(tmp_path: Pat
     f.close()
 
 
-def test_a_damaged_record_stays_damaged_in_a_raw_copy(tmp_path: Path) -> None:
-    bodies = [b'{"i":%d}' % i for i in range(100)]
+def _damaged(
+    tmp_path: Path, bodies: list[bytes], index: int, byte: int, bit: int
+) -> tuple[PayloadFile, np.ndarray, np.ndarray]:
+    """The file of `bodies` with one bit of record `index`'s body flipped, reopened."""
     f, offsets, lengths = _file(tmp_path, bodies)
     f.close()
     path = tmp_path / "payloads"
     data = bytearray(path.read_bytes())
-    data[int(offsets[42]) + RECORD.size + 1] ^= 0x01
+    data[int(offsets[index]) + RECORD.size + byte] ^= bit
     path.write_bytes(bytes(data))
-    f = PayloadFile.open(path, len(data))
+    return PayloadFile.open(path, len(data)), offsets, lengths
+
+
+def test_a_damaged_record_stays_damaged_in_a_raw_copy(tmp_path: Path) -> None:
+    bodies = [b'{"i":%d}' % i for i in range(100)]
+    f, offsets, lengths = _damaged(tmp_path, bodies, 42, 1, 0x01)
     records, starts = f.raw_records(offsets, lengths)
     copy = PayloadFile.create(tmp_path / "copy")
     base = copy.append(records)
@@ -68,13 +75,7 @@ def test_a_damaged_record_stays_damaged_in_a_raw_copy(tmp_path: Path) -> None:
 
 def test_read_many_refuses_a_damaged_record_by_its_offset(tmp_path: Path) -> None:
     bodies = [b'{"i":%d}' % i for i in range(500)]
-    f, offsets, lengths = _file(tmp_path, bodies)
-    f.close()
-    path = tmp_path / "payloads"
-    data = bytearray(path.read_bytes())
-    data[int(offsets[321]) + RECORD.size + 2] ^= 0x40
-    path.write_bytes(bytes(data))
-    f = PayloadFile.open(path, len(data))
+    f, offsets, lengths = _damaged(tmp_path, bodies, 321, 2, 0x40)
     with pytest.raises(CorruptionError, match="checksum") as info:
         f.read_many(offsets, lengths)
     assert info.value.offset == int(offsets[321])

@@ -51,7 +51,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 import orjson
 
@@ -61,7 +61,9 @@ from zoro.fsutil import fsync_dir
 from .generations import FILES, INDEX, META, SOURCE
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+M = TypeVar("M")
 
 FORMAT: Final = "zoro-snapshot"
 VERSION: Final = 1
@@ -245,30 +247,11 @@ def verify_storage(archive: Path) -> StorageManifest:
     """Check a full-storage snapshot whole: its manifest, then each collection archive's size
     and SHA-256 (`verify` checks each one's own files when it is restored). Raises
     CorruptionError naming the archive and the first bad member; OSError."""
-    where = str(archive)
-    try:
-        with tarfile.open(archive, mode="r:") as tar:
-            first = tar.next()
-            if first is None or first.name != MANIFEST:
-                raise CorruptionError(where, 0, f"the first member is not {MANIFEST}")
-            manifest = _storage_manifest(_read_member(tar, first, where), where)
-            seen: set[str] = set()
-            while (member := tar.next()) is not None:
-                name = member.name.removeprefix(COLLECTIONS).removesuffix(SUFFIX)
-                expected = manifest.collections.get(name)
-                if member.name != COLLECTIONS + name + SUFFIX or expected is None or name in seen:
-                    raise CorruptionError(where, member.offset, f"unexpected member {member.name}")
-                if _member_hash(tar, member, where) != expected:
-                    raise CorruptionError(
-                        where, member.offset, f"{member.name} does not match its checksum"
-                    )
-                seen.add(name)
-            missing = sorted(set(manifest.collections) - seen)
-            if missing:
-                raise CorruptionError(where, 0, f"collection {missing[0]} is missing (cut short?)")
-            return manifest
-    except tarfile.TarError as exc:
-        raise CorruptionError(where, 0, f"not a readable snapshot archive ({exc})") from None
+    return _checked(
+        archive,
+        _storage_manifest,
+        lambda m: {COLLECTIONS + name + SUFFIX: sums for name, sums in m.collections.items()},
+    )
 
 
 def extract_collection(archive: Path, name: str, target: Path) -> None:
@@ -388,28 +371,39 @@ def verify(archive: Path) -> Manifest:
     """Read the whole archive once and check it: the manifest first, then every member's size
     and SHA-256, and no member missing or extra. Raises CorruptionError naming the archive and
     the first bad member; OSError for I/O errors."""
+    return _checked(
+        archive, _manifest, lambda m: {DATA + path: sums for path, sums in m.files.items()}
+    )
+
+
+def _checked(
+    archive: Path,
+    read_manifest: Callable[[bytes, str], M],
+    members: Callable[[M], dict[str, tuple[int, str]]],
+) -> M:
+    """Check a tar whose first member is a manifest naming every other member's size and
+    SHA-256 (`members`): each member against it, none missing, none extra."""
     where = str(archive)
     try:
         with tarfile.open(archive, mode="r:") as tar:
             first = tar.next()
             if first is None or first.name != MANIFEST:
                 raise CorruptionError(where, 0, f"the first member is not {MANIFEST}")
-            manifest = _manifest(_read_member(tar, first, where), where)
+            manifest = read_manifest(_read_member(tar, first, where), where)
+            expected = members(manifest)
             seen: set[str] = set()
             while (member := tar.next()) is not None:
-                path = member.name.removeprefix(DATA)
-                expected = manifest.files.get(path)
-                if not member.name.startswith(DATA) or expected is None or path in seen:
+                sums = expected.get(member.name)
+                if sums is None or member.name in seen:
                     raise CorruptionError(where, member.offset, f"unexpected member {member.name}")
                 if not member.isfile():
                     raise CorruptionError(where, member.offset, f"{member.name} is not a file")
-                size, digest = _member_hash(tar, member, where)
-                if (size, digest) != expected:
+                if _member_hash(tar, member, where) != sums:
                     raise CorruptionError(
                         where, member.offset, f"{member.name} does not match its checksum"
                     )
-                seen.add(path)
-            missing = sorted(set(manifest.files) - seen)
+                seen.add(member.name)
+            missing = sorted(set(expected) - seen)
             if missing:
                 raise CorruptionError(where, 0, f"{missing[0]} is missing (cut short?)")
             return manifest
