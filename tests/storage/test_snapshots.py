@@ -53,7 +53,7 @@ def test_an_archive_restores_the_checkpoint(tmp_path: Path, compacted: bool) -> 
     assert (tmp_path / "snaps" / "c.snapshot.checksum").read_text().strip() == (
         snapshots.describe(archive).checksum
     )
-    snapshots.unpack(archive, manifest, tmp_path / "restored")
+    assert snapshots.unpack(archive, tmp_path / "restored") == manifest
     restored = CollectionStore.open(tmp_path / "restored", LAYOUT, SETTINGS)
     _check(restored, churn.model)
     assert restored.checkpoint_lsn == len(churn.log)

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import shutil
+import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +32,7 @@ from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
 from zoro.errors import CollectionClosed, CollectionFailed, CollectionNotFound, ZoroError
+from zoro.fsutil import fsync_dir
 from zoro.storage import Catalog, CollectionEntry, CollectionStore, Layout, snapshots
 
 if TYPE_CHECKING:
@@ -197,24 +201,35 @@ class CollectionManager:
 
     async def restore(self, name: str, archive: Path) -> CollectionEntry:
         """Create collection `name` from a snapshot archive (zoro.storage.snapshots), replacing
-        one of that name; returns once it serves. The archive is verified whole before
-        anything changes (CorruptionError names it and the first bad file). Crash-safe as
-        create is: a crash while unpacking leaves a 'creating' entry that the next start
-        removes. Replacing is a delete then a create, not one atomic step."""
+        one of that name; returns once it serves. The archive is checked while it is unpacked
+        into a staging directory, in one pass, before anything changes (CorruptionError names
+        it and the first bad file); the staging directory then becomes the collection's.
+        Crash-safe as create is: a crash before the move leaves staging debris that the next
+        start removes; after it, a 'creating' entry that it rolls back. Replacing is a delete
+        then a create, not one atomic step."""
         self._require_catalog()
-        manifest = await trio.to_thread.run_sync(snapshots.verify, archive)
-        source = CollectionEntry.from_json(manifest.collection, archive)
-        if self.exists_exactly(name):
-            await self.delete(name)
+        staging = self.snapshots_dir() / f".staging-restore-{uuid.uuid4().hex}"
+        try:
+            manifest = await trio.to_thread.run_sync(
+                snapshots.unpack, archive, staging, limiter=self._io_limiter
+            )
+            source = CollectionEntry.from_json(manifest.collection, archive)
+            if self.exists_exactly(name):
+                await self.delete(name)
 
-        def begin(catalog: Catalog) -> CollectionEntry:
-            engine, metadata = dict(source.engine), source.metadata
-            return catalog.begin_create(name, source.vectors, engine, metadata, source.config)
+            def begin(catalog: Catalog) -> CollectionEntry:
+                engine, metadata = dict(source.engine), source.metadata
+                return catalog.begin_create(name, source.vectors, engine, metadata, source.config)
 
-        def fill(directory: Path) -> None:
-            snapshots.unpack(archive, manifest, directory)
+            def fill(directory: Path) -> None:
+                directory.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staging, directory)  # the same file system: both under the data dir
+                fsync_dir(directory.parent)
+                fsync_dir(staging.parent)
 
-        return await self._created(name, begin, fill)
+            return await self._created(name, begin, fill)
+        finally:
+            await trio.to_thread.run_sync(functools.partial(shutil.rmtree, staging, True))
 
     def exists_exactly(self, name: str) -> bool:
         """Is there a collection (not an alias) called `name`, in any state?"""

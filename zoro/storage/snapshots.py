@@ -302,8 +302,11 @@ def _hashed(path: Path, length: int | None = None) -> tuple[int, str]:
     return size, digest
 
 
-def _digest(f: IO[bytes], length: int | None = None) -> tuple[int, str]:
-    """Size and SHA-256 of what `f` gives, up to `length` bytes (None: to its end)."""
+def _digest(
+    f: IO[bytes], length: int | None = None, sink: Callable[[bytes], object] | None = None
+) -> tuple[int, str]:
+    """Size and SHA-256 of what `f` gives, up to `length` bytes (None: to its end); each chunk
+    handed to `sink` too."""
     digest = hashlib.sha256()
     size = 0
     while length is None or size < length:
@@ -312,6 +315,8 @@ def _digest(f: IO[bytes], length: int | None = None) -> tuple[int, str]:
         if not chunk:
             break
         digest.update(chunk)
+        if sink is not None:
+            sink(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
 
@@ -380,9 +385,11 @@ def _checked(
     archive: Path,
     read_manifest: Callable[[bytes, str], M],
     members: Callable[[M], dict[str, tuple[int, str]]],
+    into: Path | None = None,
 ) -> M:
     """Check a tar whose first member is a manifest naming every other member's size and
-    SHA-256 (`members`): each member against it, none missing, none extra."""
+    SHA-256 (`members`): each member against it, none missing, none extra. With `into`, each
+    member is also written there (at its name less DATA) as it is hashed."""
     where = str(archive)
     try:
         with tarfile.open(archive, mode="r:") as tar:
@@ -398,7 +405,8 @@ def _checked(
                     raise CorruptionError(where, member.offset, f"unexpected member {member.name}")
                 if not member.isfile():
                     raise CorruptionError(where, member.offset, f"{member.name} is not a file")
-                if _member_hash(tar, member, where) != sums:
+                target = None if into is None else into / member.name.removeprefix(DATA)
+                if _member_hash(tar, member, where, target) != sums:
                     raise CorruptionError(
                         where, member.offset, f"{member.name} does not match its checksum"
                     )
@@ -421,11 +429,21 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> b
     return data
 
 
-def _member_hash(tar: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> tuple[int, str]:
+def _member_hash(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, where: str, target: Path | None = None
+) -> tuple[int, str]:
+    """Size and SHA-256 of a member; with `target`, written there too (fsynced)."""
     f = tar.extractfile(member)
     if f is None:
         raise CorruptionError(where, member.offset, f"{member.name} is not a file")
-    return _digest(f)
+    if target is None:
+        return _digest(f)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        found = _digest(f, sink=out.write)
+        out.flush()
+        os.fsync(out.fileno())
+    return found
 
 
 def _manifest(raw: bytes, where: str) -> Manifest:
@@ -447,29 +465,29 @@ def _manifest(raw: bytes, where: str) -> Manifest:
         raise CorruptionError(where, 0, f"bad manifest: {exc}") from None
 
 
-def unpack(archive: Path, manifest: Manifest, directory: Path) -> None:
-    """Write a verified archive's files into `directory` (created; must not exist), with an
-    empty WAL directory, everything fsynced. Raises OSError, CorruptionError if the archive
-    changed since `verify`."""
+def unpack(archive: Path, directory: Path) -> Manifest:
+    """`verify` and write the archive's files into `directory` (created; must not exist) in
+    one pass, with an empty WAL directory, everything fsynced. On any damage the directory is
+    removed and CorruptionError raised: a restore unpacks into a staging directory, so nothing
+    changes until the whole archive checked out. Raises OSError too."""
     directory.mkdir(parents=True)
-    (directory / "wal").mkdir()
-    made = {directory, directory / "wal"}
-    with tarfile.open(archive, mode="r:") as tar:
-        for member in tar:
-            if member.name == MANIFEST:
-                continue
-            relative = member.name.removeprefix(DATA)
-            if relative not in manifest.files:
-                raise CorruptionError(str(archive), member.offset, f"unexpected {member.name}")
-            target = directory / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.update(p for p in target.parents if directory in (p, *p.parents))
-            source = tar.extractfile(member)
-            if source is None:
-                raise CorruptionError(str(archive), member.offset, f"{member.name} not a file")
-            with open(target, "wb") as out:
-                shutil.copyfileobj(source, out, _CHUNK)
-                out.flush()
-                os.fsync(out.fileno())
-    for made_dir in sorted(made, key=lambda p: -len(p.parts)):
-        fsync_dir(made_dir)
+    try:
+        manifest = _checked(
+            archive,
+            _manifest,
+            lambda m: {DATA + path: sums for path, sums in m.files.items()},
+            into=directory,
+        )
+        (directory / "wal").mkdir()
+        made = {directory} | {
+            parent
+            for path in manifest.files
+            for parent in (directory / path).parents
+            if directory in (parent, *parent.parents)
+        }
+        for made_dir in sorted(made, key=lambda p: -len(p.parts)):
+            fsync_dir(made_dir)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return manifest
