@@ -601,10 +601,6 @@ class SegmentedIndex:
         self._jobs_built += 1
         self._completed.append(running.stats(finished_at=time.time()))
 
-    def outstanding(self, job: SealJob) -> bool:
-        """Is `job` the one whose result `install` takes? (A renumber drops it.)"""
-        return self._job is not None and self._job.job is job
-
     def abandon(self, job: SealJob) -> None:
         """Forget a job that failed, was cancelled or will not be installed; its inputs stay as
         they are and the next take_seal_job() plans again."""
@@ -615,7 +611,8 @@ class SegmentedIndex:
         """Storage renumbered its slots (a compaction's switch, docs/compaction.md): slot s is
         now `remap[s]` (-1: gone), and `live` is the new live mask, whose slot 0 is the void
         slot (never live). Event loop only, and nothing else may touch this index meanwhile:
-        the caller has abandoned the seal job and waited for every view and checkpoint.
+        no seal job is running (the actor's builders are quiet) and no view or checkpoint is
+        in use.
 
         Flat buffers are rebuilt with their live points. A sealed engine keeps its rows (an
         HNSW graph cannot drop a node) and gets new ids in place; rows of vanished slots get
