@@ -49,6 +49,7 @@ import re
 import shutil
 import tarfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
@@ -439,8 +440,19 @@ def _member_hash(
     if target is None:
         return _digest(f)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as out:
-        found = _digest(f, sink=out.write)
+    # the writes run in a thread of their own, each beside the next chunk's read and hash
+    with open(target, "wb") as out, ThreadPoolExecutor(1) as writer:
+        pending: Future[int] | None = None
+
+        def write(chunk: bytes) -> None:
+            nonlocal pending
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(out.write, chunk)
+
+        found = _digest(f, sink=write)
+        if pending is not None:
+            pending.result()
         out.flush()
         os.fsync(out.fileno())
     return found
