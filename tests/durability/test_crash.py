@@ -1,6 +1,7 @@
 """Crash safety with real processes: SIGKILL at random moments, reopen, check every acked write.
 
-The default run does 25 kill cycles per test; `pytest -m torture` runs 1,000.
+The default run does 10 kill cycles per test, `pytest -m slow` 25 (the former default) and
+`pytest -m torture` 1,000.
 """
 
 from __future__ import annotations
@@ -142,8 +143,9 @@ def _run_store_crashes(tmp_path: Path, cycles: int) -> None:
     assert any(t is None for t in model.values()), "no acknowledged delete was compared"
 
 
-def test_store_and_wal_survive_kill_9(tmp_path: Path) -> None:
-    _run_store_crashes(tmp_path, 25)
+@pytest.mark.parametrize("cycles", [10, pytest.param(25, marks=pytest.mark.slow)])
+def test_store_and_wal_survive_kill_9(tmp_path: Path, cycles: int) -> None:
+    _run_store_crashes(tmp_path, cycles)
 
 
 @pytest.mark.torture
@@ -191,8 +193,9 @@ def _run_catalog_crashes(tmp_path: Path, cycles: int) -> None:
     assert min(acked.values()) > 0, f"acknowledged over the run: {acked}"
 
 
-def test_catalog_survives_kill_9_during_create_and_delete(tmp_path: Path) -> None:
-    _run_catalog_crashes(tmp_path, 25)
+@pytest.mark.parametrize("cycles", [10, pytest.param(25, marks=pytest.mark.slow)])
+def test_catalog_survives_kill_9_during_create_and_delete(tmp_path: Path, cycles: int) -> None:
+    _run_catalog_crashes(tmp_path, cycles)
 
 
 @pytest.mark.torture

@@ -9,7 +9,7 @@ acknowledged in that cycle (waiting up to ACK_WAIT_S for them, so a loaded machi
 down rather than emptying it), plus a random moment more, so that kills land anywhere in the
 write path; a cycle with fewer acknowledgements fails. The check after each restart must have
 compared ids that hold points, and by the end ids that were deleted too.
-Default run: 10 kills; `pytest -m torture`: 200.
+Default run: 5 kills; `pytest -m slow`: 10 (the former default); `pytest -m torture`: 200.
 """
 
 from __future__ import annotations
@@ -203,8 +203,9 @@ async def _crash_loop(tmp_path: Path, kills: int) -> None:
         proc.kill()
 
 
-async def test_crash_loop_keeps_every_acknowledged_write(tmp_path: Path) -> None:
-    await _crash_loop(tmp_path, 10)
+@pytest.mark.parametrize("kills", [5, pytest.param(10, marks=pytest.mark.slow)])
+async def test_crash_loop_keeps_every_acknowledged_write(tmp_path: Path, kills: int) -> None:
+    await _crash_loop(tmp_path, kills)
 
 
 @pytest.mark.torture

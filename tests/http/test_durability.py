@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import trio
 
 from zoro.testing import ServerProcess
@@ -67,14 +68,18 @@ def _check_all_there(url: str, name: str, acked: set[int]) -> None:
                 assert found[i]["payload"] == {"i": i}
 
 
-async def test_kill_9_under_concurrent_acked_writes_loses_nothing(tmp_path: Path) -> None:
+# The default run kills twice; `-m slow` three times (the former default).
+@pytest.mark.parametrize("cycles", [2, pytest.param(3, marks=pytest.mark.slow)])
+async def test_kill_9_under_concurrent_acked_writes_loses_nothing(
+    tmp_path: Path, cycles: int
+) -> None:
     rng = random.Random(1234)
     proc = ServerProcess(tmp_path / "data").start()
     try:
         _create(proc.url, "k")
         acked: set[int] = set()
         refused: list[int] = []
-        for cycle in range(3):
+        for cycle in range(cycles):
             stop = trio.Event()
             before = len(acked)
             async with trio.open_nursery() as nursery:

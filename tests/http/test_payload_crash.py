@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from zoro.testing import ServerProcess
 
 WRITERS = 4
 GROUP = 10
-CYCLES = 4
 
 
 def _points() -> list[dict[str, object]]:
@@ -83,7 +83,11 @@ def _check(url: str, acked: list[int], sent: list[int]) -> list[int]:
     return found
 
 
-def test_kill_during_payload_updates_loses_nothing_acknowledged(tmp_path: Path) -> None:
+# The default run kills twice; `-m slow` four times (the former default).
+@pytest.mark.parametrize("cycles", [2, pytest.param(4, marks=pytest.mark.slow)])
+def test_kill_during_payload_updates_loses_nothing_acknowledged(
+    tmp_path: Path, cycles: int
+) -> None:
     rng = random.Random(13)
     data = tmp_path / "data"
     server = ServerProcess(data).start()
@@ -96,7 +100,7 @@ def test_kill_during_payload_updates_loses_nothing_acknowledged(tmp_path: Path) 
         assert r.status_code == 200, r.text
         start = [0] * WRITERS  # each writer's next k follows every k sent before
         found = [0] * WRITERS  # what the last restart showed
-        for _ in range(CYCLES):
+        for _ in range(cycles):
             acked, sent = list(found), list(start)
             stop = threading.Event()
             threads = [

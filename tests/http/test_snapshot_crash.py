@@ -61,6 +61,9 @@ def test_a_crash_inside_a_snapshot_leaves_whole_states(tmp_path: Path, step: str
     )
     child.start()
     try:
+        # /healthz answers before c has recovered; a request then is answered 503 (recovering)
+        # and never reaches the crash point
+        child.wait_ready()
         if step == "mid_unpack":
             call = ("PUT", "/collections/copy/snapshots/recover", {"location": f"c/{first}"})
         else:

@@ -1,6 +1,7 @@
 """The stage the wire tests share (tests/http/test_wire_constraints.py, test_wire_results.py):
-the collection their examples name as "{collection}", and how an example is sent. The
-`wire_http` fixture (tests/http/conftest.py) builds the collection once per module."""
+the collection their examples name as "{collection}", how an example is sent, and what the
+server holds (`state`, to show that a refused request changed nothing). The `wire_http` fixture
+(tests/http/conftest.py) builds the collection once per module."""
 
 from __future__ import annotations
 
@@ -56,3 +57,27 @@ def prepare(http: httpx.Client, route: str) -> None:
         r = http.request(method, filled(path), json=filled(body) if body is not None else None)
         if method == "POST" and path.endswith("/snapshots") and r.status_code == 200:
             _prepared["snapshot"] = r.json()["result"]["name"]
+
+
+def state(http: httpx.Client) -> dict[str, Any]:
+    """What the server holds: each collection's config, points (with payloads and vectors),
+    payload indexes, last WAL position and snapshots, and the aliases. What background work
+    moves on its own (status, segments, checkpoints, index builds) is left out, so two reads
+    with no write between them are equal."""
+    held: dict[str, Any] = {"aliases": http.get("/aliases").json()["result"]}
+    for listed in http.get("/collections").json()["result"]["collections"]:
+        name = listed["name"]
+        info = http.get(f"/collections/{name}").json()["result"]
+        scroll = {"limit": 10_000, "with_payload": True, "with_vector": True}
+        page = http.post(f"/collections/{name}/points/scroll", json=scroll).json()["result"]
+        assert page["next_page_offset"] is None, "the stage holds more points than one page"
+        snapshots = http.get(f"/collections/{name}/snapshots").json()["result"]
+        held[name] = {
+            "config": info["config"],
+            "points_count": info["points_count"],
+            "payload_schema": info["payload_schema"],
+            "last_lsn": info["zoro"]["last_lsn"],
+            "points": page["points"],
+            "snapshots": sorted(s["name"] for s in snapshots),
+        }
+    return held

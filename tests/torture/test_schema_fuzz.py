@@ -7,8 +7,9 @@ accepts (positive mode) may be refused only for one of the route's registered ru
 names it (`... [rule: <id>]`, zoro.wire.rules.TAG); a 400 naming none is a refusal the document
 does not state (docs/wire-schema.md, "The constraint test", half 2).
 
-The default run draws a few examples per operation, the same ones every run (derandomized, so it
-stays deterministic); `-m torture` draws many, new ones each run."""
+The default run draws three examples per operation and mode, the same ones every run
+(derandomized, so it stays deterministic); `-m slow` draws five (the former default), also
+derandomized; `-m torture` draws many, new ones each run."""
 
 from __future__ import annotations
 
@@ -140,12 +141,17 @@ def _fuzz(
     assert seen
 
 
+@pytest.mark.parametrize("examples", [3, pytest.param(5, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mode", MODES, ids=[m.value for m in MODES])
 @pytest.mark.parametrize("route", OPERATIONS, ids=[r.name for r in OPERATIONS])
 def test_fuzz_a_little(
-    fuzz_server: ServerProcess, schema: schemathesis.BaseSchema, route: Route, mode: GenerationMode
+    fuzz_server: ServerProcess,
+    schema: schemathesis.BaseSchema,
+    route: Route,
+    mode: GenerationMode,
+    examples: int,
 ) -> None:
-    _fuzz(fuzz_server, schema, route, mode, max_examples=5, derandomize=True)
+    _fuzz(fuzz_server, schema, route, mode, max_examples=examples, derandomize=True)
 
 
 @pytest.mark.torture
