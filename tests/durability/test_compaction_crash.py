@@ -11,6 +11,7 @@ Two harnesses:
 from __future__ import annotations
 
 import random
+import shutil
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,20 @@ def _seeded(data: Path) -> dict[int, int]:
     return {i: 2 if i % 2 == 0 else 1 for i in range(POINTS) if i % 10}
 
 
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, int]]:
+    """One seeded data directory for the module (each test works on a copy of it)."""
+    data = tmp_path_factory.mktemp("seeded") / "data"
+    return data, _seeded(data)
+
+
+def _copy_of(seeded: tuple[Path, dict[int, int]], tmp_path: Path) -> tuple[Path, dict[int, int]]:
+    source, versions = seeded
+    data = tmp_path / "data"
+    shutil.copytree(source, data)
+    return data, dict(versions)
+
+
 def _check(http: httpx.Client, versions: dict[int, int]) -> None:
     got = _everything(http)
     assert sorted(got) == sorted(versions)
@@ -110,10 +125,9 @@ def _generations(data: Path) -> set[str]:
     [("mid_copy", 0), ("before_meta", 0), ("after_meta", 1), ("before_debris", 1)],
 )
 def test_a_crash_at_each_step_of_a_compaction_leaves_one_whole_generation(
-    tmp_path: Path, step: str, generation: int
+    tmp_path: Path, seeded: tuple[Path, dict[int, int]], step: str, generation: int
 ) -> None:
-    data = tmp_path / "data"
-    versions = _seeded(data)
+    data, versions = _copy_of(seeded, tmp_path)
     child = ServerProcess(
         data,
         module="tests.durability.compaction_child",
@@ -145,9 +159,10 @@ def test_a_crash_at_each_step_of_a_compaction_leaves_one_whole_generation(
     assert _generations(data) == {f"files.{generation + 1}"}
 
 
-def _kill_cycles(tmp_path: Path, cycles: int, seed: int) -> None:
-    data = tmp_path / "data"
-    versions = _seeded(data)
+def _kill_cycles(
+    tmp_path: Path, seeded: tuple[Path, dict[int, int]], cycles: int, seed: int
+) -> None:
+    data, versions = _copy_of(seeded, tmp_path)
     rng = random.Random(seed)
     attempted: dict[int, set[int]] = {i: set() for i in range(POINTS)}  # unacknowledged versions
     version = 10
@@ -228,11 +243,13 @@ def _kill_cycles(tmp_path: Path, cycles: int, seed: int) -> None:
 
 
 def test_kill_9_during_compactions_under_writes_loses_no_acknowledged_write(
-    tmp_path: Path,
+    tmp_path: Path, seeded: tuple[Path, dict[int, int]]
 ) -> None:
-    _kill_cycles(tmp_path, 3, seed=1)
+    _kill_cycles(tmp_path, seeded, 3, seed=1)
 
 
 @pytest.mark.torture
-def test_kill_9_during_compactions_torture(tmp_path: Path) -> None:
-    _kill_cycles(tmp_path, 40, seed=2)
+def test_kill_9_during_compactions_torture(
+    tmp_path: Path, seeded: tuple[Path, dict[int, int]]
+) -> None:
+    _kill_cycles(tmp_path, seeded, 40, seed=2)
