@@ -20,6 +20,7 @@ SHARED = {
     "zoro.errors",
     "zoro.settings",
     "zoro.fsutil",
+    "zoro.memory",
     "zoro.dirlock",
     "zoro.checked_json",
     "zoro.payload.conditions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import trio
 import trio.lowlevel
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
-from zoro.actors import CollectionActor
+from zoro.actors import CollectionActor, builders
 from zoro.actors.numbering import read_scope
 from zoro.payload import Match, Range, parse_key
 from zoro.settings import Settings, StorageSettings
@@ -192,4 +193,46 @@ async def test_garbage_past_the_ratio_starts_a_compaction_on_its_own(
     stats = actor.statistics()
     assert stats.slots == 1001
     assert stats.garbage_slots == 0
+    await manager.close()
+
+
+async def test_a_payload_index_built_beside_a_compaction_answers_like_a_scan(
+    tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build and its install hold the builders' gate together, so a switch never falls
+    between them (an index numbered in the old generation would be installed in the new one).
+    The steps around them are slowed so that a gap would be found."""
+    real_build = builders.build_index
+
+    def slow_build(*args: object) -> object:
+        time.sleep(0.2)
+        return real_build(*args)  # type: ignore[arg-type]
+
+    def slow_trim() -> float:
+        time.sleep(0.3)
+        return 0.0
+
+    monkeypatch.setattr(builders, "build_index", slow_build)
+    monkeypatch.setattr(builders, "release_free_memory", slow_trim)
+    zoro = Opened(tmp_path / "data", nursery, _settings(compaction_garbage_ratio=0.0))
+    manager = await zoro.open()
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
+    actor = manager.actor("c")
+    n = 3000
+    await _churned(actor, n, rounds=2)
+    condition = Match(CATEGORY, "value", frozenset(["w3"]), str)
+    async with read_scope(actor.gate):
+        scanned = (await actor.select(condition)).count
+    with trio.fail_after(60):
+        async with trio.open_nursery() as both:
+            both.start_soon(actor.change_payload_index, "c", "keyword")
+            await trio.sleep(0.05)  # the build is under way
+            both.start_soon(actor.compact)
+        await actor.payload_index_built("c")
+    assert actor.payload_index("c") is not None
+    async with read_scope(actor.gate):
+        assert (await actor.select(condition)).count == scanned
+        found = (await actor.select(condition)).mask
+        ids = ids_of(actor.keys_of_slots(np.flatnonzero(found)))
+    assert all(int(i) % 10 == 3 for i in ids)
     await manager.close()

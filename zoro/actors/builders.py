@@ -185,6 +185,8 @@ class Builders:
             stop = threading.Event()
             started = trio.current_time()
             try:
+                # held from the first slot read to the install: a switch in between would
+                # install an index numbered in the old generation
                 async with self._working.held():
                     limit = store.slot_count()
                     build = functools.partial(
@@ -192,12 +194,12 @@ class Builders:
                     )
                     index = await run_stoppable(build, stop.set, self._ann_limiter)
                     index_slots(index, np.arange(limit, store.slot_count(), dtype=np.int64), store)
+                    installed = payload.install(key, schema, index, params)
             except (ZoroError, OSError, BuildStopped) as exc:
                 log.warning("collection %s: payload index %s failed: %s", self._name, key, exc)
                 await trio.sleep(BUILD_RETRY_S)
                 continue
-            await trim_memory()  # the build's temporary arrays
-            if payload.install(key, schema, index, params):
+            if installed:
                 log.info(
                     "collection %s: payload index on %s (%s) built over %d slots in %.2f s",
                     self._name,
@@ -207,6 +209,7 @@ class Builders:
                     trio.current_time() - started,
                 )
             self.wake_payload_waiters()
+            await trim_memory()  # the build's temporary arrays
 
     async def _index_builder(self, number: int) -> None:
         """Build fresh points of dense vector `number` into HNSW segments in a thread, and swap
