@@ -14,17 +14,16 @@ import os
 import random
 import threading
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import httpx
 import pytest
 
 from zoro.testing import ServerProcess
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-pytestmark = pytest.mark.soak
+SECONDS = float(os.environ.get("ZORO_SOAK_SECONDS", "600"))
+# the churn, then the final checks and compaction (the suite's default timeout is 300 s)
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(SECONDS + 600)]
 
 DIM = 16
 WRITERS = 3
@@ -42,8 +41,14 @@ def _vector(i: int, version: int) -> list[float]:
 
 
 def _disk_bytes(path: Path) -> int:
+    """Bytes allocated to the data directory's files, the ANN graphs' left out: those are an
+    accelerator written when the persister gets to it (a first round measured before its graph
+    is written would flatter the end), and what compaction reclaims is the rest."""
     return sum(
-        os.stat(os.path.join(d, f)).st_blocks * 512 for d, _, files in os.walk(path) for f in files
+        os.stat(os.path.join(d, f)).st_blocks * 512
+        for d, _, files in os.walk(path)
+        if "ann" not in Path(d).relative_to(path).parts
+        for f in files
     )
 
 
@@ -56,7 +61,7 @@ def _rss_bytes(pid: int) -> int:
 
 
 def test_overwrite_churn_keeps_every_write_and_levels_off(tmp_path: Path) -> None:
-    seconds = float(os.environ.get("ZORO_SOAK_SECONDS", "600"))
+    seconds = SECONDS
     data = tmp_path / "data"
     flags = tuple(x for s in SETTINGS for x in ("--set", s))
     model: dict[int, tuple[int, bool]] = {}  # id -> (version, live), acknowledged
