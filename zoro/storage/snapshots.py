@@ -272,14 +272,8 @@ def extract_collection(archive: Path, name: str, target: Path) -> None:
 
 def _storage_manifest(raw: bytes, where: str) -> StorageManifest:
     try:
-        doc = orjson.loads(raw)
-        if doc["format"] != STORAGE_FORMAT:
-            raise ValueError(f"format {doc['format']!r}: not a full-storage snapshot")
-        if doc["version"] != STORAGE_VERSION:
-            raise ValueError(f"version {doc['version']!r}, this server reads {STORAGE_VERSION}")
-        collections = {
-            str(n): (int(v["size"]), str(v["sha256"])) for n, v in dict(doc["collections"]).items()
-        }
+        doc = _document(raw, STORAGE_FORMAT, STORAGE_VERSION)
+        collections = _sums(doc["collections"])
         aliases = {str(a): str(c) for a, c in dict(doc["aliases"]).items()}
         return StorageManifest(collections, aliases, float(doc["created_at"]))
     except (ValueError, KeyError, TypeError) as exc:
@@ -458,14 +452,25 @@ def _member_hash(
     return found
 
 
+def _document(raw: bytes, kind: str, version: int) -> dict[str, Any]:
+    """A manifest's JSON, of this format and version (else ValueError)."""
+    doc: dict[str, Any] = orjson.loads(raw)
+    if doc["format"] != kind:
+        raise ValueError(f"format {doc['format']!r}, not {kind!r}")
+    if doc["version"] != version:
+        raise ValueError(f"version {doc['version']!r}, this server reads {version}")
+    return doc
+
+
+def _sums(entries: Any) -> dict[str, tuple[int, str]]:
+    """name -> (size, SHA-256) from a manifest's {"name": {"size", "sha256"}}."""
+    return {str(n): (int(v["size"]), str(v["sha256"])) for n, v in dict(entries).items()}
+
+
 def _manifest(raw: bytes, where: str) -> Manifest:
     try:
-        doc = orjson.loads(raw)
-        if doc["format"] != FORMAT:
-            raise ValueError(f"format {doc['format']!r}")
-        if doc["version"] != VERSION:
-            raise ValueError(f"version {doc['version']!r}, this server reads {VERSION}")
-        files = {str(p): (int(v["size"]), str(v["sha256"])) for p, v in dict(doc["files"]).items()}
+        doc = _document(raw, FORMAT, VERSION)
+        files = _sums(doc["files"])
         for path in files:
             parts = Path(path).parts
             if not parts or path.startswith("/") or ".." in parts:
