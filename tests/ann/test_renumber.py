@@ -4,12 +4,14 @@ and stay hidden; later writes, seals and a checkpoint + reopen in the new number
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from zoro.ann import SegmentedIndex
+from zoro.ann.jobs import SealResult
 from zoro.types import Distance
 
 from .conftest import clustered, small_settings
@@ -109,3 +111,75 @@ def test_a_graph_with_many_voids_is_rebuilt_by_the_usual_policy(tmp_path: Path) 
     _seal_all(index)  # the worn graph is rebuilt from its live points
     (sealed,) = index.stats().sealed
     assert (sealed.points, sealed.deleted) == (N // 2 + 1, 0)
+
+
+def _exact_top(vectors: np.ndarray, live: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Ground truth: the k nearest live slots of each query (Euclid), by numpy."""
+    slots = np.flatnonzero(live)
+    d = ((queries[:, None, :] - vectors[None, slots, :]) ** 2).sum(axis=2)
+    return slots[np.argsort(d, axis=1, kind="stable")[:, :k]]
+
+
+def _renumber(
+    index: SegmentedIndex, vectors: np.ndarray, live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compact `live` as storage would and renumber the index: the vectors and live mask in the
+    new numbering."""
+    remap, new_live = _compacted_remap(live)
+    index.renumber(remap, new_live)
+    moved = np.zeros((len(new_live), vectors.shape[1]), np.float32)
+    moved[remap[live]] = vectors[live]
+    return moved, new_live
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_a_seal_job_runs_across_renumbers(tmp_path: Path, in_thread: bool) -> None:
+    """A seal job taken before two compactions' switches (one running in its thread while the
+    first happens) is installed after them: its segment takes today's numbering, the dead
+    and vanished rows stay hidden, and nothing it read was changed under it."""
+    vectors = clustered(N, DIM, seed=3)
+    settings = small_settings(fresh_segment_max_points=400, full_scan_threshold=500)
+    index = SegmentedIndex(tmp_path, DIM, DIST, settings)
+    index.add(np.arange(1000), vectors[:1000])
+    _seal_all(index)  # one HNSW graph, the base of the next job
+    index.add(np.arange(1000, N), vectors[1000:])  # 400 frozen, 100 fresh
+    live = np.ones(N, dtype=np.bool_)
+    job = index.take_seal_job()
+    assert job is not None
+    assert job.base is not None
+    assert job.points_to_add == 400
+    thread = threading.Thread(target=lambda: results.append(job.run()))
+    results: list[SealResult] = []
+    if in_thread:
+        thread.start()
+
+    gone = np.r_[np.arange(0, 1000, 3), np.arange(1000, 1400, 5), np.arange(1400, N, 4)]
+    live[gone] = False
+    index.remove(gone)
+    vectors, live = _renumber(index, vectors, live)
+    again = np.flatnonzero(live)[::11]  # deleted after the first switch
+    live[again] = False
+    index.remove(again)
+    vectors, live = _renumber(index, vectors, live)
+
+    if in_thread:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    else:
+        results.append(job.run())
+    index.install(results[0])
+    stats = index.stats()
+    (sealed,) = stats.sealed
+    assert sealed.points == job.input_points  # the grown graph: the base and the frozen rows
+    assert not stats.frozen_segments
+    assert not stats.job_running
+    # every row is live, deleted or void, and the counts agree with the live mask
+    assert sealed.points - sealed.deleted + stats.fresh_points == int(live.sum())
+    assert len(index) == int(live.sum())
+    queries = clustered(20, DIM, seed=8)
+    _, exact = index.search(queries, 10, exact=True)
+    np.testing.assert_array_equal(exact, _exact_top(vectors, live, queries, 10))
+    _, approx = index.search(queries, 10)
+    assert live[approx].all()  # never a dead, vanished or void slot
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.9

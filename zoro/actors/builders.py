@@ -7,10 +7,12 @@ a slot count, a checkpoint plan); the result is swapped in on the event loop, be
 applied batches, so no search ever runs on a structure being built. A failed build (say, a full
 disk) is logged and retried after a pause: its inputs stay searchable as they were.
 
-A compaction's switch renumbers every slot and closes the old files, so each step that works
-on slots holds the builders' gate (`_working`), and the switch runs while `quiet()`: the steps
-under way finish (a graph build is not cancelled: under steady overwrites, cancelling it at
-every compaction left the collection with no graph at all), and none starts until it is done.
+A compaction's switch renumbers every slot and closes the old files. A dense graph build
+runs across it: the build reads only its own inputs, which the renumber replaces rather than
+changes, and its result is renumbered when installed (SegmentedIndex.renumber). Every other
+step that works on slots (payload index builds, multivector graphs, the persister) holds the
+builders' gate (`_working`), and the switch runs while `quiet()`: the steps under way finish,
+and none starts until it is done.
 """
 
 from __future__ import annotations
@@ -113,8 +115,9 @@ class Builders:
 
     @asynccontextmanager
     async def quiet(self) -> AsyncIterator[None]:
-        """No builder works on slots while this is held (around a compaction's switch): the
-        steps under way are waited for, and no new one starts until it ends."""
+        """No builder works on slots while this is held (around a compaction's switch), dense
+        graph builds aside (see the module doc): the steps under way are waited for, and no
+        new one starts until it ends."""
         async with self._working.closed():
             yield
 
@@ -220,8 +223,7 @@ class Builders:
         """
         index = self._indexes[number]
         while True:
-            async with self._working.held():
-                sealed = await self._seal(index)
+            sealed = await self._seal(index)  # no gate: a build may run across a switch
             if sealed is None:
                 await self._wait_for_index_work(number, index)
             elif not sealed:

@@ -158,10 +158,10 @@ class Committer:
         checkpoint (reads go on meanwhile, on the old numbering). Then, once no builder works
         on slots and no read holds a lease, the store takes its new files and every index is
         renumbered, without an await. The compactor keeps the builders quiet around this
-        (Builders.quiet: no build works on slots). A failure before the commit leaves the old
-        generation in use; one after it leaves memory and disk in different numberings, so the
-        collection is failed and reopened (ReplayNeeded), and recovery opens the generation
-        meta names."""
+        (Builders.quiet; a dense graph build runs on and is renumbered at its install). A
+        failure before the commit leaves the old generation in use; one after it leaves memory
+        and disk in different numberings, so the collection is failed and reopened
+        (ReplayNeeded), and recovery opens the generation meta names."""
         store, compaction = self._store, message.compaction
         try:
             switch = await trio.to_thread.run_sync(

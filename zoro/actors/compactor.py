@@ -2,10 +2,10 @@
 
 A compaction copies the live slots into a new file generation in a worker thread while reads
 and writes go on (paced, so the disk stays shared), copies again while many slots came in
-meanwhile, then quiets the builders (the index builds under way finish; none starts) and asks
-the commit loop for the switch (`SwitchFiles`): there, with no apply running, the generation
-is committed as a checkpoint and everything in memory is renumbered once no read holds a slot
-number.
+meanwhile, then quiets the builders (the payload index builds and the persister under way
+finish and none starts; a graph build goes on, see zoro.actors.builders) and asks the commit
+loop for the switch (`SwitchFiles`): there, with no apply running, the generation is committed
+as a checkpoint and everything in memory is renumbered once no read holds a slot number.
 
 It starts once garbage (slots that are neither live nor the void slot) is
 `compaction_garbage_ratio` of all slots and at least `compaction_min_slots` of them (looked at
@@ -79,7 +79,7 @@ class Compactor:
         self._store = store
         self._policy = policy
         self._switch = switch  # the commit loop's switch (SwitchFiles); returns its slots
-        self._quiet = quiet  # Builders.quiet: no index build works on slots while held
+        self._quiet = quiet  # Builders.quiet: no builder's step straddles the switch
         self._io_limiter = io_limiter
         self._wanted = trio.Event()
         self._finished = trio.Event()  # set (and replaced) at the end of every run
@@ -156,7 +156,7 @@ class Compactor:
         try:
             pacer = Pacer(self._policy.bytes_per_s)
             await self._copy_rounds(compaction, pacer)
-            async with self._quiet():  # may wait for a graph build to finish: copy again
+            async with self._quiet():  # may wait for a payload index build: copy again
                 await self._copy_rounds(compaction, pacer)
                 switching = True  # from here the commit loop owns the new files
                 await self._switch(compaction)

@@ -128,13 +128,43 @@ def hnsw_storage(index: faiss.IndexIDMap) -> faiss.IndexFlat:
     return storage
 
 
-def set_id_map(index: faiss.IndexIDMap, ids: I64) -> None:
-    """Replace every row's id in place (same length). IndexIDMap2's reverse map is rebuilt."""
+def renumbered_id_map(index: faiss.IndexIDMap, ids: I64) -> faiss.IndexIDMap:
+    """A new id map over the same inner index (shared, not copied), whose row i holds id
+    `ids[i]`; `index` itself is not touched, so another thread may go on cloning or reading it.
+
+    FAISS refuses to wrap an index that holds rows, so the wrapper is made around an empty one
+    of the same kind and then pointed at the shared inner index. It does not own that index:
+    it keeps alive the wrapper that does (see _owner), so renumbering again does not chain
+    old id maps together.
+    """
     if len(ids) != index.id_map.size():
         raise ValueError(f"{len(ids)} ids for {index.id_map.size()} rows")
-    faiss.copy_array_to_vector(np.ascontiguousarray(ids, dtype=np.int64), index.id_map)
+    inner = inner_index(index)
+    dimension, metric = int(inner.d), int(inner.metric_type)
+    wrapper: Any
     if isinstance(index, faiss.IndexIDMap2):
-        index.construct_rev_map()
+        wrapper = faiss.IndexIDMap2(faiss.IndexFlat(dimension, metric))
+    else:
+        wrapper = faiss.IndexIDMap(faiss.IndexFlat(dimension, metric))
+    wrapper.index = inner
+    wrapper.ntotal = inner.ntotal
+    wrapper.referenced_objects = [_owner(index)]  # and the empty stand-in is dropped
+    faiss.copy_array_to_vector(np.ascontiguousarray(ids, dtype=np.int64), wrapper.id_map)
+    if isinstance(wrapper, faiss.IndexIDMap2):
+        wrapper.construct_rev_map()
+    result: faiss.IndexIDMap = wrapper
+    return result
+
+
+def _owner(index: faiss.IndexIDMap) -> faiss.IndexIDMap:
+    """The id map that keeps `index`'s inner index alive: `index` itself, unless it was made
+    by renumbered_id_map (the only wrappers whose referenced object is another id map; FAISS's
+    own keep the inner index there)."""
+    held = getattr(index, "referenced_objects", None)
+    if held and isinstance(held[0], faiss.IndexIDMap):
+        owner: faiss.IndexIDMap = held[0]
+        return owner
+    return index
 
 
 def id_map_array(index: faiss.IndexIDMap) -> I64:

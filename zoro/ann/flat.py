@@ -80,10 +80,12 @@ class FlatEngine(SearchesInto):
     def ids(self) -> I64:
         return _faiss.id_map_array(self._index)
 
-    def renumber(self, ids: I64) -> None:
-        """Give every row a new id, in row order (storage renumbered its slots). No search,
-        clone or save of this engine may run meanwhile."""
-        _faiss.set_id_map(self._index, ids)
+    def renumbered(self, ids: I64) -> FlatEngine:
+        """The same rows under new ids, in row order: a new engine sharing this one's vectors,
+        which stays as it is (see HnswEngine.renumbered)."""
+        return FlatEngine(
+            self.dimension, self.distance, index=_faiss.renumbered_id_map(self._index, ids)
+        )
 
     def export(self, chunk_rows: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[I64, F32]]:
         ids, flat = self.ids(), _faiss.flat_of(self._index)

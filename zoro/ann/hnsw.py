@@ -177,11 +177,16 @@ class HnswEngine(SearchesInto):
     def ids(self) -> I64:
         return self._ids.copy()
 
-    def renumber(self, ids: I64) -> None:
-        """Give every row a new id, in row order (storage renumbered its slots). No search,
-        clone or save of this engine may run meanwhile."""
-        _faiss.set_id_map(self._index, ids)
-        self._ids = np.array(ids, dtype=np.int64)
+    def renumbered(self, ids: I64) -> HnswEngine:
+        """The same graph under new ids, in row order (storage renumbered its slots): a new
+        engine sharing this one's FAISS index, which stays as it is (a seal job may be
+        cloning it in another thread)."""
+        return HnswEngine(
+            self.dimension,
+            self.distance,
+            ef_search=self.ef_search,
+            index=_faiss.renumbered_id_map(self._index, ids),
+        )
 
     def export(self, chunk_rows: int = EXPORT_CHUNK_ROWS) -> Iterator[tuple[I64, F32]]:
         storage = _faiss.hnsw_storage(self._index)

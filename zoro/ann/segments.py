@@ -341,6 +341,9 @@ class _Job:
     base: _Segment | None  # grown, not rebuilt
     base_deleted: int  # base.deleted when the job was taken (as in the job's bitmap copy)
     removed: list[I64] = field(default_factory=list)  # slots newly deleted while it ran
+    # Set once storage renumbered its slots while the job ran: the job's slot -> today's slot
+    # (-1: gone), composed over every renumber since it was taken (see renumber()).
+    remap: I64 | None = None
 
     def stats(self, finished_at: float | None = None) -> JobStats:
         job = self.job
@@ -573,8 +576,10 @@ class SegmentedIndex:
         """Swap the job's inputs out and its segment in (O(slots deleted while it ran)).
 
         Slots deleted while the job ran are in the new segment but set in the live bitmap, so
-        they stay excluded. Raises ValueError for a result that is not the outstanding job's.
-        The new segment is written to disk by a later checkpoint.
+        they stay excluded. A job that ran across a renumber built its segment in the old
+        numbering: it gets today's ids here (O(its points)). Raises ValueError for a result
+        that is not the outstanding job's. The new segment is written to disk by a later
+        checkpoint.
         """
         running = self._job
         if running is None or result.job is not running.job:
@@ -583,17 +588,21 @@ class SegmentedIndex:
         kept = tuple(s for s in self._sealed if id(s) not in gone)
         added: tuple[_Segment, ...] = ()
         base = running.base
-        if base is not None and result.engine is base.engine:
+        if base is not None and result.engine is running.job.base:
             added = (base,)  # nothing was added to it: the same segment, on disk or not
         elif result.engine is not None:
-            removed = np.concatenate(running.removed) if running.removed else np.empty(0, np.int64)
-            dead = _count_in(result.slots, removed)
-            if base is not None:
-                dead += running.base_deleted  # the base's deleted points are still in the graph
+            engine, slots = result.engine, result.slots
+            if running.remap is not None:
+                engine, slots, dead = self._renumbered_engine(engine, running.remap)
+            else:
+                removed = running.removed
+                dead = _count_in(slots, np.concatenate(removed)) if removed else 0
+                if base is not None:
+                    dead += running.base_deleted  # the base's deleted points are still in it
             ancestors = tuple(s.disk for s in running.inputs if s.disk is not None)
             disk = _Disk(segment_file_name(self._next_seq), ancestors=ancestors)
             self._next_seq += 1
-            added = (_Segment(result.engine, result.slots, disk, dead),)
+            added = (_Segment(engine, slots, disk, dead),)
         self._frozen = tuple(s for s in self._frozen if id(s) not in gone)
         self._sealed = added + kept  # the biggest first: searched first
         self._parts_cache = None
@@ -610,48 +619,62 @@ class SegmentedIndex:
     def renumber(self, remap: I64, live: npt.NDArray[np.bool_]) -> None:
         """Storage renumbered its slots (a compaction's switch, docs/compaction.md): slot s is
         now `remap[s]` (-1: gone), and `live` is the new live mask, whose slot 0 is the void
-        slot (never live). Event loop only, and nothing else may touch this index meanwhile:
-        no seal job is running (the actor's builders are quiet) and no view or checkpoint is
-        in use.
+        slot (never live). Event loop only, with no search view or checkpoint plan in use.
 
-        Flat buffers are rebuilt with their live points. A sealed engine keeps its rows (an
-        HNSW graph cannot drop a node) and gets new ids in place; rows of vanished slots get
-        the void slot, which the deleted bitmap always holds, so they count as deleted points
-        and the rebuild policy reclaims them like any others. Sealed segments are written to
-        disk again by the next checkpoint (their files number the old slots).
+        Nothing is changed in place, so a seal job may go on running in its thread: each
+        sealed engine is replaced by a new one over the same FAISS index (an HNSW graph cannot
+        drop a node) with new ids, rows of vanished slots getting the void slot, which the
+        deleted bitmap always holds (they count as deleted points, and the rebuild policy
+        reclaims them like any others). Frozen buffers are replaced by copies holding their
+        live rows, the fresh one by a new buffer. The job's inputs are pointed at the
+        replacements and its result is renumbered at install(). Sealed segments are written
+        to disk again by the next checkpoint (their files number the old slots).
         """
         remap = np.asarray(remap, dtype=np.int64)
-        self._job = None
-        self._deleted = Bitmap.from_mask(~np.asarray(live, dtype=np.bool_))
-        buffers = [s.engine for s in self._frozen] + [self._fresh]
-        moved: list[tuple[I64, F32]] = []
-        for buffer in buffers:
-            for slots, rows in buffer.export():
-                new = remap[slots]
-                keep = new >= 0
-                keep[keep] = live[new[keep]]
-                moved.append((new[keep], rows[keep]))
-        sealed = []
+        live = np.asarray(live, dtype=np.bool_)
+        self._deleted = Bitmap.from_mask(~live)
+        replaced: dict[int, _Segment] = {}  # id(old segment) -> its replacement
         for seg in self._sealed:
             engine = seg.engine
             assert isinstance(engine, FlatEngine | HnswEngine)
-            new = remap[engine.ids()]
-            new[new < 0] = 0  # the void slot
-            engine.renumber(new)
-            slots = np.sort(new)
-            dead = int(np.count_nonzero(~live[slots]))
+            renumbered, slots, dead = self._renumbered_engine(engine, remap)
             disk = _Disk(segment_file_name(self._next_seq))
             self._next_seq += 1
-            sealed.append(_Segment(engine, slots, disk, dead))
-        self._sealed = tuple(sealed)
-        self._frozen = ()
-        self._fresh = self._new_fresh()
+            replaced[id(seg)] = _Segment(renumbered, slots, disk, dead)
+        for seg in self._frozen:
+            assert isinstance(seg.engine, FlatBuffer)
+            buffer = self._new_buffer(len(seg.engine))
+            _copy_live_rows(seg.engine, buffer, remap, live)
+            replaced[id(seg)] = _Segment(buffer.freeze(), buffer.slots)
+        fresh, self._fresh = self._fresh, self._new_fresh()
+        _copy_live_rows(fresh, self._fresh, remap, live)
         self._fresh_deleted = 0
-        self._max_slot = max((int(s.slots[-1]) for s in sealed if s.size), default=-1)
+        self._sealed = tuple(replaced[id(s)] for s in self._sealed)
+        self._frozen = tuple(replaced[id(s)] for s in self._frozen)
+        job = self._job
+        if job is not None:
+            job.inputs = tuple(replaced[id(s)] for s in job.inputs)
+            job.base = replaced[id(job.base)] if job.base is not None else None
+            job.remap = remap if job.remap is None else _composed(job.remap, remap)
+            job.removed.clear()  # install() counts the dead from the bitmap instead
+        held = [s.slots[-1] for s in (*self._sealed, *self._frozen) if s.size]
+        if len(self._fresh):
+            held.append(self._fresh.slots[-1])
+        self._max_slot = int(max(held, default=-1))
         self._parts_cache = None
         self._layout_of = None
-        for slots, rows in moved:
-            self.add(slots, rows)
+
+    def _renumbered_engine(
+        self, engine: Searchable, remap: I64
+    ) -> tuple[FlatEngine | HnswEngine, I64, int]:
+        """A sealed engine under the numbering `remap` leads to: (the new engine, its slots
+        ascending, how many of them are deleted now). Vanished rows get the void slot."""
+        assert isinstance(engine, FlatEngine | HnswEngine)
+        ids = remap[engine.ids()]
+        ids[ids < 0] = VOID_SLOT
+        slots = np.sort(ids)
+        dead = int(np.count_nonzero(self._deleted.test(slots)))
+        return engine.renumbered(ids), slots, dead
 
     def freeze_fresh(self, min_points: int) -> bool:
         """Freeze the fresh segment now if it holds at least `min_points` (event loop only), so
@@ -915,11 +938,34 @@ class SegmentedIndex:
             self.dimension, self.distance, expected_rows=self._fresh_max, preallocate=True
         )
 
+    def _new_buffer(self, rows: int) -> FlatBuffer:
+        return FlatBuffer(self.dimension, self.distance, expected_rows=rows)
+
     def _held(self, slots: I64) -> npt.NDArray[np.bool_]:
         held = _member(slots, self._fresh.slots)
         for seg in self._frozen + self._sealed:
             held |= _member(slots, seg.slots)
         return held
+
+
+def _copy_live_rows(
+    source: FlatBuffer, target: FlatBuffer, remap: I64, live: npt.NDArray[np.bool_]
+) -> None:
+    """Append `source`'s rows whose slots survive a renumber, live, under their new slots
+    (still ascending: a compaction keeps slot order)."""
+    for slots, rows in source.export():
+        new = remap[slots]
+        keep = new >= 0
+        keep[keep] = live[new[keep]]
+        target.add(new[keep], rows[keep])
+
+
+def _composed(first: I64, then: I64) -> I64:
+    """The remap of two renumbers in a row: `then[first[s]]`, -1 staying -1."""
+    out = np.full(len(first), -1, dtype=np.int64)
+    kept = first >= 0
+    out[kept] = then[first[kept]]
+    return out
 
 
 def _sorted_unique(values: I64) -> I64:
