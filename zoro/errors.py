@@ -233,6 +233,14 @@ class StorageError(ZoroError):
     status = 500
 
 
+class FollowerBehind(StorageError):
+    """A follower (docs/workers.md) cannot go on from where it is: the owner's files or WAL
+    moved past it (a checkpoint removed the WAL segment it needs, a compaction switched file
+    generations, a vector was declared since the checkpoint). It opens the collection again."""
+
+    status = 503
+
+
 class CorruptionError(StorageError):
     def __init__(self, path: str, offset: int, what: str) -> None:
         super().__init__(f"corrupt data in {path} at byte {offset}: {what}")

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def open_file(path: Path, *, create: bool) -> int:
-    """Open for reading and writing; `create` truncates (a brand new file)."""
-    flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0)
+def open_file(path: Path, *, create: bool, follow: bool = False) -> int:
+    """Open for reading and writing; `create` truncates (a brand new file); `follow`: for
+    reading only (a follower's, see Adopted)."""
+    flags = (os.O_RDONLY if follow else os.O_RDWR) | getattr(os, "O_CLOEXEC", 0)
     if create:
         flags |= os.O_CREAT | os.O_TRUNC
     return os.open(path, flags, 0o644)
@@ -122,6 +123,43 @@ class Preallocator:
         self._allocated = end
         os.ftruncate(self._fd, end)
 
+    def write(self, data: bytes | bytearray | memoryview, offset: int) -> None:
+        """Write appended bytes at `offset` (after `ensure`). Raises OSError."""
+        pwrite_all(self._fd, data, offset)
+
+    @staticmethod
+    def of(fd: int, path: Path, allocated: int, *, follow: bool) -> Preallocator:
+        return Adopted(fd, path) if follow else Preallocator(fd, allocated)
+
+
+class Adopted(Preallocator):
+    """A follower's side of a file that the collection's owner appends to (docs/workers.md).
+
+    A follower replays the same WAL records as the owner, so each of its appends lands where
+    the owner's did, with the same bytes. It writes nothing: an append checks that the file
+    already holds exactly those bytes (the owner wrote them before publishing the records'
+    LSN), which catches a follower whose numbering drifted from the owner's. Nothing is
+    allocated or cut either.
+    """
+
+    def __init__(self, fd: int, path: Path) -> None:
+        super().__init__(fd, 0)
+        self._path = path
+
+    def ensure(self, end: int) -> None:
+        return
+
+    def truncate(self, end: int) -> None:
+        return
+
+    def write(self, data: bytes | bytearray | memoryview, offset: int) -> None:
+        expected = memoryview(data).cast("B")
+        held = os.pread(self._fd, len(expected), offset)
+        if held != expected:
+            raise CorruptionError(
+                str(self._path), offset, "the file does not hold what the follower replayed"
+            )
+
 
 class RecordFile:
     """An append-only file of records behind a header (magic, version): appends at `end`,
@@ -132,11 +170,11 @@ class RecordFile:
     MAGIC: ClassVar[bytes]
     VERSION: ClassVar[int]
 
-    def __init__(self, path: Path, fd: int, end: int) -> None:
+    def __init__(self, path: Path, fd: int, end: int, *, follow: bool = False) -> None:
         self._path = path
         self._fd = fd
         self.end = end  # where the next record goes; everything before it is whole
-        self._space = Preallocator(fd, end)
+        self._space = Preallocator.of(fd, path, end, follow=follow)
 
     @classmethod
     def create(cls, path: Path) -> Self:
@@ -150,24 +188,26 @@ class RecordFile:
         return cls(path, fd, cls.HEADER.size)
 
     @classmethod
-    def open(cls, path: Path, end: int) -> Self:
-        """Open with records up to byte `end` (from the checkpoint), cutting off the rest."""
-        fd = open_file(path, create=False)
+    def open(cls, path: Path, end: int, *, follow: bool = False) -> Self:
+        """Open with records up to byte `end` (from the checkpoint), cutting off the rest
+        (`follow`: read-only, nothing cut: a follower's, see Adopted)."""
+        fd = open_file(path, create=False, follow=follow)
         try:
             decode_header(fd, cls.HEADER, cls.MAGIC, cls.VERSION, path)
             if end < cls.HEADER.size or file_size(fd) < end:
                 raise CorruptionError(str(path), file_size(fd), f"shorter than its {end} bytes")
-            os.ftruncate(fd, end)
+            if not follow:
+                os.ftruncate(fd, end)
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, end)
+        return cls(path, fd, end, follow=follow)
 
     def _append(self, records: bytes) -> int:
         """Write encoded records at the end; return their start offset. Raises OSError."""
         start = self.end
         self._space.ensure(start + len(records))
-        pwrite_all(self._fd, records, start)
+        self._space.write(records, start)
         self.end = start + len(records)
         return start
 

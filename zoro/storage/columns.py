@@ -87,16 +87,24 @@ class DenseVectors:
 
     @classmethod
     def open(
-        cls, directory: Path, number: int, size: int, slots: int, *, presence_file: bool
+        cls,
+        directory: Path,
+        number: int,
+        size: int,
+        slots: int,
+        *,
+        presence_file: bool,
+        follow: bool = False,
     ) -> DenseVectors:
         """Open with exactly `slots` rows. `presence_file` False: written by version 1, where
-        every slot carries vector 0; the presence file is (re)written here, all ones."""
+        every slot carries vector 0; the presence file is (re)written here, all ones (a
+        follower finds it written by the owner's open). `follow`: read-only (a follower's)."""
         with contextlib.ExitStack() as opened:
-            rows = VectorFile.open(directory / dense_name(number), size, slots)
+            rows = VectorFile.open(directory / dense_name(number), size, slots, follow=follow)
             opened.callback(rows.close)
             path = directory / presence_name(number)
-            if presence_file:
-                flags = PresenceFile.open(path, 1, slots)
+            if presence_file or follow:
+                flags = PresenceFile.open(path, 1, slots, follow=follow)
                 present = np.asarray(flags.rows()[:, 0], dtype=np.bool_).copy()
             else:
                 flags = PresenceFile.create(path, 1, 0)
@@ -218,10 +226,12 @@ class SparseVectors(_RecordVectors):
         return cls(number, file, Growable(np.dtype(np.int64), np.full(slots, -1, np.int64)))
 
     @classmethod
-    def open(cls, directory: Path, number: int, end: int, slots: int) -> SparseVectors:
+    def open(
+        cls, directory: Path, number: int, end: int, slots: int, *, follow: bool = False
+    ) -> SparseVectors:
         """Open cut back to `end` bytes and find every record (one scan of the file)."""
         path = directory / sparse_name(number)
-        file = SparseRowFile.open(path, end)
+        file = SparseRowFile.open(path, end, follow=follow)
         try:
             located = ((at, owners) for at, owners, _ in file.scan_located())
             return cls(number, file, cls._locate(path, located, slots))
@@ -257,10 +267,12 @@ class MultiVectors(_RecordVectors):
         return cls(number, file, Growable(np.dtype(np.int64), np.full(slots, -1, np.int64)))
 
     @classmethod
-    def open(cls, directory: Path, number: int, size: int, end: int, slots: int) -> MultiVectors:
+    def open(
+        cls, directory: Path, number: int, size: int, end: int, slots: int, *, follow: bool = False
+    ) -> MultiVectors:
         """Open cut back to `end` bytes and find every record (one scan of the file)."""
         path = directory / multi_name(number)
-        file = MultiRows.open_with(path, end, size)
+        file = MultiRows.open_with(path, end, size, follow=follow)
         try:
             located = ((at, owners) for at, owners, _, _ in file.scan_located())
             return cls(number, file, cls._locate(path, located, slots))

@@ -124,10 +124,10 @@ class MultiRows(RecordFile):
         return rows
 
     @classmethod
-    def open_with(cls, path: Path, end: int, dimension: int) -> Self:
+    def open_with(cls, path: Path, end: int, dimension: int, *, follow: bool = False) -> Self:
         """Open with records up to byte `end` (from the checkpoint), cutting off the rest.
         Raises CorruptionError when the header is damaged or names another dimension."""
-        rows = cls.open(path, end)
+        rows = cls.open(path, end, follow=follow)
         try:
             found = int(decode_header(rows._fd, HEADER, MAGIC, VERSION, path)[3])
             if found != dimension:

@@ -63,12 +63,20 @@ assert (HEADER.size, ENTRY_DTYPE.itemsize) == (16, 29)
 class SlotTable:
     """All entries in memory (29 bytes a slot), appended to the file in batches."""
 
-    def __init__(self, path: Path, fd: int, entries: npt.NDArray[np.void], crc: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        entries: npt.NDArray[np.void],
+        crc: int,
+        *,
+        follow: bool = False,
+    ) -> None:
         self._path = path
         self._fd = fd
         self._entries: Growable[np.void] = Growable(ENTRY_DTYPE, entries)
         self.crc = crc  # CRC32 of all entry bytes so far
-        self._space = Preallocator(fd, self._end(len(entries)))
+        self._space = Preallocator.of(fd, path, self._end(len(entries)), follow=follow)
 
     @classmethod
     def create(cls, path: Path) -> SlotTable:
@@ -82,9 +90,10 @@ class SlotTable:
         return cls(path, fd, np.empty(0, dtype=ENTRY_DTYPE), 0)
 
     @classmethod
-    def open(cls, path: Path, count: int, crc: int) -> SlotTable:
-        """Load exactly `count` entries (CRC-checked) and cut off anything after them."""
-        fd = open_file(path, create=False)
+    def open(cls, path: Path, count: int, crc: int, *, follow: bool = False) -> SlotTable:
+        """Load exactly `count` entries (CRC-checked) and cut off anything after them
+        (`follow`: read-only, nothing cut)."""
+        fd = open_file(path, create=False, follow=follow)
         try:
             _, _, _, entry_size = decode_header(fd, HEADER, MAGIC, VERSION, path)
             if entry_size != ENTRY_DTYPE.itemsize:
@@ -97,11 +106,12 @@ class SlotTable:
             pread_into(fd, raw, HEADER.size, path)
             if zlib.crc32(raw) != crc:
                 raise CorruptionError(str(path), HEADER.size, "slot table checksum mismatch")
-            os.ftruncate(fd, end)
+            if not follow:
+                os.ftruncate(fd, end)
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, entries, crc)
+        return cls(path, fd, entries, crc, follow=follow)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -119,7 +129,7 @@ class SlotTable:
         rows["payload_length"] = payload_lengths
         raw = rows.view(np.uint8).data
         self._space.ensure(self._end(len(self) + len(rows)))
-        pwrite_all(self._fd, raw, self._end(len(self)))
+        self._space.write(raw, self._end(len(self)))
         self._entries.extend(rows)
         self.crc = zlib.crc32(raw, self.crc)
 

@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from zoro.errors import CorruptionError, StorageError, SwitchUncertain, storage_error
+from zoro.errors import (
+    CorruptionError,
+    FollowerBehind,
+    StorageError,
+    SwitchUncertain,
+    storage_error,
+)
 from zoro.fsutil import fsync_dir
 from zoro.sparse.vectors import SparseBatch
 from zoro.types import KEY_DTYPE, KEY_SIZE, full_key
@@ -110,6 +116,7 @@ class CollectionStore:
         self._deletes_total = meta.deletes_total
         self._closed = False
         self._building: Path | None = None  # the file generation a compaction is writing
+        self.follows = False  # a follower's store: reads and adopts, never writes (open)
 
     # ---------------------------------------------------------------- create / open / close
 
@@ -172,9 +179,20 @@ class CollectionStore:
 
     @classmethod
     def open(
-        cls, directory: Path, layout: Layout | int, settings: StorageSettings
+        cls,
+        directory: Path,
+        layout: Layout | int,
+        settings: StorageSettings,
+        *,
+        follow: bool = False,
     ) -> CollectionStore:
         """The collection as of its last checkpoint; later bytes in its files are cut off.
+
+        `follow`: a follower's store (docs/workers.md): every file is opened read-only and
+        nothing is cut, created or removed; `apply_many` then checks that the files hold what
+        it would have written (see _fileio.Adopted) instead of writing it. A follower cannot
+        checkpoint or compact. Raises FollowerBehind for a vector declared since the
+        checkpoint (the owner's next checkpoint names it).
 
         `layout` comes from the catalog, the truth about which vectors exist: a vector it
         declares that the checkpoint does not know (added since) starts with no slot carrying
@@ -196,11 +214,11 @@ class CollectionStore:
                     )
             with contextlib.ExitStack() as opened:
                 root = files_root(directory, meta.files)
-                payloads = PayloadFile.open(root / PAYLOADS, meta.payload_bytes)
+                payloads = PayloadFile.open(root / PAYLOADS, meta.payload_bytes, follow=follow)
                 opened.callback(payloads.close)
-                slots = SlotTable.open(root / SLOTS, meta.slots, meta.slots_crc32)
+                slots = SlotTable.open(root / SLOTS, meta.slots, meta.slots_crc32, follow=follow)
                 opened.callback(slots.close)
-                vectors = _open_vectors(root, layout, meta, opened)
+                vectors = _open_vectors(root, layout, meta, opened, follow=follow)
                 index_path = root / INDEX / points_file.file_name(meta.generation)
                 keys, point_slots = points_file.read(index_path)
                 live = _check_index(index_path, keys, point_slots, slots, meta)
@@ -211,6 +229,9 @@ class CollectionStore:
             raise storage_error(exc, f"opening the collection in {directory}") from exc
         files = (payloads, slots)
         store = cls(directory, settings, meta, files, vectors, PointIndex(keys, point_slots), live)
+        store.follows = follow
+        if follow:
+            return store
         declared = {*layout.dense, *layout.sparse, *layout.multi}
         for number in {*meta.dense, *meta.sparse, *meta.multi} - declared:
             # dropped: meta forgets it at the next checkpoint
@@ -239,6 +260,11 @@ class CollectionStore:
     def _check_open(self) -> None:
         if self._closed:
             raise StorageError(f"the store in {self._dir} is closed")
+
+    def _check_writer(self) -> None:
+        self._check_open()
+        if self.follows:
+            raise StorageError(f"{self._dir}: a follower's store neither checkpoints nor compacts")
 
     # ---------------------------------------------------------------- state
 
@@ -459,7 +485,7 @@ class CollectionStore:
         deleted. A crash anywhere before the meta replace leaves the previous checkpoint whole.
         Runs on a worker thread while no apply runs. Raises StorageFull/StorageError.
         """
-        self._check_open()
+        self._check_writer()
         if self._applied_lsn == self._meta.checkpoint_lsn:
             return self._meta.checkpoint_lsn  # nothing applied since: the files are as recorded
         if self._index.delta_size or self._index.tombstones:
@@ -501,7 +527,7 @@ class CollectionStore:
         takes the cut, touches no file). See compaction.py for the steps.
 
         Raises StorageError if a compaction is already under way."""
-        self._check_open()
+        self._check_writer()
         if self._building is not None:
             raise StorageError(f"a compaction of {self._dir} is already under way")
         generation = self._meta.files + 1
@@ -599,7 +625,10 @@ class CollectionStore:
     def remove_debris(self) -> None:
         """Delete point index files of other generations (old, or from a checkpoint that never
         committed), file generations meta does not name (replaced, or from a compaction that
-        never committed) and temp files. Best effort: what stays is removed on the next open."""
+        never committed) and temp files. Best effort: what stays is removed on the next open.
+        A follower's store removes nothing (the owner does)."""
+        if self.follows:
+            return
         remove_other_generations(self._dir, self._meta.files, self._building)
         keep = points_file.file_name(self._meta.generation)
         with contextlib.suppress(OSError):
@@ -749,32 +778,42 @@ def _joined(parts: list[npt.NDArray[T]], empty: npt.NDArray[T]) -> npt.NDArray[T
 
 
 def _open_vectors(
-    directory: Path, layout: Layout, meta: CollectionMeta, opened: contextlib.ExitStack
+    directory: Path,
+    layout: Layout,
+    meta: CollectionMeta,
+    opened: contextlib.ExitStack,
+    *,
+    follow: bool,
 ) -> Vectors:
     """Every vector of `layout` as of the checkpoint; those meta does not know yet (declared
-    since) are created with no slot carrying them."""
+    since) are created with no slot carrying them. A follower creates nothing: it is told to
+    come back once a checkpoint names them."""
     added = Layout(
         {n: size for n, size in layout.dense.items() if n not in meta.dense},
         tuple(n for n in layout.sparse if n not in meta.sparse),
         {n: size for n, size in layout.multi.items() if n not in meta.multi},
     )
+    if follow and (added.dense or added.sparse or added.multi):
+        raise FollowerBehind(f"{directory.name}: a vector was declared since the checkpoint")
     dense, sparse, multi = create_vectors(directory, added, meta.slots, opened)
     if added.dense or added.sparse or added.multi:
         fsync_dir(directory / SOURCE)
+    slots = meta.slots
     for number, size in layout.dense.items():
         if number not in dense:
             dense[number] = DenseVectors.open(
-                directory, number, size, meta.slots, presence_file=meta.presence_files
+                directory, number, size, slots, presence_file=meta.presence_files, follow=follow
             )
             opened.callback(dense[number].close)
     for number in layout.sparse:
         if number not in sparse:
-            sparse[number] = SparseVectors.open(directory, number, meta.sparse[number], meta.slots)
+            end = meta.sparse[number]
+            sparse[number] = SparseVectors.open(directory, number, end, slots, follow=follow)
             opened.callback(sparse[number].close)
     for number, size in layout.multi.items():
         if number not in multi:
             end = meta.multi[number][1]
-            multi[number] = MultiVectors.open(directory, number, size, end, meta.slots)
+            multi[number] = MultiVectors.open(directory, number, size, end, slots, follow=follow)
             opened.callback(multi[number].close)
     return dense, sparse, multi
 

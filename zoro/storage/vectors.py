@@ -60,13 +60,15 @@ class VectorFile:
     MAGIC: ClassVar[bytes] = MAGIC
     DTYPE: ClassVar[np.dtype[np.generic]] = np.dtype("<f4")
 
-    def __init__(self, path: Path, fd: int, dimension: int, rows: int) -> None:
+    def __init__(
+        self, path: Path, fd: int, dimension: int, rows: int, *, follow: bool = False
+    ) -> None:
         self._path = path
         self._fd = fd
         self.dimension = dimension
         self.stride = dimension * self.DTYPE.itemsize
         self._rows = rows
-        self._space = Preallocator(fd, self.nbytes)
+        self._space = Preallocator.of(fd, path, self.nbytes, follow=follow)
         self._map: npt.NDArray[Any] = np.empty((0, dimension), dtype=self.DTYPE)
 
     @classmethod
@@ -85,9 +87,10 @@ class VectorFile:
         return cls(path, fd, dimension, rows)
 
     @classmethod
-    def open(cls, path: Path, dimension: int, rows: int) -> Self:
-        """Open with exactly `rows` rows, cutting off anything written after them."""
-        fd = open_file(path, create=False)
+    def open(cls, path: Path, dimension: int, rows: int, *, follow: bool = False) -> Self:
+        """Open with exactly `rows` rows, cutting off anything written after them (`follow`:
+        read-only, nothing cut)."""
+        fd = open_file(path, create=False, follow=follow)
         try:
             _, _, _, dim, _ = decode_header(fd, HEADER, cls.MAGIC, VERSION, path)
             if dim != dimension:
@@ -95,11 +98,12 @@ class VectorFile:
             end = HEADER.size + rows * dimension * cls.DTYPE.itemsize
             if file_size(fd) < end:
                 raise CorruptionError(str(path), file_size(fd), f"shorter than its {rows} rows")
-            os.ftruncate(fd, end)
+            if not follow:
+                os.ftruncate(fd, end)
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, dimension, rows)
+        return cls(path, fd, dimension, rows, follow=follow)
 
     def __len__(self) -> int:
         return self._rows
@@ -112,7 +116,7 @@ class VectorFile:
         """Write rows after the last one. Raises OSError; then call `truncate(len(self))`."""
         data = np.ascontiguousarray(rows, dtype=self.DTYPE)
         self._space.ensure(self.nbytes + data.nbytes)
-        pwrite_all(self._fd, data.data, self.nbytes)
+        self._space.write(data.data, self.nbytes)
         self._rows += len(data)
 
     def truncate(self, rows: int) -> None:

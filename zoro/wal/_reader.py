@@ -53,6 +53,7 @@ class Record:
     rtype: int
     body: bytes
     end: int  # offset just past it
+    batch_index: int = -1  # its place in its batch (format 2; -1 in format 1)
 
 
 class SegmentReader:
@@ -92,10 +93,17 @@ class SegmentReader:
         """
         if self.version is None:
             self.check_header(first_lsn)
-        assert self.version is not None
+        return self.records_from(SEGMENT.size, first_lsn, -1)
+
+    def records_from(self, pos: int, lsn: int, index: int) -> Iterator[Record]:
+        """As records(), from the record at byte `pos`, which should be LSN `lsn`; `index` is
+        the batch index of the record before it (-1 at a segment's start). check_header must
+        have passed. The file's size is read again first: a follower tailing a segment the
+        owner appends to calls this again from where the last record ended."""
+        assert self.version is not None, "check_header first"
         layout = record_layout(self.version)
-        pos, lsn, size, read = SEGMENT.size, first_lsn, self.size, self._file.read
-        index = -1  # batch index of the record before (format 2)
+        size, read = os.fstat(self._file.fileno()).st_size, self._file.read
+        self.size = size
         self._file.seek(pos)
         while pos < size:
             if size - pos < layout.size:
@@ -123,7 +131,7 @@ class SegmentReader:
                 what = f"LSN {lsn}: batch index {rest[0]} after {index}"
                 raise BadRecord(pos, what, tearable=False)
             index = rest[0] if rest else -1
-            yield Record(pos, lsn, rtype, body, end)
+            yield Record(pos, lsn, rtype, body, end, index)
             pos, lsn = end, lsn + 1
 
     def later_batch_from(self, start: int, lsn: int) -> bool:

@@ -58,12 +58,14 @@ def _replay(directory: Path, after_lsn: int) -> Iterator[tuple[int, WriteOp]]:
                 for record in reader.records(first):
                     next_lsn = record.lsn + 1
                     if record.lsn > after_lsn:
-                        yield record.lsn, _decode(path, record)
+                        yield record.lsn, decode_record(path, record)
             except BadRecord as bad:
                 raise CorruptionError(str(path), bad.offset, bad.what) from None
 
 
-def _decode(path: Path, record: Record) -> WriteOp:
+def decode_record(path: Path, record: Record) -> WriteOp:
+    """The op a checked record holds; CorruptionError (naming file and offset) if it does not
+    decode."""
     try:
         return decode_body(record.rtype, record.body)
     except ValueError as exc:
