@@ -45,8 +45,6 @@ from zoro.errors import (
     ZoroError,
     storage_error,
 )
-from zoro.multi import MultiIndex
-from zoro.sparse import SparseIndex
 from zoro.storage import snapshots
 from zoro.types import DeleteBatch
 
@@ -57,9 +55,7 @@ if TYPE_CHECKING:
     from zoro.actors.numbering import NumberingGate
     from zoro.actors.reads import Reader
     from zoro.actors.recovery import Opened
-    from zoro.ann import SegmentedIndex
     from zoro.settings import ActorSettings
-    from zoro.storage.records import VectorChange
     from zoro.storage.store import Switch
     from zoro.types import PointId, VectorConfig, WriteOp
 
@@ -88,6 +84,7 @@ class Committer:
         self._vectors = vectors  # names of vectors, for has_vector in a change's filters
         self._settings = settings
         self._mailbox = mailbox
+        self._opened = opened
         self._store = opened.store
         self._wal = opened.wal
         self._indexes = opened.indexes
@@ -390,23 +387,8 @@ class Committer:
 
     def _apply(self, items: list[tuple[int, WriteOp]]) -> None:
         """Apply durable writes to the store and the index. Synchronous: no reader sees half."""
-        result = self._store.apply_many(items)
-        indexes: list[tuple[int, SegmentedIndex | SparseIndex | MultiIndex]] = [
-            *self._indexes.items(),
-            *self._sparse.items(),
-            *self._multi.items(),
-        ]
-        for number, index in indexes:
-            change = result.vectors[number]
-            if len(change.removed_slots):
-                index.remove(change.removed_slots)
-            if len(change.added_slots):
-                _add(index, change)
-        if len(result.added_slots):
+        if len(self._opened.apply(items).added_slots):
             self._builders.points_added()
-            payload = self._payload
-            if payload.any_ready():
-                payload.add(result.added_slots, list(result.added_payloads))
 
     async def checkpoint(self, *, persist_index_now: bool = False) -> int:
         """Make storage durable, trim the WAL, and have the index persisted.
@@ -464,16 +446,3 @@ class _MissingAfterAll(Reply[int]):
             self._writer.fail(PointNotFound(self._missing))
         else:
             self._writer.set(out)
-
-
-def _add(index: SegmentedIndex | SparseIndex | MultiIndex, change: VectorChange) -> None:
-    """Give an index the new slots that carry its vector, in the form it takes them."""
-    if isinstance(index, SparseIndex):
-        assert change.added_sparse is not None
-        index.add(change.added_slots, change.added_sparse)
-    elif isinstance(index, MultiIndex):
-        assert change.added_counts is not None and change.added_multi is not None
-        index.add(change.added_slots, change.added_counts, change.added_multi)
-    else:
-        assert change.added_vectors is not None
-        index.add(change.added_slots, change.added_vectors)

@@ -21,7 +21,7 @@ from zoro.multi import MultiIndex
 from zoro.payload import PayloadIndexes
 from zoro.sparse import SparseIndex
 from zoro.storage import CollectionStore, Layout
-from zoro.wal import WalWriter, recover, replay
+from zoro.wal import WalTail, WalWriter, recover, replay
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 
     from zoro.settings import AnnSettings, Settings
     from zoro.storage import CollectionEntry
+    from zoro.storage.records import ApplyResult, VectorChange
     from zoro.types import WriteOp
 
 log = logging.getLogger(__name__)
 
 REPLAY_CHUNK_POINTS = 50_000
+REPLAY_CHUNK_RECORDS = 256  # a follower's catch-up at open, applied this many records at a time
 
 
 @dataclass(slots=True)
@@ -90,21 +92,58 @@ def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
 
 
 @dataclass(slots=True)
-class Opened:
-    """A recovered collection: what its actor owns while it serves. `indexes`: one ANN index
-    per dense vector, `sparse`: one inverted index per sparse vector, `multi`: one MaxSim index
-    per multivector, by vector number."""
+class Indexed:
+    """A collection's store and the indexes over it. `indexes`: one ANN index per dense
+    vector, `sparse`: one inverted index per sparse vector, `multi`: one MaxSim index per
+    multivector, by vector number."""
 
     store: CollectionStore
-    wal: WalWriter
     indexes: dict[int, SegmentedIndex]
     sparse: dict[int, SparseIndex]
     multi: dict[int, MultiIndex]
     payload: PayloadIndexes
+
+    def apply(self, items: list[tuple[int, WriteOp]]) -> ApplyResult:
+        """Apply durable writes to the store and every index. Synchronous: no reader sees
+        half. Raises what the store's apply raises (then reopen: an index may hold part)."""
+        result = self.store.apply_many(items)
+        every: list[tuple[int, SegmentedIndex | SparseIndex | MultiIndex]] = [
+            *self.indexes.items(),
+            *self.sparse.items(),
+            *self.multi.items(),
+        ]
+        for number, index in every:
+            change = result.vectors[number]
+            if len(change.removed_slots):
+                index.remove(change.removed_slots)
+            if len(change.added_slots):
+                _add(index, change)
+        if len(result.added_slots) and self.payload.any_ready():
+            self.payload.add(result.added_slots, list(result.added_payloads))
+        return result
+
+
+@dataclass(slots=True)
+class Opened(Indexed):
+    """A recovered collection: what its actor owns while it serves."""
+
+    wal: WalWriter
     replayed_records: int
 
     def close(self) -> None:
         self.wal.close()
+        self.store.close()
+
+
+@dataclass(slots=True)
+class Followed(Indexed):
+    """A follower's replica of a collection (docs/workers.md): the owner's files opened
+    read-only, and the WAL tail applied in memory through `tail.last_lsn`."""
+
+    tail: WalTail
+
+    def close(self) -> None:
+        self.tail.close()
         self.store.close()
 
 
@@ -153,41 +192,100 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
     indexes over it and build the sparse and multivector indexes from their files. Blocking
     (seconds for a big collection): run it in a worker thread."""
     durable = open_durable(directory, Layout.of(entry.vectors), settings)
-    store = durable.store
     try:
         remove_dropped_indexes(directory, entry.vectors)  # the store removed their other files
-        live = store.live_mask()
-        indexes = {}
-        for spec in entry.vectors.dense.values():
-            if spec.multi:
-                continue
-            carried = np.flatnonzero(live & store.present_mask(spec.number)).astype(np.int64)
-            indexes[spec.number] = SegmentedIndex.open(
-                ann_dir(directory, spec.number),
-                spec.size,
-                spec.distance,
-                ann_settings(entry, settings, spec.options),
-                engine=str(entry.engine.get("kind", "hnsw")),
-                live_slots=carried,
-                valid_slot_limit=store.checkpointed_slots,
-                files=store.file_generation,
-                vectors_of=functools.partial(store.vectors_of_slots, number=spec.number),
-            )
-        sparse = {
-            number: open_sparse_index(sparse_dir(directory, number), store, number)
-            for number in entry.vectors.sparse_numbers()
-        }
-        multi = {}
-        for spec in entry.vectors.dense.values():
-            if spec.multi:
-                multi[spec.number] = MultiIndex(spec.size, spec.distance)
-                for slots, counts, rows in store.multi_rows(spec.number):
-                    multi[spec.number].add(slots, counts, rows)
-        payload = PayloadIndexes.open(directory, store.slot_count(), store, store.file_generation)
+        parts = _open_indexes(entry, directory, settings, durable.store, follow=False)
     except BaseException:
         durable.close()
         raise
-    return Opened(store, durable.wal, indexes, sparse, multi, payload, durable.replayed_records)
+    return Opened(*parts, durable.wal, durable.replayed_records)
+
+
+def open_follower(
+    entry: CollectionEntry, directory: Path, settings: Settings, through_lsn: int
+) -> Followed:
+    """A follower's replica (docs/workers.md): the store as of its checkpoint, opened
+    read-only, with the indexes over it, caught up with the WAL through `through_lsn` (an LSN
+    the owner has published as applied). Writes no file. Blocking: run it in a worker thread.
+    Raises FollowerBehind when the owner's files or WAL moved on meanwhile (open again)."""
+    store = CollectionStore.open(directory, Layout.of(entry.vectors), settings.storage, follow=True)
+    tail = WalTail(directory / "wal", store.checkpoint_lsn)
+    try:
+        followed = Followed(*_open_indexes(entry, directory, settings, store, follow=True), tail)
+        chunk: list[tuple[int, WriteOp]] = []
+        for item in tail.read_through(through_lsn):
+            chunk.append(item)
+            if len(chunk) >= REPLAY_CHUNK_RECORDS:
+                followed.apply(chunk)
+                chunk = []
+        if chunk:
+            followed.apply(chunk)
+    except BaseException:
+        tail.close()
+        store.close()
+        raise
+    return followed
+
+
+def _open_indexes(
+    entry: CollectionEntry,
+    directory: Path,
+    settings: Settings,
+    store: CollectionStore,
+    *,
+    follow: bool,
+) -> tuple[
+    CollectionStore,
+    dict[int, SegmentedIndex],
+    dict[int, SparseIndex],
+    dict[int, MultiIndex],
+    PayloadIndexes,
+]:
+    """The indexes over an opened store (a follower's removes no stray file)."""
+    live = store.live_mask()
+    indexes = {}
+    for spec in entry.vectors.dense.values():
+        if spec.multi:
+            continue
+        carried = np.flatnonzero(live & store.present_mask(spec.number)).astype(np.int64)
+        indexes[spec.number] = SegmentedIndex.open(
+            ann_dir(directory, spec.number),
+            spec.size,
+            spec.distance,
+            ann_settings(entry, settings, spec.options),
+            engine=str(entry.engine.get("kind", "hnsw")),
+            live_slots=carried,
+            valid_slot_limit=store.checkpointed_slots,
+            files=store.file_generation,
+            vectors_of=functools.partial(store.vectors_of_slots, number=spec.number),
+        )
+    sparse = {
+        number: open_sparse_index(sparse_dir(directory, number), store, number)
+        for number in entry.vectors.sparse_numbers()
+    }
+    multi = {}
+    for spec in entry.vectors.dense.values():
+        if spec.multi:
+            multi[spec.number] = MultiIndex(spec.size, spec.distance)
+            for slots, counts, rows in store.multi_rows(spec.number):
+                multi[spec.number].add(slots, counts, rows)
+    payload = PayloadIndexes.open(
+        directory, store.slot_count(), store, store.file_generation, follow=follow
+    )
+    return store, indexes, sparse, multi, payload
+
+
+def _add(index: SegmentedIndex | SparseIndex | MultiIndex, change: VectorChange) -> None:
+    """Give an index the new slots that carry its vector, in the form it takes them."""
+    if isinstance(index, SparseIndex):
+        assert change.added_sparse is not None
+        index.add(change.added_slots, change.added_sparse)
+    elif isinstance(index, MultiIndex):
+        assert change.added_counts is not None and change.added_multi is not None
+        index.add(change.added_slots, change.added_counts, change.added_multi)
+    else:
+        assert change.added_vectors is not None
+        index.add(change.added_slots, change.added_vectors)
 
 
 def ann_settings(

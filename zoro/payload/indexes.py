@@ -334,12 +334,19 @@ class PayloadIndexes:
 
     @classmethod
     def open(
-        cls, directory: Path, slot_count: int, source: PayloadSource, files: int = 0
+        cls,
+        directory: Path,
+        slot_count: int,
+        source: PayloadSource,
+        files: int = 0,
+        *,
+        follow: bool = False,
     ) -> PayloadIndexes:
         """Read the schema and load each index file, caught up to `slot_count` slots of storage
         file generation `files`. An index whose file is unusable (or numbers the slots of
         another generation) is left to be rebuilt (`pending`). Raises CorruptionError if the
-        schema file itself is damaged: it alone says which indexes exist."""
+        schema file itself is damaged: it alone says which indexes exist. `follow`: a
+        follower's (docs/workers.md), which removes no stray file."""
         self = cls(directory)
         path = self._dir / SCHEMA_FILE
         if not path.exists():
@@ -363,7 +370,8 @@ class PayloadIndexes:
             field = _Field(key, spec["schema"], str(spec["file"]), None, params)
             field.index = self._load(field, slot_count, source, files)
             self._fields[key.text] = field
-        self._remove_stray_files()
+        if not follow:
+            self._remove_stray_files()
         return self
 
     def _load(

@@ -261,6 +261,11 @@ class CollectionStore:
         if self._closed:
             raise StorageError(f"the store in {self._dir} is closed")
 
+    def superseded(self) -> bool:
+        """Whether meta now names another file generation than the one open (a follower's
+        question: the owner compacted, so this numbering is over). Reads meta."""
+        return meta_file.read(self._dir / META).files != self._meta.files
+
     def _check_writer(self) -> None:
         self._check_open()
         if self.follows:
