@@ -10,19 +10,20 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
+import pytest
 import trio
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
+from zoro.actors import CollectionActor
 from zoro.actors.numbering import read_scope
 from zoro.actors.recovery import Followed, open_follower
-from zoro.errors import CorruptionError, FollowerBehind
+from zoro.errors import CorruptionError, FollowerBehind, Unavailable
 from zoro.settings import WalSettings
 from zoro.types import DeleteBatch, Distance, VectorConfig, ids_of, int_keys
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from zoro.actors import CollectionActor
 
 DIM = 8
 N = 1500
@@ -138,3 +139,88 @@ async def test_a_follower_behind_a_checkpoint_opens_again(
     finally:
         follower.close()
     await manager.close()
+
+
+class _OwnerInProcess:
+    """A FollowSource over an owner actor in the same process (the processes publish theirs
+    in shared memory): its applied LSN, polled."""
+
+    def __init__(self, owner: CollectionActor) -> None:
+        self.owner = owner
+
+    def applied_lsn(self) -> int:
+        return self.owner.store.applied_lsn
+
+    def file_generation(self) -> int:
+        return self.owner.store.file_generation
+
+    async def wait_past(self, lsn: int) -> None:
+        await trio.sleep(0.002)
+
+
+async def test_a_follower_actor_serves_reads_and_swaps_replicas_at_a_compaction(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """The follower's actor: caught up by its own loop (reads wait for the LSN they need), it
+    answers as the owner does, swaps in a new replica when the owner compacts, and refuses
+    writes (they go to the owner)."""
+    zoro = Opened(tmp_path / "data", nursery, SMALL)
+    manager = await zoro.open()
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
+    owner = manager.actor("c")
+    await owner.write(upsert(range(N), clustered(N, DIM, seed=0), _payload))
+    limiter = trio.CapacityLimiter(2)
+    follower = CollectionActor(
+        owner.entry,
+        owner.store.directory,
+        SMALL,
+        io_limiter=limiter,
+        ann_limiter=trio.CapacityLimiter(1),
+        search_limiter=limiter,
+        follow=_OwnerInProcess(owner),
+    )
+    await nursery.start(follower.run)
+    following = follower.following
+    assert following is not None
+    try:
+        for r in range(1, 5):
+            lsn = await owner.write(upsert(range(N), clustered(N, DIM, seed=r), _payload))
+            await owner.write(DeleteBatch(int_keys(np.arange(r, N, 9, dtype=np.uint64))))
+            with trio.fail_after(10):
+                if r == 3:
+                    await owner.compact()
+                    while follower.store.file_generation != 1:  # noqa: ASYNC110 -- its loop
+                        await trio.sleep(0.01)
+                await following.reached(owner.store.applied_lsn)
+            assert following.lsn >= lsn
+            await _same_actor_answers(owner, follower)
+        assert follower.store.file_generation == 1  # the replica of the compacted files
+        with pytest.raises(Unavailable):
+            await follower.write(upsert([1], clustered(1, DIM), _payload))
+    finally:
+        follower.close()
+    await manager.close()
+
+
+async def _same_actor_answers(owner: CollectionActor, follower: CollectionActor) -> None:
+    """The same reads through both actors: count, points, exact and filtered searches."""
+    assert follower.count() == owner.count()
+    keys = int_keys(np.arange(N, dtype=np.uint64))
+    for a, b in zip(
+        follower.get(keys, with_vector=True, with_payload=True),
+        owner.get(keys, with_vector=True, with_payload=True),
+        strict=True,
+    ):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a.payload == b.payload
+            np.testing.assert_array_equal(a.vector, b.vector)
+    queries = clustered(4, DIM, seed=55)
+    answers = []
+    for actor in (owner, follower):
+        async with read_scope(actor.gate):
+            hits = await actor.search(queries, 10, exact=True)
+            answers.append([ids_of(actor.keys_of_slots(row)) for row in hits.slots])
+            approx = await actor.search(queries, 10)
+            assert all(actor.store.live_mask()[row].all() for row in approx.slots)
+    assert answers[0] == answers[1]

@@ -4,6 +4,7 @@ This module holds the actor's lifecycle (recover, serve, close or fail, answer e
 and its sending side (the mailbox); the other jobs have a module each:
 
     zoro.actors.commit     the commit loop: group commit, apply in LSN order, checkpoints
+    zoro.actors.following  a follower's catch-up loop, in place of the commit loop (below)
     zoro.actors.builders   background builders: HNSW sealing, payload indexes, index persister
     zoro.actors.compactor  compaction: the copy in the background, the switch in the commit loop
     zoro.actors.numbering  the leases reads hold on slot numbers, which a switch waits for
@@ -40,6 +41,11 @@ How the actor keeps its promises
   and are swapped in on the event loop.
 * Every thread the actor starts is waited for, also when the request that started it is
   cancelled (trio's default), and the actor's files close only after its builders have stopped.
+
+A follower's actor (docs/workers.md: `follow` given) holds a read-only replica instead: no
+mailbox consumer, no WAL writer, no compactor, no persister. Its catch-up loop applies the
+owner's records as the commit loop would; when the owner compacts, or the WAL it needs is gone,
+it opens a new replica beside the one serving and swaps them while no read holds a lease.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ import trio
 from zoro.actors.builders import Builders
 from zoro.actors.commit import Committer
 from zoro.actors.compactor import CompactionPolicy, CompactionReport, Compactor
+from zoro.actors.following import Following
 from zoro.actors.mailbox import Mailbox
 from zoro.actors.messages import (
     Checkpoint,
@@ -68,14 +75,17 @@ from zoro.actors.messages import (
 )
 from zoro.actors.numbering import NotLeased, NumberingGate
 from zoro.actors.reads import Reader
-from zoro.actors.recovery import Opened, open_collection
+from zoro.actors.recovery import Followed, Opened, open_collection, open_follower
 from zoro.actors.reply import Reply
 from zoro.errors import (
     CollectionClosed,
     CollectionFailed,
     CollectionRecovering,
+    CorruptionError,
+    FollowerBehind,
     Overloaded,
     ReplayNeeded,
+    Unavailable,
     ZoroError,
 )
 from zoro.payload import facets
@@ -86,14 +96,17 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from zoro.actors.following import FollowSource
     from zoro.actors.planner import Hits, Selection
     from zoro.actors.point_changes import PointChanges
+    from zoro.actors.recovery import Indexed
     from zoro.actors.vector_changes import VectorEdit
     from zoro.payload import Condition, FieldIndex, FieldInfo, TextParams
     from zoro.settings import Settings
     from zoro.sparse import SparseBatch
     from zoro.storage import CollectionEntry, CollectionStore, PointRecord
     from zoro.storage.compaction import Compaction
+    from zoro.storage.records import ApplyResult
     from zoro.types import Keys, Vectors, WriteOp
 
 log = logging.getLogger(__name__)
@@ -144,6 +157,7 @@ class CollectionActor:
         io_limiter: trio.CapacityLimiter,
         ann_limiter: trio.CapacityLimiter,
         search_limiter: trio.CapacityLimiter,
+        follow: FollowSource | None = None,
     ) -> None:
         self.entry = entry
         self.name = entry.name
@@ -157,8 +171,12 @@ class CollectionActor:
         self.state = ActorState.RECOVERING
         self.failure: str | None = None
         self.settled = trio.Event()  # set once recovery has ended, well or badly
+        # A follower's: where the owner publishes its LSN, and the catch-up loop.
+        self._source = follow
+        self.following = Following(entry.name, follow, io_limiter) if follow else None
+        self._stop = trio.Event()  # a follower has no mailbox to close: close() sets this
         # Set by run() once recovered: the collection's state and the parts working on it.
-        self._opened: Opened | None = None
+        self._opened: Indexed | None = None
         self._reader: Reader | None = None
         self._builders: Builders | None = None
         self._committer: Committer | None = None
@@ -176,6 +194,7 @@ class CollectionActor:
         Cancellation: a write already queued is still logged; the caller just does not hear back.
         """
         self.check_serving()
+        self._check_owner()
         nbytes = op_nbytes(op)
         mailbox = self._mailbox
         if mailbox.queued_bytes + nbytes > self._settings.actor.max_batch_bytes * 4:
@@ -207,6 +226,7 @@ class CollectionActor:
     async def compact(self) -> CompactionReport:
         """Compact now (or join the compaction under way) and return what it did."""
         self.check_serving()
+        self._check_owner()
         assert self._compactor is not None
         return await self._compactor.compact()
 
@@ -241,14 +261,23 @@ class CollectionActor:
 
     async def _send(self, message: Message) -> None:
         self.check_serving()
+        self._check_owner()
         try:
             await self._mailbox.outbox.send(message)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise CollectionClosed(self.name) from None
 
     def close(self) -> None:
-        """Stop taking writes; the actor drains what is queued, checkpoints and returns."""
+        """Stop taking writes; the actor drains what is queued, checkpoints and returns (a
+        follower's stops following and returns)."""
         self._mailbox.close()
+        self._stop.set()
+
+    def _check_owner(self) -> None:
+        if self.following is not None:
+            raise Unavailable(
+                f"this process follows collection `{self.name}`: writes go to its owner"
+            )
 
     def check_serving(self) -> None:
         if self.state is ActorState.READY:
@@ -274,6 +303,10 @@ class CollectionActor:
         holds writes this memory could not apply; reopen the collection to replay them.
         """
         try:
+            if self._source is not None:
+                await self._follow(self._source, task_status)
+                self.state = ActorState.CLOSED
+                return
             log.info("collection %s: recovering", self.name)
             started = trio.current_time()
             opened = await trio.to_thread.run_sync(
@@ -326,13 +359,72 @@ class CollectionActor:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._close_files, limiter=self._io_limiter)
 
-    def _start_parts(self, opened: Opened) -> Committer:
+    async def _follow(self, source: FollowSource, task_status: trio.TaskStatus[None]) -> None:
+        """A follower's life: open a replica, follow the owner until closed, and whenever the
+        replica cannot go on, open the next one beside it and swap them."""
+        following = self.following
+        assert following is not None
+        replica = await self._open_replica(source)
+        self._start_reads(replica)
+        self.state = ActorState.READY
+        self.settled.set()
+        task_status.started()
+        while True:
+            assert self._builders is not None
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._builders.run)
+                nursery.start_soon(_cancel_when_set, self._stop, nursery.cancel_scope)
+                try:
+                    await following.run(replica, self._applied_on_replica)
+                except FollowerBehind as exc:
+                    log.info("collection %s: opening a new replica: %s", self.name, exc.message)
+                except CorruptionError as exc:  # it may hold part of a batch: stop serving it
+                    log.warning("collection %s: replica diverged: %s", self.name, exc.message)
+                    self.state = ActorState.RECOVERING
+                nursery.cancel_scope.cancel()
+            if self._stop.is_set():
+                return
+            old, replica = replica, await self._open_replica(source)
+            async with self.gate.closed():  # no read holds a slot of the old numbering
+                assert self._reader is not None
+                self._reader.close()
+                self._start_reads(replica)
+                self.state = ActorState.READY
+            await trio.to_thread.run_sync(old.close, limiter=self._io_limiter)
+
+    async def _open_replica(self, source: FollowSource) -> Followed:
+        started = trio.current_time()
+        replica = await trio.to_thread.run_sync(
+            open_follower,
+            self.entry,
+            self._directory,
+            self._settings,
+            source.applied_lsn(),
+            limiter=self._io_limiter,
+        )
+        assert self.following is not None
+        log.info(
+            "collection %s: following from LSN %d (opened in %.2f s)",
+            self.name,
+            replica.store.applied_lsn,
+            trio.current_time() - started,
+        )
+        return replica
+
+    def _applied_on_replica(self, result: ApplyResult) -> None:
+        if len(result.added_slots):
+            assert self._builders is not None
+            self._builders.points_added()
+
+    def _start_reads(self, indexed: Indexed) -> None:
+        """The parts every actor has over its store: the reader and the builders."""
+        self._opened = indexed
         self._reader = Reader(
-            opened.store,
-            opened.indexes,
-            opened.sparse,
-            opened.multi,
-            opened.payload,
+            indexed.store,
+            indexed.indexes,
+            indexed.sparse,
+            indexed.multi,
+            indexed.payload,
             self.vectors,
             name=self.name,
             settings=self._settings.actor,
@@ -341,15 +433,23 @@ class CollectionActor:
         )
         self._builders = Builders(
             self.name,
-            opened.store,
-            opened.indexes,
-            opened.sparse,
-            opened.multi,
-            opened.payload,
+            indexed.store,
+            indexed.indexes,
+            indexed.sparse,
+            indexed.multi,
+            indexed.payload,
             directory=self._directory,
             ann_limiter=self._ann_limiter,
             io_limiter=self._io_limiter,
+            persist=self.following is None,
         )
+        if self.following is not None:
+            assert isinstance(indexed, Followed)
+            self.following.started(indexed)
+
+    def _start_parts(self, opened: Opened) -> Committer:
+        self._start_reads(opened)
+        assert self._reader is not None and self._builders is not None
         self._compactor = Compactor(
             self.name,
             opened.store,
@@ -546,7 +646,7 @@ class CollectionActor:
         opened, committer, compactor = self._opened, self._committer, self._compactor
         garbage, slots = compactor.garbage() if compactor is not None else (0, 0)
         last = compactor.last_report if compactor is not None else None
-        wal = opened.wal.stats() if opened is not None else None
+        wal = opened.wal.stats() if isinstance(opened, Opened) else None
         store = opened.store if opened is not None else None
         return ActorStatistics(
             state=self.state,
@@ -560,7 +660,7 @@ class CollectionActor:
             last_lsn=store.applied_lsn if store else 0,
             checkpoint_lsn=store.checkpoint_lsn if store else 0,
             checkpoints=committer.checkpoints if committer else 0,
-            replayed_records=opened.replayed_records if opened else 0,
+            replayed_records=opened.replayed_records if isinstance(opened, Opened) else 0,
             live_points=store.live_count() if store else 0,
             indexed=_index_stats(opened),
             slots=slots,
@@ -573,7 +673,7 @@ class CollectionActor:
         )
 
 
-def _index_stats(opened: Opened | None) -> dict[str, Any]:
+def _index_stats(opened: Indexed | None) -> dict[str, Any]:
     """The ANN index's statistics: dense vector 0's at the top level (as before several
     vectors), every dense vector's under "vectors" by number, summed where they add up."""
     if opened is None or not opened.indexes:
@@ -583,6 +683,11 @@ def _index_stats(opened: Opened | None) -> dict[str, Any]:
     if len(each) > 1:
         top["vectors"] = {str(n): stats for n, stats in each.items()}
     return top
+
+
+async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
 
 
 def _is_cancellation(exc: BaseException) -> bool:

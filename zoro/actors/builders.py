@@ -72,8 +72,10 @@ class Builders:
         directory: Path,
         ann_limiter: trio.CapacityLimiter,
         io_limiter: trio.CapacityLimiter,
+        persist: bool = True,
     ) -> None:
         self._name = name
+        self._persists = persist  # a follower's builders write no file (docs/workers.md)
         self._store = store
         self._directory = directory
         self._indexes = indexes  # one per dense vector, each with its own sealing task
@@ -140,7 +142,8 @@ class Builders:
                 nursery.start_soon(self._index_builder, number)
             for number in self._multi:
                 nursery.start_soon(self._multi_graph_builder, number)
-            nursery.start_soon(self._index_persister)
+            if self._persists:
+                nursery.start_soon(self._index_persister)
             nursery.start_soon(self._payload_index_builder)
 
     def sparse_snapshots(self, *, final: bool = False) -> list[Callable[[], object]]:

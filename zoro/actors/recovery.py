@@ -122,6 +122,9 @@ class Indexed:
             self.payload.add(result.added_slots, list(result.added_payloads))
         return result
 
+    def close(self) -> None:
+        self.store.close()
+
 
 @dataclass(slots=True)
 class Opened(Indexed):

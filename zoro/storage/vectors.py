@@ -17,6 +17,7 @@ past it (written after the checkpoint, maybe torn) are cut off on open and re-ap
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
@@ -139,13 +140,16 @@ class VectorFile:
     def _remap(self) -> None:
         if self._rows == 0:
             return
-        self._map = np.memmap(
-            self._path,
-            dtype=self.DTYPE,
-            mode="r",
-            offset=HEADER.size,
-            shape=(self._rows, self.dimension),
-        )
+        # through the open file, not its path: a follower goes on reading a generation the
+        # owner has deleted (docs/workers.md), and the path may name a newer file by then
+        with io.FileIO(self._fd, "r", closefd=False) as file:
+            self._map = np.memmap(
+                file,
+                dtype=self.DTYPE,
+                mode="r",
+                offset=HEADER.size,
+                shape=(self._rows, self.dimension),
+            )
 
     def sync(self) -> None:
         sync(self._fd)
