@@ -17,16 +17,24 @@ SMALL = Settings(ann=AnnSettings(fresh_segment_max_points=2_000, full_scan_thres
 class Opened:
     """A running manager, and the means to restart it on the same data directory."""
 
-    def __init__(self, data_dir: Path, nursery: trio.Nursery, settings: Settings) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        nursery: trio.Nursery,
+        settings: Settings,
+        *,
+        run_dir: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.nursery = nursery
         self.settings = settings
+        self.run_dir = run_dir  # where owners publish their LSN boards (zoro.actors.board)
         self.manager: CollectionManager
         self._scope: trio.CancelScope
         self._ended: trio.Event
 
     async def open(self) -> CollectionManager:
-        self.manager = CollectionManager(self.data_dir, self.settings)
+        self.manager = CollectionManager(self.data_dir, self.settings, run_dir=self.run_dir)
         self._scope, self._ended = await self.nursery.start(_run, self.manager)
         return self.manager
 

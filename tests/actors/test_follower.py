@@ -15,6 +15,7 @@ import trio
 
 from tests.actors.conftest import SMALL, Opened, clustered, upsert
 from zoro.actors import CollectionActor
+from zoro.actors.board import BoardSource, LsnBoard, board_path
 from zoro.actors.numbering import read_scope
 from zoro.actors.recovery import Followed, open_follower
 from zoro.errors import CorruptionError, FollowerBehind, Unavailable
@@ -141,34 +142,19 @@ async def test_a_follower_behind_a_checkpoint_opens_again(
     await manager.close()
 
 
-class _OwnerInProcess:
-    """A FollowSource over an owner actor in the same process (the processes publish theirs
-    in shared memory): its applied LSN, polled."""
-
-    def __init__(self, owner: CollectionActor) -> None:
-        self.owner = owner
-
-    def applied_lsn(self) -> int:
-        return self.owner.store.applied_lsn
-
-    def file_generation(self) -> int:
-        return self.owner.store.file_generation
-
-    async def wait_past(self, lsn: int) -> None:
-        await trio.sleep(0.002)
-
-
 async def test_a_follower_actor_serves_reads_and_swaps_replicas_at_a_compaction(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    """The follower's actor: caught up by its own loop (reads wait for the LSN they need), it
-    answers as the owner does, swaps in a new replica when the owner compacts, and refuses
-    writes (they go to the owner)."""
-    zoro = Opened(tmp_path / "data", nursery, SMALL)
+    """The follower's actor, following the owner's LSN board (as in another process): caught up
+    by its own loop (reads wait for the LSN they need), it answers as the owner does, swaps in
+    a new replica when the owner compacts, and refuses writes (they go to the owner)."""
+    run_dir = tmp_path / "run"
+    zoro = Opened(tmp_path / "data", nursery, SMALL, run_dir=run_dir)
     manager = await zoro.open()
     await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "hnsw"})
     owner = manager.actor("c")
     await owner.write(upsert(range(N), clustered(N, DIM, seed=0), _payload))
+    source = BoardSource(LsnBoard(board_path(run_dir, owner.entry.id), writable=False))
     limiter = trio.CapacityLimiter(2)
     follower = CollectionActor(
         owner.entry,
@@ -177,29 +163,35 @@ async def test_a_follower_actor_serves_reads_and_swaps_replicas_at_a_compaction(
         io_limiter=limiter,
         ann_limiter=trio.CapacityLimiter(1),
         search_limiter=limiter,
-        follow=_OwnerInProcess(owner),
+        follow=source,
     )
-    await nursery.start(follower.run)
+    async with trio.open_nursery() as inner:
+        await inner.start(follower.run)
+        try:
+            await _follow_the_owner(owner, follower)
+        finally:
+            follower.close()  # its run ends, and the nursery waits for that
+    source.close()
+    await manager.close()
+
+
+async def _follow_the_owner(owner: CollectionActor, follower: CollectionActor) -> None:
     following = follower.following
     assert following is not None
-    try:
-        for r in range(1, 5):
-            lsn = await owner.write(upsert(range(N), clustered(N, DIM, seed=r), _payload))
-            await owner.write(DeleteBatch(int_keys(np.arange(r, N, 9, dtype=np.uint64))))
-            with trio.fail_after(10):
-                if r == 3:
-                    await owner.compact()
-                    while follower.store.file_generation != 1:  # noqa: ASYNC110 -- its loop
-                        await trio.sleep(0.01)
-                await following.reached(owner.store.applied_lsn)
-            assert following.lsn >= lsn
-            await _same_actor_answers(owner, follower)
-        assert follower.store.file_generation == 1  # the replica of the compacted files
-        with pytest.raises(Unavailable):
-            await follower.write(upsert([1], clustered(1, DIM), _payload))
-    finally:
-        follower.close()
-    await manager.close()
+    for r in range(1, 5):
+        lsn = await owner.write(upsert(range(N), clustered(N, DIM, seed=r), _payload))
+        await owner.write(DeleteBatch(int_keys(np.arange(r, N, 9, dtype=np.uint64))))
+        with trio.fail_after(10):
+            if r == 3:
+                await owner.compact()
+                while follower.store.file_generation != 1:  # noqa: ASYNC110 -- its loop
+                    await trio.sleep(0.01)
+            await following.reached(owner.store.applied_lsn)
+        assert following.lsn >= lsn
+        await _same_actor_answers(owner, follower)
+    assert follower.store.file_generation == 1  # the replica of the compacted files
+    with pytest.raises(Unavailable):
+        await follower.write(upsert([1], clustered(1, DIM), _payload))
 
 
 async def _same_actor_answers(owner: CollectionActor, follower: CollectionActor) -> None:

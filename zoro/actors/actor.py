@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from zoro.actors.board import LsnBoard
     from zoro.actors.following import FollowSource
     from zoro.actors.planner import Hits, Selection
     from zoro.actors.point_changes import PointChanges
@@ -158,7 +159,10 @@ class CollectionActor:
         ann_limiter: trio.CapacityLimiter,
         search_limiter: trio.CapacityLimiter,
         follow: FollowSource | None = None,
+        board: LsnBoard | None = None,
     ) -> None:
+        """`follow`: this is a follower's actor (docs/workers.md); `board`: an owner's, where
+        it publishes its applied LSN and file generation for its followers."""
         self.entry = entry
         self.name = entry.name
         self.vectors = entry.vectors
@@ -173,6 +177,7 @@ class CollectionActor:
         self.settled = trio.Event()  # set once recovery has ended, well or badly
         # A follower's: where the owner publishes its LSN, and the catch-up loop.
         self._source = follow
+        self._board = board
         self.following = Following(entry.name, follow, io_limiter) if follow else None
         self._stop = trio.Event()  # a follower has no mailbox to close: close() sets this
         # Set by run() once recovered: the collection's state and the parts working on it.
@@ -325,6 +330,7 @@ class CollectionActor:
                 opened.replayed_records,
             )
             committer = self._start_parts(opened)
+            self._published()
             self.state = ActorState.READY
             self.settled.set()
             task_status.started()
@@ -469,9 +475,20 @@ class CollectionActor:
             fail=self.mark_failed,
             vectors=self.vectors,
             gate=self.gate,
-            applied=self._compactor.consider,
+            applied=self._published,
         )
         return self._committer
+
+    def _published(self) -> None:
+        """After each applied batch and each switch (the commit loop): tell the followers,
+        then see whether a compaction is due."""
+        assert self._opened is not None
+        store = self._opened.store
+        if self._board is not None:
+            self._board.publish_generation(store.file_generation)  # first: see zoro.actors.board
+            self._board.publish_lsn(store.applied_lsn)
+        assert self._compactor is not None
+        self._compactor.consider()
 
     def _compaction_policy(self) -> CompactionPolicy:
         """The server's compaction settings, with the collection's own (PATCH optimizers_config)

@@ -96,7 +96,7 @@ class Committer:
         self._io_limiter = io_limiter
         self._fail = fail  # marks the collection failed (and so stops every read) at once
         self._gate = gate  # the reads' numbering leases, closed by a switch
-        self._applied = applied  # after each applied batch: is a compaction due?
+        self._applied = applied  # after each applied batch and switch (the actor's _published)
         self.taken: list[Message] = []  # the batch being committed: answered if torn down
         self.batches = 0
         self.writes = 0
@@ -179,6 +179,7 @@ class Committer:
         except Exception as exc:
             message.reply.fail(StorageError(f"installing the compacted files failed: {exc}"))
             self._failed_switch(exc)
+        self._applied()  # the followers learn of the new generation before any new apply
         self._builders.renumbered()
         try:
             await trio.to_thread.run_sync(

@@ -43,6 +43,10 @@ class FollowSource(Protocol):
         """Return once applied_lsn() may be past `lsn` (a wake-up, or a short poll)."""
         ...
 
+    def kick(self) -> None:
+        """A read waits for an LSN: end the current wait_past now."""
+        ...
+
 
 class Following:
     """Keeps one replica current and tells reads when it has reached an LSN."""
@@ -61,6 +65,7 @@ class Following:
     async def reached(self, lsn: int) -> None:
         """Until the replica in use has applied `lsn`."""
         while self.lsn < lsn:
+            self._source.kick()
             await self._moved.wait()
 
     async def run(self, replica: Followed, applied: Callable[[ApplyResult], None]) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from zoro.actors.actor import ActorState, CollectionActor
+from zoro.actors.board import LsnBoard, board_path
 from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
@@ -57,11 +58,19 @@ class CollectionStatus:
 
 class CollectionManager:
     def __init__(
-        self, data_dir: Path, settings: Settings, *, lock: DataDirLock | None = None
+        self,
+        data_dir: Path,
+        settings: Settings,
+        *,
+        lock: DataDirLock | None = None,
+        run_dir: Path | None = None,
     ) -> None:
         """`lock`: the data directory's lock if the caller holds it (the server takes it before
-        binding its port); otherwise `run` takes it before reading anything."""
+        binding its port); otherwise `run` takes it before reading anything. `run_dir`: where
+        each collection's LSN board goes, for followers in other processes
+        (zoro.actors.board); None: no followers."""
         self._data_dir = data_dir
+        self._run_dir = run_dir
         self._settings = settings
         self._lock = lock
         self._catalog: Catalog | None = None
@@ -87,6 +96,10 @@ class CollectionManager:
         if lock is None:
             lock = await trio.to_thread.run_sync(DataDirLock.acquire, self._data_dir)
         try:
+            if self._run_dir is not None:
+                await trio.to_thread.run_sync(
+                    functools.partial(os.makedirs, exist_ok=True), self._run_dir
+                )
             self._catalog = await trio.to_thread.run_sync(Catalog.open, self._data_dir)
             await trio.to_thread.run_sync(snapshots.remove_debris, self.snapshots_dir())
             async with trio.open_nursery() as nursery:
@@ -122,6 +135,9 @@ class CollectionManager:
         assert self._catalog is not None and self._nursery is not None
         catalog = self._catalog
         directory = catalog.collection_dir(entry)
+        board = None
+        if self._run_dir is not None:
+            board = LsnBoard(board_path(self._run_dir, entry.id), writable=True)
 
         def make_actor() -> CollectionActor:
             # a reopening (supervisor.py) takes the entry as it is now: `update` may have
@@ -133,6 +149,7 @@ class CollectionManager:
                 io_limiter=self._io_limiter,
                 ann_limiter=self._ann_limiter,
                 search_limiter=self._search_limiter,
+                board=board,
             )
 
         supervision = self._collections[entry.name] = Supervision(make_actor)
