@@ -4,14 +4,16 @@ reference and the ping ceiling, at 1 and 16 connections, with the server's CPU p
     .venv/bin/python -m bench.write_path [--quick] [--json bench/results/write_path.json]
                                          [--dir DIR] [--rounds R] [--seconds S]
                                          [--profile DIR] [--server-tree DIR]
-                                         [--baseline-tree DIR]
+                                         [--baseline-tree DIR] [--prefill N]
 
 Three servers on 127.0.0.1, each on a free port, started here and stopped by PID:
 
 * `durable` (bench/http_refs.py): the same hypercorn trio configuration, a bare ASGI app that
   orjson-parses the body, appends it to a file, fdatasyncs it and answers, inline.
 * `ping` (bench/http_refs.py): the same hypercorn, an empty endpoint (body read and dropped).
-* `zoro`: `zoro serve` with one flat 128-d Euclid collection.
+* `zoro`: `zoro serve` with one flat 128-d Euclid collection, holding --prefill points (30,000
+  by default, written as 1,000-point batches) before the runs: a collection in mid-life, whose
+  point index has a delta of new keys to insert into (it merges every 65,536 new keys).
 
 wrk -t1 (bench/wrk/bodies.lua) sends the same body to all three: one new 128-d point per request
 (distinct ids), `PUT /collections/w/points?wait=true`, keep-alive, for a fixed time per run. The
@@ -117,9 +119,21 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def prefill(url: str, points: int) -> None:
+    """`points` points in 1,000-point batches, ids below the runs' ids."""
+    rng = np.random.default_rng(16)
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for start in range(0, points, 1_000):
+            rows = rng.standard_normal((min(1_000, points - start), 128), dtype=np.float32)
+            batch = [{"id": start + i, "vector": row} for i, row in enumerate(rows)]
+            body = orjson.dumps({"points": batch}, option=NUMPY)
+            headers = {"content-type": "application/json"}
+            client.put(PATH, content=body, headers=headers).raise_for_status()
+
+
 @contextlib.contextmanager
 def servers(
-    root: Path, tree: Path | None, base_tree: Path | None
+    root: Path, tree: Path | None, base_tree: Path | None, points: int
 ) -> Iterator[dict[str, tuple[str, int]]]:
     """The servers, each as (URL, PID); stopped on the way out."""
     zoros = {"zoro": server_process(root / "data", root / "server.log", tree)}
@@ -137,6 +151,7 @@ def servers(
             assert zoro.process is not None
             with httpx.Client(base_url=zoro.url, timeout=60) as client:
                 create_collection(client, COLLECTION, engine="flat")
+            prefill(zoro.url, points)
             up[name] = (zoro.url, zoro.process.pid)
         yield up
 
@@ -178,11 +193,12 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "quick": args.quick,
         "seconds": seconds,
         "rounds": rounds,
+        "prefill": args.prefill,
         "server_tree": tree_label(tree),
         "baseline_tree": tree_label(base_tree) if base_tree else None,
     }
     runs: list[dict[str, Any]] = []
-    with servers(root, tree, base_tree) as up:
+    with servers(root, tree, base_tree, args.prefill) as up:
         zoro_url = up["zoro"][0]
         records0 = metric(zoro_url, "zoro_wal_records_total", COLLECTION)
         syncs0 = metric(zoro_url, "zoro_wal_syncs_total", COLLECTION)
@@ -266,6 +282,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy the Zoro server; output here")
     parser.add_argument("--server-tree", type=Path, help="run Zoro from this source copy")
     parser.add_argument("--baseline-tree", type=Path, help="also run Zoro from this copy")
+    parser.add_argument("--prefill", type=int, default=30_000, help="points before the runs")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the servers on SIGTERM
     root = Path(tempfile.mkdtemp(prefix="bench-write-path-", dir=args.dir))
