@@ -107,3 +107,30 @@ def test_empty_index() -> None:
     assert index.lookup(keys_of([1, uuid.UUID(int=1)])).tolist() == [-1, -1]
     assert index.delete(keys_of([1])).tolist() == [-1]
     assert index.scroll(None, 5)[1] is None
+
+
+def test_one_key_writes_past_the_young_run_fold_into_the_delta() -> None:
+    """New keys one at a time (the shape of single-point writes), with replaces and deletes
+    landing in every run (main, delta, young) on the way, more than the young run holds."""
+    rng = np.random.default_rng(5)
+    model: dict[PointId, int] = {i: i for i in range(0, 200, 2)}
+    index = PointIndex(keys_of(list(model)), np.array(list(model.values()), dtype=np.int64))
+    slot = 200
+    for step in range(3_000):
+        key: PointId = int(rng.integers(0, 5_000)) if step % 3 else 10_000 + step
+        if rng.random() < 0.1:
+            old = index.delete(keys_of([key])).tolist()
+            assert old == [model.pop(key, -1)]
+            continue
+        old = index.upsert(keys_of([key]), np.array([slot], dtype=np.int64)).tolist()
+        assert old == [model.get(key, -1)]
+        model[key] = slot
+        slot += 1
+    probe: list[PointId] = [*model, *range(5_000, 5_010), 99_999]  # present and absent
+    assert index.lookup(keys_of(probe)).tolist() == [model.get(p, -1) for p in probe]
+    assert ids_of(index.scroll(None, 10**6)[0]) == sorted(model, key=key_of)
+    merged = index.merged()
+    assert merged.delta_size == 0
+    assert merged.lookup(keys_of(probe)).tolist() == [model.get(p, -1) for p in probe]
+    keys, slots = merged.main_arrays()
+    assert dict(zip(ids_of(keys), slots.tolist(), strict=True)) == model

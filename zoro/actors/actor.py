@@ -16,7 +16,7 @@ How the actor keeps its promises
 * Writes arrive through a bounded mailbox (a trio memory channel, bounded in bytes too): a full
   one answers Overloaded at once. The commit loop takes the first write and every other one
   already waiting (up to a point and byte limit), logs them with ONE WAL write and ONE fdatasync
-  in a worker thread, and only then applies them to the store and the index, in LSN order, and
+  in its sync thread, and only then applies them to the store and the index, in LSN order, and
   replies. Writes that arrive during the fsync wait for the next batch: that is group commit.
 * Apply runs on the event loop without an await, so no reader ever sees half a batch, and it is
   the only place that mutates the store or the index's live structures. Checkpoints run in the

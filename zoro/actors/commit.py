@@ -1,9 +1,10 @@
 """The actor's commit loop: group commit, apply in LSN order, checkpoints.
 
 The loop takes the first message in the mailbox and every other one already waiting (up to a
-point and byte limit), logs the batch's writes with ONE WAL write and ONE fdatasync in a worker
-thread, and only then applies them to the store and the index, in LSN order, and replies.
-Writes that arrive during the fsync wait for the next batch: that is group commit.
+point and byte limit), logs the batch's writes with ONE WAL write and ONE fdatasync in the
+collection's sync thread (zoro.actors.sync_thread), and only then applies them to the store
+and the index, in LSN order, and replies. Writes that arrive during the fsync wait for the
+next batch: that is group commit.
 
 Apply runs on the event loop without an await, so no reader ever sees half a batch, and it is
 the only place that mutates the store or the index's live structures. Checkpoints run here
@@ -15,6 +16,7 @@ the WAL file, never a structure a read uses.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
@@ -34,6 +36,7 @@ from zoro.actors.messages import (
 from zoro.actors.point_changes import PointChanges
 from zoro.actors.point_changes import resolve as resolve_changes
 from zoro.actors.reply import Reply
+from zoro.actors.sync_thread import SyncThread
 from zoro.actors.vector_changes import DeleteVectors, UpdateVectors
 from zoro.errors import (
     BadRequest,
@@ -103,8 +106,14 @@ class Committer:
         self.checkpoints = 0
         self._wal_bytes_at_checkpoint = self._wal.stats().wal_bytes
         self._last_checkpoint_at = trio.current_time()
+        self._sync_thread = SyncThread(name)  # runs every WAL append (write + fsync)
 
     async def run(self) -> None:
+        """Commit batches until the mailbox is closed and empty (see `_run`)."""
+        with self._sync_thread:
+            await self._run()
+
+    async def _run(self) -> None:
         """Commit batches until the mailbox is closed and empty.
 
         Raises ReplayNeeded, after answering the batch's writers with LoggedNotApplied, when a
@@ -352,10 +361,9 @@ class Committer:
         self._mailbox.taken(sum(w.nbytes for w in writes))
         ops: list[WriteOp] = [w.op for w in writes]  # type: ignore[misc]  # no DeleteWhere here
         try:
-            # not abandoned on cancel: the actor and the disk must agree on what was logged
-            first_lsn = await trio.to_thread.run_sync(
-                self._wal.append, ops, limiter=self._io_limiter
-            )
+            # not abandoned on cancel: the actor and the disk must agree on what was logged.
+            # The collection's own long-lived thread, not trio's: a cheaper round trip.
+            first_lsn = await self._sync_thread.run(partial(self._wal.append, ops))
         except ZoroError as exc:
             for w in writes:
                 w.reply.fail(exc)

@@ -12,7 +12,7 @@ down more (the heavy collection's exact-query QPS fell from ~160 to ~95 in that 
 
 Priorities are per thread on Linux, and an unprivileged thread may lower its priority but
 not raise it back, so these threads are the collection's own (a small pool made on first use)
-rather than trio's shared worker threads, which also run WAL fsyncs. Elsewhere the priority
+rather than trio's shared worker threads, which run other I/O. Elsewhere the priority
 stays as it is. The caller reaches them from a trio worker thread (`call` blocks), so trio's
 limiters and cancellation rules (a started call is waited for, never abandoned) still apply.
 """

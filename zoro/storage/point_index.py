@@ -1,9 +1,12 @@
 """The point index in memory: key -> current slot, as two sorted runs searched with numpy.
 
 `main` is the big run loaded from the generation file; `delta` holds keys first seen since the
-last merge. A key is in at most one run. Inserting into the small delta costs O(delta) per batch
-instead of O(points); once the delta (plus deleted entries) passes `index_delta_max` the store
-merges it into main with one vectorised insert. A deleted key keeps its entry with slot -1 until
+last merge, and `young` the newest of those. A key is in at most one run. New keys go into the
+small young run, which costs O(young) per batch; every `_YOUNG_MAX` new keys it folds into the
+delta, which costs O(delta) but only that rarely. (Inserting every batch straight into a delta
+of up to `index_delta_max` keys copied up to 2 MB per one-point write.) Once the delta (plus
+deleted entries) passes `index_delta_max` the store merges it into main with one vectorised
+insert. A deleted key keeps its entry with slot -1 until
 that merge drops it, so a delete is an in-place write and lookups need no third structure.
 
 Every operation takes whole key arrays: a binary search (`np.searchsorted`) of the batch over the
@@ -32,6 +35,9 @@ _FIRST_UUID: Final = np.array(bytes([KIND_UUID]), dtype=KEY_DTYPE)  # below ever
 # Rounds of settling UUID probe ties one step at a time before falling back to a search on the
 # keys themselves (random UUIDs practically never share their first 8 bytes; crafted ones may).
 _TIE_ROUNDS: Final = 4
+# New keys the young run holds before it folds into the delta: small enough that inserting into
+# it is cheap, big enough that the fold's copy of the delta is rare.
+_YOUNG_MAX: Final = 1024
 
 _Positions = tuple["npt.NDArray[np.intp]", "npt.NDArray[np.bool_]"]
 
@@ -136,6 +142,14 @@ class _Run:
             window *= 2
 
 
+def _folded(into: _Run, run: _Run) -> _Run:
+    """A new run holding both runs' entries (their keys are disjoint); neither is changed."""
+    if not len(run):
+        return into
+    at, _ = into.find(run.keys, run.probes, _keys.probes(run.keys)[1])
+    return into.insert(at, run.keys, run.probes, run.slots)
+
+
 def _placed(
     column: npt.NDArray[T],
     new: npt.NDArray[T],
@@ -159,11 +173,12 @@ class PointIndex:
     ) -> None:
         self._main = _Run(keys, slots, probes)
         self._delta = _Run.empty()
+        self._young = _Run.empty()
         self._tombstones = int(np.count_nonzero(slots < 0))
 
     @property
     def delta_size(self) -> int:
-        return len(self._delta)
+        return len(self._delta) + len(self._young)
 
     @property
     def tombstones(self) -> int:
@@ -171,7 +186,7 @@ class PointIndex:
 
     @property
     def nbytes(self) -> int:
-        return self._main.nbytes + self._delta.nbytes
+        return self._main.nbytes + self._delta.nbytes + self._young.nbytes
 
     def lookup(self, keys: Keys) -> npt.NDArray[np.int64]:
         """Current slot of each key (any order, repeats allowed); -1 if absent or deleted."""
@@ -180,9 +195,12 @@ class PointIndex:
         pos, found = self._main.find(keys, probes, is_int)
         out[found] = self._main.slots[pos[found]]
         rest = np.flatnonzero(~found)
-        if len(rest) and len(self._delta):
-            pos, found = self._delta.find(keys[rest], probes[rest], is_int[rest])
-            out[rest[found]] = self._delta.slots[pos[found]]
+        for run in (self._delta, self._young):
+            if not len(rest) or not len(run):
+                continue
+            pos, found = run.find(keys[rest], probes[rest], is_int[rest])
+            out[rest[found]] = run.slots[pos[found]]
+            rest = rest[~found]
         return out
 
     def upsert(self, keys: Keys, slots: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -198,14 +216,24 @@ class PointIndex:
         self._main.slots[pos[found]] = slots[found]
         replaced = [old[found]]
         rest = np.flatnonzero(~found)
-        if len(rest):
+        if len(rest) and len(self._delta):
             pos, found = self._delta.find(keys[rest], probes[rest], is_int[rest])
             hit = rest[found]
             old[hit] = self._delta.slots[pos[found]]
             self._delta.slots[pos[found]] = slots[hit]
             replaced.append(old[hit])
+            rest = rest[~found]
+        if len(rest):
+            young = self._young
+            pos, found = young.find(keys[rest], probes[rest], is_int[rest])
+            hit = rest[found]
+            old[hit] = young.slots[pos[found]]
+            young.slots[pos[found]] = slots[hit]
+            replaced.append(old[hit])
             new = rest[~found]
-            self._delta = self._delta.insert(pos[~found], keys[new], probes[new], slots[new])
+            self._young = young.insert(pos[~found], keys[new], probes[new], slots[new])
+            if len(self._young) > _YOUNG_MAX:
+                self._delta, self._young = _folded(self._delta, self._young), _Run.empty()
         # entries that were deleted (slot -1) and now point at a slot again
         self._tombstones -= sum(int(np.count_nonzero(r < 0)) for r in replaced)
         return old
@@ -218,15 +246,18 @@ class PointIndex:
         old[found] = self._main.slots[pos[found]]
         self._main.slots[pos[found]] = _NO_SLOT
         rest = np.flatnonzero(~found)
-        if len(rest) and len(self._delta):
-            pos, found = self._delta.find(keys[rest], probes[rest], is_int[rest])
-            old[rest[found]] = self._delta.slots[pos[found]]
-            self._delta.slots[pos[found]] = _NO_SLOT
+        for run in (self._delta, self._young):
+            if not len(rest) or not len(run):
+                continue
+            pos, found = run.find(keys[rest], probes[rest], is_int[rest])
+            old[rest[found]] = run.slots[pos[found]]
+            run.slots[pos[found]] = _NO_SLOT
+            rest = rest[~found]
         self._tombstones += int(np.count_nonzero(old >= 0))
         return old
 
     def needs_merge(self, delta_max: int) -> bool:
-        return len(self._delta) + self._tombstones > delta_max
+        return self.delta_size + self._tombstones > delta_max
 
     def merged(self) -> PointIndex:
         """A new index with the delta merged into main and deleted keys dropped.
@@ -234,9 +265,10 @@ class PointIndex:
         Builds new arrays and leaves this index untouched, so a checkpoint thread can merge while
         readers keep using the old object until the store swaps the reference.
         """
-        main, delta = self._main, self._delta
-        at, _ = main.find(delta.keys, delta.probes, _keys.probes(delta.keys)[1])
-        both = main.insert(at, delta.keys, delta.probes, delta.slots)
+        main = self._main
+        both = _folded(main, _folded(self._delta, self._young))
+        if both is main:  # nothing to fold: still new arrays, never shared with this index
+            both = _Run(main.keys.copy(), main.slots.copy(), main.probes.copy())
         if not self._tombstones:
             return PointIndex(both.keys, both.slots, both.probes)
         live = both.slots >= 0
@@ -249,8 +281,8 @@ class PointIndex:
     def scroll(self, start: bytes | None, limit: int) -> tuple[Keys, bytes | None]:
         """Live keys >= start, ascending, at most `limit`, and the key that comes next."""
         main = self._main.live_from(start, limit + 1)
-        delta = self._delta.live_from(start, limit + 1)
-        both = np.sort(np.concatenate([main, delta])) if len(delta) else main
+        delta = [run.live_from(start, limit + 1) for run in (self._delta, self._young) if len(run)]
+        both = np.sort(np.concatenate([main, *delta])) if delta else main
         if len(both) <= limit:
             return both, None
         return both[:limit], full_key(both[limit])
