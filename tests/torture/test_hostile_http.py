@@ -1,13 +1,18 @@
 """More hostile requests against a real server, beyond tests/http/test_bad_input.py: each gets a
-4xx JSON error (or, where noted, a sane 200), writes nothing, and the server keeps serving."""
+4xx JSON error (or, where noted, a sane 200), writes nothing, and the server keeps serving.
+Binary upsert bodies (random, truncated, declaring huge lengths) are among them."""
 
 from __future__ import annotations
 
+import random
 import socket
+import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
+import orjson
 import pytest
 
 from zoro.http.openapi import OPTIONAL_BODY
@@ -298,4 +303,74 @@ def test_deeply_nested_with_payload(
     r = http.post(
         C + path, content=prefix + inner + b"}", headers={"content-type": "application/json"}
     )
+    _assert_4xx_json(r)
+
+
+# ------------------------------------------- binary upsert bodies (docs/binary-points.md)
+
+BINARY = {"content-type": "application/vnd.zoro.points"}
+FRAME = struct.Struct("<4sHHIQ")
+
+
+def _binary_body(ids: list[int], dim: int = 4) -> bytes:
+    """A sound body for the victim collection (its 4-d unnamed vector)."""
+    text = orjson.dumps({"ids": ids, "vectors": [{"name": "", "dim": dim}]})
+    data = np.arange(len(ids) * dim, dtype="<f4").tobytes()
+    return FRAME.pack(b"ZPTS", 1, 0, len(text), len(data)) + text + data
+
+
+def _put_binary(http: httpx.Client, body: bytes) -> httpx.Response:
+    return http.put(C + "/points?wait=true", content=body, headers=BINARY, timeout=10)
+
+
+def test_random_bytes_as_a_binary_body(http: httpx.Client) -> None:
+    rng = random.Random(15)
+    frame = FRAME.pack(b"ZPTS", 1, 0, 0, 0)
+    for i in range(60):
+        noise = rng.randbytes(rng.randrange(0, 400))
+        # half of them past the magic and version, so the lengths and the header are reached
+        body = noise if i % 2 else frame[:8] + noise
+        _assert_4xx_json(_put_binary(http, body))
+
+
+def test_every_truncation_of_a_binary_body(http: httpx.Client) -> None:
+    body = _binary_body([100, 101])
+    for end in range(len(body)):
+        _assert_4xx_json(_put_binary(http, body[:end]))
+
+
+@pytest.mark.parametrize(
+    ("json_length", "data_length"),
+    [(2**32 - 1, 0), (0, 2**64 - 1), (2**32 - 1, 2**64 - 1 - (2**32 - 1)), (10**9, 10**12)],
+)
+def test_huge_declared_lengths_are_not_believed(
+    http: httpx.Client, json_length: int, data_length: int
+) -> None:
+    """Answered at once from the bytes received: nothing is allocated for what is declared."""
+    body = FRAME.pack(b"ZPTS", 1, 0, json_length, data_length) + b'{"ids": []}'
+    r = _put_binary(http, body)
+    _assert_4xx_json(r)
+    assert "bytes follow it" in r.json()["status"]["error"]
+
+
+def test_a_header_that_declares_huge_vectors(http: httpx.Client) -> None:
+    """A layout needing far more bytes than were sent: refused by the count, not read."""
+    text = orjson.dumps({"ids": list(range(1000)), "vectors": [{"name": "", "dim": 65_536}]})
+    r = _put_binary(http, FRAME.pack(b"ZPTS", 1, 0, len(text), 16) + text + bytes(16))
+    _assert_4xx_json(r)
+    assert "need 262144000" in r.json()["status"]["error"]
+
+
+@pytest.mark.parametrize("route", WRITE_ROUTES, ids=[r.name for r in WRITE_ROUTES])
+def test_a_binary_body_on_every_write_route(http: httpx.Client, route: Route) -> None:
+    """Only the upsert reads the binary body; every other route reads JSON and refuses it."""
+    if route.name == "upsert_points":
+        pytest.skip("the one route that reads it (a sound body would write)")
+    path = route.path.format(
+        name=NAME if route.name != "create_collection" else "fresh", vector="v"
+    )
+    r = http.request(route.method, path + "?wait=true", content=_binary_body([100]), headers=BINARY)
+    if route.name in TAKES_NO_BODY:
+        assert r.status_code == 200, r.text
+        return
     _assert_4xx_json(r)

@@ -27,12 +27,17 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     # get_point's id is the path's, not a body's: it is refused as before
     "zoro/services/points.py": (
         "upsert",
+        "upsert_binary",
+        "_written",
+        "binary_change",
         "upsert_change",
+        "_conditional",
         "entries_batch",
         "checked_keys",
         "checked_id",
         "payload_bytes",
         "_batch_form",
+        "_payloads_of",
         "delete",
         "retrieve",
         "scroll",
@@ -45,6 +50,8 @@ CONVERTED: dict[str, tuple[str, ...] | None] = {
     "zoro/services/vectors.py": (
         "parse_config",
         "upsert_batch",
+        "assembled",
+        "dense_batch",
         "dense_rows",
         "multi_rows",
         "batch_values",

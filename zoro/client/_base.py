@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -28,6 +29,14 @@ def encode(document: object) -> bytes:
     return orjson.dumps(document, option=_NUMPY)
 
 
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A request body already encoded, in a media type other than JSON."""
+
+    content: bytes
+    media_type: str
+
+
 class ClientBase:
     """State and helpers; the public methods live in the mixins that build AsyncZoroClient."""
 
@@ -39,6 +48,8 @@ class ClientBase:
     # that does not fit (or a name not listed) refetches once, since the collection may have
     # been recreated; a server-side mismatch or a 404 drops the entry.
     _vector_params: dict[str, dict[str, VectorParams]]
+    # Whether the server reads upload()'s binary body (learned from GET / once; None: not yet)
+    _binary_points: bool | None
 
     async def get_collection(self, name: str) -> CollectionInfo:
         raise NotImplementedError  # provided by CollectionsMixin
@@ -101,9 +112,15 @@ class ClientBase:
         idempotent: bool = True,
     ) -> Any:
         """A request about one collection; keeps the dimension cache honest on errors.
-        `idempotent`: False when sending it twice could differ from once (not retried once
-        it may have reached the server)."""
-        content = None if body is None else check.body(encode(body), self._limits)
+        `body`: a document sent as JSON, or an Encoded one sent as it is. `idempotent`: False
+        when sending it twice could differ from once (not retried once it may have reached
+        the server)."""
+        headers = None
+        if isinstance(body, Encoded):
+            content: bytes | None = check.body(body.content, self._limits)
+            headers = {"content-type": body.media_type}
+        else:
+            content = None if body is None else check.body(encode(body), self._limits)
         try:
             return await self._transport.call(
                 method,
@@ -113,6 +130,7 @@ class ClientBase:
                 retry=retry,
                 trace=trace,
                 idempotent=idempotent,
+                headers=headers,
             )
         except (DimensionMismatch, NotFound):
             self._forget(name)

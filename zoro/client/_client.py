@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from zoro.client._embed import Embedder
     from zoro.client._models import UploadResult
+    from zoro.client._upload import Encoding
 
 DEFAULT_URL = "http://127.0.0.1:6333"
 DEFAULT_TIMEOUTS = Timeouts()
@@ -129,6 +130,7 @@ class AsyncZoroClient(
         self._limits = limits
         self._embedder = embedder
         self._vector_params = {}
+        self._binary_points = None
         self.url = url
 
     async def __aenter__(self) -> AsyncZoroClient:
@@ -196,6 +198,7 @@ class AsyncZoroClient(
         wait: bool = True,
         retry: RetryPolicy = UPLOAD_RETRY,
         progress: bool | Callable[[int], object] = False,
+        encoding: Encoding = "auto",
     ) -> UploadResult:
         """Upsert any number of points in batches, `parallel` batches in flight at a time.
 
@@ -209,19 +212,28 @@ class AsyncZoroClient(
         line on stderr, or a callable given each acknowledged batch's point count (for
         example a tqdm bar's `update`).
 
+        `encoding`: how batches are sent. "auto" (the default): as the binary body
+        application/vnd.zoro.points (raw float32, no JSON numbers; docs/binary-points.md)
+        when the server says it reads it (GET /, asked once per client), else as JSON.
+        "json" always sends JSON (as to a Qdrant server); "binary" always the binary body.
+        A batch holding multivectors, sparse vectors or points without some vector goes as
+        JSON whatever is asked.
+
         The upload is not atomic: if a batch fails for good, the others stop, the error is
         raised (with a note naming the batch) and batches already acknowledged stay stored.
         Running the same upload again is safe.
 
         Raises:
-            InvalidInput, DimensionMismatch, PayloadTooLarge: a bad batch (before it is sent).
+            InvalidInput, DimensionMismatch, PayloadTooLarge: a bad batch (before it is sent),
+                or an `encoding` that is none of the three.
             NotFound: no such collection.
             Overloaded, Unavailable: the server stayed unavailable past the retry policy.
         """
         check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
         source = _upload.chunks(ids, vectors, payloads, batch_size)
+        total = _upload.total_of(vectors)
         return await self._upload(
-            collection, source, _upload.total_of(vectors), parallel, wait, retry, progress
+            collection, source, total, parallel, wait, retry, progress, encoding
         )
 
     async def upload_points(
@@ -234,17 +246,19 @@ class AsyncZoroClient(
         wait: bool = True,
         retry: RetryPolicy = UPLOAD_RETRY,
         progress: bool | Callable[[int], object] = False,
+        encoding: Encoding = "auto",
     ) -> UploadResult:
         """upload() for points given one by one: `(id, vector)`, `(id, vector, payload)` or
         dicts with "id", "vector" and optionally "payload" (Qdrant's point shape). A vector
         is a bare dense vector (the unnamed one), a multivector (a list of rows), or a dict
         name -> vector (dense, sparse or multi) holding any subset of the names, {} for none.
-        Raises as upload() does.
+        `encoding` as for upload(). Raises as upload() does.
         """
         check.positive(batch_size, "batch_size", high=self._limits.max_batch_points)
         source = _upload.point_chunks(points, batch_size)
+        total = _upload.total_of(points)
         return await self._upload(
-            collection, source, _upload.total_of(points), parallel, wait, retry, progress
+            collection, source, total, parallel, wait, retry, progress, encoding
         )
 
     async def _upload(
@@ -256,6 +270,7 @@ class AsyncZoroClient(
         wait: bool,
         retry: RetryPolicy,
         progress: bool | Callable[[int], object],
+        encoding: Encoding,
     ) -> UploadResult:
         on_batch, finish = reporter(progress, total)
         try:
@@ -267,6 +282,7 @@ class AsyncZoroClient(
                 wait=wait,
                 retry=retry,
                 on_batch=on_batch,
+                encoding=encoding,
             )
         finally:
             finish()

@@ -7,11 +7,14 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
+from zoro.client import _binary as binary
 from zoro.client import _validate as check
 from zoro.client import _vectors as vec
-from zoro.client._base import ClientBase
-from zoro.client._errors import InvalidInput
+from zoro.client._base import ClientBase, Encoded
+from zoro.client._config import NO_RETRY
+from zoro.client._errors import InvalidInput, ZoroClientError
 from zoro.client._filters import filter_
 from zoro.client._models import Record, ScrollPage, UpdateResult, parsed
 
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 
 
 _UPDATE_MODES = ("upsert", "insert_only", "update_only")
+# how upload() sends its batches (see AsyncZoroClient.upload)
+ENCODINGS = ("auto", "binary", "json")
 
 
 class PointsMixin(ClientBase):
@@ -131,10 +136,29 @@ class PointsMixin(ClientBase):
         one = present[0] if present[0].ndim == 2 else present[0].reshape(1, -1)
         await self._check_dimension(collection, one, field, name, multi=present[0].ndim == 2)
 
+    async def _sends_binary(self, encoding: str) -> bool:
+        """Whether upload() sends the binary body (zoro.client._binary): "json" never, "binary"
+        always, "auto" when the server's version document (GET /, asked once) offers it."""
+        if encoding not in ENCODINGS:
+            raise InvalidInput(f"encoding: one of {', '.join(map(repr, ENCODINGS))}")
+        if encoding != "auto":
+            return encoding == "binary"
+        if self._binary_points is None:
+            try:
+                response = await self._transport.send("GET", "/", retry=NO_RETRY)
+            except ZoroClientError:
+                return False  # not remembered: the upload's own requests will say what is wrong
+            try:
+                document = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                document = None
+            self._binary_points = binary.offered(document)
+        return self._binary_points
+
     async def _send_upsert(
         self,
         collection: str,
-        body: dict[str, Any],
+        body: dict[str, Any] | Encoded,
         *,
         wait: bool,
         retry: RetryPolicy | None,

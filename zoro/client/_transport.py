@@ -80,13 +80,20 @@ class Transport:
             await shard.aclose()
 
     async def _request(
-        self, method: str, path: str, body: bytes | None, params: Mapping[str, str] | None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         busy = self._in_flight
         index = busy.index(min(busy))
         busy[index] += 1
         try:
-            return await self.shards[index].request(method, path, content=body, params=params)
+            return await self.shards[index].request(
+                method, path, content=body, params=params, headers=headers
+            )
         finally:
             busy[index] -= 1
 
@@ -140,10 +147,18 @@ class Transport:
         idempotent: bool = True,
         retry: RetryPolicy | None = None,
         trace: CallTrace | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send, retry as allowed, and return the `result` of the JSON envelope."""
         response = await self.send(
-            method, path, body=body, params=params, idempotent=idempotent, retry=retry, trace=trace
+            method,
+            path,
+            body=body,
+            params=params,
+            idempotent=idempotent,
+            retry=retry,
+            trace=trace,
+            headers=headers,
         )
         return result_of(response)
 
@@ -157,8 +172,10 @@ class Transport:
         idempotent: bool = True,
         retry: RetryPolicy | None = None,
         trace: CallTrace | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send, retry as allowed, and return the first answer below 400.
+        """Send, retry as allowed, and return the first answer below 400. `headers` go with
+        it besides the client's own (a body other than JSON names its Content-Type).
 
         Raises:
             ZoroClientError: the error of the last attempt (a subclass by status), with
@@ -171,7 +188,7 @@ class Transport:
             trace.attempts += 1
             cause: Exception | None = None
             try:
-                response = await self._request(method, path, body, params)
+                response = await self._request(method, path, body, params, headers)
             except _TRANSIENT as exc:
                 error, cause = transport_error(exc), exc
                 if not isinstance(exc, _NOT_SENT):

@@ -14,12 +14,14 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import numpy as np
 
+from zoro.client import _binary
 from zoro.client import _validate as check
+from zoro.client._base import Encoded
 from zoro.client._errors import InvalidInput
 from zoro.client._models import UploadResult
 from zoro.client._transport import CallTrace
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from zoro.client._points import PointsMixin
 
 MAX_PARALLEL = 64
+# how batches are sent: the binary body when the server reads it, always binary, always JSON
+Encoding = Literal["auto", "binary", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,7 @@ class Chunk:
 class Batch:
     start: int
     size: int
-    body: dict[str, Any]
+    body: dict[str, Any] | Encoded  # JSON, or the binary body (_binary)
 
 
 @dataclass(slots=True)
@@ -77,10 +81,12 @@ async def upload(
     wait: bool,
     retry: RetryPolicy,
     on_batch: Callable[[int], object] | None,
+    encoding: Encoding = "auto",
 ) -> UploadResult:
     """See AsyncZoroClient.upload: send the chunks of `source`."""
     check.collection_name(collection, client._limits)
     check.positive(parallel, "parallel", high=MAX_PARALLEL)
+    binary = await client._sends_binary(encoding)
     state = _State(on_batch=on_batch)
     started = time.perf_counter()
     send, receive = anyio.create_memory_object_stream[Batch](parallel)
@@ -89,7 +95,7 @@ async def upload(
         with receive:
             for _ in range(parallel):
                 tasks.start_soon(_sender, client, collection, receive.clone(), state, wait, retry)
-        tasks.start_soon(_producer, client, collection, source, send, state)
+        tasks.start_soon(_producer, client, collection, source, send, state, binary)
     if state.error is not None:
         raise state.error
     return UploadResult(state.points, state.batches, time.perf_counter() - started, state.retried)
@@ -101,6 +107,7 @@ async def _producer(
     source: Iterator[Chunk],
     send: MemoryObjectSendStream[Batch],
     state: _State,
+    binary: bool,
 ) -> None:
     position = 0
     with send:
@@ -111,7 +118,10 @@ async def _producer(
                     collection, chunk.ids, chunk.vectors, chunk.payloads
                 )
                 size = len(body["batch"]["ids"])
-                await send.send(Batch(chunk.start, size, body))
+                # a batch the binary body cannot carry (multi, sparse, absent vectors) goes as JSON
+                content = _binary.encode(body["batch"]) if binary else None
+                sent = body if content is None else Encoded(content, _binary.MEDIA_TYPE)
+                await send.send(Batch(chunk.start, size, sent))
         except Exception as exc:  # a bad batch or a broken input iterator ends the upload
             exc.add_note(f"upload: while preparing a batch, at or after point {position}")
             state.fail(exc)

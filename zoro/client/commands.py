@@ -6,6 +6,7 @@
     zoro aliases list|create|switch|delete|rename        (see _admin_commands.py)
     zoro snapshot create|list|download|delete; zoro restore   (see _snapshot_commands.py)
     zoro import COLLECTION FILE      (.npy, .npz, .jsonl, .parquet; see _sources.py)
+                                 (binary bodies to a server that reads them; --json-body)
     zoro search COLLECTION --vector V | --sparse S | --text T | --id ID  [--using NAME]
                                  [--filter JSON]
     zoro search COLLECTION --recommend IDS [--negative IDS] [--strategy S]  (by example)
@@ -103,6 +104,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     load.add_argument("--batch-size", type=int, default=1000)
     load.add_argument("--parallel", type=int, default=4)
+    load.add_argument(
+        "--json-body",
+        action="store_true",
+        help="send the batches as JSON, not as the binary body a Zoro server reads "
+        "(docs/binary-points.md)",
+    )
     load.add_argument(
         "--create", action="store_true", help="create the collection first if it does not exist"
     )
@@ -355,7 +362,10 @@ _IMPORT_FORMATS = """Upload points from a file, in batches (named vectors: any s
             list of rows, or a sparse {indices, values} struct; null where absent)
 
 With --create, the collection is declared by --vector/--sparse, else from the file: the arrays
-of .npy and .npz (--distance for all), or a .jsonl file's bare vectors (by its first line)."""
+of .npy and .npz (--distance for all), or a .jsonl file's bare vectors (by its first line).
+
+Batches of dense vectors go as the binary body application/vnd.zoro.points when the server
+says it reads it (a Zoro server does), else as JSON; --json-body always sends JSON."""
 
 
 def _filter_option(
@@ -575,6 +585,7 @@ async def _import(client: AsyncZoroClient, args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "parallel": args.parallel,
         "progress": False if line is None else line.update,
+        "encoding": "json" if args.json_body else "auto",
     }
     try:
         if vectors is not None:

@@ -130,7 +130,8 @@ class ZoroApp:
             self.server.metrics.observe(route.name, status, 0.0)
         else:
             args = _query_args(scope.get("query_string", b""))
-            call = Call(self.server, params, args, body)
+            content_type = headers.get("content-type", "")
+            call = Call(self.server, params, args, body, content_type=content_type)
             status, extra, answer = await self.server.respond(route, call, headers)
             assert isinstance(answer, bytes)  # a file answer comes only from a streaming route
             payload = answer
@@ -299,8 +300,9 @@ def _view(server: Server, route: Route) -> Callable[..., Awaitable[Response]]:
     async def view(**params: str) -> Response:
         body = await request.get_data(cache=False)
         assert isinstance(body, bytes)
-        call = Call(server, params, request.args.to_dict(), body)
         headers = {k.lower(): v for k, v in request.headers.items()}
+        content_type = headers.get("content-type", "")
+        call = Call(server, params, request.args.to_dict(), body, content_type=content_type)
         status, extra, payload = await server.respond(route, call, headers)
         assert isinstance(payload, bytes)  # a file answer comes only from a streaming route
         return _response(status, extra, payload)

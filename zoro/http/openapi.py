@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from zoro import __version__
 from zoro.http.routes import ROUTES, Route
-from zoro.wire.requests import components, request_schemas
+from zoro.wire import binary
+from zoro.wire.requests import body_schemas, components, request_schemas
 from zoro.wire.results import ERROR, RESULTS
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ _QUERIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+# Routes that also read a binary body (its Content-Type says so) -> its header's schema. Stated
+# in an extension, not as a second requestBody media type: the layout is bytes no JSON Schema
+# describes (docs/binary-points.md), and the JSON header is its one described part.
+_BINARY_BODIES: Final = {"upsert_points": binary.SCHEMA}
+
 # Routes whose request body may be left out (or sent as `null`), as Qdrant's are.
 OPTIONAL_BODY: Final = frozenset(
     {"scroll_points", "count_points", "search_matrix_pairs", "search_matrix_offsets"}
@@ -66,9 +72,23 @@ OPTIONAL_BODY: Final = frozenset(
 def document(limits: LimitSettings) -> dict[str, Any]:
     """The document for a server with these limits (the schemas state them)."""
     requests = request_schemas(limits)
+    headers = body_schemas(limits)
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, requests)
+        op = _operation(route, requests)
+        if route.name in _BINARY_BODIES:
+            op["x-zoro-binary-body"] = {
+                "mediaType": binary.MEDIA_TYPE,
+                "version": binary.VERSION,
+                "description": (
+                    f"The same upsert as {binary.MEDIA_TYPE}: a {binary.FRAME_SIZE}-byte frame "
+                    "(magic ZPTS, version, flags, the JSON header's length, the vectors' "
+                    "length), the JSON header, then one little-endian float32 matrix per "
+                    "dense vector it names (docs/binary-points.md)"
+                ),
+                "header": headers[_BINARY_BODIES[route.name]],
+            }
+        paths.setdefault(route.path, {})[route.method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {

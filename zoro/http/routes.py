@@ -45,6 +45,7 @@ from zoro.services import (
     telemetry,
     vector_updates,
 )
+from zoro.wire import binary
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -218,6 +219,8 @@ async def _root(call: Call) -> Any:
             "commit": None,
             "zoro_version": __version__,
             "qdrant_api": QDRANT_API_VERSION,
+            # what the client reads to send its uploads as binary bodies (docs/binary-points.md)
+            "zoro_points_body": {"media_type": binary.MEDIA_TYPE, "versions": [binary.VERSION]},
         }
     )
 
@@ -266,9 +269,11 @@ async def _delete_collection(call: Call) -> Any:
 
 
 async def _upsert(call: Call) -> Any:
-    return await points.upsert(
-        call.ctx, call.params["name"], call.json(), wait=call.flag("wait", False)
-    )
+    # Qdrant's `ordering` (weak, medium, strong) is accepted and means nothing on one node
+    wait = call.flag("wait", False)
+    if binary.is_binary(call.content_type):
+        return await points.upsert_binary(call.ctx, call.params["name"], call.body, wait=wait)
+    return await points.upsert(call.ctx, call.params["name"], call.json(), wait=wait)
 
 
 async def _delete_points(call: Call) -> Any:

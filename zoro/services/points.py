@@ -14,7 +14,7 @@ from zoro.actors.point_changes import PointChanges, Upsert
 from zoro.errors import PointNotFound
 from zoro.services import filters, ordering, shapes, validate, vectors
 from zoro.types import KEY_DTYPE, DeleteBatch, UpsertBatch, full_key, id_of, key_of, keys_of
-from zoro.wire import rules
+from zoro.wire import binary, rules
 from zoro.wire.check import check, whole
 
 if TYPE_CHECKING:
@@ -30,9 +30,33 @@ if TYPE_CHECKING:
 async def upsert(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:
     actor = ctx.manager.serving(name)
     op = upsert_change(check("upsert_points", body, ctx.limits), actor, ctx.limits)
+    return await _written(actor, op, wait)
+
+
+async def upsert_binary(ctx: Context, name: str, body: bytes, *, wait: bool) -> dict[str, Any]:
+    """upsert() for a body of application/vnd.zoro.points (zoro.wire.binary): the same batch,
+    checked by the same rules, written the same way."""
+    actor = ctx.manager.serving(name)
+    points = binary.decode(body, ctx.limits)
+    return await _written(actor, binary_change(points, actor, ctx.limits), wait)
+
+
+async def _written(actor: CollectionActor, op: UpsertBatch | Upsert, wait: bool) -> dict[str, Any]:
     # a plain upsert needs nothing from the current state: it skips the resolution step
     lsn = await actor.write(op if isinstance(op, UpsertBatch) else PointChanges((op,)))
     return shapes.update_result(lsn, completed=wait)
+
+
+def binary_change(
+    points: binary.Points, actor: CollectionActor, limits: LimitSettings
+) -> UpsertBatch | Upsert:
+    """upsert_change() for a decoded binary body: its header is the batch form's ids and
+    payloads (and update_filter, update_mode), its matrices the dense vectors."""
+    header = points.header
+    keys = checked_keys(header["ids"], "header.ids")
+    payloads = _payloads_of(header.get("payloads"), len(keys), "header.payloads", limits)
+    batch = vectors.dense_batch(keys, points.matrices, payloads, actor.vectors, "header.vectors")
+    return _conditional(batch, header)
 
 
 def upsert_change(
@@ -46,6 +70,11 @@ def upsert_change(
         batch = entries_batch(points, payloads, actor)
     else:
         batch = _batch_form(body["batch"], actor, limits)
+    return _conditional(batch, body)
+
+
+def _conditional(batch: UpsertBatch, body: Mapping[str, Any]) -> UpsertBatch | Upsert:
+    """The batch as it is, or under the body's update_filter and update_mode."""
     condition = filters.parse(body.get("update_filter"), "update_filter", checked=True)
     mode: UpdateMode = body.get("update_mode") or "upsert"  # the schema's enum
     if condition is None and mode == "upsert":
@@ -113,15 +142,19 @@ def _batch_form(
     keys = checked_keys(batch["ids"], "batch.ids")
     n = len(keys)
     values, where = vectors.batch_values(batch["vectors"], n, "batch.vectors")
-    raw_payloads = batch.get("payloads")
-    if raw_payloads is None:
-        payloads = [b"{}"] * n
-    elif len(raw_payloads) != n:
-        detail = f"{len(raw_payloads)} payloads for {n} ids"
-        raise rules.BATCH_LENGTHS.error("batch.payloads", detail)
-    else:
-        payloads = payload_bytes(raw_payloads, "batch.payloads", "", limits)
+    payloads = _payloads_of(batch.get("payloads"), n, "batch.payloads", limits)
     return vectors.upsert_batch(keys, values, payloads, actor.vectors, where)
+
+
+def _payloads_of(
+    raw: Sequence[object] | None, n: int, field: str, limits: LimitSettings
+) -> list[bytes]:
+    """The batch form's checked `payloads` (null: every point's is empty), one per id."""
+    if raw is None:
+        return [b"{}"] * n
+    if len(raw) != n:
+        raise rules.BATCH_LENGTHS.error(field, f"{len(raw)} payloads for {n} ids")
+    return payload_bytes(raw, field, "", limits)
 
 
 async def delete(ctx: Context, name: str, body: object, *, wait: bool) -> dict[str, Any]:

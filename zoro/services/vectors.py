@@ -236,10 +236,48 @@ def upsert_batch(
             with _refused_as(partial(_sparse_rule, rows)):
                 batch = sparse_rows(rows, fields)
             columns[config.sparse[name].number] = SparseColumn(present, batch)
+    return assembled(keys, columns, payloads, config)
+
+
+def assembled(
+    keys: Keys, columns: dict[int, Column], payloads: list[bytes], config: VectorConfig
+) -> UpsertBatch:
+    """The UpsertBatch of checked columns: the version-1 form when the collection has just its
+    one unnamed vector and every point carries it."""
     whole = columns.get(0)
     if config.is_single() and isinstance(whole, DenseColumn) and bool(whole.present.all()):
         return UpsertBatch(keys, whole.rows, payloads)
     return UpsertBatch(keys, None, payloads, MappingProxyType(columns))
+
+
+def dense_batch(
+    keys: Keys,
+    matrices: Sequence[tuple[str, Vectors]],
+    payloads: list[bytes],
+    config: VectorConfig,
+    field: str,
+) -> UpsertBatch:
+    """The UpsertBatch of points whose vectors come as one (n, dim) float32 matrix per named
+    dense vector (the binary body, zoro.wire.binary), checked as upsert_batch checks rows
+    (`{field}[i]` names matrix i in errors). Multivectors and sparse vectors are not sent
+    this way."""
+    columns: dict[int, Column] = {}
+    for i, (name, rows) in enumerate(matrices):
+        where = f"{field}[{i}]"
+        spec = config.dense.get(name)
+        if spec is None and name not in config.sparse:
+            raise rules.VECTOR_NAMES.error(where, _no_such(config, name))
+        if spec is None or spec.multi:
+            form = "a sparse vector" if spec is None else "a multivector"
+            detail = f"{name!r} is {form}: send it as JSON (this body holds dense vectors only)"
+            raise rules.VECTOR_NAMES.error(where, detail)
+        # the size first, as validate.vectors checks it: the rule follows what it finds
+        rule = rules.VECTOR_SIZE if rows.shape[1] != spec.size else rules.VECTOR_VALUES
+        with rule.covering():
+            checked = validate.vectors(rows, where, spec.size, spec.distance)
+        present = np.ones(len(keys), dtype=np.bool_)
+        columns[spec.number] = DenseColumn(present, checked)
+    return assembled(keys, columns, payloads, config)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import orjson
 
 from zoro.errors import BadRequest
 from zoro.wire.messages import field_path, message
-from zoro.wire.requests import ROOTS, components, request_schemas
+from zoro.wire.requests import BODIES, ROOTS, body_schemas, components, request_schemas
 from zoro.wire.rules import WHOLE_INTEGERS
 
 if TYPE_CHECKING:
@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 
 def check(route: str, body: object, limits: LimitSettings) -> dict[str, Any]:
-    """`body` if it is what `route` accepts, else BadRequest naming the first bad field."""
+    """`body` if it is what `route` accepts (a route's name, or one of requests.BODIES), else
+    BadRequest naming the first bad field."""
     schema, validator = _compiled(route, limits)
     if not validator.is_valid(body):
-        raise _first_error(schema, body, ROOTS.get(route, "body"))
+        root = BODIES[route][1] if route in BODIES else ROOTS.get(route, "body")
+        raise _first_error(schema, body, root)
     assert isinstance(body, dict)  # every request schema is an object's
     return body
 
@@ -141,7 +143,8 @@ def _compiled(
     route: str, limits: LimitSettings
 ) -> tuple[Schema, jsonschema_rs.Draft202012Validator]:
     shared = components(limits)
-    schema = validation_form(request_schemas(limits)[route], shared)
+    described = request_schemas(limits).get(route) or body_schemas(limits)[route]
+    schema = validation_form(described, shared)
     # the components ride along, so "#/components/schemas/..." resolves as in /openapi.json
     # (in their validation form too: a component may refer to one not held yet)
     whole_schema = {**schema, "components": {"schemas": validation_form(shared, shared)}}

@@ -24,7 +24,7 @@ from zoro.wire import (
 
 if TYPE_CHECKING:
     from zoro.settings import LimitSettings
-    from zoro.wire.schema import Schema, WireRequest
+    from zoro.wire.schema import Builder, Schema, WireRequest
 
 _AREAS: Final = (points, writes, batch, query, search, explore, collections, filters, snapshots)
 
@@ -38,11 +38,25 @@ EXAMPLES: Final[dict[str, list[dict[str, Any]]]] = {
 }
 RULE_EXAMPLES: Final = {name: r.rule_examples for name, r in REQUESTS.items()}
 
+# Bodies described and checked as the routes' are that no route takes as its JSON request, by
+# name: (schema builder, where their error paths start). Not in /openapi.json's request bodies
+# (the route's operation names them in an extension) nor walked by the constraint test.
+BODIES: Final[dict[str, tuple[Builder, str]]] = {
+    # the JSON header of an upsert sent as application/vnd.zoro.points (zoro.wire.binary)
+    "upsert_points_binary": (writes.binary_header, "header"),
+}
+
 
 @cache
 def request_schemas(limits: LimitSettings) -> dict[str, Schema]:
     """Every converted route's request schema for a server with these limits."""
     return {name: r.build(limits) for name, r in REQUESTS.items()}
+
+
+@cache
+def body_schemas(limits: LimitSettings) -> dict[str, Schema]:
+    """The BODIES' schemas for a server with these limits."""
+    return {name: build(limits) for name, (build, _) in BODIES.items()}
 
 
 @cache

@@ -23,6 +23,7 @@ from zoro.wire.schema import (
     any_of,
     array,
     enum,
+    integer,
     map_of,
     nullable,
     obj,
@@ -88,6 +89,40 @@ def upsert(limits: LimitSettings) -> Schema:
     )
     body |= either(
         ("points", "batch"), 'an object with either "points": [...] or "batch": {...}, not both'
+    )
+    return rules.with_rules(
+        body,
+        rules.VECTOR_NAMES,
+        rules.VECTOR_SIZE,
+        rules.VECTOR_VALUES,
+        rules.PAYLOAD_SIZE,
+        rules.BATCH_LENGTHS,
+        rules.POINT_ID_UUID,
+        rules.WHOLE_INTEGERS,
+        *filters.RULES,
+    )
+
+
+def binary_header(limits: LimitSettings) -> Schema:
+    """The JSON header of an upsert sent as application/vnd.zoro.points (zoro.wire.binary,
+    docs/binary-points.md): the batch form's ids and payloads, and the layout of the float32
+    matrices after it, one per named dense vector, each with a row per id."""
+    layout = obj(
+        {
+            "name": string(about='a dense vector of the collection ("" the unnamed one)'),
+            "dim": integer(low=1, high=bounds.VECTOR_SIZE_MAX, about="its size"),
+        },
+        required=("name", "dim"),
+    )
+    body = obj(
+        {
+            "ids": point_ids(limits),
+            "payloads": nullable(array(payload(limits), about="one per id")),
+            "vectors": array(layout, about="the matrices that follow the header, in order"),
+            "update_filter": FILTER,
+            "update_mode": nullable(enum(*UPDATE_MODES, about="default upsert")),
+        },
+        required=("ids", "vectors"),
     )
     return rules.with_rules(
         body,
