@@ -75,7 +75,7 @@ from bench.http import (
     wrk,
 )
 from bench.scratch import in_scratch, write_json
-from zoro.testing import ServerProcess
+from zoro.testing import ServerProcess, disk_usage
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -149,26 +149,6 @@ class Data:
 
 
 # ------------------------------------------------------------------------------ disk, memory
-
-
-def disk_usage(data_dir: Path) -> dict[str, int]:
-    """Allocated bytes (st_blocks * 512) under data_dir: total, and per part of the collection
-    directory (wal, files = the file generation's source and index, ann, other)."""
-    parts = {"total": 0, "wal": 0, "files": 0, "ann": 0, "other": 0}
-    for dirpath, _dirnames, filenames in os.walk(data_dir):
-        rel = Path(dirpath).relative_to(data_dir).parts
-        # collections/<id>/<part>/...
-        part = rel[2] if len(rel) >= 3 and rel[0] == "collections" else ""
-        if part in ("source", "index") or part.startswith("files."):
-            part = "files"
-        elif part not in ("wal", "ann"):
-            part = "other"
-        for filename in filenames:
-            with contextlib.suppress(FileNotFoundError):
-                allocated = os.lstat(os.path.join(dirpath, filename)).st_blocks * 512
-                parts["total"] += allocated
-                parts[part] += allocated
-    return parts
 
 
 def generation_dirs(data_dir: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Run a real Zoro-DB server in a child process on 127.0.0.1 (for tests, torture runs and benches).
+"""Run a real Zoro-DB server in a child process on 127.0.0.1 (for tests, torture runs and benches),
+and measure what its data directory takes on disk.
 
 Like trio.testing, this ships with the package so that tests, bench/ and loadtest/ share it.
 """
@@ -11,12 +12,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 
 if TYPE_CHECKING:
-    from pathlib import Path
     from types import TracebackType
 
 
@@ -25,6 +26,32 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def disk_usage(data_dir: Path) -> dict[str, int]:
+    """Bytes allocated under `data_dir` (st_blocks * 512), in total and by part of the
+    collection directories: wal, files (the file generation's source/ and index/), ann (the
+    graphs) and other (payload and sparse indexes, meta; the catalog beside them).
+
+    Allocated rather than st_size or the data's length: append-only files are preallocated
+    past their data, and those blocks are as gone from the disk as written ones."""
+    parts = {"total": 0, "wal": 0, "files": 0, "ann": 0, "other": 0}
+    for dirpath, _dirnames, filenames in os.walk(data_dir):
+        rel = Path(dirpath).relative_to(data_dir).parts
+        # collections/<id>/<part>/...
+        part = rel[2] if len(rel) >= 3 and rel[0] == "collections" else ""
+        if part in ("source", "index") or part.startswith("files."):
+            part = "files"
+        elif part not in ("wal", "ann"):
+            part = "other"
+        for filename in filenames:
+            try:
+                allocated = os.lstat(os.path.join(dirpath, filename)).st_blocks * 512
+            except FileNotFoundError:  # deleted while walking: a checkpoint's debris
+                continue
+            parts["total"] += allocated
+            parts[part] += allocated
+    return parts
 
 
 class ServerProcess:

@@ -198,6 +198,35 @@ async def test_garbage_past_the_ratio_starts_a_compaction_on_its_own(
     await manager.close()
 
 
+async def test_asked_while_one_runs_a_compaction_reclaims_what_died_since_its_cut(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """A compaction asked for while another copies runs after it: the one under way took its
+    cut before the call, so the slots that died since would stay garbage, and at rest nothing
+    would reclaim them (the trigger looks after writes only)."""
+    settings = _settings(compaction_garbage_ratio=0.0, compaction_bytes_per_s=100_000.0)
+    zoro = Opened(tmp_path / "data", nursery, settings)
+    manager = await zoro.open()
+    await manager.create("c", VectorConfig.single(DIM, Distance.EUCLID), {"kind": "flat"})
+    actor = manager.actor("c")
+    n = 2000
+    await _churned(actor, n, rounds=1)
+    with trio.fail_after(60):
+        async with trio.open_nursery() as both:
+            both.start_soon(actor.compact)
+            while not actor.compacting:  # noqa: ASYNC110 -- the compactor task's run
+                await trio.sleep(0.01)
+            # the points copied so far die; the copy is paced, so this comes before its switch
+            await actor.write(upsert(range(n), clustered(n, DIM, seed=50), _payload))
+            assert actor.compacting
+            report = await actor.compact()
+    stats = actor.statistics()
+    assert stats.garbage_slots == 0
+    assert stats.compactions == 2
+    assert report.slots_after == stats.slots == n + 1  # the void slot
+    await manager.close()
+
+
 async def test_a_payload_index_built_beside_a_compaction_answers_like_a_scan(
     tmp_path: Path, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -229,7 +229,7 @@ class CollectionActor:
         return await reply.wait()
 
     async def compact(self) -> CompactionReport:
-        """Compact now (or join the compaction under way) and return what it did."""
+        """Compact now (after the compaction under way, if any) and return what it did."""
         self.check_serving()
         self._check_owner()
         assert self._compactor is not None

@@ -84,6 +84,8 @@ class Compactor:
         self._wanted = trio.Event()
         self._finished = trio.Event()  # set (and replaced) at the end of every run
         self._last: CompactionReport | ZoroError | None = None
+        self._begun = 0  # runs begun so far
+        self._last_run = 0  # which run `_last` is from (runs are numbered from 1 as they begin)
         self._retry_at = 0.0
         self.running = False
         self.runs = 0
@@ -114,12 +116,16 @@ class Compactor:
             self._wanted.set()
 
     async def compact(self) -> CompactionReport:
-        """Compact now (or join the compaction running) and wait for its end. Raises the
-        compaction's error."""
-        if not self.running:
-            self._wanted.set()
-        finished = self._finished
-        await finished.wait()
+        """Compact now and wait for the end of a run that began after this call: one already
+        running took its cut before, and the slots that died since would stay garbage (at rest
+        for good: the trigger looks after writes only). Raises the compaction's error."""
+        needed = self._begun + 1
+        self._wanted.set()  # a run now, or right after the one running
+        while True:
+            finished = self._finished
+            await finished.wait()
+            if self._last_run >= needed:
+                break
         last = self._last
         if isinstance(last, ZoroError):
             raise last
@@ -134,6 +140,8 @@ class Compactor:
             await self._wanted.wait()
             self._wanted = trio.Event()
             self.running = True
+            self._begun += 1
+            run = self._begun
             try:
                 self._last = await self._once()
                 self.last_report = self._last
@@ -143,6 +151,7 @@ class Compactor:
                 self._retry_at = trio.current_time() + FAILED_RETRY_S
                 self._last = exc
             finally:
+                self._last_run = run
                 self.running = False
                 self._finished.set()
                 self._finished = trio.Event()

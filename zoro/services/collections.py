@@ -145,7 +145,8 @@ def info(ctx: Context, name: str) -> dict[str, Any]:
 
 
 async def compact(ctx: Context, name: str) -> dict[str, Any]:
-    """Compact the collection now (or join the compaction under way); answers once done."""
+    """Compact the collection now (after the compaction under way, if any); answers once
+    done."""
     report = await ctx.manager.serving(name).compact()
     return {
         "slots_before": report.slots_before,
