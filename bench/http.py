@@ -200,6 +200,15 @@ def wrk(target: str, url: str, args: list[str], conns: int, seconds: float) -> W
 @contextlib.contextmanager
 def ref_server(root: Path, app: str, *extra: str) -> Iterator[str]:
     """A bench.http_refs app in a child process; yields its URL once it answers."""
+    with ref_process(root, app, *extra) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def ref_process(
+    root: Path, app: str, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """ref_server, also yielding the child process (for its pid: CPU use per request)."""
     port = free_port()
     log = (root / f"ref-{app}.log").open("ab")
     command = [sys.executable, "-m", "bench.http_refs", app, "--port", str(port), *extra]
@@ -207,7 +216,7 @@ def ref_server(root: Path, app: str, *extra: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_answering(url, process, 120.0)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:

@@ -3,6 +3,7 @@
     python -m bench.http_refs ping --port N
     python -m bench.http_refs query --port N --data vectors.npy [--index ref.faiss] [--ef 64]
     python -m bench.http_refs ingest --port N
+    python -m bench.http_refs durable --port N --file PATH
 
 `ping` is the ceiling: no framework, a fixed small JSON answer to any request (the body, if any,
 is read and dropped). `query` is the bare query reference: only the irreducible work of
@@ -11,12 +12,16 @@ inline on the event loop (single OpenMP thread, like Zoro's inline search), Eucl
 (the square root of FAISS's squared L2), and an orjson answer in Qdrant's shape. Any GET gets the
 ping answer, so the bench can poll for readiness. `ingest` is the decode ceiling of
 PUT /collections/{c}/points: orjson-parse the body and turn its points' vectors into one float32
-matrix, then answer "completed" without storing anything.
+matrix, then answer "completed" without storing anything. `durable` is the bare durable write
+(bench/pgvector.py): orjson-parse the body, append it to one file, fdatasync that file in a worker
+thread (so other connections are served meanwhile: concurrent syncs share the disk's flushes as
+the kernel allows, with no group commit of its own), then answer "completed".
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from functools import partial
@@ -127,6 +132,31 @@ async def ingest_app(scope: Scope, receive: Receive, send: Send) -> None:
     await _answer(send, 200, orjson.dumps({"result": result, "status": "ok", "time": elapsed}))
 
 
+class DurableApp:
+    """The least a durable write needs: parse the body, append it, fdatasync, answer."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        body = await _read_body(receive)
+        if scope["method"] == "GET":
+            await _answer(send, 200, PING_BODY)
+            return
+        started = time.perf_counter()
+        if not orjson.loads(body)["points"]:  # a body that is not a write is never stored
+            await _answer(send, 400, b'{"status":{"error":"no points"},"time":0.0}')
+            return
+        os.write(self.fd, body + b"\n")  # O_APPEND: one write per request, never interleaved
+        await trio.to_thread.run_sync(os.fdatasync, self.fd)
+        result = {"operation_id": 0, "status": "completed"}
+        elapsed = time.perf_counter() - started
+        await _answer(send, 200, orjson.dumps({"result": result, "status": "ok", "time": elapsed}))
+
+
 def hnsw_params(ef_search: int) -> Any:
     """FAISS's SearchParametersHNSW (missing from its type stubs, hence Any)."""
     raw: Any = faiss
@@ -160,16 +190,21 @@ def _serve(app: Any, port: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("app", choices=["ping", "query", "ingest"])
+    parser.add_argument("app", choices=["ping", "query", "ingest", "durable"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data", type=Path, help="the vectors (.npy); ids are row numbers")
     parser.add_argument("--index", type=Path, help="a saved FAISS index of --data (optional)")
     parser.add_argument("--ef", type=int, default=64, help="HNSW efSearch")
+    parser.add_argument("--file", type=Path, help="durable: the file writes are appended to")
     args = parser.parse_args(argv)
     if args.app == "ping":
         _serve(ping_app, args.port)
     elif args.app == "ingest":
         _serve(ingest_app, args.port)
+    elif args.app == "durable":
+        if args.file is None:
+            parser.error("durable needs --file")
+        _serve(DurableApp(args.file), args.port)
     else:
         if args.data is None:
             parser.error("query needs --data")
