@@ -205,9 +205,7 @@ def ref_server(root: Path, app: str, *extra: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def ref_process(
-    root: Path, app: str, *extra: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def ref_process(root: Path, app: str, *extra: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """ref_server, also yielding the child process (for its pid: CPU use per request)."""
     port = free_port()
     log = (root / f"ref-{app}.log").open("ab")
