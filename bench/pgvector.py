@@ -115,7 +115,7 @@ PG_SETTINGS = {
     # the 1M table + HNSW index (about 1.3 GB) stay in PostgreSQL's own cache, as Zoro keeps its
     # vectors and graph in memory; the default 128 MB would measure the OS page cache instead
     "shared_buffers": "2GB",
-    # pgvector builds the graph in memory when it fits, several times faster than otherwise
+    # pgvector builds the graph in memory when it fits, much faster than otherwise
     "maintenance_work_mem": "2GB",
     # no LLVM compile of a plan that looks expensive in the middle of a timed run
     "jit": "off",
