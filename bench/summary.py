@@ -455,6 +455,25 @@ def pgvector_rows(doc: dict[str, Any], when: str) -> list[Row]:
                 p["per_s"],
             )
         )
+    t = s.get("pg_at_target")
+    if t:
+        best = max(s["zoro_recall_by_ef"].items(), key=lambda kv: kv[1])
+        rows.append(
+            Row(
+                f"Search at recall@10 >= {s['target_recall']} vs pgvector, {s['points']:,} x 128, "
+                f"{s['conns']} conns",
+                f"not reached: best {best[1]:.3f} (ef {best[0]})",
+                f"pgvector {_n(t['per_s'])} QPS @ {t['pg_recall']:.3f} (ef_search "
+                f"{t['pg_ef_search']}), p99 {t['p99_ms']:.0f} ms",
+                None,
+                t.get("note", ""),
+                t["load_1m"],
+                t.get("date", when),
+                src,
+                None,
+                t["per_s"],
+            )
+        )
     for w in doc.get("writes", []):
         z, p, q = w["zoro"], w["pgvector_hnsw"], w["pgvector_plain"]
         bare, ping = w["bare_durable"], w["ping"]
