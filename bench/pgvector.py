@@ -3,7 +3,7 @@ memory, Zoro beside PostgreSQL 16 + pgvector started by this script.
 
     .venv/bin/python -m bench.pgvector [--quick] [--json bench/results/pgvector.json] [--dir DIR]
                                        [--points N] [--bulk-points N] [--rounds R] [--keep]
-                                       [--sections bulk,search,writes]
+                                       [--target-recall 0.99] [--sections bulk,search,writes]
 
 PostgreSQL comes from the `pgserver` wheel (the bench extra), which bundles PostgreSQL 16, pgvector
 0.6 and pgbench; Debian does not package pgvector. The script runs the bundled binaries itself
