@@ -45,6 +45,7 @@ SCRIPTS = (
     "restart",
     "filtering",
     "stall",
+    "pgvector",
 )
 
 

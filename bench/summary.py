@@ -391,6 +391,114 @@ def stall_rows(doc: dict[str, Any], when: str) -> list[Row]:
     return rows
 
 
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def pgvector_rows(doc: dict[str, Any], when: str) -> list[Row]:
+    """Issue 15: PostgreSQL + pgvector started by the same run (bench/pgvector.py)."""
+    src, rows = "pgvector.json", []
+    b = doc.get("bulk")
+    if b:
+        z, p = b["zoro"], b["pgvector"]
+        rows.append(
+            Row(
+                f"Bulk load until fully indexed, {b['points']:,} x 128 (HNSW m=16, efC=100)",
+                f"{_n(z['points_per_s'])} points/s (client upload {_s(z['upload_s'])}, indexed at "
+                f"{_s(z['total_s'])})",
+                f"pgvector COPY BINARY + CREATE INDEX {_n(p['points_per_s'])} points/s",
+                b["ratio"],
+                f"COPY {_s(p['copy_s'])}, CREATE INDEX {_s(p['index_s'])}",
+                z["load_1m"],
+                when,
+                src,
+                z["points_per_s"],
+                p["points_per_s"],
+            )
+        )
+        if "memory" in b:
+            m, resident = b["memory"], p["memory"]["resident"]
+            rows.append(
+                Row(
+                    f"Memory after load + index, {b['points']:,} x 128 (lower is better)",
+                    f"server RSS {_mib(z['rss_bytes'])}",
+                    f"PostgreSQL resident {_mib(resident)} (private PSS + shared memory)",
+                    m["ratio"],
+                    f"relation + indexes {_mib(p['total_relation_bytes'])} "
+                    f"({m['ratio_relation']:.2f}x); growth per point "
+                    f"{_n(m['zoro_rss_growth_per_point'])} B vs "
+                    f"{_n(m['pg_resident_growth_per_point'])} B",
+                    m["load_1m"],
+                    when,
+                    src,
+                    z["rss_bytes"],
+                    resident,
+                )
+            )
+    s = doc.get("search") or {"runs": []}
+    for x in s["runs"]:
+        z, p, q = x["zoro"], x["pgvector"], x["pgvector_subquery"]
+        rows.append(
+            Row(
+                f"Search at equal recall@10 vs pgvector, {s['points']:,} x 128, {s['conns']} conns "
+                f"(ef {x['zoro_ef']}; ef_search {x['pg_ef_search']})",
+                f"{_n(z['per_s'])} QPS @ {x['zoro_recall']:.3f}, p99 {z['p99_ms']:.0f} ms",
+                f"pgvector (pgbench) {_n(p['per_s'])} QPS @ {x['pg_recall']:.3f}, p99 "
+                f"{p['p99_ms']:.0f} ms",
+                x["ratio"],
+                f"one-statement variant {_n(q['per_s'])} QPS ({x['ratio_subquery']:.2f}x); server "
+                f"CPU per query {_n(z['server_cpu_us'])} vs {_n(p['server_cpu_us'])} us",
+                z["load_1m"],
+                when,
+                src,
+                z["per_s"],
+                p["per_s"],
+            )
+        )
+    t = s.get("pg_at_target")
+    if t:
+        best = max(s["zoro_recall_by_ef"].items(), key=lambda kv: kv[1])
+        rows.append(
+            Row(
+                f"Search at recall@10 >= {s['target_recall']} vs pgvector, {s['points']:,} x 128, "
+                f"{s['conns']} conns",
+                f"not reached: best {best[1]:.3f} (ef {best[0]})",
+                f"pgvector{'' if t['pg_recall'] >= s['target_recall'] else ', not reached either:'}"
+                f" {_n(t['per_s'])} QPS @ {t['pg_recall']:.3f} (ef_search {t['pg_ef_search']}), "
+                f"p99 {t['p99_ms']:.0f} ms",
+                None,
+                t.get("note", ""),
+                t["load_1m"],
+                t.get("date", when),
+                src,
+                None,
+                t["per_s"],
+            )
+        )
+    for w in doc.get("writes", []):
+        z, p, q = w["zoro"], w["pgvector_hnsw"], w["pgvector_plain"]
+        bare, ping = w["bare_durable"], w["ping"]
+        rows.append(
+            Row(
+                f"Durable 1-point writes vs pgvector INSERT (fsync + synchronous_commit), "
+                f"{w['conns']} conns",
+                f"{_n(z['per_s'])} writes/s, {_n(z['server_cpu_us'])} us CPU each, p99 "
+                f"{z['p99_ms']:.0f} ms",
+                f"pgvector, HNSW-indexed table {_n(p['per_s'])}/s, p99 {p['p99_ms']:.0f} ms",
+                w["ratio"],
+                f"no index {_n(q['per_s'])}/s ({w['ratio_plain']:.2f}x); bare durable "
+                f"{_n(bare['per_s'])}/s ({w['ratio_bare']:.2f}x), {_n(bare['server_cpu_us'])} us "
+                f"CPU each; ping {_n(ping['server_cpu_us'])} us CPU each",
+                z["load_1m"],
+                when,
+                src,
+                z["per_s"],
+                p["per_s"],
+            )
+        )
+    return rows
+
+
 READERS = (
     ("http", http_rows),
     ("curve", curve_rows),
@@ -398,6 +506,7 @@ READERS = (
     ("client", client_rows),
     ("filtering", filtering_rows),
     ("stall", stall_rows),
+    ("pgvector", pgvector_rows),
 )
 
 
