@@ -89,6 +89,7 @@ from zoro.errors import (
     ZoroError,
 )
 from zoro.payload import facets
+from zoro.payload.indexes import schema_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -178,7 +179,11 @@ class CollectionActor:
         # A follower's: where the owner publishes its LSN, and the catch-up loop.
         self._source = follow
         self._board = board
-        self.following = Following(entry.name, follow, io_limiter) if follow else None
+        self.following = (
+            Following(entry.name, follow, io_limiter, schema=schema_path(directory))
+            if follow
+            else None
+        )
         self._stop = trio.Event()  # a follower has no mailbox to close: close() sets this
         # Set by run() once recovered: the collection's state and the parts working on it.
         self._opened: Indexed | None = None
@@ -400,6 +405,8 @@ class CollectionActor:
 
     async def _open_replica(self, source: FollowSource) -> Followed:
         started = trio.current_time()
+        assert self.following is not None
+        self.following.opening()
         replica = await trio.to_thread.run_sync(
             open_follower,
             self.entry,
