@@ -68,6 +68,10 @@ class ServerProcess:
             str(self.port),
             *self.extra_args,
         ]
+        # ZORO_TEST_WORKERS=N: the same tests against `zoro serve --workers N`
+        workers = os.environ.get("ZORO_TEST_WORKERS")
+        if workers and "--workers" not in self.extra_args:
+            command += ["--workers", workers]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,
