@@ -248,3 +248,13 @@ def test_a_killed_worker_is_restarted_and_loses_no_acknowledged_write(
     assert counts, "no read answered"
     assert all(a <= b for a, b in itertools.pairwise(counts)), "a read went back"
     _everything_on_both(server, load.acked)
+
+
+def test_the_supervisor_exits_non_zero_when_the_owner_cannot_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalog").write_bytes(b"not a catalog")  # the owner refuses to open it
+    proc = ServerProcess(data, extra_args=("--workers", "2"))
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        proc.start(timeout_s=60)
+    assert "catalog" in proc.log()  # the owner said why

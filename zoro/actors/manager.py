@@ -235,6 +235,11 @@ class CollectionManager:
             while actor.state is ActorState.RECOVERING:  # opening, or reopening
                 await trio.sleep(0.005)
                 actor = supervision.actor
+            if actor.state is ActorState.FAILED:  # refresh() opens it again soon
+                raise Unavailable(
+                    f"Collection `{name}`: this worker's replica failed ({actor.failure}); "
+                    "retry shortly"
+                )
             if actor.following is not None and actor.state is ActorState.READY:
                 await actor.following.caught_up()
             return

@@ -46,7 +46,7 @@ RUN_DIR: Final = "run"
 OWNER_SOCKET: Final = "owner.sock"
 RESTART_FIRST_S: Final = 0.2  # pause before starting a worker again, doubling to the max
 RESTART_MAX_S: Final = 5.0
-OWNER_ATTEMPTS: Final = 5  # owner starts in a row that never got ready: give up
+OWNER_ATTEMPTS: Final = 5  # owner restarts in a row that never got ready: give up
 STOP_GRACE_S: Final = 30.0  # after SIGTERM, then SIGKILL
 
 
@@ -82,7 +82,7 @@ class Supervisor:
             self._claimed.release()
 
     def _supervise(self) -> int:
-        if not self._start_owner():
+        if not self._start_owner(attempts=1):  # as a single server: it says why, and we stop
             return 1
         pauses = dict.fromkeys(range(1, self._count), RESTART_FIRST_S)
         for index in range(1, self._count):
@@ -94,7 +94,7 @@ class Supervisor:
                 log.error("owner worker exited with %s: restarting every worker",
                           self._owner.returncode)  # fmt: skip
                 self._stop_followers()
-                if not self._start_owner():
+                if not self._start_owner(attempts=OWNER_ATTEMPTS):
                     return 1
                 for index in range(1, self._count):
                     self._followers[index] = self._start(index)
@@ -108,10 +108,10 @@ class Supervisor:
                     self._followers[index] = self._start(index)
         return 0
 
-    def _start_owner(self) -> bool:
+    def _start_owner(self, *, attempts: int) -> bool:
         """Start the owner and wait until it is ready; False when it never gets there."""
         pause = RESTART_FIRST_S
-        for _ in range(OWNER_ATTEMPTS):
+        for _ in range(attempts):
             self._owner = owner = self._start(0)
             while not self._signals and owner.poll() is None:
                 if _owner_ready(self._run / OWNER_SOCKET):
