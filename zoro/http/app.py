@@ -356,6 +356,8 @@ def _quart_app(app: ZoroApp) -> QuartTrio:
     @quart.after_serving
     async def stop() -> None:
         await manager.close()
+        if app.forwarder is not None:
+            await app.forwarder.aclose()
 
     for route in ROUTES:
         quart.add_url_rule(
