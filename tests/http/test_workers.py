@@ -154,6 +154,15 @@ def test_read_your_writes_across_workers(server: ServerProcess) -> None:
             _ok(writer.put("/collections/c/points", json={"points": [point]}))  # wait=false
             assert _ok(reader.post("/collections/c/points/count", json={}))["count"] == i + 1
             assert _ok(reader.get(f"/collections/c/points/{i}"))["id"] == i
+        # a collection dropped and made again, through either worker: the next read anywhere
+        # sees the new one (a follower takes the owner's catalog before it answers)
+        for i in range(12):
+            pair = (owner, follower)
+            dropper, maker, reader = pair[i % 2], pair[i // 2 % 2], pair[i // 4 % 2]
+            _ok(dropper.delete("/collections/r"))
+            body = {"vectors": {"size": 2, "distance": "Dot"}, "metadata": {"round": i}}
+            _ok(maker.put("/collections/r", json=body))
+            assert _ok(reader.get("/collections/r"))["config"]["metadata"] == {"round": i}
 
 
 class _Load:

@@ -170,6 +170,9 @@ class CollectionManager:
         """A follower's: take the catalog again if its file changed (one stat otherwise)."""
         if self._follow_run_dir is None:
             return
+        if self._refresh_lock.locked():  # collections are being stopped and started: wait
+            async with self._refresh_lock:
+                pass
         now = trio.current_time()
         due = any(at <= now for at in self._respawn_at.values())
         if due or Catalog.stamp(self._data_dir) != self._catalog_stamp:

@@ -170,14 +170,16 @@ class ZoroApp:
         receive: Receive,
         send: Send,
     ) -> None:
+        async def settle(status: int) -> None:
+            if status < 300 and (found is None or found[0].name not in POINT_WRITES):
+                # an admin change: the catalog the owner wrote before answering, taken here
+                # before the client hears of it
+                await self.manager.refresh()
+
         try:
-            status = await forwarder.forward(scope, receive, send, [])
+            await forwarder.forward(scope, receive, send, settle)
         except ZoroError as exc:  # the owner did not answer: nothing was sent yet
             await _send(send, *error_response(exc, 0.0))
-            return
-        if status < 300 and (found is None or found[0].name not in POINT_WRITES):
-            # an admin change: the catalog the owner wrote before answering, seen here now
-            await self.manager.refresh()
 
     async def _unserved(self, scope: HTTPScope, send: Send) -> None:
         """No route serves the request: say why (routes.no_route), to a caller with the API

@@ -12,7 +12,7 @@ import httpx
 from zoro.errors import Unavailable
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
     from hypercorn.typing import ASGIReceiveCallable as Receive
@@ -44,10 +44,12 @@ class Forwarder:
         scope: HTTPScope,
         receive: Receive,
         send: Send,
-        extra_headers: list[tuple[bytes, bytes]],
-    ) -> int:
-        """Forward one request and send the owner's answer (with `extra_headers`); returns its
-        status. Raises Unavailable, before anything is sent, when the owner does not answer."""
+        settle: Callable[[int], Awaitable[None]],
+    ) -> None:
+        """Forward one request and send the owner's answer. `settle(status)` runs once the
+        owner has answered, before the answer goes out (so the client's next request sees
+        what it did here). Raises Unavailable, before anything is sent, when the owner does
+        not answer."""
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
         body = await _body(receive)
         url = scope.get("raw_path") or scope["path"].encode()
@@ -63,13 +65,11 @@ class Forwarder:
                 f"the owner worker did not answer ({type(exc).__name__}); retry shortly"
             ) from exc
         try:
+            await settle(response.status_code)
             start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
                 "status": response.status_code,
-                "headers": [
-                    *((k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP),
-                    *extra_headers,
-                ],
+                "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP],
                 "trailers": False,
             }
             await send(start)
@@ -79,7 +79,6 @@ class Forwarder:
             await send(_body_event(b"", more=False))
         finally:
             await response.aclose()
-        return response.status_code
 
     async def aclose(self) -> None:
         await self._client.aclose()
