@@ -96,10 +96,12 @@ async def test_a_follower_manager_follows_the_owners_catalog(
         await _same(owner, follower, "b")
 
         # a payload index the owner adds (outside the WAL): the follower reopens its replica
+        # and the read barrier waits for that replica, with the index built
         await owner.actor("a").change_payload_index("i", "integer")
-        with trio.fail_after(10):
-            while follower.actor("a").payload_schema("i") != "integer":  # noqa: ASYNC110
-                await trio.sleep(0.01)
+        await owner.actor("a").payload_index_built("i")
+        await follower.caught_up("a", 10.0)
+        assert follower.actor("a").payload_schema("i") == "integer"
+        assert follower.actor("a").payload_index("i") is not None
         await _same(owner, follower, "a")
 
         # a delete: gone from the follower too

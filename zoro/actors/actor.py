@@ -75,7 +75,13 @@ from zoro.actors.messages import (
 )
 from zoro.actors.numbering import NotLeased, NumberingGate
 from zoro.actors.reads import Reader
-from zoro.actors.recovery import Followed, Opened, open_collection, open_follower
+from zoro.actors.recovery import (
+    Followed,
+    Opened,
+    build_payload_indexes,
+    open_collection,
+    open_follower,
+)
 from zoro.actors.reply import Reply
 from zoro.errors import (
     CollectionClosed,
@@ -408,7 +414,7 @@ class CollectionActor:
         assert self.following is not None
         self.following.opening()
         replica = await trio.to_thread.run_sync(
-            open_follower,
+            _open_follower_built,
             self.entry,
             self._directory,
             self._settings,
@@ -712,6 +718,19 @@ def _index_stats(opened: Indexed | None) -> dict[str, Any]:
 async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()
     scope.cancel()
+
+
+def _open_follower_built(
+    entry: CollectionEntry, directory: Path, settings: Settings, through_lsn: int
+) -> Followed:
+    """A follower's replica with its payload indexes built (recovery.build_payload_indexes)."""
+    replica = open_follower(entry, directory, settings, through_lsn)
+    try:
+        build_payload_indexes(replica)
+    except BaseException:
+        replica.close()
+        raise
+    return replica
 
 
 def _is_cancellation(exc: BaseException) -> bool:

@@ -70,12 +70,14 @@ class Following:
         self._schema = schema
         self._schema_seen: tuple[int, int, int] | None = None  # of the replica in use
         self._schema_opening: tuple[int, int, int] | None = None
+        self._schema_noticed: float | None = None  # when a read first saw the schema change
         self.lsn = 0  # what the replica in use has applied
         self._moved = trio.Event()  # set (and replaced) whenever `lsn` moves
 
     def started(self, replica: Followed) -> None:
         """A replica (new, or replacing one) is in use."""
         self._schema_seen = self._schema_opening
+        self._schema_noticed = None
         self._reached(replica.store.applied_lsn)
 
     def opening(self) -> None:
@@ -91,13 +93,21 @@ class Following:
             return None
         return st.st_ino, st.st_size, st.st_mtime_ns
 
-    async def caught_up(self) -> None:
-        """Until the replica has applied what the owner has applied now, with the payload
-        index schema the owner has now (the read barrier)."""
+    async def caught_up(self, schema_wait_s: float) -> None:
+        """Until the replica has applied what the owner has applied now (the read barrier),
+        and, for `schema_wait_s` after the owner changed the payload index schema, until the
+        replica in use has that schema with its indexes built (the loop opens one). Past
+        that, a long index build does not hold reads: the replica in use is caught up, with
+        the indexes it had."""
         await self.reached(self._source.applied_lsn())
-        while self._schema_stamp() != self._schema_seen:  # the loop opens a new replica
-            self._source.kick()
-            await self._moved.wait()
+        if self._schema_stamp() == self._schema_seen:
+            return
+        if self._schema_noticed is None:
+            self._schema_noticed = trio.current_time()
+        with trio.move_on_at(self._schema_noticed + schema_wait_s):
+            while self._schema_stamp() != self._schema_seen:
+                self._source.kick()
+                await self._moved.wait()
 
     async def reached(self, lsn: int) -> None:
         """Until the replica in use has applied `lsn`."""

@@ -244,7 +244,7 @@ class CollectionManager:
                     "retry shortly"
                 )
             if actor.following is not None and actor.state is ActorState.READY:
-                await actor.following.caught_up()
+                await actor.following.caught_up(schema_wait_s=timeout_s / 2)
             return
         raise Unavailable(
             f"Collection `{name}`: this worker's replica did not catch up with the owner "
