@@ -267,3 +267,12 @@ def test_the_supervisor_exits_non_zero_when_the_owner_cannot_start(tmp_path: Pat
     with pytest.raises(RuntimeError, match="exited with 1"):
         proc.start(timeout_s=60)
     assert "catalog" in proc.log()  # the owner said why
+
+
+def test_a_stop_while_the_workers_start_stops_them_all(tmp_path: Path) -> None:
+    """SIGTERM as soon as the owner answers (the followers may be starting): every worker
+    stops, and so does the supervisor, gracefully (exit 0). (A signal while the supervisor
+    waited for the owner once left the followers started after it running; that race is hit
+    by tests/http/test_one_owner.py under ZORO_TEST_WORKERS=2, not reliably here.)"""
+    proc = ServerProcess(tmp_path / "data", extra_args=("--workers", "3")).start()
+    assert proc.stop(timeout_s=25) == 0

@@ -68,6 +68,7 @@ class Supervisor:
         self._owner: subprocess.Popen[bytes] | None = None
         self._followers: dict[int, subprocess.Popen[bytes]] = {}
         self._signals = 0
+        self._terminated: set[int] = set()  # pids sent SIGTERM
 
     def run(self) -> int:
         """Serve until a signal; returns the exit code (non-zero: the owner cannot start)."""
@@ -85,8 +86,7 @@ class Supervisor:
         if not self._start_owner(attempts=1):  # as a single server: it says why, and we stop
             return 1
         pauses = dict.fromkeys(range(1, self._count), RESTART_FIRST_S)
-        for index in range(1, self._count):
-            self._followers[index] = self._start(index)
+        self._start_followers()
         while not self._signals:
             time.sleep(0.05)
             assert self._owner is not None
@@ -96,8 +96,7 @@ class Supervisor:
                 self._stop_followers()
                 if not self._start_owner(attempts=OWNER_ATTEMPTS):
                     return 1
-                for index in range(1, self._count):
-                    self._followers[index] = self._start(index)
+                self._start_followers()
                 continue
             for index, proc in list(self._followers.items()):
                 if proc.poll() is not None and not self._signals:
@@ -107,6 +106,12 @@ class Supervisor:
                     pauses[index] = min(RESTART_MAX_S, pauses[index] * 2)
                     self._followers[index] = self._start(index)
         return 0
+
+    def _start_followers(self) -> None:
+        for index in range(1, self._count):
+            if self._signals:  # stopping: start nothing more
+                return
+            self._followers[index] = self._start(index)
 
     def _start_owner(self, *, attempts: int) -> bool:
         """Start the owner and wait until it is ready; False when it never gets there."""
@@ -133,15 +138,28 @@ class Supervisor:
             "--lock-fd", str(lock_fd),
             "--parent-pid", str(os.getpid()),
         ]  # fmt: skip
-        return subprocess.Popen(command, pass_fds=(listen_fd, lock_fd), process_group=0)
+        proc = subprocess.Popen(command, pass_fds=(listen_fd, lock_fd), process_group=0)
+        if self._signals:  # a signal came while it started: it must hear it too
+            self._terminate(proc)
+        return proc
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self._signals += 1
-        how = signal.SIGTERM if self._signals == 1 else signal.SIGKILL
-        log.info("signal %d: %s every worker", signum, "stopping" if how == 15 else "killing")
+        killing = self._signals > 1
+        log.info("signal %d: %s every worker", signum, "killing" if killing else "stopping")
         for proc in self._procs():
+            if killing:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            else:
+                self._terminate(proc)
+
+    def _terminate(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGTERM, once per worker: a second one makes it exit at once."""
+        if proc.pid not in self._terminated:
+            self._terminated.add(proc.pid)
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(how)
+                proc.send_signal(signal.SIGTERM)
 
     def _procs(self) -> list[subprocess.Popen[bytes]]:
         owner = [] if self._owner is None else [self._owner]
@@ -159,10 +177,8 @@ class Supervisor:
     def _stop_all(self) -> None:
         procs = self._procs()
         for proc in procs:
-            if proc.poll() is None and not self._signals:  # else _on_signal did (once only:
-                # a second SIGTERM makes a worker exit at once)
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
+            if proc.poll() is None:
+                self._terminate(proc)
         deadline = time.monotonic() + STOP_GRACE_S
         for proc in procs:
             try:
