@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import logging
 import os
 import sys
@@ -21,6 +22,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zoro-db {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the server")
+    _serve_options(serve)
+    env = os.environ.get
+    serve.add_argument(
+        "--workers",
+        default=int(env("ZORO_WORKERS", "1")),
+        type=int,
+        help="worker processes: one owns the collections, the others serve reads from "
+        "replicas (docs/workers.md); 0: one per core; 1 (the default): one process",
+    )
+    # a worker process, started by `zoro serve --workers N` (zoro/http/workers.py)
+    worker = commands.add_parser("worker")
+    _serve_options(worker)
+    for name in ("--worker-index", "--listen-fd", "--lock-fd", "--parent-pid"):
+        worker.add_argument(name, type=int, required=True)
+    add_commands(commands)
+    return parser
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     env = os.environ.get
     serve.add_argument("--data-dir", default=env("ZORO_DATA_DIR", "./zoro-data"), type=Path)
     serve.add_argument("--host", default=env("ZORO_HOST", "127.0.0.1"))
@@ -42,15 +62,64 @@ def _parser() -> argparse.ArgumentParser:
         help="override one setting of zoro/settings.py, as actor.checkpoint_interval_s=60 "
         "(repeatable)",
     )
-    add_commands(commands)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "worker":
+        return _worker(args)
     return run_command(args)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Raises ValueError for a bad --set."""
+    server = ServerSettings(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key or None,
+        max_body_bytes=args.max_body_mb * 1024 * 1024,
+    )
+    return with_overrides(dataclasses.replace(Settings(), server=server), args.overrides)
+
+
+def _worker_args(args: argparse.Namespace) -> list[str]:
+    """The serve options a worker process takes (the API key goes in its environment)."""
+    out = [
+        "--data-dir", str(args.data_dir.resolve()),
+        "--host", args.host,
+        "--port", str(args.port),
+        "--max-body-mb", str(args.max_body_mb),
+        "--log-level", args.log_level,
+    ]  # fmt: skip
+    for assignment in args.overrides:
+        out += ["--set", assignment]
+    return out
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import trio
+
+    from zoro.dirlock import DataDirLock
+    from zoro.http.server import serve
+    from zoro.http.workers import die_with_parent, run_dir, worker_claim
+
+    die_with_parent(args.parent_pid)
+    index = args.worker_index
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s [worker {index}] %(name)s: %(message)s",
+    )
+    settings = _settings(args)
+    data_dir = args.data_dir.resolve()
+    lock = DataDirLock(data_dir, args.lock_fd)
+    claimed = worker_claim(index, data_dir, settings, args.listen_fd, lock)
+    role = "owner" if index == 0 else "follower"
+    logging.getLogger("zoro").info("worker %d (%s) pid %d", index, role, os.getpid())
+    trio.run(functools.partial(serve, worker=index, run_dir=run_dir(data_dir)), data_dir,
+             settings, claimed)  # fmt: skip
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -61,14 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    server = ServerSettings(
-        host=args.host,
-        port=args.port,
-        api_key=args.api_key or None,
-        max_body_bytes=args.max_body_mb * 1024 * 1024,
-    )
     try:
-        settings = with_overrides(dataclasses.replace(Settings(), server=server), args.overrides)
+        settings = _settings(args)
     except ValueError as exc:
         print(f"zoro serve: --set {exc}", file=sys.stderr)
         return 2
@@ -78,12 +141,19 @@ def _serve(args: argparse.Namespace) -> int:
     except StartupRefused as exc:
         logging.getLogger("zoro").error("not starting: %s", exc)
         return 1
+    workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
     logging.getLogger("zoro").info(
-        "zoro-db %s serving %s on http://%s:%d (pid %d)",
-        __version__, data_dir, args.host, args.port, os.getpid(),
+        "zoro-db %s serving %s on http://%s:%d (pid %d, %d worker(s))",
+        __version__, data_dir, args.host, args.port, os.getpid(), workers,
     )  # fmt: skip
-    trio.run(serve, data_dir, settings, claimed)
-    return 0
+    if workers == 1:
+        trio.run(serve, data_dir, settings, claimed)
+        return 0
+    from zoro.http.workers import Supervisor
+
+    if args.api_key:
+        os.environ["ZORO_API_KEY"] = args.api_key  # for the workers, not on their command line
+    return Supervisor(data_dir, workers, claimed, _worker_args(args)).run()
 
 
 if __name__ == "__main__":

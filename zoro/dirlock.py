@@ -69,6 +69,11 @@ class DataDirLock:
             raise storage_error(exc, f"writing {path}") from exc
         return cls(data_dir, fd)
 
+    def fileno(self) -> int:
+        """The locked descriptor, for a worker process to inherit (the lock is the open
+        file's, so a worker holding it keeps the directory locked while it lives)."""
+        return self._fd
+
     @property
     def held(self) -> bool:
         return self._fd >= 0

@@ -98,6 +98,9 @@ class ServerSettings:
     # In-flight requests get this long to finish on shutdown before they are cancelled.
     # (Idle keep-alive connections also hold shutdown until this passes.)
     graceful_timeout_s: float = 5.0
+    # A read at a follower worker waits at most this long for its replica to catch up with
+    # what the owner acknowledged (docs/workers.md); then 503, never a stale answer.
+    read_barrier_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,10 @@ class ServerProcess:
             str(self.port),
             *self.extra_args,
         ]
+        # ZORO_TEST_WORKERS=N: the same tests against `zoro serve --workers N`
+        workers = os.environ.get("ZORO_TEST_WORKERS")
+        if workers and "--workers" not in self.extra_args:
+            command += ["--workers", workers]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,
@@ -127,10 +131,14 @@ class ServerProcess:
         raise RuntimeError(f"server not ready within {timeout_s} s")
 
     def kill(self) -> None:
-        """SIGKILL: the crash the WAL must survive."""
+        """SIGKILL: the crash the WAL must survive. With worker processes (--workers), the
+        kernel kills them when the supervisor dies; returns once they are gone too (they hold
+        the port and the data directory's lock until then)."""
         if self.process is not None and self.process.poll() is None:
+            workers = _children(self.process.pid)
             self.process.kill()
             self.process.wait()
+            _wait_gone(workers)
 
     def stop(self, *, timeout_s: float = 30.0) -> int:
         """SIGTERM and wait for a graceful exit; returns the exit code."""
@@ -164,3 +172,23 @@ class ServerProcess:
             self.stop()
         finally:
             self.kill()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def _wait_gone(pids: list[int], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, IndexError):
+                break
+            if state in ("Z", "X"):  # dead; a zombie holds no descriptor
+                break
+            time.sleep(0.01)

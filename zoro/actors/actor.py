@@ -75,7 +75,13 @@ from zoro.actors.messages import (
 )
 from zoro.actors.numbering import NotLeased, NumberingGate
 from zoro.actors.reads import Reader
-from zoro.actors.recovery import Followed, Opened, open_collection, open_follower
+from zoro.actors.recovery import (
+    Followed,
+    Opened,
+    build_payload_indexes,
+    open_collection,
+    open_follower,
+)
 from zoro.actors.reply import Reply
 from zoro.errors import (
     CollectionClosed,
@@ -89,6 +95,7 @@ from zoro.errors import (
     ZoroError,
 )
 from zoro.payload import facets
+from zoro.payload.indexes import schema_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -178,7 +185,11 @@ class CollectionActor:
         # A follower's: where the owner publishes its LSN, and the catch-up loop.
         self._source = follow
         self._board = board
-        self.following = Following(entry.name, follow, io_limiter) if follow else None
+        self.following = (
+            Following(entry.name, follow, io_limiter, schema=schema_path(directory))
+            if follow
+            else None
+        )
         self._stop = trio.Event()  # a follower has no mailbox to close: close() sets this
         # Set by run() once recovered: the collection's state and the parts working on it.
         self._opened: Indexed | None = None
@@ -400,8 +411,10 @@ class CollectionActor:
 
     async def _open_replica(self, source: FollowSource) -> Followed:
         started = trio.current_time()
+        assert self.following is not None
+        self.following.opening()
         replica = await trio.to_thread.run_sync(
-            open_follower,
+            _open_follower_built,
             self.entry,
             self._directory,
             self._settings,
@@ -705,6 +718,19 @@ def _index_stats(opened: Indexed | None) -> dict[str, Any]:
 async def _cancel_when_set(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()
     scope.cancel()
+
+
+def _open_follower_built(
+    entry: CollectionEntry, directory: Path, settings: Settings, through_lsn: int
+) -> Followed:
+    """A follower's replica with its payload indexes built (recovery.build_payload_indexes)."""
+    replica = open_follower(entry, directory, settings, through_lsn)
+    try:
+        build_payload_indexes(replica)
+    except BaseException:
+        replica.close()
+        raise
+    return replica
 
 
 def _is_cancellation(exc: BaseException) -> bool:

@@ -11,6 +11,7 @@ WAL it still needed): the actor then opens a new replica beside it and swaps the
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Protocol
 
 import trio
@@ -19,6 +20,7 @@ from zoro.errors import FollowerBehind
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from zoro.actors.recovery import Followed
     from zoro.storage.records import ApplyResult
@@ -51,16 +53,61 @@ class FollowSource(Protocol):
 class Following:
     """Keeps one replica current and tells reads when it has reached an LSN."""
 
-    def __init__(self, name: str, source: FollowSource, io_limiter: trio.CapacityLimiter) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: FollowSource,
+        io_limiter: trio.CapacityLimiter,
+        *,
+        schema: Path | None = None,
+    ) -> None:
+        """`schema`: the collection's payload index schema file. The owner changes it outside
+        the WAL, so the loop watches it and a change opens a new replica (index changes are
+        rare; a reopen loads what the owner persisted)."""
         self._name = name
         self._source = source
         self._io_limiter = io_limiter
+        self._schema = schema
+        self._schema_seen: tuple[int, int, int] | None = None  # of the replica in use
+        self._schema_opening: tuple[int, int, int] | None = None
+        self._schema_noticed: float | None = None  # when a read first saw the schema change
         self.lsn = 0  # what the replica in use has applied
         self._moved = trio.Event()  # set (and replaced) whenever `lsn` moves
 
     def started(self, replica: Followed) -> None:
         """A replica (new, or replacing one) is in use."""
+        self._schema_seen = self._schema_opening
+        self._schema_noticed = None
         self._reached(replica.store.applied_lsn)
+
+    def opening(self) -> None:
+        """A replica is about to be opened: what it reads of the schema is at least this."""
+        self._schema_opening = self._schema_stamp()
+
+    def _schema_stamp(self) -> tuple[int, int, int] | None:
+        if self._schema is None:
+            return None
+        try:
+            st = os.stat(self._schema)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    async def caught_up(self, schema_wait_s: float) -> None:
+        """Until the replica has applied what the owner has applied now (the read barrier),
+        and, for `schema_wait_s` after the owner changed the payload index schema, until the
+        replica in use has that schema with its indexes built (the loop opens one). Past
+        that, a long index build does not hold reads: the replica in use is caught up, with
+        the indexes it had."""
+        await self.reached(self._source.applied_lsn())
+        if self._schema_stamp() == self._schema_seen:
+            return
+        if self._schema_noticed is None:
+            self._schema_noticed = trio.current_time()
+        with trio.move_on_at(self._schema_noticed + schema_wait_s):
+            while self._schema_stamp() != self._schema_seen:
+                self._source.kick()
+                await self._moved.wait()
 
     async def reached(self, lsn: int) -> None:
         """Until the replica in use has applied `lsn`."""
@@ -77,6 +124,8 @@ class Following:
             target = source.applied_lsn()
             if source.file_generation() != store.file_generation:  # read after the LSN
                 raise FollowerBehind(f"{self._name}: the owner switched file generations")
+            if self._schema_stamp() != self._schema_seen:
+                raise FollowerBehind(f"{self._name}: the payload index schema changed")
             if target > store.applied_lsn:
                 items = await trio.to_thread.run_sync(
                     tail.read_through, target, limiter=self._io_limiter

@@ -13,6 +13,12 @@ failed to apply after its WAL sync is reopened and recovers by replay (superviso
 Aliases are resolved here, in `resolve`, so that every lookup by name (`actor`, `serving`,
 `exists`, `update`) takes an alias as well; create and delete take collection names only, as
 Qdrant's do.
+
+Follower mode (`follow_run_dir`, docs/workers.md): the manager of a worker process that owns
+no collection. It reads the catalog without writing it (`Catalog.observe`), runs a follower's
+actor for every ready collection (following the owner's LSN board in that run directory),
+and follows the catalog as the owner changes it: polled, and refreshed on demand. Every admin
+operation is refused here (Unavailable): the HTTP layer forwards those to the owner.
 """
 
 from __future__ import annotations
@@ -28,11 +34,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from zoro.actors.actor import ActorState, CollectionActor
-from zoro.actors.board import LsnBoard, board_path
+from zoro.actors.board import BoardSource, LsnBoard, board_path
 from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
-from zoro.errors import CollectionClosed, CollectionFailed, CollectionNotFound, ZoroError
+from zoro.errors import (
+    CollectionClosed,
+    CollectionFailed,
+    CollectionNotFound,
+    Unavailable,
+    ZoroError,
+)
 from zoro.fsutil import fsync_dir
 from zoro.storage import Catalog, CollectionEntry, CollectionStore, Layout, snapshots
 
@@ -47,6 +59,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# A follower's manager: how often it looks at the catalog file, reads it whole regardless, and
+# tries again a collection whose follower failed (the owner reopening it, say).
+CATALOG_POLL_S = 0.2
+CATALOG_REREAD_S = 2.0
+RESPAWN_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +82,19 @@ class CollectionManager:
         *,
         lock: DataDirLock | None = None,
         run_dir: Path | None = None,
+        follow_run_dir: Path | None = None,
     ) -> None:
         """`lock`: the data directory's lock if the caller holds it (the server takes it before
         binding its port); otherwise `run` takes it before reading anything. `run_dir`: where
         each collection's LSN board goes, for followers in other processes
-        (zoro.actors.board); None: no followers."""
+        (zoro.actors.board); None: no followers. `follow_run_dir`: follower mode (see the
+        module's docstring): follow the owner whose boards are there; no lock is taken."""
         self._data_dir = data_dir
         self._run_dir = run_dir
+        self._follow_run_dir = follow_run_dir
+        self._catalog_stamp: tuple[int, int, int, int] | None = None
+        self._refresh_lock = trio.Lock()
+        self._respawn_at: dict[str, float] = {}  # failed followers: when to try again
         self._settings = settings
         self._lock = lock
         self._catalog: Catalog | None = None
@@ -91,6 +115,9 @@ class CollectionManager:
 
         Raises DataDirInUse (before touching anything) when another process owns the directory.
         """
+        if self._follow_run_dir is not None:
+            await self._run_following(task_status)
+            return
         lock = self._lock
         own_lock = lock is None
         if lock is None:
@@ -115,6 +142,124 @@ class CollectionManager:
             if own_lock:
                 lock.release()
 
+    async def _run_following(self, task_status: trio.TaskStatus[None]) -> None:
+        self._catalog_stamp = Catalog.stamp(self._data_dir)
+        self._catalog = await trio.to_thread.run_sync(Catalog.observe, self._data_dir)
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for entry in self._catalog.entries():
+                self._follow(entry)
+            nursery.start_soon(self._watch_catalog)
+            task_status.started()
+            log.info("following %d collection(s) in %s", len(self._collections), self._data_dir)
+            await trio.sleep_forever()
+
+    async def _watch_catalog(self) -> None:
+        """A follower's: take the owner's catalog changes (and retry failed followers)."""
+        reread = trio.current_time()
+        while True:
+            await trio.sleep(CATALOG_POLL_S)
+            # mtime and inode can repeat within a clock tick: read it whole now and then
+            if trio.current_time() - reread > CATALOG_REREAD_S:
+                reread = trio.current_time()
+                await self.refresh()
+            else:
+                await self.refresh_if_changed()
+
+    async def refresh_if_changed(self) -> None:
+        """A follower's: take the catalog again if its file changed (one stat otherwise)."""
+        if self._follow_run_dir is None:
+            return
+        if self._refresh_lock.locked():  # collections are being stopped and started: wait
+            async with self._refresh_lock:
+                pass
+        now = trio.current_time()
+        due = any(at <= now for at in self._respawn_at.values())
+        if due or Catalog.stamp(self._data_dir) != self._catalog_stamp:
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """A follower's: read the owner's catalog and follow it: collections new to it get a
+        follower's actor, dropped ones stop, changed ones (vectors, engine) start again, and
+        a change of metadata or recorded settings is adopted. The owner writes the catalog
+        before it answers, so a refresh after a forwarded admin request sees its effect."""
+        if self._follow_run_dir is None or self._nursery is None or self._closing:
+            return
+        async with self._refresh_lock:
+            stamp = Catalog.stamp(self._data_dir)
+            catalog = await trio.to_thread.run_sync(Catalog.observe, self._data_dir)
+            if self.closing:  # close() began meanwhile
+                return
+            self._catalog, self._catalog_stamp = catalog, stamp
+            now = trio.current_time()
+            for name in [n for n in self._collections if catalog.get(n) is None]:
+                await self._stop_following(name)
+            for entry in catalog.entries():
+                supervision = self._collections.get(entry.name)
+                if supervision is not None:
+                    old = supervision.actor.entry
+                    if (
+                        old.id != entry.id
+                        or old.vectors != entry.vectors
+                        or dict(old.engine) != dict(entry.engine)
+                    ):
+                        await self._stop_following(entry.name)
+                    elif supervision.done.is_set():  # it failed: retry, not too often
+                        if now < self._respawn_at.setdefault(entry.name, now + RESPAWN_S):
+                            continue
+                        await self._stop_following(entry.name)
+                    else:
+                        supervision.actor.entry = entry
+                        continue
+                self._follow(entry)
+
+    async def _stop_following(self, name: str) -> None:
+        self._respawn_at.pop(name, None)
+        supervision = self._collections.pop(name, None)
+        if supervision is not None:
+            supervision.stop()
+            await supervision.done.wait()
+
+    async def caught_up(self, name: str, timeout_s: float) -> None:
+        """A follower's read barrier (docs/workers.md): until collection `name` (or alias)
+        has applied everything its owner has applied now, so a write acknowledged to anyone
+        before this call is visible. Takes the catalog's changes first, so a collection
+        created before is here too. Raises Unavailable after `timeout_s` (never a stale
+        answer); returns at once for an owner, or a name no collection has (the read then
+        answers 404)."""
+        if self._follow_run_dir is None:
+            return
+        await self.refresh_if_changed()
+        supervision = self._collections.get(self.resolve(name))
+        if supervision is None:
+            return
+        with trio.move_on_after(timeout_s):
+            actor = supervision.actor
+            while actor.state is ActorState.RECOVERING:  # opening, or reopening
+                await trio.sleep(0.005)
+                actor = supervision.actor
+            if actor.state is ActorState.FAILED:  # refresh() opens it again soon
+                raise Unavailable(
+                    f"Collection `{name}`: this worker's replica failed ({actor.failure}); "
+                    "retry shortly"
+                )
+            if actor.following is not None and actor.state is ActorState.READY:
+                await actor.following.caught_up(schema_wait_s=timeout_s / 2)
+            return
+        raise Unavailable(
+            f"Collection `{name}`: this worker's replica did not catch up with the owner "
+            f"within {timeout_s:g} s; retry shortly"
+        )
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def following(self) -> bool:
+        """Is this a follower's manager (admin operations go to the owner)?"""
+        return self._follow_run_dir is not None
+
     async def close(self) -> None:
         """Stop every actor gracefully (each drains its mailbox and checkpoints), then return.
 
@@ -132,24 +277,46 @@ class CollectionManager:
         """Start a collection's actor under supervision (zoro/actors/supervisor.py): a failed
         actor marks its collection failed and the server stays up; one that needs its WAL
         replayed is reopened."""
-        assert self._catalog is not None and self._nursery is not None
-        catalog = self._catalog
-        directory = catalog.collection_dir(entry)
+        assert self._catalog is not None
         board = None
         if self._run_dir is not None:
             board = LsnBoard(board_path(self._run_dir, entry.id), writable=True)
+        return self._supervise(entry, board=board)
+
+    def _follow(self, entry: CollectionEntry) -> None:
+        """A follower's: start a follower's actor over the owner's board of the collection."""
+        assert self._follow_run_dir is not None
+        try:
+            board = LsnBoard(board_path(self._follow_run_dir, entry.id), writable=False)
+        except FileNotFoundError:  # its owner has not started it yet: the next refresh will
+            self._respawn_at[entry.name] = trio.current_time()
+            return
+        self._respawn_at.pop(entry.name, None)
+        self._supervise(entry, follow=BoardSource(board))
+
+    def _supervise(
+        self,
+        entry: CollectionEntry,
+        *,
+        board: LsnBoard | None = None,
+        follow: BoardSource | None = None,
+    ) -> CollectionActor:
+        assert self._catalog is not None and self._nursery is not None
+        directory = self._catalog.collection_dir(entry)
 
         def make_actor() -> CollectionActor:
             # a reopening (supervisor.py) takes the entry as it is now: `update` may have
             # changed it in place since the first actor started
+            catalog = self._catalog
             return CollectionActor(
-                catalog.get(entry.name) or entry,
+                (catalog.get(entry.name) if catalog else None) or entry,
                 directory,
                 self._settings,
                 io_limiter=self._io_limiter,
                 ann_limiter=self._ann_limiter,
                 search_limiter=self._search_limiter,
                 board=board,
+                follow=follow,
             )
 
         supervision = self._collections[entry.name] = Supervision(make_actor)
@@ -388,6 +555,8 @@ class CollectionManager:
         return await reply.wait()
 
     def _require_catalog(self) -> Catalog:
+        if self._follow_run_dir is not None:
+            raise Unavailable("this worker follows the collections' owner: admin goes there")
         if self._catalog is None or self._closing:
             raise CollectionClosed("*")
         return self._catalog

@@ -18,7 +18,7 @@ from zoro.actors.vector_changes import remove_dropped_indexes
 from zoro.ann import SegmentedIndex
 from zoro.errors import CorruptionError, SparseIndexDamaged
 from zoro.multi import MultiIndex
-from zoro.payload import PayloadIndexes
+from zoro.payload import PayloadIndexes, build_index
 from zoro.sparse import SparseIndex
 from zoro.storage import CollectionStore, Layout
 from zoro.wal import WalTail, WalWriter, recover, replay
@@ -202,6 +202,17 @@ def open_collection(entry: CollectionEntry, directory: Path, settings: Settings)
         durable.close()
         raise
     return Opened(*parts, durable.wal, durable.replayed_records)
+
+
+def build_payload_indexes(replica: Followed) -> None:
+    """Build every payload index the replica's schema declares and its files do not hold
+    yet, before the replica serves (blocking: its open's worker thread). The owner answers
+    an index change with wait=true once the index is built, so a follower's read barrier,
+    which waits for the replica with that schema, then finds it built here too."""
+    store, payload = replica.store, replica.payload
+    for key, schema, params in payload.pending():
+        index = build_index(schema, key, store.slot_count(), store, params=params)
+        payload.install(key, schema, index, params)
 
 
 def open_follower(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from quart import Response, request
@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zoro.errors import PayloadTooLarge, ZoroError, storage_error
 from zoro.http import codec
+from zoro.http.forward import Forwarder
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
     ROUTES,
@@ -71,6 +72,23 @@ HOT_ROUTES = frozenset(
     }
 )
 
+# Writes of points: forwarded by a follower worker with no catalog refresh after them (every
+# other forwarded route may change the catalog or a payload index).
+POINT_WRITES = frozenset(
+    {
+        "upsert_points",
+        "delete_points",
+        "update_vectors",
+        "delete_vectors",
+        "set_payload",
+        "overwrite_payload",
+        "delete_payload",
+        "clear_payload",
+        "batch_update",
+    }
+)
+WORKER_HEADER = b"x-zoro-worker"  # which worker process took the connection (tests, benches)
+
 
 class ZoroApp:
     """The ASGI callable handed to hypercorn."""
@@ -82,20 +100,47 @@ class ZoroApp:
         *,
         lean_routes: frozenset[str] = HOT_ROUTES,
         lock: DataDirLock | None = None,
+        run_dir: Path | None = None,
+        owner_socket: Path | None = None,
+        worker: int | None = None,
     ) -> None:
         """`lock`: the data directory's lock when the caller took it already (else the
-        collection manager takes it when it starts)."""
-        context = Context.open(data_dir, settings, lock=lock)
+        collection manager takes it when it starts). Worker processes (docs/workers.md):
+        `run_dir` where the owner publishes its LSN boards; `owner_socket` given, this is a
+        follower that follows the boards in `run_dir` and forwards what it does not serve
+        there; `worker` its number, sent back in the x-zoro-worker header."""
+        follower = owner_socket is not None
+        context = Context.open(
+            data_dir,
+            settings,
+            lock=lock,
+            run_dir=None if follower else run_dir,
+            follow_run_dir=run_dir if follower else None,
+        )
         self.manager = context.manager
         self.server = Server(context, Metrics(), settings.server.api_key)
         self.max_body = settings.server.max_body_bytes
         self.lean_routes = lean_routes
+        self.barrier_timeout_s = settings.server.read_barrier_timeout_s
+        self.forwarder = Forwarder(owner_socket) if owner_socket is not None else None
+        self.worker_tag = None if worker is None else str(worker).encode()
         self.quart = _quart_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if self.worker_tag is not None:
+                send = _tagged(send, self.worker_tag)
             method, path = scope["method"], scope["path"]
             found = match(method, path)
+            if self.forwarder is not None:
+                if found is None or not found[0].reads:
+                    await self._forward(self.forwarder, found, scope, receive, send)
+                    return
+                try:
+                    await self._barrier(found[1])
+                except ZoroError as exc:
+                    await _send(send, *error_response(exc, 0.0))
+                    return
             if found is not None and found[0].streams:
                 await self._streamed(found[0], found[1], scope, receive, send)
                 return
@@ -107,6 +152,34 @@ class ZoroApp:
                 await self._unserved(scope, send)
                 return
         await self.quart(scope, receive, send)
+
+    async def _barrier(self, params: dict[str, str]) -> None:
+        """A follower's read barrier (docs/workers.md): whatever the owner acknowledged before
+        this read is visible to it, or it is refused (503)."""
+        name = params.get("name")
+        if name is None:
+            await self.manager.refresh_if_changed()
+        else:
+            await self.manager.caught_up(name, self.barrier_timeout_s)
+
+    async def _forward(
+        self,
+        forwarder: Forwarder,
+        found: tuple[Route, dict[str, str]] | None,
+        scope: HTTPScope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        async def settle(status: int) -> None:
+            if status < 300 and (found is None or found[0].name not in POINT_WRITES):
+                # an admin change: the catalog the owner wrote before answering, taken here
+                # before the client hears of it
+                await self.manager.refresh()
+
+        try:
+            await forwarder.forward(scope, receive, send, settle)
+        except ZoroError as exc:  # the owner did not answer: nothing was sent yet
+            await _send(send, *error_response(exc, 0.0))
 
     async def _unserved(self, scope: HTTPScope, send: Send) -> None:
         """No route serves the request: say why (routes.no_route), to a caller with the API
@@ -208,6 +281,19 @@ async def _send_file(
                 return
 
 
+def _tagged(send: Send, tag: bytes) -> Send:
+    """`send` with the worker's x-zoro-worker header on the answer (replacing the owner's on
+    a forwarded one)."""
+
+    async def tagged(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message["headers"] if k.lower() != WORKER_HEADER]
+            message = {**message, "headers": [*headers, (WORKER_HEADER, tag)]}
+        await send(message)
+
+    return tagged
+
+
 def _headers(scope: HTTPScope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
@@ -273,6 +359,8 @@ def _quart_app(app: ZoroApp) -> QuartTrio:
     @quart.after_serving
     async def stop() -> None:
         await manager.close()
+        if app.forwarder is not None:
+            await app.forwarder.aclose()
 
     for route in ROUTES:
         quart.add_url_rule(

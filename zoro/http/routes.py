@@ -102,6 +102,9 @@ class Route:
     # non-enveloped one may answer (content type, Path): that file, sent in chunks
     streams: bool = False
     public: bool = False  # served without the API key (health checks)
+    # A read: a follower worker (docs/workers.md) answers it from its replicas, after the read
+    # barrier; every other route it forwards to the owner worker.
+    reads: bool = False
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -548,43 +551,51 @@ async def _discover_batch(call: Call) -> Any:
 
 C = "/collections/{name}"
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/", "root", _root, enveloped=False, public=True),
-    Route("GET", "/healthz", "healthz", _healthz, enveloped=False, public=True),
-    Route("GET", "/livez", "livez", _healthz, enveloped=False, public=True),
-    Route("GET", "/readyz", "readyz", _readyz, enveloped=False, public=True),
-    Route("GET", "/metrics", "metrics", _metrics, enveloped=False),
-    Route("GET", "/openapi.json", "openapi", _openapi, enveloped=False, public=True),
-    Route("GET", "/collections", "list_collections", _list_collections),
-    Route("GET", C, "get_collection", _get_collection),
+    Route("GET", "/", "root", _root, enveloped=False, public=True, reads=True),
+    Route("GET", "/healthz", "healthz", _healthz, enveloped=False, public=True, reads=True),
+    Route("GET", "/livez", "livez", _healthz, enveloped=False, public=True, reads=True),
+    Route("GET", "/readyz", "readyz", _readyz, enveloped=False, public=True, reads=True),
+    Route("GET", "/metrics", "metrics", _metrics, enveloped=False, reads=True),
+    Route("GET", "/openapi.json", "openapi", _openapi, enveloped=False, public=True, reads=True),
+    Route("GET", "/collections", "list_collections", _list_collections, reads=True),
+    Route("GET", C, "get_collection", _get_collection, reads=True),
     Route("PUT", C, "create_collection", _create_collection),
     Route("DELETE", C, "delete_collection", _delete_collection),
-    Route("GET", C + "/exists", "collection_exists", _collection_exists),
+    Route("GET", C + "/exists", "collection_exists", _collection_exists, reads=True),
     Route("PUT", C + "/index", "create_field_index", _create_index),
     Route("DELETE", C + "/index/{field}", "delete_field_index", _delete_index),
     Route("PUT", C + "/points", "upsert_points", _upsert),
-    Route("POST", C + "/points", "retrieve_points", _retrieve),
-    Route("GET", C + "/points/{id}", "get_point", _get_point),
+    Route("POST", C + "/points", "retrieve_points", _retrieve, reads=True),
+    Route("GET", C + "/points/{id}", "get_point", _get_point, reads=True),
     Route("POST", C + "/points/delete", "delete_points", _delete_points),
     Route("PUT", C + "/points/vectors", "update_vectors", _update_vectors),
     Route("POST", C + "/points/vectors/delete", "delete_vectors", _delete_vectors),
     Route("PUT", C + "/vectors/{vector}", "create_vector_name", _create_vector_name),
     Route("DELETE", C + "/vectors/{vector}", "delete_vector_name", _delete_vector_name),
-    Route("POST", C + "/points/scroll", "scroll_points", _scroll),
-    Route("POST", C + "/points/count", "count_points", _count),
-    Route("POST", C + "/points/query", "query_points", _query),
-    Route("POST", C + "/points/query/batch", "query_batch_points", _query_batch),
-    Route("POST", C + "/points/search", "search_points", _search),
-    Route("POST", C + "/points/search/batch", "search_batch_points", _search_batch),
+    Route("POST", C + "/points/scroll", "scroll_points", _scroll, reads=True),
+    Route("POST", C + "/points/count", "count_points", _count, reads=True),
+    Route("POST", C + "/points/query", "query_points", _query, reads=True),
+    Route("POST", C + "/points/query/batch", "query_batch_points", _query_batch, reads=True),
+    Route("POST", C + "/points/search", "search_points", _search, reads=True),
+    Route("POST", C + "/points/search/batch", "search_batch_points", _search_batch, reads=True),
     # groups, facets and the distance matrix
-    Route("POST", C + "/points/query/groups", "query_points_groups", _query_groups),
-    Route("POST", C + "/points/search/groups", "search_point_groups", _search_groups),
-    Route("POST", C + "/facet", "facet", _facet),
-    Route("POST", C + "/points/search/matrix/pairs", "search_matrix_pairs", _matrix_pairs),
-    Route("POST", C + "/points/search/matrix/offsets", "search_matrix_offsets", _matrix_offsets),
+    Route("POST", C + "/points/query/groups", "query_points_groups", _query_groups, reads=True),
+    Route("POST", C + "/points/search/groups", "search_point_groups", _search_groups, reads=True),
+    Route("POST", C + "/facet", "facet", _facet, reads=True),
+    Route(
+        "POST", C + "/points/search/matrix/pairs", "search_matrix_pairs", _matrix_pairs, reads=True
+    ),
+    Route(
+        "POST",
+        C + "/points/search/matrix/offsets",
+        "search_matrix_offsets",
+        _matrix_offsets,
+        reads=True,
+    ),
     # -- collection-level API: aliases, update_collection, optimizations, telemetry, issues
     Route("POST", "/collections/aliases", "update_aliases", _update_aliases),
-    Route("GET", "/aliases", "get_aliases", _list_aliases),
-    Route("GET", C + "/aliases", "get_collection_aliases", _collection_aliases),
+    Route("GET", "/aliases", "get_aliases", _list_aliases, reads=True),
+    Route("GET", C + "/aliases", "get_collection_aliases", _collection_aliases, reads=True),
     Route("PATCH", C, "update_collection", _update_collection),
     Route("GET", C + "/optimizations", "get_optimizations", _optimizations),
     Route("POST", C + "/compact", "compact_collection", _compact),
@@ -592,11 +603,25 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/issues", "get_issues", _issues),
     Route("DELETE", "/issues", "clear_issues", _clear_issues),
     # queries by example: the older recommend and discover routes
-    Route("POST", C + "/points/recommend", "recommend_points", _recommend),
-    Route("POST", C + "/points/recommend/batch", "recommend_batch_points", _recommend_batch),
-    Route("POST", C + "/points/recommend/groups", "recommend_point_groups", _recommend_groups),
-    Route("POST", C + "/points/discover", "discover_points", _discover),
-    Route("POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch),
+    Route("POST", C + "/points/recommend", "recommend_points", _recommend, reads=True),
+    Route(
+        "POST",
+        C + "/points/recommend/batch",
+        "recommend_batch_points",
+        _recommend_batch,
+        reads=True,
+    ),
+    Route(
+        "POST",
+        C + "/points/recommend/groups",
+        "recommend_point_groups",
+        _recommend_groups,
+        reads=True,
+    ),
+    Route("POST", C + "/points/discover", "discover_points", _discover, reads=True),
+    Route(
+        "POST", C + "/points/discover/batch", "discover_batch_points", _discover_batch, reads=True
+    ),
     # payload and batch updates (issue 13)
     Route("POST", C + "/points/payload", "set_payload", _set_payload),
     Route("PUT", C + "/points/payload", "overwrite_payload", _overwrite_payload),

@@ -92,11 +92,32 @@ def claim(data_dir: Path, settings: Settings) -> Claim:
     return Claim(config, sockets, lock)
 
 
-async def serve(data_dir: Path, settings: Settings, claimed: Claim | None = None) -> None:
-    """Serve until a signal; `claimed`: the sockets and lock from `claim` (made here if None)."""
+async def serve(
+    data_dir: Path,
+    settings: Settings,
+    claimed: Claim | None = None,
+    *,
+    worker: int | None = None,
+    run_dir: Path | None = None,
+) -> None:
+    """Serve until a signal; `claimed`: the sockets and lock from `claim` (made here if None).
+    A worker process (zoro.http.workers): `worker` its number (0: the owner, which publishes
+    its boards in `run_dir`; any other: a follower of the owner there)."""
     claimed = claimed or claim(data_dir, settings)
+    owner_socket = None
+    if worker is not None and worker > 0:
+        assert run_dir is not None
+        owner_socket = run_dir / "owner.sock"
     try:
-        await _serve(ZoroApp(data_dir, settings, lock=claimed.lock), claimed)
+        app = ZoroApp(
+            data_dir,
+            settings,
+            lock=claimed.lock,
+            run_dir=run_dir,
+            owner_socket=owner_socket,
+            worker=worker,
+        )
+        await _serve(app, claimed)
     finally:
         claimed.release()
 

@@ -94,6 +94,11 @@ class FieldInfo:
     params: dict[str, Any]  # the index's params as Qdrant shows them
 
 
+def schema_path(collection_dir: Path) -> Path:
+    """A collection's payload index schema file (a follower watches it for changes)."""
+    return collection_dir / DIRECTORY / SCHEMA_FILE
+
+
 def new_index(schema: str, key: KeyPath, params: TextParams | None = None) -> FieldIndex:
     if schema == TextIndex.schema:
         return TextIndex(key, params)

@@ -23,10 +23,21 @@ class Context:
 
     @classmethod
     def open(
-        cls, data_dir: Path, settings: Settings, *, lock: DataDirLock | None = None
+        cls,
+        data_dir: Path,
+        settings: Settings,
+        *,
+        lock: DataDirLock | None = None,
+        run_dir: Path | None = None,
+        follow_run_dir: Path | None = None,
     ) -> Context:
-        """A context over the data directory; run `manager.run` in a nursery to serve it."""
-        return cls(CollectionManager(data_dir, settings, lock=lock), settings)
+        """A context over the data directory; run `manager.run` in a nursery to serve it.
+        `run_dir`: an owner worker's, `follow_run_dir`: a follower worker's (CollectionManager,
+        docs/workers.md)."""
+        manager = CollectionManager(
+            data_dir, settings, lock=lock, run_dir=run_dir, follow_run_dir=follow_run_dir
+        )
+        return cls(manager, settings)
 
     @property
     def limits(self) -> LimitSettings:

@@ -191,7 +191,8 @@ def _joined(parts: list[npt.NDArray[T]]) -> npt.NDArray[T]:
 def _upsert(run: list[UpsertBatch], layout: Layout, first_slot: int) -> Upsert:
     """Consecutive upserts as one step. Applied together, "last occurrence wins" over the joined
     batch gives the state the upserts give one by one, and a group commit of many single-point
-    writes then costs one index update and one check instead of one each."""
+    writes then costs one index update and one check instead of one each. (`plan` joins
+    upserts of different records only when no key repeats among them.)"""
     keys = _joined([_keys_of(op) for op in run])
     payloads = [p for op in run for p in op.payloads]
     if len(payloads) != len(keys):
@@ -246,14 +247,30 @@ def plan(
     last = applied_lsn
     previous: int | None = None
     run: list[UpsertBatch] = []  # consecutive upserts, planned as one (see _upsert)
+    run_lsns: list[int] = []  # the LSN of each of them
 
     def flush() -> None:
         nonlocal next_slot
-        if run:
-            step = _upsert(run, layout, next_slot)
+        if not run:
+            return
+        step = _upsert(run, layout, next_slot)
+        if step.keys.shape[0] < sum(len(_keys_of(op)) for op in run) and len(set(run_lsns)) > 1:
+            # A key repeats: plan record by record. Slots must not depend on how records are
+            # grouped into calls (a follower applies the WAL in other groups than its owner
+            # did, docs/workers.md), and joined, a repeat across records would take one slot
+            # where record by record it takes two. Without repeats both number alike.
+            groups: dict[int, list[UpsertBatch]] = {}
+            for lsn, op in zip(run_lsns, run, strict=True):
+                groups.setdefault(lsn, []).append(op)
+            for ops in groups.values():
+                step = _upsert(ops, layout, next_slot)
+                next_slot += len(step.keys)
+                steps.append(step)
+        else:
             next_slot += len(step.keys)
             steps.append(step)
-            run.clear()
+        run.clear()
+        run_lsns.clear()
 
     for lsn, op in items:
         if previous is not None and lsn <= previous:
@@ -265,6 +282,7 @@ def plan(
         for part in op.ops if isinstance(op, WriteGroup) else (op,):
             if isinstance(part, UpsertBatch):
                 run.append(part)
+                run_lsns.append(lsn)
                 continue
             flush()
             keys = _keys_of(part)

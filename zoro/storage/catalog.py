@@ -231,6 +231,30 @@ class Catalog:
             raise storage_error(exc, f"opening the catalog in {data_dir}") from exc
         return catalog
 
+    @classmethod
+    def observe(cls, data_dir: Path) -> Catalog:
+        """A read-only view for a follower process (docs/workers.md): the ready entries and
+        their aliases as the owner last wrote them. Nothing is created, repaired or removed:
+        the owner's `open` does that. Never call a change on it. Raises CorruptionError for a
+        damaged catalog (the owner replaces it atomically, so a reader never sees half)."""
+        path = data_dir / CATALOG
+        try:
+            entries, aliases = _read(path) if path.exists() else ({}, {})
+        except OSError as exc:
+            raise storage_error(exc, f"reading the catalog in {data_dir}") from exc
+        ready = {n: e for n, e in entries.items() if e.state is CollectionState.READY}
+        return cls(data_dir, ready, {a: c for a, c in aliases.items() if c in ready})
+
+    @staticmethod
+    def stamp(data_dir: Path) -> tuple[int, int, int, int] | None:
+        """What changes whenever the catalog file is replaced (inode, size, mtime, ctime), for
+        a follower to poll cheaply; None when there is no catalog yet."""
+        try:
+            st = os.stat(data_dir / CATALOG)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
     def _recover(self, *, changed: bool) -> None:
         for entry in self._entries.values():
             if entry.state is not CollectionState.READY:

@@ -1,0 +1,278 @@
+"""`zoro serve --workers 2` (docs/workers.md), real processes: every kind of request works
+through either worker, a write acknowledged by one is visible at once through the other
+(the read barrier), and a worker killed with -9 (follower or owner) is started again without
+losing an acknowledged write or letting one client's reads go backwards."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+import time
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from zoro.testing import ServerProcess
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    with ServerProcess(tmp_path / "data", extra_args=("--workers", "2")) as proc:
+        yield proc
+
+
+def _on(server: ServerProcess, worker: str, stack: ExitStack) -> httpx.Client:
+    """A client whose (one, kept-alive) connection the given worker took: new connections
+    until one lands there."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        client = httpx.Client(
+            base_url=server.url, timeout=10.0, limits=httpx.Limits(max_connections=1)
+        )
+        try:
+            if client.get("/healthz").headers.get("x-zoro-worker") == worker:
+                stack.callback(client.close)
+                return client
+        except httpx.TransportError:
+            time.sleep(0.05)
+        client.close()
+    raise AssertionError(f"no connection reached worker {worker}")
+
+
+def _ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+def _worker_pid(server: ServerProcess, index: int) -> int:
+    assert server.process is not None
+    parent = server.process.pid
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        with suppress(FileNotFoundError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if argv[argv.index(b"--worker-index") + 1] == str(index).encode():
+                return int(pid)
+    raise AssertionError(f"no worker {index} under {parent}")
+
+
+def _create(client: httpx.Client, name: str) -> None:
+    _ok(client.put(f"/collections/{name}", json={"vectors": {"size": 2, "distance": "Dot"}}))
+
+
+def test_every_kind_of_request_through_either_worker(server: ServerProcess) -> None:
+    with ExitStack() as stack:
+        workers = {w: _on(server, w, stack) for w in ("0", "1")}
+        for w, client in workers.items():
+            other = workers["1" if w == "0" else "0"]
+            name = f"c{w}"
+            _create(client, name)
+            # created here, read there at once (and the other way round)
+            assert _ok(other.get(f"/collections/{name}"))["status"] == "green"
+            points = [
+                {"id": i, "vector": [1.0, float(i)], "payload": {"k": i % 3}} for i in range(30)
+            ]
+            _ok(client.put(f"/collections/{name}/points", json={"points": points}))
+            for reader in (client, other):
+                assert _ok(reader.post(f"/collections/{name}/points/count", json={}))["count"] == 30
+                hits = _ok(
+                    reader.post(
+                        f"/collections/{name}/points/query", json={"query": [0, 1], "limit": 3}
+                    )
+                )
+                assert [h["id"] for h in hits["points"]] == [29, 28, 27]
+                got = _ok(
+                    reader.post(
+                        f"/collections/{name}/points", json={"ids": [5], "with_payload": True}
+                    )
+                )
+                assert got[0]["payload"] == {"k": 2}
+                assert _ok(reader.get(f"/collections/{name}/points/7"))["id"] == 7
+                assert (
+                    len(
+                        _ok(reader.post(f"/collections/{name}/points/scroll", json={"limit": 100}))[
+                            "points"
+                        ]
+                    )
+                    == 30
+                )
+            _ok(
+                client.put(
+                    f"/collections/{name}/index?wait=true",
+                    json={"field_name": "k", "field_schema": "integer"},
+                )
+            )
+            info = _ok(other.get(f"/collections/{name}"))
+            assert "k" in info["payload_schema"]
+            facet = _ok(other.post(f"/collections/{name}/facet", json={"key": "k"}))
+            assert sorted(h["count"] for h in facet["hits"]) == [10, 10, 10]
+            _ok(
+                client.post(
+                    f"/collections/{name}/points/payload", json={"payload": {"x": 1}, "points": [1]}
+                )
+            )
+            assert _ok(other.get(f"/collections/{name}/points/1"))["payload"] == {"k": 1, "x": 1}
+            _ok(client.post(f"/collections/{name}/points/delete", json={"points": [0, 1, 2]}))
+            assert _ok(other.post(f"/collections/{name}/points/count", json={}))["count"] == 27
+            _ok(
+                client.post(
+                    "/collections/aliases",
+                    json={
+                        "actions": [
+                            {"create_alias": {"collection_name": name, "alias_name": f"a{w}"}}
+                        ]
+                    },
+                )
+            )
+            assert _ok(other.post(f"/collections/a{w}/points/count", json={}))["count"] == 27
+            _ok(client.patch(f"/collections/{name}", json={"metadata": {"m": w}}))
+            _ok(client.post(f"/collections/{name}/snapshots"))
+            assert len(_ok(other.get(f"/collections/{name}/snapshots"))) == 1
+            assert other.get("/telemetry").status_code == 200
+            assert other.get("/metrics").status_code == 200
+            assert other.get("/nowhere").status_code == 404
+            _ok(client.delete(f"/collections/{name}"))
+            assert other.get(f"/collections/{name}").status_code == 404
+            assert not _ok(other.get(f"/collections/{name}/exists"))["exists"]
+
+
+def test_read_your_writes_across_workers(server: ServerProcess) -> None:
+    with ExitStack() as stack:
+        owner, follower = _on(server, "0", stack), _on(server, "1", stack)
+        _create(owner, "c")
+        for i in range(60):
+            writer, reader = (owner, follower) if i % 2 else (follower, owner)
+            point = {"id": i, "vector": [1.0, float(i)]}
+            _ok(writer.put("/collections/c/points", json={"points": [point]}))  # wait=false
+            assert _ok(reader.post("/collections/c/points/count", json={}))["count"] == i + 1
+            assert _ok(reader.get(f"/collections/c/points/{i}"))["id"] == i
+        # a collection dropped and made again, through either worker: the next read anywhere
+        # sees the new one (a follower takes the owner's catalog before it answers)
+        for i in range(12):
+            pair = (owner, follower)
+            dropper, maker, reader = pair[i % 2], pair[i // 2 % 2], pair[i // 4 % 2]
+            _ok(dropper.delete("/collections/r"))
+            body = {"vectors": {"size": 2, "distance": "Dot"}, "metadata": {"round": i}}
+            _ok(maker.put("/collections/r", json=body))
+            assert _ok(reader.get("/collections/r"))["config"]["metadata"] == {"round": i}
+
+
+class _Load:
+    """Writers of new points (each acknowledged id kept), and one client reading counts,
+    which must never go down."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.url = server.url
+        self.acked: set[int] = set()
+        self.counts: list[int] = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._write, args=(w,)) for w in range(3)]
+        self.threads.append(threading.Thread(target=self._read))
+
+    def __enter__(self) -> _Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+
+    def _write(self, w: int) -> None:
+        i = w
+        with httpx.Client(base_url=self.url, timeout=10.0) as client:
+            while not self.stop.is_set():
+                point = {"id": i, "vector": [1.0, float(i)]}
+                try:
+                    r = client.put("/collections/c/points?wait=true", json={"points": [point]})
+                except httpx.TransportError:
+                    time.sleep(0.05)
+                    continue
+                if r.status_code == 200:
+                    self.acked.add(i)
+                    i += 3
+                else:
+                    time.sleep(0.05)
+
+    def _read(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=10.0) as client:
+            while not self.stop.is_set():
+                try:
+                    r = client.post("/collections/c/points/count", json={"exact": True})
+                except httpx.TransportError:
+                    time.sleep(0.05)
+                    continue
+                if r.status_code == 200:
+                    self.counts.append(r.json()["result"]["count"])
+
+    def wait_acked(self, n: int) -> None:
+        deadline = time.monotonic() + 20
+        while len(self.acked) < n:
+            assert time.monotonic() < deadline, f"{len(self.acked)} writes acknowledged"
+            time.sleep(0.02)
+
+
+def _everything_on_both(server: ServerProcess, acked: set[int]) -> None:
+    with ExitStack() as stack:
+        for w in ("0", "1"):
+            client = _on(server, w, stack)
+            ids = sorted(acked)
+            got = _ok(client.post("/collections/c/points", json={"ids": ids}))
+            assert sorted(p["id"] for p in got) == ids
+            assert _ok(client.post("/collections/c/points/count", json={}))["count"] >= len(ids)
+
+
+@pytest.mark.parametrize("victim", [1, 0], ids=["follower", "owner"])
+def test_a_killed_worker_is_restarted_and_loses_no_acknowledged_write(
+    server: ServerProcess, victim: int
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=10.0) as client:
+        _create(client, "c")
+    pid = _worker_pid(server, victim)
+    with _Load(server) as load:
+        load.wait_acked(100)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 25
+        while True:  # a new worker of that number, serving
+            with suppress(AssertionError, OSError, ValueError):
+                if _worker_pid(server, victim) != pid and _worker_pid(server, 1 - victim):
+                    with ExitStack() as stack:
+                        _on(server, "0", stack)
+                        _on(server, "1", stack)
+                    break
+            assert time.monotonic() < deadline, "the worker was not started again"
+            time.sleep(0.1)
+        done = len(load.acked)
+        load.wait_acked(done + 50)  # writes go on after the restart
+    counts = load.counts
+    assert counts, "no read answered"
+    assert all(a <= b for a, b in itertools.pairwise(counts)), "a read went back"
+    _everything_on_both(server, load.acked)
+
+
+def test_the_supervisor_exits_non_zero_when_the_owner_cannot_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "catalog").write_bytes(b"not a catalog")  # the owner refuses to open it
+    proc = ServerProcess(data, extra_args=("--workers", "2"))
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        proc.start(timeout_s=60)
+    assert "catalog" in proc.log()  # the owner said why
+
+
+def test_a_stop_while_the_workers_start_stops_them_all(tmp_path: Path) -> None:
+    """SIGTERM as soon as the owner answers (the followers may be starting): every worker
+    stops, and so does the supervisor, gracefully (exit 0). (A signal while the supervisor
+    waited for the owner once left the followers started after it running; that race is hit
+    by tests/http/test_one_owner.py under ZORO_TEST_WORKERS=2, not reliably here.)"""
+    proc = ServerProcess(tmp_path / "data", extra_args=("--workers", "3")).start()
+    assert proc.stop(timeout_s=25) == 0
