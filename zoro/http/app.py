@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zoro.errors import PayloadTooLarge, ZoroError, storage_error
 from zoro.http import codec
-from zoro.http.forward import Forwarder
+from zoro.http.forward import Forwarder, body_chunks
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
     ROUTES,
@@ -41,7 +41,7 @@ from zoro.http.routes import (
 from zoro.services import Context
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import Awaitable, Callable
 
     from hypercorn.typing import ASGIReceiveCallable as Receive
     from hypercorn.typing import ASGISendCallable as Send
@@ -220,7 +220,7 @@ class ZoroApp:
             params,
             args,
             b"",
-            stream=_body_chunks(receive),
+            stream=body_chunks(receive),
             content_type=headers.get("content-type", ""),
         )
         status, extra, payload = await self.server.respond(route, call, headers)
@@ -228,19 +228,6 @@ class ZoroApp:
             await _send_file(send, status, extra, payload)
         else:
             await _send(send, status, extra, payload)
-
-
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as it arrives; ends early if the client goes away."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
 
 
 async def _send_file(

@@ -109,6 +109,12 @@ async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
 async def _stream(first: list[bytes], receive: Receive) -> AsyncIterator[bytes]:
     for chunk in first:
         yield chunk
+    async for chunk in body_chunks(receive):
+        yield chunk
+
+
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ends early if the client goes away."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
