@@ -90,17 +90,7 @@ def upsert(limits: LimitSettings) -> Schema:
     body |= either(
         ("points", "batch"), 'an object with either "points": [...] or "batch": {...}, not both'
     )
-    return rules.with_rules(
-        body,
-        rules.VECTOR_NAMES,
-        rules.VECTOR_SIZE,
-        rules.VECTOR_VALUES,
-        rules.PAYLOAD_SIZE,
-        rules.BATCH_LENGTHS,
-        rules.POINT_ID_UUID,
-        rules.WHOLE_INTEGERS,
-        *filters.RULES,
-    )
+    return _upsert_rules(body)
 
 
 def binary_header(limits: LimitSettings) -> Schema:
@@ -124,17 +114,7 @@ def binary_header(limits: LimitSettings) -> Schema:
         },
         required=("ids", "vectors"),
     )
-    return rules.with_rules(
-        body,
-        rules.VECTOR_NAMES,
-        rules.VECTOR_SIZE,
-        rules.VECTOR_VALUES,
-        rules.PAYLOAD_SIZE,
-        rules.BATCH_LENGTHS,
-        rules.POINT_ID_UUID,
-        rules.WHOLE_INTEGERS,
-        *filters.RULES,
-    )
+    return _upsert_rules(body)
 
 
 def update_vectors(limits: LimitSettings) -> Schema:
@@ -275,3 +255,18 @@ REQUESTS: Final = (
         prepare=_STAGE,
     ),
 )
+
+
+def _upsert_rules(body: Schema) -> Schema:
+    """The rules an upsert's body keeps, in JSON or as a binary body's header."""
+    return rules.with_rules(
+        body,
+        rules.VECTOR_NAMES,
+        rules.VECTOR_SIZE,
+        rules.VECTOR_VALUES,
+        rules.PAYLOAD_SIZE,
+        rules.BATCH_LENGTHS,
+        rules.POINT_ID_UUID,
+        rules.WHOLE_INTEGERS,
+        *filters.RULES,
+    )
