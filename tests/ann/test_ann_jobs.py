@@ -21,15 +21,16 @@ DIM = 16
 
 
 def grown_index(tmp_path: Path) -> tuple[SegmentedIndex, np.ndarray]:
-    """One sealed HNSW segment of 1,000 points and 1,000 more frozen, waiting for a job."""
+    """One sealed HNSW segment of 2,000 points and 1,000 more frozen, waiting for a job that
+    grows it (fewer new points than the base holds: see SegmentedIndex's _outgrown)."""
     index = SegmentedIndex(
         tmp_path, DIM, Distance.COSINE, small_settings(fresh_segment_max_points=1000)
     )
-    base = unit(clustered(2000, DIM, seed=1))
-    index.add(np.arange(1000), base[:1000])
+    base = unit(clustered(3000, DIM, seed=1))
+    index.add(np.arange(2000), base[:2000])
     while (job := index.take_seal_job()) is not None:
         index.install(job.run())
-    index.add(np.arange(1000, 2000), base[1000:])
+    index.add(np.arange(2000, 3000), base[2000:])
     return index, base
 
 
@@ -92,7 +93,7 @@ def test_a_job_cancelled_midway_raises_and_abandon_leaves_the_index_working(
     assert len(calls) == 3  # stopped at the next check
     assert calls[0] < 200
     assert max(calls) <= 256
-    assert len(sealed_engine) == 1000  # the clone was grown, never the sealed segment
+    assert len(sealed_engine) == 2000  # the clone was grown, never the sealed segment
     # the index is as it was; only the job's own progress moved
     assert dataclasses.replace(index.stats(), job=None) == dataclasses.replace(before, job=None)
     check(index, base)
@@ -103,7 +104,7 @@ def test_a_job_cancelled_midway_raises_and_abandon_leaves_the_index_working(
     assert again is not job
     index.install(again.run())
     stats = index.stats()
-    assert [s.points for s in stats.sealed] == [2000]
+    assert [s.points for s in stats.sealed] == [3000]
     assert stats.frozen_points == 0
     check(index, base)
 
@@ -113,7 +114,7 @@ def test_cancel_from_another_thread_stops_a_running_job_promptly(
 ) -> None:
     index, base = grown_index(tmp_path)
     more = unit(clustered(10_000, DIM, seed=3))
-    index.add(np.arange(2000, 12_000), more)
+    index.add(np.arange(3000, 13_000), more)
     monkeypatch.setattr(jobs, "HNSW_BATCH_MAX", 256)
     job = index.take_seal_job()
     assert job is not None
