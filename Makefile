@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ./zoro-data
 
-.PHONY: serve test lint check torture bench clean fuse3
+.PHONY: serve test lint check torture test-workers bench clean fuse3
 
 $(STAMP): pyproject.toml
 	-@$(MAKE) --no-print-directory fuse3
@@ -41,6 +41,9 @@ test: $(STAMP)
 
 torture: $(STAMP)
 	$(VENV)/bin/pytest -q -m torture
+
+test-workers: $(STAMP)
+	ZORO_TEST_WORKERS=2 $(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e '.[dev,bench]'

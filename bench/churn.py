@@ -74,6 +74,7 @@ from bench.http import (
     write_lines,
     wrk,
 )
+from bench.procfs import CLK_TCK, tree_cpu_s
 from bench.scratch import in_scratch, write_json
 from zoro.testing import ServerProcess, disk_usage
 
@@ -627,8 +628,7 @@ def search_run(server: ServerProcess, root: Path, label: str, seconds: float) ->
 
 def cpu_ticks(pid: int) -> tuple[int, int, int]:
     """(the server's user + system ticks, the machine's busy ticks, all ticks) now."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    server = int(fields[11]) + int(fields[12])  # utime, stime
+    server = round(tree_cpu_s(pid) * CLK_TCK)  # with its worker processes
     cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     idle = cpu[3] + cpu[4]  # idle, iowait
     return server, sum(cpu) - idle, sum(cpu)

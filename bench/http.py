@@ -244,10 +244,15 @@ def collection_info(client: httpx.Client, name: str) -> dict[str, Any]:
     return result
 
 
-def create_collection(client: httpx.Client, name: str, engine: str = "hnsw") -> None:
+def create_collection(
+    client: httpx.Client,
+    name: str,
+    engine: str = "hnsw",
+    ef_construct: int = ANN.hnsw_ef_construct,
+) -> None:
     body = {
         "vectors": {"size": DIM, "distance": "Euclid"},
-        "hnsw_config": {"m": ANN.hnsw_m, "ef_construct": ANN.hnsw_ef_construct},
+        "hnsw_config": {"m": ANN.hnsw_m, "ef_construct": ef_construct},
         "zoro": {"engine": engine},
     }
     response = client.put(f"/collections/{name}", json=body)

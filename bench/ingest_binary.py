@@ -17,7 +17,7 @@ through CollectionManager in a child process (bench/engine_ingest.py), measured 
 round; the ratios are per round, and their median is the figure.
 
 Also reported: the sender's CPU per point (this process, `time.process_time`) and the
-server's (user + system time of its process from /proc, over the upload), which the load
+server's (user + system time of its processes from /proc, over the upload), which the load
 disturbs much less than the rates; and the 1-minute load average before each figure (2
 shared cores: read the ratios, not the absolute rates).
 """
@@ -37,6 +37,7 @@ import trio
 
 from bench import engine_ingest
 from bench.client import data
+from bench.procfs import tree_cpu_s
 from zoro.client import AsyncZoroClient
 from zoro.testing import ServerProcess
 
@@ -47,18 +48,10 @@ DIM = 128
 BATCH = 1_000
 PARALLEL = 8
 ENCODINGS = ("binary", "json")
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def load() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def cpu_s(pid: int) -> float:
-    """User + system seconds a process has used (fields 14 and 15 of /proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 async def upload(
@@ -82,9 +75,9 @@ def one_upload(root: Path, vectors: npt.NDArray[np.float32], encoding: str, engi
     server = ServerProcess(root).start()
     assert server.process is not None
     try:
-        before_load, sender, served = load(), time.process_time(), cpu_s(server.process.pid)
+        before_load, sender, served = load(), time.process_time(), tree_cpu_s(server.process.pid)
         run = trio.run(upload, server.url, vectors, encoding, engine)
-        server_cpu = cpu_s(server.process.pid) - served
+        server_cpu = tree_cpu_s(server.process.pid) - served
     finally:
         server.kill()  # no graceful drain of the index builds: they are not measured
     n = len(vectors)

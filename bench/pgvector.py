@@ -4,6 +4,7 @@ memory, Zoro beside PostgreSQL 16 + pgvector started by this script.
     .venv/bin/python -m bench.pgvector [--quick] [--json bench/results/pgvector.json] [--dir DIR]
                                        [--points N] [--bulk-points N] [--rounds R] [--keep]
                                        [--target-recall 0.99] [--sections bulk,search,writes]
+                                       [--ef-construction 100] [--workers 1]
 
 PostgreSQL comes from the `pgserver` wheel (the bench extra), which bundles PostgreSQL 16, pgvector
 0.6 and pgbench; Debian does not package pgvector. The script runs the bundled binaries itself
@@ -14,8 +15,9 @@ unprivileged user when run as root (postgres refuses root), with fsync and synch
 Both servers are stopped by their pid at the end, also on an error or SIGTERM.
 
 Data: bench/http.py's clustered 128-d float32 points (64 centres), Euclid, ids = row numbers;
-HNSW m=16, ef_construction=100 on both sides (Zoro's defaults); 1,000 queries from the same
-distribution, recall@10 against exact search (faiss flat).
+HNSW m=16, ef_construction=100 on both sides (Zoro's defaults; --ef-construction changes it for
+both, in the bulk and search sections); 1,000 queries from the same distribution, recall@10
+against exact search (faiss flat). The search section's Zoro runs with --workers processes.
 
 1. Bulk load of --bulk-points (1,000,000; with --quick the search load below, 20,000): Zoro through
    the Python client (`AsyncZoroClient.upload`, 1,000-point batches, 8 in flight, wait=true) and
@@ -89,6 +91,7 @@ from bench.http import (
     write_lines,
     wrk,
 )
+from bench.procfs import process_tree, tree_cpu_s
 from bench.scratch import write_json
 from zoro.actors.builders import IDLE_SEAL_MIN_POINTS
 from zoro.client import AsyncZoroClient
@@ -122,7 +125,6 @@ PG_SETTINGS = {
     # no LLVM compile of a plan that looks expensive in the middle of a timed run
     "jit": "off",
 }
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def load() -> float:
@@ -130,41 +132,6 @@ def load() -> float:
 
 
 # ----------------------------------------------------------------------------- /proc
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state is [0], ppid [1])."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return text.rpartition(")")[2].split()
-
-
-def process_tree(pid: int) -> list[int]:
-    """pid and its live descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) of pid and its descendants: the live ones' own, plus what the
-    exited children that were waited for used (cutime + cstime), which is how PostgreSQL's
-    backends, gone once pgbench disconnects, are still counted by their postmaster."""
-    ticks = 0
-    for p in process_tree(pid):
-        fields = _stat_fields(p)
-        if fields is not None:
-            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return ticks / CLK_TCK
 
 
 def shmem_bytes() -> int:
@@ -433,7 +400,7 @@ def vector_text(v: F32) -> str:
     return orjson.dumps(v, option=NUMPY).decode()  # "[x,y,...]" is pgvector's text form too
 
 
-def pg_load(pg: Postgres, table: str, data: F32) -> dict[str, Any]:
+def pg_load(pg: Postgres, table: str, data: F32, efc: int) -> dict[str, Any]:
     """COPY the points in (one transaction, durable at commit), then build the HNSW index; each
     timed on its own. ANALYZE afterwards, untimed (plans, and no autovacuum later)."""
     notices: list[str] = []
@@ -453,7 +420,7 @@ def pg_load(pg: Postgres, table: str, data: F32) -> dict[str, Any]:
         started = time.perf_counter()
         conn.execute(
             f"CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_l2_ops) "
-            f"WITH (m = {ANN.hnsw_m}, ef_construction = {ANN.hnsw_ef_construct})"
+            f"WITH (m = {ANN.hnsw_m}, ef_construction = {efc})"
         )
         indexed = time.perf_counter() - started
         conn.execute(f"VACUUM ANALYZE {table}")
@@ -489,10 +456,12 @@ def pg_load(pg: Postgres, table: str, data: F32) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- Zoro
 
 
-def zoro_server(root: Path, name: str) -> ServerProcess:
-    return ServerProcess(root / f"zoro-{name}", log_path=root / f"zoro-{name}.log").start(
-        timeout_s=60
-    )
+def zoro_server(root: Path, name: str, workers: int = 1) -> ServerProcess:
+    return ServerProcess(
+        root / f"zoro-{name}",
+        log_path=root / f"zoro-{name}.log",
+        extra_args=("--workers", str(workers)),
+    ).start(timeout_s=60)
 
 
 def wait_fully_indexed(client: httpx.Client, name: str, timeout_s: float) -> dict[str, Any]:
@@ -523,11 +492,11 @@ async def _upload(url: str, name: str, data: F32) -> None:
         )
 
 
-def zoro_load(server: ServerProcess, name: str, data: F32) -> dict[str, Any]:
+def zoro_load(server: ServerProcess, name: str, data: F32, efc: int) -> dict[str, Any]:
     """The client's upload (durable: wait=true), then the wait until the collection is indexed."""
     n = len(data)
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        create_collection(client, name)
+        create_collection(client, name, ef_construct=efc)
         before = load()
         started = time.perf_counter()
         trio.run(_upload, server.url, name, data)
@@ -568,15 +537,15 @@ def zoro_recall(client: httpx.Client, queries: F32, truth: I64, ef: int) -> floa
 
 
 def load_both(
-    pg: Postgres, server: ServerProcess, name: str, data: F32, memory: bool
+    pg: Postgres, server: ServerProcess, name: str, data: F32, memory: bool, efc: int
 ) -> dict[str, Any]:
     """The same points into both, one after the other; memory and disk after load + index."""
     assert server.process is not None
     n = len(data)
     rss_empty, pg_empty = memory_kb(server.process.pid)["VmRSS"] * 1024, pg_memory(pg)
     print(f"loading {n:,} x {DIM} into Zoro, then into pgvector ...", flush=True)
-    result: dict[str, Any] = {"points": n, "zoro": zoro_load(server, name, data)}
-    result["pgvector"] = pg_load(pg, name, data)
+    result: dict[str, Any] = {"points": n, "zoro": zoro_load(server, name, data, efc)}
+    result["pgvector"] = pg_load(pg, name, data, efc)
     result["ratio"] = result["zoro"]["points_per_s"] / result["pgvector"]["points_per_s"]
     if memory:
         time.sleep(1.0)
@@ -608,11 +577,11 @@ def load_both(
     return result
 
 
-def bulk(root: Path, pg: Postgres, points: int) -> dict[str, Any]:
+def bulk(root: Path, pg: Postgres, points: int, efc: int) -> dict[str, Any]:
     data, _ = clustered(points, 0, seed=4)
     server = zoro_server(root, "bulk")
     try:
-        result = load_both(pg, server, "bulk", data, memory=True)
+        result = load_both(pg, server, "bulk", data, memory=True, efc=efc)
     finally:
         server.stop(timeout_s=300)
     with pg.connect() as conn:
@@ -677,21 +646,24 @@ def search(
     recall_queries: int,
     memory: bool,
     target: float,
+    efc: int,
+    workers: int,
 ) -> dict[str, Any]:
     data, queries = clustered(points, QUERIES)
     probe = queries[:recall_queries]
     truth = exact_top10(data, probe)
     vector_table(pg, "queries", queries)
-    server = zoro_server(root, "search")
+    server = zoro_server(root, "search", workers)
     result: dict[str, Any] = {
         "points": points,
+        "workers": workers,
         "conns": SEARCH_CONNS,
         "recall_queries": recall_queries,
         "target_recall": target,
         "rounds": rounds,
     }
     try:
-        result["load"] = load_both(pg, server, "c", data, memory)
+        result["load"] = load_both(pg, server, "c", data, memory, efc)
         with httpx.Client(base_url=server.url, timeout=60) as client, pg.connect() as conn:
             result["plans_use_hnsw"] = check_plans(conn)
             zoro_by_ef: dict[int, float] = {}
@@ -1092,7 +1064,7 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "quick": args.quick,
         "seconds": seconds,
         "rounds": rounds,
-        "hnsw": {"m": ANN.hnsw_m, "ef_construction": ANN.hnsw_ef_construct},
+        "hnsw": {"m": ANN.hnsw_m, "ef_construction": args.ef_construction},
     }
     pg = Postgres(root, PG_SETTINGS)
     try:
@@ -1101,12 +1073,21 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         # the bulk figures come from the search section's load when both are the same size
         separate_bulk = "bulk" in sections and (bulk_points != points or "search" not in sections)
         if separate_bulk:
-            result["bulk"] = bulk(root, pg, bulk_points)
+            result["bulk"] = bulk(root, pg, bulk_points, args.ef_construction)
         if "search" in sections:
             recall_queries = 200 if args.quick else QUERIES
             memory = "bulk" in sections and not separate_bulk
             result["search"] = search(
-                root, pg, points, seconds, rounds, recall_queries, memory, args.target_recall
+                root,
+                pg,
+                points,
+                seconds,
+                rounds,
+                recall_queries,
+                memory,
+                args.target_recall,
+                args.ef_construction,
+                args.workers,
             )
             if memory:
                 result["bulk"] = {**result["search"]["load"], "from": "the search section's load"}
@@ -1129,6 +1110,15 @@ def main() -> None:
     parser.add_argument("--target-recall", type=float, default=TARGET_RECALL, help="0.99")
     parser.add_argument("--rounds", type=int, help="interleaved rounds per figure (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--ef-construction",
+        type=int,
+        default=ANN.hnsw_ef_construct,
+        help="HNSW ef_construction of both sides' bulk and search graphs (Zoro's default)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Zoro's --workers in the search section"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop both servers on SIGTERM
     root = Path(tempfile.mkdtemp(prefix="bench-pgvector-", dir=args.dir))

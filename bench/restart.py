@@ -200,9 +200,16 @@ class TreeServer(ServerProcess):
             return super().start(timeout_s=timeout_s)
 
 
-def server_process(data_dir: Path, log_path: Path, tree: Path | None) -> TreeServer:
+def server_process(
+    data_dir: Path, log_path: Path, tree: Path | None, workers: int | None = 1
+) -> TreeServer:
+    """`workers`: `--workers` (None: the server's default). One process by default: these
+    benches read one server process's memory and CPU, and compare with figures from before
+    the default became one worker per core. A copy from before workers existed gets no flag
+    (it serves as one process anyway)."""
     env = {"PYTHONPATH": str(tree)} if tree is not None else None
-    server = TreeServer(data_dir, log_path=log_path, env=env)
+    knows = tree is None or "--workers" in (tree / "zoro" / "cli.py").read_text()
+    server = TreeServer(data_dir, log_path=log_path, env=env, workers=workers if knows else None)
     server.tree = tree
     return server
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +42,7 @@ from bench.http import (
     write_lines,
     wrk,
 )
+from bench.procfs import tree_cpu_s
 from bench.scratch import in_scratch, write_json
 from bench.wire_gate import BASELINE, extracted
 from zoro.testing import ServerProcess
@@ -177,16 +177,10 @@ def _measured(
 ) -> tuple[WrkRun, float]:
     """One wrk run and the server's CPU time per request in it (µs, user + system)."""
     assert process.process is not None
-    before = _cpu_seconds(process.process.pid)
+    before = tree_cpu_s(process.process.pid)
     run = wrk(f"{label} {name}", process.url, wrk_args, conns, args.seconds)
-    used = _cpu_seconds(process.process.pid) - before
+    used = tree_cpu_s(process.process.pid) - before
     return run, used * 1e6 / max(1, run.requests)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its threads so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:

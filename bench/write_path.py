@@ -4,7 +4,7 @@ reference and the ping ceiling, at 1 and 16 connections, with the server's CPU p
     .venv/bin/python -m bench.write_path [--quick] [--json bench/results/write_path.json]
                                          [--dir DIR] [--rounds R] [--seconds S]
                                          [--profile DIR] [--server-tree DIR]
-                                         [--baseline-tree DIR] [--prefill N]
+                                         [--baseline-tree DIR] [--prefill N] [--workers N]
 
 Three servers on 127.0.0.1, each on a free port, started here and stopped by PID:
 
@@ -19,9 +19,10 @@ wrk -t1 (bench/wrk/bodies.lua) sends the same body to all three: one new 128-d p
 (distinct ids), `PUT /collections/w/points?wait=true`, keep-alive, for a fixed time per run. The
 runs are interleaved (for each round, for 1 and 16 connections: durable, ping, zoro) and each
 figure is the median over rounds, because this machine's load drifts within minutes. CPU per
-request is the server process's utime + stime delta (/proc/<pid>/stat, all its threads) over
-the wrk run divided by the answered requests. The data directory and the reference's file sit
-under --dir (default: the current directory; /tmp may be a tmpfs).
+request is the server's utime + stime delta (/proc/<pid>/stat, all its threads, and its
+worker processes with --workers N > 1) over the wrk run divided by the answered requests.
+The data directory and the reference's file sit under --dir (default: the current directory;
+/tmp may be a tmpfs).
 
 Goals (issue 15): Zoro's writes/s at 1 connection >= 0.8x the bare durable reference's; at 16
 connections, Zoro's CPU per write <= the ping ceiling's CPU per request + 0.1 ms.
@@ -66,6 +67,7 @@ from bench.http import (
     wrk,
     wrk_background,
 )
+from bench.procfs import tree_cpu_s
 from bench.restart import server_process, tree_label
 from bench.scratch import write_json
 
@@ -76,25 +78,17 @@ CONNS = (1, 16)
 TARGETS = ("durable", "ping", "zoro")
 COLLECTION = "w"
 PATH = f"/collections/{COLLECTION}/points?wait=true"
-TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 GOAL_X_DURABLE = 0.8
 GOAL_CPU_OVER_PING_MS = 0.1
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads) so far, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": field 3 onwards
-    return (int(fields[11]) + int(fields[12])) * TICK_S  # fields 14 and 15
 
 
 def measure(
     target: str, url: str, pid: int, bodies: Path, conns: int, seconds: float, base: int
 ) -> dict[str, Any]:
     """One wrk run against one server, with its CPU over the run."""
-    before = cpu_seconds(pid)
+    before = tree_cpu_s(pid)
     run: WrkRun = wrk(target, url, [str(bodies), PATH, "PUT", str(base)], conns, seconds)
-    cpu = cpu_seconds(pid) - before
+    cpu = tree_cpu_s(pid) - before
     if run.errors or run.ok == 0:
         raise RuntimeError(f"{target} at {conns} connections answered with errors: {run.errors}")
     return {
@@ -133,12 +127,12 @@ def prefill(url: str, points: int) -> None:
 
 @contextlib.contextmanager
 def servers(
-    root: Path, tree: Path | None, base_tree: Path | None, points: int
+    root: Path, tree: Path | None, base_tree: Path | None, points: int, workers: int
 ) -> Iterator[dict[str, tuple[str, int]]]:
     """The servers, each as (URL, PID); stopped on the way out."""
-    zoros = {"zoro": server_process(root / "data", root / "server.log", tree)}
+    zoros = {"zoro": server_process(root / "data", root / "server.log", tree, workers)}
     if base_tree is not None:
-        zoros["base"] = server_process(root / "base-data", root / "base.log", base_tree)
+        zoros["base"] = server_process(root / "base-data", root / "base.log", base_tree, workers)
     with (
         ref_process(root, "durable", "--file", str(root / "durable.log")) as durable,
         ref_process(root, "ping") as ping,
@@ -194,11 +188,12 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "seconds": seconds,
         "rounds": rounds,
         "prefill": args.prefill,
+        "workers": args.workers,
         "server_tree": tree_label(tree),
         "baseline_tree": tree_label(base_tree) if base_tree else None,
     }
     runs: list[dict[str, Any]] = []
-    with servers(root, tree, base_tree, args.prefill) as up:
+    with servers(root, tree, base_tree, args.prefill, args.workers) as up:
         zoro_url = up["zoro"][0]
         records0 = metric(zoro_url, "zoro_wal_records_total", COLLECTION)
         syncs0 = metric(zoro_url, "zoro_wal_syncs_total", COLLECTION)
@@ -283,6 +278,7 @@ def main() -> None:
     parser.add_argument("--server-tree", type=Path, help="run Zoro from this source copy")
     parser.add_argument("--baseline-tree", type=Path, help="also run Zoro from this copy")
     parser.add_argument("--prefill", type=int, default=30_000, help="points before the runs")
+    parser.add_argument("--workers", type=int, default=1, help="Zoro's --workers (both trees)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the servers on SIGTERM
     root = Path(tempfile.mkdtemp(prefix="bench-write-path-", dir=args.dir))

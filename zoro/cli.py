@@ -26,16 +26,17 @@ def _parser() -> argparse.ArgumentParser:
     env = os.environ.get
     serve.add_argument(
         "--workers",
-        default=int(env("ZORO_WORKERS", "1")),
+        default=int(env("ZORO_WORKERS", "0")),
         type=int,
         help="worker processes: one owns the collections, the others serve reads from "
-        "replicas (docs/workers.md); 0: one per core; 1 (the default): one process",
+        "replicas (docs/workers.md); 0 (the default): one per core; 1: one process",
     )
     # a worker process, started by `zoro serve --workers N` (zoro/http/workers.py)
     worker = commands.add_parser("worker")
     _serve_options(worker)
     for name in ("--worker-index", "--listen-fd", "--lock-fd", "--parent-pid"):
         worker.add_argument(name, type=int, required=True)
+    worker.add_argument("--run-dir", type=Path, required=True)
     add_commands(commands)
     return parser
 
@@ -103,7 +104,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     from zoro.dirlock import DataDirLock
     from zoro.http.server import serve
-    from zoro.http.workers import die_with_parent, run_dir, worker_claim
+    from zoro.http.workers import die_with_parent, worker_claim
 
     die_with_parent(args.parent_pid)
     index = args.worker_index
@@ -114,10 +115,10 @@ def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     data_dir = args.data_dir.resolve()
     lock = DataDirLock(data_dir, args.lock_fd)
-    claimed = worker_claim(index, data_dir, settings, args.listen_fd, lock)
+    claimed = worker_claim(index, args.run_dir, settings, args.listen_fd, lock)
     role = "owner" if index == 0 else "follower"
     logging.getLogger("zoro").info("worker %d (%s) pid %d", index, role, os.getpid())
-    trio.run(functools.partial(serve, worker=index, run_dir=run_dir(data_dir)), data_dir,
+    trio.run(functools.partial(serve, worker=index, run_dir=args.run_dir), data_dir,
              settings, claimed)  # fmt: skip
     return 0
 

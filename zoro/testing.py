@@ -67,6 +67,7 @@ class ServerProcess:
         log_path: Path | None = None,
         cwd: Path | None = None,
         module: str = "zoro.cli",
+        workers: int | None = 1,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
@@ -75,7 +76,17 @@ class ServerProcess:
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
         self.cwd = cwd  # `python -m` imports from here first: not a checkout to run another copy
         self.module = module  # what `python -m` runs: a test's wrapper of the CLI, say
+        # `--workers`: 1 unless ZORO_TEST_WORKERS=N runs the same tests against N; None passes
+        # no flag (the server's default, or a copy of the sources from before the flag)
+        self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
+
+    def _worker_count(self) -> str:
+        if self.module != "zoro.cli":
+            # a test's wrapper module (a fault injected at a chosen step) patches only the
+            # process it runs in: its server is one process whatever the count
+            return "1"
+        return os.environ.get("ZORO_TEST_WORKERS") or str(self.workers)
 
     @property
     def url(self) -> str:
@@ -95,10 +106,8 @@ class ServerProcess:
             str(self.port),
             *self.extra_args,
         ]
-        # ZORO_TEST_WORKERS=N: the same tests against `zoro serve --workers N`
-        workers = os.environ.get("ZORO_TEST_WORKERS")
-        if workers and "--workers" not in self.extra_args:
-            command += ["--workers", workers]
+        if "--workers" not in self.extra_args and self.workers is not None:
+            command += ["--workers", self._worker_count()]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,

@@ -35,7 +35,8 @@ def _start_child(data_dir: Path, step: str) -> tuple[subprocess.Popen[bytes], st
     log = (data_dir.parent / f"child-{step}.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.http.vector_change_child", "serve", "--data-dir",
-         str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+         str(data_dir), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],  # the crash is patched into this process only
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ZORO_TEST_CRASH_AT": step},
     )  # fmt: skip
     log.close()

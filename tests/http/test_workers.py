@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import threading
 import time
@@ -276,3 +277,26 @@ def test_a_stop_while_the_workers_start_stops_them_all(tmp_path: Path) -> None:
     by tests/http/test_one_owner.py under ZORO_TEST_WORKERS=2, not reliably here.)"""
     proc = ServerProcess(tmp_path / "data", extra_args=("--workers", "3")).start()
     assert proc.stop(timeout_s=25) == 0
+
+
+def test_the_runtime_files_live_outside_the_data_directory_and_go_at_exit(
+    tmp_path: Path,
+) -> None:
+    """The owner's socket and the LSN boards are runtime state: kept out of the data directory
+    (whose filesystem may not take a socket, and which tools copy as plain files: a socket
+    file makes shutil.copytree fail) and removed when the server stops."""
+    data = tmp_path / "data"
+    proc = ServerProcess(data, extra_args=("--workers", "2")).start()
+    with httpx.Client(base_url=proc.url, timeout=30) as client:
+        _create(client, "c")
+    run = _run_dir(proc)
+    assert (run / "owner.sock").exists()
+    assert data not in run.parents
+    shutil.copytree(data, tmp_path / "copy")  # while it runs, too
+    assert proc.stop(timeout_s=25) == 0
+    assert not run.exists()
+
+
+def _run_dir(server: ServerProcess) -> Path:
+    argv = Path(f"/proc/{_worker_pid(server, 0)}/cmdline").read_bytes().split(b"\0")
+    return Path(argv[argv.index(b"--run-dir") + 1].decode())

@@ -91,6 +91,11 @@ def run(
     report = Report()
     env = {"PYTHONPATH": str(pythonpath)} if pythonpath is not None else {}
     flags = tuple(x for s in SETTINGS for x in ("--set", s))
+    # One process even under ZORO_TEST_WORKERS: with a follower beside the owner, powerfs
+    # raised internal errors on creating a collection's files (it answers them with EIO), a
+    # limit of this model, not investigated. Followers write nothing; killing workers is
+    # tests/http/test_workers.py's.
+    flags += ("--workers", "1")
     with PowerMount(root / "disk") as disk:
         server = ServerProcess(
             disk.path / "data", extra_args=flags, env=env, log_path=root / "server.log", cwd=root

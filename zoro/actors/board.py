@@ -33,7 +33,10 @@ if TYPE_CHECKING:
 
 SIZE: Final = 16
 BUSY_POLL_S: Final = 0.001
-IDLE_POLL_S: Final = 0.05
+# Idle, each collection's poll wakes its follower this often: reads never wait for it (a read
+# kicks the poll), so it is long. A follower of 200 idle collections used 20% of a core at
+# 50 ms, 3% at 500 ms.
+IDLE_POLL_S: Final = 0.5
 
 
 def board_path(run_dir: Path, collection_id: str) -> Path:

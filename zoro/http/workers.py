@@ -1,10 +1,11 @@
 """`zoro serve --workers N` (docs/workers.md): a supervisor process and N worker processes.
 
 The supervisor (plain blocking code: it never runs trio, and starts its workers with
-subprocess, not fork) claims the port and the data directory as a single server does, clears
-the run directory (`<data>/run`), and starts worker 0, the OWNER: today's server on the
-inherited listening socket, which also listens on `<run>/owner.sock` for requests forwarded
-by the others and publishes its LSN boards in the run directory. Once the owner is ready
+subprocess, not fork) claims the port and the data directory as a single server does, makes
+a private run directory (under /dev/shm where it can: see new_run_dir; removed at exit), and
+starts worker 0, the OWNER: today's server on the inherited listening socket, which also
+listens on `<run>/owner.sock` for requests forwarded by the others and publishes its LSN
+boards in the run directory. Once the owner is ready
 (every collection recovered, so every board published), it starts workers 1..N-1, the
 FOLLOWERS, on the same listening socket: the kernel hands each connection to one of them.
 
@@ -27,7 +28,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from hypercorn.config import Sockets
@@ -35,14 +38,11 @@ from hypercorn.config import Sockets
 from zoro.http.server import Claim, hypercorn_config
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from zoro.dirlock import DataDirLock
     from zoro.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RUN_DIR: Final = "run"
 OWNER_SOCKET: Final = "owner.sock"
 RESTART_FIRST_S: Final = 0.2  # pause before starting a worker again, doubling to the max
 RESTART_MAX_S: Final = 5.0
@@ -50,8 +50,13 @@ OWNER_ATTEMPTS: Final = 5  # owner restarts in a row that never got ready: give 
 STOP_GRACE_S: Final = 30.0  # after SIGTERM, then SIGKILL
 
 
-def run_dir(data_dir: Path) -> Path:
-    return data_dir / RUN_DIR
+def new_run_dir() -> Path:
+    """A private directory for the workers' runtime state (the owner's socket, the LSN
+    boards): in shared memory where there is some, and never in the data directory, whose
+    filesystem may not take a socket (a FUSE one, say) and which tools copy as plain files."""
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="zoro-run-", dir=parent))
 
 
 class Supervisor:
@@ -60,7 +65,7 @@ class Supervisor:
     ) -> None:
         """`worker_args`: the `zoro serve` options every worker takes (settings)."""
         self._data_dir = data_dir
-        self._run = run_dir(data_dir)
+        self._run = new_run_dir()
         self._count = workers
         self._claimed = claimed
         self._args = worker_args
@@ -72,14 +77,13 @@ class Supervisor:
 
     def run(self) -> int:
         """Serve until a signal; returns the exit code (non-zero: the owner cannot start)."""
-        shutil.rmtree(self._run, ignore_errors=True)
-        self._run.mkdir(parents=True)
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         try:
             return self._supervise()
         finally:
             self._stop_all()
+            shutil.rmtree(self._run, ignore_errors=True)
             self._claimed.release()
 
     def _supervise(self) -> int:
@@ -137,6 +141,7 @@ class Supervisor:
             "--listen-fd", str(listen_fd),
             "--lock-fd", str(lock_fd),
             "--parent-pid", str(os.getpid()),
+            "--run-dir", str(self._run),
         ]  # fmt: skip
         proc = subprocess.Popen(command, pass_fds=(listen_fd, lock_fd), process_group=0)
         if self._signals:  # a signal came while it started: it must hear it too
@@ -214,7 +219,7 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def worker_claim(
-    index: int, data_dir: Path, settings: Settings, listen_fd: int, lock: DataDirLock
+    index: int, run_dir: Path, settings: Settings, listen_fd: int, lock: DataDirLock
 ) -> Claim:
     """The sockets a worker serves: the inherited listening socket, and for the owner its
     local socket for forwarded requests."""
@@ -222,7 +227,7 @@ def worker_claim(
     listening = socket.socket(fileno=listen_fd)
     sockets = [listening]
     if index == 0:
-        path = run_dir(data_dir) / OWNER_SOCKET
+        path = run_dir / OWNER_SOCKET
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a previous owner's
         local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
