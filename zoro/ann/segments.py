@@ -174,12 +174,13 @@ class _Segment:
 def _outgrown(base: _Segment, others: Sequence[_Segment]) -> bool:
     """Whether a job should build its graph from scratch rather than grow `base`: when it would
     add at least as many points as the base holds. A graph built in one go (every upper-layer
-    point first) routes queries far better than one grown in steps: on bench/http.py's clustered
-    200,000 x 128, recall@10 at ef 1,024 was 0.998-0.999 built at once against 0.972-0.995 grown
-    in ten steps of 20,000, and 0.986-0.991 even when the last 20% were added in two steps (some
-    queries never reach their cluster). The rebuild at most doubles that job's work, and a bulk
-    load, whose jobs each find several times their base waiting, ends with a graph built at
-    once; points trickling in are still added to the graph they join."""
+    point first) routes queries better than one grown in steps: on bench/http.py's clustered
+    200,000 x 128, recall@10 at ef 128 was 0.959-0.981 over nine builds at once (raw FAISS and
+    SealJob, in different insertion orders) against 0.900-0.969 over seven grown in ten steps
+    of 20,000, the gap mostly queries routed into the wrong cluster (bench/graph_growth.py).
+    The rebuild at most doubles that job's work, and a bulk load, whose jobs each find several
+    times their base waiting, ends with a graph built at once; points trickling in are still
+    added to the graph they join."""
     return sum(s.live for s in others) >= base.live
 
 
