@@ -1070,8 +1070,10 @@ def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     try:
         pg.start()
         result["postgres"] = versions(pg)
-        # the bulk figures come from the search section's load when both are the same size
-        separate_bulk = "bulk" in sections and (bulk_points != points or "search" not in sections)
+        # the bulk figures come from the search section's load when both are the same size and
+        # Zoro is one process there (the memory figure is one process's RSS)
+        shared = bulk_points == points and "search" in sections and args.workers == 1
+        separate_bulk = "bulk" in sections and not shared
         if separate_bulk:
             result["bulk"] = bulk(root, pg, bulk_points, args.ef_construction)
         if "search" in sections:
