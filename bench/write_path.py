@@ -258,10 +258,12 @@ def report(result: dict[str, Any]) -> None:
             f"{f['p99_ms']:>7.2f} {f['cpu_ms_per_request']:>10.3f} {f['load_1m']:>5.2f}"
         )
     g = result["goals"]
+    per_sync = result["zoro_writes_per_sync"]
     print(
         f"zoro / durable at 1 conn: {g['x_durable_c1']:.2f}x (goal >= {GOAL_X_DURABLE}); "
         f"zoro CPU - ping CPU at 16 conns: {g['cpu_over_ping_c16_ms']:.3f} ms "
-        f"(goal <= {GOAL_CPU_OVER_PING_MS}); {result['zoro_writes_per_sync']} writes per WAL sync"
+        f"(goal <= {GOAL_CPU_OVER_PING_MS}); "
+        + (f"{per_sync} writes per WAL sync" if per_sync is not None else "workers: no sync count")
     )
     for conns, v in result.get("vs_base", {}).items():
         print(
