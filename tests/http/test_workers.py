@@ -297,6 +297,26 @@ def test_the_runtime_files_live_outside_the_data_directory_and_go_at_exit(
     assert not run.exists()
 
 
+def test_a_run_directory_left_by_a_killed_supervisor_is_removed_by_the_next(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the supervisor leaves its run directory; the next supervisor on the machine
+    removes those whose process is gone, and only those."""
+    first = ServerProcess(tmp_path / "a", extra_args=("--workers", "2")).start()
+    left = _run_dir(first)
+    first.kill()
+    assert left.exists()
+    running = ServerProcess(tmp_path / "b", extra_args=("--workers", "2")).start()
+    kept = _run_dir(running)
+    second = ServerProcess(tmp_path / "c", extra_args=("--workers", "2")).start()
+    try:
+        assert not left.exists()
+        assert kept.exists()  # a live supervisor's
+    finally:
+        second.stop(timeout_s=25)
+        running.stop(timeout_s=25)
+
+
 def _run_dir(server: ServerProcess) -> Path:
     argv = Path(f"/proc/{_worker_pid(server, 0)}/cmdline").read_bytes().split(b"\0")
     return Path(argv[argv.index(b"--run-dir") + 1].decode())

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OWNER_SOCKET: Final = "owner.sock"
+RUN_PREFIX: Final = "zoro-run-"
 RESTART_FIRST_S: Final = 0.2  # pause before starting a worker again, doubling to the max
 RESTART_MAX_S: Final = 5.0
 OWNER_ATTEMPTS: Final = 5  # owner restarts in a row that never got ready: give up
@@ -53,10 +54,26 @@ STOP_GRACE_S: Final = 30.0  # after SIGTERM, then SIGKILL
 def new_run_dir() -> Path:
     """A private directory for the workers' runtime state (the owner's socket, the LSN
     boards): in shared memory where there is some, and never in the data directory, whose
-    filesystem may not take a socket (a FUSE one, say) and which tools copy as plain files."""
+    filesystem may not take a socket (a FUSE one, say) and which tools copy as plain files.
+    Named after this process; those of supervisors that died without removing theirs (kill -9)
+    are removed first."""
     shm = Path("/dev/shm")
-    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="zoro-run-", dir=parent))
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    for stale in parent.glob(f"{RUN_PREFIX}*-*"):
+        pid = stale.name[len(RUN_PREFIX) :].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: alive
+        return True
+    return True
 
 
 class Supervisor:
