@@ -728,8 +728,10 @@ class SegmentedIndex:
                 return None, [base, *others], "hnsw"  # rebuilt from the live points
             if not others:
                 return None
-            if base is None or _outgrown(base, others):
-                return None, [*([base] if base is not None else []), *others], "hnsw"
+            if base is None:
+                return None, others, "hnsw"
+            if _outgrown(base, others):
+                return None, [base, *others], "hnsw"  # built again, in one go
             return base, [base, *others], "hnsw"
         # Flat: a small collection, or a "flat" one. (An "hnsw" collection that shrank below
         # the threshold keeps its HNSW segments; new points seal flat until it grows again.)

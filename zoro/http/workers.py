@@ -5,9 +5,9 @@ subprocess, not fork) claims the port and the data directory as a single server 
 a private run directory (under /dev/shm where it can: see new_run_dir; removed at exit), and
 starts worker 0, the OWNER: today's server on the inherited listening socket, which also
 listens on `<run>/owner.sock` for requests forwarded by the others and publishes its LSN
-boards in the run directory. Once the owner is ready
-(every collection recovered, so every board published), it starts workers 1..N-1, the
-FOLLOWERS, on the same listening socket: the kernel hands each connection to one of them.
+boards in the run directory. Once the owner is ready (every collection recovered, so every
+board published), it starts workers 1..N-1, the FOLLOWERS, on the same listening socket: the
+kernel hands each connection to one of them.
 
 Supervision: a follower that exits is started again. When the owner exits, the followers are
 stopped too (its recovery may cut files back under their replicas), and all start again once
@@ -71,8 +71,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's: alive
-        return True
+    except PermissionError:  # another user's
+        pass
     return True
 
 
