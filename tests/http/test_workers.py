@@ -166,6 +166,35 @@ def test_read_your_writes_across_workers(server: ServerProcess) -> None:
             assert _ok(reader.get("/collections/r"))["config"]["metadata"] == {"round": i}
 
 
+def test_a_snapshot_larger_than_a_message_goes_both_ways_through_a_follower(
+    server: ServerProcess,
+) -> None:
+    """A download the owner sends in pieces and an upload past the link's whole-body limit
+    stream through the follower intact."""
+    with ExitStack() as stack:
+        follower = _on(server, "1", stack)
+        _create(follower, "big")
+        noise = os.urandom(3 << 20).hex()  # incompressible: the archive stays over 1 MiB
+        points = [
+            {"id": i, "vector": [1.0, float(i)], "payload": {"blob": noise[i::8]}} for i in range(8)
+        ]
+        _ok(follower.put("/collections/big/points?wait=true", json={"points": points}))
+        taken = _ok(follower.post("/collections/big/snapshots"))
+        archive = follower.get(f"/collections/big/snapshots/{taken['name']}")
+        assert archive.status_code == 200
+        assert len(archive.content) == taken["size"] > (2 << 20)
+        uploaded = follower.post(
+            "/collections/copy/snapshots/upload",
+            params={"checksum": taken["checksum"]},
+            content=archive.content,
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        got = _ok(
+            follower.post("/collections/copy/points", json={"ids": [3], "with_payload": True})
+        )
+        assert got[0]["payload"]["blob"] == noise[3::8]
+
+
 class _Load:
     """Writers of new points (each acknowledged id kept), and one client reading counts,
     which must never go down."""

@@ -124,6 +124,7 @@ class ZoroApp:
         self.barrier_timeout_s = settings.server.read_barrier_timeout_s
         self.forwarder = Forwarder(owner_socket) if owner_socket is not None else None
         self.worker_tag = None if worker is None else str(worker).encode()
+        self.serving = trio.Event()  # the lifespan started: the manager runs
         self.quart = _quart_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -342,6 +343,7 @@ def _quart_app(app: ZoroApp) -> QuartTrio:
     @quart.before_serving
     async def start() -> None:
         await quart.nursery.start(manager.run)
+        app.serving.set()
 
     @quart.after_serving
     async def stop() -> None:

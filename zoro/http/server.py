@@ -28,8 +28,10 @@ from hypercorn.utils import wrap_app
 from zoro.dirlock import DataDirLock
 from zoro.errors import ZoroError
 from zoro.http.app import ZoroApp
+from zoro.http.forward import LinkServer
 
 if TYPE_CHECKING:
+    import socket
     from pathlib import Path
 
     from zoro.settings import Settings
@@ -61,10 +63,14 @@ class Claim:
     config: Config
     sockets: Sockets
     lock: DataDirLock
+    # the owner worker's local socket for its followers' requests (zoro.http.forward)
+    link: socket.socket | None = None
 
     def release(self) -> None:
         for sock in self.sockets.insecure_sockets:
             sock.close()
+        if self.link is not None:
+            self.link.close()
         self.lock.release()
 
 
@@ -124,6 +130,19 @@ async def serve(
 
 async def _serve(app: ZoroApp, claimed: Claim) -> None:
     shutdown = trio.Event()
+    link = None if claimed.link is None else LinkServer(app, claimed.link)
+
+    async def serve_link() -> None:
+        assert link is not None
+        await app.serving.wait()
+        await link.serve()
+
+    async def stopping() -> None:
+        """hypercorn's shutdown trigger: with a link, its requests under way are answered
+        before hypercorn's own drain and the lifespan shutdown close the actors."""
+        await shutdown.wait()
+        if link is not None:
+            await link.drain(claimed.config.graceful_timeout)
 
     async def watch_signals() -> None:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -136,11 +155,13 @@ async def _serve(app: ZoroApp, claimed: Claim) -> None:
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch_signals)
+        if link is not None:
+            nursery.start_soon(serve_link)
         await worker_serve(
             wrap_app(app, claimed.config.wsgi_max_body_size, "asgi"),
             claimed.config,
             sockets=claimed.sockets,
-            shutdown_trigger=shutdown.wait,
+            shutdown_trigger=stopping,
         )
         nursery.cancel_scope.cancel()
     log.info("stopped")

@@ -4,10 +4,10 @@ The supervisor (plain blocking code: it never runs trio, and starts its workers 
 subprocess, not fork) claims the port and the data directory as a single server does, makes
 a private run directory (under /dev/shm where it can: see new_run_dir; removed at exit), and
 starts worker 0, the OWNER: today's server on the inherited listening socket, which also
-listens on `<run>/owner.sock` for requests forwarded by the others and publishes its LSN
-boards in the run directory. Once the owner is ready (every collection recovered, so every
-board published), it starts workers 1..N-1, the FOLLOWERS, on the same listening socket: the
-kernel hands each connection to one of them.
+listens on `<run>/owner.sock` for requests forwarded by the others (zoro.http.forward) and
+publishes its LSN boards in the run directory. Once the owner is ready (every collection
+recovered, so every board published), it starts workers 1..N-1, the FOLLOWERS, on the same
+listening socket: the kernel hands each connection to one of them.
 
 Supervision: a follower that exits is started again. When the owner exits, the followers are
 stopped too (its recovery may cut files back under their replicas), and all start again once
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Final
 
 from hypercorn.config import Sockets
 
+from zoro.http.forward import owner_ready
 from zoro.http.server import Claim, hypercorn_config
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class Supervisor:
         for _ in range(attempts):
             self._owner = owner = self._start(0)
             while not self._signals and owner.poll() is None:
-                if _owner_ready(self._run / OWNER_SOCKET):
+                if owner_ready(self._run / OWNER_SOCKET):
                     return True
                 time.sleep(0.05)
             if self._signals:
@@ -210,18 +211,6 @@ class Supervisor:
                 proc.wait()
 
 
-def _owner_ready(path: Path) -> bool:
-    """Does the owner answer GET /readyz with 200 on its local socket?"""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2.0)
-            sock.connect(str(path))
-            sock.sendall(b"GET /readyz HTTP/1.1\r\nhost: owner\r\nconnection: close\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
-
-
 # ---------------------------------------------------------------------------- a worker
 
 
@@ -242,13 +231,12 @@ def worker_claim(
     local socket for forwarded requests."""
     config = hypercorn_config(settings)
     listening = socket.socket(fileno=listen_fd)
-    sockets = [listening]
+    link = None
     if index == 0:
         path = run_dir / OWNER_SOCKET
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # a previous owner's
-        local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        local.bind(str(path))
-        local.listen(config.backlog)
-        sockets.append(local)
-    return Claim(config, Sockets([], sockets, []), lock)
+        link = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        link.bind(str(path))
+        link.listen(config.backlog)
+    return Claim(config, Sockets([], [listening], []), lock, link)
