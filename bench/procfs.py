@@ -42,3 +42,27 @@ def tree_cpu_s(pid: int) -> float:
         if fields is not None:
             ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
     return ticks / CLK_TCK
+
+
+def cpu_by_process_s(pid: int) -> dict[str, float]:
+    """CPU seconds of pid and each live descendant, named by role: a `zoro serve --workers N`
+    worker as "worker <index>" (0 is the owner), anything else by its pid; pid itself as
+    "server"."""
+    out: dict[str, float] = {}
+    for p in process_tree(pid):
+        fields = _stat_fields(p)
+        if fields is None:
+            continue
+        name = "server" if p == pid else _worker_name(p)
+        out[name] = out.get(name, 0.0) + sum(int(x) for x in fields[11:15]) / CLK_TCK
+    return out
+
+
+def _worker_name(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return str(pid)
+    if b"--worker-index" in argv[:-1]:
+        return f"worker {argv[argv.index(b'--worker-index') + 1].decode()}"
+    return str(pid)

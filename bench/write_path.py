@@ -67,7 +67,7 @@ from bench.http import (
     wrk,
     wrk_background,
 )
-from bench.procfs import tree_cpu_s
+from bench.procfs import cpu_by_process_s, tree_cpu_s
 from bench.restart import server_process, tree_label
 from bench.scratch import write_json
 
@@ -85,10 +85,12 @@ GOAL_CPU_OVER_PING_MS = 0.1
 def measure(
     target: str, url: str, pid: int, bodies: Path, conns: int, seconds: float, base: int
 ) -> dict[str, Any]:
-    """One wrk run against one server, with its CPU over the run."""
-    before = tree_cpu_s(pid)
+    """One wrk run against one server, with its CPU over the run (and per worker process,
+    where there are several)."""
+    before, by_process = tree_cpu_s(pid), cpu_by_process_s(pid)
     run: WrkRun = wrk(target, url, [str(bodies), PATH, "PUT", str(base)], conns, seconds)
     cpu = tree_cpu_s(pid) - before
+    after = cpu_by_process_s(pid)
     if run.errors or run.ok == 0:
         raise RuntimeError(f"{target} at {conns} connections answered with errors: {run.errors}")
     return {
@@ -101,6 +103,16 @@ def measure(
         "cpu_s": round(cpu, 3),
         "cpu_ms_per_request": round(1e3 * cpu / run.ok, 4),
         "load_1m": round(run.load_1m, 2),
+        **(
+            {
+                "cpu_ms_per_request_by_process": {
+                    name: round(1e3 * (after[name] - by_process.get(name, 0.0)) / run.ok, 4)
+                    for name in sorted(after)
+                }
+            }
+            if len(after) > 1
+            else {}
+        ),
     }
 
 
@@ -109,6 +121,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     keys = ("writes_per_s", "p50_ms", "p99_ms", "cpu_ms_per_request", "load_1m")
     out = {k: runs[0][k] for k in ("target", "conns")}
     out.update({k: round(statistics.median(r[k] for r in runs), 4) for k in keys})
+    split = [
+        r["cpu_ms_per_request_by_process"] for r in runs if "cpu_ms_per_request_by_process" in r
+    ]
+    if split:
+        names = sorted({name for s in split for name in s})
+        out["cpu_ms_per_request_by_process"] = {
+            name: round(statistics.median(s.get(name, 0.0) for s in split), 4) for name in names
+        }
     out["rounds"] = len(runs)
     return out
 
@@ -162,6 +182,7 @@ def profile(out: Path, url: str, pid: int, bodies: Path, seconds: float) -> dict
         raw = out / f"c{conns}.raw.txt"
         for path, fmt in ((raw, "raw"), (out / f"c{conns}.svg", "flamegraph")):
             command = [spy, "record", "--pid", str(pid), "--nonblocking", "-r", "200"]
+            command += ["--subprocesses"]  # with workers, the server is their supervisor
             command += ["-d", str(max(1, round(seconds / 2))), "-f", fmt, "-o", str(path)]
             subprocess.run(command, check=True, capture_output=True, timeout=seconds + 60)
         load.wait(timeout=seconds + 60)
@@ -253,9 +274,11 @@ def report(result: dict[str, Any]) -> None:
         f"{'CPU ms/req':>10} {'load':>5}"
     )
     for f in result["figures"].values():
+        split = f.get("cpu_ms_per_request_by_process", {})
         print(
             f"{f['target']:<8} {f['conns']:>5} {f['writes_per_s']:>9,.0f} {f['p50_ms']:>7.2f} "
             f"{f['p99_ms']:>7.2f} {f['cpu_ms_per_request']:>10.3f} {f['load_1m']:>5.2f}"
+            + "".join(f"  {name} {ms:.3f}" for name, ms in split.items())
         )
     g = result["goals"]
     per_sync = result["zoro_writes_per_sync"]
