@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from zoro.actors.actor import ActorState, CollectionActor
-from zoro.actors.board import BoardSource, LsnBoard, board_path
+from zoro.actors.board import Bells, BoardSource, Doorbell, LsnBoard, board_path
 from zoro.actors.reply import Reply
 from zoro.actors.supervisor import Supervision
 from zoro.dirlock import DataDirLock
@@ -95,6 +95,8 @@ class CollectionManager:
         self._catalog_stamp: tuple[int, int, int, int] | None = None
         self._refresh_lock = trio.Lock()
         self._respawn_at: dict[str, float] = {}  # failed followers: when to try again
+        self._bells: Bells | None = None  # an owner's, with followers: their doorbells
+        self._sources: dict[str, BoardSource] = {}  # a follower's, by collection id
         self._settings = settings
         self._lock = lock
         self._catalog: Catalog | None = None
@@ -127,6 +129,7 @@ class CollectionManager:
                 await trio.to_thread.run_sync(
                     functools.partial(os.makedirs, exist_ok=True), self._run_dir
                 )
+                self._bells = Bells(self._run_dir)
             self._catalog = await trio.to_thread.run_sync(Catalog.open, self._data_dir)
             await trio.to_thread.run_sync(snapshots.remove_debris, self.snapshots_dir())
             async with trio.open_nursery() as nursery:
@@ -139,6 +142,8 @@ class CollectionManager:
                 )
                 await trio.sleep_forever()
         finally:
+            if self._bells is not None:
+                self._bells.close()
             if own_lock:
                 lock.release()
 
@@ -150,6 +155,8 @@ class CollectionManager:
             for entry in self._catalog.entries():
                 self._follow(entry)
             nursery.start_soon(self._watch_catalog)
+            assert self._follow_run_dir is not None
+            nursery.start_soon(Doorbell(self._follow_run_dir).run, self._sources)
             task_status.started()
             log.info("following %d collection(s) in %s", len(self._collections), self._data_dir)
             await trio.sleep_forever()
@@ -217,6 +224,7 @@ class CollectionManager:
         self._respawn_at.pop(name, None)
         supervision = self._collections.pop(name, None)
         if supervision is not None:
+            self._sources.pop(supervision.actor.entry.id, None)
             supervision.stop()
             await supervision.done.wait()
 
@@ -280,7 +288,9 @@ class CollectionManager:
         assert self._catalog is not None
         board = None
         if self._run_dir is not None:
-            board = LsnBoard(board_path(self._run_dir, entry.id), writable=True)
+            assert self._bells is not None
+            ring = self._bells.ringer(entry.id)
+            board = LsnBoard(board_path(self._run_dir, entry.id), writable=True, ring=ring)
         return self._supervise(entry, board=board)
 
     def _follow(self, entry: CollectionEntry) -> None:
@@ -292,7 +302,8 @@ class CollectionManager:
             self._respawn_at[entry.name] = trio.current_time()
             return
         self._respawn_at.pop(entry.name, None)
-        self._supervise(entry, follow=BoardSource(board))
+        self._sources[entry.id] = source = BoardSource(board)
+        self._supervise(entry, follow=source)
 
     def _supervise(
         self,
