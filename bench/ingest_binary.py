@@ -37,7 +37,7 @@ import trio
 
 from bench import engine_ingest
 from bench.client import data
-from bench.procfs import tree_cpu_s
+from bench.procfs import cpu_by_process_s, tree_cpu_s
 from zoro.client import AsyncZoroClient
 from zoro.testing import ServerProcess
 
@@ -75,9 +75,12 @@ def one_upload(root: Path, vectors: npt.NDArray[np.float32], encoding: str, engi
     server = ServerProcess(root).start()
     assert server.process is not None
     try:
-        before_load, sender, served = load(), time.process_time(), tree_cpu_s(server.process.pid)
+        pid = server.process.pid
+        before_load, sender, served = load(), time.process_time(), tree_cpu_s(pid)
+        by_process = cpu_by_process_s(pid)
         run = trio.run(upload, server.url, vectors, encoding, engine)
-        server_cpu = tree_cpu_s(server.process.pid) - served
+        server_cpu = tree_cpu_s(pid) - served
+        split = {k: v - by_process.get(k, 0.0) for k, v in cpu_by_process_s(pid).items()}
     finally:
         server.kill()  # no graceful drain of the index builds: they are not measured
     n = len(vectors)
@@ -85,6 +88,15 @@ def one_upload(root: Path, vectors: npt.NDArray[np.float32], encoding: str, engi
         **run,
         "sender_cpu_us_per_point": round((time.process_time() - sender) / n * 1e6, 2),
         "server_cpu_us_per_point": round(server_cpu / n * 1e6, 2),
+        **(
+            {
+                "server_cpu_us_per_point_by_process": {
+                    k: round(v / n * 1e6, 2) for k, v in split.items()
+                }
+            }
+            if len(split) > 1
+            else {}
+        ),
         "load_1m": before_load,
     }
 
@@ -126,7 +138,11 @@ def measure(root: Path, n: int, rounds: int, engine: str) -> dict[str, Any]:
                 f"  client, {encoding:6}  {run['points_per_s']:>9,.0f} points/s  "
                 f"x engine {run['points_per_s'] / reference['points_per_s']:.2f}  "
                 f"CPU per point: sender {run['sender_cpu_us_per_point']:.1f} us, "
-                f"server {run['server_cpu_us_per_point']:.1f} us  (load {run['load_1m']})",
+                f"server {run['server_cpu_us_per_point']:.1f} us  (load {run['load_1m']})"
+                + "".join(
+                    f"  {name} {us:.1f}"
+                    for name, us in run.get("server_cpu_us_per_point_by_process", {}).items()
+                ),
                 flush=True,
             )
         ratios["binary_x_engine"].append(round(rate["binary"] / rate["engine"], 3))
