@@ -449,19 +449,17 @@ def owner_ready(path: Path, timeout_s: float = 2.0) -> bool:
             sock.settimeout(timeout_s)
             sock.connect(str(path))
             sock.sendall(encode_message(["GET", "/readyz", "", []]))
-            header = b""
-            while len(header) < _MESSAGE.size:
-                data = sock.recv(_MESSAGE.size - len(header))
-                if not data:
-                    return False
-                header += data
-            head_size, _, _ = _MESSAGE.unpack(header)
-            head = b""
-            while len(head) < head_size:
-                data = sock.recv(head_size - len(head))
-                if not data:
-                    return False
-                head += data
-            return bool(orjson.loads(head)[0] == 200)
-    except (OSError, ValueError):
+            head_size, _, _ = _MESSAGE.unpack(_received(sock, _MESSAGE.size))
+            return bool(orjson.loads(_received(sock, head_size))[0] == 200)
+    except (OSError, ValueError, LinkClosed):
         return False
+
+
+def _received(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = sock.recv(size - len(data))
+        if not more:
+            raise LinkClosed
+        data += more
+    return data
