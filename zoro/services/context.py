@@ -20,6 +20,7 @@ class Context:
     manager: CollectionManager
     settings: Settings
     issues: IssueBoard = field(default_factory=IssueBoard)  # GET/DELETE /issues
+    data_dir: Path | None = None  # where the collections' files are (their disk use)
 
     @classmethod
     def open(
@@ -37,7 +38,7 @@ class Context:
         manager = CollectionManager(
             data_dir, settings, lock=lock, run_dir=run_dir, follow_run_dir=follow_run_dir
         )
-        return cls(manager, settings)
+        return cls(manager, settings, data_dir=data_dir)
 
     @property
     def limits(self) -> LimitSettings:

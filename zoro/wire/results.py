@@ -163,6 +163,11 @@ _COLLECTION_INFO = obj(
                 "ef_search": integer(low=1),
                 "created_at": number(about="unix seconds"),
                 "unindexed_filter_keys": array(string()),
+                "disk_bytes": {**_COUNT, "description": "bytes allocated under its directory"},
+                "memory_bytes": {
+                    **_COUNT,
+                    "description": "bytes its vector and payload indexes hold in memory",
+                },
                 "payload_indexes": map_of(
                     obj(
                         {"ready": boolean(), "entries": _COUNT, "memory_bytes": _COUNT},
