@@ -37,11 +37,12 @@ ALLOWED = {
     "multi": set(),
     "actors": {"wal", "storage", "ann", "payload", "sparse", "multi"},
     "wire": set(),  # the wire's shapes: services validate with them, http documents them
+    "dashboard": set(),  # the web dashboard's static files; http serves them
     "services": {"actors", "wire"},
-    "http": {"services", "wire"},
+    "http": {"services", "wire", "dashboard"},
     "client": set(),
 }
-NO_TRIO = {"wal", "storage", "ann", "payload", "sparse", "multi", "wire"}
+NO_TRIO = {"wal", "storage", "ann", "payload", "sparse", "multi", "wire", "dashboard"}
 
 
 def _imports(path: Path) -> set[str]:

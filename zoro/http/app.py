@@ -25,7 +25,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zoro.errors import PayloadTooLarge, ZoroError, storage_error
-from zoro.http import codec
+from zoro.http import codec, dashboard
 from zoro.http.forward import Forwarder, body_chunks
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
@@ -125,6 +125,7 @@ class ZoroApp:
         self.forwarder = Forwarder(owner_socket) if owner_socket is not None else None
         self.worker_tag = None if worker is None else str(worker).encode()
         self.serving = trio.Event()  # the lifespan started: the manager runs
+        self.dashboard = dashboard.Dashboard(self.server.metrics)
         self.quart = _quart_app(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -132,6 +133,9 @@ class ZoroApp:
             if self.worker_tag is not None:
                 send = _tagged(send, self.worker_tag)
             method, path = scope["method"], scope["path"]
+            if dashboard.owns(path):  # static files, the same in every worker
+                await self.dashboard.serve(scope, send)
+                return
             found = match(method, path)
             if self.forwarder is not None:
                 if found is None or not found[0].reads:

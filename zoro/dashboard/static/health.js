@@ -1,0 +1,163 @@
+// Server health: /metrics scraped every few seconds, turned into rates and latency
+// percentiles per route, WAL syncs, mailbox depth, recovery and compaction; the recent errors.
+
+import { get, recentFailures } from "/dashboard/api.js";
+import { drawChart, legendOf } from "/dashboard/chart.js";
+import { fmtBytes, fmtNum, h, mount } from "/dashboard/dom.js";
+import { byLabel, parseMetrics, quantile, sum } from "/dashboard/prom.js";
+
+export const SCRAPE_MS = 3000;
+const KEEP = 100; // scrapes kept: 5 minutes at 3 s
+const TOP_ROUTES = 6;
+
+function chartCard(id, title, unit) {
+  const canvas = h("canvas", { id, width: 560, height: 180 });
+  const legend = h("div", { class: "legend" });
+  return { unit, canvas, legend, card: h("div", { class: "card chart" }, h("h3", {}, title), canvas, legend) };
+}
+
+function show(chart, series) {
+  drawChart(chart.canvas, series, { unit: chart.unit });
+  mount(chart.legend, legendOf(series).map(([name, colour]) => h("span", { class: "legend-item" },
+    h("span", { class: "swatch", style: { background: colour } }), ` ${name}`)));
+}
+
+// [t, value] per scrape pair: f(before, after, seconds) for each consecutive pair.
+function pairs(scrapes, f) {
+  const out = [];
+  for (let i = 1; i < scrapes.length; i += 1) {
+    const [a, b] = [scrapes[i - 1], scrapes[i]];
+    out.push([b.t, f(a.samples, b.samples, (b.t - a.t) / 1000)]);
+  }
+  return out;
+}
+
+const requests = (samples, route) => sum(samples, "zoro_http_requests_total", (l) => l.route === route);
+
+export async function render(root) {
+  const scrapes = [];
+  const errors = []; // {at, route, status, count}: error answers seen in /metrics, newest first
+  const charts = {
+    rate: chartCard("chart-rate", "Requests/s by route", ""),
+    latency: chartCard("chart-latency", "Latency percentiles", "ms"),
+    syncs: chartCard("chart-syncs", "WAL syncs/s", ""),
+    perSync: chartCard("chart-per-sync", "WAL records per sync", ""),
+    mailbox: chartCard("chart-mailbox", "Actor mailbox depth", ""),
+    compaction: chartCard("chart-compaction", "Compaction bytes/s", ""),
+  };
+  const routeSelect = h("select", { id: "latency-route" }, h("option", { value: "" }, "busiest route"));
+  charts.latency.card.querySelector("h3").append(" ", routeSelect);
+  const states = h("div", { id: "collection-states" });
+  const errorList = h("div", { id: "recent-errors" });
+  const status = h("p", { class: "muted", id: "scrape-status" });
+  mount(root, h("h1", {}, "Health"), status,
+    h("div", { class: "charts" }, ...Object.values(charts).map((c) => c.card)),
+    h("div", { class: "grid2" },
+      h("div", { class: "card" }, h("h3", {}, "Collections: recovery and compaction"), states),
+      h("div", { class: "card" }, h("h3", {}, "Recent errors"), errorList)));
+
+  function routes(samples) {
+    return [...new Set(samples.filter((s) => s.name === "zoro_http_requests_total").map((s) => s.labels.route))];
+  }
+
+  function redraw() {
+    const last = scrapes[scrapes.length - 1].samples;
+    const first = scrapes[0].samples;
+    const names = routes(last).sort((a, b) => (requests(last, b) - requests(first, b)) - (requests(last, a) - requests(first, a)));
+    const shown = names.slice(0, TOP_ROUTES);
+    show(charts.rate, [
+      { name: "all", points: pairs(scrapes, (a, b, s) => (sum(b, "zoro_http_requests_total") - sum(a, "zoro_http_requests_total")) / s) },
+      ...shown.map((r) => ({ name: r, points: pairs(scrapes, (a, b, s) => (requests(b, r) - requests(a, r)) / s) })),
+    ]);
+    const known = new Set([...routeSelect.options].map((o) => o.value));
+    for (const r of names) if (!known.has(r)) routeSelect.append(h("option", { value: r }, r));
+    const route = routeSelect.value || names.find((r) => r !== "metrics") || names[0];
+    show(charts.latency, [0.5, 0.95, 0.99].map((q) => ({
+      name: `${route ?? ""} p${Math.round(q * 100)}`,
+      points: pairs(scrapes, (a, b) => { const v = quantile(a, b, route, q); return v === null ? null : v * 1000; }),
+    })));
+    show(charts.syncs, [{ name: "all collections", points: pairs(scrapes, (a, b, s) => (sum(b, "zoro_wal_syncs_total") - sum(a, "zoro_wal_syncs_total")) / s) }]);
+    show(charts.perSync, [{ name: "records per sync", points: pairs(scrapes, (a, b) => {
+      const syncs = sum(b, "zoro_wal_syncs_total") - sum(a, "zoro_wal_syncs_total");
+      return syncs > 0 ? (sum(b, "zoro_wal_records_total") - sum(a, "zoro_wal_records_total")) / syncs : null;
+    }) }]);
+    const depth = byLabel(last, "zoro_actor_mailbox_depth", "collection");
+    const busiest = [...depth.keys()].sort((a, b) => depth.get(b) - depth.get(a)).slice(0, TOP_ROUTES);
+    show(charts.mailbox, [
+      { name: "all", points: scrapes.map((x) => [x.t, sum(x.samples, "zoro_actor_mailbox_depth")]) },
+      ...busiest.map((c) => ({ name: c, points: scrapes.map((x) => [x.t, sum(x.samples, "zoro_actor_mailbox_depth", (l) => l.collection === c)]) })),
+    ]);
+    show(charts.compaction, [{ name: "bytes copied/s", points: pairs(scrapes, (a, b, s) => (sum(b, "zoro_compaction_bytes_total") - sum(a, "zoro_compaction_bytes_total")) / s) }]);
+    drawStates(last);
+  }
+
+  function drawStates(samples) {
+    const up = samples.filter((s) => s.name === "zoro_collection_up");
+    const running = byLabel(samples, "zoro_compaction_running", "collection");
+    const garbage = byLabel(samples, "zoro_storage_garbage_slots", "collection");
+    const slots = byLabel(samples, "zoro_storage_slots", "collection");
+    const counts = {};
+    for (const s of up) counts[s.labels.state] = (counts[s.labels.state] ?? 0) + 1;
+    mount(states,
+      h("p", {}, Object.entries(counts).map(([state, n]) => h("span", { class: `badge ${state}` }, `${n} ${state}`))),
+      h("table", {}, h("thead", {}, h("tr", {}, ...["collection", "state", "garbage", "compacting"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, up.map((s) => {
+          const c = s.labels.collection;
+          const share = slots.get(c) ? (100 * (garbage.get(c) ?? 0)) / slots.get(c) : 0;
+          return h("tr", {}, h("td", {}, c), h("td", {}, h("span", { class: `badge ${s.labels.state}` }, s.labels.state)),
+            h("td", { class: "num" }, `${share.toFixed(1)} %`), h("td", {}, running.get(c) ? "yes" : "no"));
+        }))));
+  }
+
+  function noteErrors(before, after, t) {
+    for (const s of after) {
+      if (s.name !== "zoro_http_requests_total" || Number(s.labels.status) < 400) continue;
+      const was = before.find((b) => b.name === s.name && b.labels.route === s.labels.route && b.labels.status === s.labels.status);
+      const n = s.value - (was ? was.value : 0);
+      if (n > 0) errors.unshift({ at: new Date(t), route: s.labels.route, status: s.labels.status, count: n });
+    }
+    errors.length = Math.min(errors.length, 50);
+  }
+
+  async function drawErrors() {
+    let issues = [];
+    try {
+      issues = (await get("/issues", { quiet: true })).issues ?? [];
+    } catch {
+      issues = [];
+    }
+    mount(errorList,
+      issues.length ? h("ul", {}, issues.map((i) => h("li", { class: "error" }, `${i.related_collection ?? ""}: ${i.description}`))) : null,
+      h("table", {}, h("thead", {}, h("tr", {}, ...["when", "route", "status", "answers", "message"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, [
+          ...errors.map((e) => h("tr", {}, h("td", {}, e.at.toLocaleTimeString()), h("td", {}, e.route), h("td", {}, e.status), h("td", { class: "num" }, fmtNum(e.count)), h("td", { class: "muted" }, "(from /metrics)"))),
+          ...recentFailures.slice(0, 20).map((f) => h("tr", {}, h("td", {}, f.at.toLocaleTimeString()), h("td", {}, `${f.method} ${f.path}`), h("td", {}, f.status), h("td", {}, "1"), h("td", {}, f.message))),
+        ])),
+      errors.length || recentFailures.length ? null : h("p", { class: "muted" }, "No error answers since this page opened."));
+  }
+
+  let stopped = false;
+  async function scrape() {
+    if (stopped || document.hidden) return;
+    try {
+      const text = await get("/metrics", { quiet: true });
+      const now = Date.now();
+      const samples = parseMetrics(text);
+      if (scrapes.length) noteErrors(scrapes[scrapes.length - 1].samples, samples, now);
+      scrapes.push({ t: now, samples });
+      if (scrapes.length > KEEP) scrapes.shift();
+      redraw();
+      mount(status, `Scraped /metrics every ${SCRAPE_MS / 1000} s · last at ${new Date(now).toLocaleTimeString()} · ${fmtBytes(text.length)}`);
+      if (scrapes.length % 5 === 1) await drawErrors();
+    } catch (error) {
+      mount(status, h("span", { class: "error" }, `Scrape failed: ${error.message}`));
+    }
+  }
+  routeSelect.addEventListener("change", () => scrapes.length && redraw());
+  await scrape();
+  const timer = setInterval(scrape, SCRAPE_MS);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
