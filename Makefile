@@ -5,10 +5,11 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ./zoro-data
 
-.PHONY: serve test lint check torture test-workers bench clean fuse3
+.PHONY: serve test lint check torture test-workers bench clean fuse3 chromium
 
 $(STAMP): pyproject.toml
 	-@$(MAKE) --no-print-directory fuse3
+	-@$(MAKE) --no-print-directory chromium
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
@@ -28,6 +29,20 @@ fuse3:
 			>/dev/null 2>&1 || echo "could not install fuse3: the power-loss tests will skip"; \
 	else \
 		echo "no libfuse3, and apt-get is not usable as root: the power-loss tests will skip"; \
+	fi
+
+# The dashboard's browser tests (tests/dashboard) drive Debian's chromium through its
+# chromedriver; without them they skip. Best effort like fuse3: never fails the build.
+chromium:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver for the dashboard's browser tests"; \
+		(apt-get install -y -q chromium chromium-driver \
+			|| (apt-get update -q && apt-get install -y -q chromium chromium-driver)) \
+			>/dev/null 2>&1 || echo "could not install chromium: the dashboard's browser tests will skip"; \
+	else \
+		echo "no chromium, and apt-get is not usable as root: the dashboard's browser tests will skip"; \
 	fi
 
 serve: $(STAMP)

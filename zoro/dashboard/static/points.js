@@ -100,8 +100,12 @@ export async function render(root, params) {
       await Promise.all([loadPage(state, view), count(state, view)]);
       mount(filterError);
     } catch (error) {
-      // the server's message verbatim, beside the filter it is about
+      // the server's message verbatim, beside the filter it is about; no stale rows beside it
       mount(state.filter ? filterError : message, errorBox(error.message));
+      mount(view.rows);
+      view.count.textContent = "–";
+      view.where.textContent = "";
+      view.next.disabled = true;
     }
   }
   async function applyFilter() {
