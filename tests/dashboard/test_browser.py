@@ -267,6 +267,17 @@ def test_vectors_projection(page: Page) -> None:
     page.until(lambda: page.find("#pca-canvas").get_attribute("data-points") == "118", "118 dots")
     page.text("#pca-legend", '"en"')
     page.shot("07-vectors")
+    # a click on a dot opens its point in the points browser
+    point = page.driver.execute_script(
+        """const c = document.querySelector('#pca-canvas');
+        const [x, y, id] = c.dataset.dot.split(',');
+        const r = c.getBoundingClientRect();
+        c.dispatchEvent(new MouseEvent('click', {bubbles: true,
+          clientX: r.left + x * r.width / c.width, clientY: r.top + y * r.height / c.height}));
+        return id;"""
+    )
+    page.text("#point-detail", f"Point {point}")
+    assert f"id={point}" in page.driver.current_url
     page.console_clean()
 
 

@@ -95,9 +95,10 @@ export async function render(root, params) {
   const idInput = h("input", { id: "retrieve-id", placeholder: "point id (integer or UUID)" });
   const message = h("div", { id: "points-message" });
 
-  async function refresh() {
+  // counted again only when the filter or the points change, not on every page
+  async function refresh(recount = true) {
     try {
-      await Promise.all([loadPage(state, view), count(state, view)]);
+      await Promise.all([loadPage(state, view), recount ? count(state, view) : null]);
       mount(filterError);
     } catch (error) {
       // the server's message verbatim, beside the filter it is about; no stale rows beside it
@@ -130,13 +131,13 @@ export async function render(root, params) {
       mount(detail, errorBox(error.message));
     }
   }
-  view.prev.addEventListener("click", () => { state.page -= 1; refresh(); });
-  view.next.addEventListener("click", () => { state.page += 1; refresh(); });
+  view.prev.addEventListener("click", () => { state.page -= 1; refresh(false); });
+  view.next.addEventListener("click", () => { state.page += 1; refresh(false); });
   const pageSize = h("select", { id: "page-size", onchange: () => {
     state.pageSize = Number(pageSize.value);
     state.page = 0;
     state.offsets = [null];
-    refresh();
+    refresh(false);
   } }, ...PAGE_SIZES.map((n) => h("option", { value: n, selected: n === state.pageSize }, n)));
 
   const deleteButton = h("button", { type: "button", class: "danger", id: "delete-selected", onclick: async () => {

@@ -74,6 +74,7 @@ export async function render(root, params) {
 
   async function drawFull() {
     const list = await get("/snapshots");
+    const file = h("input", { type: "file", id: "restore-full-file" });
     mount(full, h("div", { class: "card" },
       h("h2", {}, "Full-storage snapshots (every collection and the aliases)"),
       h("button", { type: "button", id: "create-full-snapshot", onclick: async () => {
@@ -92,7 +93,17 @@ export async function render(root, params) {
             await drawFull();
           } catch (error) { failed(error); }
         } }, "delete"),
-      ])));
+      ]),
+      h("p", {}, "Restore every collection in a full snapshot from this computer: ", file, " ",
+        h("button", { type: "button", onclick: async () => {
+          const chosen = file.files[0];
+          if (!chosen) { failed(new Error("Choose a snapshot file first.")); return; }
+          if (!(await confirmAction(`Replace every collection in ${chosen.name} (others are left alone)?`, "Restore"))) return;
+          try {
+            await api("POST", "/snapshots/upload", chosen);
+            done(`Restored the collections of ${chosen.name}.`);
+          } catch (error) { failed(error); }
+        } }, "Upload and restore"))));
   }
   await Promise.all([drawCollection().catch(failed), drawFull().catch(failed)]);
   return undefined;

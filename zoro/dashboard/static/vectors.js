@@ -95,6 +95,8 @@ export async function render(root, params) {
         h("span", { class: "swatch", style: { background: c } }), ` ${v} (${n})`)) : []);
       mount(status, `${points.length} points · fetched in ${Math.round(fetched - started)} ms · PCA in ${Math.round(performance.now() - fetched)} ms`);
       canvas.dataset.points = String(points.length);
+      // where one dot is drawn (canvas pixels), so a test can click it
+      if (points.length) canvas.dataset.dot = `${points[0].px},${points[0].py},${points[0].id}`;
     } catch (error) {
       mount(status, errorBox(error.message));
     }
