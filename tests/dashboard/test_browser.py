@@ -8,7 +8,11 @@ stay free of errors other than the refusals a step provokes on purpose."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -137,6 +141,14 @@ def _points(n: int) -> list[dict[str, Any]]:
     ]
 
 
+def _run(command: list[str]) -> str:
+    """Run a snippet the page shows, with the key in the environment as its text expects."""
+    env = {**os.environ, "ZORO_API_KEY": KEY}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_the_key_is_asked_for_then_the_collections_show(page: Page) -> None:
     page.go("collections")
     page.find("#key-dialog[open]")
@@ -255,6 +267,14 @@ def test_search_by_id_with_code_to_copy(page: Page) -> None:
     assert "/collections/docs/points/query" in page.find("#code-curl").text
     assert "query_points(" in page.find("#code-qdrant").text
     assert "search_by_id(" in page.find("#code-zoro").text
+    # the code shown runs, and finds what the page found
+    ids = [h.get_attribute("data-point") for h in hits]
+    for snippet in ("#code-qdrant", "#code-zoro"):
+        printed = _run([sys.executable, "-c", page.find(snippet).text])
+        assert [line.split()[0] for line in printed.splitlines()] == ids, snippet
+    if shutil.which("curl"):
+        answer = json.loads(_run(["bash", "-c", page.find("#code-curl").text]))
+        assert [str(p["id"]) for p in answer["result"]["points"]] == ids
     # the text option is there, disabled, with the reason
     assert page.find("input[name=mode][value=text]").get_attribute("disabled") is not None
     page.text("#text-reason", "no text embedder")

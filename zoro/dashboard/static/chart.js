@@ -55,6 +55,14 @@ export function drawChart(canvas, series, { unit = "" } = {}) {
       drawing = true;
     }
     ctx.stroke();
+    // a lone value (the first scrape of a route) shows as a dot, not as nothing
+    const shown = s.points.filter((p) => p[1] !== null && Number.isFinite(p[1]));
+    if (shown.length === 1) {
+      ctx.fillStyle = COLOURS[i % COLOURS.length];
+      ctx.beginPath();
+      ctx.arc(x(shown[0][0]), y(shown[0][1]), 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
   });
 }
 

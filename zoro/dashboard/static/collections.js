@@ -148,8 +148,23 @@ function createBody(form) {
   if (form.elements.ef_search.value !== "") zoro.ef_search = Number(form.elements.ef_search.value);
   if (Object.keys(zoro).length) body.zoro = zoro;
   const metadata = form.elements.metadata.value.trim();
-  if (metadata) body.metadata = JSON.parse(metadata); // a JSON error is shown by the caller
-  return body;
+  if (metadata) body.metadata = parseObject(metadata, "metadata");
+  // any other option of the API (optimizers_config, a vector's own hnsw_config...), merged in
+  const extra = form.elements.extra.value.trim();
+  return extra ? { ...body, ...parseObject(extra, "other options") } : body;
+}
+
+function parseObject(text, what) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${what}: not JSON: ${error.message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`${what}: must be a JSON object`);
+  }
+  return value;
 }
 
 function createForm(reload) {
@@ -172,6 +187,8 @@ function createForm(reload) {
       h("label", {}, " ef_search ", h("input", { name: "ef_search", type: "number", min: 1, class: "short" }))),
     h("label", { class: "block" }, "Metadata (JSON object, optional)",
       h("textarea", { name: "metadata", rows: 2, placeholder: '{"team": "search"}' })),
+    h("label", { class: "block" }, "Other options (JSON object merged into the request, optional)",
+      h("textarea", { name: "extra", rows: 2, placeholder: '{"optimizers_config": {"deleted_threshold": 0.3}}' })),
     h("details", {}, h("summary", {}, "Request body"), preview),
     h("button", { type: "submit", id: "create-submit" }, "Create"),
     message,
@@ -180,7 +197,7 @@ function createForm(reload) {
     try {
       preview.textContent = JSON.stringify(createBody(form), null, 2);
     } catch (error) {
-      preview.textContent = `metadata: ${error.message}`;
+      preview.textContent = error.message;
     }
   }
   form.addEventListener("input", update);
