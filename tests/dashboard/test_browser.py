@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -21,14 +20,13 @@ import httpx
 import pytest
 
 from tests.dashboard import browser
+from tests.dashboard.page import Page
 from zoro.testing import ServerProcess
 
 FOUND = browser.find()
 pytestmark = pytest.mark.skipif(isinstance(FOUND, str), reason=str(FOUND))
 
 KEY = "browser-test-key"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-WAIT_S = 15.0
 LANGS = ("en", "fr", "de")
 
 
@@ -43,87 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def http(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers={"api-key": KEY}, timeout=30) as client:
         yield client
-
-
-class Page:
-    """The browser, with waits that end (WAIT_S) and a console check after each step."""
-
-    def __init__(self, driver: Any, url: str) -> None:
-        self.driver = driver
-        self.url = url
-        ARTIFACTS.mkdir(exist_ok=True)
-
-    def go(self, fragment: str) -> None:
-        self.driver.get(f"{self.url}/dashboard/#/{fragment}")
-
-    def find(self, css: str) -> Any:
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        return WebDriverWait(self.driver, WAIT_S).until(
-            ec.visibility_of_element_located((By.CSS_SELECTOR, css))
-        )
-
-    def all(self, css: str) -> list[Any]:
-        from selenium.webdriver.common.by import By
-
-        return list(self.driver.find_elements(By.CSS_SELECTOR, css))
-
-    def until(self, check: Any, what: str) -> Any:
-        """Wait for `check()` to be true, looking again at elements a page has redrawn."""
-        from selenium.common.exceptions import (
-            NoSuchElementException,
-            StaleElementReferenceException,
-        )
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        wait = WebDriverWait(
-            self.driver,
-            WAIT_S,
-            ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
-        )
-        return wait.until(lambda _d: check(), message=what)
-
-    def text(self, css: str, pattern: str) -> str:
-        """Wait until the element's text matches `pattern`; returns the text."""
-        from selenium.webdriver.common.by import By
-
-        def matched() -> str | None:
-            text = str(self.driver.find_element(By.CSS_SELECTOR, css).text)
-            return text if re.search(pattern, text) else None
-
-        found: str = self.until(matched, f"{css} ~ {pattern!r}")
-        return found
-
-    def shot(self, name: str) -> None:
-        self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-
-    def console_clean(self, *allowed: str) -> None:
-        """No console error but those matching one of `allowed` (a refusal provoked on
-        purpose, which Chromium reports as "Failed to load resource")."""
-        errors = browser.console_errors(self.driver)
-        unexpected = [e for e in errors if not any(re.search(a, e["message"]) for a in allowed)]
-        assert not unexpected, unexpected
-
-    def module(self, script: str) -> Any:
-        """Run `script` (an async function body given `m`, the imported module map) in the
-        page; returns what it returns."""
-        return self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "(async () => { " + script + " })().then(done, (e) => done('error: ' + e));"
-        )
-
-
-@pytest.fixture(scope="module")
-def page(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    assert not isinstance(FOUND, str)
-    driver = browser.start(*FOUND, profile=tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_script_timeout(WAIT_S)
-    try:
-        yield Page(driver, server.url)
-    finally:
-        driver.quit()
 
 
 def _points(n: int) -> list[dict[str, Any]]:
@@ -304,7 +221,7 @@ def test_vectors_projection(page: Page) -> None:
 def test_health_charts(page: Page) -> None:
     page.go("health")
     page.text("#scrape-status", "Scraped /metrics")
-    page.find("#chart-rate")
+    page.until(lambda: int(page.find("#chart-rate").get_attribute("data-values") or 0) > 0, "rates")
     page.text("#collection-states", "docs")
     page.shot("08-health")
     page.console_clean()

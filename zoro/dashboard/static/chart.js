@@ -18,6 +18,7 @@ export function drawChart(canvas, series, { unit = "" } = {}) {
   const top = 8;
   const right = width - 8;
   const all = series.flatMap((s) => s.points.filter((p) => p[1] !== null && Number.isFinite(p[1])));
+  canvas.dataset.values = String(all.length);
   ctx.font = "11px system-ui, sans-serif";
   ctx.fillStyle = "#777";
   if (!all.length) {

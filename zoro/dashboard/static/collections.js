@@ -47,7 +47,7 @@ function statusCell(row) {
     row.reason ? h("div", { class: "reason" }, row.reason) : null);
 }
 
-function row(item, reload) {
+function row(item, reload, message) {
   const actions = h("td", { class: "actions" },
     h("button", { type: "button", class: "link", onclick: () => go("points", { c: item.name }) }, "browse"),
     h("button", { type: "button", class: "link", onclick: () => go("search", { c: item.name }) }, "search"),
@@ -60,7 +60,12 @@ function row(item, reload) {
           `Delete the collection “${item.name}” and every point in it? This cannot be undone.`,
         );
         if (!sure) return;
-        await del(collectionPath(item.name)).catch(() => {});
+        try {
+          await del(collectionPath(item.name));
+          mount(message, h("p", { class: "ok" }, `Deleted “${item.name}”.`));
+        } catch (error) {
+          mount(message, errorBox(error.message));
+        }
         reload();
       },
     }, "delete"),
@@ -84,13 +89,13 @@ function row(item, reload) {
   );
 }
 
-async function table(holder, reload) {
+async function table(holder, reload, message) {
   const { collections } = await get("/collections");
   const rows = await Promise.all(collections.map((c) => describe(c.name)));
   mount(holder, h("table", { id: "collections-table" },
     h("thead", {}, h("tr", {}, ...["Name", "Status", "Points", "Indexed vectors", "Vectors", "Disk",
       "Memory", "Payload indexes", ""].map((t) => h("th", {}, t)))),
-    h("tbody", {}, rows.length ? rows.map((r) => row(r, reload))
+    h("tbody", {}, rows.length ? rows.map((r) => row(r, reload, message))
       : h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No collections yet: create one below."))),
   ));
   performance.mark("zoro:collections-rendered");
@@ -243,8 +248,9 @@ function indexForm(reload) {
 
 export async function render(root) {
   const holder = h("div", { id: "collections-holder" }, h("p", { class: "muted" }, "Loading…"));
-  const reload = () => table(holder, reload).catch((error) => mount(holder, errorBox(error.message)));
-  mount(root, h("h1", {}, "Collections"), holder, h("div", { class: "grid2" }, createForm(reload), indexForm(reload)));
+  const message = h("div", { id: "collections-message" });
+  const reload = () => table(holder, reload, message).catch((error) => mount(holder, errorBox(error.message)));
+  mount(root, h("h1", {}, "Collections"), message, holder, h("div", { class: "grid2" }, createForm(reload), indexForm(reload)));
   await reload();
   const timer = setInterval(() => { if (!document.hidden) reload(); }, REFRESH_MS);
   return () => clearInterval(timer);

@@ -71,7 +71,8 @@ export async function render(root) {
     ]);
     const known = new Set([...routeSelect.options].map((o) => o.value));
     for (const r of names) if (!known.has(r)) routeSelect.append(h("option", { value: r }, r));
-    const route = routeSelect.value || names.find((r) => r !== "metrics") || names[0];
+    // by default the busiest route of the API, not the dashboard's own files and scrapes
+    const route = routeSelect.value || names.find((r) => r !== "metrics" && r !== "dashboard") || names[0];
     show(charts.latency, [0.5, 0.95, 0.99].map((q) => ({
       name: `${route ?? ""} p${Math.round(q * 100)}`,
       points: pairs(scrapes, (a, b) => { const v = quantile(a, b, route, q); return v === null ? null : v * 1000; }),
@@ -155,9 +156,12 @@ export async function render(root) {
   }
   routeSelect.addEventListener("change", () => scrapes.length && redraw());
   await scrape();
+  // a rate needs two scrapes: the second comes after a second, then one every SCRAPE_MS
+  const soon = setTimeout(scrape, 1000);
   const timer = setInterval(scrape, SCRAPE_MS);
   return () => {
     stopped = true;
+    clearTimeout(soon);
     clearInterval(timer);
   };
 }
