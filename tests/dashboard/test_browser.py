@@ -223,6 +223,7 @@ def test_health_charts(page: Page) -> None:
     page.text("#scrape-status", "Scraped /metrics")
     page.until(lambda: int(page.find("#chart-rate").get_attribute("data-values") or 0) > 0, "rates")
     page.text("#collection-states", "docs")
+    page.text("#route-table", "metrics")  # its own scrapes, at least
     page.shot("08-health")
     page.console_clean()
 

@@ -47,11 +47,13 @@ export async function render(root) {
   };
   const routeSelect = h("select", { id: "latency-route" }, h("option", { value: "" }, "busiest route"));
   charts.latency.card.querySelector("h3").append(" ", routeSelect);
+  const routeTable = h("div", { id: "route-table" });
   const states = h("div", { id: "collection-states" });
   const errorList = h("div", { id: "recent-errors" });
   const status = h("p", { class: "muted", id: "scrape-status" });
   mount(root, h("h1", {}, "Health"), status,
     h("div", { class: "charts" }, ...Object.values(charts).map((c) => c.card)),
+    h("div", { class: "card" }, h("h3", {}, "Routes over the last minute"), routeTable),
     h("div", { class: "grid2" },
       h("div", { class: "card" }, h("h3", {}, "Collections: recovery and compaction"), states),
       h("div", { class: "card" }, h("h3", {}, "Recent errors"), errorList)));
@@ -63,8 +65,9 @@ export async function render(root) {
   function redraw() {
     const last = scrapes[scrapes.length - 1].samples;
     const first = scrapes[0].samples;
-    const names = routes(last).sort((a, b) => (requests(last, b) - requests(first, b)) - (requests(last, a) - requests(first, a)));
-    const shown = names.slice(0, TOP_ROUTES);
+    const moved = (r) => requests(last, r) - requests(first, r);
+    const names = routes(last).sort((a, b) => moved(b) - moved(a));
+    const shown = names.filter((r) => moved(r) > 0).slice(0, TOP_ROUTES); // busy in the window
     show(charts.rate, [
       { name: "all", points: pairs(scrapes, (a, b, s) => (sum(b, "zoro_http_requests_total") - sum(a, "zoro_http_requests_total")) / s) },
       ...shown.map((r) => ({ name: r, points: pairs(scrapes, (a, b, s) => (requests(b, r) - requests(a, r)) / s) })),
@@ -72,7 +75,8 @@ export async function render(root) {
     const known = new Set([...routeSelect.options].map((o) => o.value));
     for (const r of names) if (!known.has(r)) routeSelect.append(h("option", { value: r }, r));
     // by default the busiest route of the API, not the dashboard's own files and scrapes
-    const route = routeSelect.value || names.find((r) => r !== "metrics" && r !== "dashboard") || names[0];
+    const own = (r) => r === "metrics" || r === "dashboard";
+    const route = routeSelect.value || shown.find((r) => !own(r)) || shown[0] || names[0];
     show(charts.latency, [0.5, 0.95, 0.99].map((q) => ({
       name: `${route ?? ""} p${Math.round(q * 100)}`,
       points: pairs(scrapes, (a, b) => { const v = quantile(a, b, route, q); return v === null ? null : v * 1000; }),
@@ -90,6 +94,27 @@ export async function render(root) {
     ]);
     show(charts.compaction, [{ name: "bytes copied/s", points: pairs(scrapes, (a, b, s) => (sum(b, "zoro_compaction_bytes_total") - sum(a, "zoro_compaction_bytes_total")) / s) }]);
     drawStates(last);
+    drawRoutes(names);
+  }
+
+  // every route's rate and percentiles between the newest scrape and the one a minute before
+  function drawRoutes(names) {
+    const after = scrapes[scrapes.length - 1];
+    const before = scrapes.find((x) => after.t - x.t <= 60_000 + SCRAPE_MS) ?? scrapes[0];
+    const seconds = (after.t - before.t) / 1000;
+    if (seconds <= 0) return;
+    const ms = (q, r) => {
+      const v = quantile(before.samples, after.samples, r, q);
+      return v === null ? "–" : (v * 1000).toFixed(v < 0.01 ? 2 : 1);
+    };
+    const rows = names
+      .map((r) => [r, (requests(after.samples, r) - requests(before.samples, r)) / seconds])
+      .filter(([, rate]) => rate > 0);
+    mount(routeTable, rows.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, ...["route", "requests/s", "p50 ms", "p95 ms", "p99 ms"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, rows.map(([r, rate]) => h("tr", {}, h("td", {}, r), h("td", { class: "num" }, rate.toFixed(2)),
+          h("td", { class: "num" }, ms(0.5, r)), h("td", { class: "num" }, ms(0.95, r)), h("td", { class: "num" }, ms(0.99, r))))))
+      : h("p", { class: "muted" }, "No requests yet."));
   }
 
   function drawStates(samples) {

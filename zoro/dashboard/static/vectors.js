@@ -64,7 +64,16 @@ export async function render(root, params) {
     return undefined;
   }
   const using = h("select", { id: "pca-using" }, ...usings.map((u) => h("option", { value: u }, u || "(unnamed)")));
-  const key = h("input", { id: "pca-key", placeholder: "payload key, e.g. lang", value: params.get("key") ?? "" });
+  const keys = h("datalist", { id: "pca-keys" });
+  const key = h("input", { id: "pca-key", list: "pca-keys", placeholder: "payload key, e.g. lang", value: params.get("key") ?? "" });
+  // the keys to offer: the indexed ones, and those of a few points' payloads
+  post(collectionPath(name, "/points/scroll"), { limit: 50, with_payload: true, with_vector: false })
+    .then(({ points: some }) => {
+      const found = new Set(Object.keys(info.payload_schema ?? {}));
+      for (const p of some) for (const k of Object.keys(p.payload ?? {})) found.add(k);
+      mount(keys, [...found].sort().map((k) => h("option", { value: k })));
+    })
+    .catch(() => {});
   const size = h("input", { id: "pca-size", type: "number", min: 10, max: MAX_SAMPLE, value: 2000, class: "short" });
   const canvas = h("canvas", { id: "pca-canvas", width: 900, height: 560 });
   const legend = h("div", { id: "pca-legend", class: "legend" });
@@ -115,7 +124,7 @@ export async function render(root, params) {
   });
   root.append(h("div", { class: "toolbar" },
     h("label", {}, "vector ", using), h("label", {}, " colour by ", key), h("label", {}, " sample ", size),
-    h("button", { type: "button", id: "pca-draw", onclick: sample }, "Draw")),
+    h("button", { type: "button", id: "pca-draw", onclick: sample }, "Draw"), keys),
   status, canvas, legend, tip);
   await sample();
   return undefined;
