@@ -273,6 +273,17 @@ def test_the_pages_helpers(page: Page) -> None:
     page.console_clean()
 
 
+def test_nothing_loads_from_elsewhere(page: Page) -> None:
+    """Every resource the pages fetched came from the server itself (the CSP says so too)."""
+    page.go("collections")
+    page.find("#collections-holder")
+    origins = page.driver.execute_script(
+        "return [...new Set(performance.getEntriesByType('resource')"
+        ".map((e) => new URL(e.name).origin))]"
+    )
+    assert origins == [page.url]
+
+
 def test_delete_the_collection_after_naming_it(page: Page, http: httpx.Client) -> None:
     page.go("collections")
     page.find("tr[data-collection=docs] [data-delete=docs]").click()

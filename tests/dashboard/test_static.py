@@ -120,23 +120,6 @@ def test_requests_are_counted_in_metrics(server: ServerProcess) -> None:
     assert 'zoro_http_requests_total{route="dashboard",status="200"}' in text
 
 
-def test_collection_info_has_disk_and_memory(server: ServerProcess) -> None:
-    keyed = {"api-key": KEY}
-    with httpx.Client(base_url=server.url, headers=keyed, timeout=30) as http:
-        body = {"vectors": {"size": 4, "distance": "Dot"}}
-        assert http.put("/collections/sized", json=body).status_code == 200
-        points = [{"id": i, "vector": [1.0, 0.0, 0.0, float(i)]} for i in range(50)]
-        r = http.put("/collections/sized/points?wait=true", json={"points": points})
-        assert r.status_code == 200
-        http.put(
-            "/collections/sized/index?wait=true",
-            json={"field_name": "k", "field_schema": "keyword"},
-        )
-        zoro = http.get("/collections/sized").json()["result"]["zoro"]
-    assert zoro["disk_bytes"] > 0
-    assert zoro["memory_bytes"] >= 50 * 4 * 4  # at least the vectors themselves
-
-
 def test_assets_ignore_unlisted_files(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<p>hi</p>")
     (tmp_path / ".secret.js").write_text("x")

@@ -200,3 +200,23 @@ def test_metrics_show_each_payload_index_and_its_memory_per_value(
         if line.startswith(f"zoro_payload_index_bytes_per_value{{{labels}}}")
     )
     assert float(per_value.split()[-1]) > 0
+
+
+def test_collection_info_has_disk_and_memory(http: httpx.Client) -> None:
+    """zoro.disk_bytes and zoro.memory_bytes: what the dashboard's collections table shows."""
+    body = {"vectors": {"size": 4, "distance": "Dot"}}
+    assert http.put("/collections/sized", json=body).status_code == 200
+    points = [
+        {"id": i, "vector": [1.0, 0.0, 0.0, float(i)], "payload": {"k": "a"}} for i in range(50)
+    ]
+    _upsert(http, "sized", {"points": points})
+    before = http.get("/collections/sized").json()["result"]["zoro"]
+    index = {"field_name": "k", "field_schema": "keyword"}
+    assert http.put("/collections/sized/index?wait=true", json=index).status_code == 200
+    after = http.get("/collections/sized").json()["result"]["zoro"]
+    assert before["disk_bytes"] > 0
+    assert before["memory_bytes"] >= 50 * 4 * 4  # at least the vectors themselves
+    # a payload index's memory is counted in, beside the vectors
+    held = after["payload_indexes"]["k"]["memory_bytes"]
+    assert held > 0
+    assert after["memory_bytes"] >= 50 * 4 * 4 + held
