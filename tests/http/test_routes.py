@@ -220,3 +220,20 @@ def test_collection_info_has_disk_and_memory(http: httpx.Client) -> None:
     held = after["payload_indexes"]["k"]["memory_bytes"]
     assert held > 0
     assert after["memory_bytes"] >= 50 * 4 * 4 + held
+
+
+def test_recent_errors_keep_the_last_answers_with_their_messages(
+    http: httpx.Client, collection: str
+) -> None:
+    bad = {"filter": {"must": [{"key": "k", "match": {"valeu": 1}}]}}
+    for _ in range(105):  # more than are kept
+        r = http.post(f"/collections/{collection}/points/count", json=bad)
+        assert r.status_code == 400
+    assert http.get("/collections/none_such").status_code == 404
+    errors = http.get("/errors").json()["result"]["errors"]
+    assert len(errors) == 100
+    newest, before = errors[0], errors[1]
+    assert (newest["route"], newest["status"]) == ("get_collection", 404)
+    assert (before["route"], before["status"]) == ("count_points", 400)
+    assert before["message"] == r.json()["status"]["error"]  # as the client was answered
+    assert newest["time"].endswith("Z")

@@ -40,6 +40,7 @@ BODILESS: list[tuple[str, str, str]] = [
     ("GET", "/telemetry?details_level=1", "telemetry"),
     ("GET", "/telemetry?details_level=2&anonymize=true", "telemetry"),
     ("GET", "/issues", "get_issues"),
+    ("GET", "/errors", "recent_errors"),
     ("DELETE", "/issues", "clear_issues"),
     ("DELETE", "/collections/wire_results_none", "delete_collection"),
 ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from zoro.services import Context
+
+RECENT_ERRORS = 100  # error answers kept for GET /errors (the dashboard's Health page)
+ERROR_MESSAGE_CHARS = 2000
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -33,11 +36,29 @@ class Responses:
         self.last_at = time.time()
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorAnswer:
+    """One error answer: when, on which route, its status and the message the client got."""
+
+    at: float  # unix seconds
+    route: str
+    status: int
+    message: str
+
+
 class Metrics:
     def __init__(self) -> None:
         self._requests: dict[tuple[str, int], Responses] = defaultdict(Responses)
         self._buckets: dict[str, list[int]] = {}
         self._sums: dict[str, float] = defaultdict(float)
+        self._errors: deque[ErrorAnswer] = deque(maxlen=RECENT_ERRORS)
+
+    def note_error(self, route: str, status: int, message: str) -> None:
+        self._errors.append(ErrorAnswer(time.time(), route, status, message[:ERROR_MESSAGE_CHARS]))
+
+    def recent_errors(self) -> list[ErrorAnswer]:
+        """The last RECENT_ERRORS error answers, newest first."""
+        return list(reversed(self._errors))
 
     def responses(self) -> dict[tuple[str, int], Responses]:
         """(route name, status) -> its answers so far."""

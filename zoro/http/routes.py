@@ -152,15 +152,12 @@ class Server:
                 extra = [(b"content-type", content_type)]
         except ZoroError as exc:
             status, extra, body = error_response(exc, time.perf_counter() - started)
+            self.metrics.note_error(route.name, status, exc.message)
         except Exception as exc:
             log.exception("unexpected error on %s %s", route.method, route.path)
-            status, extra, body = (
-                500,
-                JSON,
-                codec.error(
-                    f"Service internal error: {type(exc).__name__}", time.perf_counter() - started
-                ),
-            )
+            message = f"Service internal error: {type(exc).__name__}"
+            status, extra, body = 500, JSON, codec.error(message, time.perf_counter() - started)
+            self.metrics.note_error(route.name, status, message)
         self.metrics.observe(route.name, status, time.perf_counter() - started)
         return status, extra, body
 
@@ -463,6 +460,15 @@ def _iso(unix_s: float) -> str:
     return dt.datetime.fromtimestamp(unix_s, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+async def _recent_errors(call: Call) -> Any:
+    return {
+        "errors": [
+            {"time": _iso(e.at), "route": e.route, "status": e.status, "message": e.message}
+            for e in call.server.metrics.recent_errors()
+        ]
+    }
+
+
 async def _issues(call: Call) -> Any:
     return issues.report(call.ctx)
 
@@ -602,6 +608,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/telemetry", "telemetry", _telemetry),
     Route("GET", "/issues", "get_issues", _issues),
     Route("DELETE", "/issues", "clear_issues", _clear_issues),
+    Route("GET", "/errors", "recent_errors", _recent_errors),  # Zoro's own (the dashboard)
     # queries by example: the older recommend and discover routes
     Route("POST", C + "/points/recommend", "recommend_points", _recommend, reads=True),
     Route(

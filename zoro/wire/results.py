@@ -324,6 +324,24 @@ _SNAPSHOT = obj(
 )
 
 RESULTS: Final[dict[str, Schema]] = {
+    "recent_errors": obj(
+        {
+            "errors": array(
+                obj(
+                    {
+                        "time": string(about="RFC 3339, UTC"),
+                        "route": string(about="the route's name, as in /metrics"),
+                        "status": integer(low=400, high=599),
+                        "message": string(about="the error message the client was answered"),
+                    },
+                    required=("time", "route", "status", "message"),
+                ),
+                about="the last 100 error answers, newest first",
+            )
+        },
+        required=("errors",),
+        about="Zoro's own: the error answers this server process gave lately",
+    ),
     "list_collections": obj(
         {"collections": array(obj({"name": string()}, required=("name",)))},
         required=("collections",),
