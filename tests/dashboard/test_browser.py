@@ -224,6 +224,8 @@ def test_health_charts(page: Page) -> None:
     page.until(lambda: int(page.find("#chart-rate").get_attribute("data-values") or 0) > 0, "rates")
     page.text("#collection-states", "docs")
     page.text("#route-table", "metrics")  # its own scrapes, at least
+    # the server's recent error answers, with their messages: the bad filter's among them
+    page.text("#recent-errors", "unknown field")
     page.shot("08-health")
     page.console_clean()
 

@@ -10,9 +10,6 @@ export class ApiError extends Error {
   }
 }
 
-// The dashboard's own failed calls (newest first), shown on the Health page.
-export const recentFailures = [];
-
 let authListener = () => {};
 export function onAuthNeeded(listener) {
   authListener = listener;
@@ -57,10 +54,6 @@ export async function api(method, path, body, options = {}) {
   if (!response.ok) {
     const message = doc?.status?.error ?? (text || response.statusText);
     const error = new ApiError(response.status, message);
-    if (!options.quiet) {
-      recentFailures.unshift({ at: new Date(), method, path, status: response.status, message });
-      recentFailures.length = Math.min(recentFailures.length, 50);
-    }
     if (response.status === 401 || response.status === 403) authListener(error);
     throw error;
   }

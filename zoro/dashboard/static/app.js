@@ -63,7 +63,7 @@ document.getElementById("key-form").addEventListener("submit", async (event) => 
   const key = document.getElementById("key-input").value;
   setApiKey(key);
   try {
-    await get("/collections", { quiet: true });
+    await get("/collections");
   } catch (error) {
     document.getElementById("key-error").textContent = error.message;
     return;
@@ -107,7 +107,7 @@ function start() {
   started = true;
   window.addEventListener("hashchange", show);
   show();
-  get("/", { quiet: true })
+  get("/")
     .then((doc) => {
       document.getElementById("server-info").textContent = `v${doc.zoro_version ?? doc.version}`;
     })
@@ -116,7 +116,7 @@ function start() {
 
 async function boot() {
   try {
-    await get("/collections", { quiet: true });
+    await get("/collections");
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return;
     mount(main, errorBox(`Cannot reach the server: ${error.message}`));

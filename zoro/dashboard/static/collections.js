@@ -34,7 +34,7 @@ export function vectorSummary(params) {
 
 async function describe(name) {
   try {
-    return { name, info: await get(collectionPath(name), { quiet: true }) };
+    return { name, info: await get(collectionPath(name)) };
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) return { name, ...stateOf(error) };
     return { name, status: "error", reason: error.message };

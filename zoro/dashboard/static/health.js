@@ -1,14 +1,15 @@
 // Server health: /metrics scraped every few seconds, turned into rates and latency
 // percentiles per route, WAL syncs, mailbox depth, recovery and compaction; the recent errors.
 
-import { get, recentFailures } from "/dashboard/api.js";
+import { get } from "/dashboard/api.js";
 import { drawChart, legendOf } from "/dashboard/chart.js";
-import { fmtBytes, fmtNum, h, mount } from "/dashboard/dom.js";
+import { fmtBytes, h, mount } from "/dashboard/dom.js";
 import { byLabel, parseMetrics, quantile, sum } from "/dashboard/prom.js";
 
 export const SCRAPE_MS = 3000;
 const KEEP = 100; // scrapes kept: 5 minutes at 3 s
 const TOP_ROUTES = 6;
+const ERRORS_SHOWN = 20; // of the server's last 100 error answers (GET /errors)
 
 function chartCard(id, title, unit) {
   const canvas = h("canvas", { id, width: 560, height: 180 });
@@ -36,7 +37,6 @@ const requests = (samples, route) => sum(samples, "zoro_http_requests_total", (l
 
 export async function render(root) {
   const scrapes = [];
-  const errors = []; // {at, route, status, count}: error answers seen in /metrics, newest first
   const charts = {
     rate: chartCard("chart-rate", "Requests/s by route", ""),
     latency: chartCard("chart-latency", "Latency percentiles", "ms"),
@@ -135,41 +135,28 @@ export async function render(root) {
         }))));
   }
 
-  function noteErrors(before, after, t) {
-    for (const s of after) {
-      if (s.name !== "zoro_http_requests_total" || Number(s.labels.status) < 400) continue;
-      const was = before.find((b) => b.name === s.name && b.labels.route === s.labels.route && b.labels.status === s.labels.status);
-      const n = s.value - (was ? was.value : 0);
-      if (n > 0) errors.unshift({ at: new Date(t), route: s.labels.route, status: s.labels.status, count: n });
-    }
-    errors.length = Math.min(errors.length, 50);
-  }
-
   async function drawErrors() {
-    let issues = [];
-    try {
-      issues = (await get("/issues", { quiet: true })).issues ?? [];
-    } catch {
-      issues = [];
-    }
+    const [issues, recent] = await Promise.all([
+      get("/issues").then((r) => r.issues ?? [], () => []),
+      get("/errors").then((r) => r.errors ?? [], () => []),
+    ]);
     mount(errorList,
       issues.length ? h("ul", {}, issues.map((i) => h("li", { class: "error" }, `${i.related_collection ?? ""}: ${i.description}`))) : null,
-      h("table", {}, h("thead", {}, h("tr", {}, ...["when", "route", "status", "answers", "message"].map((t) => h("th", {}, t)))),
-        h("tbody", {}, [
-          ...errors.map((e) => h("tr", {}, h("td", {}, e.at.toLocaleTimeString()), h("td", {}, e.route), h("td", {}, e.status), h("td", { class: "num" }, fmtNum(e.count)), h("td", { class: "muted" }, "(from /metrics)"))),
-          ...recentFailures.slice(0, 20).map((f) => h("tr", {}, h("td", {}, f.at.toLocaleTimeString()), h("td", {}, `${f.method} ${f.path}`), h("td", {}, f.status), h("td", {}, "1"), h("td", {}, f.message))),
-        ])),
-      errors.length || recentFailures.length ? null : h("p", { class: "muted" }, "No error answers since this page opened."));
+      recent.length
+        ? h("table", {}, h("thead", {}, h("tr", {}, ...["when", "route", "status", "message"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, recent.slice(0, ERRORS_SHOWN).map((e) => h("tr", {},
+            h("td", { class: "mono" }, new Date(e.time).toLocaleTimeString()), h("td", {}, e.route),
+            h("td", {}, e.status), h("td", { class: "error" }, e.message)))))
+        : h("p", { class: "muted" }, "No error answers lately."));
   }
 
   let stopped = false;
   async function scrape() {
     if (stopped || document.hidden) return;
     try {
-      const text = await get("/metrics", { quiet: true });
+      const text = await get("/metrics");
       const now = Date.now();
       const samples = parseMetrics(text);
-      if (scrapes.length) noteErrors(scrapes[scrapes.length - 1].samples, samples, now);
       scrapes.push({ t: now, samples });
       if (scrapes.length > KEEP) scrapes.shift();
       redraw();
