@@ -1,7 +1,8 @@
 """The web dashboard's figures (issue 16): first paint with 10 collections, paging through
 1,000,000 points one page at a time, and what its polling costs the server's CPU.
 
-    PYTHONPATH=. .venv/bin/python -m bench.dashboard [--points N] [--cpu-seconds S] [--quick]
+    PYTHONPATH=. .venv/bin/python -m bench.dashboard [--points N] [--cpu-seconds S] [--rounds R]
+        [--load-qps Q] [--quick]
         [--json bench/results/dashboard.json]
 
 A real server (one process) holds 10 collections of 1,000 x 16-d points with payloads, and
@@ -19,9 +20,9 @@ graph to build). Headless Chromium (Debian's, through chromedriver) opens it:
   round of each page's polling, sent 200 times back to back (Health: GET /metrics every 3 s,
   GET /issues and /errors every 15 s; Collections: GET /collections and each collection's
   info every 10 s), as a share of one core at the page's period. Then windows of S seconds
-  (60): no browser, the dashboard open on Health, then on Collections, no browser again
-  (drift); once idle and once beside a steady 50 searches/s. Goal: the dashboard adds under
-  2% to the server's CPU.
+  (30) with one browser on about:blank, on Health and on Collections, R rounds (3) in a
+  rotated order, medians; once idle and once beside a steady 50 searches/s. Goal: the
+  dashboard adds under 2% to the server's CPU.
 """
 
 from __future__ import annotations
@@ -204,38 +205,54 @@ class SearchLoad:
         self.thread.join(timeout=30)
 
 
+STATES = ("none", "health", "collections")
+
+
 def windows(
-    url: str, pid: int, found: tuple[str, str], seconds: float, root: Path, tag: str
+    url: str, pid: int, found: tuple[str, str], seconds: float, rounds: int, root: Path, tag: str
 ) -> dict[str, Any]:
-    """Server CPU (% of one core) over windows without the dashboard, with it on Health, on
-    Collections, and without it again (drift)."""
+    """Server CPU (% of one core) in windows with the browser on about:blank (none), on the
+    Health page and on the Collections page: `rounds` rounds, the order rotated each round so
+    that a drift of the machine falls on every state alike; the median of each state."""
 
     def window() -> float:
         before = tree_cpu_s(pid)
         time.sleep(seconds)
         return (tree_cpu_s(pid) - before) / seconds * 100
 
-    out: dict[str, Any] = {"load_1m_before": load()}
-    out["none_before_pct"] = round(window(), 3)
+    out: dict[str, Any] = {"load_1m_before": load(), "rounds": rounds}
+    seen: dict[str, list[float]] = {state: [] for state in STATES}
+    # one browser throughout: its own cost on the machine's two cores is the same in every
+    # state, and about:blank polls nothing
+    driver = browser.start(*found, profile=root / f"profile-{tag}")
+    try:
+        for r in range(rounds):
+            for state in STATES[r % 3 :] + STATES[: r % 3]:
+                target = "about:blank" if state == "none" else f"{url}/dashboard/#/{state}"
+                driver.get(target)
+                time.sleep(2)  # the first load is paint, not polling
+                seen[state].append(round(window(), 3))
+    finally:
+        driver.quit()
+    out["windows_pct"] = seen
+    median = {state: statistics.median(values) for state, values in seen.items()}
+    out["median_pct"] = {state: round(v, 3) for state, v in median.items()}
     for page in ("health", "collections"):
-        driver = browser.start(*found, profile=root / f"profile-{tag}-{page}")
-        try:
-            driver.get(f"{url}/dashboard/#/{page}")
-            time.sleep(2)  # the first load is paint, not polling
-            out[f"{page}_pct"] = round(window(), 3)
-        finally:
-            driver.quit()
-    out["none_after_pct"] = round(window(), 3)
-    without = (out["none_before_pct"] + out["none_after_pct"]) / 2
-    for page in ("health", "collections"):
-        out[f"added_pct_{page}"] = round(out[f"{page}_pct"] - without, 3)
-        out[f"added_relative_{page}"] = round((out[f"{page}_pct"] - without) / without, 4)
+        added = median[page] - median["none"]
+        out[f"added_pct_{page}"] = round(added, 3)
+        out[f"added_relative_{page}"] = round(added / median["none"], 4) if median["none"] else None
     out["load_1m_after"] = load()
     return out
 
 
 def cpu(
-    url: str, pid: int, found: tuple[str, str], seconds: float, qps: float, root: Path
+    url: str,
+    pid: int,
+    found: tuple[str, str],
+    seconds: float,
+    rounds: int,
+    qps: float,
+    root: Path,
 ) -> dict[str, Any]:
     names = [f"c{i:02d}" for i in range(SMALL)] + ["big"]
     # Health: /metrics every 3 s, /issues and /errors every 5th scrape (15 s)
@@ -250,10 +267,10 @@ def cpu(
         "health_pct_of_core": round((health_ms / 3000 + errors_ms / 15_000) * 100, 4),
         "collections_poll_ms": round(collections_ms, 3),
         "collections_pct_of_core": round(collections_ms / 10_000 * 100, 4),
-        "idle": windows(url, pid, found, seconds, root, "idle"),
+        "idle": windows(url, pid, found, seconds, rounds, root, "idle"),
     }
     with SearchLoad(url, qps) as searches:
-        out["under_load"] = windows(url, pid, found, seconds, root, "load")
+        out["under_load"] = windows(url, pid, found, seconds, rounds, root, "load")
         out["under_load"]["searches_per_s"] = qps
         out["under_load"]["searches_sent"] = searches.sent
     return out
@@ -262,13 +279,16 @@ def cpu(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--points", type=int, default=1_000_000)
-    parser.add_argument("--cpu-seconds", type=float, default=60.0)
+    parser.add_argument("--cpu-seconds", type=float, default=30.0, help="per window")
+    parser.add_argument("--rounds", type=int, default=3, help="of the three states")
     parser.add_argument("--load-qps", type=float, default=50.0, help="searches/s beside")
-    parser.add_argument("--quick", action="store_true", help="100,000 points, 15 s windows")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 points, one round of 10 s windows"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "dashboard.json")
     args = parser.parse_args()
     if args.quick:
-        args.points, args.cpu_seconds = 100_000, 15.0
+        args.points, args.cpu_seconds, args.rounds = 100_000, 10.0, 1
     found = browser.find()
     if isinstance(found, str):
         raise SystemExit(f"no browser: {found}")
@@ -292,7 +312,13 @@ def main() -> None:
             result["paging"] = paging(server.url, found, root / "profile-paging")
             print("paging:", json.dumps(result["paging"]))
             result["cpu"] = cpu(
-                server.url, server.process.pid, found, args.cpu_seconds, args.load_qps, root
+                server.url,
+                server.process.pid,
+                found,
+                args.cpu_seconds,
+                args.rounds,
+                args.load_qps,
+                root,
             )
             print("cpu:", json.dumps(result["cpu"]))
     args.json.parent.mkdir(parents=True, exist_ok=True)
