@@ -223,6 +223,7 @@ def test_health_charts(page: Page) -> None:
     page.text("#scrape-status", "Scraped /metrics")
     page.until(lambda: int(page.find("#chart-rate").get_attribute("data-values") or 0) > 0, "rates")
     page.text("#collection-states", "docs")
+    page.text("#collection-states", r"WAL replayed[\s\S]*docs\s+ready\s+none")  # nothing to replay
     page.text("#route-table", "metrics")  # its own scrapes, at least
     # the server's recent error answers, with their messages: the bad filter's among them
     page.text("#recent-errors", "unknown field")

@@ -175,6 +175,9 @@ def test_metrics_show_requests_and_group_commit(http: httpx.Client, collection: 
     assert f'zoro_wal_syncs_total{{collection="{collection}"}}' in text
     assert "zoro_http_request_seconds_bucket" in text
     assert f'zoro_actor_mailbox_depth{{collection="{collection}"}} 0' in text
+    # a fresh collection had nothing to replay
+    assert f'zoro_recovery_records_to_replay{{collection="{collection}"}} 0' in text
+    assert f'zoro_recovery_records_replayed{{collection="{collection}"}} 0' in text
 
 
 def test_metrics_show_each_payload_index_and_its_memory_per_value(

@@ -78,6 +78,7 @@ from zoro.actors.reads import Reader
 from zoro.actors.recovery import (
     Followed,
     Opened,
+    RecoveryProgress,
     build_payload_indexes,
     open_collection,
     open_follower,
@@ -144,6 +145,8 @@ class ActorStatistics:
     checkpoint_lsn: int
     checkpoints: int
     replayed_records: int
+    recovery_records_to_replay: int  # while it recovers: the WAL after the checkpoint
+    recovery_records_replayed: int
     live_points: int
     indexed: dict[str, Any]
     slots: int  # in the source files: live, garbage and (once compacted) the void slot
@@ -193,6 +196,7 @@ class CollectionActor:
         self._stop = trio.Event()  # a follower has no mailbox to close: close() sets this
         # Set by run() once recovered: the collection's state and the parts working on it.
         self._opened: Indexed | None = None
+        self._recovery = RecoveryProgress()  # the last opening's, for /metrics
         self._reader: Reader | None = None
         self._builders: Builders | None = None
         self._committer: Committer | None = None
@@ -325,11 +329,13 @@ class CollectionActor:
                 return
             log.info("collection %s: recovering", self.name)
             started = trio.current_time()
+            self._recovery = RecoveryProgress()
             opened = await trio.to_thread.run_sync(
                 open_collection,
                 self.entry,
                 self._directory,
                 self._settings,
+                self._recovery,
                 limiter=self._io_limiter,
             )
             self._opened = opened
@@ -691,6 +697,8 @@ class CollectionActor:
             checkpoint_lsn=store.checkpoint_lsn if store else 0,
             checkpoints=committer.checkpoints if committer else 0,
             replayed_records=opened.replayed_records if isinstance(opened, Opened) else 0,
+            recovery_records_to_replay=self._recovery.records_to_replay,
+            recovery_records_replayed=self._recovery.records_replayed,
             live_points=store.live_count() if store else 0,
             indexed=_index_stats(opened),
             slots=slots,

@@ -39,6 +39,15 @@ REPLAY_CHUNK_RECORDS = 256  # a follower's catch-up at open, applied this many r
 
 
 @dataclass(slots=True)
+class RecoveryProgress:
+    """How far an opening has replayed the WAL: written by the opening's thread, read by the
+    event loop for /metrics (two ints, each written whole)."""
+
+    records_to_replay: int = 0  # after the checkpoint, as far as the WAL reaches
+    records_replayed: int = 0
+
+
+@dataclass(slots=True)
 class Durable:
     store: CollectionStore
     wal: WalWriter
@@ -50,8 +59,14 @@ class Durable:
         self.store.close()
 
 
-def open_durable(directory: Path, layout: Layout | int, settings: Settings) -> Durable:
-    """Open the store, cut a torn WAL tail, replay every record after the checkpoint.
+def open_durable(
+    directory: Path,
+    layout: Layout | int,
+    settings: Settings,
+    progress: RecoveryProgress | None = None,
+) -> Durable:
+    """Open the store, cut a torn WAL tail, replay every record after the checkpoint (and say
+    how far it has come in `progress`).
 
     Raises CorruptionError (naming file and offset) for damage that is not a torn tail, and for a
     WAL that does not continue exactly where the checkpoint ends.
@@ -60,7 +75,9 @@ def open_durable(directory: Path, layout: Layout | int, settings: Settings) -> D
     try:
         wal_dir = directory / "wal"
         recovery = recover(wal_dir)
-        replayed = _replay_into(store, wal_dir)
+        progress = progress or RecoveryProgress()
+        progress.records_to_replay = max(0, recovery.last_lsn - store.checkpoint_lsn)
+        replayed = _replay_into(store, wal_dir, progress)
         next_lsn = max(recovery.last_lsn, store.applied_lsn) + 1
         wal = WalWriter(wal_dir, next_lsn=next_lsn, settings=settings.wal)
     except BaseException:
@@ -73,7 +90,7 @@ def open_durable(directory: Path, layout: Layout | int, settings: Settings) -> D
     return Durable(store, wal, replayed, recovery.truncated_bytes)
 
 
-def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
+def _replay_into(store: CollectionStore, wal_dir: Path, progress: RecoveryProgress) -> int:
     expected = store.checkpoint_lsn + 1
     chunk: list[tuple[int, WriteOp]] = []
     points = 0
@@ -86,9 +103,11 @@ def _replay_into(store: CollectionStore, wal_dir: Path) -> int:
         if points >= REPLAY_CHUNK_POINTS:
             store.apply_many(chunk)
             chunk, points = [], 0
+            progress.records_replayed = expected - 1 - store.checkpoint_lsn
     if chunk:
         store.apply_many(chunk)
-    return expected - 1 - store.checkpoint_lsn
+    progress.records_replayed = expected - 1 - store.checkpoint_lsn
+    return progress.records_replayed
 
 
 @dataclass(slots=True)
@@ -190,11 +209,16 @@ def open_sparse_index(path: Path, store: CollectionStore, number: int) -> Sparse
     return index
 
 
-def open_collection(entry: CollectionEntry, directory: Path, settings: Settings) -> Opened:
+def open_collection(
+    entry: CollectionEntry,
+    directory: Path,
+    settings: Settings,
+    progress: RecoveryProgress | None = None,
+) -> Opened:
     """Open the durable state (see `open_durable`), then load the ANN indexes and the payload
     indexes over it and build the sparse and multivector indexes from their files. Blocking
     (seconds for a big collection): run it in a worker thread."""
-    durable = open_durable(directory, Layout.of(entry.vectors), settings)
+    durable = open_durable(directory, Layout.of(entry.vectors), settings, progress)
     try:
         remove_dropped_indexes(directory, entry.vectors)  # the store removed their other files
         parts = _open_indexes(entry, directory, settings, durable.store, follow=False)

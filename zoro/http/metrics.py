@@ -107,6 +107,16 @@ _COLLECTION_GAUGES = (
     ("zoro_wal_bytes", "Bytes in WAL segment files.", "wal_bytes"),
     ("zoro_last_lsn", "Last applied log sequence number.", "last_lsn"),
     ("zoro_checkpoint_lsn", "LSN of the last checkpoint.", "checkpoint_lsn"),
+    (
+        "zoro_recovery_records_to_replay",
+        "WAL records after the checkpoint at the last opening (recovery's work).",
+        "recovery_records_to_replay",
+    ),
+    (
+        "zoro_recovery_records_replayed",
+        "WAL records the last opening has replayed so far.",
+        "recovery_records_replayed",
+    ),
     ("zoro_storage_slots", "Slots in the source files: live, garbage, void.", "slots"),
     (
         "zoro_storage_garbage_slots",

@@ -122,17 +122,25 @@ export async function render(root) {
     const running = byLabel(samples, "zoro_compaction_running", "collection");
     const garbage = byLabel(samples, "zoro_storage_garbage_slots", "collection");
     const slots = byLabel(samples, "zoro_storage_slots", "collection");
+    const toReplay = byLabel(samples, "zoro_recovery_records_to_replay", "collection");
+    const replayed = byLabel(samples, "zoro_recovery_records_replayed", "collection");
     const counts = {};
     for (const s of up) counts[s.labels.state] = (counts[s.labels.state] ?? 0) + 1;
     mount(states,
       h("p", {}, Object.entries(counts).map(([state, n]) => h("span", { class: `badge ${state}` }, `${n} ${state}`))),
-      h("table", {}, h("thead", {}, h("tr", {}, ...["collection", "state", "garbage", "compacting"].map((t) => h("th", {}, t)))),
+      h("table", {}, h("thead", {}, h("tr", {}, ...["collection", "state", "WAL replayed", "garbage", "compacting"].map((t) => h("th", {}, t)))),
         h("tbody", {}, up.map((s) => {
           const c = s.labels.collection;
           const share = slots.get(c) ? (100 * (garbage.get(c) ?? 0)) / slots.get(c) : 0;
           return h("tr", {}, h("td", {}, c), h("td", {}, h("span", { class: `badge ${s.labels.state}` }, s.labels.state)),
+            h("td", { class: "num" }, replayText(replayed.get(c) ?? 0, toReplay.get(c) ?? 0)),
             h("td", { class: "num" }, `${share.toFixed(1)} %`), h("td", {}, running.get(c) ? "yes" : "no"));
         }))));
+  }
+
+  // recovery's progress: WAL records replayed of those after the checkpoint (the last opening)
+  function replayText(done, total) {
+    return total ? `${done.toLocaleString()} / ${total.toLocaleString()} (${Math.floor((100 * done) / total)} %)` : "none";
   }
 
   async function drawErrors() {
