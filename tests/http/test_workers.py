@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from zoro.http.workers import RUN_LOCK, RUN_PREFIX, new_run_dir
 from zoro.testing import ServerProcess
 
 if TYPE_CHECKING:
@@ -344,6 +345,34 @@ def test_a_run_directory_left_by_a_killed_supervisor_is_removed_by_the_next(
     finally:
         second.stop(timeout_s=25)
         running.stop(timeout_s=25)
+
+
+def test_a_run_directory_is_judged_by_its_lock_not_by_the_pid_in_its_name() -> None:
+    """A pid is reused: a directory named after a live process but with its lock free is
+    removed; one whose lock a live supervisor holds is kept, whatever its name says."""
+    mine, mine_lock = new_run_dir()
+    reused, held = mine.parent / f"{RUN_PREFIX}{os.getpid()}-reused", None
+    try:
+        reused.mkdir()
+        (reused / RUN_LOCK).touch()  # its supervisor died; this pid is someone else now
+        other, other_lock = new_run_dir()
+        held = (other, other_lock)
+        assert not reused.exists()
+        assert mine.exists()  # its lock is held
+        dead_name = mine.parent / f"{RUN_PREFIX}999999999-held"
+        other.rename(dead_name)  # a name whose pid is gone, its lock held
+        held = (dead_name, other_lock)
+        third, third_lock = new_run_dir()
+        assert dead_name.exists()
+        shutil.rmtree(third)
+        os.close(third_lock)
+    finally:
+        shutil.rmtree(reused, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)
+        os.close(mine_lock)
+        if held is not None:
+            shutil.rmtree(held[0], ignore_errors=True)
+            os.close(held[1])
 
 
 def _run_dir(server: ServerProcess) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import shutil
@@ -46,35 +47,47 @@ log = logging.getLogger(__name__)
 
 OWNER_SOCKET: Final = "owner.sock"
 RUN_PREFIX: Final = "zoro-run-"
+RUN_LOCK: Final = "supervisor.lock"  # held by the run directory's supervisor while it lives
 RESTART_FIRST_S: Final = 0.2  # pause before starting a worker again, doubling to the max
 RESTART_MAX_S: Final = 5.0
 OWNER_ATTEMPTS: Final = 5  # owner restarts in a row that never got ready: give up
 STOP_GRACE_S: Final = 30.0  # after SIGTERM, then SIGKILL
 
 
-def new_run_dir() -> Path:
-    """A private directory for the workers' runtime state (the owner's socket, the LSN
-    boards): in shared memory where there is some, and never in the data directory, whose
-    filesystem may not take a socket (a FUSE one, say) and which tools copy as plain files.
-    Named after this process; those of supervisors that died without removing theirs (kill -9)
-    are removed first."""
+def new_run_dir() -> tuple[Path, int]:
+    """A private directory for the workers' runtime state (the owner's socket, the LSN boards,
+    the followers' doorbells): in shared memory where there is some, and never in the data
+    directory, whose filesystem may not take a socket (a FUSE one, say) and which tools copy
+    as plain files. Returns it and the descriptor of the lock its supervisor holds on it for
+    its life; the directories of supervisors that died without removing theirs (kill -9), whose
+    lock is free, are removed first. (A lock, not the pid in the name: a pid is reused.)"""
     shm = Path("/dev/shm")
     parent = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
     for stale in parent.glob(f"{RUN_PREFIX}*-*"):
-        pid = stale.name[len(RUN_PREFIX) :].partition("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        holder = _lock_free(stale / RUN_LOCK)
+        if holder is not None:
             shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=parent))
+            os.close(holder)
+    run = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=parent))
+    # locked before it takes its name, so another supervisor never finds it free
+    fd = os.open(run / f"{RUN_LOCK}.new", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.rename(run / f"{RUN_LOCK}.new", run / RUN_LOCK)
+    return run, fd
 
 
-def _alive(pid: int) -> bool:
+def _lock_free(path: Path) -> int | None:
+    """The descriptor of `path`, locked by us, if no live process holds its lock; else None."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        pass
-    return True
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return None  # not a run directory of ours, or one being made
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 class Supervisor:
@@ -83,7 +96,7 @@ class Supervisor:
     ) -> None:
         """`worker_args`: the `zoro serve` options every worker takes (settings)."""
         self._data_dir = data_dir
-        self._run = new_run_dir()
+        self._run, self._run_lock = new_run_dir()
         self._count = workers
         self._claimed = claimed
         self._args = worker_args
@@ -102,6 +115,7 @@ class Supervisor:
         finally:
             self._stop_all()
             shutil.rmtree(self._run, ignore_errors=True)
+            os.close(self._run_lock)
             self._claimed.release()
 
     def _supervise(self) -> int:
