@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from zoro.errors import PayloadTooLarge, ZoroError, storage_error
 from zoro.http import codec, dashboard
+from zoro.http.asgi import body_event, send_whole, start_event
 from zoro.http.forward import Forwarder, body_chunks
 from zoro.http.metrics import Metrics
 from zoro.http.routes import (
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from hypercorn.typing import ASGIReceiveCallable as Receive
     from hypercorn.typing import ASGISendCallable as Send
     from hypercorn.typing import (
-        HTTPResponseBodyEvent,
-        HTTPResponseStartEvent,
         HTTPScope,
         Scope,
     )
@@ -144,7 +143,7 @@ class ZoroApp:
                 try:
                     await self._barrier(found[1])
                 except ZoroError as exc:
-                    await _send(send, *error_response(exc, 0.0))
+                    await send_whole(send, *error_response(exc, 0.0))
                     return
             if found is not None and found[0].streams:
                 await self._streamed(found[0], found[1], scope, receive, send)
@@ -184,7 +183,7 @@ class ZoroApp:
         try:
             await forwarder.forward(scope, receive, send, settle)
         except ZoroError as exc:  # the owner did not answer: nothing was sent yet
-            await _send(send, *error_response(exc, 0.0))
+            await send_whole(send, *error_response(exc, 0.0))
 
     async def _unserved(self, scope: HTTPScope, send: Send) -> None:
         """No route serves the request: say why (routes.no_route), to a caller with the API
@@ -196,7 +195,7 @@ class ZoroApp:
             error = exc
         status, extra, payload = error_response(error, 0.0)
         self.server.metrics.observe("unserved", status, 0.0)
-        await _send(send, status, extra, payload)
+        await send_whole(send, status, extra, payload)
 
     async def _lean(
         self, route: Route, params: dict[str, str], scope: HTTPScope, receive: Receive, send: Send
@@ -213,7 +212,7 @@ class ZoroApp:
             status, extra, answer = await self.server.respond(route, call, headers)
             assert isinstance(answer, bytes)  # a file answer comes only from a streaming route
             payload = answer
-        await _send(send, status, extra, payload)
+        await send_whole(send, status, extra, payload)
 
     async def _streamed(
         self, route: Route, params: dict[str, str], scope: HTTPScope, receive: Receive, send: Send
@@ -232,7 +231,7 @@ class ZoroApp:
         if isinstance(payload, Path):
             await _send_file(send, status, extra, payload)
         else:
-            await _send(send, status, extra, payload)
+            await send_whole(send, status, extra, payload)
 
 
 async def _send_file(
@@ -243,32 +242,21 @@ async def _send_file(
     try:
         file = await trio.open_file(path, "rb")
     except FileNotFoundError:
-        await _send(send, *error_response(not_found(path.name), 0.0))
+        await send_whole(send, *error_response(not_found(path.name), 0.0))
         return
     except OSError as exc:
-        await _send(send, *error_response(storage_error(exc, f"reading {path.name}"), 0.0))
+        await send_whole(send, *error_response(storage_error(exc, f"reading {path.name}"), 0.0))
         return
     async with file:
         length = os.fstat(file.fileno()).st_size
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(length).encode())],
-            "trailers": False,
-        }
-        await send(start)
+        await send(start_event(status, [*headers, (b"content-length", str(length).encode())]))
         left = length
         while True:
             chunk = await file.read(min(FILE_CHUNK, left)) if left else b""
             left -= len(chunk)
             # a file cut short under us ends the body early: the client sees it is short
             more = bool(chunk) and left > 0
-            body_event: HTTPResponseBodyEvent = {
-                "type": "http.response.body",
-                "body": chunk,
-                "more_body": more,
-            }
-            await send(body_event)
+            await send(body_event(chunk, more=more))
             if not more:
                 return
 
@@ -288,22 +276,6 @@ def _tagged(send: Send, tag: bytes) -> Send:
 
 def _headers(scope: HTTPScope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": headers,
-        "trailers": False,
-    }
-    await send(start)
-    body_event: HTTPResponseBodyEvent = {
-        "type": "http.response.body",
-        "body": body,
-        "more_body": False,
-    }
-    await send(body_event)
 
 
 async def _read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes | None:

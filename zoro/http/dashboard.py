@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from zoro.dashboard import Asset, Assets
 from zoro.errors import NotSupported
+from zoro.http.asgi import send_whole
 from zoro.http.routes import error_response, not_found
 
 if TYPE_CHECKING:
     from hypercorn.typing import ASGISendCallable as Send
-    from hypercorn.typing import HTTPResponseBodyEvent, HTTPResponseStartEvent, HTTPScope
+    from hypercorn.typing import HTTPScope
 
     from zoro.http.metrics import Metrics
 
@@ -67,19 +68,7 @@ class Dashboard:
             headers = [*headers, (b"content-length", str(len(body)).encode())]
             body = b""
         self.metrics.observe(ROUTE_NAME, status, time.perf_counter() - started)
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": status,
-            "headers": headers,
-            "trailers": False,
-        }
-        await send(start)
-        end: HTTPResponseBodyEvent = {
-            "type": "http.response.body",
-            "body": body,
-            "more_body": False,
-        }
-        await send(end)
+        await send_whole(send, status, headers, body)
 
 
 def _answer(

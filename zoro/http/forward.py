@@ -32,6 +32,7 @@ import trio
 from hypercorn.typing import ConnectionState
 
 from zoro.errors import Unavailable
+from zoro.http.asgi import Headers, body_event, start_event
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
     from hypercorn.typing import (
         ASGIFramework,
-        HTTPResponseBodyEvent,
-        HTTPResponseStartEvent,
         HTTPScope,
     )
     from hypercorn.typing import ASGIReceiveCallable as Receive
@@ -59,8 +58,6 @@ STREAMED: Final = 1
 _MESSAGE = struct.Struct(">IIB")
 _CHUNK = struct.Struct(">I")
 _RECEIVE_SIZE: Final = 1 << 16
-
-Headers = list[tuple[bytes, bytes]]
 
 
 class LinkClosed(Exception):
@@ -163,19 +160,13 @@ class Forwarder:
                 ) from exc
             (status, answer_headers), answer_body, streamed = answer
             await settle(status)
-            start: HTTPResponseStartEvent = {
-                "type": "http.response.start",
-                "status": status,
-                "headers": _raw_headers(answer_headers),
-                "trailers": False,
-            }
-            await send(start)
+            await send(start_event(status, _raw_headers(answer_headers)))
             if not streamed:
-                await send(_body_event(answer_body, more=False))
+                await send(body_event(answer_body, more=False))
             else:
                 while chunk := await connection.chunk():
-                    await send(_body_event(chunk, more=True))
-                await send(_body_event(b"", more=False))
+                    await send(body_event(chunk, more=True))
+                await send(body_event(b"", more=False))
             reusable = True
         finally:
             if reusable:
@@ -215,10 +206,6 @@ async def _exchange(
     if answer is None:
         raise LinkClosed
     return answer
-
-
-def _body_event(chunk: bytes, *, more: bool) -> HTTPResponseBodyEvent:
-    return {"type": "http.response.body", "body": chunk, "more_body": more}
 
 
 async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
