@@ -37,7 +37,7 @@ import trio
 
 from bench import engine_ingest
 from bench.client import data
-from bench.procfs import cpu_by_process_s, tree_cpu_s
+from bench.procfs import cpu_by_process_s, cpu_split_since
 from zoro.client import AsyncZoroClient
 from zoro.testing import ServerProcess
 
@@ -76,11 +76,11 @@ def one_upload(root: Path, vectors: npt.NDArray[np.float32], encoding: str, engi
     assert server.process is not None
     try:
         pid = server.process.pid
-        before_load, sender, served = load(), time.process_time(), tree_cpu_s(pid)
-        by_process = cpu_by_process_s(pid)
+        before_load, sender, served = load(), time.process_time(), cpu_by_process_s(pid)
         run = trio.run(upload, server.url, vectors, encoding, engine)
-        server_cpu = tree_cpu_s(pid) - served
-        split = {k: v - by_process.get(k, 0.0) for k, v in cpu_by_process_s(pid).items()}
+        after = cpu_by_process_s(pid)
+        server_cpu = sum(after.values()) - sum(served.values())  # as tree_cpu_s
+        split = cpu_split_since(served, after)
     finally:
         server.kill()  # no graceful drain of the index builds: they are not measured
     n = len(vectors)

@@ -36,12 +36,7 @@ def tree_cpu_s(pid: int) -> float:
     exited children that were waited for used (cutime + cstime). So a `zoro serve --workers N`
     supervisor counts its workers, and PostgreSQL's postmaster the backends that pgbench's
     disconnect ended."""
-    ticks = 0
-    for p in process_tree(pid):
-        fields = _stat_fields(p)
-        if fields is not None:
-            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return ticks / CLK_TCK
+    return sum(cpu_by_process_s(pid).values())
 
 
 def cpu_by_process_s(pid: int) -> dict[str, float]:
@@ -54,8 +49,14 @@ def cpu_by_process_s(pid: int) -> dict[str, float]:
         if fields is None:
             continue
         name = "server" if p == pid else _worker_name(p)
-        out[name] = out.get(name, 0.0) + sum(int(x) for x in fields[11:15]) / CLK_TCK
+        ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        out[name] = out.get(name, 0.0) + ticks / CLK_TCK
     return out
+
+
+def cpu_split_since(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Per process, the CPU seconds between two cpu_by_process_s readings (the live ones)."""
+    return {name: after[name] - before.get(name, 0.0) for name in sorted(after)}
 
 
 def _worker_name(pid: int) -> str:

@@ -67,7 +67,7 @@ from bench.http import (
     wrk,
     wrk_background,
 )
-from bench.procfs import cpu_by_process_s, tree_cpu_s
+from bench.procfs import cpu_by_process_s, cpu_split_since
 from bench.restart import server_process, tree_label
 from bench.scratch import write_json
 
@@ -87,10 +87,10 @@ def measure(
 ) -> dict[str, Any]:
     """One wrk run against one server, with its CPU over the run (and per worker process,
     where there are several)."""
-    before, by_process = tree_cpu_s(pid), cpu_by_process_s(pid)
+    before = cpu_by_process_s(pid)
     run: WrkRun = wrk(target, url, [str(bodies), PATH, "PUT", str(base)], conns, seconds)
-    cpu = tree_cpu_s(pid) - before
     after = cpu_by_process_s(pid)
+    cpu = sum(after.values()) - sum(before.values())  # as tree_cpu_s: exited workers counted
     if run.errors or run.ok == 0:
         raise RuntimeError(f"{target} at {conns} connections answered with errors: {run.errors}")
     return {
@@ -106,8 +106,8 @@ def measure(
         **(
             {
                 "cpu_ms_per_request_by_process": {
-                    name: round(1e3 * (after[name] - by_process.get(name, 0.0)) / run.ok, 4)
-                    for name in sorted(after)
+                    name: round(1e3 * cpu_s / run.ok, 4)
+                    for name, cpu_s in cpu_split_since(before, after).items()
                 }
             }
             if len(after) > 1
