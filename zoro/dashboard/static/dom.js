@@ -68,7 +68,12 @@ export function jsonTree(value, openDepth = 1, depth = 0) {
 }
 
 // A <select> of the collections, filled from GET /collections; calls onChange(name).
-export function collectionSelect(names, selected, onChange) {
+// The toolbar of a page about one collection: a picker of `collections` (GET /collections's).
+export function collectionToolbar(collections, selected, onChange) {
+  return h("div", { class: "toolbar" }, collectionSelect(collections.map((c) => c.name), selected, onChange));
+}
+
+function collectionSelect(names, selected, onChange) {
   const select = h(
     "select",
     { id: "collection-select", onchange: () => onChange(select.value) },

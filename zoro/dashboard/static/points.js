@@ -4,7 +4,7 @@
 
 import { collectionPath, get, post } from "/dashboard/api.js";
 import { confirmAction, go } from "/dashboard/app.js";
-import { collectionSelect, errorBox, fmtNum, h, jsonTree, mount, parseId } from "/dashboard/dom.js";
+import { collectionToolbar, errorBox, fmtNum, h, jsonTree, mount, parseId } from "/dashboard/dom.js";
 
 const PAGE_SIZES = [10, 20, 50, 100];
 
@@ -74,10 +74,9 @@ async function count(state, view) {
 
 export async function render(root, params) {
   const { collections } = await get("/collections");
-  const names = collections.map((c) => c.name);
   const name = params.get("c") ?? "";
   mount(root, h("h1", {}, "Points"),
-    h("div", { class: "toolbar" }, collectionSelect(names, name, (n) => go("points", { c: n }))));
+    collectionToolbar(collections, name, (n) => go("points", { c: n })));
   if (!name) return undefined;
 
   const state = { name, pageSize: 20, page: 0, offsets: [null], filter: null, loadedPages: 0 };

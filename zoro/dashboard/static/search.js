@@ -3,7 +3,7 @@
 
 import { apiKey, collectionPath, get, post } from "/dashboard/api.js";
 import { go } from "/dashboard/app.js";
-import { collectionSelect, denseVectorNames, errorBox, h, jsonTree, mount, parseId, sparseVectorNames } from "/dashboard/dom.js";
+import { collectionToolbar, denseVectorNames, errorBox, h, jsonTree, mount, parseId, sparseVectorNames } from "/dashboard/dom.js";
 import { parseFilter } from "/dashboard/points.js";
 import { curl, qdrantClient, zoroClient } from "/dashboard/snippets.js";
 
@@ -46,7 +46,7 @@ export async function render(root, params) {
   const { collections } = await get("/collections");
   const name = params.get("c") ?? "";
   mount(root, h("h1", {}, "Search"),
-    h("div", { class: "toolbar" }, collectionSelect(collections.map((c) => c.name), name, (n) => go("search", { c: n }))));
+    collectionToolbar(collections, name, (n) => go("search", { c: n })));
   if (!name) return undefined;
   const info = await get(collectionPath(name));
   const usings = [...denseVectorNames(info), ...sparseVectorNames(info)];

@@ -3,7 +3,7 @@
 
 import { api, collectionPath, del, download, get, post, put } from "/dashboard/api.js";
 import { confirmAction, go } from "/dashboard/app.js";
-import { collectionSelect, errorBox, fmtBytes, h, mount } from "/dashboard/dom.js";
+import { collectionToolbar, errorBox, fmtBytes, h, mount } from "/dashboard/dom.js";
 
 function snapshotTable(id, snapshots, actions) {
   if (!snapshots.length) return h("p", { class: "muted", id }, "No snapshots yet.");
@@ -23,7 +23,7 @@ export async function render(root, params) {
   const section = h("div");
   const full = h("div");
   mount(root, h("h1", {}, "Snapshots"),
-    h("div", { class: "toolbar" }, collectionSelect(collections.map((c) => c.name), name, (n) => go("snapshots", { c: n }))),
+    collectionToolbar(collections, name, (n) => go("snapshots", { c: n })),
     message, section, full);
 
   async function drawCollection() {

@@ -3,7 +3,7 @@
 
 import { collectionPath, get, post } from "/dashboard/api.js";
 import { go } from "/dashboard/app.js";
-import { collectionSelect, denseVectorNames, errorBox, h, mount } from "/dashboard/dom.js";
+import { collectionToolbar, denseVectorNames, errorBox, h, mount } from "/dashboard/dom.js";
 import { pca2 } from "/dashboard/pca.js";
 
 const MAX_SAMPLE = 5000;
@@ -52,7 +52,7 @@ export async function render(root, params) {
   const { collections } = await get("/collections");
   const name = params.get("c") ?? "";
   mount(root, h("h1", {}, "Vectors"),
-    h("div", { class: "toolbar" }, collectionSelect(collections.map((c) => c.name), name, (n) => go("vectors", { c: n }))));
+    collectionToolbar(collections, name, (n) => go("vectors", { c: n })));
   if (!name) return undefined;
   const info = await get(collectionPath(name));
   const usings = denseVectorNames(info).filter((u) => {
